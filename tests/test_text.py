@@ -1,0 +1,28 @@
+"""Tokens, sentences and UTF-16 offsets."""
+
+from __future__ import annotations
+
+from crossclaim.text import py_to_utf16, sentence_bounds, tokenize, utf16_to_py
+
+
+def test_tokens_cover_every_non_space_character() -> None:
+    text = "Xiaomi’s SU7 sold 76,000 cars (US$2.5 billion) — in Q1 2025.Adek 🚗!"
+    starts, ends = tokenize(text)
+    covered = {i for a, b in zip(starts, ends) for i in range(a, b)}
+    assert covered == {i for i, ch in enumerate(text) if not ch.isspace()}
+    words = [text[a:b] for a, b in zip(starts, ends)]
+    assert "’s" in words and "76,000" in words and "2025.Adek" in words
+
+
+def test_sentences_respect_lines_and_abbreviations() -> None:
+    text = "New U.S. rules hit Xiaomi. It said so.\nHeadline line\n\nThird para? Yes."
+    got = [text[a:b] for a, b in sentence_bounds(text)]
+    assert got == ["New U.S. rules hit Xiaomi.", "It said so.", "Headline line", "Third para?", "Yes."]
+
+
+def test_utf16_offsets_both_ways() -> None:
+    text = "A🚗小米B"
+    table = py_to_utf16(text)
+    assert table == [0, 1, 3, 4, 5, 6]
+    back = utf16_to_py(text)
+    assert back[3] == 2 and 2 not in back  # the middle of the surrogate pair is no character boundary
