@@ -141,3 +141,8 @@ def ingest(
 
 def main() -> None:  # pragma: no cover
     app()
+
+
+from .studio_cli import studio_app  # noqa: E402  (the Label Studio round trip lives in its own module)
+
+app.add_typer(studio_app, name="studio")
