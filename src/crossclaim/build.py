@@ -21,7 +21,7 @@ from datasets import ClassLabel, Features, List, Value
 from .corpus import load_manifest
 from .errors import InputError
 from .files import replace_dir
-from .lsjson import choose_gold, parse_pair_export, parse_span_export, read_json
+from .lsjson import choose_gold, parse_pair_export, parse_pair_tasks, parse_span_export, read_json
 from .records import Annotation, Document, Pair, Span, Task
 from .schema import LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS
 from .tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, token_view
@@ -56,17 +56,23 @@ class Gold:
         return out
 
 
-def load_gold(annotations: Path, gold_annotator: str | None = None, docs: list[Document] | None = None) -> Gold:
-    """Read and validate annotations/; raise InputError naming file, task and region on bad input."""
-    docs = docs if docs is not None else load_manifest(annotations)
+def load_gold(annotations: Path, gold_annotator: str | None = None, spans_data: list | None = None,
+              pairs_data: list | None = None) -> Gold:
+    """Read and validate annotations/; raise InputError naming file, task and region on bad input.
+
+    ``spans_data`` / ``pairs_data`` stand in for the export files (a pull validates what it
+    would write before writing it).
+    """
+    docs = load_manifest(annotations)
     by_id = {d.id: d for d in docs}
     notes: list[str] = []
     tasks: dict[str, Task] = {}
     gold: dict[str, Annotation] = {}
     span_path = annotations / SPAN_EXPORT
-    if span_path.exists():
+    if spans_data is not None or span_path.exists():
         problems: list[tuple[str, str]] = []
-        for task in parse_span_export(read_json(span_path), str(span_path), by_id):
+        data = spans_data if spans_data is not None else read_json(span_path)
+        for task in parse_span_export(data, str(span_path), by_id):
             tasks[task.doc_id] = task
             chosen = choose_gold(task.annotations, f"{span_path}: doc {task.doc_id}", gold_annotator, problems, notes)
             if chosen is not None:
@@ -74,9 +80,10 @@ def load_gold(annotations: Path, gold_annotator: str | None = None, docs: list[D
         InputError.collect(problems)
     result = Gold(docs, tasks, gold, [], notes)
     pair_path = annotations / PAIR_EXPORT
-    if pair_path.exists():
+    if pairs_data is not None or pair_path.exists():
         claims = result.claims()
-        result.pairs = parse_pair_export(read_json(pair_path), str(pair_path), claims, gold_annotator, notes)
+        data = pairs_data if pairs_data is not None else read_json(pair_path)
+        result.pairs = parse_pair_export(data, str(pair_path), claims, gold_annotator, notes)
         problems = []
         for p in result.pairs:
             for doc, cid in ((p.a_doc, p.a_claim), (p.b_doc, p.b_claim)):
@@ -89,6 +96,18 @@ def load_gold(annotations: Path, gold_annotator: str | None = None, docs: list[D
                     )
         InputError.collect(problems)
     return result
+
+
+def pair_annotations(annotations: Path, gold: Gold) -> dict[str, list[Pair]]:
+    """Every annotator's pair labels (not only the gold), for agreement."""
+    path = annotations / PAIR_EXPORT
+    out: dict[str, list[Pair]] = defaultdict(list)
+    if path.exists():
+        for task in parse_pair_tasks(read_json(path), str(path), gold.claims()):
+            for a in task.annotations:
+                if isinstance(a.payload, Pair) and not a.was_cancelled:
+                    out[a.annotator].append(a.payload)
+    return dict(out)
 
 
 # ---------------------------------------------------------------------------------------------

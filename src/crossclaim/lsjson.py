@@ -11,6 +11,7 @@ but the first <Labels>; here every one of them survives.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
@@ -320,18 +321,20 @@ def task_data(doc: Document) -> dict:
 # claim-pair project
 
 
-def parse_pair_export(
-    data: object,
-    where: str,
-    claims: dict[tuple[str, str], Span] | None = None,
-    gold: str | None = None,
-    notes: list | None = None,
-) -> list[Pair]:
-    """Validate a claim-pair export and return one gold pair per task."""
+@dataclass
+class PairTask:
+    """A claim-pair task: its data and every annotation (``payload`` holds the parsed Pair)."""
+
+    data: dict
+    annotations: list[Annotation]
+
+
+def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Span] | None = None) -> list[PairTask]:
+    """Validate a claim-pair export: task data, claims it names, every annotation's label."""
     if not isinstance(data, list):
         raise InputError(where, "a Label Studio export is a JSON list of tasks")
     problems: list[tuple[str, str]] = []
-    pairs: dict[str, Pair] = {}
+    tasks: dict[str, PairTask] = {}
     for n, raw in enumerate(data):
         here = f"{where}: task {raw.get('id', '#' + str(n)) if isinstance(raw, dict) else '#' + str(n)}"
         d = raw.get("data") if isinstance(raw, dict) else None
@@ -342,7 +345,7 @@ def parse_pair_export(
         if d["pair_id"] != pair_id(d["a_doc"], d["a_claim"], d["b_doc"], d["b_claim"]):
             problems.append((here, "pair_id does not match its two claims"))
             continue
-        if d["pair_id"] in pairs:
+        if d["pair_id"] in tasks:
             problems.append((here, "duplicate task for this pair"))
             continue
         if claims is not None:
@@ -350,42 +353,47 @@ def parse_pair_export(
                 key = (d[f"{side}_doc"], d[f"{side}_claim"])
                 if key not in claims:
                     problems.append((here, f"names unknown claim {key[1]!r} of document {key[0]!r}"))
-        anns = [_pair_annotation(a, d["pair_id"]) for a in raw.get("annotations") or [] if isinstance(a, dict)]
-        chosen = choose_gold(anns, here, gold, problems, notes)
-        if chosen is None:
-            continue
-        label, rationale = _pair_result(chosen.payload, here, problems)
-        if label is None:
-            continue
-        if label == "CONTRADICTS" and not rationale.strip():
-            problems.append((here, "a CONTRADICTS pair needs a rationale"))
-        pairs[d["pair_id"]] = Pair(
-            id=d["pair_id"],
-            a_doc=d["a_doc"],
-            a_claim=d["a_claim"],
-            b_doc=d["b_doc"],
-            b_claim=d["b_claim"],
-            topic=d["topic"],
-            label=label,
-            rationale=rationale,
-            annotator=chosen.annotator,
-            lead_time=chosen.lead_time,
-        )
+        task = PairTask({f: d[f] for f in PAIR_FIELDS}, [])
+        for k, item in enumerate(raw.get("annotations") or []):
+            if not isinstance(item, dict):
+                problems.append((f"{here}, annotation #{k}", "not a JSON object"))
+                continue
+            ann = _pair_annotation(item)
+            at = f"{here}, annotation {item.get('id', '#' + str(k))} by {ann.annotator}"
+            if not ann.was_cancelled and item.get("result"):
+                label, rationale = _pair_result(item.get("result"), at, problems)
+                if label == "CONTRADICTS" and not rationale.strip():
+                    problems.append((at, "a CONTRADICTS pair needs a rationale"))
+                if label is not None:
+                    ann.payload = Pair(
+                        id=d["pair_id"], a_doc=d["a_doc"], a_claim=d["a_claim"], b_doc=d["b_doc"],
+                        b_claim=d["b_claim"], topic=d["topic"], label=label, rationale=rationale,
+                        annotator=ann.annotator, lead_time=ann.lead_time,
+                    )
+            task.annotations.append(ann)
+        tasks[d["pair_id"]] = task
     InputError.collect(problems)
-    return [pairs[k] for k in sorted(pairs)]
+    return list(tasks.values())
 
 
-def _pair_annotation(a: dict, pid: str) -> Annotation:
+def parse_pair_export(data: object, where: str, claims: dict[tuple[str, str], Span] | None = None,
+                      gold: str | None = None, notes: list | None = None) -> list[Pair]:
+    """The gold pair of every claim-pair task (see ``choose_gold``), sorted by pair id."""
+    problems: list[tuple[str, str]] = []
+    pairs = []
+    for task in parse_pair_tasks(data, where, claims):
+        chosen = choose_gold(task.annotations, f"{where}: pair {task.data['pair_id']}", gold, problems, notes)
+        if chosen is not None and isinstance(chosen.payload, Pair):
+            pairs.append(chosen.payload)
+    InputError.collect(problems)
+    return sorted(pairs, key=lambda p: p.id)
+
+
+def _pair_annotation(a: dict) -> Annotation:
     lead = a.get("lead_time")
-    return Annotation(
-        doc_id=pid,
-        annotator=annotator_of(a.get("completed_by")),
-        spans=[],
-        lead_time=lead if isinstance(lead, (int, float)) else None,
-        ground_truth=bool(a.get("ground_truth")),
-        was_cancelled=bool(a.get("was_cancelled")),
-        payload=a.get("result"),
-    )
+    return Annotation(doc_id="", annotator=annotator_of(a.get("completed_by")), spans=[],
+                      lead_time=lead if isinstance(lead, (int, float)) else None,
+                      ground_truth=bool(a.get("ground_truth")), was_cancelled=bool(a.get("was_cancelled")))
 
 
 def _pair_result(result: object, here: str, problems: list) -> tuple[str | None, str]:

@@ -49,7 +49,7 @@ class Annotation:
     lead_time: float | None = None
     ground_truth: bool = False
     was_cancelled: bool = False
-    payload: object = None  # raw result, for projects whose result is not spans
+    payload: object = None  # the parsed result of projects whose result is not spans (a Pair)
 
     @property
     def empty(self) -> bool:
