@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 PAGE = (
     "MENU Home\n"
     "Xiaomiunveiled the SU7 in late 2023. Lei Jun said the unit could be profitable in 2025.\n"
-    "BYD cut prices by a third in May.\n"
+    "BYD cut prices by a third in May. Fans wrote 小米 🚗 SU7 online.\n"
     "Footer links\n"
 )
 START = PAGE.index("Xiaomiunveiled")
@@ -45,6 +45,8 @@ def gold_spans() -> list[Span]:
         span("figures", "f2", "2025", "DATE", value="2025"),
         span("figures", "f3", "a third", "PERCENT", value="33.33"),
         span("figures", "f4", "May", "DATE", value="XXXX-05"),
+        span("entities", "e5", "小米", "ORG"),
+        span("entities", "e6", "SU7", "PRODUCT", occurrence=1),
         span("hedges", "h1", "could", "HEDGE"),
         span(
             "claims",

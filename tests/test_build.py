@@ -32,9 +32,9 @@ def test_build_writes_three_loadable_configs(repo: Path) -> None:
     docs = load_dataset(str(repo / "dataset"), "documents")["test"]
     row = docs[0]
     assert row["text"] == TEXT
-    assert [e["text"] for e in row["entities"]] == ["Xiaomi", "SU7", "Lei Jun", "BYD"]
+    assert [e["text"] for e in row["entities"]] == ["Xiaomi", "SU7", "Lei Jun", "BYD", "小米", "SU7"]
     names = docs.features["entities"].feature["label"].names
-    assert [names[e["label"]] for e in row["entities"]] == ["ORG", "PRODUCT", "PERSON", "ORG"]
+    assert [names[e["label"]] for e in row["entities"]] == ["ORG", "PRODUCT", "PERSON", "ORG", "ORG", "PRODUCT"]
     assert row["claims"][0]["cues"] == [] and row["claims"][1]["cues"] == ["h1"]
     assert row["figures"][0]["value"] == "2023-late"
     assert row["annotator"] == "a@example.org" and row["lead_time"] == 12.5

@@ -230,23 +230,54 @@ def document_row(doc: Document, ann: Annotation | None, task: Task | None, contr
     return row
 
 
-def token_rows(doc_id: str, text: str, spans: list[Span], contradictory: set[str]) -> tuple[list[dict], TokenView]:
-    view = token_view(text, spans)
-    layers = {}
-    for t in TAG_LAYERS:
-        layers[t.name], _ = spans_to_tag_ids(view.starts, view.ends, selected(t, spans, contradictory), t.name)
-    rows = []
-    for n, (i, j) in enumerate(view.sentences):
-        rows.append(
-            {
-                "document_id": doc_id,
-                "sentence_index": n,
-                "tokens": [text[a:b] for a, b in zip(view.starts[i:j], view.ends[i:j])],
-                "token_offsets": [[a, b] for a, b in zip(view.starts[i:j], view.ends[i:j])],
-                **{name: tags[i:j] for name, tags in layers.items()},
-            }
-        )
-    return rows, view
+class TokenColumns:
+    """The tokens config of one split, built column by column.
+
+    Sentences partition a document's tokens in order, so each column is one flat list plus
+    sentence offsets; arrow assembles the nested lists without a Python object per sentence.
+    """
+
+    def __init__(self) -> None:
+        self.doc_ids: list[str] = []
+        self.sentence_index: list[int] = []
+        self.offsets: list[int] = [0]
+        self.tokens: list[str] = []
+        self.bounds: list[int] = []  # start, end, start, end, ...
+        self.tags: dict[str, list[int]] = {t.name: [] for t in TAG_LAYERS}
+
+    def add(self, doc_id: str, text: str, spans: list[Span], contradictory: set[str]) -> TokenView:
+        view = token_view(text, spans)
+        first = view.sentences[0][0] if view.sentences else 0
+        last = view.sentences[-1][1] if view.sentences else 0
+        starts, ends = view.starts[first:last], view.ends[first:last]
+        self.tokens.extend([text[a:b] for a, b in zip(starts, ends)])
+        self.bounds.extend([x for pair in zip(starts, ends) for x in pair])
+        for t in TAG_LAYERS:
+            ids, _ = spans_to_tag_ids(view.starts, view.ends, selected(t, spans, contradictory), t.name)
+            self.tags[t.name].extend(ids[first:last])
+        base = self.offsets[-1] - first
+        for n, (_, j) in enumerate(view.sentences):
+            self.doc_ids.append(doc_id)
+            self.sentence_index.append(n)
+            self.offsets.append(base + j)
+        return view
+
+    def table(self) -> pa.Table:
+        schema = features("tokens").arrow_schema
+        offsets = pa.array(self.offsets, pa.int32())
+
+        def nested(values: pa.Array, field: str) -> pa.Array:
+            return pa.ListArray.from_arrays(offsets, values, type=schema.field(field).type)
+
+        pairs = pa.FixedSizeListArray.from_arrays(pa.array(self.bounds, pa.int32()), 2)
+        columns = {
+            "document_id": pa.array(self.doc_ids, pa.string()),
+            "sentence_index": pa.array(self.sentence_index, pa.int32()),
+            "tokens": nested(pa.array(self.tokens, pa.string()), "tokens"),
+            "token_offsets": nested(pairs.cast(schema.field("token_offsets").type.value_type), "token_offsets"),
+            **{name: nested(pa.array(v, pa.int64()), name) for name, v in self.tags.items()},
+        }
+        return pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
 
 
 def pair_split(p: Pair, split_of: dict[str, str]) -> str:
@@ -286,15 +317,15 @@ def make_tables(gold: Gold, progress=None) -> Tables:
     """All rows of all configs, as arrow tables with the schema's features (pure)."""
     contradictory = gold.contradictory()
     split_of = {d.id: d.split for d in gold.docs}
-    rows: dict[str, dict[str, list]] = {c: {s: [] for s in SPLITS} for c in ("documents", "tokens", "claim_pairs")}
+    rows: dict[str, dict[str, list]] = {c: {s: [] for s in SPLITS} for c in ("documents", "claim_pairs")}
+    token_columns = {s: TokenColumns() for s in SPLITS}
     splits_made = 0
     token_count: dict[str, int] = defaultdict(int)
     for d in gold.docs:
         spans = gold.spans(d.id)
         c = contradictory.get(d.id, set())
         rows["documents"][d.split].append(document_row(d, gold.gold.get(d.id), gold.tasks.get(d.id), c))
-        sent_rows, view = token_rows(d.id, d.text, spans, c)
-        rows["tokens"][d.split].extend(sent_rows)
+        view = token_columns[d.split].add(d.id, d.text, spans, c)
         splits_made += view.splits
         token_count[d.split] += len(view.starts)
         if progress:
@@ -306,6 +337,7 @@ def make_tables(gold: Gold, progress=None) -> Tables:
     for config, by_split in rows.items():
         schema = features(config).arrow_schema
         tables[config] = {s: pa.Table.from_pylist(r, schema=schema) for s, r in by_split.items()}
+    tables["tokens"] = {s: cols.table() for s, cols in token_columns.items()}
     return Tables(tables, splits_made, {"tokens": dict(token_count)})
 
 

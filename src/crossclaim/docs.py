@@ -34,7 +34,15 @@ def write_generated(root: Path, staging: Path, gold: Gold, tables: Tables, data_
     (staging / CHART).write_bytes(label_chart(stats))
     write_configs(root)
     replace_block(root / DATASHEET, "statistics", stats_md(stats))
+    replace_block(root / DATASHEET, "agreement", agreement_block(root, gold), required=False)
     replace_block(root / GUIDELINES, "labels", label_table_md(), required=False)
+
+
+def agreement_block(root: Path, gold: Gold) -> str:
+    from .agreement import agreement_md
+    from .build import pair_annotations
+
+    return agreement_md(list(gold.tasks.values()), pair_annotations(root / "annotations", gold))
 
 
 def write_configs(root: Path) -> None:
@@ -43,7 +51,10 @@ def write_configs(root: Path) -> None:
 
 
 def replace_block(path: Path, name: str, body: str, required: bool = True) -> None:
-    """Replace the text between ``<!-- BEGIN GENERATED: name -->`` and its END marker."""
+    """Replace the text between ``<!-- BEGIN GENERATED: name -->`` and its END marker.
+
+    ``required=False``: a missing file or block is left alone (optional docs, test fixtures).
+    """
     if not path.exists():
         if required:
             raise FileNotFoundError(f"{path}: missing; it must hold the generated block {name!r}")
@@ -52,6 +63,8 @@ def replace_block(path: Path, name: str, body: str, required: bool = True) -> No
     begin, end = f"<!-- BEGIN GENERATED: {name} -->", f"<!-- END GENERATED: {name} -->"
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
     if not pattern.search(text):
+        if not required:
+            return
         raise ValueError(f"{path}: no {begin} ... {end} block to regenerate")
     new = pattern.sub(lambda _: f"{begin}\n{body}{end}", text)
     if new != text:

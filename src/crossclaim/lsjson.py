@@ -17,7 +17,7 @@ from pathlib import Path
 from .errors import InputError
 from .records import Annotation, Document, Pair, Prediction, Span, Task, pair_id
 from .schema import ATTRIBUTES, CUE_RELATION, LAYERS, PAIR_LABELS
-from .text import py_to_utf16, sentence_bounds, utf16_to_py
+from .text import Utf16, sentence_bounds
 from .validate import span_problems
 
 ATTR_CONTROLS = {a.name: a for a in ATTRIBUTES if a.control != "Relation"}
@@ -99,7 +99,7 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
         problems.append((here, "meta is not a JSON object"))
         meta = {}
     task = Task(doc_id=doc_id, text=text, meta=meta)
-    to_py = utf16_to_py(text)
+    to_py = Utf16(text)
     sentences = sentence_bounds(text)
     for kind in ("annotations", "predictions"):
         items = raw.get(kind) or []
@@ -143,7 +143,7 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
     return task
 
 
-def _parse_result(result: object, text: str, to_py: dict[int, int], at: str, problems: list) -> list[Span] | None:
+def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: list) -> list[Span] | None:
     if not isinstance(result, list):
         problems.append((at, "result is not a list"))
         return None
@@ -193,7 +193,7 @@ def _parse_result(result: object, text: str, to_py: dict[int, int], at: str, pro
     return [Span(**fields) for fields in spans.values()]
 
 
-def _region_span(rid: str, r: dict, text: str, to_py: dict[int, int], here: str, problems: list) -> dict | None:
+def _region_span(rid: str, r: dict, text: str, to_py: Utf16, here: str, problems: list) -> dict | None:
     v = r["value"]
     labels = v.get("labels")
     start, end, rtext = v.get("start"), v.get("end"), v.get("text")
@@ -206,14 +206,13 @@ def _region_span(rid: str, r: dict, text: str, to_py: dict[int, int], here: str,
     if not isinstance(rtext, str):
         problems.append((here, "value.text must be a string"))
         return None
-    units = len(text.encode("utf-16-le")) // 2
-    if not (0 <= start < end <= units):
-        problems.append((here, f"offsets {start}:{end} out of range (text has {units} UTF-16 code units)"))
+    if not (0 <= start < end <= to_py.units):
+        problems.append((here, f"offsets {start}:{end} out of range (text has {to_py.units} UTF-16 code units)"))
         return None
-    if start not in to_py or end not in to_py:
+    ps, pe = to_py.to_py(start), to_py.to_py(end)
+    if ps is None or pe is None:
         problems.append((here, f"offsets {start}:{end} split a character in two (UTF-16 surrogate pair)"))
         return None
-    ps, pe = to_py[start], to_py[end]
     if text[ps:pe] != rtext:
         hint = ""
         if start <= len(text) and end <= len(text) and text[start:end] == rtext:
@@ -284,10 +283,10 @@ def _natural(rid: str) -> tuple:
 
 def region_results(spans: list[Span], text: str, origin: str = "manual") -> list[dict]:
     """Label Studio result items for spans: a region each, per-region attributes, cue relations."""
-    to16 = py_to_utf16(text)
+    to16 = Utf16(text).to_utf16
     out: list[dict] = []
     for s in sorted(spans, key=lambda s: (s.start, s.end, s.layer, s.id)):
-        pos = {"start": to16[s.start], "end": to16[s.end]}
+        pos = {"start": to16(s.start), "end": to16(s.end)}
         base = {"id": s.id, "to_name": "text", "origin": origin}
         out.append(
             {**base, "from_name": s.layer, "type": "labels", "value": {**pos, "text": s.text, "labels": [s.label]}}

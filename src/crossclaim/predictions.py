@@ -2,7 +2,8 @@
 
 One line per document. A span layer's key present on any line means the system predicts that
 layer (absent keys are not scored, so a hedge-only system is not punished on entities); the same
-holds for ``pairs``. The JSON Schema ``predictions.schema.json`` is generated from this module and
+holds for ``pairs``, and for the ``contradictory`` flag of claims (the contradictory-claim tag
+layer is scored when at least one claim carries it). The JSON Schema ``predictions.schema.json`` is generated from this module and
 the annotation scheme (``json_schema``), so the format, the validator and the labels never drift.
 """
 
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from .errors import InputError
 from .records import Document, Pair, Span
-from .schema import LAYERS, PAIR_LABELS, TOPICS
+from .schema import LAYERS, PAIR_LABELS, TAG_LAYERS, TOPICS
 
 if TYPE_CHECKING:
     from .build import Gold
@@ -24,6 +25,20 @@ SCHEMA_FILE = Path(__file__).with_name("predictions.schema.json")
 SPAN_LAYERS: tuple[str, ...] = tuple(LAYERS)
 PAIRS_KEY = "pairs"
 DOC_KEY = "document_id"
+CONTRADICTORY_LAYER = "contradictory_claim_tags"
+ALL_TAG_LAYERS: frozenset[str] = frozenset(t.name for t in TAG_LAYERS)
+
+
+def tag_layers_of(span_layers: set[str] | frozenset[str], contradictory: bool) -> frozenset[str]:
+    """The tag layers scored for a system that predicts ``span_layers`` (and claim flags or not)."""
+    out = {t.name for t in TAG_LAYERS if t.layer in span_layers}
+    if not contradictory:
+        out.discard(CONTRADICTORY_LAYER)
+    return frozenset(out)
+
+
+def span_layers_of(tag_layers: frozenset[str]) -> list[str]:
+    return [layer for layer in SPAN_LAYERS if any(t.layer == layer and t.name in tag_layers for t in TAG_LAYERS)]
 
 # Fields of a span object per layer: name -> (required, allowed JSON types as Python types).
 _COMMON = {"start": (True, (int,)), "end": (True, (int,)), "label": (True, (str,)), "text": (False, (str,))}
@@ -42,7 +57,7 @@ class Predictions:
     """A system's output: spans per document, the layers it predicts, claim flags, pair labels."""
 
     spans: dict[str, list[Span]]
-    layers: frozenset[str]
+    layers: frozenset[str]  # tag layers the system predicts; the others are not scored
     contradictory: dict[str, set[str]] = field(default_factory=dict)
     pairs: dict[str, str] | None = None  # pair id -> label; None: the system does not label pairs
 
@@ -77,7 +92,7 @@ def gold_predictions(gold: Gold) -> Predictions:
     contradictory = gold.contradictory()
     return Predictions(
         {d.id: list(gold.spans(d.id)) for d in gold.docs},
-        frozenset(SPAN_LAYERS),
+        ALL_TAG_LAYERS,
         {d.id: set(contradictory.get(d.id, set())) for d in gold.docs},
         {p.id: p.label for p in gold.pairs},
     )
@@ -95,12 +110,15 @@ def pair_home(p: Pair, doc_ids: set[str] | None = None) -> str:
     return docs[0]
 
 
-def span_json(s: Span, contradictory: set[str]) -> dict:
+def span_json(s: Span, contradictory: set[str] | None) -> dict:
+    """One span object; ``contradictory`` is None when the system does not flag claims."""
     row: dict = {"start": s.start, "end": s.end, "label": s.label, "text": s.text}
     if s.layer == "figures":
         row["value"] = s.value
     if s.layer == "claims":
-        row |= {"hedged": bool(s.hedged), "topic": s.topic, "contradictory": s.id in contradictory}
+        row |= {"hedged": bool(s.hedged), "topic": s.topic}
+        if contradictory is not None:
+            row["contradictory"] = s.id in contradictory
     return row
 
 
@@ -116,11 +134,10 @@ def to_jsonl(preds: Predictions, docs: list[Document], pairs: list[Pair]) -> str
     for d in docs:
         row: dict = {DOC_KEY: d.id}
         spans = preds.spans.get(d.id, [])
-        flags = preds.contradictory.get(d.id, set())
-        for layer in SPAN_LAYERS:
-            if layer in preds.layers:
-                chosen = sorted((s for s in spans if s.layer == layer), key=lambda s: (s.start, s.end))
-                row[layer] = [span_json(s, flags) for s in chosen]
+        flags = preds.contradictory.get(d.id, set()) if CONTRADICTORY_LAYER in preds.layers else None
+        for layer in span_layers_of(preds.layers):
+            chosen = sorted((s for s in spans if s.layer == layer), key=lambda s: (s.start, s.end))
+            row[layer] = [span_json(s, flags) for s in chosen]
         if preds.pairs is not None:
             row[PAIRS_KEY] = by_home.get(d.id, [])
         lines.append(json.dumps(row, ensure_ascii=False, sort_keys=True))
@@ -151,6 +168,7 @@ def parse_predictions(raw: str, where: str, docs: list[Document], pairs: list[Pa
     seen_line: dict[str, int] = {}
     pair_line: dict[str, int] = {}
     layers: set[str] = set()
+    flagged: list[bool] = []  # whether any claim carries `contradictory`
     has_pairs = False
     for n, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
@@ -169,14 +187,14 @@ def parse_predictions(raw: str, where: str, docs: list[Document], pairs: list[Pa
         for layer in SPAN_LAYERS:
             if layer in row:
                 layers.add(layer)
-                got = _layer(row[layer], layer, doc, here, problems)
+                got = _layer(row[layer], layer, doc, here, problems, flagged)
                 spans[doc.id] += [s for s, _ in got]
                 contradictory[doc.id] |= {s.id for s, flag in got if flag}
         if PAIRS_KEY in row:
             has_pairs = True
             _pairs(row[PAIRS_KEY], doc, here, pair_by_id, labels, pair_line, n, problems)
     InputError.collect(problems)
-    return Predictions(spans, frozenset(layers), contradictory, labels if has_pairs else None)
+    return Predictions(spans, tag_layers_of(layers, bool(flagged)), contradictory, labels if has_pairs else None)
 
 
 def require_documents(preds: Predictions, doc_ids: list[str], where: str) -> None:
@@ -214,7 +232,9 @@ def _document(row: dict, here: str, by_id: dict, seen: dict, n: int, problems: l
     return by_id[doc_id]
 
 
-def _layer(items: object, layer: str, doc: Document, here: str, problems: list) -> list[tuple[Span, bool]]:
+def _layer(
+    items: object, layer: str, doc: Document, here: str, problems: list, flagged: list[bool]
+) -> list[tuple[Span, bool]]:
     if not isinstance(items, list):
         problems.append((f"{here}, field {layer}", "must be a list of span objects"))
         return []
@@ -223,6 +243,8 @@ def _layer(items: object, layer: str, doc: Document, here: str, problems: list) 
         got = _span(item, layer, i, doc, f"{here}, field {layer}[{i}]", problems)
         if got is not None:
             out.append(got)
+            if isinstance(item, dict) and "contradictory" in item:
+                flagged.append(True)
     ordered = sorted(out, key=lambda x: (x[0].start, x[0].end))
     for (a, _), (b, _) in zip(ordered, ordered[1:]):
         if b.start < a.end:

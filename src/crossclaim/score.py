@@ -253,7 +253,7 @@ class Counts:
 
 
 def scored_layers(preds: Predictions) -> list[str]:
-    return [t.name for t in TAG_LAYERS if t.layer in preds.layers]
+    return [t.name for t in TAG_LAYERS if t.name in preds.layers]
 
 
 def count(golds: list[GoldDoc], preds: Predictions, pairs: list[Pair]) -> Counts:
@@ -428,7 +428,8 @@ def evaluate(
     return summarize(c, resample_indices(len(golds), resamples, seed))
 
 
-def pairs_in_scope(pairs: list[Pair], doc_ids: list[str]) -> list[Pair]:
-    """Gold pairs with at least one claim in the scored documents (the dataset's pair split rule)."""
-    ids = set(doc_ids)
-    return [p for p in pairs if p.a_doc in ids or p.b_doc in ids]
+def pairs_of_split(pairs: list[Pair], split_of: dict[str, str], split: str) -> list[Pair]:
+    """The gold pairs of a split as the claim_pairs config assigns them (``all``: every pair)."""
+    from .build import pair_split
+
+    return [p for p in pairs if split == "all" or pair_split(p, split_of) == split]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from functools import lru_cache
 
 # A word with inner joiners (76,000  3.23  km/h  R&D  state-backed  2025.Adek), an English
 # clitic ('s ’s n't), or any other single non-space character.
@@ -60,7 +61,8 @@ def tokenize(text: str) -> tuple[list[int], list[int]]:
     return starts, ends
 
 
-def sentence_bounds(text: str) -> list[tuple[int, int]]:
+@lru_cache(maxsize=8192)
+def sentence_bounds(text: str) -> tuple[tuple[int, int], ...]:
     """Character ranges of sentences: every line is split at sentence-final punctuation.
 
     Lines are hard boundaries (scraped pages put headings, bylines and captions on lines of
@@ -84,11 +86,14 @@ def sentence_bounds(text: str) -> list[tuple[int, int]]:
                 lead = len(seg) - len(seg.lstrip())
                 bounds.append((pos + a + lead, pos + a + lead + len(stripped)))
         pos += len(line) + 1
-    return bounds
+    return tuple(bounds)
+
+
+_WORD_BEFORE_RE = re.compile(r"[\w.]*$")
 
 
 def _is_abbreviation(line: str, dot: int) -> bool:
-    word = re.search(r"[\w.]*$", line[:dot]).group().lower()
+    word = _WORD_BEFORE_RE.search(line, max(0, dot - 12), dot).group().lower()
     return word in _ABBREV or len(word) == 1
 
 
@@ -124,7 +129,7 @@ def split_at(starts: list[int], ends: list[int], cuts: set[int]) -> tuple[list[i
 
 def has_astral(text: str) -> bool:
     """True when some character needs two UTF-16 code units (emoji, rare CJK)."""
-    return any(ord(ch) > 0xFFFF for ch in text)
+    return len(text.encode("utf-16-le")) != 2 * len(text)
 
 
 def py_to_utf16(text: str) -> list[int]:
@@ -141,3 +146,19 @@ def py_to_utf16(text: str) -> list[int]:
 def utf16_to_py(text: str) -> dict[int, int]:
     """Map each UTF-16 offset that falls on a character boundary to its Python offset."""
     return {u: i for i, u in enumerate(py_to_utf16(text))}
+
+
+class Utf16:
+    """Offset conversion for one text; the identity (no tables built) when nothing is astral."""
+
+    def __init__(self, text: str) -> None:
+        self.units = len(text.encode("utf-16-le")) // 2
+        self._to16 = py_to_utf16(text) if self.units != len(text) else None
+        self._to_py = {u: i for i, u in enumerate(self._to16)} if self._to16 else None
+
+    def to_utf16(self, i: int) -> int:
+        return self._to16[i] if self._to16 else i
+
+    def to_py(self, u: int) -> int | None:
+        """Python offset of a UTF-16 offset, or None inside a surrogate pair."""
+        return self._to_py.get(u) if self._to_py is not None else u

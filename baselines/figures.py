@@ -1,0 +1,661 @@
+"""Figure rules: one master regular expression finds figures, small functions normalise their values.
+
+Written from the train and validation documents (doc-000, doc-002, doc-004) and the annotation
+spec only. Approximators ("over", "more than", "nearly") stay outside the spans because no branch
+matches them; counted nouns stay outside the span and go into the QUANTITY value. Relative dates
+resolve against the publication date, else keep X for what is unknown (``XXXX-H2``).
+``normalise`` is shared with the learned baselines, which find spans but not values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        "January February March April May June July August September October November December".split()
+    )
+}
+MONTH_ABBR = {"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "Jun": 6, "Jul": 7, "Aug": 8, "Sep": 9, "Sept": 9}
+MONTH_ABBR |= {"Oct": 10, "Nov": 11, "Dec": 12}
+WEEKDAYS = {d: i for i, d in enumerate("Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())}
+UNITS_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "a": 1, "an": 1, "a dozen": 12,
+}  # fmt: skip
+SCALES = {
+    "thousand": 10**3, "k": 10**3, "million": 10**6, "mn": 10**6, "mln": 10**6, "m": 10**6,
+    "billion": 10**9, "bn": 10**9, "b": 10**9, "trillion": 10**12, "tn": 10**12,
+}  # fmt: skip
+CURRENCIES = {
+    "US$": "USD", "$": "USD", "HK$": "HKD", "S$": "SGD", "€": "EUR", "£": "GBP", "¥": "CNY", "RMB": "CNY",
+    "CNY": "CNY", "USD": "USD", "EUR": "EUR", "HKD": "HKD", "yuan": "CNY", "renminbi": "CNY", "dollars": "USD",
+    "US dollars": "USD", "euros": "EUR", "pounds": "GBP", "yen": "JPY",
+}  # fmt: skip
+MEASURES = {
+    "horsepower": "hp", "hp": "hp", "km": "km", "kilometres": "km", "kilometers": "km", "miles": "mile",
+    "mph": "mph", "km/h": "km/h", "kWh": "kwh", "kW": "kw", "GWh": "gwh", "kg": "kg", "tonnes": "tonne",
+    "tons": "ton", "square metres": "m2", "square meters": "m2", "acres": "acre",
+}  # fmt: skip
+DURATION_UNITS = {
+    "year": "Y", "month": "M", "week": "W", "day": "D", "decade": "Y", "quarter": "M",
+    "hour": "H", "minute": "M", "second": "S",
+}  # fmt: skip
+TIME_UNITS = {"hour", "minute", "second"}
+FRACTIONS = {"a third": "33.33", "one third": "33.33", "two thirds": "66.67", "a quarter": "25",
+             "three quarters": "75", "half": "50", "a half": "50"}  # fmt: skip
+AGE_DECADES = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60, "seventies": 70}
+RANGES = {"tens of thousands": (10**4, 10**5 - 1), "hundreds of thousands": (10**5, 10**6 - 1),
+          "thousands": (10**3, 10**4 - 1), "hundreds": (100, 999), "dozens": (24, 99),
+          "millions": (10**6, 10**9 - 1), "tens of millions": (10**7, 10**8 - 1),
+          "billions": (10**9, 10**12 - 1)}  # fmt: skip
+COUNT_NOUNS = frozenset(
+    "car vehicle ev unit person people student user customer buyer order pre-order preorder employee worker "
+    "engineer store shop factory plant model delivery phone smartphone device share job fan reservation "
+    "subscriber charger station country city market dealer driver passenger seat household family".split()
+)
+STOP = frozenset(
+    "of in and the a an to for by from with per across than more as at on or over this that which who were was "
+    "is are have has had will would could may its their his her our monthly annual annually each every".split()
+)
+
+# ---------------------------------------------------------------------------------------------
+# the master expression: branch order is priority (first match wins at a position)
+
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
+_WORDNUM = (
+    r"(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-(?:one|two|three|four|five|six|seven|eight|nine))?"
+    r"|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen"
+    r"|one|two|three|four|five|six|seven|eight|nine|ten"
+)
+_SCALE_WORDS = r"(?:thousand|million|billion|trillion|mn|mln|bn|tn|[kmb])"
+_SCALE = r"(?: ?(?:thousand|million|billion|trillion)|(?:mn|mln|bn|tn|[kmb]))\b"  # letters only when attached
+_YEAR = r"(?:19|20)\d{2}"
+_REL_YEAR = r"(?:[Tt]he|[Tt]his|[Nn]ext|[Ll]ast) year"
+_DUR_UNIT = r"(?i:years?|months?|weeks?|days?|decades?|quarters?|hours?|minutes?|seconds?)"
+
+_WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_MEASURE = (
+    r"(?: (?:horsepower|hp|kilometres|kilometers|km/h|km|miles|mph|kWh|kW|GWh|kg|tonnes|tons|square metres"
+    r"|square meters|acres)\b)?"
+)
+_NOUNS = "|".join(sorted(COUNT_NOUNS))
+MONTH_NAMES = tuple(MONTHS)
+WORD_NUMBERS = tuple(
+    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
+    "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety".split()
+)
+DIGIT = ("<digit>",)  # a branch whose match starts with a number
+UNITS = ("year", "years", "month", "months", "week", "weeks", "day", "days", "decade", "decades", "quarter",
+         "quarters", "hour", "hours", "minute", "minutes", "second", "seconds")  # fmt: skip
+
+
+def _cased(*words: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(w for word in words for w in (word, word[0].upper() + word[1:])))
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One rule. ``starts``: the literal words its matches start with (``<digit>``: a number).
+
+    The scanner only tries the rules where some ``starts`` word begins (a cheap guard, tested to
+    find exactly what the plain alternation of all rules finds).
+    """
+
+    kind: str
+    label: str
+    starts: tuple[str, ...]
+    pattern: str
+
+
+BRANCHES: list[Branch] = [
+    Branch("date_full", "DATE", MONTH_NAMES, rf"{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? {_YEAR}\b"),
+    Branch("date_full", "DATE", DIGIT, rf"\b\d{{1,2}} {_MONTH},? {_YEAR}\b"),
+    Branch("date_month_year", "DATE", MONTH_NAMES, rf"{_MONTH},? {_YEAR}\b"),
+    Branch("date_month_day", "DATE", MONTH_NAMES, rf"{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?(?![\d,.]\d)\b"),
+    Branch(
+        "date_half",
+        "DATE",
+        _cased("the first half", "the second half", "first half", "second half"),
+        rf"(?:[Tt]he )?(?:[Ff]irst|[Ss]econd) half(?: of (?:{_YEAR}|the year|this year|next year|last year))?\b",
+    ),
+    Branch("date_half", "DATE", ("1H", "2H", "H1", "H2"), rf"\b(?:[12]H|H[12])(?: ?{_YEAR})?\b"),
+    Branch(
+        "date_quarter",
+        "DATE",
+        _cased(*(f"{the}{n} quarter" for the in ("the ", "") for n in ("first", "second", "third", "fourth"))),
+        rf"(?:[Tt]he )?(?:[Ff]irst|[Ss]econd|[Tt]hird|[Ff]ourth) quarter"
+        rf"(?: of (?:{_YEAR}|the year|this year|next year|last year))?\b",
+    ),
+    Branch("date_quarter", "DATE", ("Q1", "Q2", "Q3", "Q4"), rf"\bQ[1-4](?: (?:of )?{_YEAR})?\b"),
+    Branch("date_part", "DATE", _cased("early", "mid", "late"), rf"\b(?:[Ee]arly|[Mm]id|[Ll]ate)[- ]{_YEAR}\b"),
+    Branch("date_end", "DATE", _cased("the end of", "end of"), rf"(?:[Tt]he )?end of (?:{_YEAR}|the year|this year)\b"),
+    Branch(
+        "duration_rel",
+        "DURATION",
+        _cased("the next", "the past", "the last", "the coming"),
+        rf"[Tt]he (?:next|past|last|coming) (?:(?:few|several|{_WORDNUM}|\d+) )?{_DUR_UNIT}\b",
+    ),
+    Branch(
+        "date_rel",
+        "DATE",
+        _cased("the year", "this year", "next year", "last year", "this month", "next month", "last month"),
+        rf"\b(?:{_REL_YEAR}|(?:[Tt]his|[Nn]ext|[Ll]ast) month)\b(?!-)",
+    ),
+    Branch("date_weekday", "DATE", tuple(WEEKDAYS), rf"\b{_WEEKDAY}\b"),
+    Branch("date_today", "DATE", _cased("today", "yesterday"), r"\b(?:[Tt]oday|[Yy]esterday)\b"),
+    Branch(
+        "date_month",
+        "DATE",
+        MONTH_NAMES,
+        r"\b(?:January|February|March|April|June|July|August|September|October|November|December)\b"
+        r"|(?<![.!?\n] )(?<!\n)\bMay\b(?! (?:be|have|not|also|well|take|see|need)\b)",
+    ),
+    Branch(
+        "money_pre", "MONEY", ("US$", "HK$", "S$", "$", "€", "£", "¥"), rf"(?:US\$|HK\$|S\$|\$|€|£|¥)\s?(?:{_NUM})(?:{_SCALE})?"
+    ),
+    Branch("money_pre", "MONEY", ("RMB", "CNY", "USD", "EUR", "HKD"), rf"\b(?:RMB|CNY|USD|EUR|HKD) ?(?:{_NUM})(?:{_SCALE})?"),
+    Branch(
+        "money_post",
+        "MONEY",
+        DIGIT,
+        rf"\b(?:{_NUM})(?:{_SCALE})? (?:yuan|renminbi|RMB|CNY|USD|US dollars|dollars|euros|pounds|yen)\b",
+    ),
+    Branch(
+        "money_vague",
+        "MONEY",
+        ("billions", "millions"),
+        r"\b(?:billions|millions)(?= (?:of dollars|of yuan|in (?:losses|revenue|sales|investment|funding|profits?))\b)",
+    ),
+    Branch("percent_num", "PERCENT", DIGIT, rf"\b(?:{_NUM})(?: ?%| percent\b| per cent\b| percentage points?\b)"),
+    Branch(
+        "percent_frac",
+        "PERCENT",
+        _cased("a third", "one third", "two thirds", "two-thirds", "a quarter", "three quarters", "three-quarters"),
+        r"\b(?:[Aa] third|[Oo]ne third|[Tt]wo[- ]thirds|[Aa] quarter|[Tt]hree[- ]quarters)\b(?= of\b)",
+    ),
+    Branch(
+        "percent_frac",
+        "PERCENT",
+        ("half",),
+        r"(?<!first )(?<!second )(?<!the )(?<!a )\bhalf\b(?= (?:of|its|their|the|all)\b)",
+    ),
+    Branch(
+        "duration_num",
+        "DURATION",
+        DIGIT + _cased(*WORD_NUMBERS, "a dozen") + _cased(*(f"{a}{sep}{u}" for a in ("a", "an") for sep in " -" for u in UNITS)),
+        rf"\b(?:\d+(?:\.\d+)?|{_WORDNUM}|[Aa]n?|[Aa] dozen)[- ]{_DUR_UNIT}\b(?!-old)",
+    ),
+    Branch(
+        "duration_vague",
+        "DURATION",
+        _cased("a few", "few", "several", "many"),
+        r"\b(?:[Aa] few|[Ff]ew|[Ss]everal|[Mm]any) (?:years|months|weeks|days|decades)\b",
+    ),
+    Branch(
+        "duration_vague",
+        "DURATION",
+        ("years", "months", "weeks", "days", "decades"),
+        r"(?:(?<=[Ww]ithin )|(?<=[Aa]fter )|(?<=through )|(?<=\b[Ff]or )|(?<=\b[Oo]ver )|(?<=\b[Ii]n ))"
+        r"(?:years|months|weeks|days|decades)\b(?! ago)",
+    ),
+    Branch(
+        "quantity_range",
+        "QUANTITY",
+        _cased("tens of", "hundreds of", "thousands of", "dozens of", "millions of"),
+        r"\b(?:[Tt]ens of (?:thousands|millions)|[Hh]undreds of thousands|[Tt]housands|[Hh]undreds|[Dd]ozens|[Mm]illions)"
+        r"\b(?= of \w)",
+    ),
+    Branch(
+        "quantity_age",
+        "QUANTITY",
+        ("twenties", "thirties", "forties", "fifties", "sixties", "seventies"),
+        r"(?:(?<=\btheir )|(?<=\bhis )|(?<=\bher ))(?:twenties|thirties|forties|fifties|sixties|seventies)\b",
+    ),
+    Branch("date_decade", "DATE", DIGIT, r"(?<=\b[Tt]he )(?:19|20)\d0s\b"),
+    Branch("date_year", "DATE", DIGIT, rf"(?<![\w$€£¥.,-]){_YEAR}(?![\w%]|[.,]\d)"),
+    Branch(
+        "quantity_num",
+        "QUANTITY",
+        DIGIT,
+        rf"(?<![\w$€£¥.,/#-])(?:{_NUM})(?:{_SCALE})?{_MEASURE}(?![\w%]|[.,]\d)",
+    ),
+    Branch(
+        "quantity_word",
+        "QUANTITY",
+        WORD_NUMBERS,
+        rf"\b(?:{_WORDNUM})(?: (?:hundred|thousand|million|billion))?\b(?= (?:\w+ ){{0,2}}(?:{_NOUNS})s?\b)",
+    ),
+]
+
+KIND_LABEL = {b.kind: b.label for b in BRANCHES}
+# All rules in priority order (first match wins at a position); FIGURE_RE.finditer is the reference.
+FIGURE_RE = re.compile("|".join(f"(?P<{b.kind}__{i}>{b.pattern})" for i, b in enumerate(BRANCHES)))
+
+
+def trie_regex(words: list[str]) -> str:
+    """A regular expression matching exactly ``words``, factored as a trie (fast to reject)."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        if len(alts) == 1 and "" not in node:
+            return alts[0]
+        return "(?:" + "|".join(alts) + ")" + ("?" if "" in node else "")
+
+    return emit(trie)
+
+
+def _candidate_re() -> re.Pattern:
+    words = sorted({w for b in BRANCHES for w in b.starts if w != DIGIT[0]})
+    glued = [w for w in words if w in MONTH_NAMES]  # months also start a match inside glued words
+    symbols = [w for w in words if not w[0].isalnum()]
+    wordy = [w for w in words if w[0].isalnum() and w not in glued]
+    return re.compile(
+        rf"\b(?:{trie_regex(wordy)}\b|\d)|{trie_regex(glued)}|(?<![A-Z]){trie_regex(symbols)}"
+    )
+
+
+CANDIDATE_RE = _candidate_re()
+
+
+def kind_of(m: re.Match) -> str:
+    return m.lastgroup.split("__")[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# numbers
+
+
+def parse_number(text: str) -> Decimal | None:
+    """Digits (with thousands commas), number words ("three", "twenty-five") or "a"/"an"."""
+    t = text.strip().lower().replace(",", "")
+    try:
+        return Decimal(t)
+    except InvalidOperation:
+        pass
+    if t in UNITS_WORDS:
+        return Decimal(UNITS_WORDS[t])
+    if "-" in t:
+        tens, _, unit = t.partition("-")
+        if tens in UNITS_WORDS and unit in UNITS_WORDS:
+            return Decimal(UNITS_WORDS[tens] + UNITS_WORDS[unit])
+    return None
+
+
+def fmt(x: Decimal) -> str:
+    """A plain decimal string: integers without a point, fractions to at most two places."""
+    if x == x.to_integral_value():
+        return str(int(x))
+    return format(x.quantize(Decimal("0.01")).normalize(), "f")
+
+
+_AMOUNT_RE = re.compile(rf"({_NUM}|{_WORDNUM}|an?)(?: ?({_SCALE_WORDS}))?\b", re.IGNORECASE)
+
+
+def amount(text: str) -> Decimal | None:
+    """The first number in ``text`` times its scale word ("1.5 billion" -> 1500000000)."""
+    m = _AMOUNT_RE.search(text)
+    if not m:
+        return None
+    n = parse_number(m.group(1))
+    if n is None:
+        return None
+    scale = m.group(2)
+    return n * SCALES[scale.lower()] if scale and scale.lower() in SCALES else n
+
+
+# ---------------------------------------------------------------------------------------------
+# value functions: (span text, text after the span, publication date) -> value
+
+
+@dataclass(frozen=True)
+class Pub:
+    """The publication date, if known: relative dates resolve against it."""
+
+    date: dt.date | None
+
+    @classmethod
+    def of(cls, iso: str | None) -> Pub:
+        try:
+            return cls(dt.date.fromisoformat(iso)) if iso else cls(None)
+        except ValueError:
+            return cls(None)
+
+    @property
+    def year(self) -> str:
+        return str(self.date.year) if self.date else "XXXX"
+
+    def shift_year(self, k: int) -> str:
+        return str(self.date.year + k) if self.date else "XXXX"
+
+    def shift_month(self, k: int) -> str:
+        if not self.date:
+            return "XXXX-XX"
+        n = self.date.year * 12 + self.date.month - 1 + k
+        return f"{n // 12}-{n % 12 + 1:02d}"
+
+
+def _month(text: str) -> int | None:
+    for name, k in MONTHS.items():
+        if name in text:
+            return k
+    return None
+
+
+def _year_in(text: str) -> str | None:
+    m = re.search(_YEAR, text)
+    return m.group() if m else None
+
+
+def _rel_year(text: str, pub: Pub) -> str:
+    t = text.lower()
+    if "next year" in t:
+        return pub.shift_year(1)
+    if "last year" in t:
+        return pub.shift_year(-1)
+    return pub.year
+
+
+def date_full(text: str, after: str, pub: Pub) -> str:
+    day = re.search(r"\b(\d{1,2})\b(?!\d)", re.sub(_YEAR, "", text))
+    return f"{_year_in(text)}-{_month(text):02d}-{int(day.group(1)):02d}"
+
+
+def date_month_year(text: str, after: str, pub: Pub) -> str:
+    return f"{_year_in(text)}-{_month(text):02d}"
+
+
+def date_month_day(text: str, after: str, pub: Pub) -> str:
+    day = int(re.search(r"\d{1,2}", text).group())
+    return f"{pub.year}-{_month(text):02d}-{day:02d}"
+
+
+def date_month(text: str, after: str, pub: Pub) -> str:
+    return f"{pub.year}-{_month(text):02d}"
+
+
+def _period_year(text: str, pub: Pub) -> str:
+    return _year_in(text) or (_rel_year(text, pub) if re.search(r"year\b", text) else pub.year)
+
+
+def date_half(text: str, after: str, pub: Pub) -> str:
+    half = "1" if re.search(r"first|1H|H1", text) else "2"
+    return f"{_period_year(text, pub)}-H{half}"
+
+
+def date_quarter(text: str, after: str, pub: Pub) -> str:
+    return f"{_period_year(text, pub)}-Q{_quarter_word(text)}"
+
+
+def _quarter_word(text: str) -> str:
+    m = re.search(r"Q([1-4])", text)
+    if m:
+        return m.group(1)
+    for k, w in enumerate(("first", "second", "third", "fourth"), start=1):
+        if w in text.lower():
+            return str(k)
+    return "X"
+
+
+def date_part(text: str, after: str, pub: Pub) -> str:
+    part = re.match(r"(early|mid|late)", text.lower()).group(1)
+    return f"{_year_in(text)}-{part}"
+
+
+def date_end(text: str, after: str, pub: Pub) -> str:
+    return f"{_year_in(text) or _rel_year(text, pub)}-late"
+
+
+def date_rel(text: str, after: str, pub: Pub) -> str:
+    t = text.lower()
+    if "month" in t:
+        return pub.shift_month({"this": 0, "next": 1, "last": -1}[t.split()[0]])
+    return _rel_year(text, pub)
+
+
+def date_weekday(text: str, after: str, pub: Pub) -> str:
+    if not pub.date:
+        return "XXXX-XX-XX"
+    back = (pub.date.weekday() - WEEKDAYS[text]) % 7
+    return (pub.date - dt.timedelta(days=back)).isoformat()
+
+
+def date_today(text: str, after: str, pub: Pub) -> str:
+    if not pub.date:
+        return "XXXX-XX-XX"
+    return (pub.date - dt.timedelta(days=1 if text.lower() == "yesterday" else 0)).isoformat()
+
+
+def date_year(text: str, after: str, pub: Pub) -> str:
+    return text
+
+
+def date_decade(text: str, after: str, pub: Pub) -> str:
+    return text[:3] + "X"
+
+
+def money(text: str, after: str, pub: Pub) -> str | None:
+    cur = "USD"
+    for sym, code in sorted(CURRENCIES.items(), key=lambda kv: -len(kv[0])):
+        if sym in text:
+            cur = code
+            break
+    if re.fullmatch(r"(?:billions|millions)", text.strip()):
+        lo, hi = RANGES[text.strip()]
+        cur = "CNY" if after.lstrip().startswith("of yuan") else cur
+        return f"{cur} {lo}..{hi}"
+    x = amount(re.sub(r"[$€£¥]", " ", text))
+    return f"{cur} {fmt(x)}" if x is not None else None
+
+
+def percent_num(text: str, after: str, pub: Pub) -> str | None:
+    x = amount(text.replace("%", " "))
+    return fmt(x) if x is not None else None
+
+
+def percent_frac(text: str, after: str, pub: Pub) -> str | None:
+    return FRACTIONS.get(text.lower().replace("-", " "))
+
+
+def duration(text: str, after: str, pub: Pub) -> str | None:
+    t = text.lower()
+    unit = re.search(r"(year|month|week|day|decade|quarter|hour|minute|second)s?\b", t)
+    if not unit:
+        return None
+    u = unit.group(1)
+    words = re.sub(r"\b(the|next|past|last|coming)\b", " ", t[: unit.start()]).strip(" -")
+    if words in ("", "a", "an"):
+        n = None if words == "" and t.endswith("s") else Decimal(1)
+    elif words in ("few", "a few", "several", "many"):
+        n = None
+    else:
+        n = parse_number(words.replace(" ", "-") if words == "a dozen" else words)
+        n = Decimal(12) if words == "a dozen" else n
+    if u == "decade":
+        n = n * 10 if n is not None else None
+    if u == "quarter":
+        n = n * 3 if n is not None else None
+    num = fmt(n) if n is not None else "X"
+    return f"PT{num}{DURATION_UNITS[u]}" if u in TIME_UNITS else f"P{num}{DURATION_UNITS[u]}"
+
+
+SYNONYMS = {"people": "person", "ev": "vehicle", "preorder": "pre-order"}  # one counted noun per concept
+_RATE_RE = re.compile(r"\s+(?:[A-Za-z][\w-]*\s+){0,3}?(?:a|an|per|each|every)\s+(year|month|week|day)\b")
+
+
+def counted_noun(after: str) -> str:
+    """The counted noun after a number ("76,000 electric cars" -> car), singular; "unit" if none.
+
+    A rate ("20,000 cars a month") is one unit, ``car/month``: the "a month" is its denominator.
+    """
+    rate = _RATE_RE.match(after)
+    per = f"/{rate.group(1)}" if rate else ""
+    return _noun(after) + per
+
+
+def _noun(after: str) -> str:
+    words = re.findall(r"[A-Za-z][\w-]*|[^\sA-Za-z]", after[:80])
+    for w in words[:5]:
+        if not w[0].isalpha():
+            break
+        s = singular(w)
+        if s in COUNT_NOUNS:
+            return SYNONYMS.get(s, s)
+    for w in words[:3]:
+        if not w[0].isalpha():
+            break
+        if w.lower() in STOP:
+            break
+        if w.islower() or w.isupper() or w[:-1].isupper():
+            return SYNONYMS.get(singular(w), singular(w))
+        break
+    return "unit"
+
+
+def singular(word: str) -> str:
+    w = word.lower()
+    if w in ("people", "persons"):
+        return "person"
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    if w.endswith(("ches", "shes", "sses", "xes")):
+        return w[:-2]
+    if w.endswith("s") and not w.endswith("ss") and len(w) > 2:
+        return w[:-1]
+    return w
+
+
+_LEADING_OF = re.compile(r"^\s*of\b")
+
+
+def quantity(text: str, after: str, pub: Pub) -> str | None:
+    t = text.strip()
+    low = t.lower()
+    if low in RANGES:
+        lo, hi = RANGES[low]
+        noun = counted_noun(_LEADING_OF.sub("", after))
+        return f"{lo}..{hi} {noun}"
+    if low in AGE_DECADES:
+        base = AGE_DECADES[low]
+        return f"{base}..{base + 9} year"
+    x = amount(t)
+    if x is None:
+        return None
+    unit = next((MEASURES[u] for u in sorted(MEASURES, key=len, reverse=True) if t.endswith(" " + u)), None)
+    return f"{fmt(x)} {unit or counted_noun(after)}"
+
+
+VALUE_FN: dict[str, Callable[[str, str, Pub], str | None]] = {
+    "date_full": date_full,
+    "date_month_year": date_month_year,
+    "date_month_day": date_month_day,
+    "date_month": date_month,
+    "date_half": date_half,
+    "date_quarter": date_quarter,
+    "date_part": date_part,
+    "date_end": date_end,
+    "date_rel": date_rel,
+    "date_weekday": date_weekday,
+    "date_today": date_today,
+    "date_year": date_year,
+    "date_decade": date_decade,
+    "money_pre": money,
+    "money_post": money,
+    "money_vague": money,
+    "percent_num": percent_num,
+    "percent_frac": percent_frac,
+    "duration_rel": duration,
+    "duration_num": duration,
+    "duration_vague": duration,
+    "quantity_range": quantity,
+    "quantity_age": quantity,
+    "quantity_num": quantity,
+    "quantity_word": quantity,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# the two entry points
+
+
+@dataclass(frozen=True)
+class Figure:
+    start: int
+    end: int
+    label: str
+    value: str | None
+
+
+_CAPITALISED_BEFORE = re.compile(r"\b[A-Z][\w’'-]*\s$")
+
+
+def _scan(text: str):
+    """What ``FIGURE_RE.finditer`` finds, trying the rules only where a rule can start."""
+    end = 0
+    for c in CANDIDATE_RE.finditer(text):
+        pos = c.start()
+        if pos < end:
+            continue
+        m = FIGURE_RE.match(text, pos)
+        if m is not None and m.end() > pos:
+            end = m.end()
+            yield m
+
+
+def find_figures(text: str, publication_date: str | None) -> list[Figure]:
+    """Every figure of ``text`` with its normalised value, left to right, never overlapping.
+
+    A bare number right after a capitalised word with no counted noun is a name ("Model 3"), and
+    the period of a rate ("20,000 cars a month") belongs to the quantity, not a DURATION.
+    """
+    pub = Pub.of(publication_date)
+    out = []
+    skip_to = 0
+    for m in _scan(text):
+        if m.start() < skip_to:
+            continue
+        kind = kind_of(m)
+        after = text[m.end() : m.end() + 80]
+        if kind == "quantity_num" and _noun(after) == "unit" and _CAPITALISED_BEFORE.search(text[max(0, m.start() - 40) : m.start()]):
+            continue
+        value = VALUE_FN[kind](m.group(), after, pub)
+        if KIND_LABEL[kind] == "QUANTITY" and value and "/" in value.split(" ")[-1]:
+            rate = _RATE_RE.match(after)
+            skip_to = m.end() + rate.end() if rate else skip_to
+        out.append(Figure(m.start(), m.end(), KIND_LABEL[kind], value))
+    return out
+
+
+_GENERIC = {"MONEY": money, "PERCENT": percent_num, "QUANTITY": quantity, "DURATION": duration}
+
+
+def normalise(label: str, text: str, after: str, publication_date: str | None) -> str | None:
+    """The value of a figure found by another system: the rule for its text, else a generic parse."""
+    pub = Pub.of(publication_date)
+    m = FIGURE_RE.fullmatch(text)
+    if m and KIND_LABEL[kind_of(m)] == label:
+        return VALUE_FN[kind_of(m)](text, after, pub)
+    if label == "DATE":
+        inner = next((f for f in FIGURE_RE.finditer(text) if KIND_LABEL[kind_of(f)] == "DATE"), None)
+        return VALUE_FN[kind_of(inner)](inner.group(), after, pub) if inner else None
+    fn = _GENERIC.get(label)
+    try:
+        return fn(text, after, pub) if fn else None
+    except (KeyError, ValueError, AttributeError, InvalidOperation):
+        return None

@@ -1,0 +1,305 @@
+"""The ``regex`` baseline: figures with values, hedge cues, hedged claims, claim-pair labels.
+
+Every rule was written from the train and validation documents (doc-000, doc-002, doc-004), the
+annotation spec and the adjudication notes on those documents; the test documents were not read.
+It is deterministic, needs no training, and is the speed reference of ``scripts/bench_baselines.py``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+from crossclaim.predictions import Predictions, tag_layers_of
+from crossclaim.records import Document, Span
+from crossclaim.systems import PairQuery, System
+from crossclaim.text import sentence_bounds
+
+from .figures import MONTHS, Figure, find_figures, trie_regex
+
+# ---------------------------------------------------------------------------------------------
+# hedge cues: the spec's list and the cues of the train/validation documents, with inflections
+
+HEDGE_WORDS = (
+    "could may might likely unlikely possibly possible probably perhaps potentially reportedly "
+    "expect expects expected expecting predict predicts predicted predicting projected projecting "
+    "forecasts forecasted forecasting forecast suggest suggests suggested suggesting hope hopes hoped hoping "
+    "hint hints hinted hinting appear appears appeared seem seems seemed would"
+).split()
+HEDGE_PHRASES = ("bold but feasible",)
+_HEDGE_ALTS = HEDGE_WORDS + [w[0].upper() + w[1:] for w in HEDGE_WORDS if w != "may"] + list(HEDGE_PHRASES)
+HEDGE_RE = re.compile(
+    rf"\b(?:{trie_regex(sorted(set(_HEDGE_ALTS)))})\b"
+    r"|\b[Ss]et to(?= [A-Za-z])"  # "Xiaomi Set to Expand ..."
+    r"|(?<=\blooks )promising\b|(?<=\bseems )promising\b"
+)
+# "would" after a reporting verb in the same sentence is backshifted "will", not a hedge.
+_REPORTED = re.compile(
+    r"\b(?:said|says|stated|states|confirmed|announced|told|added|noted|projected|predicted|expected|declared"
+    r"|claimed|promised|insisted|believed|hoped|thought|wrote|explained)\b[^.;:!?]*$"
+)
+_FORECAST_NOUN = re.compile(r"\b(?:this|the|a|an|its|his|her|their|our|bold|optimistic|[\w]+[’']s)\s$", re.IGNORECASE)
+
+
+def find_hedges(text: str) -> list[tuple[int, int]]:
+    """Hedge cue spans: lexicon hits minus backshifted "would" and "forecast" used as a noun."""
+    out = []
+    for m in HEDGE_RE.finditer(text):
+        word = m.group().lower()
+        before = text[max(0, m.start() - 200) : m.start()]
+        if word == "would" and _REPORTED.search(before):
+            continue
+        if word == "forecast" and _FORECAST_NOUN.search(before[-30:]):
+            continue
+        out.append((m.start(), m.end()))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# hedged claims: the clause around a cue
+
+_INTRO = re.compile(
+    r"^(?:By|To|As|Looking|Speaking|Moreover|However|Additionally|Furthermore|In|With|While|Although|Though|Since"
+    r"|When|If|After|Before|For|Given|Despite|According|Still|Meanwhile|Also|Yet|Instead|Overall|Ultimately|Now"
+    r"|Indeed|Nevertheless|Otherwise|Thus|Therefore|Even|Once|Unlike|Like|Amid|Following|\w+ing)\b"
+)
+_LEAD = re.compile(r"^(?:And|But|So|Yet|Or)\s+")
+_LEFT_CUTS = [
+    re.compile(r", (?:and|but|while|whereas|so) (?=(?:it|it’s|it's|they|he|she|we|this|that|these|those|there)\b)"),
+    re.compile(r"\b(?:said|says|stated|declared|declaring|noted|announced|believes|argued|argues|confirmed|told \w+)"
+               r" (?:that )?"),
+    re.compile(r"; "),
+    re.compile(r", (?:calling|describing|labell?ing|terming|dubbing) "),  # "..., calling it a bold but feasible goal"
+]
+_RELATIVE = re.compile(r", (?=which\b|who\b)")
+_RIGHT_CUTS = re.compile(
+    r"—(?=(?:and|but|or|while)\b)| – |: |; |, an? (?=\w)|, according to\b"
+    r"|, (?:[A-Z][\w’'.-]*(?: [A-Z][\w’'.-]*)*|he|she|they|analysts?|experts?) (?:said|says|added|noted|told|wrote)\b"
+)
+_GERUND_CUE = re.compile(r"(?:predict|expect|hop|suggest|hint|project|forecast)ing$")
+
+
+def clause(sentence: str, cue_start: int, cue_end: int) -> tuple[int, int]:
+    """The minimal clause of ``sentence`` around the cue at [cue_start, cue_end) (sentence offsets)."""
+    end = len(sentence.rstrip(" .!?\"”’'"))
+    cut = _RIGHT_CUTS.search(sentence, cue_end, end)
+    if cut:
+        end = cut.start()
+    start = 0
+    lead = _LEAD.match(sentence)
+    if lead and lead.end() <= cue_start:
+        start = lead.end()
+    head = sentence[:cue_start]
+    if _INTRO.match(sentence[start:]):
+        comma = head.find(", ", start)
+        if comma >= 0:
+            start = comma + 2
+    for pattern in _LEFT_CUTS:
+        for m in pattern.finditer(head, start):
+            start = max(start, m.end())
+    for m in _RELATIVE.finditer(head, start):
+        start = max(start, m.end())
+    cue = sentence[cue_start:cue_end]
+    if _GERUND_CUE.match(cue) and cue_start > start and not head.rstrip().endswith(","):
+        start = cue_start
+    return start, max(end, cue_end)
+
+
+def find_claims(text: str, hedges: list[tuple[int, int]], sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """One hedged claim per clause around cues; clauses of one sentence that overlap are merged."""
+    starts = [a for a, _ in sentences]
+    by_sentence: dict[int, list[tuple[int, int]]] = {}
+    for cs, ce in hedges:
+        k = bisect.bisect_right(starts, cs) - 1
+        if k < 0 or ce > sentences[k][1]:
+            continue
+        a, b = sentences[k]
+        if text[a:b].rstrip().endswith("?"):
+            continue  # a question asserts nothing
+        s, e = clause(text[a:b], cs - a, ce - a)
+        by_sentence.setdefault(k, []).append((a + s, a + e))
+    out = []
+    for spans in by_sentence.values():
+        spans.sort()
+        merged = [list(spans[0])]
+        for s, e in spans[1:]:
+            if s < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], e)
+            else:
+                merged.append([s, e])
+        out += [(s, e) for s, e in merged]
+    return sorted(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# topics of claims (keywords, first rule wins)
+
+TOPIC_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
+    (topic, re.compile(pattern, re.IGNORECASE))
+    for topic, pattern in (
+        ("crash_vehicle_model", r"\b(?:crash|accident|fatal|died|killed)"),
+        ("ev_profitability_timing", r"\b(?:profit\w*|turnaround|break[- ]even|in the black)\b"),
+        ("ev_financial_results", r"\b(?:revenue|gross margin|losses|earnings|results)\b"),
+        ("ev_deliveries", r"\b(?:deliver\w*|sold|sells|orders|pre-orders|snapped up)\b"),
+        ("second_model", r"\b(?:YU7|U7|second (?:EV|model|car)|SUV)\b"),
+        ("su7_launch_date", r"\bSU7\b.*\b(?:launch|unveil|showcas|debut)|\b(?:launch|unveil|showcas|debut)\w*\b.*\bSU7\b"),
+        ("investment_pledges", r"\b(?:invest\w*|pledg\w*)\b"),
+        ("ev_entry_announcement", r"\bannounc\w*\b.*\b(?:entry|push|initiative|ambitions)\b"),
+        ("global_expansion", r"\b(?:global\w*|international\w*|abroad|overseas|Europe|export\w*|outside China)\b"),
+        ("production_capacity", r"\b(?:production|factor\w*|manufactur\w*|capacity|partner\w*|plant)\b"),
+        ("regulatory_risk", r"\b(?:regulat\w*|government|sanction\w*|polic\w*|subsid\w*)\b"),
+        ("product_features", r"\b(?:AI|feature\w*|ecosystem|integrat\w*|navigation|design|software|experience)\b"),
+        ("market_impact", r"\b(?:competit\w*|investors?|stock|prices?|industry|benchmark)\b"),
+    )
+)
+
+
+def topic_of(text: str) -> str:
+    return next((topic for topic, rule in TOPIC_RULES if rule.search(text)), "strategy_outlook")
+
+
+# ---------------------------------------------------------------------------------------------
+# claim pairs: compare the normalised figures of the two claims
+
+EVENTS: tuple[tuple[str, re.Pattern], ...] = tuple(
+    (name, re.compile(pattern, re.IGNORECASE))
+    for name, pattern in (
+        ("launch", r"\b(?:launch\w*|debut\w*|went on sale|released?)\b"),
+        ("unveil", r"\b(?:unveil\w*|showcas\w*|shown|introduc\w*|present\w*)\b"),
+        ("announce", r"\bannounc\w*\b"),
+        ("profit", r"\b(?:profit\w*|turnaround|break[- ]even)\b"),
+        ("deliver", r"\b(?:deliver\w*|sold|sells|sales)\b"),
+    )
+)
+UNKNOWN_YEAR = "1000-07-01"  # stand-in reference date: relative dates of undated documents compare with each other
+_SUB_MONTHS = {"H1": (1, 6), "H2": (7, 12), "early": (1, 4), "mid": (5, 8), "late": (9, 12)}
+
+
+def events(text: str) -> set[str]:
+    return {name for name, rule in EVENTS if rule.search(text)}
+
+
+def month_range(value: str) -> tuple[str, int, int]:
+    """A DATE value as (year, first month, last month); the year may be 'XXXX' or a stand-in."""
+    year, *rest = value.split("-")
+    lo, hi = 1, 12
+    if rest and rest[0].isdigit():
+        lo = hi = int(rest[0])
+    for part in rest:
+        if part in _SUB_MONTHS:
+            lo, hi = max(lo, _SUB_MONTHS[part][0]), min(hi, _SUB_MONTHS[part][1])
+        elif part[:1] == "Q" and part[1:].isdigit():
+            lo, hi = 3 * int(part[1:]) - 2, 3 * int(part[1:])
+    return year, lo, hi
+
+
+def dates_compatible(a: str, b: str) -> bool:
+    """Two DATE values can denote the same time: same year (when both known) and overlapping months."""
+    ya, la, ha = month_range(a)
+    yb, lb, hb = month_range(b)
+    standin_a, standin_b = ya < "1900", yb < "1900"
+    if "X" not in ya + yb and standin_a == standin_b and ya != yb:
+        return False
+    return la <= hb and lb <= ha
+
+
+def _numbers(value: str) -> tuple[float, float] | None:
+    m = re.search(r"(\d+(?:\.\d+)?)(?:\.\.(\d+(?:\.\d+)?))?", value)
+    if not m:
+        return None
+    lo = float(m.group(1))
+    return lo, float(m.group(2)) if m.group(2) else lo
+
+
+def amounts_compatible(a: str, b: str) -> bool:
+    """Two amounts agree when their ranges overlap (currencies must match for money)."""
+    if a.split(" ")[0].isalpha() and b.split(" ")[0].isalpha() and a.split(" ")[0] != b.split(" ")[0]:
+        return False
+    na, nb = _numbers(a), _numbers(b)
+    return na is None or nb is None or (na[0] <= nb[1] and nb[0] <= na[1])
+
+
+def pair_label(a: list[Figure], b: list[Figure], events_a: set[str], events_b: set[str]) -> str:
+    """UNRELATED without a shared figure type or with different events; else compare values."""
+    shared = {f.label for f in a} & {f.label for f in b}
+    if not shared or (events_a and events_b and not events_a & events_b):
+        return "UNRELATED"
+    va = {lab: [f.value for f in a if f.label == lab and f.value] for lab in shared}
+    vb = {lab: [f.value for f in b if f.label == lab and f.value] for lab in shared}
+    if "DATE" in shared:
+        dates_ok = any(dates_compatible(x, y) for x in va["DATE"] for y in vb["DATE"])
+        others = shared - {"DATE"}
+        if others and not dates_ok:
+            return "UNRELATED"  # different reference times
+        if not dates_ok:
+            return "CONTRADICTS"
+        shared = others
+    for lab in shared:
+        if va[lab] and vb[lab] and not any(amounts_compatible(x, y) for x in va[lab] for y in vb[lab]):
+            return "CONTRADICTS"
+    return "AGREES"
+
+
+def reference_date(doc: Document, cluster: str | None) -> str:
+    """A document's own date, else the cluster's latest known date, else the stand-in."""
+    return doc.publication_date or cluster or UNKNOWN_YEAR
+
+
+def label_pairs(queries: list[PairQuery]) -> dict[str, str]:
+    dates = sorted(d for q in queries for d in (q.a.doc.publication_date, q.b.doc.publication_date) if d)
+    cluster = dates[-1] if dates else None
+    out = {}
+    for q in queries:
+        sides = []
+        for ref in (q.a, q.b):
+            figs = find_figures(ref.claim.text, reference_date(ref.doc, cluster))
+            sides.append((figs, events(ref.claim.text)))
+        out[q.id] = pair_label(sides[0][0], sides[1][0], sides[0][1], sides[1][1])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the system
+
+
+@dataclass
+class Extraction:
+    figures: list[Figure]
+    hedges: list[tuple[int, int]]
+    claims: list[tuple[int, int]]
+
+
+def extract(text: str, publication_date: str | None) -> Extraction:
+    """All rule output for one text (pure; what the throughput benchmark times)."""
+    hedges = find_hedges(text)
+    claims = find_claims(text, hedges, sentence_bounds(text)) if hedges else []
+    return Extraction(find_figures(text, publication_date), hedges, claims)
+
+
+def to_spans(text: str, ex: Extraction) -> list[Span]:
+    spans = [
+        Span("figures", f"f{i}", f.start, f.end, text[f.start : f.end], f.label, value=f.value)
+        for i, f in enumerate(ex.figures)
+    ]
+    spans += [Span("hedges", f"h{i}", s, e, text[s:e], "HEDGE") for i, (s, e) in enumerate(ex.hedges)]
+    spans += [
+        Span("claims", f"c{i}", s, e, text[s:e], "CLAIM", hedged=True, topic=topic_of(text[s:e]))
+        for i, (s, e) in enumerate(ex.claims)
+    ]
+    return spans
+
+
+class RegexSystem(System):
+    """Rules only: figures (all five types, normalised), hedge cues, hedged claims, claim pairs."""
+
+    name = "regex"
+    layers = tag_layers_of({"figures", "hedges", "claims"}, contradictory=False)
+    labels_pairs = True
+
+    def predict(self, docs: list[Document], queries: list[PairQuery]) -> Predictions:
+        spans = {d.id: to_spans(d.text, extract(d.text, d.publication_date)) for d in docs}
+        return Predictions(spans, self.layers, {}, label_pairs(queries))
+
+
+__all__ = ["MONTHS", "RegexSystem", "extract", "find_claims", "find_hedges", "label_pairs", "topic_of"]
