@@ -18,12 +18,25 @@ from decimal import Decimal, InvalidOperation
 MONTHS = {
     m: i + 1
     for i, m in enumerate(
-        "January February March April May June July August September October November December".split()
+        [
+            "January",
+            "February",
+            "March",
+            "April",
+            "May",
+            "June",
+            "July",
+            "August",
+            "September",
+            "October",
+            "November",
+            "December",
+        ]
     )
 }
 MONTH_ABBR = {"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "Jun": 6, "Jul": 7, "Aug": 8, "Sep": 9, "Sept": 9}
 MONTH_ABBR |= {"Oct": 10, "Nov": 11, "Dec": 12}
-WEEKDAYS = {d: i for i, d in enumerate("Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split())}
+WEEKDAYS = {d: i for i, d in enumerate(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"])}
 UNITS_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
@@ -57,13 +70,98 @@ RANGES = {"tens of thousands": (10**4, 10**5 - 1), "hundreds of thousands": (10*
           "millions": (10**6, 10**9 - 1), "tens of millions": (10**7, 10**8 - 1),
           "billions": (10**9, 10**12 - 1)}  # fmt: skip
 COUNT_NOUNS = frozenset(
-    "car vehicle ev unit person people student user customer buyer order pre-order preorder employee worker "
-    "engineer store shop factory plant model delivery phone smartphone device share job fan reservation "
-    "subscriber charger station country city market dealer driver passenger seat household family".split()
+    [
+        "car",
+        "vehicle",
+        "ev",
+        "unit",
+        "person",
+        "people",
+        "student",
+        "user",
+        "customer",
+        "buyer",
+        "order",
+        "pre-order",
+        "preorder",
+        "employee",
+        "worker",
+        "engineer",
+        "store",
+        "shop",
+        "factory",
+        "plant",
+        "model",
+        "delivery",
+        "phone",
+        "smartphone",
+        "device",
+        "share",
+        "job",
+        "fan",
+        "reservation",
+        "subscriber",
+        "charger",
+        "station",
+        "country",
+        "city",
+        "market",
+        "dealer",
+        "driver",
+        "passenger",
+        "seat",
+        "household",
+        "family",
+    ]
 )
 STOP = frozenset(
-    "of in and the a an to for by from with per across than more as at on or over this that which who were was "
-    "is are have has had will would could may its their his her our monthly annual annually each every".split()
+    [
+        "of",
+        "in",
+        "and",
+        "the",
+        "a",
+        "an",
+        "to",
+        "for",
+        "by",
+        "from",
+        "with",
+        "per",
+        "across",
+        "than",
+        "more",
+        "as",
+        "at",
+        "on",
+        "or",
+        "over",
+        "this",
+        "that",
+        "which",
+        "who",
+        "were",
+        "was",
+        "is",
+        "are",
+        "have",
+        "has",
+        "had",
+        "will",
+        "would",
+        "could",
+        "may",
+        "its",
+        "their",
+        "his",
+        "her",
+        "our",
+        "monthly",
+        "annual",
+        "annually",
+        "each",
+        "every",
+    ]
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -90,8 +188,35 @@ _MEASURE = (
 _NOUNS = "|".join(sorted(COUNT_NOUNS))
 MONTH_NAMES = tuple(MONTHS)
 WORD_NUMBERS = tuple(
-    "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen "
-    "eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety".split()
+    [
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+    ]
 )
 DIGIT = ("<digit>",)  # a branch whose match starts with a number
 UNITS = ("year", "years", "month", "months", "week", "weeks", "day", "days", "decade", "decades", "quarter",
@@ -160,9 +285,17 @@ BRANCHES: list[Branch] = [
         r"|(?<![.!?\n] )(?<!\n)\bMay\b(?! (?:be|have|not|also|well|take|see|need)\b)",
     ),
     Branch(
-        "money_pre", "MONEY", ("US$", "HK$", "S$", "$", "€", "£", "¥"), rf"(?:US\$|HK\$|S\$|\$|€|£|¥)\s?(?:{_NUM})(?:{_SCALE})?"
+        "money_pre",
+        "MONEY",
+        ("US$", "HK$", "S$", "$", "€", "£", "¥"),
+        rf"(?:US\$|HK\$|S\$|\$|€|£|¥)\s?(?:{_NUM})(?:{_SCALE})?",
     ),
-    Branch("money_pre", "MONEY", ("RMB", "CNY", "USD", "EUR", "HKD"), rf"\b(?:RMB|CNY|USD|EUR|HKD) ?(?:{_NUM})(?:{_SCALE})?"),
+    Branch(
+        "money_pre",
+        "MONEY",
+        ("RMB", "CNY", "USD", "EUR", "HKD"),
+        rf"\b(?:RMB|CNY|USD|EUR|HKD) ?(?:{_NUM})(?:{_SCALE})?",
+    ),
     Branch(
         "money_post",
         "MONEY",
@@ -191,7 +324,9 @@ BRANCHES: list[Branch] = [
     Branch(
         "duration_num",
         "DURATION",
-        DIGIT + _cased(*WORD_NUMBERS, "a dozen") + _cased(*(f"{a}{sep}{u}" for a in ("a", "an") for sep in " -" for u in UNITS)),
+        DIGIT
+        + _cased(*WORD_NUMBERS, "a dozen")
+        + _cased(*(f"{a}{sep}{u}" for a in ("a", "an") for sep in " -" for u in UNITS)),
         rf"\b(?:\d+(?:\.\d+)?|{_WORDNUM}|[Aa]n?|[Aa] dozen)[- ]{_DUR_UNIT}\b(?!-old)",
     ),
     Branch(
@@ -211,8 +346,8 @@ BRANCHES: list[Branch] = [
         "quantity_range",
         "QUANTITY",
         _cased("tens of", "hundreds of", "thousands of", "dozens of", "millions of"),
-        r"\b(?:[Tt]ens of (?:thousands|millions)|[Hh]undreds of thousands|[Tt]housands|[Hh]undreds|[Dd]ozens|[Mm]illions)"
-        r"\b(?= of \w)",
+        r"\b(?:[Tt]ens of (?:thousands|millions)|[Hh]undreds of thousands"
+        r"|[Tt]housands|[Hh]undreds|[Dd]ozens|[Mm]illions)\b(?= of \w)",
     ),
     Branch(
         "quantity_age",
@@ -266,9 +401,7 @@ def _candidate_re() -> re.Pattern:
     glued = [w for w in words if w in MONTH_NAMES]  # months also start a match inside glued words
     symbols = [w for w in words if not w[0].isalnum()]
     wordy = [w for w in words if w[0].isalnum() and w not in glued]
-    return re.compile(
-        rf"\b(?:{trie_regex(wordy)}\b|\d)|{trie_regex(glued)}|(?<![A-Z]){trie_regex(symbols)}"
-    )
+    return re.compile(rf"\b(?:{trie_regex(wordy)}\b|\d)|{trie_regex(glued)}|(?<![A-Z]){trie_regex(symbols)}")
 
 
 CANDIDATE_RE = _candidate_re()
@@ -632,7 +765,11 @@ def find_figures(text: str, publication_date: str | None) -> list[Figure]:
             continue
         kind = kind_of(m)
         after = text[m.end() : m.end() + 80]
-        if kind == "quantity_num" and _noun(after) == "unit" and _CAPITALISED_BEFORE.search(text[max(0, m.start() - 40) : m.start()]):
+        if (
+            kind == "quantity_num"
+            and _noun(after) == "unit"
+            and _CAPITALISED_BEFORE.search(text[max(0, m.start() - 40) : m.start()])
+        ):
             continue
         value = VALUE_FN[kind](m.group(), after, pub)
         if KIND_LABEL[kind] == "QUANTITY" and value and "/" in value.split(" ")[-1]:

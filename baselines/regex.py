@@ -21,19 +21,20 @@ from .figures import MONTHS, Figure, find_figures, trie_regex
 # ---------------------------------------------------------------------------------------------
 # hedge cues: the spec's list and the cues of the train/validation documents, with inflections
 
-HEDGE_WORDS = (
-    "could may might likely unlikely possibly possible probably perhaps potentially reportedly "
-    "expect expects expected expecting predict predicts predicted predicting projected projecting "
-    "forecasts forecasted forecasting forecast suggest suggests suggested suggesting hope hopes hoped hoping "
-    "hint hints hinted hinting appear appears appeared seem seems seemed would"
-).split()
-HEDGE_PHRASES = ("bold but feasible",)
-_HEDGE_ALTS = HEDGE_WORDS + [w[0].upper() + w[1:] for w in HEDGE_WORDS if w != "may"] + list(HEDGE_PHRASES)
-HEDGE_RE = re.compile(
-    rf"\b(?:{trie_regex(sorted(set(_HEDGE_ALTS)))})\b"
-    r"|\b[Ss]et to(?= [A-Za-z])"  # "Xiaomi Set to Expand ..."
-    r"|(?<=\blooks )promising\b|(?<=\bseems )promising\b"
-)
+# fmt: off
+HEDGE_WORDS = [
+    "could", "may", "might", "likely", "unlikely", "possibly", "possible", "probably", "perhaps", "potentially",
+    "reportedly", "expect", "expects", "expected", "expecting", "predict", "predicts", "predicted", "predicting",
+    "projected", "projecting", "forecast", "forecasts", "forecasted", "forecasting", "suggest", "suggests",
+    "suggested", "suggesting", "hope", "hopes", "hoped", "hoping", "hint", "hints", "hinted", "hinting",
+    "appear", "appears", "appeared", "seem", "seems", "seemed", "would",
+]
+# fmt: on
+HEDGE_PHRASES = ["bold but feasible", "set to", "Set to", "promising"]  # the last two are checked in context
+_HEDGE_ALTS = HEDGE_WORDS + [w[0].upper() + w[1:] for w in HEDGE_WORDS if w != "may"] + HEDGE_PHRASES
+HEDGE_RE = re.compile(rf"\b{trie_regex(sorted(set(_HEDGE_ALTS)))}\b")
+_SET_TO_NEXT = re.compile(r" [A-Za-z]")  # "Xiaomi Set to Expand ..."
+_PROMISING_BEFORE = re.compile(r"\b(?:looks|seems) $")  # "looks promising"
 # "would" after a reporting verb in the same sentence is backshifted "will", not a hedge.
 _REPORTED = re.compile(
     r"\b(?:said|says|stated|states|confirmed|announced|told|added|noted|projected|predicted|expected|declared"
@@ -52,6 +53,10 @@ def find_hedges(text: str) -> list[tuple[int, int]]:
             continue
         if word == "forecast" and _FORECAST_NOUN.search(before[-30:]):
             continue
+        if word == "set to" and not _SET_TO_NEXT.match(text, m.end()):
+            continue
+        if word == "promising" and not _PROMISING_BEFORE.search(before[-10:]):
+            continue
         out.append((m.start(), m.end()))
     return out
 
@@ -67,8 +72,10 @@ _INTRO = re.compile(
 _LEAD = re.compile(r"^(?:And|But|So|Yet|Or)\s+")
 _LEFT_CUTS = [
     re.compile(r", (?:and|but|while|whereas|so) (?=(?:it|it’s|it's|they|he|she|we|this|that|these|those|there)\b)"),
-    re.compile(r"\b(?:said|says|stated|declared|declaring|noted|announced|believes|argued|argues|confirmed|told \w+)"
-               r" (?:that )?"),
+    re.compile(
+        r"\b(?:said|says|stated|declared|declaring|noted|announced|believes|argued|argues|confirmed|told \w+)"
+        r" (?:that )?"
+    ),
     re.compile(r"; "),
     re.compile(r", (?:calling|describing|labell?ing|terming|dubbing) "),  # "..., calling it a bold but feasible goal"
 ]
@@ -77,7 +84,11 @@ _RIGHT_CUTS = re.compile(
     r"—(?=(?:and|but|or|while)\b)| – |: |; |, an? (?=\w)|, according to\b"
     r"|, (?:[A-Z][\w’'.-]*(?: [A-Z][\w’'.-]*)*|he|she|they|analysts?|experts?) (?:said|says|added|noted|told|wrote)\b"
 )
-_GERUND_CUE = re.compile(r"(?:predict|expect|hop|suggest|hint|project|forecast)ing$")
+# A cue that is the source's own verb ("he projected that", "Xiaomi has hinted at", "predicting a
+# turnaround") starts the claim: the source before it is attribution. Passive or adjectival uses
+# ("is expected to", "the projected H2 profitability") are inside the proposition.
+_SOURCE_VERB = re.compile(r"(?:predict|project|hint|expect|suggest|forecast)(?:s|ed|ing)?|hope[sd]?|hoping", re.I)
+_NOT_A_VERB_BEFORE = re.compile(r"\b(?:the|a|an|is|are|was|were|be|been|being|its|their|his|her|this|that)\s+$", re.I)
 
 
 def clause(sentence: str, cue_start: int, cue_end: int) -> tuple[int, int]:
@@ -101,7 +112,7 @@ def clause(sentence: str, cue_start: int, cue_end: int) -> tuple[int, int]:
     for m in _RELATIVE.finditer(head, start):
         start = max(start, m.end())
     cue = sentence[cue_start:cue_end]
-    if _GERUND_CUE.match(cue) and cue_start > start and not head.rstrip().endswith(","):
+    if _SOURCE_VERB.fullmatch(cue) and cue_start > start and not _NOT_A_VERB_BEFORE.search(head[-30:]):
         start = cue_start
     return start, max(end, cue_end)
 
@@ -143,7 +154,10 @@ TOPIC_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
         ("ev_financial_results", r"\b(?:revenue|gross margin|losses|earnings|results)\b"),
         ("ev_deliveries", r"\b(?:deliver\w*|sold|sells|orders|pre-orders|snapped up)\b"),
         ("second_model", r"\b(?:YU7|U7|second (?:EV|model|car)|SUV)\b"),
-        ("su7_launch_date", r"\bSU7\b.*\b(?:launch|unveil|showcas|debut)|\b(?:launch|unveil|showcas|debut)\w*\b.*\bSU7\b"),
+        (
+            "su7_launch_date",
+            r"\bSU7\b.*\b(?:launch|unveil|showcas|debut)|\b(?:launch|unveil|showcas|debut)\w*\b.*\bSU7\b",
+        ),
         ("investment_pledges", r"\b(?:invest\w*|pledg\w*)\b"),
         ("ev_entry_announcement", r"\bannounc\w*\b.*\b(?:entry|push|initiative|ambitions)\b"),
         ("global_expansion", r"\b(?:global\w*|international\w*|abroad|overseas|Europe|export\w*|outside China)\b"),
@@ -198,7 +212,7 @@ def dates_compatible(a: str, b: str) -> bool:
     """Two DATE values can denote the same time: same year (when both known) and overlapping months."""
     ya, la, ha = month_range(a)
     yb, lb, hb = month_range(b)
-    standin_a, standin_b = ya < "1900", yb < "1900"
+    standin_a, standin_b = (y.isdigit() and int(y) < 1900 for y in (ya, yb))
     if "X" not in ya + yb and standin_a == standin_b and ya != yb:
         return False
     return la <= hb and lb <= ha

@@ -31,8 +31,7 @@ from crossclaim.lsjson import region_results
 from crossclaim.records import Span
 from crossclaim.schema import TOPICS, span_config_xml
 
-WORDS = ("the company said its electric vehicle unit could turn profitable as demand rose while rivals cut prices "
-         "and analysts expected deliveries to grow after the launch of a new sedan in the market").split()
+WORDS = ["the", "company", "said", "its", "electric", "vehicle", "unit", "could", "turn", "profitable", "as", "demand", "rose", "while", "rivals", "cut", "prices", "and", "analysts", "expected", "deliveries", "to", "grow", "after", "the", "launch", "of", "a", "new", "sedan", "in", "the", "market"]
 ENTITIES = [("Xiaomi", "ORG"), ("Lei Jun", "PERSON"), ("Beijing", "LOC"), ("SU7", "PRODUCT"), ("BYD", "ORG"),
             ("小米", "ORG"), ("YU7", "PRODUCT")]
 FIGURES = [("$10 billion", "MONEY", "USD 10000000000"), ("15%", "PERCENT", "15"), ("76,000", "QUANTITY", "76000 car"),

@@ -86,7 +86,7 @@ def test_roundtrip_is_lossless_and_push_is_idempotent(server: str, repo_copy: Pa
 
     # the baseline's predictions came back intact
     from crossclaim.build import load_gold
-    from crossclaim.systems import predictions_for_push
+    from crossclaim.studio import predictions_for_push
 
     gold = load_gold(repo_copy / "annotations")
     pushed = predictions_for_push(gold, ["regex"], None, None)

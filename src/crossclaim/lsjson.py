@@ -119,7 +119,8 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
             spans = _parse_result(item.get("result"), text, to_py, at, problems)
             if spans is None:
                 continue
-            problems.extend(span_problems(text, spans, at, sentences, lambda s, at=at: f"{at}, region {s.id}"))
+            problems.extend(span_problems(text, spans, at, sentences, lambda s, at=at: f"{at}, region {s.id}",
+                                          prediction=kind == "predictions"))
             if kind == "annotations":
                 lead = item.get("lead_time")
                 if lead is not None and not isinstance(lead, (int, float)):

@@ -3,8 +3,9 @@
 One line per document. A span layer's key present on any line means the system predicts that
 layer (absent keys are not scored, so a hedge-only system is not punished on entities); the same
 holds for ``pairs``, and for the ``contradictory`` flag of claims (the contradictory-claim tag
-layer is scored when at least one claim carries it). The JSON Schema ``predictions.schema.json`` is generated from this module and
-the annotation scheme (``json_schema``), so the format, the validator and the labels never drift.
+layer is scored when at least one claim carries it). The JSON Schema ``predictions.schema.json``
+is generated from this module and the annotation scheme (``json_schema``), so the format, the
+validator and the labels never drift.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ def tag_layers_of(span_layers: set[str] | frozenset[str], contradictory: bool) -
 
 def span_layers_of(tag_layers: frozenset[str]) -> list[str]:
     return [layer for layer in SPAN_LAYERS if any(t.layer == layer and t.name in tag_layers for t in TAG_LAYERS)]
+
 
 # Fields of a span object per layer: name -> (required, allowed JSON types as Python types).
 _COMMON = {"start": (True, (int,)), "end": (True, (int,)), "label": (True, (str,)), "text": (False, (str,))}
@@ -180,7 +182,9 @@ def parse_predictions(raw: str, where: str, docs: list[Document], pairs: list[Pa
         doc = _document(row, here, by_id, seen_line, n, problems)
         unknown = sorted(set(row) - {DOC_KEY, PAIRS_KEY, *SPAN_LAYERS})
         for key in unknown:
-            problems.append((f"{here}, field {key}", f"unknown field (allowed: {DOC_KEY}, {', '.join(SPAN_LAYERS)}, pairs)"))
+            problems.append(
+                (f"{here}, field {key}", f"unknown field (allowed: {DOC_KEY}, {', '.join(SPAN_LAYERS)}, pairs)")
+            )
         if doc is None:
             continue
         spans[doc.id], contradictory[doc.id] = [], set()
@@ -290,7 +294,10 @@ def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: 
         return None
     if not 0 <= start < end <= len(doc.text):
         problems.append(
-            (f"{here}.start/end", f"offsets {start}:{end} out of range (document {doc.id} has {len(doc.text)} characters)")
+            (
+                f"{here}.start/end",
+                f"offsets {start}:{end} out of range (document {doc.id} has {len(doc.text)} characters)",
+            )
         )
         return None
     text = doc.text[start:end]
@@ -342,7 +349,9 @@ def _pairs(
             problems.append((f"{at}.pair_id", f"{pid!r} is not a gold claim pair (see the claim_pairs config)"))
             continue
         if doc.id not in (pair.a_doc, pair.b_doc):
-            problems.append((f"{at}.pair_id", f"pair {pid} does not involve document {doc.id}; put it on a line of its own"))
+            problems.append(
+                (f"{at}.pair_id", f"pair {pid} does not involve document {doc.id}; put it on a line of its own")
+            )
             continue
         if label not in PAIR_LABELS:
             problems.append((f"{at}.label", f"unknown pair label {label!r} (allowed: {', '.join(PAIR_LABELS)})"))
@@ -374,7 +383,10 @@ def _span_schema(layer: str) -> dict:
     if layer == "claims":
         props["hedged"] = {"type": "boolean"}
         props["topic"] = {"enum": [*TOPICS, None]}
-        props["contradictory"] = {"type": "boolean", "description": "the claim is in a CONTRADICTS pair (default false)"}
+        props["contradictory"] = {
+            "type": "boolean",
+            "description": "the claim is in a CONTRADICTS pair (default false)",
+        }
         required.append("hedged")
     return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
 

@@ -13,15 +13,17 @@ from __future__ import annotations
 import bisect
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2, Entities
 from sklearn.metrics import precision_recall_fscore_support
 
+from .errors import InputError
 from .predictions import Predictions
 from .records import Document, Pair, Span
-from .schema import LAYERS, PAIR_LABELS, TAG_LAYERS
+from .schema import LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS
 from .tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, token_view
 
 RESAMPLES = 1000
@@ -291,9 +293,7 @@ def count(golds: list[GoldDoc], preds: Predictions, pairs: list[Pair]) -> Counts
             pair_counts[at] += pair_confusion([p], preds.pairs)
         ordered = sorted(pairs, key=lambda p: p.id)
         y_pairs = ([p.label for p in ordered], [preds.pairs.get(p.id, "NONE") for p in ordered])
-    return Counts(
-        [g.doc.id for g in golds], strict, partial, partial_labels, values, pair_counts, reports, y_pairs
-    )
+    return Counts([g.doc.id for g in golds], strict, partial, partial_labels, values, pair_counts, reports, y_pairs)
 
 
 def seqeval_report(true: list[list[str]], pred: list[list[str]]) -> dict:
@@ -309,9 +309,7 @@ def sklearn_pairs(y_true: list[str], y_pred: list[str]) -> dict:
     """CONTRADICTS P/R/F1 and macro-F1 (labels present in gold or predictions) with scikit-learn."""
     p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=["CONTRADICTS"], zero_division=0)
     present = [lab for lab in PAIR_LABELS if lab in set(y_true) | set(y_pred)]
-    _, _, macro, _ = precision_recall_fscore_support(
-        y_true, y_pred, labels=present, average="macro", zero_division=0
-    )
+    _, _, macro, _ = precision_recall_fscore_support(y_true, y_pred, labels=present, average="macro", zero_division=0)
     return {"precision": float(p[0]), "recall": float(r[0]), "f1": float(f[0]), "macro_f1": float(macro)}
 
 
@@ -354,7 +352,12 @@ def summarize(c: Counts, idx: np.ndarray) -> dict:
             lc = c.partial_labels[t][:, m].sum(0)
             if lc[2] or lc[3]:
                 lp, lr, lf = partial_prf(lc)
-                labels[label] = {"precision": float(lp), "recall": float(lr), "f1": _num(float(lf)), "support": int(lc[3])}
+                labels[label] = {
+                    "precision": float(lp),
+                    "recall": float(lr),
+                    "f1": _num(float(lf)),
+                    "support": int(lc[3]),
+                }
         partial = {
             "micro": {
                 "precision": float(pp),
@@ -433,3 +436,63 @@ def pairs_of_split(pairs: list[Pair], split_of: dict[str, str], split: str) -> l
     from .build import pair_split
 
     return [p for p in pairs if split == "all" or pair_split(p, split_of) == split]
+
+
+# ---------------------------------------------------------------------------------------------
+# a predictions file on a split (the ``crossclaim score`` command)
+
+
+def score_file(root: Path, path: Path, split: str) -> dict:
+    """Validate ``path`` against the corpus and score it on ``split`` (train, validation, test or all)."""
+    from .build import load_gold
+    from .predictions import read_predictions, require_documents
+
+    if split not in (*SPLITS, "all"):
+        raise InputError("--split", f"unknown split {split!r} (allowed: {', '.join(SPLITS)}, all)")
+    gold = load_gold(root / "annotations")
+    preds = read_predictions(path, gold.docs, gold.pairs)
+    docs = [d for d in sorted(gold.docs, key=lambda d: d.id) if split == "all" or d.split == split]
+    ids = [d.id for d in docs]
+    require_documents(preds, ids, str(path))
+    contradictory = gold.contradictory()
+    golds = [index_gold(d, gold.spans(d.id), contradictory.get(d.id, set())) for d in docs]
+    pairs = pairs_of_split(gold.pairs, {d.id: d.split for d in gold.docs}, split)
+    result = evaluate(golds, preds.only(ids), pairs)
+    result |= {"split": split, "documents": ids, "ignored_documents": sorted(set(preds.spans) - set(ids))}
+    return result
+
+
+def format_scores(result: dict) -> str:
+    """A plain-text report: per layer the seqeval table with CI, partial scores, values; then pairs."""
+
+    def f(x: float | None) -> str:
+        return "   n/a" if x is None else f"{x:6.3f}"
+
+    def ci(c: list[float] | None) -> str:
+        return "" if not c else f"  95% CI [{c[0]:.3f}, {c[1]:.3f}]"
+
+    lines = [f"split {result['split']}: {', '.join(result['documents'])}"]
+    if result["ignored_documents"]:
+        lines.append(f"(lines of {', '.join(result['ignored_documents'])} are outside the split: not scored)")
+    for layer, entry in result["layers"].items():
+        lines += ["", f"{layer}", f"  {'label':<12} {'P':>6} {'R':>6} {'F1':>6} {'support':>8}"]
+        for label, row in entry["strict"]["labels"].items():
+            lines.append(f"  {label:<12} {f(row['precision'])} {f(row['recall'])} {f(row['f1'])} {row['support']:>8}")
+        m = entry["strict"]["micro"]
+        row = f"{f(m['precision'])} {f(m['recall'])} {f(m['f1'])} {m['support']:>8}"
+        lines.append(f"  {'micro':<12} {row}{ci(m['f1_ci'])}")
+        p = entry["partial"]["micro"]
+        lines.append(f"  {'partial':<12} {f(p['precision'])} {f(p['recall'])} {f(p['f1'])} {'':>8}{ci(p['f1_ci'])}")
+        if "value_accuracy" in entry:
+            v = entry["value_accuracy"]
+            lines.append(f"  value accuracy {f(v['accuracy'])} ({v['correct']}/{v['matched']} matched){ci(v['ci'])}")
+    pairs = result["pairs"]
+    if pairs is not None:
+        c = pairs["contradicts"]
+        lines += [
+            "",
+            f"claim pairs ({pairs['n']}, {pairs['unlabelled']} without a prediction)",
+            f"  CONTRADICTS P {f(c['precision'])} R {f(c['recall'])} F1 {f(c['f1'])}{ci(c['f1_ci'])}",
+            f"  macro-F1 {f(pairs['macro_f1'])}{ci(pairs['macro_f1_ci'])}",
+        ]
+    return "\n".join(lines)

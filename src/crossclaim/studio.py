@@ -398,6 +398,35 @@ def pair_items(tasks: list[PairTask], users: dict[str, int], with_annotations: b
     return items
 
 
+def predictions_for_push(gold, systems: list[str], path: Path | None, name: str | None
+                         ) -> dict[str, list[Prediction]]:
+    """Pre-annotations: each named system (trained on the train split) on every document, and
+    the spans of a predictions file; ``model_version`` names the system and its version."""
+    from collections import defaultdict
+
+    from . import __version__
+    from .errors import InputError
+    from .predictions import read_predictions
+    from .systems import make_system, training_set
+
+    out: dict[str, list[Prediction]] = defaultdict(list)
+    for system_name in systems:
+        system = make_system(system_name)
+        train = [d for d in gold.docs if d.split == "train"]
+        system.fit(training_set(train, gold.spans, gold.pairs))
+        preds = system.predict(gold.docs, [])
+        version = f"{system_name}@{getattr(system, 'version', None) or __version__}"
+        for doc in gold.docs:
+            out[doc.id].append(Prediction(doc.id, version, list(preds.spans.get(doc.id, []))))
+    if path is not None:
+        if not name:
+            raise InputError(str(path), "--name is required with --predictions-file (it becomes model_version)")
+        preds = read_predictions(path, gold.docs, gold.pairs)
+        for doc_id, spans in preds.spans.items():
+            out[doc_id].append(Prediction(doc_id, name, list(spans)))
+    return dict(out)
+
+
 # ---------------------------------------------------------------------------------------------
 # the round trip
 

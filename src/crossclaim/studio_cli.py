@@ -102,7 +102,7 @@ def _predictions(root: Path, systems: list[str], path: Path | None, name: str | 
     found: dict = defaultdict(list)
     if not systems and path is None:
         return found
-    from .systems import predictions_for_push
+    from .studio import predictions_for_push
 
     gold = load_gold(root / "annotations")
     for doc_id, preds in predictions_for_push(gold, systems, path, name).items():

@@ -12,12 +12,19 @@ Problem = tuple[str, str]
 
 
 def span_problems(
-    text: str, spans: list[Span], where: str, sentences: list[tuple[int, int]] | None = None, region_where=None
+    text: str,
+    spans: list[Span],
+    where: str,
+    sentences: list[tuple[int, int]] | None = None,
+    region_where=None,
+    prediction: bool = False,
 ) -> list[Problem]:
     """Everything wrong with ``spans`` of one document, as (where, what) pairs.
 
     ``region_where(span)`` names a span in messages (default: ``where`` + layer and id).
     ``sentences`` (character ranges) enables the check that claims stay inside one sentence.
+    A system's ``prediction`` must be well-formed (offsets, text, labels, value grammar) but
+    may leave attributes out, overlap inside a layer and cross sentences: scoring projects it.
     """
     name = region_where or (lambda s: f"{where}, {s.layer} span {s.id}")
     out: list[Problem] = []
@@ -48,8 +55,10 @@ def span_problems(
             )
         elif s.text != s.text.strip():
             out.append((here, f"span {s.text!r} starts or ends with white space"))
-        out += [(here, p) for p in _attribute_problems(s)]
+        out += [(here, p) for p in _attribute_problems(s, prediction)]
         by_layer[s.layer].append(s)
+    if prediction:
+        return out
     for layer_spans in by_layer.values():
         layer_spans.sort(key=lambda s: (s.start, s.end))
         for a, b in zip(layer_spans, layer_spans[1:]):
@@ -67,7 +76,7 @@ def span_problems(
     return out
 
 
-def _attribute_problems(s: Span) -> list[str]:
+def _attribute_problems(s: Span, prediction: bool = False) -> list[str]:
     out = []
     if s.layer != "figures" and s.value is not None:
         out.append(f"unknown attribute 'value' on a {s.layer} span")
@@ -76,10 +85,11 @@ def _attribute_problems(s: Span) -> list[str]:
     if s.layer == "figures":
         rule = VALUE_RULES.get(s.label)
         if not s.value:
-            out.append(f"figure {s.text!r} has no value")
+            if not prediction:
+                out.append(f"figure {s.text!r} has no value")
         elif rule is not None and not rule.matches(s.value):
             out.append(f"value {s.value!r} does not fit the {s.label} grammar: {rule.form}")
-    if s.layer == "claims":
+    if s.layer == "claims" and not prediction:
         if s.hedged is None:
             out.append(f"claim {s.text!r} has no 'hedged' choice")
         if s.topic not in TOPICS:
