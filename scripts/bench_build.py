@@ -31,11 +31,27 @@ from crossclaim.lsjson import region_results
 from crossclaim.records import Span
 from crossclaim.schema import TOPICS, span_config_xml
 
-WORDS = ["the", "company", "said", "its", "electric", "vehicle", "unit", "could", "turn", "profitable", "as", "demand", "rose", "while", "rivals", "cut", "prices", "and", "analysts", "expected", "deliveries", "to", "grow", "after", "the", "launch", "of", "a", "new", "sedan", "in", "the", "market"]
-ENTITIES = [("Xiaomi", "ORG"), ("Lei Jun", "PERSON"), ("Beijing", "LOC"), ("SU7", "PRODUCT"), ("BYD", "ORG"),
-            ("小米", "ORG"), ("YU7", "PRODUCT")]
-FIGURES = [("$10 billion", "MONEY", "USD 10000000000"), ("15%", "PERCENT", "15"), ("76,000", "QUANTITY", "76000 car"),
-           ("March 2024", "DATE", "2024-03"), ("15 months", "DURATION", "P15M")]
+FILLER = (
+    "the company said its electric vehicle unit could turn profitable as demand rose while rivals cut prices and "
+    "analysts expected deliveries to grow after the launch of a new sedan in the market"
+)
+WORDS = tuple(FILLER.split(" "))
+ENTITIES = [
+    ("Xiaomi", "ORG"),
+    ("Lei Jun", "PERSON"),
+    ("Beijing", "LOC"),
+    ("SU7", "PRODUCT"),
+    ("BYD", "ORG"),
+    ("小米", "ORG"),
+    ("YU7", "PRODUCT"),
+]
+FIGURES = [
+    ("$10 billion", "MONEY", "USD 10000000000"),
+    ("15%", "PERCENT", "15"),
+    ("76,000", "QUANTITY", "76000 car"),
+    ("March 2024", "DATE", "2024-03"),
+    ("15 months", "DURATION", "P15M"),
+]
 HEDGES = ["could", "likely", "expected", "may"]
 
 
@@ -69,8 +85,19 @@ def synthetic_document(rng: random.Random, n_chars: int, n_spans: int) -> tuple[
             f = add(fig)
             spans.append(Span("figures", f"f{counts['f']}", f, f + len(fig), fig, flabel, value=value))
             claim_text = "".join(parts)[claim_start:pos]
-            spans.append(Span("claims", f"c{counts['c']}", claim_start, pos, claim_text, "CLAIM", hedged=True,
-                              topic=rng.choice(sorted(TOPICS)), cues=(hid,)))
+            spans.append(
+                Span(
+                    "claims",
+                    f"c{counts['c']}",
+                    claim_start,
+                    pos,
+                    claim_text,
+                    "CLAIM",
+                    hedged=True,
+                    topic=rng.choice(sorted(TOPICS)),
+                    cues=(hid,),
+                )
+            )
             for k in counts:
                 counts[k] += 1
             add(". ")
@@ -94,24 +121,54 @@ def make_corpus(root: Path, n_tasks: int, n_chars: int, n_spans: int) -> tuple[P
         raw = f"NAV Home\n{text}\nFooter\n"
         (ann / "raw" / f"page{n:05d}.txt").write_text(raw, encoding="utf-8")
         doc_id = f"syn-{n:05d}"
-        manifest.append({"id": doc_id, "source_file": f"raw/page{n:05d}.txt",
-                         "sha256": hashlib.sha256(raw.encode()).hexdigest(),
-                         "slice": {"start": 9, "end": 9 + len(text)}, "publisher": None, "headline": None,
-                         "authors": [], "publication_date": None, "date_source": "synthetic",
-                         "split": ("train", "validation", "test")[n % 3]})
+        manifest.append(
+            {
+                "id": doc_id,
+                "source_file": f"raw/page{n:05d}.txt",
+                "sha256": hashlib.sha256(raw.encode()).hexdigest(),
+                "slice": {"start": 9, "end": 9 + len(text)},
+                "publisher": None,
+                "headline": None,
+                "authors": [],
+                "publication_date": None,
+                "date_source": "synthetic",
+                "split": ("train", "validation", "test")[n % 3],
+            }
+        )
         result = region_results(spans, text)
         regions += sum(1 for r in result if r["type"] == "labels")
         total_chars += len(text)
-        tasks.append({
-            "id": n + 1, "data": {"doc_id": doc_id, "text": text, "headline": ""}, "meta": {}, "inner_id": n + 1,
-            "annotations": [{"id": n + 1, "completed_by": {"id": 1, "email": "bench@example.org", "first_name": "",
-                                                           "last_name": ""},
-                             "result": result, "was_cancelled": False, "ground_truth": True, "lead_time": 42.0,
-                             "created_at": "2025-06-04T00:00:00Z", "updated_at": "2025-06-04T00:00:00Z",
-                             "task": n + 1, "project": 1, "prediction": {}, "result_count": len(result)}],
-            "predictions": [], "drafts": [], "total_annotations": 1, "cancelled_annotations": 0,
-            "created_at": "2025-06-04T00:00:00Z", "updated_at": "2025-06-04T00:00:00Z", "project": 1,
-        })
+        tasks.append(
+            {
+                "id": n + 1,
+                "data": {"doc_id": doc_id, "text": text, "headline": ""},
+                "meta": {},
+                "inner_id": n + 1,
+                "annotations": [
+                    {
+                        "id": n + 1,
+                        "completed_by": {"id": 1, "email": "bench@example.org", "first_name": "", "last_name": ""},
+                        "result": result,
+                        "was_cancelled": False,
+                        "ground_truth": True,
+                        "lead_time": 42.0,
+                        "created_at": "2025-06-04T00:00:00Z",
+                        "updated_at": "2025-06-04T00:00:00Z",
+                        "task": n + 1,
+                        "project": 1,
+                        "prediction": {},
+                        "result_count": len(result),
+                    }
+                ],
+                "predictions": [],
+                "drafts": [],
+                "total_annotations": 1,
+                "cancelled_annotations": 0,
+                "created_at": "2025-06-04T00:00:00Z",
+                "updated_at": "2025-06-04T00:00:00Z",
+                "project": 1,
+            }
+        )
     (ann / "manifest.json").write_text(json.dumps({"documents": manifest}), encoding="utf-8")
     export = ann / "exports" / "spans.json"
     export.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
@@ -154,8 +211,10 @@ def main() -> None:
         root = Path(tmp) / "repo"
         export, chars, regions = make_corpus(root, args.tasks, args.chars, args.spans)
         mb = chars / 1e6
-        print(f"synthetic export: {args.tasks} tasks, {chars / args.tasks:.0f} characters and "
-              f"{regions / args.tasks:.0f} regions per task, {export.stat().st_size / 1e6:.1f} MB of JSON")
+        print(
+            f"synthetic export: {args.tasks} tasks, {chars / args.tasks:.0f} characters and "
+            f"{regions / args.tasks:.0f} regions per task, {export.stat().st_size / 1e6:.1f} MB of JSON"
+        )
         build_s, build_rss = timed_child(BUILD, str(root))
         config = Path(tmp) / "config.xml"
         config.write_text(span_config_xml())
@@ -163,8 +222,10 @@ def main() -> None:
         out.mkdir()
         convert_s, _ = timed_child(CONVERT, str(config), str(export), str(out))
         build_rate, convert_rate = mb / build_s, mb / convert_s
-        print(f"crossclaim build (3 configs):        {build_s:7.2f} s  {build_rate:6.2f} MB/s  peak RSS {build_rss:.0f} MB")
-        print(f"Label Studio converter (CONLL2003):  {convert_s:7.2f} s  {convert_rate:6.2f} MB/s")
+        print(
+            f"crossclaim build (3 configs):       {build_s:7.2f} s  {build_rate:6.2f} MB/s  peak RSS {build_rss:.0f} MB"
+        )
+        print(f"Label Studio converter (CONLL2003): {convert_s:7.2f} s  {convert_rate:6.2f} MB/s")
         print(f"ratio build / converter: {build_rate / convert_rate:.2f}x (goal >= 5x); peak RSS goal <= 1024 MB")
 
 

@@ -73,7 +73,8 @@ def documents(draw):
     hedges = [s.id for s in spans if s.layer == "hedges"]
     spans = [
         Span(**{**s.__dict__, "cues": tuple(sorted(draw(st.sets(st.sampled_from(hedges), max_size=2))))})
-        if s.layer == "claims" and hedges else s
+        if s.layer == "claims" and hedges
+        else s
         for s in spans
     ]
     meta = draw(st.dictionaries(st.sampled_from(["batch", "source", "小米"]), st.integers(0, 9), max_size=2))
@@ -86,10 +87,17 @@ def documents(draw):
 @given(documents())
 def test_property_records_roundtrip_through_label_studio_json(doc) -> None:
     text, spans, meta, lead, who = doc
-    raw = {"id": 7, "data": {"doc_id": "d", "text": text}, "meta": meta,
-           "annotations": [{"id": 1, "completed_by": {"id": 3, "email": who}, "lead_time": lead,
-                            "result": region_results(spans, text)}],
-           "predictions": [{"model_version": "regex-1", "score": 0.5, "result": region_results(spans, text, "prediction")}]}
+    raw = {
+        "id": 7,
+        "data": {"doc_id": "d", "text": text},
+        "meta": meta,
+        "annotations": [
+            {"id": 1, "completed_by": {"id": 3, "email": who}, "lead_time": lead, "result": region_results(spans, text)}
+        ],
+        "predictions": [
+            {"model_version": "regex-1", "score": 0.5, "result": region_results(spans, text, "prediction")}
+        ],
+    }
     exported = json.loads(json.dumps(raw))  # what a server hands back is plain JSON
     (parsed,) = parse_span_export([exported], "export.json")
     key = sorted

@@ -78,8 +78,9 @@ def test_roundtrip_is_lossless_and_push_is_idempotent(server: str, repo_copy: Pa
     shutil.rmtree(repo_copy / "dataset")
     pulled = run("studio", "pull", "--root", str(repo_copy), env=env(server))
     assert pulled.exit_code == 0, pulled.output
-    rebuilt = {p.relative_to(repo_copy / "dataset"): p.read_bytes()
-               for p in (repo_copy / "dataset").rglob("*") if p.is_file()}
+    rebuilt = {
+        p.relative_to(repo_copy / "dataset"): p.read_bytes() for p in (repo_copy / "dataset").rglob("*") if p.is_file()
+    }
     assert sorted(rebuilt) == sorted(committed)
     for rel, data in committed.items():
         assert rebuilt[rel] == data, f"dataset/{rel} differs after the round trip"
@@ -115,8 +116,12 @@ def test_personal_access_token_works_and_disabled_legacy_tokens_are_explained(se
 
     pat = LabelStudio(base_url=server, api_key=TOKEN).tokens.create().token
     settings = f"{server}/api/jwt/settings"
-    r = requests.post(settings, json={"api_tokens_enabled": True, "legacy_api_tokens_enabled": False},
-                      headers={"Authorization": f"Token {TOKEN}"}, timeout=10)
+    r = requests.post(
+        settings,
+        json={"api_tokens_enabled": True, "legacy_api_tokens_enabled": False},
+        headers={"Authorization": f"Token {TOKEN}"},
+        timeout=10,
+    )
     assert r.status_code == 200
     try:
         start = time.monotonic()
@@ -128,8 +133,12 @@ def test_personal_access_token_works_and_disabled_legacy_tokens_are_explained(se
         assert with_pat.exit_code == 0, with_pat.output
     finally:
         access = requests.post(f"{server}/api/token/refresh/", json={"refresh": pat}, timeout=10).json()["access"]
-        requests.post(settings, json={"api_tokens_enabled": True, "legacy_api_tokens_enabled": True},
-                      headers={"Authorization": f"Bearer {access}"}, timeout=10)
+        requests.post(
+            settings,
+            json={"api_tokens_enabled": True, "legacy_api_tokens_enabled": True},
+            headers={"Authorization": f"Bearer {access}"},
+            timeout=10,
+        )
 
 
 def test_no_server_is_one_line_within_10_s(repo_copy: Path) -> None:

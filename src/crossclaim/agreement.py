@@ -127,22 +127,30 @@ def per_annotator(tasks: list[Task]) -> list[tuple[str, int, dict[str, int], int
                 r["spans"][s.layer] += 1
             if a.lead_time is not None:
                 r["lead"].append(a.lead_time)
-    return [(name, r["tasks"], dict(r["spans"]), r["cancelled"], sum(r["lead"]) / len(r["lead"]) if r["lead"] else None)
-            for name, r in sorted(rows.items())]
+    return [
+        (name, r["tasks"], dict(r["spans"]), r["cancelled"], sum(r["lead"]) / len(r["lead"]) if r["lead"] else None)
+        for name, r in sorted(rows.items())
+    ]
 
 
-def agreement_md(tasks: list[Task], pairs_by_annotator: dict[str, list[Pair]] | None = None,
-                 only: tuple[str, str] | None = None) -> str:
+def agreement_md(
+    tasks: list[Task], pairs_by_annotator: dict[str, list[Pair]] | None = None, only: tuple[str, str] | None = None
+) -> str:
     """Markdown tables: span agreement per layer and annotator pair, pair-label kappa, annotators."""
     rows = span_agreement(tasks)
     if only:
         rows = [r for r in rows if {r.a, r.b} == set(only)]
-    out = ["| layer | annotator A | annotator B | documents | spans A | spans B | strict F1 | partial F1 | "
-           "figure value agreement |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    out = [
+        "| layer | annotator A | annotator B | documents | spans A | spans B | strict F1 | partial F1 | "
+        "figure value agreement |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
         value = "" if r.value_agreement is None else f"{r.value_agreement:.3f} ({r.values_equal}/{r.strict})"
-        out.append(f"| {r.layer} | {r.a} | {r.b} | {r.docs} | {r.n_a} | {r.n_b} | {r.strict_f1:.3f} | "
-                   f"{r.partial_f1:.3f} | {value} |")
+        out.append(
+            f"| {r.layer} | {r.a} | {r.b} | {r.docs} | {r.n_a} | {r.n_b} | {r.strict_f1:.3f} | "
+            f"{r.partial_f1:.3f} | {value} |"
+        )
     if pairs_by_annotator:
         kappas = pair_kappa(pairs_by_annotator)
         if kappas:

@@ -56,8 +56,9 @@ class Gold:
         return out
 
 
-def load_gold(annotations: Path, gold_annotator: str | None = None, spans_data: list | None = None,
-              pairs_data: list | None = None) -> Gold:
+def load_gold(
+    annotations: Path, gold_annotator: str | None = None, spans_data: list | None = None, pairs_data: list | None = None
+) -> Gold:
     """Read and validate annotations/; raise InputError naming file, task and region on bad input.
 
     ``spans_data`` / ``pairs_data`` stand in for the export files (a pull validates what it

@@ -119,8 +119,16 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
             spans = _parse_result(item.get("result"), text, to_py, at, problems)
             if spans is None:
                 continue
-            problems.extend(span_problems(text, spans, at, sentences, lambda s, at=at: f"{at}, region {s.id}",
-                                          prediction=kind == "predictions"))
+            problems.extend(
+                span_problems(
+                    text,
+                    spans,
+                    at,
+                    sentences,
+                    lambda s, at=at: f"{at}, region {s.id}",
+                    prediction=kind == "predictions",
+                )
+            )
             if kind == "annotations":
                 lead = item.get("lead_time")
                 if lead is not None and not isinstance(lead, (int, float)):
@@ -366,9 +374,16 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
                     problems.append((at, "a CONTRADICTS pair needs a rationale"))
                 if label is not None:
                     ann.payload = Pair(
-                        id=d["pair_id"], a_doc=d["a_doc"], a_claim=d["a_claim"], b_doc=d["b_doc"],
-                        b_claim=d["b_claim"], topic=d["topic"], label=label, rationale=rationale,
-                        annotator=ann.annotator, lead_time=ann.lead_time,
+                        id=d["pair_id"],
+                        a_doc=d["a_doc"],
+                        a_claim=d["a_claim"],
+                        b_doc=d["b_doc"],
+                        b_claim=d["b_claim"],
+                        topic=d["topic"],
+                        label=label,
+                        rationale=rationale,
+                        annotator=ann.annotator,
+                        lead_time=ann.lead_time,
                     )
             task.annotations.append(ann)
         tasks[d["pair_id"]] = task
@@ -376,8 +391,13 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
     return list(tasks.values())
 
 
-def parse_pair_export(data: object, where: str, claims: dict[tuple[str, str], Span] | None = None,
-                      gold: str | None = None, notes: list | None = None) -> list[Pair]:
+def parse_pair_export(
+    data: object,
+    where: str,
+    claims: dict[tuple[str, str], Span] | None = None,
+    gold: str | None = None,
+    notes: list | None = None,
+) -> list[Pair]:
     """The gold pair of every claim-pair task (see ``choose_gold``), sorted by pair id."""
     problems: list[tuple[str, str]] = []
     pairs = []
@@ -391,9 +411,14 @@ def parse_pair_export(data: object, where: str, claims: dict[tuple[str, str], Sp
 
 def _pair_annotation(a: dict) -> Annotation:
     lead = a.get("lead_time")
-    return Annotation(doc_id="", annotator=annotator_of(a.get("completed_by")), spans=[],
-                      lead_time=lead if isinstance(lead, (int, float)) else None,
-                      ground_truth=bool(a.get("ground_truth")), was_cancelled=bool(a.get("was_cancelled")))
+    return Annotation(
+        doc_id="",
+        annotator=annotator_of(a.get("completed_by")),
+        spans=[],
+        lead_time=lead if isinstance(lead, (int, float)) else None,
+        ground_truth=bool(a.get("ground_truth")),
+        was_cancelled=bool(a.get("was_cancelled")),
+    )
 
 
 def _pair_result(result: object, here: str, problems: list) -> tuple[str | None, str]:

@@ -10,6 +10,7 @@ The token comes from the environment only and is never written to a file or prin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -46,8 +47,10 @@ class StudioError(Exception):
 def token_from_env() -> str:
     token = os.environ.get(ENV_TOKEN, "")
     if not token:
-        raise StudioError(f"no API token: set {ENV_TOKEN} (a token of your choosing for `serve`, or a "
-                          "legacy or personal access token of an existing Label Studio user)")
+        raise StudioError(
+            f"no API token: set {ENV_TOKEN} (a token of your choosing for `serve`, or a "
+            "legacy or personal access token of an existing Label Studio user)"
+        )
     return token
 
 
@@ -109,24 +112,47 @@ class Server:
     data_dir: Path
 
 
-def serve(data_dir: Path, port: int, token: str, username: str = DEFAULT_USER, password: str | None = None,
-          wait: float = 300.0) -> Server:
+def serve(
+    data_dir: Path,
+    port: int,
+    token: str,
+    username: str = DEFAULT_USER,
+    password: str | None = None,
+    wait: float = 300.0,
+) -> Server:
     """Start Label Studio on 127.0.0.1:port with its own data directory; wait for /health."""
     data_dir = data_dir.resolve()
     running = read_state(data_dir)
     if running and _alive(running.pid):
         raise StudioError(f"a server from {data_dir} is already running at {running.url} (pid {running.pid})")
     if not port_is_free(port):
-        raise StudioError(f"port {port} on 127.0.0.1 is taken (Label Studio would silently move to another "
-                          "port): choose another with --port")
+        raise StudioError(
+            f"port {port} on 127.0.0.1 is taken (Label Studio would silently move to another "
+            "port): choose another with --port"
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
     password = password or os.environ.get(ENV_PASSWORD) or secrets.token_urlsafe(16)
     log = data_dir / "server.log"
-    cmd = [label_studio_executable(), "start", "--no-browser", "--internal-host", "127.0.0.1", "--port", str(port),
-           "--data-dir", str(data_dir)]
+    cmd = [
+        label_studio_executable(),
+        "start",
+        "--no-browser",
+        "--internal-host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
     with open(log, "ab") as fh:
-        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=server_env(data_dir, username, password, token), start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=server_env(data_dir, username, password, token),
+            start_new_session=True,
+        )
     server = Server(proc.pid, port, f"http://127.0.0.1:{port}", data_dir)
     (data_dir / STATE_FILE).write_text(json.dumps({"pid": proc.pid, "port": port, "url": server.url}))
     deadline = time.monotonic() + wait
@@ -134,8 +160,9 @@ def serve(data_dir: Path, port: int, token: str, username: str = DEFAULT_USER, p
         if proc.poll() is not None:
             (data_dir / STATE_FILE).unlink(missing_ok=True)
             tail = scrub(log.read_text(errors="replace")[-600:], token).strip().splitlines()
-            raise StudioError(f"Label Studio exited with code {proc.returncode}: {tail[-1] if tail else 'no output'}"
-                              f" (log: {log})")
+            raise StudioError(
+                f"Label Studio exited with code {proc.returncode}: {tail[-1] if tail else 'no output'} (log: {log})"
+            )
         if health(server.url, timeout=2):
             return server
         time.sleep(1)
@@ -188,10 +215,8 @@ def stop(data_dir: Path, wait: float = 20.0) -> bool:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,11 +234,14 @@ class Studio:
         try:
             r = requests.get(f"{self.url}/health", timeout=3)
         except requests.RequestException:
-            raise StudioError(f"no Label Studio server answers at {self.url} (not running, or the wrong port?): "
-                              "start one with `crossclaim studio serve`") from None
+            raise StudioError(
+                f"no Label Studio server answers at {self.url} (not running, or the wrong port?): "
+                "start one with `crossclaim studio serve`"
+            ) from None
         if r.status_code != 200 or "UP" not in r.text:
-            raise StudioError(f"{self.url} answers, but is not a healthy Label Studio server "
-                              f"(/health gave HTTP {r.status_code})")
+            raise StudioError(
+                f"{self.url} answers, but is not a healthy Label Studio server (/health gave HTTP {r.status_code})"
+            )
         self.ls = LabelStudio(base_url=self.url, api_key=token, timeout=TIMEOUT)
         self.call(self.ls.users.whoami)
 
@@ -226,9 +254,11 @@ class Studio:
         except ApiError as exc:
             body = scrub(str(exc.body), self.token)[:300]
             if exc.status_code == 401:
-                hint = ("legacy API tokens are disabled on this server: enable them or use a personal access token"
-                        if "legacy" in body.lower() or "disabled" in body.lower()
-                        else f"check {ENV_TOKEN}")
+                hint = (
+                    "legacy API tokens are disabled on this server: enable them or use a personal access token"
+                    if "legacy" in body.lower() or "disabled" in body.lower()
+                    else f"check {ENV_TOKEN}"
+                )
                 raise StudioError(f"Label Studio refused the token (HTTP 401): {hint}") from None
             raise StudioError(f"Label Studio answered HTTP {exc.status_code}: {body}") from None
         except Exception as exc:  # connection faults of the HTTP client the SDK uses
@@ -283,8 +313,9 @@ class Studio:
             if snap.status == "failed":
                 raise StudioError(f"Label Studio failed to export project {project}")
             time.sleep(0.2)
-        data = b"".join(self.call(lambda: list(self.ls.projects.exports.download(project, snap.id,
-                                                                                   export_type="JSON"))))
+        data = b"".join(
+            self.call(lambda: list(self.ls.projects.exports.download(project, snap.id, export_type="JSON")))
+        )
         self.call(self.ls.projects.exports.delete, project, snap.id)
         return json.loads(data)
 
@@ -294,8 +325,13 @@ class Studio:
 
 
 def annotation_payload(a: Annotation, result: list[dict], users: dict[str, int]) -> dict:
-    return {"result": result, "completed_by": users[a.annotator], "ground_truth": a.ground_truth,
-            "was_cancelled": a.was_cancelled, "lead_time": a.lead_time}
+    return {
+        "result": result,
+        "completed_by": users[a.annotator],
+        "ground_truth": a.ground_truth,
+        "was_cancelled": a.was_cancelled,
+        "lead_time": a.lead_time,
+    }
 
 
 def prediction_payload(p: Prediction, result: list[dict]) -> dict:
@@ -342,19 +378,26 @@ def push_items(studio: Studio, project: int, items: list[dict], key: str, report
             continue
         report.kept_tasks += 1
         if dict(task.data) != it["data"]:
-            raise StudioError(f"task {task.id} ({key} {it['data'][key]}) has different data on the server than "
-                              "in annotations/: delete the task in Label Studio or pull first")
+            raise StudioError(
+                f"task {task.id} ({key} {it['data'][key]}) has different data on the server than "
+                "in annotations/: delete the task in Label Studio or pull first"
+            )
         if it.get("meta") is not None and (task.meta or {}) != it["meta"]:
             studio.call(studio.ls.tasks.update, id=task.id, meta=it["meta"])
-        have = {a.completed_by if isinstance(a.completed_by, int) else a.completed_by.get("id"): a
-                for a in studio.annotations(task.id)}
+        have = {
+            a.completed_by if isinstance(a.completed_by, int) else a.completed_by.get("id"): a
+            for a in studio.annotations(task.id)
+        }
         for ann in it.get("annotations", []):
             old = have.get(ann["completed_by"])
             if old is None:
                 studio.call(studio.ls.annotations.create, id=task.id, **ann)
-            elif not (_same([r if isinstance(r, dict) else r.dict() for r in old.result], ann["result"])
-                      and bool(old.ground_truth) == ann["ground_truth"] and old.lead_time == ann["lead_time"]
-                      and bool(old.was_cancelled) == ann["was_cancelled"]):
+            elif not (
+                _same([r if isinstance(r, dict) else r.dict() for r in old.result], ann["result"])
+                and bool(old.ground_truth) == ann["ground_truth"]
+                and old.lead_time == ann["lead_time"]
+                and bool(old.was_cancelled) == ann["was_cancelled"]
+            ):
                 studio.call(studio.ls.annotations.update, id=old.id, **ann)
             else:
                 continue
@@ -370,18 +413,26 @@ def push_items(studio: Studio, project: int, items: list[dict], key: str, report
             report.predictions_written += 1
 
 
-def span_items(docs: list[Document], tasks: dict[str, Task], users: dict[str, int], with_annotations: bool,
-               predictions: dict[str, list[Prediction]]) -> list[dict]:
+def span_items(
+    docs: list[Document],
+    tasks: dict[str, Task],
+    users: dict[str, int],
+    with_annotations: bool,
+    predictions: dict[str, list[Prediction]],
+) -> list[dict]:
     """Span-project task dicts: every document, its annotations (optional) and predictions."""
     items = []
     for doc in docs:
         task = tasks.get(doc.id)
         item: dict = {"data": task_data(doc), "meta": task.meta if task else {}}
         if with_annotations and task:
-            item["annotations"] = [annotation_payload(a, region_results(a.spans, doc.text), users)
-                                   for a in task.annotations]
-        item["predictions"] = [prediction_payload(p, region_results(p.spans, doc.text, origin="prediction"))
-                               for p in predictions.get(doc.id, [])]
+            item["annotations"] = [
+                annotation_payload(a, region_results(a.spans, doc.text), users) for a in task.annotations
+            ]
+        item["predictions"] = [
+            prediction_payload(p, region_results(p.spans, doc.text, origin="prediction"))
+            for p in predictions.get(doc.id, [])
+        ]
         items.append(item)
     return items
 
@@ -392,14 +443,14 @@ def pair_items(tasks: list[PairTask], users: dict[str, int], with_annotations: b
     for task in tasks:
         item: dict = {"data": task.data}
         if with_annotations:
-            item["annotations"] = [annotation_payload(a, pair_results(a.payload) if a.payload else [], users)
-                                   for a in task.annotations]
+            item["annotations"] = [
+                annotation_payload(a, pair_results(a.payload) if a.payload else [], users) for a in task.annotations
+            ]
         items.append(item)
     return items
 
 
-def predictions_for_push(gold, systems: list[str], path: Path | None, name: str | None
-                         ) -> dict[str, list[Prediction]]:
+def predictions_for_push(gold, systems: list[str], path: Path | None, name: str | None) -> dict[str, list[Prediction]]:
     """Pre-annotations: each named system (trained on the train split) on every document, and
     the spans of a predictions file; ``model_version`` names the system and its version."""
     from collections import defaultdict
@@ -446,8 +497,9 @@ def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[s
     users = studio.user_ids(emails)
     report = PushReport()
     span_project = studio.project(SPAN_PROJECT, span_config_xml())
-    push_items(studio, span_project, span_items(gold.docs, gold.tasks, users, with_annotations, predictions),
-               "doc_id", report)
+    push_items(
+        studio, span_project, span_items(gold.docs, gold.tasks, users, with_annotations, predictions), "doc_id", report
+    )
     pair_project = studio.project(PAIR_PROJECT, pair_config_xml())
     push_items(studio, pair_project, pair_items(pair_tasks, users, with_annotations), "pair_id", report)
     return report

@@ -54,8 +54,11 @@ def connect(root: Path, url: str | None) -> Studio:
 
 @studio_app.command()
 @server_faults
-def serve(root: ROOT = Path("."), data_dir: DATA_DIR = None,
-          port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (never silently changed).")] = 8080) -> None:
+def serve(
+    root: ROOT = Path("."),
+    data_dir: DATA_DIR = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (never silently changed).")] = 8080,
+) -> None:
     """Start a local Label Studio (user and token from the environment) and wait for /health."""
     from .studio import serve as run
 
@@ -90,8 +93,10 @@ def push(
 
     preds = _predictions(root, predictions or [], predictions_file, name)
     report = run(root, connect(root, url), gold, preds)
-    out.print(f"pushed: {report.created_tasks} tasks created, {report.kept_tasks} already there; "
-              f"{report.annotations_written} annotations and {report.predictions_written} predictions written")
+    out.print(
+        f"pushed: {report.created_tasks} tasks created, {report.kept_tasks} already there; "
+        f"{report.annotations_written} annotations and {report.predictions_written} predictions written"
+    )
 
 
 def _predictions(root: Path, systems: list[str], path: Path | None, name: str | None) -> dict:
@@ -113,16 +118,21 @@ def _predictions(root: Path, systems: list[str], path: Path | None, name: str | 
 @studio_app.command()
 @server_faults
 @friendly
-def pull(root: ROOT = Path("."), url: URL = None,
-         gold: Annotated[str | None, typer.Option(help="Annotator whose annotations are gold.")] = None) -> None:
+def pull(
+    root: ROOT = Path("."),
+    url: URL = None,
+    gold: Annotated[str | None, typer.Option(help="Annotator whose annotations are gold.")] = None,
+) -> None:
     """Export both projects, validate, write annotations/exports atomically and rebuild dataset/."""
     from .studio import pull as run
 
     report = run(root, connect(root, url), gold)
     for note in report.notes:
         err.print(f"note: {note}", highlight=False)
-    out.print(f"pulled and rebuilt: {report.documents} documents, {sum(report.spans.values())} gold spans, "
-              f"{report.pairs} claim pairs")
+    out.print(
+        f"pulled and rebuilt: {report.documents} documents, {sum(report.spans.values())} gold spans, "
+        f"{report.pairs} claim pairs"
+    )
 
 
 @studio_app.command()

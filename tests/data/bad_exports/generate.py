@@ -44,9 +44,20 @@ def u16(py: int) -> int:
 def pair_case(fn=None, label="CONTRADICTS", rationale="both cannot be true", b_claim="c2"):
     pid = pair_id("doc-x", "c1", "doc-x", b_claim)
     pair = Pair(pid, "doc-x", "c1", "doc-x", b_claim, "ev_profitability_timing", label, rationale)
-    t = {"id": 11, "data": {"pair_id": pid, "topic": pair.topic, "a_doc": "doc-x", "a_claim": "c1", "a_text": "a",
-                            "b_doc": "doc-x", "b_claim": b_claim, "b_text": "b"},
-         "annotations": [{"id": 5, "completed_by": {"id": 2, "email": "b@example.org"}, "result": pair_results(pair)}]}
+    t = {
+        "id": 11,
+        "data": {
+            "pair_id": pid,
+            "topic": pair.topic,
+            "a_doc": "doc-x",
+            "a_claim": "c1",
+            "a_text": "a",
+            "b_doc": "doc-x",
+            "b_claim": b_claim,
+            "b_text": "b",
+        },
+        "annotations": [{"id": 5, "completed_by": {"id": 2, "email": "b@example.org"}, "result": pair_results(pair)}],
+    }
     tasks = [t]
     if fn:
         fn(tasks)
@@ -54,120 +65,191 @@ def pair_case(fn=None, label="CONTRADICTS", rationale="both cannot be true", b_c
 
 
 SPAN_CASES = {
-    "unknown-label": (edit(lambda e: region(e, "e1", "entities")["value"].update(labels=["COMPANY"])),
-                      ["region e1", "unknown label 'COMPANY'"]),
-    "from-name-not-in-config": (edit(lambda e: region(e, "e1", "entities").update(from_name="people")),
-                                ["region e1", "from_name 'people' is not in the labeling config"]),
-    "offsets-out-of-range": (edit(lambda e: region(e, "e4", "entities")["value"].update(end=9999)),
-                             ["region e4", "out of range"]),
-    "negative-offset": (edit(lambda e: region(e, "e1", "entities")["value"].update(start=-1)),
-                        ["region e1", "out of range"]),
-    "start-after-end": (edit(lambda e: region(e, "e1", "entities")["value"].update(start=5, end=2)),
-                        ["region e1", "out of range"]),
-    "text-not-matching-offsets": (edit(lambda e: region(e, "e1", "entities")["value"].update(text="Xiaomu")),
-                                  ["region e1", "'Xiaomu' does not match the text"]),
+    "unknown-label": (
+        edit(lambda e: region(e, "e1", "entities")["value"].update(labels=["COMPANY"])),
+        ["region e1", "unknown label 'COMPANY'"],
+    ),
+    "from-name-not-in-config": (
+        edit(lambda e: region(e, "e1", "entities").update(from_name="people")),
+        ["region e1", "from_name 'people' is not in the labeling config"],
+    ),
+    "offsets-out-of-range": (
+        edit(lambda e: region(e, "e4", "entities")["value"].update(end=9999)),
+        ["region e4", "out of range"],
+    ),
+    "negative-offset": (
+        edit(lambda e: region(e, "e1", "entities")["value"].update(start=-1)),
+        ["region e1", "out of range"],
+    ),
+    "start-after-end": (
+        edit(lambda e: region(e, "e1", "entities")["value"].update(start=5, end=2)),
+        ["region e1", "out of range"],
+    ),
+    "text-not-matching-offsets": (
+        edit(lambda e: region(e, "e1", "entities")["value"].update(text="Xiaomu")),
+        ["region e1", "'Xiaomu' does not match the text"],
+    ),
     "astral-offsets-python-counted": (
-        edit(lambda e: region(e, "e6", "entities")["value"].update(start=TEXT.rindex("SU7"), end=TEXT.rindex("SU7") + 3)),
-        ["region e6", "Python character offsets", "UTF-16"]),
+        edit(
+            lambda e: region(e, "e6", "entities")["value"].update(start=TEXT.rindex("SU7"), end=TEXT.rindex("SU7") + 3)
+        ),
+        ["region e6", "Python character offsets", "UTF-16"],
+    ),
     "offsets-split-surrogate-pair": (
         edit(lambda e: region(e, "e6", "entities")["value"].update(start=u16(TEXT.index("🚗")) + 1)),
-        ["region e6", "split a character"]),
+        ["region e6", "split a character"],
+    ),
     "overlap-in-flat-layer": (
         edit(lambda e: result(e).append({**region(e, "e2", "entities"), "id": "e9"})),
-        ["region e", "overlaps entities span", "flat layer"]),
+        ["region e", "overlaps entities span", "flat layer"],
+    ),
     "relation-to-missing-region": (
-        edit(lambda e: result(e).append({"type": "relation", "from_id": "c1", "to_id": "h404", "direction": "right",
-                                         "labels": ["cue"]})),
-        ["task 1 (doc doc-x)", "missing region 'h404'"]),
+        edit(
+            lambda e: result(e).append(
+                {"type": "relation", "from_id": "c1", "to_id": "h404", "direction": "right", "labels": ["cue"]}
+            )
+        ),
+        ["task 1 (doc doc-x)", "missing region 'h404'"],
+    ),
     "relation-wrong-label": (
         edit(lambda e: next(r for r in result(e) if r["type"] == "relation").update(labels=["because"])),
-        ["relation labels must be ['cue']"]),
+        ["relation labels must be ['cue']"],
+    ),
     "relation-wrong-direction": (
         edit(lambda e: next(r for r in result(e) if r["type"] == "relation").update(from_id="h1", to_id="c1")),
-        ["goes from a claim to a hedge cue"]),
+        ["goes from a claim to a hedge cue"],
+    ),
     "per-region-attribute-without-region": (
         edit(lambda e: result(e).append({**region(e, "f1", "value"), "id": "f404"})),
-        ["region f404", "per-region 'value' has no region 'f404'"]),
+        ["region f404", "per-region 'value' has no region 'f404'"],
+    ),
     "attribute-on-wrong-layer": (
         edit(lambda e: result(e).append({**region(e, "f1", "value"), "id": "e1"})),
-        ["region e1", "unknown attribute 'value' for a entities region"]),
-    "figure-without-value": (
-        edit(lambda e: result(e).remove(region(e, "f2", "value"))),
-        ["region f2", "has no value"]),
+        ["region e1", "unknown attribute 'value' for a entities region"],
+    ),
+    "figure-without-value": (edit(lambda e: result(e).remove(region(e, "f2", "value"))), ["region f2", "has no value"]),
     "figure-value-bad-grammar": (
         edit(lambda e: region(e, "f3", "value")["value"].update(text=["a third"])),
-        ["region f3", "does not fit the PERCENT grammar"]),
+        ["region f3", "does not fit the PERCENT grammar"],
+    ),
     "textarea-two-texts": (
         edit(lambda e: region(e, "f3", "value")["value"].update(text=["33.33", "33"])),
-        ["region f3", "must hold exactly one text"]),
+        ["region f3", "must hold exactly one text"],
+    ),
     "claim-without-hedged": (
         edit(lambda e: result(e).remove(region(e, "c1", "hedged"))),
-        ["region c1", "no 'hedged' choice"]),
+        ["region c1", "no 'hedged' choice"],
+    ),
     "claim-unknown-topic": (
         edit(lambda e: region(e, "c1", "topic")["value"].update(choices=["weather"])),
-        ["region c1", "must be one of the configured choices"]),
+        ["region c1", "must be one of the configured choices"],
+    ),
     "choice-not-in-config": (
         edit(lambda e: region(e, "c1", "hedged")["value"].update(choices=["maybe"])),
-        ["region c1", "'hedged' must be one of the configured choices"]),
+        ["region c1", "'hedged' must be one of the configured choices"],
+    ),
     "claim-crossing-sentence": (
-        edit(lambda e: region(e, "c1", "claims")["value"].update(
-            end=u16(TEXT.index("BYD") + 3), text=TEXT[TEXT.index("the unit"):TEXT.index("BYD") + 3])),
-        ["region c1", "crosses a sentence boundary"]),
+        edit(
+            lambda e: region(e, "c1", "claims")["value"].update(
+                end=u16(TEXT.index("BYD") + 3), text=TEXT[TEXT.index("the unit") : TEXT.index("BYD") + 3]
+            )
+        ),
+        ["region c1", "crosses a sentence boundary"],
+    ),
     "span-with-outer-whitespace": (
-        edit(lambda e: region(e, "e4", "entities")["value"].update(start=u16(TEXT.index("BYD") - 1),
-                                                                   text=TEXT[TEXT.index("BYD") - 1:TEXT.index("BYD") + 3])),
-        ["region e4", "white space"]),
+        edit(
+            lambda e: region(e, "e4", "entities")["value"].update(
+                start=u16(TEXT.index("BYD") - 1), text=TEXT[TEXT.index("BYD") - 1 : TEXT.index("BYD") + 3]
+            )
+        ),
+        ["region e4", "white space"],
+    ),
     "two-labels-on-one-region": (
         edit(lambda e: region(e, "e1", "entities")["value"].update(labels=["ORG", "PERSON"])),
-        ["region e1", "exactly one label"]),
-    "labels-not-a-list": (edit(lambda e: region(e, "e1", "entities")["value"].update(labels="ORG")),
-                          ["region e1", "exactly one label"]),
-    "wrong-type-start-string": (edit(lambda e: region(e, "e1", "entities")["value"].update(start="0")),
-                                ["region e1", "must be integers"]),
-    "wrong-type-for-control": (edit(lambda e: region(e, "e1", "entities").update(type="choices")),
-                               ["region e1", "does not match control 'entities'"]),
-    "region-without-id": (edit(lambda e: region(e, "e1", "entities").pop("id")),
-                          ["missing region id"]),
+        ["region e1", "exactly one label"],
+    ),
+    "labels-not-a-list": (
+        edit(lambda e: region(e, "e1", "entities")["value"].update(labels="ORG")),
+        ["region e1", "exactly one label"],
+    ),
+    "wrong-type-start-string": (
+        edit(lambda e: region(e, "e1", "entities")["value"].update(start="0")),
+        ["region e1", "must be integers"],
+    ),
+    "wrong-type-for-control": (
+        edit(lambda e: region(e, "e1", "entities").update(type="choices")),
+        ["region e1", "does not match control 'entities'"],
+    ),
+    "region-without-id": (edit(lambda e: region(e, "e1", "entities").pop("id")), ["missing region id"]),
     "duplicate-region-id": (
         edit(lambda e: result(e).append({**region(e, "e1", "entities")})),
-        ["region e1", "duplicate region id"]),
-    "value-not-an-object": (edit(lambda e: region(e, "e1", "entities").update(value=[0, 6])),
-                            ["region e1", "value is not a JSON object"]),
-    "result-not-a-list": (edit(lambda e: e[0]["annotations"][0].update(result={"id": "e1"})),
-                          ["annotation 1", "result is not a list"]),
-    "annotations-not-a-list": (edit(lambda e: e[0].update(annotations={"id": 1})),
-                               ["task 1 (doc doc-x)", "annotations is not a list"]),
-    "lead-time-not-a-number": (edit(lambda e: e[0]["annotations"][0].update(lead_time="ten")),
-                               ["annotation 1", "lead_time 'ten' is not a number"]),
+        ["region e1", "duplicate region id"],
+    ),
+    "value-not-an-object": (
+        edit(lambda e: region(e, "e1", "entities").update(value=[0, 6])),
+        ["region e1", "value is not a JSON object"],
+    ),
+    "result-not-a-list": (
+        edit(lambda e: e[0]["annotations"][0].update(result={"id": "e1"})),
+        ["annotation 1", "result is not a list"],
+    ),
+    "annotations-not-a-list": (
+        edit(lambda e: e[0].update(annotations={"id": 1})),
+        ["task 1 (doc doc-x)", "annotations is not a list"],
+    ),
+    "lead-time-not-a-number": (
+        edit(lambda e: e[0]["annotations"][0].update(lead_time="ten")),
+        ["annotation 1", "lead_time 'ten' is not a number"],
+    ),
     "missing-data-text": (edit(lambda e: e[0]["data"].pop("text")), ["task 1", "missing data.text"]),
     "missing-doc-id": (edit(lambda e: e[0]["data"].pop("doc_id")), ["task 1", "missing data.doc_id"]),
-    "unknown-document-id": (edit(lambda e: e[0]["data"].update(doc_id="doc-404")),
-                            ["task 1", "unknown document id 'doc-404'"]),
-    "text-differs-from-manifest": (edit(lambda e: e[0]["data"].update(text=TEXT + " extra")),
-                                   ["task 1 (doc doc-x)", "differs from the manifest"]),
-    "duplicate-task-ids": (edit(lambda e: e.append({**copy.deepcopy(e[0])})),
-                           ["task 1", "duplicate task id"]),
-    "duplicate-document-task": (edit(lambda e: e.append({**copy.deepcopy(e[0]), "id": 2})),
-                                ["task 2", "duplicate task for document doc-x"]),
+    "unknown-document-id": (
+        edit(lambda e: e[0]["data"].update(doc_id="doc-404")),
+        ["task 1", "unknown document id 'doc-404'"],
+    ),
+    "text-differs-from-manifest": (
+        edit(lambda e: e[0]["data"].update(text=TEXT + " extra")),
+        ["task 1 (doc doc-x)", "differs from the manifest"],
+    ),
+    "duplicate-task-ids": (edit(lambda e: e.append({**copy.deepcopy(e[0])})), ["task 1", "duplicate task id"]),
+    "duplicate-document-task": (
+        edit(lambda e: e.append({**copy.deepcopy(e[0]), "id": 2})),
+        ["task 2", "duplicate task for document doc-x"],
+    ),
     "task-not-an-object": (edit(lambda e: e.append("doc-x")), ["task #1", "not a JSON object"]),
-    "meta-not-an-object": (edit(lambda e: e[0].update(meta=["batch"])), ["task 1 (doc doc-x)", "meta is not a JSON object"]),
+    "meta-not-an-object": (
+        edit(lambda e: e[0].update(meta=["batch"])),
+        ["task 1 (doc doc-x)", "meta is not a JSON object"],
+    ),
     "several-annotators-no-gold": (
-        edit(lambda e: e[0]["annotations"].append({**copy.deepcopy(e[0]["annotations"][0]), "id": 2,
-                                                   "completed_by": {"id": 2, "email": "b@example.org"}})),
-        ["doc doc-x", "several annotations", "ground_truth"]),
-    "only-annotation-empty": (edit(lambda e: e[0]["annotations"][0].update(result=[])),
-                              ["doc doc-x", "is empty: not used as gold"]),
+        edit(
+            lambda e: e[0]["annotations"].append(
+                {**copy.deepcopy(e[0]["annotations"][0]), "id": 2, "completed_by": {"id": 2, "email": "b@example.org"}}
+            )
+        ),
+        ["doc doc-x", "several annotations", "ground_truth"],
+    ),
+    "only-annotation-empty": (
+        edit(lambda e: e[0]["annotations"][0].update(result=[])),
+        ["doc doc-x", "is empty: not used as gold"],
+    ),
 }
 PAIR_CASES = {
     "pairs-unknown-claim": (pair_case(b_claim="c404"), ["task 11", "unknown claim 'c404'"]),
-    "pairs-id-mismatch": (pair_case(lambda t: t[0]["data"].update(pair_id="doc-x:c1~doc-x:c9")),
-                          ["task 11", "pair_id does not match its two claims"]),
+    "pairs-id-mismatch": (
+        pair_case(lambda t: t[0]["data"].update(pair_id="doc-x:c1~doc-x:c9")),
+        ["task 11", "pair_id does not match its two claims"],
+    ),
     "pairs-contradicts-without-rationale": (pair_case(rationale=""), ["task 11", "needs a rationale"]),
-    "pairs-unknown-label": (pair_case(lambda t: t[0]["annotations"][0]["result"][0]["value"].update(choices=["MAYBE"])),
-                            ["task 11", "label must be one of CONTRADICTS, AGREES, UNRELATED"]),
+    "pairs-unknown-label": (
+        pair_case(lambda t: t[0]["annotations"][0]["result"][0]["value"].update(choices=["MAYBE"])),
+        ["task 11", "label must be one of CONTRADICTS, AGREES, UNRELATED"],
+    ),
     "pairs-missing-data": (pair_case(lambda t: t[0]["data"].pop("b_doc")), ["task 11", "data must hold"]),
-    "pairs-topic-differs-from-claims": (pair_case(lambda t: t[0]["data"].update(topic="su7_launch_date")),
-                                        ["pair doc-x:c1~doc-x:c2", "has topic"]),
+    "pairs-topic-differs-from-claims": (
+        pair_case(lambda t: t[0]["data"].update(topic="su7_launch_date")),
+        ["pair doc-x:c1~doc-x:c2", "has topic"],
+    ),
 }
 
 
