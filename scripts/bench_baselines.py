@@ -3,9 +3,9 @@
 Prints MB/s (UTF-8 bytes) of each and their ratio (goal: regex at least 100x spaCy-sm). The text
 is the corpus (all documents) repeated ``--repeat`` times, processed document by document as the
 systems do: the regex baseline's whole ``predict`` (rules, values, topics, spans), spaCy's
-``nlp.pipe`` with only tok2vec and ner. The regex figure is the best of ``--runs`` passes (it is fast enough for timer noise
-to matter); spaCy gets one warm-up call, then one timed pass. A benchmark, not a test: it prints
-numbers and never fails on them.
+``nlp.pipe`` with only tok2vec and ner. The regex figure is the best of ``--runs`` passes (it is
+fast enough for timer noise to matter); spaCy gets one warm-up call, then one timed pass. A
+benchmark, not a test: it prints numbers and never fails on them.
 
     python scripts/bench_baselines.py [--root .] [--repeat 4] [--runs 5]
 """

@@ -87,6 +87,10 @@ def run_system(system: System, gold: Gold, tick: Callable[[], None]) -> dict[str
         out["cv"] = everything
         return out
     train = [d for d in docs if d.split == "train"]
+    if not train or len(docs) < 2:
+        raise InputError(
+            f"system {system.name or type(system).__name__}", "learns, but the corpus has no training split"
+        )
     system.fit(training_set(train, gold.spans, gold.pairs))
     out["test"] = system.predict(test, pair_queries(test_pairs, by_id, claims))
     tick()
@@ -139,6 +143,7 @@ def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[], None] = l
             "systems": systems,
             "comparison": compare(counts, idx),
         }
+    result["order"] = [e.name for e in entries]  # row order (JSON keys are sorted)
     result["systems"] = {
         e.name: {"kind": e.kind, "learned": e.learned, "evaluations": sorted(e.predictions)} for e in entries
     }
@@ -236,16 +241,17 @@ def markdown(board: dict) -> str:
             "",
         ]
         for t in TAG_LAYERS:
-            lines += _layer_table(data, t.name)
-        lines += _pair_table(data)
+            lines += _layer_table(data, t.name, board["order"])
+        lines += _pair_table(data, board["order"])
     lines += ["## Systems", "", "| system | kind | retrained per fold |", "|---|---|---|"]
-    for name, info in board["systems"].items():
+    for name in board["order"]:
+        info = board["systems"][name]
         lines.append(f"| {name} | {info['kind']} | {'yes' if info['learned'] else 'no'} |")
     lines.append("")
     return "\n".join(lines)
 
 
-def _layer_table(data: dict, layer: str) -> list[str]:
+def _layer_table(data: dict, layer: str, order: list[str]) -> list[str]:
     comp = data["comparison"].get(layer, {})
     figures = layer == "figure_tags"
     head = "| system | P | R | F1 [95% CI] | *p* | partial P | partial R | partial F1 [95% CI] |"
@@ -254,7 +260,7 @@ def _layer_table(data: dict, layer: str) -> list[str]:
         head += " value accuracy [95% CI] |"
         rule += "---|"
     lines = [f"### {LAYER_TITLE[layer]} (`{layer}`)", "", head, rule]
-    for name, s in data["systems"].items():
+    for name, s in ((n, data["systems"][n]) for n in order if n in data["systems"]):
         entry = s["layers"].get(layer)
         if entry is None:
             cells = ["—"] * (8 if figures else 7)
@@ -279,7 +285,7 @@ def _layer_table(data: dict, layer: str) -> list[str]:
     return lines
 
 
-def _pair_table(data: dict) -> list[str]:
+def _pair_table(data: dict, order: list[str]) -> list[str]:
     comp = data["comparison"].get("pairs", {})
     lines = [
         "### Claim pairs",
@@ -287,7 +293,7 @@ def _pair_table(data: dict) -> list[str]:
         "| system | CONTRADICTS P | CONTRADICTS R | CONTRADICTS F1 [95% CI] | macro-F1 [95% CI] | *p* (macro-F1) |",
         "|---|---:|---:|---|---|---:|",
     ]
-    for name, s in data["systems"].items():
+    for name, s in ((n, data["systems"][n]) for n in order if n in data["systems"]):
         p = s["pairs"]
         if p is None:
             lines.append(f"| {name} | — | — | — | — | — |")
@@ -311,7 +317,7 @@ def chart(board: dict) -> bytes:
 
     keys = [t.name for t in TAG_LAYERS] + ["pairs"]
     labels = [LAYER_TITLE[k] if k != "pairs" else "claim pairs (macro-F1)" for k in keys]
-    names = list(board["systems"])
+    names = board["order"]
     fig, axes = plt.subplots(len(EVALUATIONS), 1, figsize=(11, 7.5), sharey=True)
     width = 0.8 / max(1, len(names))
     for ax, ev in zip(axes, EVALUATIONS):

@@ -191,7 +191,7 @@ def pair_metrics(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return (
         _div(tp[..., k], pred[..., k]),
         _div(tp[..., k], true[..., k]),
-        np.where(empty, np.nan, f[..., k]),
+        np.where(present[..., k], f[..., k], np.nan),
         np.where(empty, np.nan, macro),
     )
 

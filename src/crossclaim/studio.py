@@ -89,8 +89,10 @@ def label_studio_executable() -> str:
 
 def server_env(data_dir: Path, username: str, password: str, token: str) -> dict[str, str]:
     """Configuration by environment (never on the command line, where `ps` would show the token)."""
+    # Label Studio also reads bare USERNAME, PASSWORD, PORT and HOST: stray ones must not leak in.
+    inherited = {k: v for k, v in os.environ.items() if k not in ("USERNAME", "PASSWORD", "PORT", "HOST")}
     return {
-        **os.environ,
+        **inherited,
         "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
         "LABEL_STUDIO_USERNAME": username,
         "LABEL_STUDIO_PASSWORD": password,

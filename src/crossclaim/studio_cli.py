@@ -65,7 +65,9 @@ def serve(
     user = os.environ.get(ENV_USER, DEFAULT_USER)
     err.print(f"starting Label Studio on 127.0.0.1:{port} (first boot takes about a minute)...")
     server = run(_data_dir(root, data_dir), port, token_from_env(), user)
-    out.print(f"Label Studio is up at {server.url} (user {user}; pid {server.pid})", highlight=False)
+    login = (f"log in as {user} with $CROSSCLAIM_LS_PASSWORD" if os.environ.get("CROSSCLAIM_LS_PASSWORD")
+             else "no $CROSSCLAIM_LS_PASSWORD was set, so the web login has a random password: the API works")
+    out.print(f"Label Studio is up at {server.url} (pid {server.pid}); {login}", highlight=False)
 
 
 @studio_app.command()
