@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .errors import InputError
+from .errors import InputError, StudioError
 
 app = typer.Typer(
     help="CrossClaim: build, annotate, score and rank.", no_args_is_help=True, pretty_exceptions_enable=False
@@ -22,7 +22,7 @@ ROOT = Annotated[Path, typer.Option("--root", help="Repository root (holds annot
 
 
 def friendly(fn):
-    """Report InputError (and other known faults) as one line per problem, exit code 2."""
+    """Bad input: one line per problem, exit code 2. A server fault: one line, exit code 1. No traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -32,6 +32,9 @@ def friendly(fn):
             for line in exc.lines():
                 err.print(f"[red]error:[/red] {line}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except StudioError as exc:
+            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
 
     return wrapper
 

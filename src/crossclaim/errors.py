@@ -23,3 +23,7 @@ class InputError(Exception):
 
     def lines(self) -> list[str]:
         return [f"{where}: {what}" for where, what in self.problems]
+
+
+class StudioError(Exception):
+    """A Label Studio server fault (not running, refused token, wrong port): one line, exit code 1."""

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import requests
 
+from .errors import StudioError
 from .lsjson import PairTask, pair_results, region_results, task_data
 from .records import Annotation, Document, Prediction, Task
 
@@ -38,10 +39,6 @@ SPAN_PROJECT = "CrossClaim spans"
 PAIR_PROJECT = "CrossClaim claim pairs"
 STATE_FILE = "server.json"
 TIMEOUT = 8.0  # seconds for one API call: every server fault is reported well within 10 s
-
-
-class StudioError(Exception):
-    """A server-side fault (not running, refused token, wrong port): one line, no traceback."""
 
 
 def token_from_env() -> str:

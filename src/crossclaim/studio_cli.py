@@ -5,7 +5,6 @@ Server faults exit with code 1, bad exports with code 2; both print one line per
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
 from typing import Annotated
@@ -13,34 +12,11 @@ from typing import Annotated
 import typer
 
 from .cli import ROOT, err, friendly, out
-from .studio import (
-    DEFAULT_URL,
-    DEFAULT_USER,
-    ENV_URL,
-    ENV_USER,
-    Studio,
-    StudioError,
-    read_state,
-    token_from_env,
-)
+from .studio import DEFAULT_URL, DEFAULT_USER, ENV_URL, ENV_USER, Studio, read_state, token_from_env
 
 studio_app = typer.Typer(help="Annotation round trips with a local Label Studio server.", no_args_is_help=True)
 DATA_DIR = Annotated[Path | None, typer.Option(help="Server data directory (default: ROOT/.studio).")]
 URL = Annotated[str | None, typer.Option(help=f"Server URL (default: ${ENV_URL}, the served one, or {DEFAULT_URL}).")]
-
-
-def server_faults(fn):
-    """Report StudioError as one line, exit code 1."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except StudioError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(1) from None
-
-    return wrapper
 
 
 def _data_dir(root: Path, data_dir: Path | None) -> Path:
@@ -53,7 +29,7 @@ def connect(root: Path, url: str | None) -> Studio:
 
 
 @studio_app.command()
-@server_faults
+@friendly
 def serve(
     root: ROOT = Path("."),
     data_dir: DATA_DIR = None,
@@ -71,7 +47,7 @@ def serve(
 
 
 @studio_app.command()
-@server_faults
+@friendly
 def stop(root: ROOT = Path("."), data_dir: DATA_DIR = None) -> None:
     """Stop the server started by `serve` (its whole process group)."""
     from .studio import stop as run
@@ -80,7 +56,6 @@ def stop(root: ROOT = Path("."), data_dir: DATA_DIR = None) -> None:
 
 
 @studio_app.command()
-@server_faults
 @friendly
 def push(
     root: ROOT = Path("."),
@@ -118,7 +93,6 @@ def _predictions(root: Path, systems: list[str], path: Path | None, name: str | 
 
 
 @studio_app.command()
-@server_faults
 @friendly
 def pull(
     root: ROOT = Path("."),
