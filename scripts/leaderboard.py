@@ -1,6 +1,6 @@
 """Run the leaderboard (same as ``crossclaim leaderboard``; arguments are passed through).
 
-    python scripts/leaderboard.py [--out DIR] [--system NAME ...] [--predictions FILE --name NAME ...]
+python scripts/leaderboard.py [--out DIR] [--system NAME ...] [--predictions FILE --name NAME ...]
 """
 
 from __future__ import annotations

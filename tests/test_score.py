@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TEXT, gold_spans, task, write_repo
+from conftest import REPO, TEXT, gold_spans, task, write_repo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from seqeval.metrics import classification_report
@@ -148,6 +148,14 @@ def test_gold_against_itself_is_exactly_one_everywhere() -> None:
     assert set(result["layers"]) == {t.name for t in TAG_LAYERS}
     assert result["layers"]["contradictory_claim_tags"]["strict"]["micro"]["support"] == 4
     assert result["pairs"]["n"] == 4 and result["pairs"]["unlabelled"] == 0
+    assert ones(result) == []
+
+
+def test_committed_gold_against_itself_is_exactly_one() -> None:
+    from crossclaim.build import load_gold
+
+    gold = load_gold(REPO / "annotations")
+    result = evaluate(golds_of(gold), gold_predictions(gold), gold.pairs, resamples=50)
     assert ones(result) == []
 
 

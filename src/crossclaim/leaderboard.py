@@ -316,7 +316,7 @@ def chart(board: dict) -> bytes:
     import matplotlib.pyplot as plt
 
     keys = [t.name for t in TAG_LAYERS] + ["pairs"]
-    labels = [LAYER_TITLE[k] if k != "pairs" else "claim pairs (macro-F1)" for k in keys]
+    labels = [LAYER_TITLE[k].replace("`", "") if k != "pairs" else "claim pairs (macro-F1)" for k in keys]
     names = board["order"]
     fig, axes = plt.subplots(len(EVALUATIONS), 1, figsize=(11, 7.5), sharey=True)
     width = 0.8 / max(1, len(names))
@@ -334,7 +334,7 @@ def chart(board: dict) -> bytes:
         ax.set_title(EVALUATION_TITLE[ev], fontsize=10)
         ax.set_xticks(np.arange(len(keys)), labels, fontsize=8)
         ax.set_ylim(0, 1.05)
-        ax.set_ylabel("F1")
+        ax.set_ylabel("strict micro F1")
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=8, ncol=max(1, len(names)), loc="upper right")
     fig.tight_layout()
