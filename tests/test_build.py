@@ -200,3 +200,39 @@ def test_refuses_bad_figure_values(tmp_path: Path, value: str) -> None:
     label = {"USD 10 billion": "MONEY", "2025-13": "DATE", "P-1Y": "DURATION"}[value]
     spans = [span("figures", "f1", "late 2023", label, value=value)]
     refuse(write_repo(tmp_path, [task(spans)]), "region f1", f"value {value!r} does not fit the {label} grammar")
+
+
+def test_cancelled_annotation_is_reported_and_never_gold(tmp_path: Path) -> None:
+    t = task(gold_spans())
+    cancelled = {
+        **t["annotations"][0],
+        "id": 2,
+        "was_cancelled": True,
+        "ground_truth": True,
+        "completed_by": {"id": 2, "email": "b@example.org"},
+        "result": [],
+    }
+    t["annotations"].append(cancelled)
+    root = write_repo(tmp_path, [t])
+    result = build(root)
+    assert result.exit_code == 0, result.output
+    assert "cancelled annotation by b@example.org is not used" in result.output
+    row = load_dataset(str(root / "dataset"), "documents")["test"][0]
+    assert row["annotator"] == "a@example.org" and len(row["entities"]) == 6
+
+
+def test_gold_annotator_flag_chooses_among_several(tmp_path: Path) -> None:
+    t = task(gold_spans())
+    other = {
+        **t["annotations"][0],
+        "id": 2,
+        "completed_by": {"id": 2, "email": "b@example.org"},
+        "result": [r for r in t["annotations"][0]["result"] if r.get("from_name") == "entities"],
+    }
+    t["annotations"].append(other)
+    root = write_repo(tmp_path, [t])
+    assert build(root).exit_code == 2  # two annotations, no ground_truth mark: never a guess
+    result = runner.invoke(app, ["build", "--root", str(root), "--gold", "b@example.org"])
+    assert result.exit_code == 0, result.output
+    row = load_dataset(str(root / "dataset"), "documents")["test"][0]
+    assert row["annotator"] == "b@example.org" and row["figures"] == [] and len(row["entities"]) == 6
