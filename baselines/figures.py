@@ -15,33 +15,45 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        [
-            "January",
-            "February",
-            "March",
-            "April",
-            "May",
-            "June",
-            "July",
-            "August",
-            "September",
-            "October",
-            "November",
-            "December",
-        ]
-    )
-}
-MONTH_ABBR = {"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "Jun": 6, "Jul": 7, "Aug": 8, "Sep": 9, "Sept": 9}
-MONTH_ABBR |= {"Oct": 10, "Nov": 11, "Dec": 12}
+# fmt: off
+MONTHS = {m: i + 1 for i, m in enumerate([
+    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "December",
+])}
 WEEKDAYS = {d: i for i, d in enumerate(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"])}
+# fmt: on
 UNITS_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "a": 1, "an": 1, "a dozen": 12,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+    "a": 1,
+    "an": 1,
+    "a dozen": 12,
 }  # fmt: skip
 SCALES = {
     "thousand": 10**3, "k": 10**3, "million": 10**6, "mn": 10**6, "mln": 10**6, "m": 10**6,
@@ -69,100 +81,20 @@ RANGES = {"tens of thousands": (10**4, 10**5 - 1), "hundreds of thousands": (10*
           "thousands": (10**3, 10**4 - 1), "hundreds": (100, 999), "dozens": (24, 99),
           "millions": (10**6, 10**9 - 1), "tens of millions": (10**7, 10**8 - 1),
           "billions": (10**9, 10**12 - 1)}  # fmt: skip
-COUNT_NOUNS = frozenset(
-    [
-        "car",
-        "vehicle",
-        "ev",
-        "unit",
-        "person",
-        "people",
-        "student",
-        "user",
-        "customer",
-        "buyer",
-        "order",
-        "pre-order",
-        "preorder",
-        "employee",
-        "worker",
-        "engineer",
-        "store",
-        "shop",
-        "factory",
-        "plant",
-        "model",
-        "delivery",
-        "phone",
-        "smartphone",
-        "device",
-        "share",
-        "job",
-        "fan",
-        "reservation",
-        "subscriber",
-        "charger",
-        "station",
-        "country",
-        "city",
-        "market",
-        "dealer",
-        "driver",
-        "passenger",
-        "seat",
-        "household",
-        "family",
-    ]
-)
-STOP = frozenset(
-    [
-        "of",
-        "in",
-        "and",
-        "the",
-        "a",
-        "an",
-        "to",
-        "for",
-        "by",
-        "from",
-        "with",
-        "per",
-        "across",
-        "than",
-        "more",
-        "as",
-        "at",
-        "on",
-        "or",
-        "over",
-        "this",
-        "that",
-        "which",
-        "who",
-        "were",
-        "was",
-        "is",
-        "are",
-        "have",
-        "has",
-        "had",
-        "will",
-        "would",
-        "could",
-        "may",
-        "its",
-        "their",
-        "his",
-        "her",
-        "our",
-        "monthly",
-        "annual",
-        "annually",
-        "each",
-        "every",
-    ]
-)
+# fmt: off
+COUNT_NOUNS = frozenset([
+    "car", "vehicle", "ev", "unit", "person", "people", "student", "user", "customer", "buyer", "order", "pre-order",
+    "preorder", "employee", "worker", "engineer", "store", "shop", "factory", "plant", "model", "delivery", "phone",
+    "smartphone", "device", "share", "job", "fan", "reservation", "subscriber", "charger", "station", "country",
+    "city", "market", "dealer", "driver", "passenger", "seat", "household", "family",
+])
+STOP = frozenset([
+    "of", "in", "and", "the", "a", "an", "to", "for", "by", "from", "with", "per", "across", "than", "more", "as",
+    "at", "on", "or", "over", "this", "that", "which", "who", "were", "was", "is", "are", "have", "has", "had",
+    "will", "would", "could", "may", "its", "their", "his", "her", "our", "monthly", "annual", "annually", "each",
+    "every",
+])
+# fmt: on
 
 # ---------------------------------------------------------------------------------------------
 # the master expression: branch order is priority (first match wins at a position)
@@ -397,11 +329,14 @@ def trie_regex(words: list[str]) -> str:
 
 
 def _candidate_re() -> re.Pattern:
+    """Positions where some rule can start. Extra positions are harmless (the rules just fail
+    there); a missing one would lose a figure, which the scanner test guards against."""
     words = sorted({w for b in BRANCHES for w in b.starts if w != DIGIT[0]})
     glued = [w for w in words if w in MONTH_NAMES]  # months also start a match inside glued words
-    symbols = [w for w in words if not w[0].isalnum()]
+    symbols = "".join(sorted(w for w in words if len(w) == 1 and not w.isalnum()))
     wordy = [w for w in words if w[0].isalnum() and w not in glued]
-    return re.compile(rf"\b(?:{trie_regex(wordy)}\b|\d)|{trie_regex(glued)}|(?<![A-Z]){trie_regex(symbols)}")
+    assert all(len(w) == 1 or w[0].isalnum() for w in words), "multi-character symbol triggers need the trie"
+    return re.compile(rf"\b(?:{trie_regex(wordy)}\b|\d)|[{re.escape(symbols)}]|{trie_regex(glued)}")
 
 
 CANDIDATE_RE = _candidate_re()

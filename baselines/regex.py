@@ -16,7 +16,7 @@ from crossclaim.records import Document, Span
 from crossclaim.systems import PairQuery, System
 from crossclaim.text import sentence_bounds
 
-from .figures import MONTHS, Figure, find_figures, trie_regex
+from .figures import Figure, find_figures, trie_regex
 
 # ---------------------------------------------------------------------------------------------
 # hedge cues: the spec's list and the cues of the train/validation documents, with inflections
@@ -43,22 +43,29 @@ _REPORTED = re.compile(
 _FORECAST_NOUN = re.compile(r"\b(?:this|the|a|an|its|his|her|their|our|bold|optimistic|[\w]+[’']s)\s$", re.IGNORECASE)
 
 
+_IN_CONTEXT = frozenset(["would", "Would", "forecast", "Forecast", "set to", "Set to", "promising"])
+
+
 def find_hedges(text: str) -> list[tuple[int, int]]:
     """Hedge cue spans: lexicon hits minus backshifted "would" and "forecast" used as a noun."""
     out = []
     for m in HEDGE_RE.finditer(text):
-        word = m.group().lower()
-        before = text[max(0, m.start() - 200) : m.start()]
-        if word == "would" and _REPORTED.search(before):
+        word = m.group()
+        if word in _IN_CONTEXT and not _cue_in_context(text, word.lower(), m.start(), m.end()):
             continue
-        if word == "forecast" and _FORECAST_NOUN.search(before[-30:]):
-            continue
-        if word == "set to" and not _SET_TO_NEXT.match(text, m.end()):
-            continue
-        if word == "promising" and not _PROMISING_BEFORE.search(before[-10:]):
-            continue
-        out.append((m.start(), m.end()))
+        out.append(m.span())
     return out
+
+
+def _cue_in_context(text: str, word: str, start: int, end: int) -> bool:
+    before = text[max(0, start - 200) : start]
+    if word == "would":
+        return not _REPORTED.search(before)
+    if word == "forecast":
+        return not _FORECAST_NOUN.search(before[-30:])
+    if word == "set to":
+        return bool(_SET_TO_NEXT.match(text, end))
+    return bool(_PROMISING_BEFORE.search(before[-10:]))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,31 +153,50 @@ def find_claims(text: str, hedges: list[tuple[int, int]], sentences: list[tuple[
 # ---------------------------------------------------------------------------------------------
 # topics of claims (keywords, first rule wins)
 
-TOPIC_RULES: tuple[tuple[str, re.Pattern], ...] = tuple(
-    (topic, re.compile(pattern, re.IGNORECASE))
-    for topic, pattern in (
-        ("crash_vehicle_model", r"\b(?:crash|accident|fatal|died|killed)"),
-        ("ev_profitability_timing", r"\b(?:profit\w*|turnaround|break[- ]even|in the black)\b"),
-        ("ev_financial_results", r"\b(?:revenue|gross margin|losses|earnings|results)\b"),
-        ("ev_deliveries", r"\b(?:deliver\w*|sold|sells|orders|pre-orders|snapped up)\b"),
-        ("second_model", r"\b(?:YU7|U7|second (?:EV|model|car)|SUV)\b"),
-        (
-            "su7_launch_date",
-            r"\bSU7\b.*\b(?:launch|unveil|showcas|debut)|\b(?:launch|unveil|showcas|debut)\w*\b.*\bSU7\b",
-        ),
-        ("investment_pledges", r"\b(?:invest\w*|pledg\w*)\b"),
-        ("ev_entry_announcement", r"\bannounc\w*\b.*\b(?:entry|push|initiative|ambitions)\b"),
-        ("global_expansion", r"\b(?:global\w*|international\w*|abroad|overseas|Europe|export\w*|outside China)\b"),
-        ("production_capacity", r"\b(?:production|factor\w*|manufactur\w*|capacity|partner\w*|plant)\b"),
-        ("regulatory_risk", r"\b(?:regulat\w*|government|sanction\w*|polic\w*|subsid\w*)\b"),
-        ("product_features", r"\b(?:AI|feature\w*|ecosystem|integrat\w*|navigation|design|software|experience)\b"),
-        ("market_impact", r"\b(?:competit\w*|investors?|stock|prices?|industry|benchmark)\b"),
+_TOPIC_CUES = {
+    "crash": r"(?:crash|accident|fatal|died|killed)\w*",
+    "profit": r"(?:profit\w*|turnaround|break[- ]even|in the black)",
+    "results": r"(?:revenue|gross margin|losses|earnings|results)",
+    "deliveries": r"(?:deliver\w*|sold|sells|orders|pre-orders|snapped up)",
+    "second": r"(?:YU7|U7|second (?:EV|model|car)|SUV)",
+    "su7": r"SU7",
+    "event": r"(?:launch|unveil|showcas|debut)\w*",
+    "invest": r"(?:invest|pledg)\w*",
+    "announce": r"announc\w*",
+    "entry": r"(?:entry|push|initiative|ambitions)",
+    "global": r"(?:global\w*|international\w*|abroad|overseas|Europe|export\w*|outside China)",
+    "production": r"(?:production|factor\w*|manufactur\w*|capacity|partner\w*|plant)",
+    "regulation": r"(?:regulat\w*|government|sanction\w*|polic\w*|subsid\w*)",
+    "features": r"(?:AI|feature\w*|ecosystem|integrat\w*|navigation|design|software|experience)",
+    "market": r"(?:competit\w*|investors?|stock|prices?|industry|benchmark)",
+}
+# matched against the lower-cased claim (faster than re.IGNORECASE)
+TOPIC_CUE_RE = re.compile("|".join(rf"\b(?P<{k}>{v.lower()})\b" for k, v in _TOPIC_CUES.items()))
+# (topic, cues it needs), first satisfied rule wins; no rule: strategy_outlook.
+TOPIC_RULES: tuple[tuple[str, frozenset[str]], ...] = tuple(
+    (topic, frozenset(cues))
+    for topic, cues in (
+        ("crash_vehicle_model", {"crash"}),
+        ("ev_profitability_timing", {"profit"}),
+        ("ev_financial_results", {"results"}),
+        ("ev_deliveries", {"deliveries"}),
+        ("second_model", {"second"}),
+        ("su7_launch_date", {"su7", "event"}),
+        ("investment_pledges", {"invest"}),
+        ("ev_entry_announcement", {"announce", "entry"}),
+        ("global_expansion", {"global"}),
+        ("production_capacity", {"production"}),
+        ("regulatory_risk", {"regulation"}),
+        ("product_features", {"features"}),
+        ("market_impact", {"market"}),
     )
 )
 
 
 def topic_of(text: str) -> str:
-    return next((topic for topic, rule in TOPIC_RULES if rule.search(text)), "strategy_outlook")
+    """The claim's topic from keyword cues found in one pass (first satisfied rule wins)."""
+    cues = {m.lastgroup for m in TOPIC_CUE_RE.finditer(text.lower())}
+    return next((topic for topic, need in TOPIC_RULES if need <= cues), "strategy_outlook")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,6 +340,3 @@ class RegexSystem(System):
     def predict(self, docs: list[Document], queries: list[PairQuery]) -> Predictions:
         spans = {d.id: to_spans(d.text, extract(d.text, d.publication_date)) for d in docs}
         return Predictions(spans, self.layers, {}, label_pairs(queries))
-
-
-__all__ = ["MONTHS", "RegexSystem", "extract", "find_claims", "find_hedges", "label_pairs", "topic_of"]

@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 from crossclaim.build import load_gold
 from crossclaim.cli import app
 from crossclaim.leaderboard import OUTPUTS, chart, markdown
-from crossclaim.predictions import gold_predictions, to_jsonl
-from crossclaim.systems import ENTRY_POINT_GROUP
+from crossclaim.predictions import Predictions, gold_predictions, to_jsonl
+from crossclaim.records import Span
+from crossclaim.systems import ENTRY_POINT_GROUP, System
 
 runner = CliRunner()
 
@@ -80,3 +81,19 @@ def test_bad_leaderboard_input_exits_2(fixture_repo: Path, tmp_path: Path, monke
     shadow = runner.invoke(app, [*base, "--system", "regex"])
     assert shadow.exit_code == 2 and "shadows a built-in" in shadow.output
     assert not (tmp_path / "out").exists()  # nothing written
+
+
+class BadSystem(System):
+    """A plug-in that emits a label outside the scheme."""
+
+    layers = frozenset({"entity_tags"})
+
+    def predict(self, docs, queries) -> Predictions:
+        return Predictions({d.id: [Span("entities", "e", 0, 6, d.text[:6], "COMPANY")] for d in docs}, self.layers)
+
+
+def test_a_plugins_bad_output_is_refused_by_name(fixture_repo: Path, tmp_path: Path, monkeypatch) -> None:
+    plugin(monkeypatch, "bad", "test_leaderboard:BadSystem")
+    result = runner.invoke(app, ["leaderboard", "--root", str(fixture_repo), "--out", str(tmp_path), "--system", "bad"])
+    assert result.exit_code == 2, result.output
+    assert "system bad" in result.output and "unknown label 'COMPANY'" in result.output

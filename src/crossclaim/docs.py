@@ -46,8 +46,14 @@ def agreement_block(root: Path, gold: Gold) -> str:
 
 
 def write_configs(root: Path) -> None:
+    """Files generated from the schema: the Label Studio configs and the predictions JSON Schema."""
+    from .predictions import SCHEMA_FILE, schema_text
+
     write_text_atomic(root / SPAN_CONFIG, span_config_xml())
     write_text_atomic(root / PAIR_CONFIG, pair_config_xml())
+    package = root / "src" / "crossclaim"
+    if package.is_dir():  # a checkout of the package (not a bare data repository)
+        write_text_atomic(package / SCHEMA_FILE.name, schema_text())
 
 
 def replace_block(path: Path, name: str, body: str, required: bool = True) -> None:

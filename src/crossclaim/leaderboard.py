@@ -23,7 +23,7 @@ import numpy as np
 from .build import Gold, load_gold, pair_split
 from .errors import InputError
 from .files import write_bytes_atomic, write_text_atomic
-from .predictions import Predictions, merge, read_predictions, require_documents
+from .predictions import Predictions, merge, parse_predictions, read_predictions, require_documents, to_jsonl
 from .records import Document, Pair
 from .schema import TAG_LAYERS
 from .score import (
@@ -71,8 +71,16 @@ def _pairs_home(pairs: list[Pair], doc_id: str) -> list[Pair]:
     return [p for p in pairs if min(p.a_doc, p.b_doc) == doc_id]
 
 
-def run_system(system: System, gold: Gold, tick: Callable[[], None]) -> dict[str, Predictions]:
+def checked(preds: Predictions, name: str, gold: Gold, docs: list[Document]) -> Predictions:
+    """A system's predictions through the file format and its validator: a plug-in's bad span is a
+    clear error naming the system, document and field, and a file of the same output scores the same."""
+    text = to_jsonl(preds, docs, gold.pairs)
+    return parse_predictions(text, f"system {name} (as JSON Lines)", gold.docs, gold.pairs)
+
+
+def run_system(system: System, gold: Gold, tick: Callable[[], None], name: str = "") -> dict[str, Predictions]:
     """Predictions of one system for the test split and for every cross-validation fold."""
+    name = name or system.name or type(system).__name__
     docs = sorted(gold.docs, key=lambda d: d.id)
     by_id = {d.id: d for d in docs}
     claims = gold.claims()
@@ -81,18 +89,16 @@ def run_system(system: System, gold: Gold, tick: Callable[[], None]) -> dict[str
     test_pairs = [p for p in gold.pairs if pair_split(p, split_of) == "test"]
     out: dict[str, Predictions] = {}
     if not system.learned:
-        everything = system.predict(docs, pair_queries(gold.pairs, by_id, claims))
+        everything = checked(system.predict(docs, pair_queries(gold.pairs, by_id, claims)), name, gold, docs)
         tick()
         out["test"] = everything.only([d.id for d in test])
         out["cv"] = everything
         return out
     train = [d for d in docs if d.split == "train"]
     if not train or len(docs) < 2:
-        raise InputError(
-            f"system {system.name or type(system).__name__}", "learns, but the corpus has no training split"
-        )
+        raise InputError(f"system {name}", "learns, but the corpus has no training split")
     system.fit(training_set(train, gold.spans, gold.pairs))
-    out["test"] = system.predict(test, pair_queries(test_pairs, by_id, claims))
+    out["test"] = checked(system.predict(test, pair_queries(test_pairs, by_id, claims)), name, gold, test)
     tick()
     folds = []
     for held in docs:
@@ -100,7 +106,7 @@ def run_system(system: System, gold: Gold, tick: Callable[[], None]) -> dict[str
         system.fit(training_set(rest, gold.spans, gold.pairs))
         folds.append(system.predict([held], pair_queries(_pairs_home(gold.pairs, held.id), by_id, claims)))
         tick()
-    out["cv"] = merge(folds)
+    out["cv"] = checked(merge(folds), name, gold, docs)
     return out
 
 
@@ -223,8 +229,9 @@ def markdown(board: dict) -> str:
         "view of the `tokens` config, predicted spans projected onto it like the gold. Partial: the",
         "SemEval-2013 partial schema (exact boundary 1, overlap 0.5, type ignored). Brackets: 95%",
         f"bootstrap confidence intervals over documents ({RESAMPLES} resamples, seed {SEED}); *p*: two-sided",
-        "paired bootstrap p-value against the best system of the table (strict micro F1). With so few",
-        "documents the intervals are wide: read differences with them.",
+        "paired bootstrap p-value against the best system of the table (strict micro F1; its floor is",
+        f"1/{RESAMPLES + 1:,}). With so few documents the intervals are wide and coarse (two test documents",
+        "give only three distinct resamples): read differences with them.",
         "",
         "Notes: the `regex` rules were written from the train and validation documents (doc-000, doc-002,",
         "doc-004), so its cross-validation scores on those documents are optimistic; learned systems are",
@@ -232,6 +239,13 @@ def markdown(board: dict) -> str:
         "does not predict that layer.",
         "",
     ]
+    unpredicted = [
+        LAYER_TITLE[t.name]
+        for t in TAG_LAYERS
+        if not any(t.name in s["layers"] for ev in board["evaluations"].values() for s in ev["systems"].values())
+    ]
+    if unpredicted:
+        lines += [f"No system predicts these layers yet: {'; '.join(unpredicted)}.", ""]
     for ev in EVALUATIONS:
         data = board["evaluations"][ev]
         lines += [
@@ -406,7 +420,7 @@ def leaderboard(
     loaded = file_entries(gold, files or [], set(systems))
     on_total(steps(systems, len(loaded), len(gold.docs)))
     entries = [
-        Entry(name, "baseline" if name in BUILTIN else "plug-in", bool(s.learned), run_system(s, gold, tick))
+        Entry(name, "baseline" if name in BUILTIN else "plug-in", bool(s.learned), run_system(s, gold, tick, name))
         for name, s in systems.items()
     ]
     board = score_entries(gold, entries + loaded, tick)
