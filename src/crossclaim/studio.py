@@ -312,6 +312,8 @@ class Studio:
             if snap.status == "failed":
                 raise StudioError(f"Label Studio failed to export project {project}")
             time.sleep(0.2)
+        else:
+            raise StudioError(f"Label Studio did not finish exporting project {project} within 20 s")
         data = b"".join(
             self.call(lambda: list(self.ls.projects.exports.download(project, snap.id, export_type="JSON")))
         )
