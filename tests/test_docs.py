@@ -43,3 +43,24 @@ def test_readme_quickstart_runs_exactly_the_ci_test_command() -> None:
     ci = (REPO / ".ci" / "run").read_text().strip().splitlines()[-1]
     readme = (REPO / "README.md").read_text()
     assert ci in readme
+
+
+def test_guidelines_hedge_inventory_matches_the_gold() -> None:
+    """The cue inventory's counts and documents are typed in the guidelines: they must equal the gold."""
+    import re
+    from collections import defaultdict
+
+    from crossclaim.build import load_gold
+
+    gold = load_gold(REPO / "annotations")
+    found: dict[str, list[str]] = defaultdict(list)
+    for doc in gold.docs:
+        for s in gold.spans(doc.id):
+            if s.layer == "hedges":
+                found[s.text].append(doc.id)
+    expected = {cue: (len(docs), ", ".join(sorted(set(docs)))) for cue, docs in found.items()}
+    section = (REPO / "annotations" / "GUIDELINES.md").read_text().split("### 5.1", 1)[1].split("###", 1)[0]
+    rows = re.findall(r"^\| ([^|*]+?) \| (\d+) \| ([^|]+?) \|", section, re.M)
+    typed = {cue: (int(n), docs) for cue, n, docs in rows}
+    assert typed == expected
+    assert f"| **total** | **{sum(n for n, _ in expected.values())}** |" in section

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crossclaim.text import py_to_utf16, sentence_bounds, tokenize, utf16_to_py
+from crossclaim.text import Utf16, py_to_utf16, sentence_bounds, tokenize
 
 
 def test_tokens_cover_every_non_space_character() -> None:
@@ -24,5 +24,8 @@ def test_utf16_offsets_both_ways() -> None:
     text = "A🚗小米B"
     table = py_to_utf16(text)
     assert table == [0, 1, 3, 4, 5, 6]
-    back = utf16_to_py(text)
-    assert back[3] == 2 and 2 not in back  # the middle of the surrogate pair is no character boundary
+    offsets = Utf16(text)
+    assert offsets.units == 6 and offsets.to_utf16(2) == 3
+    assert offsets.to_py(3) == 2 and offsets.to_py(2) is None  # the middle of the surrogate pair
+    ascii_text = Utf16("plain")
+    assert ascii_text.to_py(4) == 4 and ascii_text.to_utf16(5) == 5

@@ -118,11 +118,10 @@ def agreement(
     output: Annotated[Path | None, typer.Option("--out", help="Also write the tables to this Markdown file.")] = None,
 ) -> None:
     """Pairwise agreement on tasks with several annotations (from annotations/exports)."""
-    from .agreement import agreement_md
-    from .build import load_gold, pair_annotations
+    from .build import load_gold
+    from .docs import agreement_block
 
-    gold = load_gold(root / "annotations")
-    text = agreement_md(list(gold.tasks.values()), pair_annotations(root / "annotations", gold))
+    text = agreement_block(root, load_gold(root / "annotations"))
     out.print(text, markup=False, highlight=False)
     if output:
         from .files import write_text_atomic

@@ -127,11 +127,6 @@ def split_at(starts: list[int], ends: list[int], cuts: set[int]) -> tuple[list[i
     return new_s, new_e, len(inside)
 
 
-def has_astral(text: str) -> bool:
-    """True when some character needs two UTF-16 code units (emoji, rare CJK)."""
-    return len(text.encode("utf-16-le")) != 2 * len(text)
-
-
 def py_to_utf16(text: str) -> list[int]:
     """Map each Python offset 0..len(text) to its UTF-16 code unit offset."""
     table = [0] * (len(text) + 1)
@@ -141,11 +136,6 @@ def py_to_utf16(text: str) -> list[int]:
         u += 2 if ord(ch) > 0xFFFF else 1
     table[len(text)] = u
     return table
-
-
-def utf16_to_py(text: str) -> dict[int, int]:
-    """Map each UTF-16 offset that falls on a character boundary to its Python offset."""
-    return {u: i for i, u in enumerate(py_to_utf16(text))}
 
 
 class Utf16:
