@@ -14,11 +14,11 @@ import re
 
 import sklearn_crfsuite
 
-from crossclaim.predictions import Predictions, tag_layers_of
-from crossclaim.records import Document, Span
-from crossclaim.schema import TAG_LAYERS
-from crossclaim.systems import PairQuery, System, TrainingSet
-from crossclaim.tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, tags_to_spans, token_view
+from crossclaim.formats.predictions import Predictions, tag_layers_of
+from crossclaim.schema.records import Document, Span
+from crossclaim.schema.scheme import TAG_LAYERS
+from crossclaim.schema.tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, tags_to_spans, token_view
+from crossclaim.systems.base import PairQuery, System, TrainingSet
 
 from .figures import COUNT_NOUNS, MONTHS, WEEKDAYS, WORD_NUMBERS, normalise
 from .regex import HEDGE_WORDS

@@ -11,9 +11,9 @@ import bisect
 import re
 from dataclasses import dataclass
 
-from crossclaim.predictions import Predictions, tag_layers_of
-from crossclaim.records import Document, Span
-from crossclaim.systems import PairQuery, System
+from crossclaim.formats.predictions import Predictions, tag_layers_of
+from crossclaim.schema.records import Document, Span
+from crossclaim.systems.base import PairQuery, System
 from crossclaim.text import sentence_bounds
 
 from .figures import Figure, find_figures, trie_regex

@@ -12,9 +12,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
-from crossclaim.predictions import Predictions, tag_layers_of
-from crossclaim.records import Document, Span
-from crossclaim.systems import PairQuery, System, TrainingSet
+from crossclaim.formats.predictions import Predictions, tag_layers_of
+from crossclaim.schema.records import Document, Span
+from crossclaim.systems.base import PairQuery, System, TrainingSet
 from crossclaim.text import sentence_bounds
 
 _TRAILING = " .!?\"”’')"

@@ -28,9 +28,9 @@ from __future__ import annotations
 import functools
 import re
 
-from crossclaim.predictions import Predictions, tag_layers_of
-from crossclaim.records import Document, Span
-from crossclaim.systems import PairQuery, System
+from crossclaim.formats.predictions import Predictions, tag_layers_of
+from crossclaim.schema.records import Document, Span
+from crossclaim.systems.base import PairQuery, System
 
 from .figures import normalise
 

@@ -33,7 +33,7 @@ def main() -> None:
     from crossclaim.baselines.regex import RegexSystem
     from crossclaim.baselines.spacy_sm import MODEL_VERSION, load_model
 
-    from crossclaim.corpus import load_manifest
+    from crossclaim.formats.manifest import load_manifest
 
     docs = load_manifest(args.root / "annotations") * args.repeat
     texts = [(d.text, d.publication_date) for d in docs]

@@ -27,9 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from crossclaim.lsjson import region_results
-from crossclaim.records import Span
-from crossclaim.schema import TOPICS, span_config_xml
+from crossclaim.formats.labelstudio.config import span_config_xml
+from crossclaim.formats.labelstudio.spans import region_results
+from crossclaim.schema.records import Span
+from crossclaim.schema.scheme import TOPICS
 
 FILLER = (
     "the company said its electric vehicle unit could turn profitable as demand rose while rivals cut prices and "

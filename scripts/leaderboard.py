@@ -11,7 +11,7 @@ import sys
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from crossclaim.cli import app  # noqa: E402  (after the offline switches)
+from crossclaim.cli import app
 
 if __name__ == "__main__":
     app(["leaderboard", *sys.argv[1:]], prog_name="leaderboard.py")

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from crossclaim.lsjson import region_results
-from crossclaim.records import Span
+from crossclaim.dataset.gold import Gold
+from crossclaim.evaluation.counts import index_gold
+from crossclaim.formats.labelstudio.spans import region_results
+from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -113,3 +115,89 @@ def write_repo(root: Path, tasks: list[dict] | None = None, pairs: list[dict] | 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     return write_repo(tmp_path, [task(gold_spans())])
+
+
+# ---------------------------------------------------------------------------------------------
+# an in-memory gold of three documents with every layer and every pair label
+
+TEXT_B = "Xiaomi expects to sell 300,000 cars in 2025. BYD may cut prices by 15% in the second half of the year."
+TEXT_C = "Lei Jun said the SU7 launched in March 2024. Xiaomi could turn a profit in 2026."
+
+
+def at(text: str, layer: str, sid: str, frag: str, label: str, occurrence: int = 0, **attrs) -> Span:
+    pos = -1
+    for _ in range(occurrence + 1):
+        pos = text.index(frag, pos + 1)
+    return Span(layer, sid, pos, pos + len(frag), frag, label, **attrs)
+
+
+def doc(doc_id: str, text: str, split: str, date: str | None = "2025-06-04") -> Document:
+    return Document(doc_id, "raw/x.txt", "0" * 64, 0, len(text), None, None, (), date, "test", split, text)
+
+
+def spans_b() -> list[Span]:
+    t = TEXT_B
+    return [
+        at(t, "entities", "e1", "Xiaomi", "ORG"),
+        at(t, "entities", "e2", "BYD", "ORG"),
+        at(t, "figures", "f1", "300,000", "QUANTITY", value="300000 car"),
+        at(t, "figures", "f2", "2025", "DATE", value="2025"),
+        at(t, "figures", "f3", "15%", "PERCENT", value="15"),
+        at(t, "figures", "f4", "the second half of the year", "DATE", value="2025-H2"),
+        at(t, "hedges", "h1", "expects", "HEDGE"),
+        at(t, "hedges", "h2", "may", "HEDGE"),
+        at(t, "claims", "c1", "expects to sell 300,000 cars in 2025", "CLAIM", hedged=True, topic="ev_deliveries"),
+        at(
+            t,
+            "claims",
+            "c2",
+            "BYD may cut prices by 15% in the second half of the year",
+            "CLAIM",
+            hedged=True,
+            topic="market_impact",
+        ),  # fmt: skip
+    ]
+
+
+def spans_c() -> list[Span]:
+    t = TEXT_C
+    return [
+        at(t, "entities", "e1", "Lei Jun", "PERSON"),
+        at(t, "entities", "e2", "SU7", "PRODUCT"),
+        at(t, "entities", "e3", "Xiaomi", "ORG"),
+        at(t, "figures", "f1", "March 2024", "DATE", value="2024-03"),
+        at(t, "figures", "f2", "2026", "DATE", value="2026"),
+        at(t, "hedges", "h1", "could", "HEDGE"),
+        at(t, "claims", "c1", "the SU7 launched in March 2024", "CLAIM", hedged=False, topic="su7_launch_date"),
+        at(
+            t,
+            "claims",
+            "c2",
+            "Xiaomi could turn a profit in 2026",
+            "CLAIM",
+            hedged=True,
+            topic="ev_profitability_timing",
+        ),
+    ]
+
+
+def pair(a: tuple[str, str], b: tuple[str, str], topic: str, label: str) -> Pair:
+    return Pair(pair_id(*a, *b), *a, *b, topic, label, "why")
+
+
+def make_gold() -> Gold:
+    docs = [doc("doc-a", TEXT, "test"), doc("doc-b", TEXT_B, "test"), doc("doc-c", TEXT_C, "train", None)]
+    spans = {"doc-a": gold_spans(), "doc-b": spans_b(), "doc-c": spans_c()}
+    pairs = [
+        pair(("doc-a", "c2"), ("doc-c", "c1"), "su7_launch_date", "CONTRADICTS"),
+        pair(("doc-a", "c1"), ("doc-c", "c2"), "ev_profitability_timing", "CONTRADICTS"),
+        pair(("doc-b", "c1"), ("doc-b", "c2"), "ev_deliveries", "UNRELATED"),
+        pair(("doc-a", "c1"), ("doc-b", "c2"), "ev_profitability_timing", "AGREES"),
+    ]
+    gold = {d: Annotation(d, "gold@example.org", s) for d, s in spans.items()}
+    return Gold(docs, {}, gold, pairs)
+
+
+def golds_of(gold: Gold, ids: list[str] | None = None):
+    flags = gold.contradictory()
+    return [index_gold(d, gold.spans(d.id), flags.get(d.id, set())) for d in gold.docs if ids is None or d.id in ids]

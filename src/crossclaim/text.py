@@ -3,8 +3,7 @@
 The tokenizer is a single regular expression rather than spaCy's tokenizer: it is ten times
 faster (the build must outpace Label Studio's own converter by 5x), trivially reimplemented
 in any language, and keeps glued scraping artefacts ("Xiaomiunveiled", "2025.Adek") as one
-token, which the token view then splits at span boundaries as the spec requires.
-"""
+token, which the token view then splits at span boundaries as the spec requires."""
 
 from __future__ import annotations
 

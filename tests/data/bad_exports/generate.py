@@ -17,8 +17,8 @@ sys.path.insert(0, str(HERE.parents[1]))
 
 from conftest import TEXT, gold_spans, task  # noqa: E402
 
-from crossclaim.lsjson import pair_results  # noqa: E402
-from crossclaim.records import Pair, pair_id  # noqa: E402
+from crossclaim.formats.labelstudio.pairs import pair_results  # noqa: E402
+from crossclaim.schema.records import Pair, pair_id  # noqa: E402
 
 BASE = [task(gold_spans())]
 

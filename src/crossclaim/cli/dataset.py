@@ -1,0 +1,99 @@
+"""``crossclaim build``, ``summary`` and ``ingest``: the dataset commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crossclaim.cli.common import ROOT, err, friendly, out, progress_bar
+from crossclaim.errors import InputError
+
+
+@friendly
+def build(
+    root: ROOT = Path("."),
+    gold: Annotated[str | None, typer.Option(help="Annotator whose annotation is gold on every task.")] = None,
+) -> None:
+    """Validate annotations/ and regenerate dataset/ and the generated docs."""
+    from crossclaim.dataset.build import build as run_build
+    from crossclaim.formats.manifest import load_manifest
+
+    n = len(load_manifest(root / "annotations"))
+    with progress_bar() as bar:
+        task = bar.add_task("building", total=n)
+        report = run_build(root, gold, progress=lambda: bar.advance(task))
+    for note in report.notes:
+        err.print(f"note: {note}", highlight=False)
+    spans = ", ".join(f"{k} {v}" for k, v in sorted(report.spans.items()))
+    out.print(
+        f"built dataset/ from {report.documents} documents: {spans or 'no spans'}; "
+        f"{report.pairs} claim pairs; {report.token_splits} tokens split at span boundaries",
+        highlight=False,
+    )
+
+
+@friendly
+def summary(root: ROOT = Path(".")) -> None:
+    """Load every config with datasets.load_dataset and print its splits and sizes."""
+    from crossclaim.dataset.summary import summarize
+
+    out.print(summarize(root / "dataset"))
+
+
+@friendly
+def ingest(
+    raw: Annotated[Path, typer.Argument(help="Raw scraped page (UTF-8 text), copied unchanged.")],
+    doc_id: Annotated[str, typer.Option("--id", help="New document id, e.g. doc-005.")],
+    split: Annotated[str, typer.Option(help="train, validation or test.")],
+    publisher: Annotated[str | None, typer.Option()] = None,
+    headline: Annotated[str | None, typer.Option()] = None,
+    author: Annotated[list[str] | None, typer.Option(help="Repeat for several authors.")] = None,
+    date: Annotated[str | None, typer.Option(help="Publication date YYYY-MM-DD, if stated or inferable.")] = None,
+    date_source: Annotated[str, typer.Option(help="How the date was established.")] = "not stated on the page",
+    start: Annotated[int | None, typer.Option(help="Slice start (characters); default: heuristic.")] = None,
+    end: Annotated[int | None, typer.Option(help="Slice end (characters, exclusive); default: heuristic.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Write; without it only preview the slice.")] = False,
+    root: ROOT = Path("."),
+) -> None:
+    """Add a raw page to annotations/ with its manifest entry (slice explicit or guessed, with preview)."""
+    from crossclaim.formats.manifest import guess_slice
+    from crossclaim.formats.manifest import ingest as run_ingest
+    from crossclaim.schema.records import Document
+
+    try:
+        text = raw.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(raw), f"cannot read as UTF-8 text: {exc}") from None
+    if start is None or end is None:
+        gs, ge = guess_slice(text)
+        start = gs if start is None else start
+        end = ge if end is None else end
+    doc = Document(
+        id=doc_id,
+        source_file="",
+        sha256="",
+        slice_start=start,
+        slice_end=end,
+        publisher=publisher,
+        headline=headline,
+        authors=tuple(author or ()),
+        publication_date=date,
+        date_source=date_source,
+        split=split,
+    )
+    piece = text[start:end]
+    out.print(
+        f"slice {start}:{end} ({len(piece)} characters)\n--- first lines ---\n"
+        + "\n".join(piece.splitlines()[:3])
+        + "\n--- last lines ---\n"
+        + "\n".join(piece.splitlines()[-3:]),
+        highlight=False,
+        markup=False,
+    )
+    if not yes:
+        out.print("preview only: re-run with --yes to ingest")
+        return
+    new = run_ingest(root / "annotations", raw, doc)
+    out.print(f"ingested {new.id} from {new.source_file}")

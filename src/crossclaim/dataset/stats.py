@@ -1,0 +1,90 @@
+"""Counts of the built dataset for the datasheet and the label-distribution chart."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+from crossclaim.dataset.gold import Gold
+from crossclaim.dataset.tables import Tables
+from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS
+
+CHART = "label_distribution.png"
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics
+
+
+def statistics(gold: Gold, tables: Tables) -> dict:
+    split_of = {d.id: d.split for d in gold.docs}
+    docs = Counter(d.split for d in gold.docs)
+    spans: Counter = Counter()
+    contradictory = gold.contradictory()
+    for d in gold.docs:
+        for s in gold.spans(d.id):
+            spans[(s.layer, s.label, d.split)] += 1
+            if s.layer == "claims":
+                spans[("claims", "hedged", d.split)] += bool(s.hedged)
+                spans[("claims", "contradictory", d.split)] += s.id in contradictory.get(d.id, set())
+    pairs: Counter = Counter()
+    for split, table in tables.tables["claim_pairs"].items():
+        for label in table.column("label").to_pylist():
+            pairs[(PAIR_LABELS[label], split)] += 1
+    return {
+        "documents": {s: docs[s] for s in SPLITS},
+        "characters": {s: sum(len(d.text) for d in gold.docs if split_of[d.id] == s) for s in SPLITS},
+        "sentences": {s: tables.tables["tokens"][s].num_rows for s in SPLITS},
+        "tokens": {s: tables.stats["tokens"].get(s, 0) for s in SPLITS},
+        "spans": spans,
+        "pairs": pairs,
+        "token_splits": tables.splits_made,
+        "rows": {c: {s: tables.tables[c][s].num_rows for s in SPLITS} for c in CONFIGS},
+        "bytes": {c: {s: tables.tables[c][s].nbytes for s in SPLITS} for c in CONFIGS},
+    }
+
+
+def _row(name: str, values: list[int]) -> str:
+    return f"| {name} | " + " | ".join(str(v) for v in values) + f" | {sum(values)} |"
+
+
+def stats_md(stats: dict) -> str:
+    head = "| | " + " | ".join(SPLITS) + " | total |\n|---|" + "---:|" * (len(SPLITS) + 1)
+    out = ["**Corpus**", "", head]
+    for key in ("documents", "characters", "sentences", "tokens"):
+        out.append(_row(key, [stats[key][s] for s in SPLITS]))
+    out += ["", "**Spans per label**", "", head.replace("| |", "| layer / label |", 1)]
+    for layer in LAYERS.values():
+        for label in layer.label_names:
+            out.append(_row(f"{layer.name} / {label}", [stats["spans"][(layer.name, label, s)] for s in SPLITS]))
+    for extra in ("hedged", "contradictory"):
+        out.append(_row(f"claims / {extra}", [stats["spans"][("claims", extra, s)] for s in SPLITS]))
+    out += ["", "**Claim pairs per label**", "", head.replace("| |", "| label |", 1)]
+    out += [_row(label, [stats["pairs"][(label, s)] for s in SPLITS]) for label in PAIR_LABELS]
+    out += ["", f"Tokens split at a span boundary inside a glued word: {stats['token_splits']}.", ""]
+    return "\n".join(out) + "\n"
+
+
+def label_chart(stats: dict) -> bytes:
+    """PNG bar chart of spans per label and split (no timestamps: byte-stable for a given matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [(layer.name, lab) for layer in LAYERS.values() for lab in layer.label_names]
+    fig, ax = plt.subplots(figsize=(9, 4), dpi=100)
+    bottom = [0] * len(labels)
+    for split, color in zip(SPLITS, ("#4c72b0", "#dd8452", "#55a868")):
+        vals = [stats["spans"][(layer, lab, split)] for layer, lab in labels]
+        ax.bar(range(len(labels)), vals, bottom=bottom, label=split, color=color)
+        bottom = [b + v for b, v in zip(bottom, vals)]
+    ax.set_xticks(range(len(labels)), [lab for _, lab in labels], rotation=45, ha="right")
+    ax.set_ylabel("spans")
+    ax.set_title("CrossClaim: spans per label and split")
+    ax.legend()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    plt.close(fig)
+    return buf.getvalue()

@@ -1,0 +1,1 @@
+"""Scoring: counts per document, metrics with confidence intervals, and the ``score`` entry point."""

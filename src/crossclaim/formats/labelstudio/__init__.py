@@ -1,0 +1,1 @@
+"""Label Studio JSON ↔ records, with validation: the gate every export passes before it becomes gold."""

@@ -1,0 +1,67 @@
+"""Annotations as Label Studio gives them: who made them, and which one is gold (never guessed)."""
+
+from __future__ import annotations
+
+from crossclaim.schema.records import Annotation
+
+
+def annotator_of(completed_by: object) -> str:
+    """Annotator identity: the e-mail Label Studio gives, or ``user:<id>`` when only an id is known."""
+    if isinstance(completed_by, dict):
+        return str(completed_by.get("email") or f"user:{completed_by.get('id')}")
+    if isinstance(completed_by, str):
+        return completed_by
+    return f"user:{completed_by}"
+
+
+# ---------------------------------------------------------------------------------------------
+# gold selection
+
+
+def choose_gold(
+    annotations: list[Annotation], here: str, gold: str | None, problems: list, notes: list | None = None
+) -> Annotation | None:
+    """The gold annotation of a task, chosen explicitly, never guessed.
+
+    Cancelled annotations are never gold. With ``gold`` (an annotator), that annotator's
+    annotation is gold; otherwise the one marked ``ground_truth``; a single remaining
+    annotation is gold unless it is empty. Several candidates and no mark is an error.
+    Returns None when the task has no annotation (its layers stay empty) or after recording
+    a problem. Skipped annotations are reported in ``notes``.
+    """
+    usable = []
+    for a in annotations:
+        if a.was_cancelled:
+            if notes is not None:
+                notes.append(f"{here}: cancelled annotation by {a.annotator} is not used")
+            continue
+        usable.append(a)
+    if gold is not None:
+        mine = [a for a in usable if a.annotator == gold]
+        if len(mine) != 1:
+            problems.append((here, f"gold annotator {gold!r} has {len(mine)} usable annotations on this task"))
+            return None
+        return mine[0]
+    marked = [a for a in usable if a.ground_truth]
+    if len(marked) == 1:
+        return marked[0]
+    if len(marked) > 1 or len(usable) > 1:
+        who = ", ".join(a.annotator for a in (marked or usable))
+        problems.append(
+            (
+                here,
+                f"several annotations ({who}) and no single ground_truth mark: "
+                "mark one as ground truth in Label Studio or pass --gold ANNOTATOR",
+            )
+        )
+        return None
+    if usable and usable[0].empty:
+        problems.append(
+            (
+                here,
+                f"the only annotation (by {usable[0].annotator}) is empty: not used as gold;"
+                " mark it ground truth to accept an empty document",
+            )
+        )
+        return None
+    return usable[0] if usable else None

@@ -1,0 +1,169 @@
+"""The claim-pair project: task data, labels and rationales, validated against the gold claims."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crossclaim.errors import InputError
+from crossclaim.formats.labelstudio.annotations import annotator_of, choose_gold
+from crossclaim.schema.records import Annotation, Pair, Span, pair_id
+from crossclaim.schema.scheme import PAIR_LABELS
+
+PAIR_FIELDS = ("pair_id", "topic", "a_doc", "a_claim", "a_text", "b_doc", "b_claim", "b_text")
+
+
+# ---------------------------------------------------------------------------------------------
+# claim-pair project
+
+
+@dataclass
+class PairTask:
+    """A claim-pair task: its data and every annotation (``payload`` holds the parsed Pair)."""
+
+    data: dict
+    annotations: list[Annotation]
+
+
+def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Span] | None = None) -> list[PairTask]:
+    """Validate a claim-pair export: task data, claims it names, every annotation's label."""
+    if not isinstance(data, list):
+        raise InputError(where, "a Label Studio export is a JSON list of tasks")
+    problems: list[tuple[str, str]] = []
+    tasks: dict[str, PairTask] = {}
+    for n, raw in enumerate(data):
+        here = f"{where}: task {raw.get('id', '#' + str(n)) if isinstance(raw, dict) else '#' + str(n)}"
+        d = raw.get("data") if isinstance(raw, dict) else None
+        if not isinstance(d, dict) or any(not isinstance(d.get(f), str) for f in PAIR_FIELDS):
+            problems.append((here, f"data must hold the strings {', '.join(PAIR_FIELDS)}"))
+            continue
+        here = f"{here} (pair {d['pair_id']})"
+        if d["pair_id"] != pair_id(d["a_doc"], d["a_claim"], d["b_doc"], d["b_claim"]):
+            problems.append((here, "pair_id does not match its two claims"))
+            continue
+        if d["pair_id"] in tasks:
+            problems.append((here, "duplicate task for this pair"))
+            continue
+        if claims is not None:
+            for side in ("a", "b"):
+                key = (d[f"{side}_doc"], d[f"{side}_claim"])
+                if key not in claims:
+                    problems.append((here, f"names unknown claim {key[1]!r} of document {key[0]!r}"))
+        task = PairTask({f: d[f] for f in PAIR_FIELDS}, [])
+        for k, item in enumerate(raw.get("annotations") or []):
+            if not isinstance(item, dict):
+                problems.append((f"{here}, annotation #{k}", "not a JSON object"))
+                continue
+            ann = _pair_annotation(item)
+            at = f"{here}, annotation {item.get('id', '#' + str(k))} by {ann.annotator}"
+            if not ann.was_cancelled and item.get("result"):
+                label, rationale = _pair_result(item.get("result"), at, problems)
+                if label == "CONTRADICTS" and not rationale.strip():
+                    problems.append((at, "a CONTRADICTS pair needs a rationale"))
+                if label is not None:
+                    ann.payload = Pair(
+                        id=d["pair_id"],
+                        a_doc=d["a_doc"],
+                        a_claim=d["a_claim"],
+                        b_doc=d["b_doc"],
+                        b_claim=d["b_claim"],
+                        topic=d["topic"],
+                        label=label,
+                        rationale=rationale,
+                        annotator=ann.annotator,
+                        lead_time=ann.lead_time,
+                    )
+            task.annotations.append(ann)
+        tasks[d["pair_id"]] = task
+    InputError.collect(problems)
+    return list(tasks.values())
+
+
+def parse_pair_export(
+    data: object,
+    where: str,
+    claims: dict[tuple[str, str], Span] | None = None,
+    gold: str | None = None,
+    notes: list | None = None,
+) -> list[Pair]:
+    """The gold pair of every claim-pair task (see ``choose_gold``), sorted by pair id."""
+    problems: list[tuple[str, str]] = []
+    pairs = []
+    for task in parse_pair_tasks(data, where, claims):
+        chosen = choose_gold(task.annotations, f"{where}: pair {task.data['pair_id']}", gold, problems, notes)
+        if chosen is not None and isinstance(chosen.payload, Pair):
+            pairs.append(chosen.payload)
+    InputError.collect(problems)
+    return sorted(pairs, key=lambda p: p.id)
+
+
+def _pair_annotation(a: dict) -> Annotation:
+    lead = a.get("lead_time")
+    return Annotation(
+        doc_id="",
+        annotator=annotator_of(a.get("completed_by")),
+        spans=[],
+        lead_time=lead if isinstance(lead, (int, float)) else None,
+        ground_truth=bool(a.get("ground_truth")),
+        was_cancelled=bool(a.get("was_cancelled")),
+    )
+
+
+def _pair_result(result: object, here: str, problems: list) -> tuple[str | None, str]:
+    label, rationale = None, ""
+    if not isinstance(result, list):
+        problems.append((here, "result is not a list"))
+        return None, ""
+    for r in result:
+        name = r.get("from_name") if isinstance(r, dict) else None
+        v = r.get("value") if isinstance(r, dict) else None
+        if name == "label" and isinstance(v, dict) and isinstance(v.get("choices"), list):
+            if len(v["choices"]) != 1 or v["choices"][0] not in PAIR_LABELS:
+                problems.append((here, f"label must be one of {', '.join(PAIR_LABELS)}, got {v['choices']!r}"))
+                return None, ""
+            label = v["choices"][0]
+        elif name == "rationale" and isinstance(v, dict) and isinstance(v.get("text"), list):
+            rationale = "\n".join(str(t) for t in v["text"])
+        else:
+            problems.append((here, f"result item from_name {name!r} is not in the pair config"))
+    if label is None:
+        problems.append((here, "no pair label chosen"))
+    return label, rationale
+
+
+def pair_task(p: Pair, claims: dict[tuple[str, str], Span]) -> dict:
+    a, b = claims[(p.a_doc, p.a_claim)], claims[(p.b_doc, p.b_claim)]
+    return {
+        "pair_id": p.id,
+        "topic": p.topic,
+        "a_doc": p.a_doc,
+        "a_claim": p.a_claim,
+        "a_text": a.text,
+        "b_doc": p.b_doc,
+        "b_claim": p.b_claim,
+        "b_text": b.text,
+    }
+
+
+def pair_results(p: Pair) -> list[dict]:
+    out = [
+        {
+            "id": "label",
+            "from_name": "label",
+            "to_name": "a_text",
+            "type": "choices",
+            "value": {"choices": [p.label]},
+            "origin": "manual",
+        }
+    ]
+    if p.rationale:
+        out.append(
+            {
+                "id": "rationale",
+                "from_name": "rationale",
+                "to_name": "a_text",
+                "type": "textarea",
+                "value": {"text": [p.rationale]},
+                "origin": "manual",
+            }
+        )
+    return out

@@ -1,0 +1,301 @@
+"""The span project: task JSON ↔ spans, checked region by region.
+
+Label Studio stores what it is given without complaint (unknown labels, a ``text`` that does not
+match its offsets), so every export is checked before it becomes gold. Its own converter would drop
+relations, per-region attributes, overlapping regions and all but the first <Labels>; here every one
+of them survives.
+"""
+
+from __future__ import annotations
+
+from crossclaim.errors import InputError
+from crossclaim.formats.labelstudio.annotations import annotator_of
+from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
+from crossclaim.schema.scheme import ATTRIBUTES, CUE_RELATION, LAYERS
+from crossclaim.schema.validate import span_problems
+from crossclaim.text import Utf16, sentence_bounds
+
+ATTR_CONTROLS = {a.name: a for a in ATTRIBUTES if a.control != "Relation"}
+RESULT_TYPES = {**{name: "labels" for name in LAYERS}, **{a.name: a.control.lower() for a in ATTR_CONTROLS.values()}}
+
+
+# ---------------------------------------------------------------------------------------------
+# span project: export -> tasks
+
+
+def parse_span_export(data: object, where: str, docs: dict[str, Document] | None = None) -> list[Task]:
+    """Validate a span-project export and turn it into tasks; raise one error listing every problem."""
+    if not isinstance(data, list):
+        raise InputError(where, "a Label Studio export is a JSON list of tasks")
+    problems: list[tuple[str, str]] = []
+    tasks: list[Task] = []
+    seen_ids: set = set()
+    seen_docs: set[str] = set()
+    for n, raw in enumerate(data):
+        here = f"{where}: task #{n}"
+        if not isinstance(raw, dict):
+            problems.append((here, "task is not a JSON object"))
+            continue
+        here = f"{where}: task {raw.get('id', '#' + str(n))}"
+        if raw.get("id") is not None:
+            if raw["id"] in seen_ids:
+                problems.append((here, "duplicate task id"))
+            seen_ids.add(raw["id"])
+        task = _parse_task(raw, here, docs, problems)
+        if task is None:
+            continue
+        if task.doc_id in seen_docs:
+            problems.append((here, f"duplicate task for document {task.doc_id}"))
+        seen_docs.add(task.doc_id)
+        tasks.append(task)
+    InputError.collect(problems)
+    return tasks
+
+
+def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems: list) -> Task | None:
+    data = raw.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        problems.append((here, "missing data.text (a string)"))
+        return None
+    doc_id = data.get("doc_id")
+    if not isinstance(doc_id, str):
+        problems.append((here, "missing data.doc_id (a string)"))
+        return None
+    here = f"{here} (doc {doc_id})"
+    text = data["text"]
+    if docs is not None:
+        if doc_id not in docs:
+            problems.append((here, f"unknown document id {doc_id!r} (not in the manifest)"))
+            return None
+        if docs[doc_id].text != text:
+            problems.append((here, "data.text differs from the manifest document's text"))
+            return None
+    meta = raw.get("meta") or {}
+    if not isinstance(meta, dict):
+        problems.append((here, "meta is not a JSON object"))
+        meta = {}
+    task = Task(doc_id=doc_id, text=text, meta=meta)
+    to_py = Utf16(text)
+    sentences = sentence_bounds(text)
+    for kind in ("annotations", "predictions"):
+        items = raw.get(kind) or []
+        if not isinstance(items, list):
+            problems.append((here, f"{kind} is not a list"))
+            continue
+        for k, item in enumerate(items):
+            if not isinstance(item, dict):
+                problems.append((f"{here}, {kind[:-1]} #{k}", "not a JSON object"))
+                continue
+            if kind == "annotations":
+                who = annotator_of(item.get("completed_by"))
+                at = f"{here}, annotation {item.get('id', '#' + str(k))} by {who}"
+            else:
+                who = str(item.get("model_version") or "")
+                at = f"{here}, prediction {item.get('id', '#' + str(k))} ({who or 'no model_version'})"
+            spans = _parse_result(item.get("result"), text, to_py, at, problems)
+            if spans is None:
+                continue
+            problems.extend(
+                span_problems(
+                    text,
+                    spans,
+                    at,
+                    sentences,
+                    lambda s, at=at: f"{at}, region {s.id}",
+                    prediction=kind == "predictions",
+                )
+            )
+            if kind == "annotations":
+                lead = item.get("lead_time")
+                if lead is not None and not isinstance(lead, (int, float)):
+                    problems.append((at, f"lead_time {lead!r} is not a number"))
+                    lead = None
+                task.annotations.append(
+                    Annotation(
+                        doc_id=doc_id,
+                        annotator=who,
+                        spans=spans,
+                        lead_time=lead,
+                        ground_truth=bool(item.get("ground_truth")),
+                        was_cancelled=bool(item.get("was_cancelled")),
+                    )
+                )
+            else:
+                score = item.get("score")
+                task.predictions.append(
+                    Prediction(doc_id, who, spans, score if isinstance(score, (int, float)) else None)
+                )
+    return task
+
+
+def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: list) -> list[Span] | None:
+    if not isinstance(result, list):
+        problems.append((at, "result is not a list"))
+        return None
+    regions: dict[str, dict] = {}
+    attrs: list[tuple[str, dict]] = []
+    relations: list[tuple[str, dict]] = []
+    for r in result:
+        if not isinstance(r, dict):
+            problems.append((at, "a result item is not a JSON object"))
+            continue
+        rid = r.get("id")
+        here = f"{at}, region {rid}"
+        if r.get("type") == "relation":
+            relations.append((here, r))
+            continue
+        name = r.get("from_name")
+        if name not in RESULT_TYPES:
+            problems.append((here, f"from_name {name!r} is not in the labeling config"))
+            continue
+        if r.get("type") != RESULT_TYPES[name]:
+            problems.append(
+                (here, f"type {r.get('type')!r} does not match control {name!r} (expected {RESULT_TYPES[name]!r})")
+            )
+            continue
+        if not isinstance(rid, str) or not rid:
+            problems.append((here, "missing region id"))
+            continue
+        if not isinstance(r.get("value"), dict):
+            problems.append((here, "value is not a JSON object"))
+            continue
+        if name in LAYERS:
+            if rid in regions:
+                problems.append((here, "duplicate region id"))
+                continue
+            regions[rid] = r
+        else:
+            attrs.append((here, r))
+    spans: dict[str, dict] = {}
+    for rid, r in regions.items():
+        span = _region_span(rid, r, text, to_py, f"{at}, region {rid}", problems)
+        if span is not None:
+            spans[rid] = span
+    for here, r in attrs:
+        _apply_attribute(here, r, regions, spans, problems)
+    for here, r in relations:
+        _apply_relation(here, r, regions, spans, problems)
+    return [Span(**fields) for fields in spans.values()]
+
+
+def _region_span(rid: str, r: dict, text: str, to_py: Utf16, here: str, problems: list) -> dict | None:
+    v = r["value"]
+    labels = v.get("labels")
+    start, end, rtext = v.get("start"), v.get("end"), v.get("text")
+    if not (isinstance(labels, list) and len(labels) == 1 and isinstance(labels[0], str)):
+        problems.append((here, f"value.labels must hold exactly one label, got {labels!r}"))
+        return None
+    if not (type(start) is int and type(end) is int):
+        problems.append((here, f"value.start/end must be integers, got {start!r}/{end!r}"))
+        return None
+    if not isinstance(rtext, str):
+        problems.append((here, "value.text must be a string"))
+        return None
+    if not (0 <= start < end <= to_py.units):
+        problems.append((here, f"offsets {start}:{end} out of range (text has {to_py.units} UTF-16 code units)"))
+        return None
+    ps, pe = to_py.to_py(start), to_py.to_py(end)
+    if ps is None or pe is None:
+        problems.append((here, f"offsets {start}:{end} split a character in two (UTF-16 surrogate pair)"))
+        return None
+    if text[ps:pe] != rtext:
+        hint = ""
+        if start <= len(text) and end <= len(text) and text[start:end] == rtext:
+            hint = " (these look like Python character offsets; Label Studio counts UTF-16 code units)"
+        problems.append(
+            (here, f"value.text {rtext!r} does not match the text at {start}:{end} ({text[ps:pe]!r}){hint}")
+        )
+        return None
+    return {"layer": r["from_name"], "id": rid, "start": ps, "end": pe, "text": rtext, "label": labels[0]}
+
+
+def _apply_attribute(here: str, r: dict, regions: dict, spans: dict, problems: list) -> None:
+    rid, name, v = r["id"], r["from_name"], r["value"]
+    attr = ATTR_CONTROLS[name]
+    if rid not in regions:
+        problems.append((here, f"per-region {name!r} has no region {rid!r} in this annotation"))
+        return
+    if rid not in spans:
+        return  # the region itself is already reported
+    if regions[rid]["from_name"] != attr.layer:
+        problems.append((here, f"unknown attribute {name!r} for a {regions[rid]['from_name']} region"))
+        return
+    if attr.control == "TextArea":
+        texts = v.get("text")
+        if not (isinstance(texts, list) and len(texts) == 1 and isinstance(texts[0], str)):
+            problems.append((here, f"{name!r} must hold exactly one text, got {texts!r}"))
+            return
+        spans[rid][name] = texts[0]
+        return
+    choices = v.get("choices")
+    if not (isinstance(choices, list) and len(choices) == 1 and choices[0] in attr.choices):
+        problems.append((here, f"{name!r} must be one of the configured choices, got {choices!r}"))
+        return
+    spans[rid][name] = (choices[0] == "true") if name == "hedged" else choices[0]
+
+
+def _apply_relation(here: str, r: dict, regions: dict, spans: dict, problems: list) -> None:
+    src, dst = r.get("from_id"), r.get("to_id")
+    for end_id in (src, dst):
+        if end_id not in regions:
+            problems.append((here, f"relation {src!r} -> {dst!r} points to a missing region {end_id!r}"))
+            return
+    if r.get("labels") != [CUE_RELATION]:
+        problems.append((here, f"relation labels must be [{CUE_RELATION!r}], got {r.get('labels')!r}"))
+        return
+    if regions[src]["from_name"] != "claims" or regions[dst]["from_name"] != "hedges":
+        problems.append(
+            (
+                here,
+                f"a {CUE_RELATION!r} relation goes from a claim to a hedge cue, not "
+                f"{regions[src]['from_name']} -> {regions[dst]['from_name']}",
+            )
+        )
+        return
+    if src in spans:
+        spans[src]["cues"] = tuple(sorted({*spans[src].get("cues", ()), dst}, key=_natural))
+
+
+def _natural(rid: str) -> tuple:
+    head = rid.rstrip("0123456789")
+    tail = rid[len(head) :]
+    return (head, int(tail) if tail else -1, rid)
+
+
+# ---------------------------------------------------------------------------------------------
+# span project: records -> task JSON (for import)
+
+
+def region_results(spans: list[Span], text: str, origin: str = "manual") -> list[dict]:
+    """Label Studio result items for spans: a region each, per-region attributes, cue relations."""
+    to16 = Utf16(text).to_utf16
+    out: list[dict] = []
+    for s in sorted(spans, key=lambda s: (s.start, s.end, s.layer, s.id)):
+        pos = {"start": to16(s.start), "end": to16(s.end)}
+        base = {"id": s.id, "to_name": "text", "origin": origin}
+        out.append(
+            {**base, "from_name": s.layer, "type": "labels", "value": {**pos, "text": s.text, "labels": [s.label]}}
+        )
+        if s.value is not None:
+            out.append({**base, "from_name": "value", "type": "textarea", "value": {**pos, "text": [s.value]}})
+        if s.hedged is not None:
+            out.append(
+                {
+                    **base,
+                    "from_name": "hedged",
+                    "type": "choices",
+                    "value": {**pos, "choices": ["true" if s.hedged else "false"]},
+                }
+            )
+        if s.topic is not None:
+            out.append({**base, "from_name": "topic", "type": "choices", "value": {**pos, "choices": [s.topic]}})
+    for s in spans:
+        for cue in s.cues:
+            out.append(
+                {"from_id": s.id, "to_id": cue, "type": "relation", "direction": "right", "labels": [CUE_RELATION]}
+            )
+    return out
+
+
+def task_data(doc: Document) -> dict:
+    return {"doc_id": doc.id, "text": doc.text, "headline": doc.headline or ""}

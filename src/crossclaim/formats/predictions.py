@@ -1,0 +1,408 @@
+"""Predictions: the JSON Lines format any system writes to be scored, read with one error per fault.
+
+One line per document. A span layer's key present on any line means the system predicts that
+layer (absent keys are not scored, so a hedge-only system is not punished on entities); the same
+holds for ``pairs``, and for the ``contradictory`` flag of claims (the contradictory-claim tag
+layer is scored when at least one claim carries it). The JSON Schema ``predictions.schema.json``
+is generated from this module and the annotation scheme (``json_schema``), so the format, the
+validator and the labels never drift."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crossclaim.errors import InputError
+from crossclaim.schema.records import Document, Pair, Span
+from crossclaim.schema.scheme import LAYERS, PAIR_LABELS, TAG_LAYERS, TOPICS
+
+SCHEMA_FILE = Path(__file__).with_name("predictions.schema.json")
+SPAN_LAYERS: tuple[str, ...] = tuple(LAYERS)
+PAIRS_KEY = "pairs"
+DOC_KEY = "document_id"
+CONTRADICTORY_LAYER = "contradictory_claim_tags"
+ALL_TAG_LAYERS: frozenset[str] = frozenset(t.name for t in TAG_LAYERS)
+
+
+def tag_layers_of(span_layers: set[str] | frozenset[str], contradictory: bool) -> frozenset[str]:
+    """The tag layers scored for a system that predicts ``span_layers`` (and claim flags or not)."""
+    out = {t.name for t in TAG_LAYERS if t.layer in span_layers}
+    if not contradictory:
+        out.discard(CONTRADICTORY_LAYER)
+    return frozenset(out)
+
+
+def span_layers_of(tag_layers: frozenset[str]) -> list[str]:
+    return [layer for layer in SPAN_LAYERS if any(t.layer == layer and t.name in tag_layers for t in TAG_LAYERS)]
+
+
+# Fields of a span object per layer: name -> (required, allowed JSON types as Python types).
+_COMMON = {"start": (True, (int,)), "end": (True, (int,)), "label": (True, (str,)), "text": (False, (str,))}
+_EXTRA = {
+    "figures": {"value": (False, (str, type(None)))},
+    "claims": {
+        "hedged": (True, (bool,)),
+        "topic": (False, (str, type(None))),
+        "contradictory": (False, (bool,)),
+    },
+}
+
+
+@dataclass
+class Predictions:
+    """A system's output: spans per document, the layers it predicts, claim flags, pair labels."""
+
+    spans: dict[str, list[Span]]
+    layers: frozenset[str]  # tag layers the system predicts; the others are not scored
+    contradictory: dict[str, set[str]] = field(default_factory=dict)
+    pairs: dict[str, str] | None = None  # pair id -> label; None: the system does not label pairs
+
+    def only(self, doc_ids: list[str]) -> Predictions:
+        """The same predictions restricted to some documents (pair labels are kept whole)."""
+        keep = set(doc_ids)
+        return Predictions(
+            {d: s for d, s in self.spans.items() if d in keep},
+            self.layers,
+            {d: c for d, c in self.contradictory.items() if d in keep},
+            self.pairs,
+        )
+
+
+def merge(parts: list[Predictions]) -> Predictions:
+    """Join predictions made on disjoint documents (cross-validation folds) into one."""
+    spans: dict[str, list[Span]] = {}
+    contradictory: dict[str, set[str]] = {}
+    pairs: dict[str, str] | None = None
+    layers: frozenset[str] = frozenset()
+    for p in parts:
+        spans |= p.spans
+        contradictory |= p.contradictory
+        layers |= p.layers
+        if p.pairs is not None:
+            pairs = (pairs or {}) | p.pairs
+    return Predictions(spans, layers, contradictory, pairs)
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def pair_home(p: Pair, doc_ids: set[str] | None = None) -> str:
+    """The document whose line carries a pair: the first of its two documents (in scope)."""
+    docs = sorted({p.a_doc, p.b_doc})
+    if doc_ids is not None:
+        docs = [d for d in docs if d in doc_ids] or docs
+    return docs[0]
+
+
+def span_json(s: Span, contradictory: set[str] | None) -> dict:
+    """One span object; ``contradictory`` is None when the system does not flag claims."""
+    row: dict = {"start": s.start, "end": s.end, "label": s.label, "text": s.text}
+    if s.layer == "figures":
+        row["value"] = s.value
+    if s.layer == "claims":
+        row |= {"hedged": bool(s.hedged), "topic": s.topic}
+        if contradictory is not None:
+            row["contradictory"] = s.id in contradictory
+    return row
+
+
+def to_jsonl(preds: Predictions, docs: list[Document], pairs: list[Pair]) -> str:
+    """The JSON Lines text of ``preds`` for ``docs`` (in their order); each pair on its home line."""
+    ids = {d.id for d in docs}
+    by_home: dict[str, list[dict]] = {}
+    if preds.pairs is not None:
+        for p in sorted(pairs, key=lambda p: p.id):
+            if p.id in preds.pairs:
+                by_home.setdefault(pair_home(p, ids), []).append({"pair_id": p.id, "label": preds.pairs[p.id]})
+    lines = []
+    for d in docs:
+        row: dict = {DOC_KEY: d.id}
+        spans = preds.spans.get(d.id, [])
+        flags = preds.contradictory.get(d.id, set()) if CONTRADICTORY_LAYER in preds.layers else None
+        for layer in span_layers_of(preds.layers):
+            chosen = sorted((s for s in spans if s.layer == layer), key=lambda s: (s.start, s.end))
+            row[layer] = [span_json(s, flags) for s in chosen]
+        if preds.pairs is not None:
+            row[PAIRS_KEY] = by_home.get(d.id, [])
+        lines.append(json.dumps(row, ensure_ascii=False, sort_keys=True))
+    return "".join(line + "\n" for line in lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# reading and validation
+
+
+def read_predictions(path: Path, docs: list[Document], pairs: list[Pair]) -> Predictions:
+    """Read and validate a predictions file against the corpus; InputError names line and field."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(str(path), f"cannot read as UTF-8 text: {exc}") from None
+    return parse_predictions(raw, str(path), docs, pairs)
+
+
+def parse_predictions(raw: str, where: str, docs: list[Document], pairs: list[Pair]) -> Predictions:
+    """Parse JSON Lines text; every problem of every line is collected before raising."""
+    by_id = {d.id: d for d in docs}
+    pair_by_id = {p.id: p for p in pairs}
+    problems: list[tuple[str, str]] = []
+    spans: dict[str, list[Span]] = {}
+    contradictory: dict[str, set[str]] = {}
+    labels: dict[str, str] = {}
+    seen_line: dict[str, int] = {}
+    pair_line: dict[str, int] = {}
+    layers: set[str] = set()
+    flagged: list[bool] = []  # whether any claim carries `contradictory`
+    has_pairs = False
+    for n, line in enumerate(raw.splitlines(), start=1):
+        if not line.strip():
+            continue
+        here = f"{where}, line {n}"
+        row = _decode(line, here, problems)
+        if row is None:
+            continue
+        doc = _document(row, here, by_id, seen_line, n, problems)
+        unknown = sorted(set(row) - {DOC_KEY, PAIRS_KEY, *SPAN_LAYERS})
+        for key in unknown:
+            problems.append(
+                (f"{here}, field {key}", f"unknown field (allowed: {DOC_KEY}, {', '.join(SPAN_LAYERS)}, pairs)")
+            )
+        if doc is None:
+            continue
+        spans[doc.id], contradictory[doc.id] = [], set()
+        for layer in SPAN_LAYERS:
+            if layer in row:
+                layers.add(layer)
+                got = _layer(row[layer], layer, doc, here, problems, flagged)
+                spans[doc.id] += [s for s, _ in got]
+                contradictory[doc.id] |= {s.id for s, flag in got if flag}
+        if PAIRS_KEY in row:
+            has_pairs = True
+            _pairs(row[PAIRS_KEY], doc, here, pair_by_id, labels, pair_line, n, problems)
+    InputError.collect(problems)
+    return Predictions(spans, tag_layers_of(layers, bool(flagged)), contradictory, labels if has_pairs else None)
+
+
+def require_documents(preds: Predictions, doc_ids: list[str], where: str) -> None:
+    """Every document to be scored must have its line: a silent gap would score as misses."""
+    missing = [d for d in doc_ids if d not in preds.spans]
+    if missing:
+        raise InputError(where, f"no line for document(s) {', '.join(missing)} of the scored split")
+
+
+def _decode(line: str, here: str, problems: list) -> dict | None:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        problems.append((here, f"malformed JSON: {exc.msg} (column {exc.colno})"))
+        return None
+    if not isinstance(row, dict):
+        problems.append((here, f"a line must be a JSON object, got {type(row).__name__}"))
+        return None
+    return row
+
+
+def _document(row: dict, here: str, by_id: dict, seen: dict, n: int, problems: list) -> Document | None:
+    doc_id = row.get(DOC_KEY)
+    field_where = f"{here}, field {DOC_KEY}"
+    if not isinstance(doc_id, str):
+        problems.append((field_where, "missing or not a string"))
+        return None
+    if doc_id not in by_id:
+        problems.append((field_where, f"unknown document {doc_id!r} (known: {', '.join(sorted(by_id))})"))
+        return None
+    if doc_id in seen:
+        problems.append((field_where, f"document {doc_id!r} already has line {seen[doc_id]}"))
+        return None
+    seen[doc_id] = n
+    return by_id[doc_id]
+
+
+def _layer(
+    items: object, layer: str, doc: Document, here: str, problems: list, flagged: list[bool]
+) -> list[tuple[Span, bool]]:
+    if not isinstance(items, list):
+        problems.append((f"{here}, field {layer}", "must be a list of span objects"))
+        return []
+    out: list[tuple[Span, bool]] = []
+    for i, item in enumerate(items):
+        got = _span(item, layer, i, doc, f"{here}, field {layer}[{i}]", problems)
+        if got is not None:
+            out.append(got)
+            if isinstance(item, dict) and "contradictory" in item:
+                flagged.append(True)
+    ordered = sorted(out, key=lambda x: (x[0].start, x[0].end))
+    for (a, _), (b, _) in zip(ordered, ordered[1:]):
+        if b.start < a.end:
+            problems.append(
+                (
+                    f"{here}, field {layer}[{_index(b)}]",
+                    f"span {b.start}:{b.end} overlaps {layer}[{_index(a)}] {a.start}:{a.end} (layers are flat)",
+                )
+            )
+    return out
+
+
+def _index(s: Span) -> int:
+    return int(s.id.rsplit("-", 1)[1])
+
+
+def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: list) -> tuple[Span, bool] | None:
+    if not isinstance(item, dict):
+        problems.append((here, "must be an object with start, end and label"))
+        return None
+    spec = _COMMON | _EXTRA.get(layer, {})
+    bad = False
+    for key in sorted(set(item) - set(spec)):
+        problems.append((f"{here}.{key}", f"unknown field for a {layer} span (allowed: {', '.join(spec)})"))
+        bad = True
+    for key, (required, types) in spec.items():
+        if key not in item:
+            if required:
+                problems.append((f"{here}.{key}", "missing"))
+                bad = True
+            continue
+        value = item[key]
+        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+            want = " or ".join("null" if t is type(None) else _JSON_TYPE[t] for t in types)
+            problems.append((f"{here}.{key}", f"must be {want}, got {json.dumps(value)[:40]}"))
+            bad = True
+    if bad:
+        return None
+    start, end, label = item["start"], item["end"], item["label"]
+    allowed = LAYERS[layer].label_names
+    if label not in allowed:
+        problems.append((f"{here}.label", f"unknown label {label!r} for {layer} (allowed: {', '.join(allowed)})"))
+        return None
+    if not 0 <= start < end <= len(doc.text):
+        problems.append(
+            (
+                f"{here}.start/end",
+                f"offsets {start}:{end} out of range (document {doc.id} has {len(doc.text)} characters)",
+            )
+        )
+        return None
+    text = doc.text[start:end]
+    if "text" in item and item["text"] != text:
+        problems.append((f"{here}.text", f"{item['text']!r} is not the document text at {start}:{end} ({text!r})"))
+        return None
+    topic = item.get("topic")
+    if topic is not None and topic not in TOPICS:
+        problems.append((f"{here}.topic", f"unknown topic {topic!r} (see the controlled list in the card)"))
+        return None
+    span = Span(
+        layer=layer,
+        id=f"{layer}-{i}",
+        start=start,
+        end=end,
+        text=text,
+        label=label,
+        value=item.get("value") if layer == "figures" else None,
+        hedged=item["hedged"] if layer == "claims" else None,
+        topic=topic,
+    )
+    return span, bool(item.get("contradictory", False))
+
+
+_JSON_TYPE = {int: "an integer", str: "a string", bool: "true or false"}
+
+
+def _pairs(
+    items: object,
+    doc: Document,
+    here: str,
+    pair_by_id: dict[str, Pair],
+    labels: dict[str, str],
+    pair_line: dict[str, int],
+    n: int,
+    problems: list,
+) -> None:
+    if not isinstance(items, list):
+        problems.append((f"{here}, field pairs", "must be a list of {pair_id, label} objects"))
+        return
+    for i, item in enumerate(items):
+        at = f"{here}, field pairs[{i}]"
+        if not isinstance(item, dict) or set(item) != {"pair_id", "label"}:
+            problems.append((at, "must be an object with exactly pair_id and label"))
+            continue
+        pid, label = item["pair_id"], item["label"]
+        pair = pair_by_id.get(pid) if isinstance(pid, str) else None
+        if pair is None:
+            problems.append((f"{at}.pair_id", f"{pid!r} is not a gold claim pair (see the claim_pairs config)"))
+            continue
+        if doc.id not in (pair.a_doc, pair.b_doc):
+            problems.append(
+                (f"{at}.pair_id", f"pair {pid} does not involve document {doc.id}; put it on a line of its own")
+            )
+            continue
+        if label not in PAIR_LABELS:
+            problems.append((f"{at}.label", f"unknown pair label {label!r} (allowed: {', '.join(PAIR_LABELS)})"))
+            continue
+        if pid in pair_line:
+            problems.append((f"{at}.pair_id", f"pair {pid} already labelled on line {pair_line[pid]}"))
+            continue
+        pair_line[pid] = n
+        labels[pid] = label
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON Schema (generated; the committed file is checked by the tests)
+
+
+def _span_schema(layer: str) -> dict:
+    props: dict = {
+        "start": {"type": "integer", "minimum": 0, "description": "Python character offset, inclusive"},
+        "end": {"type": "integer", "minimum": 1, "description": "Python character offset, exclusive"},
+        "label": {"enum": LAYERS[layer].label_names},
+        "text": {"type": "string", "description": "optional; when given it must equal the document text at start:end"},
+    }
+    required = ["start", "end", "label"]
+    if layer == "figures":
+        props["value"] = {
+            "type": ["string", "null"],
+            "description": "normalised value (grammar in the dataset card); compared as a string",
+        }
+    if layer == "claims":
+        props["hedged"] = {"type": "boolean"}
+        props["topic"] = {"enum": [*TOPICS, None]}
+        props["contradictory"] = {
+            "type": "boolean",
+            "description": "the claim is in a CONTRADICTS pair (default false)",
+        }
+        required.append("hedged")
+    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+
+
+def json_schema() -> dict:
+    """The JSON Schema of one predictions line, derived from the annotation scheme."""
+    props: dict = {DOC_KEY: {"type": "string", "description": "id of a document of the corpus"}}
+    for layer in SPAN_LAYERS:
+        props[layer] = {
+            "type": "array",
+            "items": _span_schema(layer),
+            "description": f"{LAYERS[layer].title}; omit the key if the system does not predict this layer",
+        }
+    props[PAIRS_KEY] = {
+        "type": "array",
+        "description": "labels of gold claim pairs that involve this document; missing pairs count as wrong",
+        "items": {
+            "type": "object",
+            "properties": {"pair_id": {"type": "string"}, "label": {"enum": list(PAIR_LABELS)}},
+            "required": ["pair_id", "label"],
+            "additionalProperties": False,
+        },
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "CrossClaim predictions: one JSON Lines line per document",
+        "type": "object",
+        "properties": props,
+        "required": [DOC_KEY],
+        "additionalProperties": False,
+    }
+
+
+def schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"

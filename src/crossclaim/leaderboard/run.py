@@ -1,0 +1,242 @@
+"""The leaderboard: every system on the test split and in leave-one-document-out cross-validation.
+
+Learned systems are trained on the train split for the test evaluation and retrained on the other
+documents for every cross-validation fold; rule-based and zero-shot systems are run once on every
+document. Claim pairs are labelled in the fold of the first of their two documents (the pair's
+"home"), with no pair that touches the held-out document in training. Predictions files given on
+the command line are scored on the test split only (they cannot be retrained).
+
+Outputs are deterministic (fixed seeds, sorted keys, rounded numbers, no timestamps, PNG without
+software metadata), so a rerun reproduces the committed files byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from crossclaim.dataset.gold import Gold, load_gold
+from crossclaim.dataset.splits import pair_split
+from crossclaim.errors import InputError
+from crossclaim.evaluation.counts import PARTIAL_SCHEME, Counts, GoldDoc, count, entities, index_gold
+from crossclaim.evaluation.metrics import (
+    RESAMPLES,
+    SEED,
+    layer_statistic,
+    pair_statistic,
+    paired_p_value,
+    resample_indices,
+    summarize,
+)
+from crossclaim.files import write_bytes_atomic, write_text_atomic
+from crossclaim.formats.predictions import (
+    Predictions,
+    merge,
+    parse_predictions,
+    read_predictions,
+    require_documents,
+    to_jsonl,
+)
+from crossclaim.leaderboard.render import EVALUATIONS, chart, markdown, rounded
+from crossclaim.schema.records import Document, Pair
+from crossclaim.schema.scheme import TAG_LAYERS
+from crossclaim.systems.base import System, pair_queries, training_set
+from crossclaim.systems.registry import BUILTIN, make_system, system_names
+
+OUTPUTS = ("LEADERBOARD.md", "leaderboard.json", "leaderboard.png")
+
+
+@dataclass
+class Entry:
+    """One row of the leaderboard: a system's predictions per evaluation."""
+
+    name: str
+    kind: str  # baseline, plug-in or file
+    learned: bool
+    predictions: dict[str, Predictions]  # evaluation -> predictions on its documents
+
+
+# ---------------------------------------------------------------------------------------------
+# running systems (the only slow part)
+
+
+def _pairs_home(pairs: list[Pair], doc_id: str) -> list[Pair]:
+    return [p for p in pairs if min(p.a_doc, p.b_doc) == doc_id]
+
+
+def checked(preds: Predictions, name: str, gold: Gold, docs: list[Document]) -> Predictions:
+    """A system's predictions through the file format and its validator: a plug-in's bad span is a
+    clear error naming the system, document and field, and a file of the same output scores the same."""
+    text = to_jsonl(preds, docs, gold.pairs)
+    return parse_predictions(text, f"system {name} (as JSON Lines)", gold.docs, gold.pairs)
+
+
+def run_system(system: System, gold: Gold, tick: Callable[[], None], name: str = "") -> dict[str, Predictions]:
+    """Predictions of one system for the test split and for every cross-validation fold."""
+    name = name or system.name or type(system).__name__
+    docs = sorted(gold.docs, key=lambda d: d.id)
+    by_id = {d.id: d for d in docs}
+    claims = gold.claims()
+    split_of = {d.id: d.split for d in docs}
+    test = [d for d in docs if d.split == "test"]
+    test_pairs = [p for p in gold.pairs if pair_split(p, split_of) == "test"]
+    out: dict[str, Predictions] = {}
+    if not system.learned:
+        everything = checked(system.predict(docs, pair_queries(gold.pairs, by_id, claims)), name, gold, docs)
+        tick()
+        out["test"] = everything.only([d.id for d in test])
+        out["cv"] = everything
+        return out
+    train = [d for d in docs if d.split == "train"]
+    if not train or len(docs) < 2:
+        raise InputError(f"system {name}", "learns, but the corpus has no training split")
+    system.fit(training_set(train, gold.spans, gold.pairs))
+    out["test"] = checked(system.predict(test, pair_queries(test_pairs, by_id, claims)), name, gold, test)
+    tick()
+    folds = []
+    for held in docs:
+        rest = [d for d in docs if d.id != held.id]
+        system.fit(training_set(rest, gold.spans, gold.pairs))
+        folds.append(system.predict([held], pair_queries(_pairs_home(gold.pairs, held.id), by_id, claims)))
+        tick()
+    out["cv"] = checked(merge(folds), name, gold, docs)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# scoring (pure)
+
+
+def evaluation_docs(gold: Gold) -> dict[str, list[Document]]:
+    docs = sorted(gold.docs, key=lambda d: d.id)
+    return {"test": [d for d in docs if d.split == "test"], "cv": docs}
+
+
+def evaluation_pairs(gold: Gold) -> dict[str, list[Pair]]:
+    split_of = {d.id: d.split for d in gold.docs}
+    return {"test": [p for p in gold.pairs if pair_split(p, split_of) == "test"], "cv": list(gold.pairs)}
+
+
+def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[], None] = lambda: None) -> dict:
+    """The leaderboard as a JSON-ready dict: scores, CIs and p-values against the best system."""
+    contradictory = gold.contradictory()
+    docs = evaluation_docs(gold)
+    pairs = evaluation_pairs(gold)
+    index = {d.id: index_gold(d, gold.spans(d.id), contradictory.get(d.id, set())) for d in gold.docs}
+    result: dict = {"evaluations": {}}
+    for ev in EVALUATIONS:
+        golds: list[GoldDoc] = [index[d.id] for d in docs[ev]]
+        idx = resample_indices(len(golds))
+        counts: dict[str, Counts] = {}
+        systems: dict = {}
+        for e in entries:
+            if ev not in e.predictions:
+                continue
+            counts[e.name] = count(golds, e.predictions[ev], pairs[ev])
+            systems[e.name] = summarize(counts[e.name], idx)
+            tick()
+        result["evaluations"][ev] = {
+            "documents": [d.id for d in docs[ev]],
+            "gold_spans": {t.name: sum(len(entities(g.tags[t.name])) for g in golds) for t in TAG_LAYERS},
+            "pairs": len(pairs[ev]),
+            "systems": systems,
+            "comparison": compare(counts, idx),
+        }
+    result["order"] = [e.name for e in entries]  # row order (JSON keys are sorted)
+    result["systems"] = {
+        e.name: {"kind": e.kind, "learned": e.learned, "evaluations": sorted(e.predictions)} for e in entries
+    }
+    result["settings"] = {
+        "bootstrap": f"{RESAMPLES} resamples of documents with replacement, seed {SEED}; 95% percentile intervals",
+        "p_value": "two-sided paired bootstrap (same resamples for both systems), against the best system of the layer",
+        "strict": "seqeval classification_report, mode='strict', scheme=IOB2, on the token view",
+        "partial": PARTIAL_SCHEME,
+        "pairs": "CONTRADICTS P/R/F1 and macro-F1 over the labels present (scikit-learn); missing labels are wrong",
+        "value_accuracy": "share of strictly matched figures whose value equals the gold value",
+    }
+    return rounded(result)
+
+
+def compare(counts: dict[str, Counts], idx: np.ndarray) -> dict:
+    """Per layer (and pairs): the best system by strict micro F1 and every other one's p-value."""
+    out: dict = {}
+    keys = [t.name for t in TAG_LAYERS] + ["pairs"]
+    for key in keys:
+        stats = {}
+        for name, c in counts.items():
+            stat = pair_statistic(c, idx) if key == "pairs" else layer_statistic(c, key, idx)
+            if stat is not None and stat[1] is not None:
+                stats[name] = stat
+        if not stats:
+            continue
+        best = max(stats, key=lambda n: (stats[n][1], -list(counts).index(n)))
+        out[key] = {
+            "best": best,
+            "p_vs_best": {
+                name: paired_p_value(stats[best][0], boot, stats[best][1], obs)
+                for name, (boot, obs) in stats.items()
+                if name != best
+            },
+        }
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole job (I/O at the edges)
+
+
+def file_entries(gold: Gold, files: list[tuple[str, Path]], taken: set[str]) -> list[Entry]:
+    """Validated predictions files, scored on the test split only."""
+    test_ids = [d.id for d in gold.docs if d.split == "test"]
+    entries = []
+    for name, path in files:
+        if name in taken or any(e.name == name for e in entries):
+            raise InputError(f"--name {name}", "already the name of another system")
+        preds = read_predictions(path, gold.docs, gold.pairs)
+        require_documents(preds, test_ids, str(path))
+        entries.append(Entry(name, "file", False, {"test": preds.only(test_ids)}))
+    return entries
+
+
+def steps(systems: dict[str, System], files: int, n_docs: int) -> int:
+    """How many progress ticks a run makes: system runs and folds, then one per scoring."""
+    runs = sum(1 + n_docs if s.learned else 1 for s in systems.values())
+    return runs + len(EVALUATIONS) * len(systems) + files
+
+
+def write_outputs(board: dict, out: Path) -> list[Path]:
+    """Write the three outputs; each is written atomically."""
+    md = out / "LEADERBOARD.md"
+    js = out / "leaderboard.json"
+    png = out / "leaderboard.png"
+    write_text_atomic(js, json.dumps(board, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_text_atomic(md, markdown(board))
+    write_bytes_atomic(png, chart(board))
+    return [md, js, png]
+
+
+def leaderboard(
+    root: Path,
+    out: Path,
+    names: list[str] | None = None,
+    files: list[tuple[str, Path]] | None = None,
+    on_total: Callable[[int], None] = lambda n: None,
+    tick: Callable[[], None] = lambda: None,
+) -> dict:
+    """Run, score and write the leaderboard; returns the board. Bad input fails before any run."""
+    gold = load_gold(root / "annotations")
+    names = names if names is not None else system_names()
+    systems = {name: make_system(name) for name in names}
+    loaded = file_entries(gold, files or [], set(systems))
+    on_total(steps(systems, len(loaded), len(gold.docs)))
+    entries = [
+        Entry(name, "baseline" if name in BUILTIN else "plug-in", bool(s.learned), run_system(s, gold, tick, name))
+        for name, s in systems.items()
+    ]
+    board = score_entries(gold, entries + loaded, tick)
+    write_outputs(board, out)
+    return board

@@ -1,0 +1,1 @@
+"""The annotation scheme, declared once, with the records and checks that follow from it."""

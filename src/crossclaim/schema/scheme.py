@@ -1,0 +1,221 @@
+"""The annotation scheme, declared once.
+
+Everything else derives from this module: the Label Studio labeling configs, the Hugging Face
+features, the IOB2 tag names, validation of spans and values, and the label tables in the docs.
+Changing a label here and running ``crossclaim build`` regenerates all of them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Label:
+    name: str
+    what: str
+    examples: str
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A flat span layer: no two spans of one layer overlap."""
+
+    name: str  # also the Label Studio ``from_name`` and the documents-config column
+    title: str
+    labels: tuple[Label, ...]
+    color: str
+
+    @property
+    def label_names(self) -> list[str]:
+        return [label.name for label in self.labels]
+
+
+@dataclass(frozen=True)
+class ValueRule:
+    """Grammar of a figure's normalised ``value`` for one label."""
+
+    pattern: str
+    form: str
+    examples: tuple[tuple[str, str], ...]
+
+    def matches(self, value: str) -> bool:
+        return re.fullmatch(self.pattern, value) is not None
+
+
+@dataclass(frozen=True)
+class TagLayer:
+    """One IOB2 tag sequence of the token view, drawn from a span layer."""
+
+    name: str
+    layer: str
+    only: str | None = None  # keep only spans whose boolean attribute of this name is true
+    what: str = ""
+
+    def tag_names(self) -> list[str]:
+        labels = LAYERS[self.layer].label_names
+        return ["O"] + [f"{p}-{lab}" for lab in labels for p in ("B", "I")]
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A per-region attribute of a span layer, stored in Label Studio as a per-region control."""
+
+    name: str
+    layer: str
+    control: str  # Label Studio control: TextArea, Choices or Relation
+    what: str
+    choices: tuple[str, ...] = field(default=())
+
+
+LAYERS: dict[str, Layer] = {
+    layer.name: layer
+    for layer in (
+        Layer(
+            "entities",
+            "Entities",
+            (
+                Label(
+                    "ORG",
+                    "companies, government bodies, media, agencies, organised groups",
+                    "Xiaomi, BAIC Group, People's Daily, AFP",
+                ),
+                Label("PERSON", "named people, misspellings included", "Lei Jun, Lionel Lim, Lee"),
+                Label("LOC", "countries, regions, cities, provinces", "China, Anhui province, Southeast Asia"),
+                Label(
+                    "PRODUCT", "named products, car models, software, chips", "SU7, YU7, U7, Model 3, HyperOS, XRING O1"
+                ),
+            ),
+            "#1f77b4",
+        ),
+        Layer(
+            "figures",
+            "Figures",
+            (
+                Label("MONEY", "amounts of money", '"$10 billion" → `USD 10000000000`'),
+                Label("PERCENT", "percentages and fractions", '"15%" → `15`; "a third" → `33.33`'),
+                Label("QUANTITY", "counts and measures", '"76,000" (cars) → `76000 car`'),
+                Label(
+                    "DATE",
+                    "calendar points and periods, absolute or relative",
+                    '"the second half of the year" → `2025-H2`',
+                ),
+                Label("DURATION", "lengths of time", '"15 months" → `P15M`'),
+            ),
+            "#2ca02c",
+        ),
+        Layer(
+            "hedges",
+            "Hedge cues",
+            (
+                Label(
+                    "HEDGE",
+                    "word or fixed phrase marking a statement as uncertain, predicted or unconfirmed",
+                    "could, likely, expected, suggested, bold but feasible",
+                ),
+            ),
+            "#ff7f0e",
+        ),
+        Layer(
+            "claims",
+            "Claims",
+            (
+                Label(
+                    "CLAIM",
+                    "a hedged or contradicting proposition about the story (minimal clause)",
+                    "Xiaomi's EV division is expected to turn profitable in the second half of the year",
+                ),
+            ),
+            "#d62728",
+        ),
+    )
+}
+
+_NUM = r"\d+(?:\.\d+)?"
+_AMOUNT = rf"{_NUM}(?:\.\.{_NUM})?"  # a number, or a LOW..HIGH range for vague amounts
+_YEAR = r"(?:\d{4}|\d{3}X|\d{2}XX|XXXX)"
+_DATE_PART = r"(?:(?:0[1-9]|1[0-2]|XX)(?:-(?:0[1-9]|[12]\d|3[01]|XX))?|Q[1-4]|H[12])"
+_DUR_NUM = rf"(?:{_NUM}|X)"
+
+VALUE_RULES: dict[str, ValueRule] = {
+    "MONEY": ValueRule(
+        rf"[A-Z]{{3}} {_AMOUNT}",
+        "`CUR AMOUNT` (ISO 4217 code, plain number or LOW..HIGH)",
+        (("$10 billion", "USD 10000000000"), ("500 million yuan", "CNY 500000000")),
+    ),
+    "PERCENT": ValueRule(
+        _AMOUNT, "`NUMBER` (percent, up to two decimals for fractions)", (("15%", "15"), ("a third", "33.33"))
+    ),
+    "QUANTITY": ValueRule(
+        rf"{_AMOUNT} [a-z][a-z0-9/_-]*",
+        "`NUMBER unit` (unit or counted noun, singular)",
+        (
+            ("76,000 (cars)", "76000 car"),
+            ("673 horsepower", "673 hp"),
+            ("tens of thousands (of pre-orders)", "10000..99999 pre-order"),
+        ),
+    ),
+    "DATE": ValueRule(
+        rf"{_YEAR}(?:-{_DATE_PART})?(?:-(?:early|mid|late))?",
+        "TIMEX3-like `YYYY[-MM[-DD]|-Qn|-Hn][-early|-mid|-late]`, X for unknown digits",
+        (
+            ("the second half of the year", "2025-H2"),
+            ("Q1 2025", "2025-Q1"),
+            ("late 2023", "2023-late"),
+            ("the second half of the year, publication date unknown", "XXXX-H2"),
+        ),
+    ),
+    "DURATION": ValueRule(
+        rf"P(?=.)(?:{_DUR_NUM}[YMWD])*(?:T(?:{_DUR_NUM}[HMS])+)?",
+        "ISO 8601 duration, X for an unknown number",
+        (("15 months", "P15M"), ("the next decade", "P10Y"), ("three minutes", "PT3M")),
+    ),
+}
+
+# Controlled claim topics for this story cluster (see annotations/GUIDELINES.md).
+TOPICS: dict[str, str] = {
+    "ev_profitability_timing": "when Xiaomi's EV business turns (or turned) profitable",
+    "ev_financial_results": "EV unit revenue, gross profit or losses for a stated period",
+    "ev_deliveries": "how many EVs Xiaomi delivered or sold, over which period",
+    "su7_launch_date": "when the SU7, Xiaomi's first EV, was unveiled, shown or launched",
+    "second_model": 'Xiaomi\'s second EV (the YU7; one article writes "U7"): its type and launch',
+    "crash_vehicle_model": "the fatal crash: which model, when, who died",
+    "investment_pledges": "amounts Xiaomi pledged to invest, in what, over what period",
+    "ev_entry_announcement": "when Xiaomi announced its entry into EVs",
+    "global_expansion": "selling Xiaomi EVs outside China: where and when",
+    "production_capacity": "manufacturing, factories, production capacity and production partners",
+    "strategy_outlook": "whether Xiaomi's EV bet pays off: its prospects and its market positioning",
+    "market_impact": "effects on competition, prices, the industry or investors",
+    "product_features": "features of Xiaomi EVs (AI, ecosystem, software, design)",
+    "regulatory_risk": "regulation, government rules or sanctions affecting Xiaomi",
+}
+
+ATTRIBUTES: tuple[Attribute, ...] = (
+    Attribute("value", "figures", "TextArea", "normalised value, grammar per label (required)"),
+    Attribute("hedged", "claims", "Choices", "a hedge cue scopes over the claim (required)", ("true", "false")),
+    Attribute("topic", "claims", "Choices", "key from the controlled topic list (required)", tuple(TOPICS)),
+    Attribute("cues", "claims", "Relation", "relation `cue` from the claim to each hedge cue in it"),
+)
+CUE_RELATION = "cue"
+
+PAIR_LABELS: tuple[str, ...] = ("CONTRADICTS", "AGREES", "UNRELATED")
+PAIR_LABEL_WHAT = {
+    "CONTRADICTS": "both cannot be true for the same reference time",
+    "AGREES": "the same proposition with compatible values",
+    "UNRELATED": "same topic but a different reference time or aspect",
+}
+
+TAG_LAYERS: tuple[TagLayer, ...] = (
+    TagLayer("entity_tags", "entities", what="entities"),
+    TagLayer("figure_tags", "figures", what="figures"),
+    TagLayer("hedge_tags", "hedges", what="hedge cues"),
+    TagLayer("hedged_claim_tags", "claims", only="hedged", what="claims with `hedged`"),
+    TagLayer("contradictory_claim_tags", "claims", only="contradictory", what="claims in a CONTRADICTS pair"),
+)
+
+CONFIGS = ("documents", "tokens", "claim_pairs")
+SPLITS = ("train", "validation", "test")
+
+
+def attributes_of(layer: str) -> list[Attribute]:
+    return [a for a in ATTRIBUTES if a.layer == layer]

@@ -1,0 +1,87 @@
+"""The token view: sentences of tokens with IOB2 tag layers, and the exact way back to spans."""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass
+
+from crossclaim.schema.records import Span
+from crossclaim.schema.scheme import TAG_LAYERS, TagLayer
+from crossclaim.text import sentence_bounds, split_at, tokenize
+
+TAG_NAMES: dict[str, list[str]] = {t.name: t.tag_names() for t in TAG_LAYERS}
+TAG_IDS: dict[str, dict[str, int]] = {k: {n: i for i, n in enumerate(v)} for k, v in TAG_NAMES.items()}
+
+
+@dataclass
+class TokenView:
+    """One document's tokens (split at every gold span boundary) grouped into sentences."""
+
+    starts: list[int]
+    ends: list[int]
+    sentences: list[tuple[int, int]]  # token index ranges [i, j)
+    splits: int  # tokens cut at a span boundary
+
+
+def token_view(text: str, spans: list[Span]) -> TokenView:
+    starts, ends = tokenize(text)
+    cuts = {s.start for s in spans} | {s.end for s in spans}
+    starts, ends, splits = split_at(starts, ends, cuts)
+    sentences = []
+    for a, b in sentence_bounds(text):
+        i = bisect.bisect_left(starts, a)
+        j = bisect.bisect_left(starts, b)
+        if i < j:
+            sentences.append((i, j))
+    return TokenView(starts, ends, sentences, splits)
+
+
+def selected(tag_layer: TagLayer, spans: list[Span], contradictory: set[str]) -> list[Span]:
+    """The spans a tag layer draws: its layer, filtered by ``hedged`` or ``contradictory``."""
+    out = [s for s in spans if s.layer == tag_layer.layer]
+    if tag_layer.only == "hedged":
+        out = [s for s in out if s.hedged]
+    elif tag_layer.only == "contradictory":
+        out = [s for s in out if s.id in contradictory]
+    return out
+
+
+def spans_to_tag_ids(starts: list[int], ends: list[int], spans: list[Span], tag_layer: str) -> tuple[list[int], int]:
+    """IOB2 tag ids for the tokens; a token is in a span when they share a character.
+
+    Gold spans fall on token boundaries by construction; predicted spans are projected by the
+    same overlap rule. A token already taken by an earlier span of the layer is not retagged;
+    the number of spans that lost every token that way is returned (0 for valid gold).
+    """
+    ids = TAG_IDS[tag_layer]
+    tags = [0] * len(starts)
+    lost = 0
+    for s in sorted(spans, key=lambda s: (s.start, s.end)):
+        i = bisect.bisect_right(ends, s.start)
+        j = bisect.bisect_left(starts, s.end)
+        free = [k for k in range(i, j) if tags[k] == 0]
+        if not free:
+            lost += 1
+            continue
+        tags[free[0]] = ids[f"B-{s.label}"]
+        inside = ids[f"I-{s.label}"]
+        for k in free[1:]:
+            tags[k] = inside
+    return tags, lost
+
+
+def tags_to_spans(tags: list[str], starts: list[int], ends: list[int]) -> list[tuple[int, int, str]]:
+    """Decode IOB2 tags into (start, end, label) character spans; an I- without its B- opens a span."""
+    out: list[tuple[int, int, str]] = []
+    cur: list | None = None
+    for tag, s, e in zip(tags, starts, ends):
+        if tag == "O":
+            cur = None
+            continue
+        prefix, label = tag.split("-", 1)
+        if prefix == "I" and cur is not None and cur[2] == label:
+            cur[1] = e
+            continue
+        cur = [s, e, label]
+        out.append(cur)
+    return [tuple(c) for c in out]

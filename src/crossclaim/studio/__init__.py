@@ -1,0 +1,1 @@
+"""Label Studio round trips: a local server, an API client, and push / pull."""

@@ -1,0 +1,231 @@
+"""Push gold and predictions into Label Studio, pull exports back into annotations/ and dataset/."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from crossclaim.errors import StudioError
+from crossclaim.formats.labelstudio.pairs import PairTask, pair_results
+from crossclaim.formats.labelstudio.spans import region_results, task_data
+from crossclaim.schema.records import Annotation, Document, Prediction, Task
+from crossclaim.studio.client import Studio
+
+SPAN_PROJECT = "CrossClaim spans"
+PAIR_PROJECT = "CrossClaim claim pairs"
+
+
+# ---------------------------------------------------------------------------------------------
+# push: records -> Label Studio, idempotently
+
+
+def annotation_payload(a: Annotation, result: list[dict], users: dict[str, int]) -> dict:
+    return {
+        "result": result,
+        "completed_by": users[a.annotator],
+        "ground_truth": a.ground_truth,
+        "was_cancelled": a.was_cancelled,
+        "lead_time": a.lead_time,
+    }
+
+
+def prediction_payload(p: Prediction, result: list[dict]) -> dict:
+    return {"result": result, "model_version": p.model_version, "score": p.score}
+
+
+@dataclass
+class PushReport:
+    created_tasks: int = 0
+    kept_tasks: int = 0
+    annotations_written: int = 0
+    predictions_written: int = 0
+
+
+RESULT_KEYS = ("id", "from_name", "to_name", "type", "value", "from_id", "to_id", "direction", "labels")
+
+
+def _same(existing: list[dict], wanted: list[dict]) -> bool:
+    def key(r: dict) -> str:
+        return json.dumps(r, sort_keys=True)
+
+    def strip(results: list[dict]) -> list[str]:
+        return sorted(key({k: v for k, v in r.items() if k in RESULT_KEYS}) for r in results)
+
+    return strip(existing) == strip(wanted)
+
+
+def push_items(studio: Studio, project: int, items: list[dict], key: str, report: PushReport) -> None:
+    """Make ``items`` (task dicts with ``data``, ``annotations``, ``predictions``) exist in ``project``.
+
+    Tasks are keyed by ``data[key]`` (the document or pair id): a new key is imported with its
+    annotations and predictions; an existing task keeps its id, each annotation is matched by
+    annotator and each prediction by ``model_version`` and only written when it differs.
+    """
+    existing = {t.data.get(key): t for t in studio.tasks(project)}
+    new = [it for it in items if it["data"][key] not in existing]
+    studio.import_tasks(project, new)
+    report.created_tasks += len(new)
+    report.annotations_written += sum(len(it.get("annotations", [])) for it in new)
+    report.predictions_written += sum(len(it.get("predictions", [])) for it in new)
+    for it in items:
+        task = existing.get(it["data"][key])
+        if task is None:
+            continue
+        report.kept_tasks += 1
+        if dict(task.data) != it["data"]:
+            raise StudioError(
+                f"task {task.id} ({key} {it['data'][key]}) has different data on the server than "
+                "in annotations/: delete the task in Label Studio or pull first"
+            )
+        if it.get("meta") is not None and (task.meta or {}) != it["meta"]:
+            studio.call(studio.ls.tasks.update, id=task.id, meta=it["meta"])
+        have = {
+            a.completed_by if isinstance(a.completed_by, int) else a.completed_by.get("id"): a
+            for a in studio.annotations(task.id)
+        }
+        for ann in it.get("annotations", []):
+            old = have.get(ann["completed_by"])
+            if old is None:
+                studio.call(studio.ls.annotations.create, id=task.id, **ann)
+            elif not (
+                _same([r if isinstance(r, dict) else r.dict() for r in old.result], ann["result"])
+                and bool(old.ground_truth) == ann["ground_truth"]
+                and old.lead_time == ann["lead_time"]
+                and bool(old.was_cancelled) == ann["was_cancelled"]
+            ):
+                studio.call(studio.ls.annotations.update, id=old.id, **ann)
+            else:
+                continue
+            report.annotations_written += 1
+        preds = {p.model_version: p for p in studio.predictions(task.id)}
+        for pred in it.get("predictions", []):
+            old = preds.get(pred["model_version"])
+            if old is not None and _same([r if isinstance(r, dict) else r.dict() for r in old.result], pred["result"]):
+                continue
+            if old is not None:
+                studio.call(studio.ls.predictions.delete, id=old.id)
+            studio.call(studio.ls.predictions.create, task=task.id, **pred)
+            report.predictions_written += 1
+
+
+def span_items(
+    docs: list[Document],
+    tasks: dict[str, Task],
+    users: dict[str, int],
+    with_annotations: bool,
+    predictions: dict[str, list[Prediction]],
+) -> list[dict]:
+    """Span-project task dicts: every document, its annotations (optional) and predictions."""
+    items = []
+    for doc in docs:
+        task = tasks.get(doc.id)
+        item: dict = {"data": task_data(doc), "meta": task.meta if task else {}}
+        if with_annotations and task:
+            item["annotations"] = [
+                annotation_payload(a, region_results(a.spans, doc.text), users) for a in task.annotations
+            ]
+        item["predictions"] = [
+            prediction_payload(p, region_results(p.spans, doc.text, origin="prediction"))
+            for p in predictions.get(doc.id, [])
+        ]
+        items.append(item)
+    return items
+
+
+def pair_items(tasks: list[PairTask], users: dict[str, int], with_annotations: bool) -> list[dict]:
+    """Claim-pair task dicts from the committed pair export (every annotator's label)."""
+    items = []
+    for task in tasks:
+        item: dict = {"data": task.data}
+        if with_annotations:
+            item["annotations"] = [
+                annotation_payload(a, pair_results(a.payload) if a.payload else [], users) for a in task.annotations
+            ]
+        items.append(item)
+    return items
+
+
+def predictions_for_push(gold, systems: list[str], path: Path | None, name: str | None) -> dict[str, list[Prediction]]:
+    """Pre-annotations: each named system (trained on the train split) on every document, and
+    the spans of a predictions file; ``model_version`` names the system and its version."""
+    from collections import defaultdict
+
+    from crossclaim import __version__
+    from crossclaim.errors import InputError
+    from crossclaim.formats.predictions import read_predictions
+    from crossclaim.systems.base import training_set
+    from crossclaim.systems.registry import make_system
+
+    out: dict[str, list[Prediction]] = defaultdict(list)
+    for system_name in systems:
+        system = make_system(system_name)
+        train = [d for d in gold.docs if d.split == "train"]
+        system.fit(training_set(train, gold.spans, gold.pairs))
+        preds = system.predict(gold.docs, [])
+        version = f"{system_name}@{getattr(system, 'version', None) or __version__}"
+        for doc in gold.docs:
+            out[doc.id].append(Prediction(doc.id, version, list(preds.spans.get(doc.id, []))))
+    if path is not None:
+        if not name:
+            raise InputError(str(path), "--name is required with --predictions-file (it becomes model_version)")
+        preds = read_predictions(path, gold.docs, gold.pairs)
+        for doc_id, spans in preds.spans.items():
+            out[doc_id].append(Prediction(doc_id, name, list(spans)))
+    return dict(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# the round trip
+
+
+def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[str, list[Prediction]]) -> PushReport:
+    """annotations/ → Label Studio: both projects, every document as a task, optionally the gold."""
+    from crossclaim.dataset.gold import PAIR_EXPORT, load_gold
+    from crossclaim.formats.jsonio import read_json
+    from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
+    from crossclaim.formats.labelstudio.pairs import parse_pair_tasks
+
+    annotations = root / "annotations"
+    gold = load_gold(annotations)  # validates everything before the server sees any of it
+    pair_path = annotations / PAIR_EXPORT
+    pair_tasks = parse_pair_tasks(read_json(pair_path), str(pair_path), gold.claims()) if pair_path.exists() else []
+    emails = {a.annotator for t in gold.tasks.values() for a in t.annotations} if with_annotations else set()
+    emails |= {a.annotator for t in pair_tasks for a in t.annotations} if with_annotations else set()
+    users = studio.user_ids(emails)
+    report = PushReport()
+    span_project = studio.project(SPAN_PROJECT, span_config_xml())
+    push_items(
+        studio, span_project, span_items(gold.docs, gold.tasks, users, with_annotations, predictions), "doc_id", report
+    )
+    pair_project = studio.project(PAIR_PROJECT, pair_config_xml())
+    push_items(studio, pair_project, pair_items(pair_tasks, users, with_annotations), "pair_id", report)
+    return report
+
+
+def find_project(studio: Studio, title: str) -> int:
+    for p in studio.call(lambda: list(studio.ls.projects.list())):
+        if p.title == title:
+            return p.id
+    raise StudioError(f"no project {title!r} on {studio.url}: run `crossclaim studio push` first")
+
+
+def export_text(data: list[dict], key: str) -> str:
+    """An export as committed: tasks ordered by document or pair id, keys sorted, one field a line."""
+    data = sorted(data, key=lambda t: str(t.get("data", {}).get(key)))
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def pull(root: Path, studio: Studio, gold_annotator: str | None = None):
+    """Label Studio → annotations/ → dataset/: export both projects, validate, write, rebuild."""
+    from crossclaim.dataset.build import build
+    from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT, load_gold
+    from crossclaim.files import write_text_atomic
+
+    spans = studio.export(find_project(studio, SPAN_PROJECT))
+    pairs = studio.export(find_project(studio, PAIR_PROJECT))
+    annotations = root / "annotations"
+    load_gold(annotations, gold_annotator, spans_data=spans, pairs_data=pairs)  # nothing is written if invalid
+    write_text_atomic(annotations / SPAN_EXPORT, export_text(spans, "doc_id"))
+    write_text_atomic(annotations / PAIR_EXPORT, export_text(pairs, "pair_id"))
+    return build(root, gold_annotator)

@@ -1,0 +1,79 @@
+"""The system interface: training sets, claim-pair queries, and the ``System`` base class."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from crossclaim.formats.predictions import Predictions
+from crossclaim.schema.records import Document, Pair, Span
+
+
+@dataclass(frozen=True)
+class ClaimRef:
+    """One side of a claim pair: the gold claim and the document it is in."""
+
+    doc: Document
+    claim: Span
+
+
+@dataclass(frozen=True)
+class PairQuery:
+    """A gold claim pair to label: the two claims and their shared topic, not the label."""
+
+    id: str
+    topic: str
+    a: ClaimRef
+    b: ClaimRef
+
+
+@dataclass
+class TrainingSet:
+    """Gold of the training documents: spans per document, the pairs among them, contradictory claims."""
+
+    docs: list[Document]
+    spans: dict[str, list[Span]]
+    pairs: list[Pair] = field(default_factory=list)
+    contradictory: dict[str, set[str]] = field(default_factory=dict)
+
+
+class System(ABC):
+    """A system under evaluation. Deterministic: the same input gives the same predictions."""
+
+    name: str = ""
+    learned: bool = False  # retrained on every cross-validation fold
+    layers: frozenset[str] = frozenset()  # span layers it predicts (others are not scored)
+    labels_pairs: bool = False
+
+    def fit(self, train: TrainingSet) -> None:  # noqa: B027  (rule-based systems learn nothing)
+        """Learn from gold training documents; rule-based systems ignore it."""
+
+    @abstractmethod
+    def predict(self, docs: list[Document], queries: list[PairQuery]) -> Predictions:
+        """Spans for every document and, if the system labels pairs, a label for every query."""
+
+
+def training_set(docs: list[Document], spans_of: Callable[[str], list[Span]], pairs: list[Pair]) -> TrainingSet:
+    """The gold restricted to ``docs``: only pairs with both claims inside them are training pairs."""
+    ids = {d.id for d in docs}
+    inside = [p for p in pairs if p.a_doc in ids and p.b_doc in ids]
+    contradictory: dict[str, set[str]] = {d: set() for d in ids}
+    for p in inside:
+        if p.label == "CONTRADICTS":
+            contradictory[p.a_doc].add(p.a_claim)
+            contradictory[p.b_doc].add(p.b_claim)
+    return TrainingSet(list(docs), {d.id: list(spans_of(d.id)) for d in docs}, inside, contradictory)
+
+
+def pair_queries(pairs: list[Pair], docs: dict[str, Document], claims: dict[tuple[str, str], Span]) -> list[PairQuery]:
+    """Queries for gold pairs, in pair-id order: the label is withheld."""
+    return [
+        PairQuery(
+            p.id,
+            p.topic,
+            ClaimRef(docs[p.a_doc], claims[(p.a_doc, p.a_claim)]),
+            ClaimRef(docs[p.b_doc], claims[(p.b_doc, p.b_claim)]),
+        )
+        for p in sorted(pairs, key=lambda p: p.id)
+    ]

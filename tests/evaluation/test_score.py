@@ -1,0 +1,239 @@
+"""Scoring: seqeval on the same tags, gold against itself, partial matching, values, pairs, bootstrap."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, TEXT, doc, gold_spans, golds_of, make_gold, task, write_repo
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from seqeval.metrics import classification_report
+from seqeval.scheme import IOB2
+from sklearn.metrics import f1_score, precision_recall_fscore_support
+from typer.testing import CliRunner
+
+from crossclaim.cli import app
+from crossclaim.dataset.gold import Gold, gold_predictions
+from crossclaim.evaluation.counts import count, index_gold, layer_tags, partial_counts
+from crossclaim.evaluation.metrics import (
+    interval,
+    layer_statistic,
+    pair_metrics,
+    paired_p_value,
+    resample_indices,
+    resampled,
+    sklearn_pairs,
+    strict_prf,
+    summarize,
+)
+from crossclaim.evaluation.score import evaluate
+from crossclaim.formats.predictions import ALL_TAG_LAYERS, Predictions, to_jsonl
+from crossclaim.schema.records import Span
+from crossclaim.schema.scheme import LAYERS, TAG_LAYERS
+
+SCORES = ("precision", "recall", "f1", "macro_f1", "accuracy")
+INTERVALS = ("f1_ci", "macro_f1_ci", "ci")
+
+
+def ones(node, path: str = "") -> list[str]:
+    """Paths of every score or interval bound that is not exactly 1.0."""
+    if not isinstance(node, dict):
+        return []
+    bad = [f"{path}.{k}={v}" for k, v in node.items() if k in SCORES and v != 1.0]
+    bad += [f"{path}.{k}={v}" for k, v in node.items() if k in INTERVALS and v != [1.0, 1.0]]
+    for k, v in node.items():
+        bad += ones(v, f"{path}.{k}")
+    return bad
+
+
+# ---------------------------------------------------------------------------------------------
+# gold against itself
+
+
+def test_gold_against_itself_is_exactly_one_everywhere() -> None:
+    gold = make_gold()
+    result = evaluate(golds_of(gold), gold_predictions(gold), gold.pairs)
+    assert set(result["layers"]) == {t.name for t in TAG_LAYERS}
+    assert result["layers"]["contradictory_claim_tags"]["strict"]["micro"]["support"] == 4
+    assert result["pairs"]["n"] == 4 and result["pairs"]["unlabelled"] == 0
+    assert ones(result) == []
+
+
+def test_committed_gold_against_itself_is_exactly_one() -> None:
+    from crossclaim.dataset.gold import load_gold
+
+    gold = load_gold(REPO / "annotations")
+    result = evaluate(golds_of(gold), gold_predictions(gold), gold.pairs, resamples=50)
+    assert ones(result) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# the scorer against seqeval called directly on the same tags
+
+
+def noisy(gold: Gold) -> Predictions:
+    """Predictions with every kind of error: shifted, relabelled, missing, extra, inside a glued word."""
+    out = {}
+    for d in gold.docs:
+        spans = []
+        for k, s in enumerate(gold.spans(d.id)):
+            if k % 5 == 1:
+                continue  # missing
+            if k % 5 == 2:
+                s = Span(s.layer, s.id, s.start, max(s.start + 1, s.end - 2), "", s.label, s.value, s.hedged, s.topic)
+            if k % 5 == 3 and s.layer in ("entities", "figures"):
+                other = [lab for lab in LAYERS[s.layer].label_names if lab != s.label][0]
+                s = Span(s.layer, s.id, s.start, s.end, s.text, other, "0", s.hedged, s.topic)
+            spans.append(s)
+        spans.append(Span("entities", "x1", 0, 4, "Xiao", "ORG"))  # inside the glued "Xiaomiunveiled" of doc-a
+        out[d.id] = spans
+    return Predictions(out, ALL_TAG_LAYERS, {d.id: {"c1"} for d in gold.docs}, {})
+
+
+def test_strict_scores_equal_seqeval_called_directly_on_the_same_tags() -> None:
+    gold = make_gold()
+    preds = noisy(gold)
+    golds = golds_of(gold)
+    c = count(golds, preds, gold.pairs)
+    for t in TAG_LAYERS:
+        y_true, y_pred = [], []
+        for g in golds:
+            y_true += layer_tags(g.view, gold.spans(g.doc.id), gold.contradictory().get(g.doc.id, set()), t.name)
+            y_pred += layer_tags(g.view, preds.spans[g.doc.id], preds.contradictory[g.doc.id], t.name)
+        direct = classification_report(y_true, y_pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
+        assert c.reports[t.name] == direct, t.name
+        p, r, f = strict_prf(c.strict[t.name].sum(0))
+        micro = direct["micro avg"]
+        assert (p, r, f) == (micro["precision"], micro["recall"], micro["f1-score"]), t.name  # exactly
+        assert c.strict[t.name].sum(0)[:, 2].sum() == micro["support"]
+
+
+WORDS = TEXT.split(" ")
+
+
+@st.composite
+def predictions(draw) -> list[Span]:
+    spans, pos = [], 0
+    for _ in range(draw(st.integers(0, 8))):
+        start = draw(st.integers(pos, len(TEXT) - 1))
+        end = draw(st.integers(start + 1, min(len(TEXT), start + 30)))
+        spans.append(
+            Span("figures", f"p{len(spans)}", start, end, TEXT[start:end], draw(st.sampled_from(["DATE", "MONEY"])))
+        )
+        pos = end
+        if pos >= len(TEXT) - 1:
+            break
+    return spans
+
+
+@settings(max_examples=40, deadline=None)
+@given(predictions(), predictions())
+def test_pooled_counts_reproduce_seqeval_micro_exactly(a: list[Span], b: list[Span]) -> None:
+    docs = [doc("doc-1", TEXT, "test"), doc("doc-2", TEXT, "test")]
+    gold_idx = [index_gold(d, gold_spans(), set()) for d in docs]
+    preds = Predictions({"doc-1": a, "doc-2": b}, frozenset({"figure_tags"}), {}, None)
+    c = count(gold_idx, preds, [])
+    micro = c.reports["figure_tags"].get("micro avg")
+    _, _, f = strict_prf(c.strict["figure_tags"].sum(0))
+    if micro is None:
+        assert np.isnan(f)
+    else:
+        assert f == micro["f1-score"]
+
+
+# ---------------------------------------------------------------------------------------------
+# partial matching, values, pairs
+
+
+def test_partial_schema_counts_exact_overlap_spurious_and_missing() -> None:
+    true = [(0, 0, 2, "ORG"), (0, 3, 5, "ORG"), (1, 0, 1, "LOC")]
+    pred = [(0, 0, 2, "PERSON"), (0, 4, 6, "ORG"), (0, 8, 9, "ORG")]
+    assert partial_counts(true, pred).tolist() == [1, 1, 3, 3]  # type ignored: one exact, one overlap
+    assert partial_counts(true, [(0, 0, 5, "ORG")]).tolist() == [0, 1, 1, 3]  # one prediction, one match
+
+
+def test_value_accuracy_counts_strict_matches_only() -> None:
+    gold = make_gold()
+    spans = {d.id: list(gold.spans(d.id)) for d in gold.docs}
+    wrong = spans["doc-b"][2]
+    spans["doc-b"][2] = Span(wrong.layer, wrong.id, wrong.start, wrong.end, wrong.text, wrong.label, value="1 car")
+    short = spans["doc-b"][5]  # "the second half of the year" predicted as "the second half"
+    spans["doc-b"][5] = Span(short.layer, short.id, short.start, short.start + 15, "", "DATE", value="2025-H2")
+    result = evaluate(golds_of(gold), Predictions(spans, frozenset({"figure_tags"}), {}, None), [])
+    va = result["layers"]["figure_tags"]["value_accuracy"]
+    assert (va["matched"], va["correct"]) == (9, 8)  # 10 gold figures, one shifted (unmatched), one wrong value
+
+
+def test_pair_scores_equal_scikit_learn_and_missing_pairs_are_wrong() -> None:
+    gold = make_gold()
+    labels = {gold.pairs[0].id: "CONTRADICTS", gold.pairs[1].id: "AGREES", gold.pairs[2].id: "UNRELATED"}
+    preds = Predictions({d.id: [] for d in gold.docs}, frozenset(), {}, labels)  # the AGREES pair is missing
+    result = evaluate(golds_of(gold), preds, gold.pairs)
+    y_true = [p.label for p in sorted(gold.pairs, key=lambda p: p.id)]
+    y_pred = [labels.get(p.id, "NONE") for p in sorted(gold.pairs, key=lambda p: p.id)]
+    p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=["CONTRADICTS"], zero_division=0)
+    assert result["pairs"]["contradicts"]["f1"] == f[0] == pytest.approx(2 / 3)
+    macro = f1_score(y_true, y_pred, labels=["CONTRADICTS", "AGREES", "UNRELATED"], average="macro", zero_division=0)
+    assert result["pairs"]["macro_f1"] == macro
+    assert result["pairs"]["unlabelled"] == 1
+    c = count(golds_of(gold), preds, gold.pairs)
+    _, _, f_conf, macro_conf = pair_metrics(c.pairs.sum(0))
+    assert f_conf == pytest.approx(f[0]) and macro_conf == pytest.approx(macro)
+    assert sklearn_pairs(y_true, y_pred)["macro_f1"] == macro
+
+
+# ---------------------------------------------------------------------------------------------
+# bootstrap
+
+
+def test_bootstrap_is_seeded_and_brackets_the_estimate() -> None:
+    gold = make_gold()
+    golds = golds_of(gold)
+    idx = resample_indices(len(golds))
+    assert idx.shape == (1000, 3) and (idx == resample_indices(len(golds))).all()
+    c = count(golds, noisy(gold), gold.pairs)
+    a, b = summarize(c, idx), summarize(c, idx)
+    assert a == b
+    micro = a["layers"]["entity_tags"]["strict"]["micro"]
+    lo, hi = micro["f1_ci"]
+    assert lo <= micro["f1"] <= hi
+    per_doc = c.strict["entity_tags"]
+    assert (resampled(per_doc, idx[:1]) == per_doc[idx[0]].sum(0)).all()
+
+
+def test_paired_p_value_is_one_for_identical_systems_and_small_for_a_clear_gap() -> None:
+    gold = make_gold()
+    golds = golds_of(gold)
+    idx = resample_indices(len(golds))
+    perfect = count(golds, gold_predictions(gold), gold.pairs)
+    bad = count(golds, noisy(gold), gold.pairs)
+    boot_p, obs_p = layer_statistic(perfect, "entity_tags", idx)
+    boot_b, obs_b = layer_statistic(bad, "entity_tags", idx)
+    assert paired_p_value(boot_p, boot_p, obs_p, obs_p) == 1.0
+    assert paired_p_value(boot_p, boot_b, obs_p, obs_b) < 0.05
+    assert interval(np.array([np.nan])) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# the command
+
+
+def test_score_command_scores_the_gold_as_one_and_writes_json(tmp_path: Path) -> None:
+    root = write_repo(tmp_path / "repo", [task(gold_spans())])
+    from crossclaim.dataset.gold import load_gold
+
+    gold = load_gold(root / "annotations")
+    pred = tmp_path / "gold.jsonl"
+    pred.write_text(to_jsonl(gold_predictions(gold), gold.docs, gold.pairs), encoding="utf-8")
+    out = tmp_path / "scores.json"
+    result = CliRunner().invoke(app, ["score", str(pred), "--split", "test", "--root", str(root), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "entity_tags" in result.output and "micro" in result.output
+    scores = json.loads(out.read_text())
+    assert scores["documents"] == ["doc-x"]
+    assert scores["layers"]["figure_tags"]["strict"]["micro"]["f1"] == 1.0
+    bad = CliRunner().invoke(app, ["score", str(pred), "--split", "dev", "--root", str(root)])
+    assert bad.exit_code == 2 and "unknown split" in bad.output

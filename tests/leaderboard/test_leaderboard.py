@@ -1,0 +1,103 @@
+"""Leaderboard: the committed outputs are reproduced exactly; plug-ins and files are ranked."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import pytest
+from conftest import REPO, gold_spans, task, write_repo
+from typer.testing import CliRunner
+
+from crossclaim.cli import app
+from crossclaim.dataset.gold import gold_predictions, load_gold
+from crossclaim.formats.predictions import Predictions, to_jsonl
+from crossclaim.leaderboard.render import chart, markdown
+from crossclaim.leaderboard.run import OUTPUTS
+from crossclaim.schema.records import Span
+from crossclaim.systems.base import System
+from crossclaim.systems.registry import ENTRY_POINT_GROUP
+
+runner = CliRunner()
+
+
+def test_committed_leaderboard_is_reproduced_byte_for_byte(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["leaderboard", "--root", str(REPO), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for name in OUTPUTS:
+        assert (tmp_path / name).read_bytes() == (REPO / "baselines" / name).read_bytes(), (
+            f"baselines/{name} is stale: run `crossclaim leaderboard`"
+        )
+    board = json.loads((tmp_path / "leaderboard.json").read_text(encoding="utf-8"))
+    assert set(board["evaluations"]) == {"test", "cv"}
+    assert set(board["evaluations"]["test"]["systems"]) >= {"regex", "crf", "spacy-sm", "sentence-logreg"}
+    assert markdown(board) == (tmp_path / "LEADERBOARD.md").read_text(encoding="utf-8")
+    assert chart(board) == (tmp_path / "leaderboard.png").read_bytes()
+
+
+def plugin(monkeypatch: pytest.MonkeyPatch, name: str, target: str) -> None:
+    point = EntryPoint(name=name, value=target, group=ENTRY_POINT_GROUP)
+    monkeypatch.setattr(
+        "crossclaim.systems.registry.entry_points", lambda group: [point] if group == ENTRY_POINT_GROUP else []
+    )
+
+
+@pytest.fixture
+def fixture_repo(tmp_path: Path) -> Path:
+    return write_repo(tmp_path / "repo", [task(gold_spans())])
+
+
+def test_plugins_and_prediction_files_are_ranked(
+    fixture_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plugin(monkeypatch, "echo", "crossclaim.baselines.regex:RegexSystem")
+    gold = load_gold(fixture_repo / "annotations")
+    oracle = tmp_path / "oracle.jsonl"
+    oracle.write_text(to_jsonl(gold_predictions(gold), gold.docs, gold.pairs), encoding="utf-8")
+    out = tmp_path / "board"
+    args = ["leaderboard", "--root", str(fixture_repo), "--out", str(out), "--system", "regex", "--system", "echo"]
+    result = runner.invoke(app, [*args, "--predictions", str(oracle), "--name", "oracle"])
+    assert result.exit_code == 0, result.output
+    board = json.loads((out / "leaderboard.json").read_text(encoding="utf-8"))
+    test = board["evaluations"]["test"]["systems"]
+    assert board["order"] == ["regex", "echo", "oracle"] and set(test) == set(board["order"])
+    assert test["echo"] == test["regex"]
+    micro = [layer["strict"]["micro"] for layer in test["oracle"]["layers"].values()]
+    assert all(m["f1"] == 1.0 for m in micro if m["support"]) and all(
+        m["f1"] is None for m in micro if not m["support"]
+    )
+    assert "oracle" not in board["evaluations"]["cv"]["systems"]  # a file cannot be retrained
+    assert board["systems"]["echo"]["kind"] == "plug-in" and board["systems"]["oracle"]["kind"] == "file"
+    assert board["evaluations"]["test"]["comparison"]["entity_tags"]["best"] == "oracle"
+    md = (out / "LEADERBOARD.md").read_text(encoding="utf-8")
+    assert "| oracle | 1.000 | 1.000 | 1.000" in md and "### figures (`figure_tags`)" in md
+    assert (out / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bad_leaderboard_input_exits_2(fixture_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = ["leaderboard", "--root", str(fixture_repo), "--out", str(tmp_path / "out")]
+    unknown = runner.invoke(app, [*base, "--system", "nope"])
+    assert unknown.exit_code == 2 and "unknown" in unknown.output
+    unnamed = runner.invoke(app, [*base, "--system", "regex", "--predictions", str(tmp_path / "x.jsonl")])
+    assert unnamed.exit_code == 2 and "--name" in unnamed.output
+    plugin(monkeypatch, "regex", "crossclaim.baselines.crf:CrfSystem")
+    shadow = runner.invoke(app, [*base, "--system", "regex"])
+    assert shadow.exit_code == 2 and "shadows a built-in" in shadow.output
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+class BadSystem(System):
+    """A plug-in that emits a label outside the scheme."""
+
+    layers = frozenset({"entity_tags"})
+
+    def predict(self, docs, queries) -> Predictions:
+        return Predictions({d.id: [Span("entities", "e", 0, 6, d.text[:6], "COMPANY")] for d in docs}, self.layers)
+
+
+def test_a_plugins_bad_output_is_refused_by_name(fixture_repo: Path, tmp_path: Path, monkeypatch) -> None:
+    plugin(monkeypatch, "bad", "test_leaderboard:BadSystem")
+    result = runner.invoke(app, ["leaderboard", "--root", str(fixture_repo), "--out", str(tmp_path), "--system", "bad"])
+    assert result.exit_code == 2, result.output
+    assert "system bad" in result.output and "unknown label 'COMPANY'" in result.output

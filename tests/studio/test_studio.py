@@ -1,0 +1,193 @@
+"""The Label Studio round trip against a real server on a free loopback port.
+
+One server is booted for the module (a fresh data directory: about a minute) and stopped at
+the end, whatever happens. Server faults are checked to give one line, quickly, no traceback.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from conftest import REPO
+from typer.testing import CliRunner
+
+from crossclaim.cli import app
+from crossclaim.formats.labelstudio.spans import parse_span_export
+from crossclaim.studio.server import ENV_TOKEN, ENV_URL, Server, free_port, port_is_free, serve, stop
+
+pytestmark = pytest.mark.server
+TOKEN = "crossclaim-test-token-7f3a9c"  # made up for the test server; must never leak
+OUTPUTS: list[str] = []
+
+
+def run(*args: str, env: dict[str, str] | None = None):
+    result = CliRunner().invoke(app, list(args), env=env)
+    OUTPUTS.append(result.output)
+    return result
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    data_dir = tmp_path_factory.mktemp("studio")
+    srv = serve(data_dir, free_port(), TOKEN)
+    try:
+        yield srv
+    finally:
+        stop(data_dir)
+        deadline = time.monotonic() + 20
+        while not port_is_free(srv.port) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert port_is_free(srv.port), "the server process outlived stop()"
+
+
+@pytest.fixture(scope="module")
+def server(studio: Server) -> str:
+    return studio.url
+
+
+@pytest.fixture(scope="module")
+def repo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("repo")
+    for name in ("annotations", "dataset"):
+        shutil.copytree(REPO / name, root / name)
+    shutil.copy(REPO / "DATASHEET.md", root / "DATASHEET.md")
+    return root
+
+
+def env(url: str, token: str = TOKEN) -> dict[str, str]:
+    return {ENV_TOKEN: token, ENV_URL: url}
+
+
+def test_roundtrip_is_lossless_and_push_is_idempotent(server: str, repo_copy: Path) -> None:
+    first = run("studio", "push", "--root", str(repo_copy), "--gold", "--predictions", "regex", env=env(server))
+    assert first.exit_code == 0, first.output
+    assert "0 already there" in first.output
+    again = run("studio", "push", "--root", str(repo_copy), "--gold", "--predictions", "regex", env=env(server))
+    assert again.exit_code == 0, again.output
+    assert "0 tasks created" in again.output and "0 annotations and 0 predictions written" in again.output
+
+    committed = {p.relative_to(REPO / "dataset"): p.read_bytes() for p in (REPO / "dataset").rglob("*") if p.is_file()}
+    shutil.rmtree(repo_copy / "dataset")
+    pulled = run("studio", "pull", "--root", str(repo_copy), env=env(server))
+    assert pulled.exit_code == 0, pulled.output
+    rebuilt = {
+        p.relative_to(repo_copy / "dataset"): p.read_bytes() for p in (repo_copy / "dataset").rglob("*") if p.is_file()
+    }
+    assert sorted(rebuilt) == sorted(committed)
+    for rel, data in committed.items():
+        assert rebuilt[rel] == data, f"dataset/{rel} differs after the round trip"
+
+    # the baseline's predictions came back intact
+    from crossclaim.dataset.gold import load_gold
+    from crossclaim.studio.sync import predictions_for_push
+
+    gold = load_gold(repo_copy / "annotations")
+    pushed = predictions_for_push(gold, ["regex"], None, None)
+    export = json.loads((repo_copy / "annotations" / "exports" / "spans.json").read_text())
+    tasks = {t.doc_id: t for t in parse_span_export(export, "spans.json")}
+    for doc_id, preds in pushed.items():
+        (back,) = [p for p in tasks[doc_id].predictions if p.model_version == preds[0].model_version]
+        key = lambda s: (s.layer, s.start, s.end, s.id)  # noqa: E731
+        assert sorted(back.spans, key=key) == sorted(preds[0].spans, key=key)
+
+    agreement = run("studio", "agreement", "--root", str(repo_copy))
+    assert agreement.exit_code == 0 and "strict F1" in agreement.output
+
+
+def test_wrong_token_is_one_line_within_10_s(server: str, repo_copy: Path) -> None:
+    start = time.monotonic()
+    result = run("studio", "pull", "--root", str(repo_copy), env=env(server, "not-the-token"))
+    assert time.monotonic() - start < 10
+    assert result.exit_code == 1
+    assert "refused the token (HTTP 401)" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_personal_access_token_works_and_disabled_legacy_tokens_are_explained(server: str, repo_copy: Path) -> None:
+    from label_studio_sdk import LabelStudio
+
+    pat = LabelStudio(base_url=server, api_key=TOKEN).tokens.create().token
+    settings = f"{server}/api/jwt/settings"
+    r = requests.post(
+        settings,
+        json={"api_tokens_enabled": True, "legacy_api_tokens_enabled": False},
+        headers={"Authorization": f"Token {TOKEN}"},
+        timeout=10,
+    )
+    assert r.status_code == 200
+    try:
+        start = time.monotonic()
+        refused = run("studio", "pull", "--root", str(repo_copy), env=env(server))
+        assert time.monotonic() - start < 10
+        assert refused.exit_code == 1 and "legacy API tokens are disabled" in refused.output
+        assert "Traceback" not in refused.output
+        with_pat = run("studio", "push", "--root", str(repo_copy), env=env(server, pat))
+        assert with_pat.exit_code == 0, with_pat.output
+    finally:
+        access = requests.post(f"{server}/api/token/refresh/", json={"refresh": pat}, timeout=10).json()["access"]
+        requests.post(
+            settings,
+            json={"api_tokens_enabled": True, "legacy_api_tokens_enabled": True},
+            headers={"Authorization": f"Bearer {access}"},
+            timeout=10,
+        )
+
+
+def test_no_server_is_one_line_within_10_s(repo_copy: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    start = time.monotonic()
+    result = run("studio", "push", "--root", str(repo_copy), env=env(url))
+    assert time.monotonic() - start < 10
+    assert result.exit_code == 1 and "no Label Studio server answers" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_wrong_port_with_another_server_is_explained(repo_copy: Path) -> None:
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}"
+        start = time.monotonic()
+        result = run("studio", "pull", "--root", str(repo_copy), env=env(url))
+        assert time.monotonic() - start < 10
+        assert result.exit_code == 1 and "is not a healthy Label Studio server" in result.output
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_serve_refuses_a_taken_port(tmp_path: Path) -> None:
+    httpd = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    try:
+        port = httpd.server_address[1]
+        result = run("studio", "serve", "--root", str(tmp_path), "--port", str(port), env={ENV_TOKEN: TOKEN})
+        assert result.exit_code == 1 and f"port {port} on 127.0.0.1 is taken" in result.output
+    finally:
+        httpd.server_close()
+
+
+def test_missing_token_is_explained(repo_copy: Path) -> None:
+    result = run("studio", "push", "--root", str(repo_copy), env={ENV_TOKEN: "", ENV_URL: "http://127.0.0.1:9"})
+    assert result.exit_code == 1 and f"set {ENV_TOKEN}" in result.output
+
+
+def test_token_never_written_or_printed(studio: Server, repo_copy: Path) -> None:
+    """Runs last in this module: every command output so far and every file the round trip wrote.
+
+    Only the server's own database holds the token (it must, to check it).
+    """
+    assert OUTPUTS, "no command ran"
+    assert not [o for o in OUTPUTS if TOKEN in o]
+    written = [p for p in repo_copy.rglob("*") if p.is_file()]
+    written += [p for p in studio.data_dir.iterdir() if p.is_file() and not p.name.endswith(".sqlite3")]
+    assert written
+    assert not [p for p in written if TOKEN.encode() in p.read_bytes()]
