@@ -84,7 +84,7 @@ def synthetic_document(rng: random.Random, n_chars: int, n_spans: int) -> tuple[
             spans.append(Span("hedges", hid, h, h + len(cue), cue, "HEDGE"))
             add(" " + " ".join(rng.choices(WORDS, k=6)) + " ")
             f = add(fig)
-            spans.append(Span("figures", f"f{counts['f']}", f, f + len(fig), fig, flabel, value=value))
+            spans.append(Span("figures", f"f{counts['f']}", f, f + len(fig), fig, flabel, {"value": value}))
             claim_text = "".join(parts)[claim_start:pos]
             spans.append(
                 Span(
@@ -94,9 +94,7 @@ def synthetic_document(rng: random.Random, n_chars: int, n_spans: int) -> tuple[
                     pos,
                     claim_text,
                     "CLAIM",
-                    hedged=True,
-                    topic=rng.choice(sorted(TOPICS)),
-                    cues=(hid,),
+                    {"hedged": True, "topic": rng.choice(sorted(TOPICS)), "cues": (hid,)},
                 )
             )
             for k in counts:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, TEXT, doc, gold_spans, golds_of, make_gold, task, write_repo
+from conftest import REPO, TEXT, doc, gold_predictions, gold_spans, golds_of, make_gold, task, write_repo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from seqeval.metrics import classification_report
@@ -16,7 +16,7 @@ from sklearn.metrics import f1_score, precision_recall_fscore_support
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
-from crossclaim.dataset.gold import Gold, gold_predictions
+from crossclaim.dataset.gold import Gold
 from crossclaim.evaluation.counts import count, index_gold, layer_tags, partial_counts
 from crossclaim.evaluation.metrics import (
     interval,
@@ -83,10 +83,10 @@ def noisy(gold: Gold) -> Predictions:
             if k % 5 == 1:
                 continue  # missing
             if k % 5 == 2:
-                s = Span(s.layer, s.id, s.start, max(s.start + 1, s.end - 2), "", s.label, s.value, s.hedged, s.topic)
+                s = Span(s.layer, s.id, s.start, max(s.start + 1, s.end - 2), "", s.label, s.attrs)
             if k % 5 == 3 and s.layer in ("entities", "figures"):
                 other = [lab for lab in LAYERS[s.layer].label_names if lab != s.label][0]
-                s = Span(s.layer, s.id, s.start, s.end, s.text, other, "0", s.hedged, s.topic)
+                s = Span(s.layer, s.id, s.start, s.end, s.text, other, {**s.attrs, "value": "0"})
             spans.append(s)
         spans.append(Span("entities", "x1", 0, 4, "Xiao", "ORG"))  # inside the glued "Xiaomiunveiled" of doc-a
         out[d.id] = spans
@@ -159,9 +159,9 @@ def test_value_accuracy_counts_strict_matches_only() -> None:
     gold = make_gold()
     spans = {d.id: list(gold.spans(d.id)) for d in gold.docs}
     wrong = spans["doc-b"][2]
-    spans["doc-b"][2] = Span(wrong.layer, wrong.id, wrong.start, wrong.end, wrong.text, wrong.label, value="1 car")
+    spans["doc-b"][2] = Span(wrong.layer, wrong.id, wrong.start, wrong.end, wrong.text, wrong.label, {"value": "1 car"})
     short = spans["doc-b"][5]  # "the second half of the year" predicted as "the second half"
-    spans["doc-b"][5] = Span(short.layer, short.id, short.start, short.start + 15, "", "DATE", value="2025-H2")
+    spans["doc-b"][5] = Span(short.layer, short.id, short.start, short.start + 15, "", "DATE", {"value": "2025-H2"})
     result = evaluate(golds_of(gold), Predictions(spans, frozenset({"figure_tags"}), {}, None), [])
     va = result["layers"]["figure_tags"]["value_accuracy"]
     assert (va["matched"], va["correct"]) == (9, 8)  # 10 gold figures, one shifted (unmatched), one wrong value

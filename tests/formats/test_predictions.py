@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO, gold_spans, make_gold, task, write_repo
+from conftest import REPO, gold_predictions, gold_spans, make_gold, task, write_repo
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
-from crossclaim.dataset.gold import gold_predictions
 from crossclaim.errors import InputError
 from crossclaim.formats.predictions import (
     ALL_TAG_LAYERS,

@@ -7,11 +7,11 @@ from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
-from conftest import REPO, gold_spans, task, write_repo
+from conftest import REPO, gold_predictions, gold_spans, task, write_repo
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
-from crossclaim.dataset.gold import gold_predictions, load_gold
+from crossclaim.dataset.gold import load_gold
 from crossclaim.formats.predictions import Predictions, to_jsonl
 from crossclaim.leaderboard.render import chart, markdown
 from crossclaim.leaderboard.run import OUTPUTS

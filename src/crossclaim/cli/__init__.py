@@ -17,7 +17,3 @@ app = typer.Typer(
 for command in (dataset.build, dataset.summary, dataset.ingest, evaluation.score, evaluation.leaderboard):
     app.command()(command)
 app.add_typer(studio_app, name="studio")
-
-
-def main() -> None:  # pragma: no cover
-    app()

@@ -16,20 +16,7 @@ from crossclaim.formats.labelstudio.annotations import choose_gold
 from crossclaim.formats.labelstudio.pairs import parse_pair_export, parse_pair_tasks
 from crossclaim.formats.labelstudio.spans import parse_span_export
 from crossclaim.formats.manifest import load_manifest
-from crossclaim.formats.predictions import ALL_TAG_LAYERS, Predictions
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
-
-
-def gold_predictions(gold: Gold) -> Predictions:
-    """The gold written as predictions: scoring it against itself must give 1.0 everywhere."""
-    contradictory = gold.contradictory()
-    return Predictions(
-        {d.id: list(gold.spans(d.id)) for d in gold.docs},
-        ALL_TAG_LAYERS,
-        {d.id: set(contradictory.get(d.id, set())) for d in gold.docs},
-        {p.id: p.label for p in gold.pairs},
-    )
-
 
 SPAN_EXPORT = Path("exports/spans.json")
 PAIR_EXPORT = Path("exports/pairs.json")

@@ -7,7 +7,7 @@ from collections import Counter
 
 from crossclaim.dataset.gold import Gold
 from crossclaim.dataset.tables import Tables
-from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS
+from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, Attribute, attributes_of
 
 CHART = "label_distribution.png"
 
@@ -24,9 +24,9 @@ def statistics(gold: Gold, tables: Tables) -> dict:
     for d in gold.docs:
         for s in gold.spans(d.id):
             spans[(s.layer, s.label, d.split)] += 1
-            if s.layer == "claims":
-                spans[("claims", "hedged", d.split)] += bool(s.hedged)
-                spans[("claims", "contradictory", d.split)] += s.id in contradictory.get(d.id, set())
+            for a in _flags(s.layer):
+                flag = s.id in contradictory.get(d.id, set()) if a.derived else s.attrs.get(a.name)
+                spans[(s.layer, a.name, d.split)] += bool(flag)
     pairs: Counter = Counter()
     for split, table in tables.tables["claim_pairs"].items():
         for label in table.column("label").to_pylist():
@@ -44,6 +44,11 @@ def statistics(gold: Gold, tables: Tables) -> dict:
     }
 
 
+def _flags(layer: str) -> list[Attribute]:
+    """The true/false attributes of a layer: each gets a count of its true spans."""
+    return [a for a in attributes_of(layer) if a.kind == "bool"]
+
+
 def _row(name: str, values: list[int]) -> str:
     return f"| {name} | " + " | ".join(str(v) for v in values) + f" | {sum(values)} |"
 
@@ -57,8 +62,9 @@ def stats_md(stats: dict) -> str:
     for layer in LAYERS.values():
         for label in layer.label_names:
             out.append(_row(f"{layer.name} / {label}", [stats["spans"][(layer.name, label, s)] for s in SPLITS]))
-    for extra in ("hedged", "contradictory"):
-        out.append(_row(f"claims / {extra}", [stats["spans"][("claims", extra, s)] for s in SPLITS]))
+    for layer in LAYERS:
+        for a in _flags(layer):
+            out.append(_row(f"{layer} / {a.name}", [stats["spans"][(layer, a.name, s)] for s in SPLITS]))
     out += ["", "**Claim pairs per label**", "", head.replace("| |", "| label |", 1)]
     out += [_row(label, [stats["pairs"][(label, s)] for s in SPLITS]) for label in PAIR_LABELS]
     out += ["", f"Tokens split at a span boundary inside a glued word: {stats['token_splits']}.", ""]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crossclaim.schema.scheme import CONFIGS
+from crossclaim.schema.scheme import CONFIGS, LAYERS
 
 
 def summarize(dataset_dir: Path) -> str:
@@ -19,8 +19,6 @@ def summarize(dataset_dir: Path) -> str:
         if config == "documents":
             for split in ds:
                 for row in ds[split]:
-                    counts = ", ".join(
-                        f"{layer} {len(row[layer])}" for layer in ("entities", "figures", "hedges", "claims")
-                    )
+                    counts = ", ".join(f"{layer} {len(row[layer])}" for layer in LAYERS)
                     lines.append(f"  {split:<10} {row['id']}  {row['publisher'] or '(publisher unknown)'}: {counts}")
     return "\n".join(lines)

@@ -14,14 +14,18 @@ from datasets import ClassLabel, Features, List, Value
 from crossclaim.dataset.gold import Gold
 from crossclaim.dataset.splits import pair_split
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
-from crossclaim.schema.scheme import LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS
+from crossclaim.schema.scheme import LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS, attributes_of
 from crossclaim.schema.tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, token_view
 
 # ---------------------------------------------------------------------------------------------
 # features
 
 
+_FEATURES = {"text": Value("string"), "bool": Value("bool"), "choice": Value("string"), "refs": List(Value("string"))}
+
+
 def _span_struct(layer: str) -> dict:
+    """A span's HF struct: offsets, text, label, then the layer's attributes in declaration order."""
     struct = {
         "id": Value("string"),
         "start": Value("int32"),
@@ -29,16 +33,7 @@ def _span_struct(layer: str) -> dict:
         "text": Value("string"),
         "label": ClassLabel(names=LAYERS[layer].label_names),
     }
-    if layer == "figures":
-        struct["value"] = Value("string")
-    if layer == "claims":
-        struct |= {
-            "hedged": Value("bool"),
-            "topic": Value("string"),
-            "contradictory": Value("bool"),
-            "cues": List(Value("string")),
-        }
-    return struct
+    return struct | {a.name: _FEATURES[a.kind] for a in attributes_of(layer)}
 
 
 def features(config: str) -> Features:
@@ -94,6 +89,7 @@ def features(config: str) -> Features:
 
 
 def span_row(s: Span, contradictory: set[str]) -> dict:
+    """One span as a row; a derived flag is true for the spans in ``contradictory``."""
     row = {
         "id": s.id,
         "start": s.start,
@@ -101,15 +97,9 @@ def span_row(s: Span, contradictory: set[str]) -> dict:
         "text": s.text,
         "label": LAYERS[s.layer].label_names.index(s.label),
     }
-    if s.layer == "figures":
-        row["value"] = s.value
-    if s.layer == "claims":
-        row |= {
-            "hedged": bool(s.hedged),
-            "topic": s.topic,
-            "contradictory": s.id in contradictory,
-            "cues": list(s.cues),
-        }
+    for a in attributes_of(s.layer):
+        value = s.id in contradictory if a.derived else s.attrs.get(a.name, a.empty)
+        row[a.name] = bool(value) if a.kind == "bool" else list(value) if a.kind == "refs" else value
     return row
 
 

@@ -188,7 +188,7 @@ def count(golds: list[GoldDoc], preds: Predictions, pairs: list[Pair]) -> Counts
         home = {g.doc.id: k for k, g in enumerate(golds)}
         pair_counts = np.zeros((n, len(PAIR_LABELS), len(PAIR_LABELS) + 1), dtype=np.int64)
         for p in pairs:
-            at = home[min(d for d in (p.a_doc, p.b_doc) if d in home)]
+            at = home[p.home(set(home))]
             pair_counts[at] += pair_confusion([p], preds.pairs)
         ordered = sorted(pairs, key=lambda p: p.id)
         y_pairs = ([p.label for p in ordered], [preds.pairs.get(p.id, "NONE") for p in ordered])

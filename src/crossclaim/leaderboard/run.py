@@ -64,10 +64,6 @@ class Entry:
 # running systems (the only slow part)
 
 
-def _pairs_home(pairs: list[Pair], doc_id: str) -> list[Pair]:
-    return [p for p in pairs if min(p.a_doc, p.b_doc) == doc_id]
-
-
 def checked(preds: Predictions, name: str, gold: Gold, docs: list[Document]) -> Predictions:
     """A system's predictions through the file format and its validator: a plug-in's bad span is a
     clear error naming the system, document and field, and a file of the same output scores the same."""
@@ -101,7 +97,9 @@ def run_system(system: System, gold: Gold, tick: Callable[[], None], name: str =
     for held in docs:
         rest = [d for d in docs if d.id != held.id]
         system.fit(training_set(rest, gold.spans, gold.pairs))
-        folds.append(system.predict([held], pair_queries(_pairs_home(gold.pairs, held.id), by_id, claims)))
+        folds.append(
+            system.predict([held], pair_queries([p for p in gold.pairs if p.home() == held.id], by_id, claims))
+        )
         tick()
     out["cv"] = checked(merge(folds), name, gold, docs)
     return out

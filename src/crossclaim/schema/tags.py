@@ -6,7 +6,7 @@ import bisect
 from dataclasses import dataclass
 
 from crossclaim.schema.records import Span
-from crossclaim.schema.scheme import TAG_LAYERS, TagLayer
+from crossclaim.schema.scheme import ATTRIBUTE, TAG_LAYERS, TagLayer
 from crossclaim.text import sentence_bounds, split_at, tokenize
 
 TAG_NAMES: dict[str, list[str]] = {t.name: t.tag_names() for t in TAG_LAYERS}
@@ -37,13 +37,15 @@ def token_view(text: str, spans: list[Span]) -> TokenView:
 
 
 def selected(tag_layer: TagLayer, spans: list[Span], contradictory: set[str]) -> list[Span]:
-    """The spans a tag layer draws: its layer, filtered by ``hedged`` or ``contradictory``."""
+    """The spans a tag layer draws: its layer, kept only where its ``only`` flag is true.
+
+    A derived flag (``contradictory``) is true for the span ids in ``contradictory``.
+    """
     out = [s for s in spans if s.layer == tag_layer.layer]
-    if tag_layer.only == "hedged":
-        out = [s for s in out if s.hedged]
-    elif tag_layer.only == "contradictory":
-        out = [s for s in out if s.id in contradictory]
-    return out
+    if tag_layer.only is None:
+        return out
+    flag = ATTRIBUTE[(tag_layer.layer, tag_layer.only)]
+    return [s for s in out if (s.id in contradictory if flag.derived else s.attrs.get(flag.name))]
 
 
 def spans_to_tag_ids(starts: list[int], ends: list[int], spans: list[Span], tag_layer: str) -> tuple[list[int], int]:

@@ -130,20 +130,6 @@ def _pair_result(result: object, here: str, problems: list) -> tuple[str | None,
     return label, rationale
 
 
-def pair_task(p: Pair, claims: dict[tuple[str, str], Span]) -> dict:
-    a, b = claims[(p.a_doc, p.a_claim)], claims[(p.b_doc, p.b_claim)]
-    return {
-        "pair_id": p.id,
-        "topic": p.topic,
-        "a_doc": p.a_doc,
-        "a_claim": p.a_claim,
-        "a_text": a.text,
-        "b_doc": p.b_doc,
-        "b_claim": p.b_claim,
-        "b_text": b.text,
-    }
-
-
 def pair_results(p: Pair) -> list[dict]:
     out = [
         {
