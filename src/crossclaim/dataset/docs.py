@@ -8,8 +8,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from crossclaim.dataset.agreement import agreement_md
 from crossclaim.dataset.card import croissant, dataset_card, label_table_md
-from crossclaim.dataset.gold import Gold
+from crossclaim.dataset.gold import Gold, pair_annotations, read_pairs
 from crossclaim.dataset.stats import CHART, label_chart, statistics, stats_md
 from crossclaim.dataset.tables import Tables
 from crossclaim.files import write_text_atomic
@@ -21,23 +22,22 @@ DATASHEET = Path("DATASHEET.md")
 GUIDELINES = Path("annotations/GUIDELINES.md")
 
 
-def write_generated(root: Path, staging: Path, gold: Gold, tables: Tables, data_files: list[Path]) -> None:
+def write_generated(root: Path, staging: Path, tables: Tables, data_files: list[Path], agreement: str) -> None:
     """Write the card, Croissant file and chart into ``staging``; refresh configs and doc tables."""
-    stats = statistics(gold, tables)
+    stats = statistics(tables)
     (staging / "README.md").write_text(dataset_card(tables, stats), encoding="utf-8")
     (staging / "croissant.json").write_text(croissant(staging, data_files), encoding="utf-8")
     (staging / CHART).write_bytes(label_chart(stats))
     write_configs(root)
     replace_block(root / DATASHEET, "statistics", stats_md(stats))
-    replace_block(root / DATASHEET, "agreement", agreement_block(root, gold), required=False)
+    replace_block(root / DATASHEET, "agreement", agreement, required=False)
     replace_block(root / GUIDELINES, "labels", label_table_md(), required=False)
 
 
 def agreement_block(root: Path, gold: Gold) -> str:
-    from crossclaim.dataset.agreement import agreement_md
-    from crossclaim.dataset.gold import pair_annotations
-
-    return agreement_md(list(gold.tasks.values()), pair_annotations(root / "annotations", gold))
+    """The datasheet's agreement tables, from a loaded gold (``crossclaim studio agreement``)."""
+    pair_tasks, _ = read_pairs(root / "annotations", None, [])
+    return agreement_md(list(gold.tasks.values()), pair_annotations(pair_tasks))
 
 
 def write_configs(root: Path) -> None:

@@ -11,10 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import ClassLabel, Features, List, Value
 
-from crossclaim.dataset.gold import Gold
+from crossclaim.dataset.gold import DocGold, Gold
 from crossclaim.dataset.splits import pair_split
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
-from crossclaim.schema.scheme import LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS, attributes_of
+from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS, attributes_of
 from crossclaim.schema.tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, token_view
 
 # ---------------------------------------------------------------------------------------------
@@ -159,7 +159,11 @@ class TokenColumns:
             self.offsets.append(base + j)
         return view
 
-    def table(self) -> pa.Table:
+    def __len__(self) -> int:
+        return len(self.doc_ids)
+
+    def batch(self) -> pa.RecordBatch:
+        """The sentences added so far as one record batch."""
         schema = features("tokens").arrow_schema
         offsets = pa.array(self.offsets, pa.int32())
 
@@ -174,7 +178,7 @@ class TokenColumns:
             "token_offsets": nested(pairs.cast(schema.field("token_offsets").type.value_type), "token_offsets"),
             **{name: nested(pa.array(v, pa.int64()), name) for name, v in self.tags.items()},
         }
-        return pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
+        return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
 
 
 def pair_row(p: Pair, claims: dict[tuple[str, str], Span]) -> dict:
@@ -201,32 +205,84 @@ class Tables:
     stats: dict
 
 
+class TableBuilder:
+    """The three configs, filled one document at a time in bounded memory.
+
+    Rows are kept as arrow record batches (flushed every ``BATCH`` documents), never as Python
+    objects for the whole corpus; ``finish`` puts each split's rows in manifest order.
+    """
+
+    BATCH = 256
+
+    def __init__(self, docs: list[Document], contradictory: dict[str, set[str]]) -> None:
+        self.order = {d.id: n for n, d in enumerate(docs)}
+        self.split_of = {d.id: d.split for d in docs}
+        self.contradictory = contradictory
+        self.rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
+        self.tokens = {s: TokenColumns() for s in SPLITS}
+        self.batches: dict[str, dict[str, list[pa.RecordBatch]]] = {c: {s: [] for s in SPLITS} for c in CONFIGS}
+        self.claims: dict[tuple[str, str], Span] = {}
+        self.splits_made = 0
+        self.token_count: dict[str, int] = defaultdict(int)
+        self.last: dict[str, int] = defaultdict(lambda: -1)  # manifest rank of each split's last document
+        self.in_order = True
+
+    def add(self, g: DocGold) -> None:
+        d, spans = g.doc, g.spans
+        self.in_order &= self.order[d.id] > self.last[d.split]
+        self.last[d.split] = self.order[d.id]
+        flags = self.contradictory.get(d.id, set())
+        self.rows[d.split].append(document_row(d, g.annotation, g.task, flags))
+        view = self.tokens[d.split].add(d.id, d.text, spans, flags)
+        self.splits_made += view.splits
+        self.token_count[d.split] += len(view.starts)
+        self.claims.update({(d.id, s.id): s for s in spans if s.layer == "claims"})
+        if len(self.rows[d.split]) >= self.BATCH:
+            self._flush(d.split)
+
+    def _flush(self, split: str) -> None:
+        if self.rows[split]:
+            schema = features("documents").arrow_schema
+            self.batches["documents"][split].append(pa.RecordBatch.from_pylist(self.rows[split], schema=schema))
+            self.rows[split] = []
+        if len(self.tokens[split]):
+            self.batches["tokens"][split].append(self.tokens[split].batch())
+            self.tokens[split] = TokenColumns()
+
+    def finish(self, pairs: list[Pair]) -> Tables:
+        tables: dict[str, dict[str, pa.Table]] = {}
+        for split in SPLITS:
+            self._flush(split)
+        for config in ("documents", "tokens"):
+            schema = features(config).arrow_schema
+            key = "id" if config == "documents" else "document_id"
+            tables[config] = {
+                s: self._in_manifest_order(pa.Table.from_batches(b, schema=schema), key)
+                for s, b in self.batches[config].items()
+            }
+        rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
+        for p in pairs:
+            rows[pair_split(p, self.split_of)].append(pair_row(p, self.claims))
+        schema = features("claim_pairs").arrow_schema
+        tables["claim_pairs"] = {s: pa.Table.from_pylist(r, schema=schema) for s, r in rows.items()}
+        return Tables(tables, self.splits_made, {"tokens": dict(self.token_count)})
+
+    def _in_manifest_order(self, table: pa.Table, key: str) -> pa.Table:
+        """Rows sorted by their document's manifest position (a stable sort keeps sentence order)."""
+        if not self.in_order:
+            rank = [self.order[d] for d in table.column(key).to_pylist()]
+            table = table.take(pa.array(sorted(range(len(rank)), key=rank.__getitem__)))
+        return table.combine_chunks()
+
+
 def make_tables(gold: Gold, progress=None) -> Tables:
-    """All rows of all configs, as arrow tables with the schema's features (pure)."""
-    contradictory = gold.contradictory()
-    split_of = {d.id: d.split for d in gold.docs}
-    rows: dict[str, dict[str, list]] = {c: {s: [] for s in SPLITS} for c in ("documents", "claim_pairs")}
-    token_columns = {s: TokenColumns() for s in SPLITS}
-    splits_made = 0
-    token_count: dict[str, int] = defaultdict(int)
+    """All rows of all configs from a loaded gold, as arrow tables with the schema's features."""
+    builder = TableBuilder(gold.docs, gold.contradictory())
     for d in gold.docs:
-        spans = gold.spans(d.id)
-        c = contradictory.get(d.id, set())
-        rows["documents"][d.split].append(document_row(d, gold.gold.get(d.id), gold.tasks.get(d.id), c))
-        view = token_columns[d.split].add(d.id, d.text, spans, c)
-        splits_made += view.splits
-        token_count[d.split] += len(view.starts)
+        builder.add(DocGold(d, gold.tasks.get(d.id), gold.gold.get(d.id)))
         if progress:
             progress()
-    claims = gold.claims()
-    for p in gold.pairs:
-        rows["claim_pairs"][pair_split(p, split_of)].append(pair_row(p, claims))
-    tables = {}
-    for config, by_split in rows.items():
-        schema = features(config).arrow_schema
-        tables[config] = {s: pa.Table.from_pylist(r, schema=schema) for s, r in by_split.items()}
-    tables["tokens"] = {s: cols.table() for s, cols in token_columns.items()}
-    return Tables(tables, splits_made, {"tokens": dict(token_count)})
+    return builder.finish(gold.pairs)
 
 
 def write_tables(tables: Tables, out: Path) -> list[Path]:

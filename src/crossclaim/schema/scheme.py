@@ -6,6 +6,7 @@ Changing a label here and running ``crossclaim build`` regenerates all of them."
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -28,7 +29,7 @@ class Layer:
     noun: str  # one span of the layer, in messages ("a figure", "a hedge cue")
     in_one_sentence: bool = False  # every span stays inside one sentence
 
-    @property
+    @functools.cached_property
     def label_names(self) -> list[str]:
         return [label.name for label in self.labels]
 
@@ -306,6 +307,7 @@ CONFIGS = ("documents", "tokens", "claim_pairs")
 SPLITS = ("train", "validation", "test")
 
 
-def attributes_of(layer: str) -> list[Attribute]:
+@functools.cache
+def attributes_of(layer: str) -> tuple[Attribute, ...]:
     """The attributes of a layer, in declaration order (the order of the HF struct fields)."""
-    return [a for a in ATTRIBUTES if a.layer == layer]
+    return tuple(a for a in ATTRIBUTES if a.layer == layer)

@@ -8,6 +8,8 @@ of them survives.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from crossclaim.errors import InputError
 from crossclaim.formats.labelstudio.annotations import annotator_of
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
@@ -29,11 +31,19 @@ def parse_span_export(data: object, where: str, docs: dict[str, Document] | None
     """Validate a span-project export and turn it into tasks; raise one error listing every problem."""
     if not isinstance(data, list):
         raise InputError(where, "a Label Studio export is a JSON list of tasks")
+    return list(parse_span_tasks(data, where, docs))
+
+
+def parse_span_tasks(raws: Iterable[object], where: str, docs: dict[str, Document] | None = None) -> Iterator[Task]:
+    """Validate tasks one at a time as they are read (a streamed export), yielding each good one.
+
+    Every problem is collected and raised as one error after the last task, so a caller that
+    stages its output keeps nothing of an export that turns out to be bad.
+    """
     problems: list[tuple[str, str]] = []
-    tasks: list[Task] = []
     seen_ids: set = set()
     seen_docs: set[str] = set()
-    for n, raw in enumerate(data):
+    for n, raw in enumerate(raws):
         here = f"{where}: task #{n}"
         if not isinstance(raw, dict):
             problems.append((here, "task is not a JSON object"))
@@ -43,15 +53,16 @@ def parse_span_export(data: object, where: str, docs: dict[str, Document] | None
             if raw["id"] in seen_ids:
                 problems.append((here, "duplicate task id"))
             seen_ids.add(raw["id"])
+        before = len(problems)
         task = _parse_task(raw, here, docs, problems)
         if task is None:
             continue
         if task.doc_id in seen_docs:
             problems.append((here, f"duplicate task for document {task.doc_id}"))
         seen_docs.add(task.doc_id)
-        tasks.append(task)
+        if len(problems) == before:  # only clean tasks go on; the rest is reported at the end
+            yield task
     InputError.collect(problems)
-    return tasks
 
 
 def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems: list) -> Task | None:
