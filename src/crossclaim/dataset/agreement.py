@@ -119,9 +119,7 @@ class AnnotatorTally:
     """
 
     def __init__(self) -> None:
-        self._rows: dict[str, dict] = defaultdict(
-            lambda: {"tasks": 0, "spans": defaultdict(int), "cancelled": 0, "lead": []}
-        )
+        self._rows: dict[str, dict] = defaultdict(_new_row)
 
     def add(self, task: Task) -> None:
         for a in task.annotations:
@@ -135,11 +133,24 @@ class AnnotatorTally:
             if a.lead_time is not None:
                 r["lead"].append(a.lead_time)
 
+    def merge(self, other: AnnotatorTally) -> None:
+        for name, r in other._rows.items():
+            mine = self._rows[name]
+            mine["tasks"] += r["tasks"]
+            mine["cancelled"] += r["cancelled"]
+            mine["lead"] += r["lead"]
+            for layer, n in r["spans"].items():
+                mine["spans"][layer] += n
+
     def table(self) -> list[tuple[str, int, dict[str, int], int, float | None]]:
         return [
             (name, r["tasks"], dict(r["spans"]), r["cancelled"], sum(r["lead"]) / len(r["lead"]) if r["lead"] else None)
             for name, r in sorted(self._rows.items())
         ]
+
+
+def _new_row() -> dict:
+    return {"tasks": 0, "spans": defaultdict(int), "cancelled": 0, "lead": []}
 
 
 def per_annotator(tasks: list[Task]) -> list[tuple[str, int, dict[str, int], int, float | None]]:

@@ -7,7 +7,7 @@ region on bad input.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,20 +80,28 @@ def stream_gold(
     by_id = {d.id: d for d in docs}
     seen: set[str] = set()
     if data is not None or path.exists():
-        problems: list[tuple[str, str]] = []
         raws = data if data is not None else iter_array(path)
         if not isinstance(raws, list | Iterator):
             raise InputError(str(path), "a Label Studio export is a JSON list of tasks")
-        for task in parse_span_tasks(raws, str(path), by_id):
-            before = len(problems)
-            chosen = choose_gold(task.annotations, f"{path}: doc {task.doc_id}", gold_annotator, problems, notes)
-            seen.add(task.doc_id)
-            if len(problems) == before:
-                yield DocGold(by_id[task.doc_id], task, chosen)
-        InputError.collect(problems)
+        for g in gold_of_tasks(parse_span_tasks(raws, str(path), by_id), by_id, str(path), gold_annotator, notes):
+            seen.add(g.doc.id)
+            yield g
     for d in docs:
         if d.id not in seen:
             yield DocGold(d, None, None)
+
+
+def gold_of_tasks(
+    tasks: Iterable[Task], by_id: dict[str, Document], where: str, gold_annotator: str | None, notes: list[str]
+) -> Iterator[DocGold]:
+    """Each valid task with its gold annotation (``choose_gold``); problems raised after the last."""
+    problems: list[tuple[str, str]] = []
+    for task in tasks:
+        before = len(problems)
+        chosen = choose_gold(task.annotations, f"{where}: doc {task.doc_id}", gold_annotator, problems, notes)
+        if len(problems) == before:
+            yield DocGold(by_id[task.doc_id], task, chosen)
+    InputError.collect(problems)
 
 
 def read_pairs(

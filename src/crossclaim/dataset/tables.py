@@ -205,6 +205,30 @@ class Tables:
     stats: dict
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """What every document's rows depend on beyond the document itself."""
+
+    order: dict[str, int]  # manifest position
+    split_of: dict[str, str]
+    contradictory: dict[str, set[str]]
+
+    @classmethod
+    def of(cls, docs: list[Document], contradictory: dict[str, set[str]]) -> Corpus:
+        return cls({d.id: n for n, d in enumerate(docs)}, {d.id: d.split for d in docs}, contradictory)
+
+
+@dataclass
+class TablePart:
+    """Rows of some documents (built in a worker process), to be merged in export order."""
+
+    batches: dict[str, dict[str, list[pa.RecordBatch]]]
+    claims: dict[tuple[str, str], Span]
+    splits_made: int
+    token_count: dict[str, int]
+    ranks: dict[str, list[int]]  # manifest positions of the documents, as added, per split
+
+
 class TableBuilder:
     """The three configs, filled one document at a time in bounded memory.
 
@@ -214,70 +238,81 @@ class TableBuilder:
 
     BATCH = 256
 
-    def __init__(self, docs: list[Document], contradictory: dict[str, set[str]]) -> None:
-        self.order = {d.id: n for n, d in enumerate(docs)}
-        self.split_of = {d.id: d.split for d in docs}
-        self.contradictory = contradictory
+    def __init__(self, corpus: Corpus) -> None:
+        self.corpus = corpus
         self.rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
         self.tokens = {s: TokenColumns() for s in SPLITS}
-        self.batches: dict[str, dict[str, list[pa.RecordBatch]]] = {c: {s: [] for s in SPLITS} for c in CONFIGS}
-        self.claims: dict[tuple[str, str], Span] = {}
-        self.splits_made = 0
-        self.token_count: dict[str, int] = defaultdict(int)
-        self.last: dict[str, int] = defaultdict(lambda: -1)  # manifest rank of each split's last document
-        self.in_order = True
+        self.part = TablePart(
+            {c: {s: [] for s in SPLITS} for c in CONFIGS}, {}, 0, defaultdict(int), {s: [] for s in SPLITS}
+        )
 
     def add(self, g: DocGold) -> None:
-        d, spans = g.doc, g.spans
-        self.in_order &= self.order[d.id] > self.last[d.split]
-        self.last[d.split] = self.order[d.id]
-        flags = self.contradictory.get(d.id, set())
+        d, spans, part = g.doc, g.spans, self.part
+        part.ranks[d.split].append(self.corpus.order[d.id])
+        flags = self.corpus.contradictory.get(d.id, set())
         self.rows[d.split].append(document_row(d, g.annotation, g.task, flags))
         view = self.tokens[d.split].add(d.id, d.text, spans, flags)
-        self.splits_made += view.splits
-        self.token_count[d.split] += len(view.starts)
-        self.claims.update({(d.id, s.id): s for s in spans if s.layer == "claims"})
+        part.splits_made += view.splits
+        part.token_count[d.split] += len(view.starts)
+        part.claims.update({(d.id, s.id): s for s in spans if s.layer == "claims"})
         if len(self.rows[d.split]) >= self.BATCH:
             self._flush(d.split)
 
     def _flush(self, split: str) -> None:
         if self.rows[split]:
             schema = features("documents").arrow_schema
-            self.batches["documents"][split].append(pa.RecordBatch.from_pylist(self.rows[split], schema=schema))
+            self.part.batches["documents"][split].append(pa.RecordBatch.from_pylist(self.rows[split], schema=schema))
             self.rows[split] = []
         if len(self.tokens[split]):
-            self.batches["tokens"][split].append(self.tokens[split].batch())
+            self.part.batches["tokens"][split].append(self.tokens[split].batch())
             self.tokens[split] = TokenColumns()
 
-    def finish(self, pairs: list[Pair]) -> Tables:
-        tables: dict[str, dict[str, pa.Table]] = {}
+    def flushed(self) -> TablePart:
+        """Everything added so far, as record batches."""
         for split in SPLITS:
             self._flush(split)
+        return self.part
+
+    def merge(self, other: TablePart) -> None:
+        """Append the rows another builder made of later documents."""
+        part = self.flushed()
+        for config, by_split in other.batches.items():
+            for split, batches in by_split.items():
+                part.batches[config][split] += batches
+        part.claims.update(other.claims)
+        part.splits_made += other.splits_made
+        for split in SPLITS:
+            part.token_count[split] += other.token_count.get(split, 0)
+            part.ranks[split] += other.ranks[split]
+
+    def finish(self, pairs: list[Pair]) -> Tables:
+        part = self.flushed()
+        tables: dict[str, dict[str, pa.Table]] = {}
         for config in ("documents", "tokens"):
             schema = features(config).arrow_schema
             key = "id" if config == "documents" else "document_id"
             tables[config] = {
-                s: self._in_manifest_order(pa.Table.from_batches(b, schema=schema), key)
-                for s, b in self.batches[config].items()
+                s: self._in_manifest_order(pa.Table.from_batches(b, schema=schema), key, part.ranks[s])
+                for s, b in part.batches[config].items()
             }
         rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
         for p in pairs:
-            rows[pair_split(p, self.split_of)].append(pair_row(p, self.claims))
+            rows[pair_split(p, self.corpus.split_of)].append(pair_row(p, part.claims))
         schema = features("claim_pairs").arrow_schema
         tables["claim_pairs"] = {s: pa.Table.from_pylist(r, schema=schema) for s, r in rows.items()}
-        return Tables(tables, self.splits_made, {"tokens": dict(self.token_count)})
+        return Tables(tables, part.splits_made, {"tokens": dict(part.token_count)})
 
-    def _in_manifest_order(self, table: pa.Table, key: str) -> pa.Table:
+    def _in_manifest_order(self, table: pa.Table, key: str, ranks: list[int]) -> pa.Table:
         """Rows sorted by their document's manifest position (a stable sort keeps sentence order)."""
-        if not self.in_order:
-            rank = [self.order[d] for d in table.column(key).to_pylist()]
+        if ranks != sorted(ranks):
+            rank = [self.corpus.order[d] for d in table.column(key).to_pylist()]
             table = table.take(pa.array(sorted(range(len(rank)), key=rank.__getitem__)))
         return table.combine_chunks()
 
 
 def make_tables(gold: Gold, progress=None) -> Tables:
     """All rows of all configs from a loaded gold, as arrow tables with the schema's features."""
-    builder = TableBuilder(gold.docs, gold.contradictory())
+    builder = TableBuilder(Corpus.of(gold.docs, gold.contradictory()))
     for d in gold.docs:
         builder.add(DocGold(d, gold.tasks.get(d.id), gold.gold.get(d.id)))
         if progress:

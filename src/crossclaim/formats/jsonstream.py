@@ -86,6 +86,13 @@ def _backslashes_before(a: np.ndarray, p: int) -> int:
 def iter_array(path: Path, where: str | None = None, chunk: int = CHUNK) -> Iterator[object]:
     """Yield the elements of the JSON array in ``path`` one by one; InputError on any fault."""
     where = where or str(path)
+    for n, piece in enumerate(iter_array_raw(path, where, chunk)):
+        yield parse_element(piece, where, n)
+
+
+def iter_array_raw(path: Path, where: str | None = None, chunk: int = CHUNK) -> Iterator[bytes]:
+    """The bytes of each element of the JSON array in ``path`` (parse them with ``parse_element``)."""
+    where = where or str(path)
     try:
         fh = open(path, "rb")  # noqa: SIM115 (closed below, also when the caller stops early)
     except OSError as exc:
@@ -110,11 +117,11 @@ def iter_array(path: Path, where: str | None = None, chunk: int = CHUNK) -> Iter
                 if buf[m : m + 1] == b"]":
                     done = True
                     if piece.strip() or n:
-                        yield _element(piece, where, n)
+                        yield piece
                     if buf[m + 1 :].strip() or more.strip():
                         raise InputError(where, f"unexpected data after the array: {_preview(buf[m + 1 :] + more)}")
                     break
-                yield _element(piece, where, n)
+                yield piece
                 n += 1
                 start = m + 1
             if done:
@@ -124,7 +131,8 @@ def iter_array(path: Path, where: str | None = None, chunk: int = CHUNK) -> Iter
             buf = buf[start:] + more
 
 
-def _element(piece: bytes, where: str, n: int) -> object:
+def parse_element(piece: bytes, where: str, n: int) -> object:
+    """One element's value; a malformed one is an InputError naming its position."""
     try:
         return orjson.loads(piece)
     except orjson.JSONDecodeError as exc:

@@ -34,16 +34,19 @@ def parse_span_export(data: object, where: str, docs: dict[str, Document] | None
     return list(parse_span_tasks(data, where, docs))
 
 
-def parse_span_tasks(raws: Iterable[object], where: str, docs: dict[str, Document] | None = None) -> Iterator[Task]:
+def parse_span_tasks(
+    raws: Iterable[object], where: str, docs: dict[str, Document] | None = None, start: int = 0
+) -> Iterator[Task]:
     """Validate tasks one at a time as they are read (a streamed export), yielding each good one.
 
     Every problem is collected and raised as one error after the last task, so a caller that
-    stages its output keeps nothing of an export that turns out to be bad.
+    stages its output keeps nothing of an export that turns out to be bad. ``start`` numbers the
+    tasks of a part of an export as in the whole.
     """
     problems: list[tuple[str, str]] = []
     seen_ids: set = set()
     seen_docs: set[str] = set()
-    for n, raw in enumerate(raws):
+    for n, raw in enumerate(raws, start):
         here = f"{where}: task #{n}"
         if not isinstance(raw, dict):
             problems.append((here, "task is not a JSON object"))
