@@ -22,12 +22,12 @@ from crossclaim.dataset.gold import (
     PAIR_EXPORT,
     SPAN_EXPORT,
     DocGold,
-    contradictory_claims,
     gold_of_tasks,
     pair_annotations,
     pair_problems,
     read_pairs,
 )
+from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.dataset.tables import Corpus, TableBuilder, TablePart, write_tables
 from crossclaim.errors import InputError
 from crossclaim.files import replace_dir
@@ -58,7 +58,8 @@ def build(root: Path, gold_annotator: str | None = None, progress=None, workers:
     docs = load_manifest(annotations)
     notes: list[str] = []
     pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes)
-    job = _Job(Corpus.of(docs, contradictory_claims(pairs)), {d.id: d for d in docs}, annotations, gold_annotator)
+    published = contradictory_claims(pairs, {d.id: d.split for d in docs})
+    job = _Job(Corpus.of(docs, published), {d.id: d for d in docs}, annotations, gold_annotator)
     builder = TableBuilder(job.corpus)
     merged = _Merged()
     for result in _parts(job, workers):

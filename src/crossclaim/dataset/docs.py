@@ -1,6 +1,9 @@
-"""Generated files outside ``dataset/``: the Label Studio configs, the predictions JSON Schema and the
-generated blocks of DATASHEET.md and GUIDELINES.md. ``crossclaim build`` rewrites them and a test fails
-when a committed one is stale.
+"""The generated documents: inside ``dataset/`` the card, Croissant file, licence and chart; outside it
+the Label Studio configs, the predictions JSON Schema and the generated blocks of DATASHEET.md and
+GUIDELINES.md. ``crossclaim build`` rewrites them and a test fails when a committed one is stale.
+
+``dataset/CHANGELOG.md`` is the one hand-written file of ``dataset/``: the build carries it over into
+the new ``dataset/`` and takes the release version (card, Croissant, citation) from its newest entry.
 """
 
 from __future__ import annotations
@@ -9,7 +12,17 @@ import re
 from pathlib import Path
 
 from crossclaim.dataset.agreement import agreement_md
-from crossclaim.dataset.card import croissant, dataset_card, label_table_md
+from crossclaim.dataset.card import (
+    CHANGELOG_FILE,
+    LICENSE_FILE,
+    dataset_card,
+    label_table_md,
+    license_file,
+    license_md,
+    release_of,
+    split_rules_md,
+)
+from crossclaim.dataset.croissant import croissant
 from crossclaim.dataset.gold import Gold, pair_annotations, read_pairs
 from crossclaim.dataset.stats import CHART, label_chart, statistics, stats_md
 from crossclaim.dataset.tables import Tables
@@ -23,13 +36,22 @@ GUIDELINES = Path("annotations/GUIDELINES.md")
 
 
 def write_generated(root: Path, staging: Path, tables: Tables, data_files: list[Path], agreement: str) -> None:
-    """Write the card, Croissant file and chart into ``staging``; refresh configs and doc tables."""
+    """Write the card, Croissant file, licence, changelog and chart into ``staging``; refresh configs
+    and doc blocks."""
     stats = statistics(tables)
-    (staging / "README.md").write_text(dataset_card(tables, stats), encoding="utf-8")
-    (staging / "croissant.json").write_text(croissant(staging, data_files), encoding="utf-8")
+    changelog = root / "dataset" / CHANGELOG_FILE
+    text = changelog.read_text(encoding="utf-8") if changelog.is_file() else None
+    if text is not None:
+        (staging / CHANGELOG_FILE).write_text(text, encoding="utf-8")
+    release = release_of(text)
+    (staging / "README.md").write_text(dataset_card(tables, stats, release), encoding="utf-8")
+    (staging / LICENSE_FILE).write_text(license_file(tables), encoding="utf-8")
+    (staging / "croissant.json").write_text(croissant(staging, data_files, tables, release), encoding="utf-8")
     (staging / CHART).write_bytes(label_chart(stats))
     write_configs(root)
     replace_block(root / DATASHEET, "statistics", stats_md(stats))
+    replace_block(root / DATASHEET, "splits", split_rules_md(), required=False)
+    replace_block(root / DATASHEET, "license", license_md(tables), required=False)
     replace_block(root / DATASHEET, "agreement", agreement, required=False)
     replace_block(root / GUIDELINES, "labels", label_table_md(), required=False)
 

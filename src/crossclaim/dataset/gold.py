@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.errors import InputError
 from crossclaim.formats.jsonio import read_json
 from crossclaim.formats.jsonstream import iter_array
@@ -41,18 +42,16 @@ class Gold:
     def claims(self) -> dict[tuple[str, str], Span]:
         return {(d.id, s.id): s for d in self.docs for s in self.spans(d.id) if s.layer == "claims"}
 
-    def contradictory(self) -> dict[str, set[str]]:
-        return contradictory_claims(self.pairs)
+    def split_of(self) -> dict[str, str]:
+        return {d.id: d.split for d in self.docs}
 
+    def contradictory(self, nested: bool = True) -> dict[str, set[str]]:
+        """Contradictory claims per document, as published (``contradictory_claims`` with the splits).
 
-def contradictory_claims(pairs: list[Pair]) -> dict[str, set[str]]:
-    """Per document, the claims that take part in a CONTRADICTS pair (the derived flag)."""
-    out: dict[str, set[str]] = defaultdict(set)
-    for p in pairs:
-        if p.label == "CONTRADICTS":
-            out[p.a_doc].add(p.a_claim)
-            out[p.b_doc].add(p.b_claim)
-    return out
+        ``nested=False``: every pair counts, for an evaluation that holds each document out against
+        all the others (leave-one-document-out).
+        """
+        return contradictory_claims(self.pairs, self.split_of() if nested else None)
 
 
 @dataclass(frozen=True)

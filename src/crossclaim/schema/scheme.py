@@ -272,7 +272,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         "contradictory",
         "claims",
         "bool",
-        "true when the claim is in a CONTRADICTS pair",
+        "true when the claim is in a CONTRADICTS pair of its own split (see the split rules)",
         derived=True,
         predicted=True,
         prediction_note="the claim is in a CONTRADICTS pair (default false)",
