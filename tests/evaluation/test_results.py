@@ -13,7 +13,7 @@ from crossclaim.evaluation.score import evaluate
 
 def test_rounded_rounds_nested_floats_and_keeps_the_types() -> None:
     label = LabelScore(PRF(1 / 3, None, 2 / 3), 3)
-    strict = StrictScore(PRF(1 / 7, 0.5, None), (1 / 9, 0.123456), 3, 4, {"ORG": label})
+    strict = StrictScore(PRF(1 / 7, 0.5, None), (1 / 9, 0.123456), 3, 4, 0, {"ORG": label})
     r = rounded(strict)
     assert isinstance(r, StrictScore) and isinstance(r.labels["ORG"], LabelScore)
     assert r.micro == PRF(0.1429, 0.5, None) and r.f1_ci == (0.1111, 0.1235)
@@ -25,6 +25,7 @@ def test_rounded_rounds_nested_floats_and_keeps_the_types() -> None:
         "f1_ci": [0.1111, 0.1235],
         "support": 3,
         "predicted": 4,
+        "unplaced": 0,
     }
 
 

@@ -17,7 +17,15 @@ from typer.testing import CliRunner
 
 from crossclaim.cli import app
 from crossclaim.dataset.gold import Gold, gold_predictions
-from crossclaim.evaluation.counts import count, index_gold, layer_tags, partial_counts
+from crossclaim.evaluation.counts import (
+    count,
+    index_gold,
+    layer_tags,
+    partial_counts,
+    predicted_placement,
+    predicted_spans,
+    with_pseudo,
+)
 from crossclaim.evaluation.metrics import (
     interval,
     layer_statistic,
@@ -101,8 +109,11 @@ def test_strict_scores_equal_seqeval_called_directly_on_the_same_tags() -> None:
     for t in TAG_LAYERS:
         y_true, y_pred = [], []
         for g in golds:
-            y_true += layer_tags(g.view, gold.spans(g.doc.id), gold.contradictory().get(g.doc.id, set()), t.name)
-            y_pred += layer_tags(g.view, preds.spans[g.doc.id], preds.contradictory[g.doc.id], t.name)
+            true = layer_tags(g.view, gold.spans(g.doc.id), gold.contradictory().get(g.doc.id, set()), t.name)
+            snapped = predicted_spans(g, preds.spans[g.doc.id], preds.contradictory[g.doc.id], t.name)
+            placement = predicted_placement(g, snapped, t.name)
+            y_true += with_pseudo(true, placement)
+            y_pred += placement.seqs
         direct = classification_report(y_true, y_pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
         assert c.reports[t.name] == direct, t.name
         p, r, f = strict_prf(c.strict[t.name].sum(0))

@@ -146,6 +146,7 @@ def strict_score(c: Counts, t: str, idx: np.ndarray) -> StrictScore:
         f1_ci=_ci(f_boot),
         support=int(pooled[:, 2].sum()),
         predicted=int(pooled[:, 1].sum()),
+        unplaced=int(c.unplaced[t].sum()),
         labels={
             label: LabelScore(
                 PRF(float(row["precision"]), float(row["recall"]), float(row["f1-score"])), int(row["support"])

@@ -48,11 +48,17 @@ class StrictScore:
     micro: PRF
     f1_ci: CI
     support: int  # gold spans
-    predicted: int
+    predicted: int  # every predicted span, placed on the token view or not
+    unplaced: int  # predicted spans the token view could not hold (each a false positive)
     labels: Mapping[str, LabelScore]
 
     def to_json(self) -> dict:
-        extra = {"f1_ci": _ci(self.f1_ci), "support": self.support, "predicted": self.predicted}
+        extra = {
+            "f1_ci": _ci(self.f1_ci),
+            "support": self.support,
+            "predicted": self.predicted,
+            "unplaced": self.unplaced,
+        }
         return {"micro": self.micro.to_json() | extra, "labels": {k: v.to_json() for k, v in self.labels.items()}}
 
 

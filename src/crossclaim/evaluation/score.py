@@ -54,6 +54,10 @@ def score_file(root: Path, path: Path, split: str) -> SplitScores:
     return SplitScores(scores, split, tuple(ids), tuple(sorted(set(preds.spans) - set(ids))))
 
 
+def unplaced_note(n: int) -> str:
+    return f"{n} predicted span{'s' if n != 1 else ''} could not be placed on the token view"
+
+
 def format_scores(result: SplitScores) -> str:
     """A plain-text report: per layer the seqeval table with CI, partial scores, values; then pairs."""
 
@@ -75,6 +79,8 @@ def format_scores(result: SplitScores) -> str:
         support = f"{entry.strict.support:>8}"
         lines.append(f"  {'micro':<12} {f(m.precision)} {f(m.recall)} {f(m.f1)} {support}{ci(entry.strict.f1_ci)}")
         lines.append(f"  {'partial':<12} {f(p.precision)} {f(p.recall)} {f(p.f1)} {'':>8}{ci(entry.partial.f1_ci)}")
+        if entry.strict.unplaced:
+            lines.append(f"  {unplaced_note(entry.strict.unplaced)} (counted as false positives)")
         if entry.values is not None:
             v = entry.values
             lines.append(f"  value accuracy {f(v.accuracy)} ({v.correct}/{v.matched} matched){ci(v.ci)}")

@@ -44,8 +44,11 @@ def markdown(board: Board) -> str:
         "",
         "Scores of every system on the test split and in leave-one-document-out cross-validation",
         'over all documents. Strict: seqeval `classification_report` (`mode="strict"`, IOB2) on the token',
-        "view of the `tokens` config, predicted spans projected onto it like the gold. Partial: the",
-        "SemEval-2013 partial schema (exact boundary 1, overlap 0.5, type ignored). Brackets: 95%",
+        "view of the `tokens` config; each predicted span is first snapped to the whole tokens it shares a",
+        "character with, and one the view cannot hold (across sentences, or on a token another predicted",
+        "span of the layer took) is counted as a false positive, so strict scores are exact matching of",
+        "snapped spans. Partial: the SemEval-2013 partial schema on the snapped spans (exact boundary 1,",
+        "overlap 0.5, type ignored). Brackets: 95%",
         f"bootstrap confidence intervals over documents ({RESAMPLES} resamples, seed {SEED}); *p*: two-sided",
         "paired bootstrap p-value against the best system of the table (strict micro F1; its floor is",
         f"1/{RESAMPLES + 1:,}). With so few documents the intervals are wide and coarse (two test documents",
@@ -119,7 +122,12 @@ def _layer_table(data: Evaluation, layer: str, order: tuple[str, ...]) -> list[s
             va = entry.values
             row.append(_f(va.accuracy) + _ci(va.ci) + f" ({va.correct}/{va.matched})")
         lines.append("| " + " | ".join(row) + " |")
-    lines += ["", f"Gold spans: {data.gold_spans[layer]}.", ""]
+    note = f"Gold spans: {data.gold_spans[layer]}."
+    entries = [(n, data.systems[n].layers.get(layer)) for n in order if n in data.systems]
+    listed = ", ".join(f"{n} {e.strict.unplaced}" for n, e in entries if e is not None and e.strict.unplaced)
+    if listed:
+        note += f" Predicted spans that could not be placed on the token view (each a false positive): {listed}."
+    lines += ["", note, ""]
     return lines
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from crossclaim.dataset.gold import Gold, load_gold
 from crossclaim.dataset.splits import pair_split
 from crossclaim.errors import InputError
-from crossclaim.evaluation.counts import PARTIAL_SCHEME, Counts, GoldDoc, count, entities, index_gold
+from crossclaim.evaluation.counts import PARTIAL_SCHEME, SNAPPING, Counts, GoldDoc, count, entities, index_gold
 from crossclaim.evaluation.metrics import (
     RESAMPLES,
     SEED,
@@ -160,7 +160,12 @@ def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[], None] = l
 SETTINGS = {
     "bootstrap": f"{RESAMPLES} resamples of documents with replacement, seed {SEED}; 95% percentile intervals",
     "p_value": "two-sided paired bootstrap (same resamples for both systems), against the best system of the layer",
-    "strict": "seqeval classification_report, mode='strict', scheme=IOB2, on the token view",
+    "snapping": SNAPPING,
+    "strict": (
+        "seqeval classification_report, mode='strict', scheme=IOB2, on the token view; a snapped span the view "
+        "cannot hold gets a pseudo-sentence whose gold is all O (a false positive): exact (start, end, label) "
+        "matching of snapped spans"
+    ),
     "partial": PARTIAL_SCHEME,
     "pairs": "CONTRADICTS P/R/F1 and macro-F1 over the labels present (scikit-learn); missing labels are wrong",
     "value_accuracy": "share of strictly matched figures whose value equals the gold value",
