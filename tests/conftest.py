@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# datasets keys its cache of a local folder by the card, not the data: a fresh cache per test run
+os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="crossclaim-hf-cache-")
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = (

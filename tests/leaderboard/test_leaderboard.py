@@ -13,7 +13,6 @@ from typer.testing import CliRunner
 from crossclaim.cli import app
 from crossclaim.dataset.gold import load_gold
 from crossclaim.formats.predictions import Predictions, to_jsonl
-from crossclaim.leaderboard.render import chart, markdown
 from crossclaim.leaderboard.run import OUTPUTS
 from crossclaim.schema.records import Span
 from crossclaim.systems.base import System
@@ -32,8 +31,6 @@ def test_committed_leaderboard_is_reproduced_byte_for_byte(tmp_path: Path) -> No
     board = json.loads((tmp_path / "leaderboard.json").read_text(encoding="utf-8"))
     assert set(board["evaluations"]) == {"test", "cv"}
     assert set(board["evaluations"]["test"]["systems"]) >= {"regex", "crf", "spacy-sm", "sentence-logreg"}
-    assert markdown(board) == (tmp_path / "LEADERBOARD.md").read_text(encoding="utf-8")
-    assert chart(board) == (tmp_path / "leaderboard.png").read_bytes()
 
 
 def plugin(monkeypatch: pytest.MonkeyPatch, name: str, target: str) -> None:
