@@ -101,13 +101,40 @@ def pull(
     root: ROOT = Path("."),
     url: URL = None,
     gold: Annotated[str | None, typer.Option(help="Annotator whose annotations are gold.")] = None,
+    utf16: Annotated[
+        bool, typer.Option("--utf16", help="The server counts offsets in UTF-16 code units (older Label Studio).")
+    ] = False,
+    accept_deletions: Annotated[
+        bool,
+        typer.Option(
+            "--accept-deletions", help="Accept that tasks or annotations missing on the server leave the gold."
+        ),
+    ] = False,
+    with_predictions: Annotated[
+        bool,
+        typer.Option(
+            "--with-predictions", help="Also write the pre-annotations to annotations/exports/predictions.json."
+        ),
+    ] = False,
 ) -> None:
-    """Export both projects, validate, write annotations/exports atomically and rebuild dataset/."""
+    """Export both projects, validate, show what changes, then replace annotations/exports and dataset/ as one set."""
     from crossclaim.studio.sync import pull as run
 
-    report = run(root, connect(root, url), gold)
+    def show(lines: list[str]) -> None:
+        for line in lines:
+            err.print(f"change: {line}", markup=False, highlight=False)
+
+    report = run(
+        root,
+        connect(root, url),
+        gold,
+        utf16=utf16,
+        accept_deletions=accept_deletions,
+        with_predictions=with_predictions,
+        show=show,
+    )
     for note in report.notes:
-        err.print(f"note: {note}", highlight=False)
+        err.print(f"note: {note}", markup=False, highlight=False)
     out.print(
         f"pulled and rebuilt: {report.documents} documents, {sum(report.spans.values())} gold spans, "
         f"{report.pairs} claim pairs"
@@ -124,7 +151,7 @@ def agreement(
     from crossclaim.dataset.docs import agreement_block
     from crossclaim.dataset.gold import load_gold
 
-    text = agreement_block(root, load_gold(root / "annotations"))
+    text = agreement_block(load_gold(root / "annotations"))
     out.print(text, markup=False, highlight=False)
     if output:
         from crossclaim.files import write_text_atomic

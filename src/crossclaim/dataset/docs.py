@@ -12,7 +12,7 @@ from crossclaim.dataset.card import croissant, dataset_card, label_table_md
 from crossclaim.dataset.gold import Gold
 from crossclaim.dataset.stats import CHART, label_chart, statistics, stats_md
 from crossclaim.dataset.tables import Tables
-from crossclaim.files import write_text_atomic
+from crossclaim.files import FileSet
 from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
 
 SPAN_CONFIG = Path("annotations/studio/span_config.xml")
@@ -21,37 +21,39 @@ DATASHEET = Path("DATASHEET.md")
 GUIDELINES = Path("annotations/GUIDELINES.md")
 
 
-def write_generated(root: Path, staging: Path, gold: Gold, tables: Tables, data_files: list[Path]) -> None:
-    """Write the card, Croissant file and chart into ``staging``; refresh configs and doc tables."""
+def write_generated(
+    root: Path, staging: Path, gold: Gold, tables: Tables, data_files: list[Path], files: FileSet
+) -> None:
+    """Write the card, Croissant file and chart into ``staging``; stage configs and doc tables in ``files``."""
     stats = statistics(gold, tables)
     (staging / "README.md").write_text(dataset_card(tables, stats), encoding="utf-8")
     (staging / "croissant.json").write_text(croissant(staging, data_files), encoding="utf-8")
     (staging / CHART).write_bytes(label_chart(stats))
-    write_configs(root)
-    replace_block(root / DATASHEET, "statistics", stats_md(stats))
-    replace_block(root / DATASHEET, "agreement", agreement_block(root, gold), required=False)
-    replace_block(root / GUIDELINES, "labels", label_table_md(), required=False)
+    write_configs(root, files)
+    replace_block(root / DATASHEET, "statistics", stats_md(stats), files)
+    replace_block(root / DATASHEET, "agreement", agreement_block(gold), files, required=False)
+    replace_block(root / GUIDELINES, "labels", label_table_md(), files, required=False)
 
 
-def agreement_block(root: Path, gold: Gold) -> str:
+def agreement_block(gold: Gold) -> str:
     from crossclaim.dataset.agreement import agreement_md
     from crossclaim.dataset.gold import pair_annotations
 
-    return agreement_md(list(gold.tasks.values()), pair_annotations(root / "annotations", gold))
+    return agreement_md(list(gold.tasks.values()), pair_annotations(gold))
 
 
-def write_configs(root: Path) -> None:
+def write_configs(root: Path, files: FileSet) -> None:
     """Files generated from the schema: the Label Studio configs and the predictions JSON Schema."""
     from crossclaim.formats.predictions import SCHEMA_FILE, schema_text
 
-    write_text_atomic(root / SPAN_CONFIG, span_config_xml())
-    write_text_atomic(root / PAIR_CONFIG, pair_config_xml())
+    files.write_text(root / SPAN_CONFIG, span_config_xml())
+    files.write_text(root / PAIR_CONFIG, pair_config_xml())
     package = root / "src" / "crossclaim" / "formats"
     if package.is_dir():  # a checkout of the package (not a bare data repository)
-        write_text_atomic(package / SCHEMA_FILE.name, schema_text())
+        files.write_text(package / SCHEMA_FILE.name, schema_text())
 
 
-def replace_block(path: Path, name: str, body: str, required: bool = True) -> None:
+def replace_block(path: Path, name: str, body: str, files: FileSet, required: bool = True) -> None:
     """Replace the text between ``<!-- BEGIN GENERATED: name -->`` and its END marker.
 
     ``required=False``: a missing file or block is left alone (optional docs, test fixtures).
@@ -60,7 +62,7 @@ def replace_block(path: Path, name: str, body: str, required: bool = True) -> No
         if required:
             raise FileNotFoundError(f"{path}: missing; it must hold the generated block {name!r}")
         return
-    text = path.read_text(encoding="utf-8")
+    text = files.read_text(path)
     begin, end = f"<!-- BEGIN GENERATED: {name} -->", f"<!-- END GENERATED: {name} -->"
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
     if not pattern.search(text):
@@ -69,4 +71,4 @@ def replace_block(path: Path, name: str, body: str, required: bool = True) -> No
         raise ValueError(f"{path}: no {begin} ... {end} block to regenerate")
     new = pattern.sub(lambda _: f"{begin}\n{body}{end}", text)
     if new != text:
-        write_text_atomic(path, new)
+        files.write_text(path, new)

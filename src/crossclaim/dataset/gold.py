@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crossclaim.errors import InputError
-from crossclaim.formats.jsonio import read_json
+from crossclaim.formats.jsonio import read_json, unwritable_strings
 from crossclaim.formats.labelstudio.annotations import choose_gold
-from crossclaim.formats.labelstudio.pairs import parse_pair_export, parse_pair_tasks
+from crossclaim.formats.labelstudio.pairs import PairTask, gold_pairs, parse_pair_tasks
 from crossclaim.formats.labelstudio.spans import parse_span_export
 from crossclaim.formats.manifest import load_manifest
 from crossclaim.formats.predictions import ALL_TAG_LAYERS, Predictions
@@ -33,17 +33,22 @@ def gold_predictions(gold: Gold) -> Predictions:
 
 SPAN_EXPORT = Path("exports/spans.json")
 PAIR_EXPORT = Path("exports/pairs.json")
+PREDICTION_EXPORT = Path("exports/predictions.json")  # pre-annotations, kept apart from the gold
 
 
 @dataclass
 class Gold:
-    """The validated gold: documents, each document's gold spans, pairs, and what was skipped."""
+    """The validated gold: documents, each document's gold spans, pairs, and what was skipped.
+
+    ``tasks`` and ``pair_tasks`` hold every annotator's work (for agreement and for what a pull changes).
+    """
 
     docs: list[Document]
     tasks: dict[str, Task]
     gold: dict[str, Annotation]
     pairs: list[Pair]
     notes: list[str] = field(default_factory=list)
+    pair_tasks: list[PairTask] = field(default_factory=list)
 
     def spans(self, doc_id: str) -> list[Span]:
         ann = self.gold.get(doc_id)
@@ -62,12 +67,16 @@ class Gold:
 
 
 def load_gold(
-    annotations: Path, gold_annotator: str | None = None, spans_data: list | None = None, pairs_data: list | None = None
+    annotations: Path,
+    gold_annotator: str | None = None,
+    spans_data: list | None = None,
+    pairs_data: list | None = None,
+    source: str | None = None,
 ) -> Gold:
     """Read and validate annotations/; raise InputError naming file, task and region on bad input.
 
     ``spans_data`` / ``pairs_data`` stand in for the export files (a pull validates what it
-    would write before writing it).
+    would write before writing it); ``source`` names where they came from in messages.
     """
     docs = load_manifest(annotations)
     by_id = {d.id: d for d in docs}
@@ -75,28 +84,33 @@ def load_gold(
     tasks: dict[str, Task] = {}
     gold: dict[str, Annotation] = {}
     span_path = annotations / SPAN_EXPORT
-    if spans_data is not None or span_path.exists():
-        problems: list[tuple[str, str]] = []
+    where = f"{source} span export" if source and spans_data is not None else str(span_path)
+    if spans_data is not None or span_path.is_file():
         data = spans_data if spans_data is not None else read_json(span_path)
-        for task in parse_span_export(data, str(span_path), by_id):
+        InputError.collect(unwritable_strings(data, where))
+        problems: list[tuple[str, str]] = []
+        for task in parse_span_export(data, where, by_id):
             tasks[task.doc_id] = task
-            chosen = choose_gold(task.annotations, f"{span_path}: doc {task.doc_id}", gold_annotator, problems, notes)
+            chosen = choose_gold(task.annotations, f"{where}: doc {task.doc_id}", gold_annotator, problems, notes)
             if chosen is not None:
                 gold[task.doc_id] = chosen
         InputError.collect(problems)
     result = Gold(docs, tasks, gold, [], notes)
     pair_path = annotations / PAIR_EXPORT
-    if pairs_data is not None or pair_path.exists():
+    where = f"{source} claim-pair export" if source and pairs_data is not None else str(pair_path)
+    if pairs_data is not None or pair_path.is_file():
         claims = result.claims()
         data = pairs_data if pairs_data is not None else read_json(pair_path)
-        result.pairs = parse_pair_export(data, str(pair_path), claims, gold_annotator, notes)
+        InputError.collect(unwritable_strings(data, where))
+        result.pair_tasks = parse_pair_tasks(data, where, claims)
+        result.pairs = gold_pairs(result.pair_tasks, where, gold_annotator, notes)
         problems = []
         for p in result.pairs:
             for doc, cid in ((p.a_doc, p.a_claim), (p.b_doc, p.b_claim)):
                 if claims[(doc, cid)].topic != p.topic:
                     problems.append(
                         (
-                            f"{pair_path}: pair {p.id}",
+                            f"{where}: pair {p.id}",
                             f"claim {doc}:{cid} has topic {claims[(doc, cid)].topic!r}, the pair says {p.topic!r}",
                         )
                     )
@@ -104,13 +118,11 @@ def load_gold(
     return result
 
 
-def pair_annotations(annotations: Path, gold: Gold) -> dict[str, list[Pair]]:
+def pair_annotations(gold: Gold) -> dict[str, list[Pair]]:
     """Every annotator's pair labels (not only the gold), for agreement."""
-    path = annotations / PAIR_EXPORT
     out: dict[str, list[Pair]] = defaultdict(list)
-    if path.exists():
-        for task in parse_pair_tasks(read_json(path), str(path), gold.claims()):
-            for a in task.annotations:
-                if isinstance(a.payload, Pair) and not a.was_cancelled:
-                    out[a.annotator].append(a.payload)
+    for task in gold.pair_tasks:
+        for a in task.annotations:
+            if isinstance(a.payload, Pair) and not a.was_cancelled:
+                out[a.annotator].append(a.payload)
     return dict(out)

@@ -69,8 +69,19 @@ def span_problems(
     hedges = {s.id: s for s in by_layer.get("hedges", [])}
     for c in by_layer.get("claims", []):
         for cue in c.cues:
-            if cue not in hedges:
+            h = hedges.get(cue)
+            if h is None:
                 out.append((name(c), f"cue {cue!r} is not a hedge cue of this document"))
+            elif not (c.start <= h.start and h.end <= c.end):
+                out.append(
+                    (
+                        name(c),
+                        f"cue {cue} {h.text!r} ({h.start}:{h.end}) is outside the claim ({c.start}:{c.end}): "
+                        "a cue relation goes from a claim to a hedge cue inside it",
+                    )
+                )
+        if c.hedged is False and c.cues:
+            out.append((name(c), f"claim is hedged=false but has cue relations to {', '.join(c.cues)}"))
         if sentences is not None and not _inside_one(sentences, c.start, c.end):
             out.append((name(c), f"claim {c.text!r} crosses a sentence boundary"))
     return out
