@@ -42,7 +42,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         yield srv
     finally:
-        stop(data_dir)
+        assert stop(data_dir) == "stopped", "stop could not verify the server it started"
         deadline = time.monotonic() + 20
         while not port_is_free(srv.port) and time.monotonic() < deadline:
             time.sleep(0.5)

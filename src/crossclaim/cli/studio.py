@@ -52,10 +52,16 @@ def serve(
 @studio_app.command()
 @friendly
 def stop(root: ROOT = Path("."), data_dir: DATA_DIR = None) -> None:
-    """Stop the server started by `serve` (its whole process group)."""
+    """Stop the server started by `serve` (its whole process group), once verified to be that server."""
     from crossclaim.studio.server import stop as run
 
-    out.print("stopped" if run(_data_dir(root, data_dir)) else "no server was running")
+    messages = {
+        "stopped": "stopped",
+        "none": "no server was running",
+        "stale": "no server was running: the recorded process is gone or is another program now (left alone); "
+        "the stale record was removed",
+    }
+    out.print(messages[run(_data_dir(root, data_dir))], highlight=False)
 
 
 @studio_app.command()
