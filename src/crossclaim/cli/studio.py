@@ -24,8 +24,11 @@ def _data_dir(root: Path, data_dir: Path | None) -> Path:
 
 
 def connect(root: Path, url: str | None) -> Studio:
-    state = read_state(root / ".studio")
-    return Studio(url or os.environ.get(ENV_URL) or (state.url if state else DEFAULT_URL), token_from_env())
+    url = url or os.environ.get(ENV_URL)
+    if not url:
+        state = read_state(root / ".studio")  # the served one, if any
+        url = state.url if state else DEFAULT_URL
+    return Studio(url, token_from_env())
 
 
 @studio_app.command()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crossclaim.errors import InputError
-from crossclaim.formats.jsonio import read_json, unwritable_strings
+from crossclaim.formats.jsonio import read_json
 from crossclaim.formats.labelstudio.annotations import choose_gold
 from crossclaim.formats.labelstudio.pairs import PairTask, gold_pairs, parse_pair_tasks
 from crossclaim.formats.labelstudio.spans import parse_span_export
@@ -87,7 +87,6 @@ def load_gold(
     where = f"{source} span export" if source and spans_data is not None else str(span_path)
     if spans_data is not None or span_path.is_file():
         data = spans_data if spans_data is not None else read_json(span_path)
-        InputError.collect(unwritable_strings(data, where))
         problems: list[tuple[str, str]] = []
         for task in parse_span_export(data, where, by_id):
             tasks[task.doc_id] = task
@@ -101,7 +100,6 @@ def load_gold(
     if pairs_data is not None or pair_path.is_file():
         claims = result.claims()
         data = pairs_data if pairs_data is not None else read_json(pair_path)
-        InputError.collect(unwritable_strings(data, where))
         result.pair_tasks = parse_pair_tasks(data, where, claims)
         result.pairs = gold_pairs(result.pair_tasks, where, gold_annotator, notes)
         problems = []

@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from crossclaim.errors import InputError
 
+# A UTF-16 surrogate written as a JSON escape: the only way a UTF-8 file can yield a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
 
 def read_json(path: Path) -> object:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror}") from None
     except ValueError as exc:
         raise InputError(str(path), f"not valid JSON (truncated or malformed): {exc}") from None
+    if _SURROGATE_ESCAPE.search(text):  # rare: only then look at every string
+        InputError.collect(unwritable_strings(data, str(path)))
+    return data
 
 
 def unwritable_strings(data: object, where: str) -> list[tuple[str, str]]:
     """Strings of a Label Studio export that cannot be written as UTF-8, one problem each.
 
     JSON may carry a lone surrogate (``"\\ud83d"``, half an emoji); Python reads it, but writing
-    it fails. Found here, such a value is refused by name before anything is written.
+    it fails. Found here, such a value is refused by name before anything is written. It looks at
+    every string: call it when writing has failed, or when the JSON text holds a surrogate escape.
     """
     problems: list[tuple[str, str]] = []
     for n, task in enumerate(data if isinstance(data, list) else []):

@@ -113,7 +113,7 @@ def process_identity(pid: int) -> tuple[int, tuple[str, ...]] | None:
     except OSError:
         return None
     fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ", which may hold spaces
-    if fields[0] == "Z":
+    if fields[0] in ("Z", "X"):
         return None  # exited, not yet reaped
     return int(fields[19]), tuple(cmdline.decode(errors="replace").split("\0")[:-1])
 
@@ -123,6 +123,12 @@ def is_our_server(server: Server) -> bool:
     if server.start_time is None:
         return False
     return process_identity(server.pid) == (server.start_time, server.cmdline)
+
+
+def _same_process(server: Server) -> bool:
+    """Still the process that was verified (an exiting process loses its command line first)."""
+    found = process_identity(server.pid)
+    return found is not None and found[0] == server.start_time
 
 
 def serve(
@@ -249,10 +255,10 @@ def stop(data_dir: Path, wait: float = 20.0) -> str:
     try:
         os.killpg(server.pid, signal.SIGTERM)
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and is_our_server(server):
+        while time.monotonic() < deadline and _same_process(server):
             time.sleep(0.2)
             _reap(server.pid)
-        if is_our_server(server):
+        if _same_process(server):
             os.killpg(server.pid, signal.SIGKILL)
         _reap(server.pid)
     except ProcessLookupError:

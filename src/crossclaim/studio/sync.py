@@ -259,6 +259,7 @@ def apply_exports(
     from crossclaim.dataset.gold import PAIR_EXPORT, PREDICTION_EXPORT, SPAN_EXPORT, load_gold
     from crossclaim.errors import InputError
     from crossclaim.files import FileSet
+    from crossclaim.formats.jsonio import unwritable_strings
     from crossclaim.formats.labelstudio.committed import committed_exports, export_json
     from crossclaim.formats.labelstudio.spans import from_utf16
 
@@ -275,10 +276,16 @@ def apply_exports(
     committed = committed_exports(spans, new.pair_tasks, {d.id: d for d in new.docs})
     show(changes(old, new).lines())
     with FileSet() as files:
-        files.write_text(annotations / SPAN_EXPORT, export_json(committed.spans))
-        files.write_text(annotations / PAIR_EXPORT, export_json(committed.pairs))
+        outputs = {SPAN_EXPORT: committed.spans, PAIR_EXPORT: committed.pairs}
         if with_predictions:
-            files.write_text(annotations / PREDICTION_EXPORT, export_json(committed.predictions))
+            outputs[PREDICTION_EXPORT] = committed.predictions
+        try:
+            for path, data in outputs.items():
+                files.write_text(annotations / path, export_json(data))
+        except UnicodeEncodeError:  # a lone surrogate: name it (every string is searched only now)
+            sources = (("Label Studio span export", spans), ("Label Studio claim-pair export", pairs))
+            InputError.collect([p for where, data in sources for p in unwritable_strings(data, where)])
+            raise
         gold = load_gold(annotations, gold_annotator, spans_data=committed.spans, pairs_data=committed.pairs)
         report = stage_build(root, gold, files)
         files.commit()

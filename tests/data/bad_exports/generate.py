@@ -287,6 +287,10 @@ PAIR_CASES = {
         pair_case(lambda t: t[0]["annotations"][0].update(was_cancelled="true")),
         ["task 11", "annotation 5 by b@example.org", "was_cancelled must be a JSON boolean", "'true'"],
     ),
+    "pairs-rationale-lone-surrogate": (
+        pair_case(rationale="half an emoji: \ud83d"),
+        ["pairs.json: task 11", "annotations[0].result[1].value.text[0] holds a lone surrogate"],
+    ),
     "pairs-missing-data": (pair_case(lambda t: t[0]["data"].pop("b_doc")), ["task 11", "data must hold"]),
     "pairs-topic-differs-from-claims": (
         pair_case(lambda t: t[0]["data"].update(topic="su7_launch_date")),
@@ -298,7 +302,12 @@ PAIR_CASES = {
 def main() -> None:
     expected = {}
     for name, (export, fragments) in {**SPAN_CASES, **PAIR_CASES}.items():
-        (HERE / f"{name}.json").write_text(json.dumps(export, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        try:
+            text = json.dumps(export, ensure_ascii=False, indent=1) + "\n"
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate can only be written as a JSON escape
+            text = json.dumps(export, indent=1) + "\n"
+        (HERE / f"{name}.json").write_text(text, encoding="utf-8")
         expected[f"{name}.json"] = fragments
     (HERE / "truncated-json.json").write_text(json.dumps(BASE, ensure_ascii=False)[:300], encoding="utf-8")
     expected["truncated-json.json"] = ["spans.json", "not valid JSON (truncated or malformed)"]
