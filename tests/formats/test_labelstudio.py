@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
-from crossclaim.formats.labelstudio.spans import parse_span_export, region_results
+from crossclaim.errors import InputError
+from crossclaim.formats.labelstudio.spans import from_utf16, parse_span_export, region_results
 from crossclaim.schema.records import Span
 from crossclaim.schema.scheme import LAYERS, TOPICS, VALUE_RULES
 from crossclaim.text import sentence_bounds
@@ -37,7 +38,8 @@ def test_bad_export_is_refused_with_its_message(tmp_path: Path, case: str) -> No
         (exports / "pairs.json").write_bytes((BAD / case).read_bytes())
     else:
         (exports / "spans.json").write_bytes((BAD / case).read_bytes())
-    result = CliRunner().invoke(app, ["build", "--root", str(root)])
+    flags = ["--utf16"] if case.startswith("utf16-") else []  # an export counted in UTF-16 code units
+    result = CliRunner().invoke(app, ["build", "--root", str(root), *flags])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     for fragment in EXPECTED[case]:
@@ -70,13 +72,15 @@ def documents(draw):
             if layer.name == "claims":
                 attrs = {"hedged": draw(st.booleans()), "topic": draw(st.sampled_from(sorted(TOPICS)))}
             spans.append(Span(layer.name, f"{layer.name[0]}{n}", a, b, piece, label, attrs))
-    hedges = [s.id for s in spans if s.layer == "hedges"]
-    spans = [
-        s.replace(cues=tuple(sorted(draw(st.sets(st.sampled_from(hedges), max_size=2)))))
-        if s.layer == "claims" and hedges
-        else s
-        for s in spans
-    ]
+    hedges = [s for s in spans if s.layer == "hedges"]
+
+    def cues(claim: Span) -> tuple[str, ...]:
+        inside = [h.id for h in hedges if claim.start <= h.start and h.end <= claim.end]
+        if not (claim.hedged and inside):
+            return ()  # a cue is a hedge inside its claim, and only a hedged claim has cues
+        return tuple(sorted(draw(st.sets(st.sampled_from(inside), max_size=2))))
+
+    spans = [s.replace(cues=cues(s)) if s.layer == "claims" else s for s in spans]
     meta = draw(st.dictionaries(st.sampled_from(["batch", "source", "小米"]), st.integers(0, 9), max_size=2))
     lead = draw(st.one_of(st.none(), st.floats(0, 1e4, allow_nan=False)))
     who = draw(st.sampled_from(["a@example.org", "b@example.org"]))
@@ -108,3 +112,72 @@ def test_property_records_roundtrip_through_label_studio_json(doc) -> None:
     (pred,) = parsed.predictions
     assert (pred.model_version, pred.score) == ("regex-1", 0.5)
     assert key(pred.spans, key=lambda s: (s.layer, s.id)) == key(spans, key=lambda s: (s.layer, s.id))
+
+
+# ---------------------------------------------------------------------------------------------
+# offsets: code points, as Label Studio 1.23 stores them
+
+# Regions drawn in a real browser on a Label Studio 1.23.2 server over this text were stored with
+# these offsets: the browser is the authority, and they are Python's text[start:end].
+BROWSER_TEXT = "Xiaomi 🚗 sold 76,000 cars in 2024 🎉 and is likely to sell more 𝐒𝐔𝟕 units."
+BROWSER_REGIONS = [(14, 25, "76,000 cars"), (43, 49, "likely"), (63, 66, "𝐒𝐔𝟕")]
+
+
+def browser_export(regions: list[tuple[int, int, str]]) -> list[dict]:
+    result = [
+        {
+            "id": f"r{n}",
+            "from_name": "entities",
+            "to_name": "text",
+            "type": "labels",
+            "origin": "manual",
+            "value": {"start": a, "end": b, "text": t, "labels": ["PRODUCT"]},
+        }
+        for n, (a, b, t) in enumerate(regions)
+    ]
+    return [{"id": 1, "data": {"doc_id": "d", "text": BROWSER_TEXT}, "annotations": [{"id": 1, "result": result}]}]
+
+
+def test_offsets_stored_by_the_browser_are_accepted_as_they_are() -> None:
+    (parsed,) = parse_span_export(browser_export(BROWSER_REGIONS), "export.json")
+    got = sorted((s.start, s.end, s.text) for s in parsed.annotations[0].spans)
+    assert got == BROWSER_REGIONS
+    assert all(BROWSER_TEXT[a:b] == t for a, b, t in got)
+
+
+def test_pushed_regions_carry_the_offsets_the_browser_stores() -> None:
+    spans = [Span("entities", f"r{n}", a, b, t, "PRODUCT") for n, (a, b, t) in enumerate(BROWSER_REGIONS)]
+    pushed = [(r["value"]["start"], r["value"]["end"], r["value"]["text"]) for r in region_results(spans, BROWSER_TEXT)]
+    assert pushed == BROWSER_REGIONS  # a prediction for "likely" is drawn over "likely", not "kely t"
+
+
+def utf16_offset(text: str, i: int) -> int:
+    """The UTF-16 code unit offset of code point ``i``, from Python's own UTF-16 codec."""
+    return len(text[:i].encode("utf-16-le")) // 2
+
+
+def test_an_export_counted_in_utf16_is_refused_with_the_flag_that_converts_it() -> None:
+    regions = [(utf16_offset(BROWSER_TEXT, a), utf16_offset(BROWSER_TEXT, b), t) for a, b, t in BROWSER_REGIONS]
+    with pytest.raises(InputError) as refused:
+        parse_span_export(browser_export(regions), "export.json")
+    lines = refused.value.lines()
+    assert len(lines) == 3  # one line per region, each saying what was found
+    assert all("UTF-16 code units" in line and "--utf16" in line for line in lines)
+    assert "'likely' does not match the text at 45:51" in lines[1] and "(code points 43:49)" in lines[1]
+    assert not any("Python character offsets" in line for line in lines)
+    (converted,) = parse_span_export(from_utf16(browser_export(regions), "export.json"), "export.json")
+    assert sorted((s.start, s.end, s.text) for s in converted.annotations[0].spans) == BROWSER_REGIONS
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents())
+def test_property_utf16_exports_convert_to_code_points(doc) -> None:
+    text, spans, *_ = doc
+    code_points = region_results(spans, text)
+    utf16 = json.loads(json.dumps(code_points))
+    for r in utf16:
+        if "start" in r.get("value", {}):
+            r["value"].update(start=utf16_offset(text, r["value"]["start"]), end=utf16_offset(text, r["value"]["end"]))
+    task = {"data": {"doc_id": "d", "text": text}, "annotations": [{"result": utf16}], "predictions": []}
+    (converted,) = from_utf16([task], "export.json")
+    assert converted["annotations"][0]["result"] == code_points

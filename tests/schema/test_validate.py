@@ -60,7 +60,7 @@ def test_attribute_values_are_checked_against_kind_choices_and_grammar() -> None
 
 def test_cues_must_name_hedge_cues_of_the_document_and_claims_stay_in_one_sentence() -> None:
     claim = next(s for s in gold_spans() if s.id == "c1").replace(cues=("h9",))
-    assert problems([claim]) == ["cues 'h9' is not a hedges span of this document"]
+    assert problems([claim]) == ["cue 'h9' is not a hedge cue of this document"]
     across = Span(
         "claims",
         "c9",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.server
 import json
 import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -41,7 +42,7 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     try:
         yield srv
     finally:
-        stop(data_dir)
+        assert stop(data_dir) == "stopped", "stop could not verify the server it started"
         deadline = time.monotonic() + 20
         while not port_is_free(srv.port) and time.monotonic() < deadline:
             time.sleep(0.5)
@@ -55,11 +56,24 @@ def server(studio: Server) -> str:
 
 @pytest.fixture(scope="module")
 def repo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed annotations/, dataset/ and DATASHEET.md, under git so that any changed byte shows."""
     root = tmp_path_factory.mktemp("repo")
     for name in ("annotations", "dataset"):
         shutil.copytree(REPO / name, root / name)
     shutil.copy(REPO / "DATASHEET.md", root / "DATASHEET.md")
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-q", "-m", "committed")
     return root
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
+
+
+def changed_files(root: Path) -> str:
+    """`git status`: every file added, changed or removed since the committed state."""
+    return git(root, "status", "--porcelain", "--untracked-files=all")
 
 
 def env(url: str, token: str = TOKEN) -> dict[str, str]:
@@ -84,22 +98,53 @@ def test_roundtrip_is_lossless_and_push_is_idempotent(server: str, repo_copy: Pa
     assert sorted(rebuilt) == sorted(committed)
     for rel, data in committed.items():
         assert rebuilt[rel] == data, f"dataset/{rel} differs after the round trip"
+    # the committed exports are exactly what a pull writes: no server id, time or order gets in
+    assert changed_files(repo_copy) == ""
+    assert "change: no change" in pulled.output
+    again = run("studio", "pull", "--root", str(repo_copy), env=env(server))
+    assert again.exit_code == 0, again.output
+    assert changed_files(repo_copy) == ""
 
-    # the baseline's predictions came back intact
+    # the baseline's predictions came back intact, in a file of their own
     from crossclaim.dataset.gold import load_gold
     from crossclaim.studio.sync import predictions_for_push
 
+    with_predictions = run("studio", "pull", "--root", str(repo_copy), "--with-predictions", env=env(server))
+    assert with_predictions.exit_code == 0, with_predictions.output
+    assert changed_files(repo_copy) == "?? annotations/exports/predictions.json\n"
     gold = load_gold(repo_copy / "annotations")
     pushed = predictions_for_push(gold, ["regex"], None, None)
-    export = json.loads((repo_copy / "annotations" / "exports" / "spans.json").read_text())
-    tasks = {t.doc_id: t for t in parse_span_export(export, "spans.json")}
+    export = json.loads((repo_copy / "annotations" / "exports" / "predictions.json").read_text())
+    tasks = {t.doc_id: t for t in parse_span_export(export, "predictions.json")}
     for doc_id, preds in pushed.items():
         (back,) = [p for p in tasks[doc_id].predictions if p.model_version == preds[0].model_version]
         key = lambda s: (s.layer, s.start, s.end, s.id)  # noqa: E731
         assert sorted(back.spans, key=key) == sorted(preds[0].spans, key=key)
+    (repo_copy / "annotations" / "exports" / "predictions.json").unlink()
 
     agreement = run("studio", "agreement", "--root", str(repo_copy))
     assert agreement.exit_code == 0 and "strict F1" in agreement.output
+
+
+def test_a_task_deleted_on_the_server_is_named_and_nothing_is_written(server: str, repo_copy: Path) -> None:
+    from label_studio_sdk import LabelStudio
+
+    from crossclaim.studio.sync import SPAN_PROJECT
+
+    ls = LabelStudio(base_url=server, api_key=TOKEN)
+    (project,) = [p.id for p in ls.projects.list() if p.title == SPAN_PROJECT]
+    task = next(t for t in ls.tasks.list(project=project) if t.data["doc_id"] == "doc-003")
+    ls.tasks.delete(id=task.id)
+    refused = run("studio", "pull", "--root", str(repo_copy), env=env(server))
+    assert refused.exit_code == 2, refused.output
+    assert "document doc-003: its task (3 annotations) is not in the new export" in refused.output
+    assert "--accept-deletions" in refused.output and "Traceback" not in refused.output
+    assert changed_files(repo_copy) == ""
+    restored = run("studio", "push", "--root", str(repo_copy), "--gold", env=env(server))
+    assert restored.exit_code == 0 and "1 tasks created" in restored.output, restored.output
+    pulled = run("studio", "pull", "--root", str(repo_copy), env=env(server))
+    assert pulled.exit_code == 0, pulled.output
+    assert changed_files(repo_copy) == ""
 
 
 def test_wrong_token_is_one_line_within_10_s(server: str, repo_copy: Path) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from crossclaim.errors import InputError, StudioError
@@ -27,10 +28,10 @@ def friendly(fn):
             return fn(*args, **kwargs)
         except InputError as exc:
             for line in exc.lines():
-                err.print(f"[red]error:[/red] {line}", markup=True, highlight=False, soft_wrap=True)
+                err.print(f"[red]error:[/red] {escape(line)}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except StudioError as exc:
-            err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper

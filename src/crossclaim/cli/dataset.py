@@ -15,6 +15,12 @@ from crossclaim.errors import InputError
 def build(
     root: ROOT = Path("."),
     gold: Annotated[str | None, typer.Option(help="Annotator whose annotation is gold on every task.")] = None,
+    utf16: Annotated[
+        bool,
+        typer.Option(
+            "--utf16", help="The span export counts UTF-16 code units (older Label Studio): rewrite it in code points."
+        ),
+    ] = False,
 ) -> None:
     """Validate annotations/ and regenerate dataset/ and the generated docs."""
     from crossclaim.dataset.build import build as run_build
@@ -23,9 +29,9 @@ def build(
     n = len(load_manifest(root / "annotations"))
     with progress_bar() as bar:
         task = bar.add_task("building", total=n)
-        report = run_build(root, gold, progress=lambda: bar.advance(task))
+        report = run_build(root, gold, progress=lambda: bar.advance(task), utf16=utf16)
     for note in report.notes:
-        err.print(f"note: {note}", highlight=False)
+        err.print(f"note: {note}", markup=False, highlight=False)
     spans = ", ".join(f"{k} {v}" for k, v in sorted(report.spans.items()))
     out.print(
         f"built dataset/ from {report.documents} documents: {spans or 'no spans'}; "

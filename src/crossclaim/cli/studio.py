@@ -24,8 +24,11 @@ def _data_dir(root: Path, data_dir: Path | None) -> Path:
 
 
 def connect(root: Path, url: str | None) -> Studio:
-    state = read_state(root / ".studio")
-    return Studio(url or os.environ.get(ENV_URL) or (state.url if state else DEFAULT_URL), token_from_env())
+    url = url or os.environ.get(ENV_URL)
+    if not url:
+        state = read_state(root / ".studio")  # the served one, if any
+        url = state.url if state else DEFAULT_URL
+    return Studio(url, token_from_env())
 
 
 @studio_app.command()
@@ -52,10 +55,16 @@ def serve(
 @studio_app.command()
 @friendly
 def stop(root: ROOT = Path("."), data_dir: DATA_DIR = None) -> None:
-    """Stop the server started by `serve` (its whole process group)."""
+    """Stop the server started by `serve` (its whole process group), once verified to be that server."""
     from crossclaim.studio.server import stop as run
 
-    out.print("stopped" if run(_data_dir(root, data_dir)) else "no server was running")
+    messages = {
+        "stopped": "stopped",
+        "none": "no server was running",
+        "stale": "no server was running: the recorded process is gone or is another program now (left alone); "
+        "the stale record was removed",
+    }
+    out.print(messages[run(_data_dir(root, data_dir))], highlight=False)
 
 
 @studio_app.command()
@@ -101,13 +110,40 @@ def pull(
     root: ROOT = Path("."),
     url: URL = None,
     gold: Annotated[str | None, typer.Option(help="Annotator whose annotations are gold.")] = None,
+    utf16: Annotated[
+        bool, typer.Option("--utf16", help="The server counts offsets in UTF-16 code units (older Label Studio).")
+    ] = False,
+    accept_deletions: Annotated[
+        bool,
+        typer.Option(
+            "--accept-deletions", help="Accept that tasks or annotations missing on the server leave the gold."
+        ),
+    ] = False,
+    with_predictions: Annotated[
+        bool,
+        typer.Option(
+            "--with-predictions", help="Also write the pre-annotations to annotations/exports/predictions.json."
+        ),
+    ] = False,
 ) -> None:
-    """Export both projects, validate, write annotations/exports atomically and rebuild dataset/."""
+    """Export both projects, validate, show what changes, then replace annotations/exports and dataset/ as one set."""
     from crossclaim.studio.sync import pull as run
 
-    report = run(root, connect(root, url), gold)
+    def show(lines: list[str]) -> None:
+        for line in lines:
+            err.print(f"change: {line}", markup=False, highlight=False)
+
+    report = run(
+        root,
+        connect(root, url),
+        gold,
+        utf16=utf16,
+        accept_deletions=accept_deletions,
+        with_predictions=with_predictions,
+        show=show,
+    )
     for note in report.notes:
-        err.print(f"note: {note}", highlight=False)
+        err.print(f"note: {note}", markup=False, highlight=False)
     out.print(
         f"pulled and rebuilt: {report.documents} documents, {sum(report.spans.values())} gold spans, "
         f"{report.pairs} claim pairs"
@@ -124,7 +160,7 @@ def agreement(
     from crossclaim.dataset.docs import agreement_block
     from crossclaim.dataset.gold import load_gold
 
-    text = agreement_block(root, load_gold(root / "annotations"))
+    text = agreement_block(load_gold(root / "annotations"))
     out.print(text, markup=False, highlight=False)
     if output:
         from crossclaim.files import write_text_atomic

@@ -7,7 +7,7 @@ labels get Cohen's kappa (scikit-learn) over pairs both annotators labelled."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -70,13 +70,18 @@ def partial_matches(a: list[Span], b: list[Span]) -> int:
 def span_agreement(tasks: list[Task], layers: list[str] | None = None) -> list[SpanAgreement]:
     """Pairwise agreement per layer over every task both annotators annotated (not cancelled).
 
+    An annotator is never compared with themself: one with several annotations on a task is left
+    out of that task (``repeated_annotators`` reports it), as no one of them is theirs more than another.
+
     A layer is compared on a task only when at least one of the two annotated it, so a pass
     that skipped claims by design does not count as disagreeing on claims.
     """
     layers = layers or list(LAYERS)
     acc: dict[tuple[str, str, str], SpanAgreement] = {}
     for task in tasks:
-        anns = sorted((a for a in task.annotations if not a.was_cancelled), key=lambda a: a.annotator)
+        usable = [a for a in task.annotations if not a.was_cancelled]
+        repeated = {who for who, n in Counter(a.annotator for a in usable).items() if n > 1}
+        anns = sorted((a for a in usable if a.annotator not in repeated), key=lambda a: a.annotator)
         for x, y in combinations(anns, 2):
             for layer in layers:
                 sa = [s for s in x.spans if s.layer == layer]
@@ -96,13 +101,13 @@ def span_agreement(tasks: list[Task], layers: list[str] | None = None) -> list[S
 
 
 def pair_kappa(by_annotator: dict[str, list[Pair]]) -> list[tuple[str, str, int, float]]:
-    """Cohen's kappa between every two annotators over the pairs both labelled."""
+    """Cohen's kappa between every two annotators over the pairs both labelled (each once)."""
     from sklearn.metrics import cohen_kappa_score
 
     out = []
+    labels = {who: _single_labels(pairs) for who, pairs in by_annotator.items()}
     for a, b in combinations(sorted(by_annotator), 2):
-        la = {p.id: p.label for p in by_annotator[a]}
-        lb = {p.id: p.label for p in by_annotator[b]}
+        la, lb = labels[a], labels[b]
         common = sorted(la.keys() & lb.keys())
         if not common:
             continue
@@ -110,6 +115,28 @@ def pair_kappa(by_annotator: dict[str, list[Pair]]) -> list[tuple[str, str, int,
         kappa = 1.0 if ya == yb else float(cohen_kappa_score(ya, yb))
         out.append((a, b, len(common), kappa))
     return out
+
+
+def _single_labels(pairs: list[Pair]) -> dict[str, str]:
+    """Pair id -> label, leaving out pairs the annotator labelled more than once."""
+    counts = Counter(p.id for p in pairs)
+    return {p.id: p.label for p in pairs if counts[p.id] == 1}
+
+
+def repeated_annotators(
+    tasks: list[Task], pairs_by_annotator: dict[str, list[Pair]] | None = None
+) -> list[tuple[str, str, int]]:
+    """(task, annotator, annotations) wherever one annotator has several usable annotations on one task.
+
+    Such annotations are not compared with anyone (see ``span_agreement`` and ``pair_kappa``).
+    """
+    out = []
+    for task in tasks:
+        counts = Counter(a.annotator for a in task.annotations if not a.was_cancelled)
+        out += [(task.doc_id, who, n) for who, n in counts.items() if n > 1]
+    for who, pairs in (pairs_by_annotator or {}).items():
+        out += [(pid, who, n) for pid, n in Counter(p.id for p in pairs).items() if n > 1]
+    return sorted(out)
 
 
 class AnnotatorTally:
@@ -190,6 +217,10 @@ def agreement_md(
         if kappas:
             out += ["", "| pair labels: annotator A | annotator B | pairs | Cohen's kappa |", "|---|---|---:|---:|"]
             out += [f"| {a} | {b} | {n} | {k:.3f} |" for a, b, n, k in kappas]
+    repeated = repeated_annotators(tasks, pairs_by_annotator)
+    if repeated:
+        listed = "; ".join(f"{who} on {task} ({n} annotations)" for task, who, n in repeated)
+        out += ["", f"Not compared (one annotator, several annotations of one task): {listed}."]
     out += ["", "| annotator | tasks | spans per layer | cancelled | mean lead time (s) |", "|---|---:|---|---:|---:|"]
     for name, n, spans, cancelled, lead in annotators if annotators is not None else per_annotator(tasks):
         per = ", ".join(f"{k} {spans[k]}" for k in LAYERS if k in spans)

@@ -1,15 +1,14 @@
 """The one orchestrator of ``crossclaim build``: validate annotations/, stage every output, swap it in.
 
 ``load_gold`` reads and validates everything; the tables, card, Croissant metadata and generated
-docs are written into a staging directory that replaces ``dataset/`` only when all of it is written.
+docs are staged in a ``FileSet`` that replaces ``dataset/`` and the generated files only when all
+of it is written.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
-import tempfile
 from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -22,17 +21,21 @@ from crossclaim.dataset.gold import (
     PAIR_EXPORT,
     SPAN_EXPORT,
     DocGold,
+    Gold,
     gold_of_tasks,
+    load_gold,
     pair_annotations,
     pair_problems,
     read_pairs,
 )
 from crossclaim.dataset.splits import contradictory_claims
-from crossclaim.dataset.tables import Corpus, TableBuilder, TablePart, write_tables
+from crossclaim.dataset.tables import Corpus, TableBuilder, TablePart, Tables, make_tables, write_tables
 from crossclaim.errors import InputError
-from crossclaim.files import replace_dir
+from crossclaim.files import FileSet
+from crossclaim.formats.jsonio import read_json
 from crossclaim.formats.jsonstream import collector_paused, iter_array_raw, parse_element
-from crossclaim.formats.labelstudio.spans import parse_span_tasks
+from crossclaim.formats.labelstudio.committed import export_json
+from crossclaim.formats.labelstudio.spans import from_utf16, parse_span_tasks
 from crossclaim.formats.manifest import load_manifest
 from crossclaim.schema.records import Document, Task
 
@@ -46,14 +49,48 @@ class BuildReport:
     notes: list[str]
 
 
-def build(root: Path, gold_annotator: str | None = None, progress=None, workers: int | None = None) -> BuildReport:
+def build(
+    root: Path, gold_annotator: str | None = None, progress=None, utf16: bool = False, workers: int | None = None
+) -> BuildReport:
     """Validate annotations/ and regenerate dataset/ and every generated file under ``root``.
 
     The span export is streamed: tasks are validated and turned into rows a part at a time, by
     ``workers`` processes (default: one per core, at most ``MAX_WORKERS``), so memory stays bounded
-    by the output, not the export. Nothing is written before all of it is valid; the output does
-    not depend on the number of workers.
+    by the output, not the export. Nothing is replaced before all of it is valid and staged; the
+    output does not depend on the number of workers.
+
+    ``utf16``: the committed span export counts UTF-16 code units (older Label Studio); it is
+    rewritten with code points, in the same set as everything else (read whole, not streamed).
     """
+    annotations = root / "annotations"
+    with FileSet() as files:
+        if utf16:
+            path = annotations / SPAN_EXPORT
+            spans_data = from_utf16(read_json(path), str(path))
+            files.write_text(path, export_json(spans_data))
+            report = stage_build(root, load_gold(annotations, gold_annotator, spans_data=spans_data), files, progress)
+        else:
+            report = _stream_build(root, gold_annotator, files, progress, workers)
+        files.commit()
+    return report
+
+
+def stage_build(root: Path, gold: Gold, files: FileSet, progress=None) -> BuildReport:
+    """Stage dataset/ and the generated files for a loaded ``gold`` in ``files`` (nothing is replaced yet)."""
+    tables = make_tables(gold, progress)
+    agreement = agreement_md(list(gold.tasks.values()), pair_annotations(gold.pair_tasks))
+    _stage_outputs(root, tables, agreement, files)
+    spans = Counter(s.layer for d in gold.docs for s in gold.spans(d.id))
+    return BuildReport(len(gold.docs), dict(spans), len(gold.pairs), tables.splits_made, gold.notes)
+
+
+def _stage_outputs(root: Path, tables: Tables, agreement: str, files: FileSet) -> None:
+    staging = files.directory(root / "dataset")
+    data_files = write_tables(tables, staging)
+    write_generated(root, staging, tables, data_files, agreement, files)
+
+
+def _stream_build(root: Path, gold_annotator: str | None, files: FileSet, progress, workers: int | None) -> BuildReport:
     annotations = root / "annotations"
     docs = load_manifest(annotations)
     notes: list[str] = []
@@ -76,14 +113,7 @@ def build(root: Path, gold_annotator: str | None = None, progress=None, workers:
     InputError.collect(pair_problems(pair_tasks, pairs, builder.part.claims, str(annotations / PAIR_EXPORT)))
     tables = builder.finish(pairs)
     agreement = agreement_md(merged.several, pair_annotations(pair_tasks), annotators=merged.tally.table())
-    staging = Path(tempfile.mkdtemp(prefix=".dataset.", dir=root))
-    try:
-        data_files = write_tables(tables, staging)
-        write_generated(root, staging, tables, data_files, agreement)
-        replace_dir(staging, root / "dataset")
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+    _stage_outputs(root, tables, agreement, files)
     return BuildReport(len(docs), dict(merged.spans), len(pairs), tables.splits_made, notes + merged.notes)
 
 

@@ -23,10 +23,10 @@ from crossclaim.dataset.card import (
     split_rules_md,
 )
 from crossclaim.dataset.croissant import croissant
-from crossclaim.dataset.gold import Gold, pair_annotations, read_pairs
+from crossclaim.dataset.gold import Gold, pair_annotations
 from crossclaim.dataset.stats import CHART, label_chart, statistics, stats_md
 from crossclaim.dataset.tables import Tables
-from crossclaim.files import write_text_atomic
+from crossclaim.files import FileSet
 from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
 
 SPAN_CONFIG = Path("annotations/studio/span_config.xml")
@@ -35,9 +35,11 @@ DATASHEET = Path("DATASHEET.md")
 GUIDELINES = Path("annotations/GUIDELINES.md")
 
 
-def write_generated(root: Path, staging: Path, tables: Tables, data_files: list[Path], agreement: str) -> None:
-    """Write the card, Croissant file, licence, changelog and chart into ``staging``; refresh configs
-    and doc blocks."""
+def write_generated(
+    root: Path, staging: Path, tables: Tables, data_files: list[Path], agreement: str, files: FileSet
+) -> None:
+    """Write the card, Croissant file, licence, changelog and chart into ``staging``; stage configs and
+    doc blocks in ``files``."""
     stats = statistics(tables)
     changelog = root / "dataset" / CHANGELOG_FILE
     text = changelog.read_text(encoding="utf-8") if changelog.is_file() else None
@@ -48,32 +50,31 @@ def write_generated(root: Path, staging: Path, tables: Tables, data_files: list[
     (staging / LICENSE_FILE).write_text(license_file(tables), encoding="utf-8")
     (staging / "croissant.json").write_text(croissant(staging, data_files, tables, release), encoding="utf-8")
     (staging / CHART).write_bytes(label_chart(stats))
-    write_configs(root)
-    replace_block(root / DATASHEET, "statistics", stats_md(stats))
-    replace_block(root / DATASHEET, "splits", split_rules_md(), required=False)
-    replace_block(root / DATASHEET, "license", license_md(tables), required=False)
-    replace_block(root / DATASHEET, "agreement", agreement, required=False)
-    replace_block(root / GUIDELINES, "labels", label_table_md(), required=False)
+    write_configs(root, files)
+    replace_block(root / DATASHEET, "statistics", stats_md(stats), files)
+    replace_block(root / DATASHEET, "splits", split_rules_md(), files, required=False)
+    replace_block(root / DATASHEET, "license", license_md(tables), files, required=False)
+    replace_block(root / DATASHEET, "agreement", agreement, files, required=False)
+    replace_block(root / GUIDELINES, "labels", label_table_md(), files, required=False)
 
 
-def agreement_block(root: Path, gold: Gold) -> str:
+def agreement_block(gold: Gold) -> str:
     """The datasheet's agreement tables, from a loaded gold (``crossclaim studio agreement``)."""
-    pair_tasks, _ = read_pairs(root / "annotations", None, [])
-    return agreement_md(list(gold.tasks.values()), pair_annotations(pair_tasks))
+    return agreement_md(list(gold.tasks.values()), pair_annotations(gold.pair_tasks))
 
 
-def write_configs(root: Path) -> None:
+def write_configs(root: Path, files: FileSet) -> None:
     """Files generated from the schema: the Label Studio configs and the predictions JSON Schema."""
     from crossclaim.formats.predictions import SCHEMA_FILE, schema_text
 
-    write_text_atomic(root / SPAN_CONFIG, span_config_xml())
-    write_text_atomic(root / PAIR_CONFIG, pair_config_xml())
+    files.write_text(root / SPAN_CONFIG, span_config_xml())
+    files.write_text(root / PAIR_CONFIG, pair_config_xml())
     package = root / "src" / "crossclaim" / "formats"
     if package.is_dir():  # a checkout of the package (not a bare data repository)
-        write_text_atomic(package / SCHEMA_FILE.name, schema_text())
+        files.write_text(package / SCHEMA_FILE.name, schema_text())
 
 
-def replace_block(path: Path, name: str, body: str, required: bool = True) -> None:
+def replace_block(path: Path, name: str, body: str, files: FileSet, required: bool = True) -> None:
     """Replace the text between ``<!-- BEGIN GENERATED: name -->`` and its END marker.
 
     ``required=False``: a missing file or block is left alone (optional docs, test fixtures).
@@ -82,7 +83,7 @@ def replace_block(path: Path, name: str, body: str, required: bool = True) -> No
         if required:
             raise FileNotFoundError(f"{path}: missing; it must hold the generated block {name!r}")
         return
-    text = path.read_text(encoding="utf-8")
+    text = files.read_text(path)
     begin, end = f"<!-- BEGIN GENERATED: {name} -->", f"<!-- END GENERATED: {name} -->"
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
     if not pattern.search(text):
@@ -91,4 +92,4 @@ def replace_block(path: Path, name: str, body: str, required: bool = True) -> No
         raise ValueError(f"{path}: no {begin} ... {end} block to regenerate")
     new = pattern.sub(lambda _: f"{begin}\n{body}{end}", text)
     if new != text:
-        write_text_atomic(path, new)
+        files.write_text(path, new)

@@ -23,17 +23,22 @@ from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
 
 SPAN_EXPORT = Path("exports/spans.json")
 PAIR_EXPORT = Path("exports/pairs.json")
+PREDICTION_EXPORT = Path("exports/predictions.json")  # pre-annotations, kept apart from the gold
 
 
 @dataclass
 class Gold:
-    """The validated gold: documents, each document's gold spans, pairs, and what was skipped."""
+    """The validated gold: documents, each document's gold spans, pairs, and what was skipped.
+
+    ``tasks`` and ``pair_tasks`` hold every annotator's work (for agreement and for what a pull changes).
+    """
 
     docs: list[Document]
     tasks: dict[str, Task]
     gold: dict[str, Annotation]
     pairs: list[Pair]
     notes: list[str] = field(default_factory=list)
+    pair_tasks: list[PairTask] = field(default_factory=list)
 
     def spans(self, doc_id: str) -> list[Span]:
         ann = self.gold.get(doc_id)
@@ -68,7 +73,12 @@ class DocGold:
 
 
 def stream_gold(
-    annotations: Path, docs: list[Document], gold_annotator: str | None, notes: list[str], data: list | None = None
+    annotations: Path,
+    docs: list[Document],
+    gold_annotator: str | None,
+    notes: list[str],
+    data: list | None = None,
+    where: str | None = None,
 ) -> Iterator[DocGold]:
     """Every document with its validated gold, one task at a time as the span export is read.
 
@@ -76,13 +86,14 @@ def stream_gold(
     raised after the last document, so a build that stages its output writes nothing of a bad export.
     """
     path = annotations / SPAN_EXPORT
+    where = where or str(path)
     by_id = {d.id: d for d in docs}
     seen: set[str] = set()
-    if data is not None or path.exists():
+    if data is not None or path.is_file():
         raws = data if data is not None else iter_array(path)
         if not isinstance(raws, list | Iterator):
-            raise InputError(str(path), "a Label Studio export is a JSON list of tasks")
-        for g in gold_of_tasks(parse_span_tasks(raws, str(path), by_id), by_id, str(path), gold_annotator, notes):
+            raise InputError(where, "a Label Studio export is a JSON list of tasks")
+        for g in gold_of_tasks(parse_span_tasks(raws, where, by_id), by_id, where, gold_annotator, notes):
             seen.add(g.doc.id)
             yield g
     for d in docs:
@@ -104,14 +115,15 @@ def gold_of_tasks(
 
 
 def read_pairs(
-    annotations: Path, gold_annotator: str | None, notes: list[str], data: list | None = None
+    annotations: Path, gold_annotator: str | None, notes: list[str], data: list | None = None, where: str | None = None
 ) -> tuple[list[PairTask], list[Pair]]:
     """The claim-pair tasks and their gold pairs, validated on their own (claims are checked later)."""
     path = annotations / PAIR_EXPORT
-    if data is None and not path.exists():
+    where = where or str(path)
+    if data is None and not path.is_file():
         return [], []
-    tasks = parse_pair_tasks(data if data is not None else read_json(path), str(path))
-    return tasks, gold_pairs(tasks, str(path), gold_annotator, notes)
+    tasks = parse_pair_tasks(data if data is not None else read_json(path), where)
+    return tasks, gold_pairs(tasks, where, gold_annotator, notes)
 
 
 def pair_problems(
@@ -130,21 +142,31 @@ def pair_problems(
 
 
 def load_gold(
-    annotations: Path, gold_annotator: str | None = None, spans_data: list | None = None, pairs_data: list | None = None
+    annotations: Path,
+    gold_annotator: str | None = None,
+    spans_data: list | None = None,
+    pairs_data: list | None = None,
+    source: str | None = None,
 ) -> Gold:
     """Read and validate annotations/ whole; raise InputError naming file, task and region on bad input.
 
     ``spans_data`` / ``pairs_data`` stand in for the export files (a pull validates what it
-    would write before writing it). The build streams instead (``stream_gold``).
+    would write before writing it); ``source`` names where they came from in messages. The build
+    streams instead (``stream_gold``).
     """
     docs = load_manifest(annotations)
     notes: list[str] = []
-    pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes, pairs_data)
-    streamed = list(stream_gold(annotations, docs, gold_annotator, notes, spans_data))
+    docs = load_manifest(annotations)
+    notes: list[str] = []
+    span_where = f"{source} span export" if source and spans_data is not None else None
+    pair_where = f"{source} claim-pair export" if source and pairs_data is not None else None
+    pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes, pairs_data, pair_where)
+    streamed = list(stream_gold(annotations, docs, gold_annotator, notes, spans_data, span_where))
     tasks = {g.doc.id: g.task for g in streamed if g.task is not None}
     gold = {g.doc.id: g.annotation for g in streamed if g.annotation is not None}
-    result = Gold(docs, tasks, gold, pairs, notes)
-    InputError.collect(pair_problems(pair_tasks, pairs, result.claims(), str(annotations / PAIR_EXPORT)))
+    result = Gold(docs, tasks, gold, pairs, notes, pair_tasks)
+    where = pair_where or str(annotations / PAIR_EXPORT)
+    InputError.collect(pair_problems(pair_tasks, pairs, result.claims(), where))
     return result
 
 

@@ -199,6 +199,8 @@ class Attribute:
     choices: tuple[str, ...] = ()
     refs: str | None = None  # kind "refs": the layer whose span ids it holds
     relation: str | None = None  # kind "refs": the Label Studio relation label
+    refs_inside: bool = False  # kind "refs": the referenced spans lie inside this one
+    only_if: str | None = None  # kind "refs": may hold ids only while this bool attribute is true
     prediction_note: str = ""  # its description in the predictions JSON Schema
     rules: dict[str, ValueRule] = field(default_factory=dict, hash=False, compare=False)  # grammar per label
 
@@ -281,9 +283,11 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         "cues",
         "claims",
         "refs",
-        "relation `cue` from the claim to each hedge cue in it",
+        "relation `cue` from the claim to each hedge cue inside it (none when `hedged` is false)",
         refs="hedges",
         relation="cue",
+        refs_inside=True,
+        only_if="hedged",
     ),
 )
 ATTRIBUTE: dict[tuple[str, str], Attribute] = {(a.layer, a.name): a for a in ATTRIBUTES}

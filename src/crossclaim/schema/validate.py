@@ -110,13 +110,27 @@ def _value_problems(attr: Attribute, label: str, value: object) -> list[str]:
 
 
 def _reference_problems(s: Span, by_layer: dict[str, list[Span]]) -> list[str]:
-    """Span ids held by ``refs`` attributes must name spans of the referenced layer."""
+    """Span ids held by ``refs`` attributes: spans of the referenced layer, inside ``s`` where declared,
+    and only while the attribute's ``only_if`` flag is true."""
     out = []
+    noun = LAYERS[s.layer].noun
     for attr in attributes_of(s.layer):
-        if attr.kind == "refs":
-            targets = {t.id for t in by_layer.get(attr.refs or "", [])}
-            refs = s.attrs.get(attr.name, ())
-            out += [f"{attr.name} {r!r} is not a {attr.refs} span of this document" for r in refs if r not in targets]
+        refs = s.attrs.get(attr.name, ())
+        if attr.kind != "refs" or not refs:
+            continue
+        targets = {t.id: t for t in by_layer.get(attr.refs or "", [])}
+        target_noun = LAYERS[attr.refs or ""].noun
+        for r in refs:
+            t = targets.get(r)
+            if t is None:
+                out.append(f"{attr.relation} {r!r} is not a {target_noun} of this document")
+            elif attr.refs_inside and not (s.start <= t.start and t.end <= s.end):
+                out.append(
+                    f"{attr.relation} {r} {t.text!r} ({t.start}:{t.end}) is outside the {noun} ({s.start}:{s.end}): "
+                    f"a {attr.relation} relation goes from a {noun} to a {target_noun} inside it"
+                )
+        if attr.only_if and s.attrs.get(attr.only_if) is False:
+            out.append(f"{noun} is {attr.only_if}=false but has {attr.relation} relations to {', '.join(refs)}")
     return out
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import requests
 
 from crossclaim.errors import StudioError
+from crossclaim.files import write_text_atomic
 
 ENV_TOKEN = "CROSSCLAIM_LS_TOKEN"
 ENV_URL = "CROSSCLAIM_LS_URL"
@@ -96,6 +97,38 @@ class Server:
     port: int
     url: str
     data_dir: Path
+    start_time: int | None = None  # /proc/<pid>/stat start time (clock ticks after boot)
+    cmdline: tuple[str, ...] = ()  # /proc/<pid>/cmdline when it started
+
+
+# ---------------------------------------------------------------------------------------------
+# knowing the process: a pid alone may have been reused by anything since
+
+
+def process_identity(pid: int) -> tuple[int, tuple[str, ...]] | None:
+    """Start time and command line of a running process, from /proc; None if it is gone (or no /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ", which may hold spaces
+    if fields[0] in ("Z", "X"):
+        return None  # exited, not yet reaped
+    return int(fields[19]), tuple(cmdline.decode(errors="replace").split("\0")[:-1])
+
+
+def is_our_server(server: Server) -> bool:
+    """True when ``server.pid`` is still the process `serve` started: same start time, same command line."""
+    if server.start_time is None:
+        return False
+    return process_identity(server.pid) == (server.start_time, server.cmdline)
+
+
+def _same_process(server: Server) -> bool:
+    """Still the process that was verified (an exiting process loses its command line first)."""
+    found = process_identity(server.pid)
+    return found is not None and found[0] == server.start_time
 
 
 def serve(
@@ -109,7 +142,7 @@ def serve(
     """Start Label Studio on 127.0.0.1:port with its own data directory; wait for /health."""
     data_dir = data_dir.resolve()
     running = read_state(data_dir)
-    if running and _alive(running.pid):
+    if running and is_our_server(running):
         raise StudioError(f"a server from {data_dir} is already running at {running.url} (pid {running.pid})")
     if not port_is_free(port):
         raise StudioError(
@@ -139,8 +172,9 @@ def serve(
             env=server_env(data_dir, username, password, token),
             start_new_session=True,
         )
-    server = Server(proc.pid, port, f"http://127.0.0.1:{port}", data_dir)
-    (data_dir / STATE_FILE).write_text(json.dumps({"pid": proc.pid, "port": port, "url": server.url}))
+    start_time, cmdline = process_identity(proc.pid) or (None, ())
+    server = Server(proc.pid, port, f"http://127.0.0.1:{port}", data_dir, start_time, cmdline)
+    write_text_atomic(data_dir / STATE_FILE, json.dumps(state_of(server), indent=1) + "\n")
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -164,40 +198,73 @@ def health(url: str, timeout: float = 3) -> bool:
     return r.status_code == 200 and "UP" in r.text
 
 
+def state_of(server: Server) -> dict:
+    return {
+        "pid": server.pid,
+        "port": server.port,
+        "url": server.url,
+        "start_time": server.start_time,
+        "cmdline": list(server.cmdline),
+    }
+
+
 def read_state(data_dir: Path) -> Server | None:
+    """The server `serve` recorded in ``data_dir``; a record it cannot read is a one-line StudioError."""
     path = data_dir / STATE_FILE
     if not path.exists():
         return None
-    state = json.loads(path.read_text())
-    return Server(state["pid"], state["port"], state["url"], data_dir)
-
-
-def _alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
+        state = json.loads(path.read_text(encoding="utf-8"))
+        server = Server(
+            state["pid"],
+            state["port"],
+            state["url"],
+            data_dir,
+            state.get("start_time"),
+            tuple(state.get("cmdline", ())),
+        )
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise StudioError(
+            f"{path} is not a server record ({type(exc).__name__}): delete it if no server runs"
+        ) from None
+    types_ok = (
+        type(server.pid) is int
+        and type(server.port) is int
+        and isinstance(server.url, str)
+        and (server.start_time is None or type(server.start_time) is int)
+        and all(isinstance(a, str) for a in server.cmdline)
+    )
+    if not types_ok:
+        raise StudioError(f"{path} is not a server record (a field has the wrong type): delete it if no server runs")
+    return server
 
 
-def stop(data_dir: Path, wait: float = 20.0) -> bool:
-    """Stop the server started from ``data_dir`` (its whole process group); False if none ran."""
-    server = read_state(data_dir.resolve())
+def stop(data_dir: Path, wait: float = 20.0) -> str:
+    """Stop the server started from ``data_dir`` (its whole process group), only if it is verifiably that server.
+
+    Returns "stopped", "none" (no record) or "stale" (the recorded process is gone, or its pid now
+    belongs to another process, which is left alone); the record is removed in each case.
+    """
+    data_dir = data_dir.resolve()
+    server = read_state(data_dir)
     if server is None:
-        return False
+        return "none"
+    if not is_our_server(server):
+        (data_dir / STATE_FILE).unlink(missing_ok=True)
+        return "stale"
     try:
         os.killpg(server.pid, signal.SIGTERM)
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and _alive(server.pid):
+        while time.monotonic() < deadline and _same_process(server):
             time.sleep(0.2)
             _reap(server.pid)
-        if _alive(server.pid):
+        if _same_process(server):
             os.killpg(server.pid, signal.SIGKILL)
-            _reap(server.pid)
+        _reap(server.pid)
     except ProcessLookupError:
         pass
-    (data_dir.resolve() / STATE_FILE).unlink(missing_ok=True)
-    return True
+    (data_dir / STATE_FILE).unlink(missing_ok=True)
+    return "stopped"
 
 
 def _reap(pid: int) -> None:

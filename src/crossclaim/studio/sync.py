@@ -210,22 +210,83 @@ def find_project(studio: Studio, title: str) -> int:
     raise StudioError(f"no project {title!r} on {studio.url}: run `crossclaim studio push` first")
 
 
-def export_text(data: list[dict], key: str) -> str:
-    """An export as committed: tasks ordered by document or pair id, keys sorted, one field a line."""
-    data = sorted(data, key=lambda t: str(t.get("data", {}).get(key)))
-    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-def pull(root: Path, studio: Studio, gold_annotator: str | None = None):
-    """Label Studio → annotations/ → dataset/: export both projects, validate, write, rebuild."""
-    from crossclaim.dataset.build import build
-    from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT, load_gold
-    from crossclaim.files import write_text_atomic
-
+def pull(
+    root: Path,
+    studio: Studio,
+    gold_annotator: str | None = None,
+    *,
+    utf16: bool = False,
+    accept_deletions: bool = False,
+    with_predictions: bool = False,
+    show=lambda lines: None,
+):
+    """Label Studio → annotations/ → dataset/: export both projects, then ``apply_exports``."""
     spans = studio.export(find_project(studio, SPAN_PROJECT))
     pairs = studio.export(find_project(studio, PAIR_PROJECT))
+    return apply_exports(
+        root,
+        spans,
+        pairs,
+        gold_annotator,
+        utf16=utf16,
+        accept_deletions=accept_deletions,
+        with_predictions=with_predictions,
+        show=show,
+    )
+
+
+def apply_exports(
+    root: Path,
+    spans: object,
+    pairs: object,
+    gold_annotator: str | None = None,
+    *,
+    utf16: bool = False,
+    accept_deletions: bool = False,
+    with_predictions: bool = False,
+    show=lambda lines: None,
+):
+    """Replace annotations/exports/ with two server exports and rebuild, losing nothing silently.
+
+    Both exports are validated in full; ``show`` gets what changes per document before anything is
+    written; a task or annotation of the committed exports that the new ones lack is an error unless
+    ``accept_deletions``. The committed exports (volatile fields dropped, see ``committed``),
+    predictions (only ``with_predictions``), dataset/ and the generated docs are then staged and
+    swapped in as one set: after a failure at any point, nothing has changed.
+    """
+    from crossclaim.dataset.build import stage_build
+    from crossclaim.dataset.changes import changes, lost_work
+    from crossclaim.dataset.gold import PAIR_EXPORT, PREDICTION_EXPORT, SPAN_EXPORT, load_gold
+    from crossclaim.errors import InputError
+    from crossclaim.files import FileSet
+    from crossclaim.formats.jsonio import unwritable_strings
+    from crossclaim.formats.labelstudio.committed import committed_exports, export_json
+    from crossclaim.formats.labelstudio.spans import from_utf16
+
     annotations = root / "annotations"
-    load_gold(annotations, gold_annotator, spans_data=spans, pairs_data=pairs)  # nothing is written if invalid
-    write_text_atomic(annotations / SPAN_EXPORT, export_text(spans, "doc_id"))
-    write_text_atomic(annotations / PAIR_EXPORT, export_text(pairs, "pair_id"))
-    return build(root, gold_annotator)
+    if utf16:
+        spans = from_utf16(spans, "Label Studio span export")
+    had = (annotations / SPAN_EXPORT).exists() or (annotations / PAIR_EXPORT).exists()
+    old = load_gold(annotations, gold_annotator) if had else None
+    lost = lost_work(old, spans, pairs) if old else []
+    if lost and not accept_deletions:
+        advice = "nothing was written: restore them in Label Studio, or accept the loss with --accept-deletions"
+        raise InputError(*lost[0], more=[*lost[1:], ("annotations/exports", advice)])
+    new = load_gold(annotations, gold_annotator, spans_data=spans, pairs_data=pairs, source="Label Studio")
+    committed = committed_exports(spans, new.pair_tasks, {d.id: d for d in new.docs})
+    show(changes(old, new).lines())
+    with FileSet() as files:
+        outputs = {SPAN_EXPORT: committed.spans, PAIR_EXPORT: committed.pairs}
+        if with_predictions:
+            outputs[PREDICTION_EXPORT] = committed.predictions
+        try:
+            for path, data in outputs.items():
+                files.write_text(annotations / path, export_json(data))
+        except UnicodeEncodeError:  # a lone surrogate: name it (every string is searched only now)
+            sources = (("Label Studio span export", spans), ("Label Studio claim-pair export", pairs))
+            InputError.collect([p for where, data in sources for p in unwritable_strings(data, where)])
+            raise
+        gold = load_gold(annotations, gold_annotator, spans_data=committed.spans, pairs_data=committed.pairs)
+        report = stage_build(root, gold, files)
+        files.commit()
+    return report

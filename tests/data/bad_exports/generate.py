@@ -41,6 +41,14 @@ def u16(py: int) -> int:
     return len(TEXT[:py].encode("utf-16-le")) // 2
 
 
+def utf16(export: list) -> list:
+    """Count every offset in UTF-16 code units, as older Label Studio versions did (cases run with --utf16)."""
+    for r in result(export):
+        if "start" in r.get("value", {}):
+            r["value"].update(start=u16(r["value"]["start"]), end=u16(r["value"]["end"]))
+    return export
+
+
 def pair_case(fn=None, label="CONTRADICTS", rationale="both cannot be true", b_claim="c2"):
     pid = pair_id("doc-x", "c1", "doc-x", b_claim)
     pair = Pair(pid, "doc-x", "c1", "doc-x", b_claim, "ev_profitability_timing", label, rationale)
@@ -89,16 +97,19 @@ SPAN_CASES = {
         edit(lambda e: region(e, "e1", "entities")["value"].update(text="Xiaomu")),
         ["region e1", "'Xiaomu' does not match the text"],
     ),
-    "astral-offsets-python-counted": (
+    "astral-offsets-utf16-counted": (
         edit(
-            lambda e: region(e, "e6", "entities")["value"].update(start=TEXT.rindex("SU7"), end=TEXT.rindex("SU7") + 3)
+            lambda e: region(e, "e6", "entities")["value"].update(
+                start=u16(TEXT.rindex("SU7")), end=u16(TEXT.rindex("SU7") + 3)
+            )
         ),
-        ["region e6", "Python character offsets", "UTF-16"],
+        ["region e6", "'SU7' does not match the text", "UTF-16 code units 139:142 (code points 138:141)", "--utf16"],
     ),
-    "offsets-split-surrogate-pair": (
-        edit(lambda e: region(e, "e6", "entities")["value"].update(start=u16(TEXT.index("🚗")) + 1)),
+    "utf16-offsets-split-surrogate-pair": (
+        edit(lambda e: region(utf16(e), "e6", "entities")["value"].update(start=u16(TEXT.index("🚗")) + 1)),
         ["region e6", "split a character"],
     ),
+    "utf16-flag-on-code-point-export": (edit(lambda e: None), ["region e6", "needs no --utf16"]),
     "overlap-in-flat-layer": (
         edit(lambda e: result(e).append({**region(e, "e2", "entities"), "id": "e9"})),
         ["region e", "overlaps entities span", "flat layer"],
@@ -140,6 +151,29 @@ SPAN_CASES = {
         edit(lambda e: result(e).remove(region(e, "c1", "hedged"))),
         ["region c1", "no 'hedged' choice"],
     ),
+    "cue-outside-claim": (
+        edit(
+            lambda e: (
+                region(e, "c2", "hedged")["value"].update(choices=["true"]),
+                result(e).append(
+                    {"type": "relation", "from_id": "c2", "to_id": "h1", "direction": "right", "labels": ["cue"]}
+                ),
+            )
+        ),
+        ["region c2", "cue h1 'could'", "is outside the claim", "hedge cue inside it"],
+    ),
+    "unhedged-claim-with-cue": (
+        edit(lambda e: region(e, "c1", "hedged")["value"].update(choices=["false"])),
+        ["region c1", "hedged=false but has cue relations to h1"],
+    ),
+    "was-cancelled-a-string": (
+        edit(lambda e: e[0]["annotations"][0].update(was_cancelled="false")),
+        ["task 1 (doc doc-x), annotation 1 by a@example.org", "was_cancelled must be a JSON boolean", "'false'"],
+    ),
+    "ground-truth-a-string": (
+        edit(lambda e: e[0]["annotations"][0].update(ground_truth="false")),
+        ["task 1 (doc doc-x), annotation 1 by a@example.org", "ground_truth must be a JSON boolean", "'false'"],
+    ),
     "claim-unknown-topic": (
         edit(lambda e: region(e, "c1", "topic")["value"].update(choices=["weather"])),
         ["region c1", "must be one of the configured choices"],
@@ -151,7 +185,7 @@ SPAN_CASES = {
     "claim-crossing-sentence": (
         edit(
             lambda e: region(e, "c1", "claims")["value"].update(
-                end=u16(TEXT.index("BYD") + 3), text=TEXT[TEXT.index("the unit") : TEXT.index("BYD") + 3]
+                end=TEXT.index("BYD") + 3, text=TEXT[TEXT.index("the unit") : TEXT.index("BYD") + 3]
             )
         ),
         ["region c1", "crosses a sentence boundary"],
@@ -159,7 +193,7 @@ SPAN_CASES = {
     "span-with-outer-whitespace": (
         edit(
             lambda e: region(e, "e4", "entities")["value"].update(
-                start=u16(TEXT.index("BYD") - 1), text=TEXT[TEXT.index("BYD") - 1 : TEXT.index("BYD") + 3]
+                start=TEXT.index("BYD") - 1, text=TEXT[TEXT.index("BYD") - 1 : TEXT.index("BYD") + 3]
             )
         ),
         ["region e4", "white space"],
@@ -245,6 +279,18 @@ PAIR_CASES = {
         pair_case(lambda t: t[0]["annotations"][0]["result"][0]["value"].update(choices=["MAYBE"])),
         ["task 11", "label must be one of CONTRADICTS, AGREES, UNRELATED"],
     ),
+    "pairs-ground-truth-a-string": (
+        pair_case(lambda t: t[0]["annotations"][0].update(ground_truth="false")),
+        ["task 11", "annotation 5 by b@example.org", "ground_truth must be a JSON boolean", "'false'"],
+    ),
+    "pairs-was-cancelled-a-string": (
+        pair_case(lambda t: t[0]["annotations"][0].update(was_cancelled="true")),
+        ["task 11", "annotation 5 by b@example.org", "was_cancelled must be a JSON boolean", "'true'"],
+    ),
+    "pairs-rationale-lone-surrogate": (
+        pair_case(rationale="half an emoji: \ud83d"),
+        ["pairs.json: task 11", "annotations[0].result[1].value.text[0] holds a lone surrogate"],
+    ),
     "pairs-missing-data": (pair_case(lambda t: t[0]["data"].pop("b_doc")), ["task 11", "data must hold"]),
     "pairs-topic-differs-from-claims": (
         pair_case(lambda t: t[0]["data"].update(topic="su7_launch_date")),
@@ -256,7 +302,12 @@ PAIR_CASES = {
 def main() -> None:
     expected = {}
     for name, (export, fragments) in {**SPAN_CASES, **PAIR_CASES}.items():
-        (HERE / f"{name}.json").write_text(json.dumps(export, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        try:
+            text = json.dumps(export, ensure_ascii=False, indent=1) + "\n"
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate can only be written as a JSON escape
+            text = json.dumps(export, indent=1) + "\n"
+        (HERE / f"{name}.json").write_text(text, encoding="utf-8")
         expected[f"{name}.json"] = fragments
     (HERE / "truncated-json.json").write_text(json.dumps(BASE, ensure_ascii=False)[:300], encoding="utf-8")
     expected["truncated-json.json"] = ["spans.json", "truncated: the file ends inside the array"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from crossclaim.schema.records import Annotation
 
 
@@ -12,6 +14,38 @@ def annotator_of(completed_by: object) -> str:
     if isinstance(completed_by, str):
         return completed_by
     return f"user:{completed_by}"
+
+
+def annotators_by_task(data: object, key: str) -> dict[str, Counter[str]]:
+    """Task key (``data[key]``: a document or pair id) -> its annotators, counted; read leniently.
+
+    For what an export holds before it is validated: malformed tasks and annotations are skipped
+    (validation reports them).
+    """
+    out: dict[str, Counter[str]] = {}
+    for raw in data if isinstance(data, list) else []:
+        d = raw.get("data") if isinstance(raw, dict) else None
+        if isinstance(d, dict) and isinstance(d.get(key), str):
+            items = raw.get("annotations")
+            out[d[key]] = Counter(
+                annotator_of(a.get("completed_by"))
+                for a in (items if isinstance(items, list) else [])
+                if isinstance(a, dict)
+            )
+    return out
+
+
+def flag(item: dict, name: str, here: str, problems: list) -> bool:
+    """A flag that decides gold (``ground_truth``, ``was_cancelled``): a JSON boolean, or absent (false).
+
+    Anything else is a problem: the string "false" is truthy, and reading it as true would silently
+    change which annotation is gold.
+    """
+    value = item.get(name, False)
+    if isinstance(value, bool):
+        return value
+    problems.append((here, f"{name} must be a JSON boolean (true or false), got {value!r}"))
+    return False
 
 
 # ---------------------------------------------------------------------------------------------

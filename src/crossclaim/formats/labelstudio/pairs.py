@@ -6,7 +6,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 
 from crossclaim.errors import InputError
-from crossclaim.formats.labelstudio.annotations import annotator_of, choose_gold
+from crossclaim.formats.labelstudio.annotations import annotator_of, choose_gold, flag
 from crossclaim.schema.records import Annotation, Pair, Span, pair_id
 from crossclaim.schema.scheme import PAIR_LABELS
 
@@ -50,8 +50,8 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
             if not isinstance(item, dict):
                 problems.append((f"{here}, annotation #{k}", "not a JSON object"))
                 continue
-            ann = _pair_annotation(item)
-            at = f"{here}, annotation {item.get('id', '#' + str(k))} by {ann.annotator}"
+            at = f"{here}, annotation {item.get('id', '#' + str(k))} by {annotator_of(item.get('completed_by'))}"
+            ann = _pair_annotation(item, at, problems)
             if not ann.was_cancelled and item.get("result"):
                 label, rationale = _pair_result(item.get("result"), at, problems)
                 if label == "CONTRADICTS" and not rationale.strip():
@@ -88,19 +88,8 @@ def unknown_claims(tasks: list[PairTask], claims: Container[tuple[str, str]]) ->
     return out
 
 
-def parse_pair_export(
-    data: object,
-    where: str,
-    claims: dict[tuple[str, str], Span] | None = None,
-    gold: str | None = None,
-    notes: list | None = None,
-) -> list[Pair]:
-    """The gold pair of every claim-pair task (see ``choose_gold``), sorted by pair id."""
-    return gold_pairs(parse_pair_tasks(data, where, claims), where, gold, notes)
-
-
 def gold_pairs(tasks: list[PairTask], where: str, gold: str | None = None, notes: list | None = None) -> list[Pair]:
-    """The gold pair of every parsed claim-pair task, sorted by pair id."""
+    """The gold pair of each parsed claim-pair task (see ``choose_gold``), sorted by pair id."""
     problems: list[tuple[str, str]] = []
     pairs = []
     for task in tasks:
@@ -111,15 +100,15 @@ def gold_pairs(tasks: list[PairTask], where: str, gold: str | None = None, notes
     return sorted(pairs, key=lambda p: p.id)
 
 
-def _pair_annotation(a: dict) -> Annotation:
+def _pair_annotation(a: dict, here: str, problems: list) -> Annotation:
     lead = a.get("lead_time")
     return Annotation(
         doc_id="",
         annotator=annotator_of(a.get("completed_by")),
         spans=[],
         lead_time=lead if isinstance(lead, (int, float)) else None,
-        ground_truth=bool(a.get("ground_truth")),
-        was_cancelled=bool(a.get("was_cancelled")),
+        ground_truth=flag(a, "ground_truth", here, problems),
+        was_cancelled=flag(a, "was_cancelled", here, problems),
     )
 
 

@@ -8,10 +8,11 @@ of them survives.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator
 
 from crossclaim.errors import InputError
-from crossclaim.formats.labelstudio.annotations import annotator_of
+from crossclaim.formats.labelstudio.annotations import annotator_of, flag
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
 from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, Attribute, attributes_of
 from crossclaim.schema.validate import span_problems
@@ -132,8 +133,8 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
                         annotator=who,
                         spans=spans,
                         lead_time=lead,
-                        ground_truth=bool(item.get("ground_truth")),
-                        was_cancelled=bool(item.get("was_cancelled")),
+                        ground_truth=flag(item, "ground_truth", at, problems),
+                        was_cancelled=flag(item, "was_cancelled", at, problems),
                     )
                 )
             else:
@@ -207,22 +208,40 @@ def _region_span(rid: str, r: dict, text: str, to_py: Utf16, here: str, problems
     if not isinstance(rtext, str):
         problems.append((here, "value.text must be a string"))
         return None
-    if not (0 <= start < end <= to_py.units):
-        problems.append((here, f"offsets {start}:{end} out of range (text has {to_py.units} UTF-16 code units)"))
-        return None
-    ps, pe = to_py.to_py(start), to_py.to_py(end)
-    if ps is None or pe is None:
-        problems.append((here, f"offsets {start}:{end} split a character in two (UTF-16 surrogate pair)"))
-        return None
-    if text[ps:pe] != rtext:
-        hint = ""
-        if start <= len(text) and end <= len(text) and text[start:end] == rtext:
-            hint = " (these look like Python character offsets; Label Studio counts UTF-16 code units)"
+    if not (0 <= start < end <= len(text)):
         problems.append(
-            (here, f"value.text {rtext!r} does not match the text at {start}:{end} ({text[ps:pe]!r}){hint}")
+            (here, f"offsets {start}:{end} out of range (text has {len(text)} characters){_utf16_hint(v, text, to_py)}")
         )
         return None
-    return {"layer": r["from_name"], "id": rid, "start": ps, "end": pe, "text": rtext, "label": labels[0], "attrs": {}}
+    if text[start:end] != rtext:
+        problems.append(
+            (
+                here,
+                f"value.text {rtext!r} does not match the text at {start}:{end} ({text[start:end]!r})"
+                + _utf16_hint(v, text, to_py),
+            )
+        )
+        return None
+    return {
+        "layer": r["from_name"],
+        "id": rid,
+        "start": start,
+        "end": end,
+        "text": rtext,
+        "label": labels[0],
+        "attrs": {},
+    }
+
+
+def _utf16_hint(v: dict, text: str, to_py: Utf16) -> str:
+    """Name the --utf16 conversion when the region's text is at its offsets counted in UTF-16 code units."""
+    ps, pe = to_py.to_py(v["start"]), to_py.to_py(v["end"])
+    if ps is None or pe is None or (ps, pe) == (v["start"], v["end"]) or text[ps:pe] != v["text"]:
+        return ""
+    return (
+        f"; it is the text at UTF-16 code units {v['start']}:{v['end']} (code points {ps}:{pe}): an export from an"
+        " older Label Studio that counted UTF-16 code units (1.23 stores code points); convert it with --utf16"
+    )
 
 
 def _apply_attribute(here: str, r: dict, regions: dict, spans: dict, problems: list) -> None:
@@ -282,16 +301,67 @@ def _natural(rid: str) -> tuple:
     return (head, int(tail) if tail else -1, rid)
 
 
+def from_utf16(data: object, where: str) -> object:
+    """A span export whose offsets count UTF-16 code units (older Label Studio) with code points instead.
+
+    Every region and per-region attribute of every annotation and prediction is converted; an offset
+    inside a surrogate pair, or a region whose text already sits at its offsets as code points, is an
+    error (such an export needs no conversion). Anything malformed is left for the parser to report.
+    """
+    if not isinstance(data, list):
+        return data
+    problems: list[tuple[str, str]] = []
+    out = copy.deepcopy(data)
+    for n, raw in enumerate(out):
+        text = raw.get("data", {}).get("text") if isinstance(raw, dict) else None
+        if isinstance(text, str):
+            to_py = Utf16(text)
+            for at, v in _offset_values(raw, f"{where}: task {raw.get('id', '#' + str(n))}"):
+                _convert_region(v, text, to_py, at, problems)
+    InputError.collect(problems)
+    return out
+
+
+def _offset_values(raw: dict, here: str):
+    """(where, value) of every result item with integer offsets in a task's annotations and predictions."""
+    for kind in ("annotations", "predictions"):
+        items = raw.get(kind)
+        for k, item in enumerate(items if isinstance(items, list) else []):
+            result = item.get("result") if isinstance(item, dict) else None
+            for r in result if isinstance(result, list) else []:
+                v = r.get("value") if isinstance(r, dict) else None
+                if isinstance(v, dict) and type(v.get("start")) is int and type(v.get("end")) is int:
+                    yield f"{here}, {kind[:-1]} {item.get('id', '#' + str(k))}, region {r.get('id')}", v
+
+
+def _convert_region(v: dict, text: str, to_py: Utf16, here: str, problems: list) -> None:
+    if not 0 <= v["start"] <= v["end"] <= to_py.units:
+        return  # out of range either way: the parser reports it
+    start, end = to_py.to_py(v["start"]), to_py.to_py(v["end"])
+    if start is None or end is None:
+        problems.append((here, f"UTF-16 offsets {v['start']}:{v['end']} split a character in two (a surrogate pair)"))
+        return
+    rtext = v.get("text")
+    if isinstance(rtext, str) and text[v["start"] : v["end"]] == rtext and text[start:end] != rtext:
+        problems.append(
+            (here, f"value.text {rtext!r} is at {v['start']}:{v['end']} in code points: this export needs no --utf16")
+        )
+        return
+    v["start"], v["end"] = start, end
+
+
 # ---------------------------------------------------------------------------------------------
 # span project: records -> task JSON (for import)
 
 
 def region_results(spans: list[Span], text: str, origin: str = "manual") -> list[dict]:
-    """Label Studio result items for spans: a region each, its per-region attributes, its relations."""
-    to16 = Utf16(text).to_utf16
+    """Label Studio result items for spans: a region each, per-region attributes, cue relations.
+
+    Offsets stay code points (Python offsets into ``text``): Label Studio 1.23 stores them so.
+    """
     out: list[dict] = []
     for s in sorted(spans, key=lambda s: (s.start, s.end, s.layer, s.id)):
-        pos = {"start": to16(s.start), "end": to16(s.end)}
+        pos = {"start": s.start, "end": s.end}
         base = {"id": s.id, "to_name": "text", "origin": origin}
         out.append(
             {**base, "from_name": s.layer, "type": "labels", "value": {**pos, "text": s.text, "labels": [s.label]}}

@@ -1,0 +1,67 @@
+"""What a pull changes, per document, and what it would lose."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from conftest import make_gold
+
+from crossclaim.dataset.changes import changes, delta, lost_work
+from crossclaim.formats.labelstudio.pairs import PairTask
+from crossclaim.schema.records import Annotation, Pair, Span, Task
+
+
+def with_tasks(gold):
+    """make_gold() with its span tasks and claim-pair tasks filled in from the gold."""
+    gold.tasks = {d: Task(d, "", {}, [copy.deepcopy(a)]) for d, a in gold.gold.items()}
+    gold.pair_tasks = [
+        PairTask({"pair_id": p.id}, [Annotation("", "p@example.org", [], payload=p)]) for p in gold.pairs
+    ]
+    return gold
+
+
+def test_unchanged_gold_shows_no_change() -> None:
+    assert changes(with_tasks(make_gold()), with_tasks(make_gold())).lines() == ["no change"]
+
+
+def test_changes_are_listed_per_document_with_spans_pairs_and_annotations() -> None:
+    old, new = with_tasks(make_gold()), with_tasks(make_gold())
+    spans = new.gold["doc-b"].spans
+    spans.remove(next(s for s in spans if s.id == "e2"))
+    f1 = next(s for s in spans if s.id == "f1")
+    spans[spans.index(f1)] = f1.replace(value="300000 vehicle")
+    spans.append(Span("entities", "e7", 0, 6, "Xiaomi", "ORG"))
+    first = new.pairs[0]
+    new.pairs[0] = Pair(**{**first.__dict__, "label": "AGREES"})
+    new.tasks["doc-b"].annotations = [new.gold["doc-b"]]
+    lines = changes(old, new).lines()
+    assert lines == [
+        "doc-a: gold pairs 1 changed (doc-a:c2~doc-c:c1)",
+        "doc-b: gold spans 1 added (e7), 1 changed (f1), 1 removed (e2); annotations 1 changed (gold@example.org)",
+        "doc-c: gold pairs 1 changed (doc-a:c2~doc-c:c1)",
+    ]
+
+
+def test_long_lists_are_cut() -> None:
+    d = delta({}, {f"e{n}": n for n in range(10)})
+    assert d.describe("gold spans") == "gold spans 10 added (e0, e1, e2, e3, e4, e5 and 4 more)"
+
+
+def test_lost_work_names_tasks_and_annotations_the_new_exports_lack() -> None:
+    old = with_tasks(make_gold())
+    old.tasks["doc-b"].annotations.append(Annotation("doc-b", "x@example.org", []))
+    spans = [
+        {"data": {"doc_id": "doc-a"}, "annotations": [{"completed_by": {"email": "gold@example.org"}}]},
+        {"data": {"doc_id": "doc-b"}, "annotations": [{"completed_by": {"email": "gold@example.org"}}]},
+    ]
+    pairs = [{"data": {"pair_id": p.id}, "annotations": [{"completed_by": "p@example.org"}]} for p in old.pairs[1:]]
+    assert lost_work(old, json.loads(json.dumps(spans)), pairs) == [
+        ("document doc-b", "the annotation by x@example.org is not in the new export"),
+        ("document doc-c", "its task (1 annotation) is not in the new export"),
+        ("claim pair doc-a:c2~doc-c:c1", "its task (1 annotation) is not in the new export"),
+    ]
+    assert lost_work(old, "not an export", None)[0] == (
+        "document doc-a",
+        "its task (1 annotation) is not in the new export",
+    )

@@ -1,0 +1,108 @@
+"""The committed form of the exports: the same gold, nothing volatile, the same bytes whatever the server order."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+
+from conftest import REPO, TEXT, doc, gold_spans, task
+
+from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT, load_gold
+from crossclaim.formats.jsonio import read_json
+from crossclaim.formats.labelstudio.committed import committed_exports, export_json
+from crossclaim.formats.labelstudio.pairs import parse_pair_tasks
+from crossclaim.formats.labelstudio.spans import parse_span_export, region_results
+
+ANNOTATIONS = REPO / "annotations"
+TASK_KEYS = {"data", "meta", "annotations"}
+ANNOTATION_KEYS = {"completed_by", "ground_truth", "was_cancelled", "lead_time", "result"}
+
+
+def served(export: list[dict], seed: int) -> list[dict]:
+    """The export as a server might hand it back: its own ids and times, any order."""
+    rng = random.Random(seed)
+    out = copy.deepcopy(export)
+    rng.shuffle(out)
+    for n, t in enumerate(out):
+        t.update(id=1000 + n, inner_id=n, created_at=f"2030-01-0{seed % 9 + 1}T00:00:00Z", updated_by=seed, project=7)
+        for k, a in enumerate(t["annotations"]):
+            a.update(id=5000 + k + seed, created_ago=f"{seed} minutes", unique_id=f"u-{seed}-{k}", task=1000 + n)
+            a["completed_by"] = {**a["completed_by"], "id": seed + k, "first_name": ""}
+            rng.shuffle(a["result"])
+        rng.shuffle(t["annotations"])
+    return out
+
+
+def committed_of(spans: list[dict], pairs: list[dict]):
+    gold = load_gold(ANNOTATIONS, spans_data=spans, pairs_data=pairs)
+    return committed_exports(spans, gold.pair_tasks, {d.id: d for d in gold.docs})
+
+
+def test_the_committed_exports_are_in_committed_form() -> None:
+    spans, pairs = read_json(ANNOTATIONS / SPAN_EXPORT), read_json(ANNOTATIONS / PAIR_EXPORT)
+    c = committed_of(spans, pairs)
+    assert export_json(c.spans) == (ANNOTATIONS / SPAN_EXPORT).read_text(encoding="utf-8")
+    assert export_json(c.pairs) == (ANNOTATIONS / PAIR_EXPORT).read_text(encoding="utf-8")
+    for t in [*spans, *pairs]:
+        assert set(t) <= TASK_KEYS
+        assert all(set(a) == ANNOTATION_KEYS and set(a["completed_by"]) == {"email"} for a in t["annotations"])
+
+
+def test_server_ids_times_and_order_change_no_committed_byte() -> None:
+    spans, pairs = read_json(ANNOTATIONS / SPAN_EXPORT), read_json(ANNOTATIONS / PAIR_EXPORT)
+    first = committed_of(served(spans, 1), served(pairs, 1))
+    second = committed_of(served(spans, 2), served(pairs, 2))
+    assert export_json(first.spans) == export_json(second.spans) == export_json(spans)
+    assert export_json(first.pairs) == export_json(second.pairs) == export_json(pairs)
+
+
+def test_committed_form_keeps_every_annotation_and_the_gold() -> None:
+    spans, pairs = served(read_json(ANNOTATIONS / SPAN_EXPORT), 3), served(read_json(ANNOTATIONS / PAIR_EXPORT), 3)
+    before = load_gold(ANNOTATIONS, spans_data=spans, pairs_data=pairs)
+    c = committed_of(spans, pairs)
+    after = load_gold(ANNOTATIONS, spans_data=c.spans, pairs_data=c.pairs)
+    assert after.pairs == before.pairs
+    assert {d: sorted(a.spans, key=repr) for d, a in after.gold.items()} == {
+        d: sorted(a.spans, key=repr) for d, a in before.gold.items()
+    }
+
+    def every_annotation(gold) -> list:
+        out = []
+        for t in gold.tasks.values():
+            for a in t.annotations:
+                spans_ = sorted(a.spans, key=lambda s: s.id)
+                out.append((t.doc_id, a.annotator, a.ground_truth, a.was_cancelled, a.lead_time, spans_))
+        for t in gold.pair_tasks:
+            out += [(t.data["pair_id"], a.annotator, a.ground_truth, a.was_cancelled, a.payload) for a in t.annotations]
+        return sorted(out, key=repr)
+
+    assert every_annotation(after) == every_annotation(before)
+    assert sum(len(t.annotations) for t in after.tasks.values()) == 13
+
+
+def test_predictions_stay_out_of_the_gold_export() -> None:
+    t = task(gold_spans())
+    t["predictions"] = [
+        {
+            "id": 9,
+            "model_version": "regex@1",
+            "score": None,
+            "created_ago": "0 minutes",
+            "result": region_results(gold_spans()[:3], TEXT, "prediction"),
+        }
+    ]
+    c = committed_exports([t], [], {"doc-x": doc("doc-x", TEXT, "test")})
+    assert "predictions" not in c.spans[0]
+    (only,) = c.predictions
+    assert set(only) == {"data", "predictions"} and set(only["predictions"][0]) == {"model_version", "score", "result"}
+    (parsed,) = parse_span_export(c.predictions, "predictions.json")
+    assert [p.model_version for p in parsed.predictions] == ["regex@1"] and len(parsed.predictions[0].spans) == 3
+
+
+def test_committed_pairs_parse_to_the_same_tasks() -> None:
+    pairs = read_json(ANNOTATIONS / PAIR_EXPORT)
+    claims = load_gold(ANNOTATIONS).claims()
+    c = committed_of(read_json(ANNOTATIONS / SPAN_EXPORT), served(pairs, 4))
+    assert json.loads(export_json(c.pairs)) == pairs
+    assert len(parse_pair_tasks(c.pairs, "pairs.json", claims)) == len(pairs)
