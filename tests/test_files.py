@@ -32,3 +32,24 @@ def test_text_that_cannot_be_written_fails_when_staged(tmp_path: Path) -> None:
         with pytest.raises(UnicodeEncodeError):
             files.write_text(tmp_path / "a.txt", "half an emoji \ud83d")
     assert not staged.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_file_staged_on_disk_replaces_its_target_only_on_commit_and_only_when_it_differs(tmp_path: Path) -> None:
+    (tmp_path / "big.json").write_text("old")
+    (tmp_path / "same.json").write_text("same")
+    os.utime(tmp_path / "same.json", (1, 1))
+    with FileSet() as files:
+        files.file(tmp_path / "big.json").write_text("new")
+        files.file(tmp_path / "same.json").write_text("same")
+        assert (tmp_path / "big.json").read_text() == "old"
+        files.commit()
+    assert (tmp_path / "big.json").read_text() == "new"
+    assert (tmp_path / "same.json").stat().st_mtime == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.json", "same.json"]
+
+
+def test_a_file_staged_on_disk_and_not_committed_is_removed(tmp_path: Path) -> None:
+    with FileSet() as files:
+        staged = files.file(tmp_path / "big.json")
+        staged.write_text("never")
+    assert list(tmp_path.iterdir()) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import filecmp
 import os
 import shutil
 import tempfile
@@ -30,7 +31,8 @@ class FileSet:
     """Outputs staged in full, then swapped in as one set: after a failure at any point, nothing has changed.
 
     Text is encoded when it is staged, so a value that cannot be written (a lone surrogate) fails
-    before anything is replaced; a directory is written into a staging directory beside its target.
+    before anything is replaced; a directory is written into a staging directory beside its target,
+    and so is a file too large to hold in memory (``file``).
     ``commit`` writes every changed file to a temporary beside its target, then renames each into
     place, keeping the old one; if any step fails, the ones already swapped are put back. Use it as
     a context manager: whatever was not committed is removed on exit.
@@ -38,6 +40,7 @@ class FileSet:
 
     def __init__(self) -> None:
         self._files: dict[Path, bytes] = {}
+        self._on_disk: dict[Path, Path] = {}
         self._dirs: dict[Path, Path] = {}
 
     def __enter__(self) -> FileSet:
@@ -64,9 +67,17 @@ class FileSet:
         self._dirs[target] = staged
         return staged
 
+    def file(self, target: Path) -> Path:
+        """A new empty file to fill (beside ``target``, so that the commit is a rename); it replaces ``target``."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, staged = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".staged", dir=target.parent)
+        os.close(fd)
+        self._on_disk[target] = Path(staged)
+        return Path(staged)
+
     def paths(self) -> list[Path]:
         """Every target this set replaces, sorted."""
-        return sorted({*self._files, *self._dirs})
+        return sorted({*self._files, *self._on_disk, *self._dirs})
 
     def commit(self) -> None:
         temps: dict[Path, Path] = {}
@@ -82,6 +93,13 @@ class FileSet:
                     fh.write(data)
                     fh.flush()
                     os.fsync(fh.fileno())
+            for path, staged in sorted(self._on_disk.items()):
+                if path.is_file() and filecmp.cmp(path, staged, shallow=False):
+                    staged.unlink()
+                    continue
+                with open(staged, "rb") as fh:
+                    os.fsync(fh.fileno())
+                temps[path] = staged
             for target, new in [*sorted(temps.items()), *sorted(self._dirs.items())]:
                 backup = _backup(target)
                 swapped.append((target, new, backup))
@@ -96,12 +114,16 @@ class FileSet:
             if backup is not None:
                 _remove(backup)
         self._files.clear()
+        self._on_disk.clear()
         self._dirs.clear()
 
     def discard(self) -> None:
         for staged in self._dirs.values():
             shutil.rmtree(staged, ignore_errors=True)
+        for staged in self._on_disk.values():
+            staged.unlink(missing_ok=True)
         self._files.clear()
+        self._on_disk.clear()
         self._dirs.clear()
 
 
