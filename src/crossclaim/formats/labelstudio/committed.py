@@ -6,17 +6,26 @@ None of it is gold, and all of it changes when the same work is pushed to anothe
 again. The committed form keeps what a rebuild and a push need: the task ``data`` and ``meta``; per
 annotation the annotator's e-mail, ``ground_truth``, ``was_cancelled``, ``lead_time`` and the result,
 regenerated from the validated records, so it is exactly what ``push`` sends. Predictions
-(pre-annotations) are not gold: they go to a file of their own, and only when asked for.
+(pre-annotations) are not gold: they go to a file of their own, and only when asked for. The
+record ``push`` keeps in a task's meta (``PUSH_META``) is the server's business and is dropped too.
+
+Each task is put in committed form on its own (``committed_task``), so a large export is written
+a task at a time; ``export_json`` and ``export_element`` give the same bytes either way.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from crossclaim.formats.labelstudio.pairs import PairTask, pair_results
 from crossclaim.formats.labelstudio.spans import parse_span_export, region_results
-from crossclaim.schema.records import Annotation, Document, Pair, Span
+from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
+
+PUSH_META = "crossclaim_push"  # the key of a task's meta where `push` records what it wrote
 
 
 @dataclass(frozen=True)
@@ -28,25 +37,50 @@ class CommittedExports:
 
 def export_json(data: list) -> str:
     """An export as committed: keys sorted, one field a line, UTF-8 text unescaped."""
-    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    return "".join(export_lines(export_element(d) for d in data))
+
+
+def export_element(item: object) -> str:
+    """One element of a committed export, as ``export_json`` writes it inside the array (indented one level)."""
+    return " " + json.dumps(item, indent=1, sort_keys=True, ensure_ascii=False).replace("\n", "\n ")
+
+
+def export_lines(elements: Iterable[str]) -> Iterator[str]:
+    """The text of a committed export from its elements (``export_element``), in order."""
+    empty = True
+    for text in elements:
+        yield ("[\n" if empty else ",\n") + text
+        empty = False
+    yield "[]\n" if empty else "\n]\n"
 
 
 def committed_exports(spans_data: list, pair_tasks: list[PairTask], docs: dict[str, Document]) -> CommittedExports:
     """The committed form of a validated span export and the parsed claim-pair tasks."""
     tasks = {t.doc_id: t for t in parse_span_export(spans_data, "export", docs)}
     data = {raw["data"]["doc_id"]: raw["data"] for raw in spans_data}
-    spans, predictions = [], []
-    for doc_id in sorted(tasks):
-        task, text = tasks[doc_id], data[doc_id]["text"]
-        annotations = [_annotation(a, region_results(_ordered(a.spans), text)) for a in task.annotations]
-        spans.append({"data": data[doc_id], "meta": task.meta, "annotations": _sorted(annotations)})
-        preds = [
-            {"model_version": p.model_version, "score": p.score, "result": region_results(_ordered(p.spans), text)}
-            for p in task.predictions
-        ]
-        if preds:
-            predictions.append({"data": data[doc_id], "predictions": _sorted(preds)})
-    pairs = [
+    spans = [committed_task(data[doc_id], tasks[doc_id]) for doc_id in sorted(tasks)]
+    predictions = [p for doc_id in sorted(tasks) if (p := committed_predictions(data[doc_id], tasks[doc_id]))]
+    return CommittedExports(spans, committed_pairs(pair_tasks), predictions)
+
+
+def committed_task(data: dict, task: Task) -> dict:
+    """A validated span task in committed form (``data`` as the server gave it)."""
+    text = data["text"]
+    annotations = [_annotation(a, region_results(_ordered(a.spans), text)) for a in task.annotations]
+    return {"data": data, "meta": committed_meta(task.meta), "annotations": _sorted(annotations)}
+
+
+def committed_predictions(data: dict, task: Task) -> dict | None:
+    """A span task's predictions in committed form, or None when it has none."""
+    preds = [
+        {"model_version": p.model_version, "score": p.score, "result": region_results(_ordered(p.spans), data["text"])}
+        for p in task.predictions
+    ]
+    return {"data": data, "predictions": _sorted(preds)} if preds else None
+
+
+def committed_pairs(pair_tasks: list[PairTask]) -> list[dict]:
+    return [
         {
             "data": t.data,
             "annotations": _sorted(
@@ -55,7 +89,10 @@ def committed_exports(spans_data: list, pair_tasks: list[PairTask], docs: dict[s
         }
         for t in sorted(pair_tasks, key=lambda t: t.data["pair_id"])
     ]
-    return CommittedExports(spans, pairs, predictions)
+
+
+def committed_meta(meta: dict) -> dict:
+    return {k: v for k, v in meta.items() if k != PUSH_META}
 
 
 def _annotation(a: Annotation, result: list[dict]) -> dict:
@@ -73,8 +110,50 @@ def _ordered(spans: list[Span]) -> list[Span]:
 
 
 def _sorted(items: list[dict]) -> list[dict]:
-    """Annotations by annotator, predictions by model version; ties by content: never server order."""
-    return sorted(
-        items,
-        key=lambda d: (str(d.get("completed_by", {}).get("email", d.get("model_version"))), export_json([d])),
-    )
+    """Annotations by annotator, predictions by model version; ties by content: never server order.
+
+    The content (the committed text) is rendered only for ties, which are rare.
+    """
+
+    def who(d: dict) -> str:
+        return str(d.get("completed_by", {}).get("email", d.get("model_version")))
+
+    counts = Counter(who(d) for d in items)
+    return sorted(items, key=lambda d: (who(d), export_json([d]) if counts[who(d)] > 1 else ""))
+
+
+class SortedExport:
+    """Elements of a committed export met in any order, held on disk, written out in key order.
+
+    A pull meets tasks in the server's order and commits them by document id; only the key, offset
+    and length of each element stay in memory. ``add`` encodes at once, so a value that cannot be
+    written (a lone surrogate) fails there, with the element at hand to name it.
+    """
+
+    def __init__(self, scratch: Path) -> None:
+        self._fh = open(scratch, "w+b")  # noqa: SIM115 (closed by ``close``, the owner's context)
+        self._at: dict[str, tuple[int, int]] = {}
+        self._end = 0
+
+    def add(self, key: str, element: dict) -> None:
+        data = export_element(element).encode("utf-8")
+        self._fh.seek(self._end)
+        self._fh.write(data)
+        self._at[key] = (self._end, len(data))
+        self._end += len(data)
+
+    def write(self, dest: Path) -> None:
+        def elements() -> Iterator[str]:
+            for key in sorted(self._at):
+                offset, length = self._at[key]
+                self._fh.seek(offset)
+                yield self._fh.read(length).decode("utf-8")
+
+        with open(dest, "w", encoding="utf-8") as out:
+            out.writelines(export_lines(elements()))
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __len__(self) -> int:
+        return len(self._at)
