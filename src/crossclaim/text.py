@@ -56,7 +56,7 @@ def tokenize(text: str) -> tuple[list[int], list[int]]:
     return [s for s, _ in spans], [e for _, e in spans]
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=256)  # each document's text is met a few times in a row; 8192 texts held 100 MB
 def sentence_bounds(text: str) -> tuple[tuple[int, int], ...]:
     """Character ranges of sentences: every line is split at sentence-final punctuation.
 

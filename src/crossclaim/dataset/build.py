@@ -24,6 +24,7 @@ from crossclaim.dataset.gold import (
     Gold,
     gold_of_tasks,
     load_gold,
+    named_claims,
     pair_annotations,
     pair_problems,
     read_pairs,
@@ -33,7 +34,13 @@ from crossclaim.dataset.tables import Corpus, TableBuilder, TablePart, Tables, m
 from crossclaim.errors import InputError
 from crossclaim.files import FileSet
 from crossclaim.formats.jsonio import read_json
-from crossclaim.formats.jsonstream import collector_paused, iter_array_raw, parse_element
+from crossclaim.formats.jsonstream import (
+    collector_paused,
+    iter_array_raw,
+    parse_element,
+    release_memory,
+    system_arrow_pool,
+)
 from crossclaim.formats.labelstudio.committed import export_json
 from crossclaim.formats.labelstudio.spans import from_utf16, parse_span_tasks
 from crossclaim.formats.manifest import load_manifest
@@ -70,7 +77,7 @@ def build(
             files.write_text(path, export_json(spans_data))
             report = stage_build(root, load_gold(annotations, gold_annotator, spans_data=spans_data), files, progress)
         else:
-            report = _stream_build(root, gold_annotator, files, progress, workers)
+            report = stage_streamed(root, files, gold_annotator, progress=progress, workers=workers)
         files.commit()
     return report
 
@@ -90,14 +97,49 @@ def _stage_outputs(root: Path, tables: Tables, agreement: str, files: FileSet) -
     write_generated(root, staging, tables, data_files, agreement, files)
 
 
-def _stream_build(root: Path, gold_annotator: str | None, files: FileSet, progress, workers: int | None) -> BuildReport:
+def stage_streamed(
+    root: Path,
+    files: FileSet,
+    gold_annotator: str | None = None,
+    spans: Path | None = None,
+    pairs_data: list | None = None,
+    progress=None,
+    workers: int | None = None,
+) -> BuildReport:
+    """Stage dataset/ and the generated files in ``files``, streaming the span export (nothing is replaced yet).
+
+    ``spans`` and ``pairs_data`` stand in for the committed exports (a pull builds from what it has
+    staged); messages still name the committed files they are about to replace.
+    """
+    with system_arrow_pool():
+        tables, agreement, report = _streamed_tables(root, gold_annotator, spans, pairs_data, progress, workers)
+        release_memory()  # the manifest's texts and the parts are gone: only the tables are left
+        _stage_outputs(root, tables, agreement, files)
+    return report
+
+
+def _streamed_tables(
+    root: Path,
+    gold_annotator: str | None,
+    spans: Path | None,
+    pairs_data: list | None,
+    progress,
+    workers: int | None,
+) -> tuple[Tables, str, BuildReport]:
     annotations = root / "annotations"
     docs = load_manifest(annotations)
     notes: list[str] = []
-    pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes)
+    pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes, pairs_data)
     published = contradictory_claims(pairs, {d.id: d.split for d in docs})
-    job = _Job(Corpus.of(docs, published), {d.id: d for d in docs}, annotations, gold_annotator)
-    builder = TableBuilder(job.corpus)
+    job = _Job(
+        Corpus.of(docs, published),
+        {d.id: d for d in docs},
+        annotations,
+        gold_annotator,
+        spans or annotations / SPAN_EXPORT,
+        named_claims(pair_tasks),
+    )
+    builder = TableBuilder(job.corpus, job.claim_keys)
     merged = _Merged()
     for result in _parts(job, workers):
         merged.add(result, builder)
@@ -113,8 +155,8 @@ def _stream_build(root: Path, gold_annotator: str | None, files: FileSet, progre
     InputError.collect(pair_problems(pair_tasks, pairs, builder.part.claims, str(annotations / PAIR_EXPORT)))
     tables = builder.finish(pairs)
     agreement = agreement_md(merged.several, pair_annotations(pair_tasks), annotators=merged.tally.table())
-    _stage_outputs(root, tables, agreement, files)
-    return BuildReport(len(docs), dict(merged.spans), len(pairs), tables.splits_made, notes + merged.notes)
+    report = BuildReport(len(docs), dict(merged.spans), len(pairs), tables.splits_made, notes + merged.notes)
+    return tables, agreement, report
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,6 +172,8 @@ class _Job:
     by_id: dict[str, Document]
     annotations: Path
     gold_annotator: str | None
+    path: Path  # the span export read (the committed one, or one staged to replace it)
+    claim_keys: set[tuple[str, str]]  # the claims pairs name: only those are kept for the pairs
 
     @property
     def where(self) -> str:
@@ -185,10 +229,9 @@ _JOB: _Job | None = None  # the job a forked worker inherits
 
 def _parts(job: _Job, workers: int | None) -> Iterator[_PartResult]:
     """Results of every part of the span export, in export order, at most two parts per worker ahead."""
-    path = job.annotations / SPAN_EXPORT
-    if not path.exists():
+    if not job.path.exists():
         return
-    numbered = ((n * PART, list(chunk)) for n, chunk in enumerate(_chunks(iter_array_raw(path), PART)))
+    numbered = ((n * PART, list(chunk)) for n, chunk in enumerate(_chunks(iter_array_raw(job.path, job.where), PART)))
     workers = min(workers or os.cpu_count() or 1, MAX_WORKERS)
     if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield from (_build_part(part, job) for part in numbered)
@@ -235,7 +278,7 @@ def _build_part(part: tuple[int, list[bytes]], job: _Job | None = None) -> _Part
             keys.append((task_id, doc_id, f"{job.where}: task {task_id if task_id is not None else '#' + str(n)}"))
             yield task
 
-    builder = TableBuilder(job.corpus)
+    builder = TableBuilder(job.corpus, job.claim_keys)
     spans: Counter = Counter()
     tally, several, notes = AnnotatorTally(), [], []
     problems: list[tuple[str, str]] = []

@@ -126,6 +126,11 @@ def read_pairs(
     return tasks, gold_pairs(tasks, where, gold_annotator, notes)
 
 
+def named_claims(tasks: list[PairTask]) -> set[tuple[str, str]]:
+    """(document, claim) of every claim the claim-pair tasks name."""
+    return {(t.data[f"{side}_doc"], t.data[f"{side}_claim"]) for t in tasks for side in ("a", "b")}
+
+
 def pair_problems(
     tasks: list[PairTask], pairs: list[Pair], claims: dict[tuple[str, str], Span], where: str
 ) -> list[tuple[str, str]]:
@@ -141,6 +146,47 @@ def pair_problems(
     return out
 
 
+class GoldStream:
+    """annotations/ read one document at a time, validated in full by the time the iteration ends.
+
+    The manifest and the claim-pair export are read first (``docs``, ``pair_tasks``, ``pairs``);
+    iterating yields every document with its validated gold (``stream_gold``), then checks the
+    pairs against the gold claims. Every problem is raised at the end, so a caller that writes
+    nothing before the iteration is over writes nothing of bad input, and holds one task at a time.
+    ``spans_data`` / ``pairs_data`` stand in for the export files (any iterable of tasks for the
+    spans); ``source`` names where they came from in messages.
+    """
+
+    def __init__(
+        self,
+        annotations: Path,
+        gold_annotator: str | None = None,
+        spans_data: Iterable | None = None,
+        pairs_data: list | None = None,
+        source: str | None = None,
+    ) -> None:
+        self.annotations = annotations
+        self.gold_annotator = gold_annotator
+        self.docs = load_manifest(annotations)
+        self.notes: list[str] = []
+        self.spans_data = spans_data
+        self.span_where = f"{source} span export" if source and spans_data is not None else None
+        self.pair_where = f"{source} claim-pair export" if source and pairs_data is not None else None
+        self.pair_tasks, self.pairs = read_pairs(annotations, gold_annotator, self.notes, pairs_data, self.pair_where)
+
+    def __iter__(self) -> Iterator[DocGold]:
+        named = named_claims(self.pair_tasks)
+        claims: dict[tuple[str, str], Span] = {}  # only those pairs name: all of them would outweigh the rest
+        data = self.spans_data
+        if data is not None and not isinstance(data, list | Iterator):
+            data = iter(data)
+        for g in stream_gold(self.annotations, self.docs, self.gold_annotator, self.notes, data, self.span_where):
+            claims.update({(g.doc.id, s.id): s for s in g.spans if s.layer == "claims" and (g.doc.id, s.id) in named})
+            yield g
+        where = self.pair_where or str(self.annotations / PAIR_EXPORT)
+        InputError.collect(pair_problems(self.pair_tasks, self.pairs, claims, where))
+
+
 def load_gold(
     annotations: Path,
     gold_annotator: str | None = None,
@@ -151,23 +197,18 @@ def load_gold(
     """Read and validate annotations/ whole; raise InputError naming file, task and region on bad input.
 
     ``spans_data`` / ``pairs_data`` stand in for the export files (a pull validates what it
-    would write before writing it); ``source`` names where they came from in messages. The build
-    streams instead (``stream_gold``).
+    would write before writing it); ``source`` names where they came from in messages. A build,
+    push or pull that need not hold every document at once streams instead (``GoldStream``).
     """
-    docs = load_manifest(annotations)
-    notes: list[str] = []
-    docs = load_manifest(annotations)
-    notes: list[str] = []
-    span_where = f"{source} span export" if source and spans_data is not None else None
-    pair_where = f"{source} claim-pair export" if source and pairs_data is not None else None
-    pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes, pairs_data, pair_where)
-    streamed = list(stream_gold(annotations, docs, gold_annotator, notes, spans_data, span_where))
-    tasks = {g.doc.id: g.task for g in streamed if g.task is not None}
-    gold = {g.doc.id: g.annotation for g in streamed if g.annotation is not None}
-    result = Gold(docs, tasks, gold, pairs, notes, pair_tasks)
-    where = pair_where or str(annotations / PAIR_EXPORT)
-    InputError.collect(pair_problems(pair_tasks, pairs, result.claims(), where))
-    return result
+    stream = GoldStream(annotations, gold_annotator, spans_data, pairs_data, source)
+    tasks: dict[str, Task] = {}
+    gold: dict[str, Annotation] = {}
+    for g in stream:
+        if g.task is not None:
+            tasks[g.doc.id] = g.task
+        if g.annotation is not None:
+            gold[g.doc.id] = g.annotation
+    return Gold(stream.docs, tasks, gold, stream.pairs, stream.notes, stream.pair_tasks)
 
 
 def pair_annotations(tasks: list[PairTask]) -> dict[str, list[Pair]]:

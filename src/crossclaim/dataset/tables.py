@@ -13,6 +13,7 @@ from datasets import ClassLabel, Features, List, Value
 
 from crossclaim.dataset.gold import DocGold, Gold
 from crossclaim.dataset.splits import pair_split
+from crossclaim.formats.jsonstream import release_memory
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
 from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS, attributes_of
 from crossclaim.schema.tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, token_view
@@ -163,8 +164,8 @@ class TokenColumns:
         return len(self.doc_ids)
 
     def batch(self) -> pa.RecordBatch:
-        """The sentences added so far as one record batch."""
-        schema = features("tokens").arrow_schema
+        """The sentences added so far as one record batch (tag ids in one byte each, see ``batch_schema``)."""
+        schema = batch_schema("tokens")
         offsets = pa.array(self.offsets, pa.int32())
 
         def nested(values: pa.Array, field: str) -> pa.Array:
@@ -176,9 +177,21 @@ class TokenColumns:
             "sentence_index": pa.array(self.sentence_index, pa.int32()),
             "tokens": nested(pa.array(self.tokens, pa.string()), "tokens"),
             "token_offsets": nested(pairs.cast(schema.field("token_offsets").type.value_type), "token_offsets"),
-            **{name: nested(pa.array(v, pa.int64()), name) for name, v in self.tags.items()},
+            **{name: nested(pa.array(v, pa.int8()), name) for name, v in self.tags.items()},
         }
         return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
+
+
+def batch_schema(config: str) -> pa.Schema:
+    """The arrow schema of a config's rows while a build holds them: tag ids (class labels, int64 when
+    published) in one byte each, as they were a third of a large build's memory; ``finish`` casts them."""
+    schema = features(config).arrow_schema
+    if config != "tokens":
+        return schema
+    assert all(len(names) <= 127 for names in TAG_NAMES.values())
+    return pa.schema(
+        [pa.field(f.name, pa.list_(pa.int8())) if f.name in TAG_NAMES else f for f in schema], metadata=schema.metadata
+    )
 
 
 def pair_row(p: Pair, claims: dict[tuple[str, str], Span]) -> dict:
@@ -238,8 +251,9 @@ class TableBuilder:
 
     BATCH = 256
 
-    def __init__(self, corpus: Corpus) -> None:
+    def __init__(self, corpus: Corpus, claim_keys: set[tuple[str, str]] | None = None) -> None:
         self.corpus = corpus
+        self.claim_keys = claim_keys  # the claims to keep (those pairs name); None: all of them
         self.rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
         self.tokens = {s: TokenColumns() for s in SPLITS}
         self.part = TablePart(
@@ -254,7 +268,10 @@ class TableBuilder:
         view = self.tokens[d.split].add(d.id, d.text, spans, flags)
         part.splits_made += view.splits
         part.token_count[d.split] += len(view.starts)
-        part.claims.update({(d.id, s.id): s for s in spans if s.layer == "claims"})
+        keep = self.claim_keys
+        part.claims.update(
+            {(d.id, s.id): s for s in spans if s.layer == "claims" and (keep is None or (d.id, s.id) in keep)}
+        )
         if len(self.rows[d.split]) >= self.BATCH:
             self._flush(d.split)
 
@@ -289,12 +306,11 @@ class TableBuilder:
         part = self.flushed()
         tables: dict[str, dict[str, pa.Table]] = {}
         for config in ("documents", "tokens"):
-            schema = features(config).arrow_schema
             key = "id" if config == "documents" else "document_id"
-            tables[config] = {
-                s: self._in_manifest_order(pa.Table.from_batches(b, schema=schema), key, part.ranks[s])
-                for s, b in part.batches[config].items()
-            }
+            tables[config] = {}
+            for s in list(part.batches[config]):
+                # the split's batches are handed over whole (popped): only the new table keeps their arrays
+                tables[config][s] = self._in_manifest_order(part.batches[config].pop(s), config, key, part.ranks[s])
         rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
         for p in pairs:
             rows[pair_split(p, self.corpus.split_of)].append(pair_row(p, part.claims))
@@ -302,12 +318,29 @@ class TableBuilder:
         tables["claim_pairs"] = {s: pa.Table.from_pylist(r, schema=schema) for s, r in rows.items()}
         return Tables(tables, part.splits_made, {"tokens": dict(part.token_count)})
 
-    def _in_manifest_order(self, table: pa.Table, key: str, ranks: list[int]) -> pa.Table:
-        """Rows sorted by their document's manifest position (a stable sort keeps sentence order)."""
+    def _in_manifest_order(self, batches: list[pa.RecordBatch], config: str, key: str, ranks: list[int]) -> pa.Table:
+        """One table of a config's ``batches`` (emptied), rows sorted by their document's manifest position
+        (a stable sort keeps sentence order), in one chunk, with the published schema.
+
+        Rewritten a column at a time, each column's batches let go of as soon as it is rewritten: the
+        whole table held twice would be the peak of a large build.
+        """
+        schema = features(config).arrow_schema
+        table = pa.Table.from_batches(batches, schema=batch_schema(config))
+        batches.clear()
+        order = None
         if ranks != sorted(ranks):
             rank = [self.corpus.order[d] for d in table.column(key).to_pylist()]
-            table = table.take(pa.array(sorted(range(len(rank)), key=rank.__getitem__)))
-        return table.combine_chunks()
+            order = pa.array(sorted(range(len(rank)), key=rank.__getitem__))
+        columns = []
+        for field in schema:
+            column = table.column(0)
+            table = table.remove_column(0)
+            combined = (column.take(order) if order is not None else column).combine_chunks()
+            columns.append(combined if combined.type == field.type else combined.cast(field.type))
+            del column, combined
+            release_memory()
+        return pa.Table.from_arrays(columns, schema=schema)
 
 
 def make_tables(gold: Gold, progress=None) -> Tables:

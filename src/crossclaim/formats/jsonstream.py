@@ -9,6 +9,9 @@ crosses a buffer.
 
 Faults are reported, never guessed around: a file that is not a JSON array (an HTML error page, a
 truncated download), nesting deeper than ``MAX_DEPTH``, integers beyond 64 bits, invalid UTF-8.
+
+Passes over such a file (a build, a pull) keep their memory bounded with the helpers at the top:
+no garbage collector rescans, arrow memory that goes back to the system, freed memory handed back.
 """
 
 from __future__ import annotations
@@ -44,6 +47,41 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+@contextmanager
+def system_arrow_pool() -> Iterator[None]:
+    """Arrow allocations through the system allocator while a large build runs.
+
+    Arrow's default pool (mimalloc) keeps what is freed: a build that rewrites each table once
+    grew by the size of its tables. Freed system memory goes back with ``release_memory``. Each
+    buffer remembers its pool, so the previous default is safely restored afterwards.
+    """
+    import pyarrow as pa
+
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(before)
+
+
+def release_memory() -> None:
+    """Hand memory freed after a large pass back to the system.
+
+    Freed memory stays with the allocator that held it: arrow's pool keeps it for reuse, and glibc
+    keeps free pages between live ones (a pass that parsed every task, or pickled parts of a build,
+    leaves hundreds of megabytes so). ``malloc_trim`` returns them; elsewhere this does nothing.
+    """
+    import ctypes
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    own = ctypes.CDLL(None)  # this process's symbols: glibc's when it is glibc
+    if hasattr(own, "malloc_trim"):
+        own.malloc_trim(0)
 
 
 def _boundaries(buf: bytes, start: int, depth: int) -> tuple[list[int], int, int]:
