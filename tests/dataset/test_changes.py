@@ -7,7 +7,8 @@ import json
 
 from conftest import make_gold
 
-from crossclaim.dataset.changes import changes, delta, lost_work
+from crossclaim.dataset.changes import GoldDigest, changes, delta, lost_work
+from crossclaim.formats.labelstudio.annotations import annotators_by_task
 from crossclaim.formats.labelstudio.pairs import PairTask
 from crossclaim.schema.records import Annotation, Pair, Span, Task
 
@@ -22,7 +23,9 @@ def with_tasks(gold):
 
 
 def test_unchanged_gold_shows_no_change() -> None:
-    assert changes(with_tasks(make_gold()), with_tasks(make_gold())).lines() == ["no change"]
+    assert changes(GoldDigest.of(with_tasks(make_gold())), GoldDigest.of(with_tasks(make_gold()))).lines() == [
+        "no change"
+    ]
 
 
 def test_changes_are_listed_per_document_with_spans_pairs_and_annotations() -> None:
@@ -35,7 +38,7 @@ def test_changes_are_listed_per_document_with_spans_pairs_and_annotations() -> N
     first = new.pairs[0]
     new.pairs[0] = Pair(**{**first.__dict__, "label": "AGREES"})
     new.tasks["doc-b"].annotations = [new.gold["doc-b"]]
-    lines = changes(old, new).lines()
+    lines = changes(GoldDigest.of(old), GoldDigest.of(new)).lines()
     assert lines == [
         "doc-a: gold pairs 1 changed (doc-a:c2~doc-c:c1)",
         "doc-b: gold spans 1 added (e7), 1 changed (f1), 1 removed (e2); annotations 1 changed (gold@example.org)",
@@ -56,12 +59,30 @@ def test_lost_work_names_tasks_and_annotations_the_new_exports_lack() -> None:
         {"data": {"doc_id": "doc-b"}, "annotations": [{"completed_by": {"email": "gold@example.org"}}]},
     ]
     pairs = [{"data": {"pair_id": p.id}, "annotations": [{"completed_by": "p@example.org"}]} for p in old.pairs[1:]]
-    assert lost_work(old, json.loads(json.dumps(spans)), pairs) == [
+
+    def lost(spans: object, pairs: object) -> list:
+        return lost_work(GoldDigest.of(old), annotators_by_task(spans, "doc_id"), annotators_by_task(pairs, "pair_id"))
+
+    assert lost(json.loads(json.dumps(spans)), pairs) == [
         ("document doc-b", "the annotation by x@example.org is not in the new export"),
         ("document doc-c", "its task (1 annotation) is not in the new export"),
         ("claim pair doc-a:c2~doc-c:c1", "its task (1 annotation) is not in the new export"),
     ]
-    assert lost_work(old, "not an export", None)[0] == (
+    assert lost("not an export", None)[0] == (
         "document doc-a",
         "its task (1 annotation) is not in the new export",
     )
+
+
+def test_a_change_of_content_or_order_is_told_apart() -> None:
+    """Digests compare content: an attribute's value changes the span, the order of attributes or regions does not."""
+    old, new = with_tasks(make_gold()), with_tasks(make_gold())
+    spans = new.gold["doc-a"].spans
+    spans.reverse()
+    c1 = next(s for s in spans if s.id == "c1")
+    spans[spans.index(c1)] = Span(
+        c1.layer, c1.id, c1.start, c1.end, c1.text, c1.label, dict(reversed(c1.attrs.items()))
+    )
+    assert changes(GoldDigest.of(old), GoldDigest.of(new)).lines() == ["no change"]
+    spans[spans.index(c1)] = c1.replace(hedged=not c1.hedged)
+    assert changes(GoldDigest.of(old), GoldDigest.of(new)).lines() == ["doc-a: gold spans 1 changed (c1)"]

@@ -2,16 +2,23 @@
 
 A pull shows this before it writes anything, and refuses to drop work silently: a task or an
 annotation present before but absent now is *lost*, and lost work is only accepted when asked for.
+
+Both golds are compared through a digest (``GoldDigest``) built one document at a time: per
+document the content hash of each gold span and of each annotation, packed, so that a pull of tens
+of thousands of documents never holds either gold whole. Claim pairs are few and kept as they are.
 """
 
 from __future__ import annotations
 
+import json
+from array import array
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
 
-from crossclaim.dataset.gold import Gold
-from crossclaim.formats.labelstudio.annotations import annotators_by_task
-from crossclaim.schema.records import Annotation, Span
+from crossclaim.dataset.gold import DocGold, Gold
+from crossclaim.formats.labelstudio.pairs import PairTask
+from crossclaim.schema.records import Annotation, Pair, Span
 
 SHOWN = 6  # ids listed per kind of change before "and N more"
 
@@ -44,6 +51,85 @@ def delta(old: dict[str, object], new: dict[str, object]) -> Delta:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# digests
+
+
+@dataclass(frozen=True)
+class Keyed:
+    """Content hashes by key, packed in two objects (the keys as a JSON list, the 64-bit hashes as bytes).
+
+    A document's eighty span ids as eighty strings would outweigh everything else a pull holds
+    per document; packed, they are two objects, unpacked only for a document that changed.
+    """
+
+    keys: str = "[]"  # (json: orjson's output keeps a kilobyte of buffer however short it is)
+    hashes: bytes = b""
+
+    @classmethod
+    def of(cls, content: dict[str, Hashable]) -> Keyed:
+        keys = sorted(content)
+        return cls(json.dumps(keys, ensure_ascii=False), array("q", [hash(content[k]) for k in keys]).tobytes())
+
+    def as_dict(self) -> dict[str, int]:
+        values = array("q")
+        values.frombytes(self.hashes)
+        return dict(zip(json.loads(self.keys), values, strict=True))
+
+
+def keyed_delta(old: Keyed, new: Keyed) -> Delta:
+    return Delta() if old == new else delta(old.as_dict(), new.as_dict())
+
+
+@dataclass(frozen=True)
+class DocDigest:
+    spans: Keyed  # the gold annotation's spans, by span id
+    annotations: Keyed  # every annotation, by annotator ("name #2" for a second one)
+    annotators: tuple[str, ...]  # one entry per annotation, for what a new export lacks
+
+
+@dataclass
+class GoldDigest:
+    """What a pull compares of a gold: a ``DocDigest`` per document with a task, the claim pairs whole."""
+
+    docs: dict[str, DocDigest] = field(default_factory=dict)
+    pairs: dict[str, dict[str, Pair]] = field(default_factory=dict)  # document -> its gold pairs by id
+    pair_annotations: dict[str, object] = field(default_factory=dict)  # "pair id by annotator" -> content
+    pair_annotators: dict[str, Counter[str]] = field(default_factory=dict)  # pair id -> its annotators
+
+    def add(self, g: DocGold) -> None:
+        if g.task is None:
+            return
+        annotations = _by_annotator(g.task.annotations, lambda a: hash(_spans_content(a.spans)))
+        self.docs[g.doc.id] = DocDigest(
+            Keyed.of({s.id: _span_content(s) for s in g.spans}),
+            Keyed.of(annotations),
+            tuple(sorted(a.annotator for a in g.task.annotations)),
+        )
+
+    def add_pairs(self, pair_tasks: list[PairTask], pairs: list[Pair]) -> None:
+        for p in pairs:
+            for doc in {p.a_doc, p.b_doc}:
+                self.pairs.setdefault(doc, {})[p.id] = p
+        for task in pair_tasks:
+            pid = task.data["pair_id"]
+            self.pair_annotators[pid] = Counter(a.annotator for a in task.annotations)
+            for who, value in _by_annotator(task.annotations, lambda a: a.payload).items():
+                self.pair_annotations[f"{pid} by {who}"] = value
+
+    @classmethod
+    def of(cls, gold: Gold) -> GoldDigest:
+        out = cls()
+        for doc in gold.docs:
+            out.add(DocGold(doc, gold.tasks.get(doc.id), gold.gold.get(doc.id)))
+        out.add_pairs(gold.pair_tasks, gold.pairs)
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# changes and lost work
+
+
 @dataclass(frozen=True)
 class DocChanges:
     doc_id: str
@@ -68,36 +154,34 @@ class Changes:
         return out or ["no change"]
 
 
-def changes(old: Gold | None, new: Gold) -> Changes:
+def changes(old: GoldDigest | None, new: GoldDigest) -> Changes:
     """Per document: gold spans, gold pairs and annotations added, changed or removed."""
-    old_docs = set(old.tasks) if old else set()
+    old = old or GoldDigest()
+    none = DocDigest(Keyed(), Keyed(), ())
     docs = []
-    for doc_id in sorted(old_docs | set(new.tasks)):
+    for doc_id in sorted(old.docs.keys() | new.docs.keys()):
+        before, after = old.docs.get(doc_id, none), new.docs.get(doc_id, none)
         d = DocChanges(
             doc_id,
-            delta(_gold_spans(old, doc_id), _gold_spans(new, doc_id)),
-            delta(_gold_pairs(old, doc_id), _gold_pairs(new, doc_id)),
-            delta(_span_annotations(old, doc_id), _span_annotations(new, doc_id)),
+            keyed_delta(before.spans, after.spans),
+            delta(old.pairs.get(doc_id, {}), new.pairs.get(doc_id, {})),
+            keyed_delta(before.annotations, after.annotations),
         )
         if d.spans or d.pairs or d.annotations:
             docs.append(d)
-    return Changes(tuple(docs), delta(_pair_annotations(old), _pair_annotations(new)))
+    return Changes(tuple(docs), delta(old.pair_annotations, new.pair_annotations))
 
 
-def lost_work(old: Gold, spans_data: object, pairs_data: object) -> list[tuple[str, str]]:
+def lost_work(old: GoldDigest, spans: dict[str, Counter[str]], pairs: dict[str, Counter[str]]) -> list[tuple[str, str]]:
     """(where, what) of every task and annotation of ``old`` that the new exports lack.
 
-    Read from the new exports leniently, before they are validated, so that missing work is named
-    even when its absence also breaks something else (a claim pair whose claim went with its task).
+    ``spans`` and ``pairs`` count the annotators of every task of the new exports, read leniently
+    before they are validated (``annotators_by_task``), so that missing work is named even when its
+    absence also breaks something else (a claim pair whose claim went with its task).
     """
     lost: list[tuple[str, str]] = []
-    old_spans = {doc_id: Counter(a.annotator for a in t.annotations) for doc_id, t in old.tasks.items()}
-    old_pairs = {t.data["pair_id"]: Counter(a.annotator for a in t.annotations) for t in old.pair_tasks}
-    for what, key, before, data in (
-        ("document", "doc_id", old_spans, spans_data),
-        ("claim pair", "pair_id", old_pairs, pairs_data),
-    ):
-        now = annotators_by_task(data, key)
+    old_spans = {doc_id: Counter(d.annotators) for doc_id, d in old.docs.items()}
+    for what, before, now in (("document", old_spans, spans), ("claim pair", old.pair_annotators, pairs)):
         for task_key in sorted(before):
             if task_key not in now:
                 n = sum(before[task_key].values())
@@ -110,40 +194,24 @@ def lost_work(old: Gold, spans_data: object, pairs_data: object) -> list[tuple[s
     return lost
 
 
-def _gold_spans(gold: Gold | None, doc_id: str) -> dict[str, object]:
-    return {s.id: s for s in gold.spans(doc_id)} if gold else {}
+def _span_content(s: Span) -> tuple:
+    return (s.layer, s.id, s.start, s.end, s.text, s.label, tuple(sorted(s.attrs.items())))
 
 
-def _gold_pairs(gold: Gold | None, doc_id: str) -> dict[str, object]:
-    return {p.id: p for p in gold.pairs if doc_id in (p.a_doc, p.b_doc)} if gold else {}
+def _spans_content(spans: list[Span]) -> tuple:
+    return tuple(sorted(_span_content(s) for s in spans))
 
 
-def _span_annotations(gold: Gold | None, doc_id: str) -> dict[str, object]:
-    task = gold.tasks.get(doc_id) if gold else None
-    return _by_annotator(task.annotations if task else [], lambda a: tuple(sorted(a.spans, key=_span_key)))
-
-
-def _pair_annotations(gold: Gold | None) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for task in gold.pair_tasks if gold else []:
-        for who, value in _by_annotator(task.annotations, lambda a: a.payload).items():
-            out[f"{task.data['pair_id']} by {who}"] = value
-    return out
-
-
-def _by_annotator(annotations: list[Annotation], content) -> dict[str, object]:
+def _by_annotator(annotations: list[Annotation], content: Callable[[Annotation], object]) -> dict[str, Hashable]:
     """Annotations keyed by annotator (a second one by the same annotator as "name #2"), with what they hold."""
     seen: Counter[str] = Counter()
-    out: dict[str, object] = {}
-    for a in sorted(annotations, key=lambda a: (a.annotator, repr(content(a)))):
+    out: dict[str, Hashable] = {}
+    held = [(a, content(a)) for a in annotations]
+    for a, value in sorted(held, key=lambda x: (x[0].annotator, repr(x[1]))):
         seen[a.annotator] += 1
         key = a.annotator if seen[a.annotator] == 1 else f"{a.annotator} #{seen[a.annotator]}"
-        out[key] = (content(a), a.ground_truth, a.was_cancelled, a.lead_time)
+        out[key] = (value, a.ground_truth, a.was_cancelled, a.lead_time)
     return out
-
-
-def _span_key(s: Span) -> tuple:
-    return (s.layer, s.id)
 
 
 def _ids(ids: tuple[str, ...]) -> str:

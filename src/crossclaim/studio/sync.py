@@ -1,29 +1,59 @@
-"""Push gold and predictions into Label Studio, pull exports back into annotations/ and dataset/."""
+"""Push gold and predictions into Label Studio, pull exports back into annotations/ and dataset/.
+
+Both directions hold one task at a time. ``push`` validates annotations/ as it streams it, keeps
+each task as it would send it in a scratch file, and compares it with one listing of the server
+(fetched while the validation runs): new tasks go in through Label Studio's bulk import in chunks
+of bounded size, and only tasks changed on either side since the last push cost a request each
+(see ``plan``). ``pull`` streams both exports to scratch files and reads them with the streaming
+reader: the old gold and the new are compared through digests, the committed exports are written a
+task at a time, and dataset/ is built from them as ``crossclaim build`` does.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+import contextlib
+import tempfile
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from crossclaim.errors import StudioError
+import orjson
+
+from crossclaim.errors import InputError, StudioError
 from crossclaim.formats.labelstudio.pairs import PairTask, pair_results
 from crossclaim.formats.labelstudio.spans import region_results, task_data
 from crossclaim.schema.records import Annotation, Document, Prediction, Task
-from crossclaim.studio.client import Studio
+from crossclaim.studio.client import IDS_PER_QUERY, Project, Studio
+from crossclaim.studio.plan import (
+    CHUNK_BYTES,
+    LISTED_FIELDS,
+    UPLOAD_LIMIT,
+    Listed,
+    Wanted,
+    chunked,
+    json_array,
+    plan_push,
+    push_record,
+    task_writes,
+    wanted,
+)
 
 SPAN_PROJECT = "CrossClaim spans"
 PAIR_PROJECT = "CrossClaim claim pairs"
+KEYS = {SPAN_PROJECT: ("doc_id", "document"), PAIR_PROJECT: ("pair_id", "claim pair")}
 
 
 # ---------------------------------------------------------------------------------------------
 # push: records -> Label Studio, idempotently
 
 
-def annotation_payload(a: Annotation, result: list[dict], users: dict[str, int]) -> dict:
+def annotation_payload(a: Annotation, result: list[dict]) -> dict:
+    """An annotation as push sends it; ``completed_by`` is the annotator's e-mail until sent (then a user id)."""
     return {
         "result": result,
-        "completed_by": users[a.annotator],
+        "completed_by": a.annotator,
         "ground_truth": a.ground_truth,
         "was_cancelled": a.was_cancelled,
         "lead_time": a.lead_time,
@@ -42,108 +72,138 @@ class PushReport:
     predictions_written: int = 0
 
 
-RESULT_KEYS = ("id", "from_name", "to_name", "type", "value", "from_id", "to_id", "direction", "labels")
+def span_item(doc: Document, task: Task | None, with_annotations: bool, predictions: list[Prediction]) -> dict:
+    """A span-project task dict: the document, its annotations (optional) and predictions."""
+    from crossclaim.formats.labelstudio.committed import committed_meta
+
+    item: dict = {"data": task_data(doc), "meta": committed_meta(task.meta) if task else {}}
+    if with_annotations and task:
+        item["annotations"] = [annotation_payload(a, region_results(a.spans, doc.text)) for a in task.annotations]
+    item["predictions"] = [
+        prediction_payload(p, region_results(p.spans, doc.text, origin="prediction")) for p in predictions
+    ]
+    return item
 
 
-def _same(existing: list[dict], wanted: list[dict]) -> bool:
-    def key(r: dict) -> str:
-        return json.dumps(r, sort_keys=True)
-
-    def strip(results: list[dict]) -> list[str]:
-        return sorted(key({k: v for k, v in r.items() if k in RESULT_KEYS}) for r in results)
-
-    return strip(existing) == strip(wanted)
-
-
-def push_items(studio: Studio, project: int, items: list[dict], key: str, report: PushReport) -> None:
-    """Make ``items`` (task dicts with ``data``, ``annotations``, ``predictions``) exist in ``project``.
-
-    Tasks are keyed by ``data[key]`` (the document or pair id): a new key is imported with its
-    annotations and predictions; an existing task keeps its id, each annotation is matched by
-    annotator and each prediction by ``model_version`` and only written when it differs.
-    """
-    existing = {t.data.get(key): t for t in studio.tasks(project)}
-    new = [it for it in items if it["data"][key] not in existing]
-    studio.import_tasks(project, new)
-    report.created_tasks += len(new)
-    report.annotations_written += sum(len(it.get("annotations", [])) for it in new)
-    report.predictions_written += sum(len(it.get("predictions", [])) for it in new)
-    for it in items:
-        task = existing.get(it["data"][key])
-        if task is None:
-            continue
-        report.kept_tasks += 1
-        if dict(task.data) != it["data"]:
-            raise StudioError(
-                f"task {task.id} ({key} {it['data'][key]}) has different data on the server than "
-                "in annotations/: delete the task in Label Studio or pull first"
-            )
-        if it.get("meta") is not None and (task.meta or {}) != it["meta"]:
-            studio.call(studio.ls.tasks.update, id=task.id, meta=it["meta"])
-        have = {
-            a.completed_by if isinstance(a.completed_by, int) else a.completed_by.get("id"): a
-            for a in studio.annotations(task.id)
-        }
-        for ann in it.get("annotations", []):
-            old = have.get(ann["completed_by"])
-            if old is None:
-                studio.call(studio.ls.annotations.create, id=task.id, **ann)
-            elif not (
-                _same([r if isinstance(r, dict) else r.dict() for r in old.result], ann["result"])
-                and bool(old.ground_truth) == ann["ground_truth"]
-                and old.lead_time == ann["lead_time"]
-                and bool(old.was_cancelled) == ann["was_cancelled"]
-            ):
-                studio.call(studio.ls.annotations.update, id=old.id, **ann)
-            else:
-                continue
-            report.annotations_written += 1
-        preds = {p.model_version: p for p in studio.predictions(task.id)}
-        for pred in it.get("predictions", []):
-            old = preds.get(pred["model_version"])
-            if old is not None and _same([r if isinstance(r, dict) else r.dict() for r in old.result], pred["result"]):
-                continue
-            if old is not None:
-                studio.call(studio.ls.predictions.delete, id=old.id)
-            studio.call(studio.ls.predictions.create, task=task.id, **pred)
-            report.predictions_written += 1
-
-
-def span_items(
-    docs: list[Document],
-    tasks: dict[str, Task],
-    users: dict[str, int],
-    with_annotations: bool,
-    predictions: dict[str, list[Prediction]],
-) -> list[dict]:
-    """Span-project task dicts: every document, its annotations (optional) and predictions."""
-    items = []
-    for doc in docs:
-        task = tasks.get(doc.id)
-        item: dict = {"data": task_data(doc), "meta": task.meta if task else {}}
-        if with_annotations and task:
-            item["annotations"] = [
-                annotation_payload(a, region_results(a.spans, doc.text), users) for a in task.annotations
-            ]
-        item["predictions"] = [
-            prediction_payload(p, region_results(p.spans, doc.text, origin="prediction"))
-            for p in predictions.get(doc.id, [])
+def pair_item(task: PairTask, with_annotations: bool) -> dict:
+    """A claim-pair task dict from the committed pair export (every annotator's label)."""
+    item: dict = {"data": task.data}
+    if with_annotations:
+        item["annotations"] = [
+            annotation_payload(a, pair_results(a.payload) if a.payload else []) for a in task.annotations
         ]
-        items.append(item)
-    return items
+    return item
 
 
-def pair_items(tasks: list[PairTask], users: dict[str, int], with_annotations: bool) -> list[dict]:
-    """Claim-pair task dicts from the committed pair export (every annotator's label)."""
-    items = []
-    for task in tasks:
-        item: dict = {"data": task.data}
-        if with_annotations:
-            item["annotations"] = [
-                annotation_payload(a, pair_results(a.payload) if a.payload else [], users) for a in task.annotations
-            ]
-        items.append(item)
-    return items
+class Spool:
+    """Task dicts as push would send them, in a scratch file: one canonical body each, in bounded memory."""
+
+    def __init__(self) -> None:
+        self._fh = tempfile.TemporaryFile()  # noqa: SIM115 (closed by ``close``)
+        self._end = 0
+        self.annotators: set[str] = set()
+
+    def add(self, item: dict, key: str) -> Wanted:
+        w, body = wanted(item, key, self._end)
+        self._fh.seek(self._end)
+        self._fh.write(body)
+        self._end += len(body)
+        self.annotators |= {a["completed_by"] for a in item.get("annotations", ())}
+        return w
+
+    def item(self, w: Wanted, users: dict[str, int]) -> dict:
+        """The task dict of ``w`` with annotators as the server's user ids."""
+        self._fh.seek(w.offset)
+        item = orjson.loads(self._fh.read(w.length))
+        for a in item.get("annotations", ()):
+            a["completed_by"] = users[a["completed_by"]]
+        return item
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class Background:
+    """A call running on a thread of its own: the server lists tasks while this process validates."""
+
+    def __init__(self, fn: Callable[[], object]) -> None:
+        self._value: object = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], object]) -> None:
+        try:
+            self._value = fn()
+        except BaseException as exc:  # handed to the caller of ``result``
+            self._error = exc
+
+    def result(self) -> object:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def push_items(
+    studio: Studio,
+    project: int,
+    items: list[Wanted],
+    listed: list[Listed],
+    spool: Spool,
+    users: dict[str, int],
+    what: str,
+    report: PushReport,
+) -> None:
+    """Make ``items`` exist in ``project``, given what the listing showed there (see ``plan_push``)."""
+    plan = plan_push(items, listed, what)
+    for chunk in chunked(import_bodies(plan.new, spool, users, what), CHUNK_BYTES):
+        done = studio.import_tasks(project, json_array(chunk), len(chunk))
+        report.created_tasks += done.tasks
+        report.annotations_written += done.annotations
+        report.predictions_written += done.predictions
+    report.kept_tasks += plan.unchanged + len(plan.check)
+    for k in range(0, len(plan.check), IDS_PER_QUERY):
+        part = plan.check[k : k + IDS_PER_QUERY]
+        full = {t["id"]: t for t in studio.full_tasks(project, [t.id for _, t in part])}
+        for w, t in part:
+            if t.id not in full:
+                raise StudioError(f"task {t.id} ({what} {w.key}) disappeared from the server during the push")
+            _reconcile(studio, t.id, w, spool.item(w, users), full[t.id], report)
+
+
+def import_bodies(items: tuple[Wanted, ...], spool: Spool, users: dict[str, int], what: str) -> Iterator[bytes]:
+    """The JSON of each new task as imported: user ids for annotators, the push recorded in its meta."""
+    for w in items:
+        item = spool.item(w, users)
+        item["meta"] = {**item.get("meta", {}), **_record(w, w.annotations, w.predictions)}
+        body = orjson.dumps(item)
+        if len(body) > UPLOAD_LIMIT:
+            raise StudioError(f"{what} {w.key} is {len(body) / 2**20:.0f} MB: larger than Label Studio accepts")
+        yield body
+
+
+def _record(w: Wanted, annotations: int, predictions: int) -> dict:
+    from crossclaim.formats.labelstudio.committed import PUSH_META
+
+    return {PUSH_META: push_record(w, annotations, predictions)}
+
+
+def _reconcile(studio: Studio, task_id: int, w: Wanted, item: dict, server: dict, report: PushReport) -> None:
+    """Write what differs between a server task and the wanted one, then record the push in its meta."""
+    writes = task_writes(server, item)
+    for ann in writes.create:
+        studio.call(studio.ls.annotations.create, id=task_id, **ann)
+    for ann_id, ann in writes.update:
+        studio.call(studio.ls.annotations.update, id=ann_id, **ann)
+    for pred_id in writes.delete_predictions:
+        studio.call(studio.ls.predictions.delete, id=pred_id)
+    for pred in writes.create_predictions:
+        studio.call(studio.ls.predictions.create, task=task_id, **pred)
+    report.annotations_written += len(writes.create) + len(writes.update)
+    report.predictions_written += len(writes.create_predictions)
+    meta = {**item.get("meta", {}), **_record(w, writes.annotations, writes.predictions)}
+    studio.call(studio.ls.tasks.update, id=task_id, meta=meta)
 
 
 def predictions_for_push(gold, systems: list[str], path: Path | None, name: str | None) -> dict[str, list[Prediction]]:
@@ -152,7 +212,6 @@ def predictions_for_push(gold, systems: list[str], path: Path | None, name: str 
     from collections import defaultdict
 
     from crossclaim import __version__
-    from crossclaim.errors import InputError
     from crossclaim.formats.predictions import read_predictions
     from crossclaim.systems.base import training_set
     from crossclaim.systems.registry import make_system
@@ -180,34 +239,51 @@ def predictions_for_push(gold, systems: list[str], path: Path | None, name: str 
 
 
 def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[str, list[Prediction]]) -> PushReport:
-    """annotations/ → Label Studio: both projects, every document as a task, optionally the gold."""
-    from crossclaim.dataset.gold import PAIR_EXPORT, load_gold
-    from crossclaim.formats.jsonio import read_json
-    from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
-    from crossclaim.formats.labelstudio.pairs import parse_pair_tasks
+    """annotations/ → Label Studio: both projects, every document as a task, optionally the gold.
 
-    annotations = root / "annotations"
-    gold = load_gold(annotations)  # validates everything before the server sees any of it
-    pair_path = annotations / PAIR_EXPORT
-    pair_tasks = parse_pair_tasks(read_json(pair_path), str(pair_path), gold.claims()) if pair_path.exists() else []
-    emails = {a.annotator for t in gold.tasks.values() for a in t.annotations} if with_annotations else set()
-    emails |= {a.annotator for t in pair_tasks for a in t.annotations} if with_annotations else set()
-    users = studio.user_ids(emails)
-    report = PushReport()
-    span_project = studio.project(SPAN_PROJECT, span_config_xml())
-    push_items(
-        studio, span_project, span_items(gold.docs, gold.tasks, users, with_annotations, predictions), "doc_id", report
-    )
-    pair_project = studio.project(PAIR_PROJECT, pair_config_xml())
-    push_items(studio, pair_project, pair_items(pair_tasks, users, with_annotations), "pair_id", report)
+    Everything is validated before the server sees any of it; the listing of what the server
+    already holds is fetched meanwhile (it only reads).
+    """
+    from crossclaim.dataset.gold import GoldStream
+    from crossclaim.formats.jsonstream import collector_paused
+    from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
+
+    known = studio.projects()
+    listings = {
+        title: Background(
+            lambda p=known[title].id, key=key: [Listed.of(t, key) for t in studio.list_tasks(p, LISTED_FIELDS)]
+        )
+        for title, (key, _) in KEYS.items()
+        if title in known
+    }
+    spool = Spool()
+    try:
+        stream = GoldStream(root / "annotations")
+        with collector_paused():
+            spans = [
+                spool.add(span_item(g.doc, g.task, with_annotations, predictions.get(g.doc.id, [])), "doc_id")
+                for g in stream
+            ]
+        items = {
+            SPAN_PROJECT: spans,
+            PAIR_PROJECT: [spool.add(pair_item(t, with_annotations), "pair_id") for t in stream.pair_tasks],
+        }
+        users = studio.user_ids(spool.annotators) if spool.annotators else {}
+        report = PushReport()
+        for title, config in ((SPAN_PROJECT, span_config_xml()), (PAIR_PROJECT, pair_config_xml())):
+            project = studio.project(title, config, known)
+            listed = listings[title].result() if title in listings else []
+            push_items(studio, project, items[title], listed, spool, users, KEYS[title][1], report)
+    finally:
+        spool.close()
     return report
 
 
-def find_project(studio: Studio, title: str) -> int:
-    for p in studio.call(lambda: list(studio.ls.projects.list())):
-        if p.title == title:
-            return p.id
-    raise StudioError(f"no project {title!r} on {studio.url}: run `crossclaim studio push` first")
+def find_project(studio: Studio, title: str, known: dict[str, Project] | None = None) -> Project:
+    found = (known if known is not None else studio.projects()).get(title)
+    if found is None:
+        raise StudioError(f"no project {title!r} on {studio.url}: run `crossclaim studio push` first")
+    return found
 
 
 def pull(
@@ -220,25 +296,54 @@ def pull(
     with_predictions: bool = False,
     show=lambda lines: None,
 ):
-    """Label Studio → annotations/ → dataset/: export both projects, then ``apply_exports``."""
-    spans = studio.export(find_project(studio, SPAN_PROJECT))
-    pairs = studio.export(find_project(studio, PAIR_PROJECT))
-    return apply_exports(
-        root,
-        spans,
-        pairs,
-        gold_annotator,
-        utf16=utf16,
-        accept_deletions=accept_deletions,
-        with_predictions=with_predictions,
-        show=show,
-    )
+    """Label Studio → annotations/ → dataset/: export both projects to scratch files, then ``apply_exports``."""
+    known = studio.projects()
+    spans_project, pairs_project = find_project(studio, SPAN_PROJECT, known), find_project(studio, PAIR_PROJECT, known)
+    with tempfile.TemporaryDirectory(prefix="crossclaim-pull-") as scratch:
+        spans = studio.export(spans_project, Path(scratch) / "spans.json")
+        pairs = studio.export(pairs_project, Path(scratch) / "pairs.json")
+        return apply_exports(
+            root,
+            spans,
+            pairs,
+            gold_annotator,
+            utf16=utf16,
+            accept_deletions=accept_deletions,
+            with_predictions=with_predictions,
+            show=show,
+        )
+
+
+@dataclass
+class _Seen:
+    """What a pull notes of each raw span task as it streams by, before validation."""
+
+    annotators: dict[str, Counter[str]] = field(default_factory=dict)  # document -> annotators, read leniently
+    last: tuple[object, dict] = (None, {})  # (document id, raw task) of the task being validated
+    utf16_problems: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _span_tasks(spans: list | Path, seen: _Seen, utf16: bool, where: str) -> Iterator[object]:
+    from crossclaim.formats.jsonstream import iter_array
+    from crossclaim.formats.labelstudio.annotations import annotators_by_task
+    from crossclaim.formats.labelstudio.spans import from_utf16
+
+    for raw in iter_array(spans, where) if isinstance(spans, Path) else spans:
+        if utf16:
+            try:
+                (raw,) = from_utf16([raw], where)
+            except InputError as exc:
+                seen.utf16_problems += exc.problems
+        seen.annotators.update(annotators_by_task([raw], "doc_id"))
+        data = raw.get("data") if isinstance(raw, dict) else None
+        seen.last = (data.get("doc_id") if isinstance(data, dict) else None, raw)
+        yield raw
 
 
 def apply_exports(
     root: Path,
-    spans: object,
-    pairs: object,
+    spans: list | Path,
+    pairs: list | Path,
     gold_annotator: str | None = None,
     *,
     utf16: bool = False,
@@ -246,7 +351,7 @@ def apply_exports(
     with_predictions: bool = False,
     show=lambda lines: None,
 ):
-    """Replace annotations/exports/ with two server exports and rebuild, losing nothing silently.
+    """Replace annotations/exports/ with two server exports (lists, or files read a task at a time) and rebuild.
 
     Both exports are validated in full; ``show`` gets what changes per document before anything is
     written; a task or annotation of the committed exports that the new ones lack is an error unless
@@ -254,39 +359,90 @@ def apply_exports(
     predictions (only ``with_predictions``), dataset/ and the generated docs are then staged and
     swapped in as one set: after a failure at any point, nothing has changed.
     """
-    from crossclaim.dataset.build import stage_build
-    from crossclaim.dataset.changes import changes, lost_work
-    from crossclaim.dataset.gold import PAIR_EXPORT, PREDICTION_EXPORT, SPAN_EXPORT, load_gold
-    from crossclaim.errors import InputError
+    from crossclaim.dataset.build import stage_streamed
+    from crossclaim.dataset.changes import GoldDigest, changes, lost_work
+    from crossclaim.dataset.gold import PAIR_EXPORT, PREDICTION_EXPORT, SPAN_EXPORT, GoldStream
     from crossclaim.files import FileSet
     from crossclaim.formats.jsonio import unwritable_strings
-    from crossclaim.formats.labelstudio.committed import committed_exports, export_json
-    from crossclaim.formats.labelstudio.spans import from_utf16
+    from crossclaim.formats.jsonstream import collector_paused, iter_array, release_memory
+    from crossclaim.formats.labelstudio.annotations import annotators_by_task
+    from crossclaim.formats.labelstudio.committed import (
+        SortedExport,
+        committed_pairs,
+        committed_predictions,
+        committed_task,
+        export_json,
+    )
 
+    source = "Label Studio"
+    span_where, pair_where = f"{source} span export", f"{source} claim-pair export"
     annotations = root / "annotations"
-    if utf16:
-        spans = from_utf16(spans, "Label Studio span export")
-    had = (annotations / SPAN_EXPORT).exists() or (annotations / PAIR_EXPORT).exists()
-    old = load_gold(annotations, gold_annotator) if had else None
-    lost = lost_work(old, spans, pairs) if old else []
-    if lost and not accept_deletions:
-        advice = "nothing was written: restore them in Label Studio, or accept the loss with --accept-deletions"
-        raise InputError(*lost[0], more=[*lost[1:], ("annotations/exports", advice)])
-    new = load_gold(annotations, gold_annotator, spans_data=spans, pairs_data=pairs, source="Label Studio")
-    committed = committed_exports(spans, new.pair_tasks, {d.id: d for d in new.docs})
-    show(changes(old, new).lines())
-    with FileSet() as files:
-        outputs = {SPAN_EXPORT: committed.spans, PAIR_EXPORT: committed.pairs}
-        if with_predictions:
-            outputs[PREDICTION_EXPORT] = committed.predictions
+    pairs_data = list(iter_array(pairs, pair_where)) if isinstance(pairs, Path) else pairs
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crossclaim-pull-")))
+        committed = stack.enter_context(contextlib.closing(SortedExport(scratch / "spans")))
+        predicted = stack.enter_context(contextlib.closing(SortedExport(scratch / "predictions")))
+        with collector_paused():
+            old = _committed_digest(annotations, gold_annotator)
+            seen = _Seen()
+            tasks = _span_tasks(spans, seen, utf16, span_where)
+            stream = GoldStream(annotations, gold_annotator, tasks, pairs_data, source)
+            new, invalid, unwritable = GoldDigest(), None, []
+            try:
+                for g in stream:
+                    new.add(g)
+                    if g.task is None:
+                        continue
+                    doc_id, raw = seen.last
+                    if doc_id != g.doc.id:  # the stream validates each task as soon as it is read
+                        raise RuntimeError(f"task of {g.doc.id} validated out of turn")
+                    try:
+                        committed.add(g.doc.id, committed_task(raw["data"], g.task))
+                        if with_predictions and (p := committed_predictions(raw["data"], g.task)):
+                            predicted.add(g.doc.id, p)
+                    except UnicodeEncodeError:  # a lone surrogate: name it (every string is searched only now)
+                        unwritable += unwritable_strings([raw], span_where)
+            except InputError as exc:
+                invalid = exc
+        lost = lost_work(old, seen.annotators, annotators_by_task(pairs_data, "pair_id")) if old else []
+        if lost and not accept_deletions:
+            advice = "nothing was written: restore them in Label Studio, or accept the loss with --accept-deletions"
+            raise InputError(*lost[0], more=[*lost[1:], ("annotations/exports", advice)])
+        InputError.collect(seen.utf16_problems)
+        if invalid is not None:
+            raise invalid
+        pair_export = committed_pairs(stream.pair_tasks)
         try:
-            for path, data in outputs.items():
-                files.write_text(annotations / path, export_json(data))
-        except UnicodeEncodeError:  # a lone surrogate: name it (every string is searched only now)
-            sources = (("Label Studio span export", spans), ("Label Studio claim-pair export", pairs))
-            InputError.collect([p for where, data in sources for p in unwritable_strings(data, where)])
-            raise
-        gold = load_gold(annotations, gold_annotator, spans_data=committed.spans, pairs_data=committed.pairs)
-        report = stage_build(root, gold, files)
-        files.commit()
+            pair_text = export_json(pair_export).encode("utf-8")
+        except UnicodeEncodeError:
+            unwritable += unwritable_strings(pairs_data, pair_where)
+        InputError.collect(unwritable)
+        new.add_pairs(stream.pair_tasks, stream.pairs)
+        show(changes(old, new).lines())
+        del old, new, stream, seen
+        release_memory()
+
+        with FileSet() as files:
+            staged = files.file(annotations / SPAN_EXPORT)
+            committed.write(staged)
+            files.write_bytes(annotations / PAIR_EXPORT, pair_text)
+            if with_predictions:
+                predicted.write(files.file(annotations / PREDICTION_EXPORT))
+            # one process: forked workers would each start as a copy of this one's pages
+            report = stage_streamed(root, files, gold_annotator, spans=staged, pairs_data=pair_export, workers=1)
+            files.commit()
     return report
+
+
+def _committed_digest(annotations: Path, gold_annotator: str | None):
+    """The digest of the committed gold, read a document at a time (None when nothing is committed yet)."""
+    from crossclaim.dataset.changes import GoldDigest
+    from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT, GoldStream
+
+    if not ((annotations / SPAN_EXPORT).exists() or (annotations / PAIR_EXPORT).exists()):
+        return None
+    digest, stream = GoldDigest(), GoldStream(annotations, gold_annotator)
+    for g in stream:
+        digest.add(g)
+    digest.add_pairs(stream.pair_tasks, stream.pairs)
+    return digest
