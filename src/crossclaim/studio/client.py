@@ -23,7 +23,7 @@ from crossclaim.errors import StudioError
 from crossclaim.studio.server import ENV_TOKEN, scrub
 
 TIMEOUT = 8.0  # seconds for one small API call: every server fault is reported well within 10 s
-PAGE = 500  # tasks per listing page
+PAGE = 2000  # tasks per listing page: large pages list faster (2,000 tasks: 4-6 s as one page, 6-7 s as four)
 LISTED_S = 0.05  # seconds allowed per task of a listing page (measured: about 2.5 ms without annotations)
 LISTED_FULL_S = 0.15  # ... per task of a listing page with annotations and predictions (measured: about 8 ms)
 IMPORTED_S_PER_MB = 2.0  # seconds allowed per megabyte of an import request (measured: about 0.2 s)
