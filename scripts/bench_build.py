@@ -262,7 +262,7 @@ class PeakMemory:
 
     def watch(self, pid: int, done: threading.Event) -> None:
         while not done.wait(0.02):
-            self.sampled = max(self.sampled, _tree_rss(pid))
+            self.sampled = max(self.sampled, tree_rss(pid))
 
     def peak_mb(self) -> float:
         if self.group:
@@ -273,7 +273,7 @@ class PeakMemory:
         return self.sampled / 2**20
 
 
-def _tree_rss(pid: int) -> int:
+def tree_rss(pid: int) -> int:
     """Summed RSS (bytes) of ``pid`` and its descendants, from /proc."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
