@@ -113,7 +113,6 @@ def stage_streamed(
     """
     with system_arrow_pool():
         tables, agreement, report = _streamed_tables(root, gold_annotator, spans, pairs_data, progress, workers)
-        release_memory()  # the manifest's texts and the parts are gone: only the tables are left
         _stage_outputs(root, tables, agreement, files)
     return report
 
@@ -127,9 +126,28 @@ def _streamed_tables(
     workers: int | None,
 ) -> tuple[Tables, str, BuildReport]:
     annotations = root / "annotations"
-    docs = load_manifest(annotations)
     notes: list[str] = []
     pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes, pairs_data)
+    builder, merged, documents = _rows(annotations, gold_annotator, spans, pair_tasks, pairs, progress, workers)
+    release_memory()  # the manifest's texts are gone: the rows are all that is left
+    InputError.collect(pair_problems(pair_tasks, pairs, builder.part.claims, str(annotations / PAIR_EXPORT)))
+    tables = builder.finish(pairs)
+    agreement = agreement_md(merged.several, pair_annotations(pair_tasks), annotators=merged.tally.table())
+    report = BuildReport(documents, dict(merged.spans), len(pairs), tables.splits_made, notes + merged.notes)
+    return tables, agreement, report
+
+
+def _rows(
+    annotations: Path,
+    gold_annotator: str | None,
+    spans: Path | None,
+    pair_tasks: list,
+    pairs: list,
+    progress,
+    workers: int | None,
+) -> tuple[TableBuilder, _Merged, int]:
+    """Every document's rows, validated (the manifest, texts and all, is let go of on return)."""
+    docs = load_manifest(annotations)
     published = contradictory_claims(pairs, {d.id: d.split for d in docs})
     job = _Job(
         Corpus.of(docs, published),
@@ -152,11 +170,7 @@ def _streamed_tables(
             builder.add(DocGold(d, None, None))
             if progress:
                 progress()
-    InputError.collect(pair_problems(pair_tasks, pairs, builder.part.claims, str(annotations / PAIR_EXPORT)))
-    tables = builder.finish(pairs)
-    agreement = agreement_md(merged.several, pair_annotations(pair_tasks), annotators=merged.tally.table())
-    report = BuildReport(len(docs), dict(merged.spans), len(pairs), tables.splits_made, notes + merged.notes)
-    return tables, agreement, report
+    return builder, merged, len(docs)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -362,5 +362,6 @@ def write_tables(tables: Tables, out: Path) -> list[Path]:
             path = out / config / f"{split}-00000-of-00001.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)
             pq.write_table(table, path, compression="zstd", use_dictionary=False, write_statistics=False)
+            release_memory()  # the writer's buffers, before the next table's
             written.append(path)
     return written

@@ -206,12 +206,6 @@ class Studio:
             raise StudioError(f"Label Studio imported {done.tasks} of {tasks} tasks into project {project}")
         return done
 
-    def annotations(self, task_id: int) -> list:
-        return self.call(lambda: list(self.ls.annotations.list(id=task_id)))
-
-    def predictions(self, task_id: int) -> list:
-        return self.call(lambda: list(self.ls.predictions.list(task=task_id)))
-
     def export(self, project: Project, dest: Path) -> Path:
         """Full export (every task, every annotator with e-mail, full predictions), streamed to ``dest``.
 

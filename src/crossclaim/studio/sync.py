@@ -254,7 +254,7 @@ def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[s
             lambda p=known[title].id, key=key: [Listed.of(t, key) for t in studio.list_tasks(p, LISTED_FIELDS)]
         )
         for title, (key, _) in KEYS.items()
-        if title in known
+        if title in known and known[title].tasks
     }
     spool = Spool()
     try:
