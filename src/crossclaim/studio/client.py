@@ -115,7 +115,10 @@ class Studio:
 
     def raw(self, method: str, path: str, timeout: float, retries: int = 2, **kwargs) -> bytes:
         """One API request through the SDK's own HTTP client (its authentication, also for personal
-        access tokens), for what the SDK would parse into objects one by one: the body, as bytes."""
+        access tokens), for what the SDK would parse into objects one by one: the body, as bytes.
+
+        The client is the SDK's ``_client_wrapper.httpx_client``, not public API: the SDK's version is pinned.
+        """
         from label_studio_sdk.core.api_error import ApiError
 
         def send() -> bytes:

@@ -18,10 +18,12 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 
 from crossclaim.errors import InputError, StudioError
+from crossclaim.formats.labelstudio.committed import PUSH_META, SortedExport, committed_meta
 from crossclaim.formats.labelstudio.pairs import PairTask, pair_results
 from crossclaim.formats.labelstudio.spans import region_results, task_data
 from crossclaim.schema.records import Annotation, Document, Prediction, Task
@@ -40,6 +42,11 @@ from crossclaim.studio.plan import (
     wanted,
 )
 
+if TYPE_CHECKING:
+    from crossclaim.dataset.changes import GoldDigest
+    from crossclaim.dataset.gold import GoldStream
+
+SOURCE = "Label Studio"  # where a pull's exports come from, in messages
 SPAN_PROJECT = "CrossClaim spans"
 PAIR_PROJECT = "CrossClaim claim pairs"
 KEYS = {SPAN_PROJECT: ("doc_id", "document"), PAIR_PROJECT: ("pair_id", "claim pair")}
@@ -74,8 +81,6 @@ class PushReport:
 
 def span_item(doc: Document, task: Task | None, with_annotations: bool, predictions: list[Prediction]) -> dict:
     """A span-project task dict: the document, its annotations (optional) and predictions."""
-    from crossclaim.formats.labelstudio.committed import committed_meta
-
     item: dict = {"data": task_data(doc), "meta": committed_meta(task.meta) if task else {}}
     if with_annotations and task:
         item["annotations"] = [annotation_payload(a, region_results(a.spans, doc.text)) for a in task.annotations]
@@ -184,8 +189,6 @@ def import_bodies(items: tuple[Wanted, ...], spool: Spool, users: dict[str, int]
 
 
 def _record(w: Wanted, annotations: int, predictions: int) -> dict:
-    from crossclaim.formats.labelstudio.committed import PUSH_META
-
     return {PUSH_META: push_record(w, annotations, predictions)}
 
 
@@ -340,6 +343,59 @@ def _span_tasks(spans: list | Path, seen: _Seen, utf16: bool, where: str) -> Ite
         yield raw
 
 
+@dataclass
+class _NewExports:
+    """The new exports read once: their digest, committed form (in scratch files) and what was wrong."""
+
+    digest: GoldDigest  # without the claim pairs until they are known to be valid
+    stream: GoldStream  # the stream read (its claim-pair tasks and gold pairs)
+    seen: _Seen
+    invalid: InputError | None = None
+    unwritable: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _read_new(
+    annotations: Path,
+    spans: list | Path,
+    pairs_data: list,
+    gold_annotator: str | None,
+    utf16: bool,
+    committed: SortedExport,
+    predicted: SortedExport | None,
+) -> _NewExports:
+    """Validate the new span export a task at a time, putting each task in committed form as it goes.
+
+    ``predicted`` is None unless predictions are asked for. Problems are kept, not raised: lost work
+    is named first (``apply_exports``).
+    """
+    from crossclaim.dataset.changes import GoldDigest
+    from crossclaim.dataset.gold import GoldStream
+    from crossclaim.formats.jsonio import unwritable_strings
+    from crossclaim.formats.labelstudio.committed import committed_predictions, committed_task
+
+    where = f"{SOURCE} span export"
+    seen = _Seen()
+    stream = GoldStream(annotations, gold_annotator, _span_tasks(spans, seen, utf16, where), pairs_data, SOURCE)
+    new = _NewExports(GoldDigest(), stream, seen)
+    try:
+        for g in stream:
+            new.digest.add(g)
+            if g.task is None:
+                continue
+            doc_id, raw = seen.last
+            if doc_id != g.doc.id:  # the stream validates each task as soon as it is read
+                raise RuntimeError(f"task of {g.doc.id} validated out of turn")
+            try:
+                committed.add(g.doc.id, committed_task(raw["data"], g.task))
+                if predicted is not None and (p := committed_predictions(raw["data"], g.task)):
+                    predicted.add(g.doc.id, p)
+            except UnicodeEncodeError:  # a lone surrogate: name it (every string is searched only now)
+                new.unwritable += unwritable_strings([raw], where)
+    except InputError as exc:
+        new.invalid = exc
+    return new
+
+
 def apply_exports(
     root: Path,
     spans: list | Path,
@@ -360,23 +416,16 @@ def apply_exports(
     swapped in as one set: after a failure at any point, nothing has changed.
     """
     from crossclaim.dataset.build import stage_streamed
-    from crossclaim.dataset.changes import GoldDigest, changes, lost_work
-    from crossclaim.dataset.gold import PAIR_EXPORT, PREDICTION_EXPORT, SPAN_EXPORT, GoldStream
+    from crossclaim.dataset.changes import changes, lost_work
+    from crossclaim.dataset.gold import PAIR_EXPORT, PREDICTION_EXPORT, SPAN_EXPORT
     from crossclaim.files import FileSet
     from crossclaim.formats.jsonio import unwritable_strings
     from crossclaim.formats.jsonstream import collector_paused, iter_array, release_memory
     from crossclaim.formats.labelstudio.annotations import annotators_by_task
-    from crossclaim.formats.labelstudio.committed import (
-        SortedExport,
-        committed_pairs,
-        committed_predictions,
-        committed_task,
-        export_json,
-    )
+    from crossclaim.formats.labelstudio.committed import committed_pairs, export_json
 
-    source = "Label Studio"
-    span_where, pair_where = f"{source} span export", f"{source} claim-pair export"
     annotations = root / "annotations"
+    pair_where = f"{SOURCE} claim-pair export"
     pairs_data = list(iter_array(pairs, pair_where)) if isinstance(pairs, Path) else pairs
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crossclaim-pull-")))
@@ -384,42 +433,24 @@ def apply_exports(
         predicted = stack.enter_context(contextlib.closing(SortedExport(scratch / "predictions")))
         with collector_paused():
             old = _committed_digest(annotations, gold_annotator)
-            seen = _Seen()
-            tasks = _span_tasks(spans, seen, utf16, span_where)
-            stream = GoldStream(annotations, gold_annotator, tasks, pairs_data, source)
-            new, invalid, unwritable = GoldDigest(), None, []
-            try:
-                for g in stream:
-                    new.add(g)
-                    if g.task is None:
-                        continue
-                    doc_id, raw = seen.last
-                    if doc_id != g.doc.id:  # the stream validates each task as soon as it is read
-                        raise RuntimeError(f"task of {g.doc.id} validated out of turn")
-                    try:
-                        committed.add(g.doc.id, committed_task(raw["data"], g.task))
-                        if with_predictions and (p := committed_predictions(raw["data"], g.task)):
-                            predicted.add(g.doc.id, p)
-                    except UnicodeEncodeError:  # a lone surrogate: name it (every string is searched only now)
-                        unwritable += unwritable_strings([raw], span_where)
-            except InputError as exc:
-                invalid = exc
-        lost = lost_work(old, seen.annotators, annotators_by_task(pairs_data, "pair_id")) if old else []
+            wanted_predictions = predicted if with_predictions else None
+            new = _read_new(annotations, spans, pairs_data, gold_annotator, utf16, committed, wanted_predictions)
+        lost = lost_work(old, new.seen.annotators, annotators_by_task(pairs_data, "pair_id")) if old else []
         if lost and not accept_deletions:
             advice = "nothing was written: restore them in Label Studio, or accept the loss with --accept-deletions"
             raise InputError(*lost[0], more=[*lost[1:], ("annotations/exports", advice)])
-        InputError.collect(seen.utf16_problems)
-        if invalid is not None:
-            raise invalid
-        pair_export = committed_pairs(stream.pair_tasks)
+        InputError.collect(new.seen.utf16_problems)
+        if new.invalid is not None:
+            raise new.invalid
+        pair_export = committed_pairs(new.stream.pair_tasks)
         try:
             pair_text = export_json(pair_export).encode("utf-8")
         except UnicodeEncodeError:
-            unwritable += unwritable_strings(pairs_data, pair_where)
-        InputError.collect(unwritable)
-        new.add_pairs(stream.pair_tasks, stream.pairs)
-        show(changes(old, new).lines())
-        del old, new, stream, seen
+            new.unwritable += unwritable_strings(pairs_data, pair_where)
+        InputError.collect(new.unwritable)
+        new.digest.add_pairs(new.stream.pair_tasks, new.stream.pairs)
+        show(changes(old, new.digest).lines())
+        del old, new
         release_memory()
 
         with FileSet() as files:
