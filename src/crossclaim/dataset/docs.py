@@ -2,8 +2,9 @@
 the Label Studio configs, the predictions JSON Schema and the generated blocks of DATASHEET.md and
 GUIDELINES.md. ``crossclaim build`` rewrites them and a test fails when a committed one is stale.
 
-``dataset/CHANGELOG.md`` is the one hand-written file of ``dataset/``: the build carries it over into
-the new ``dataset/`` and takes the release version (card, Croissant, citation) from its newest entry.
+The changelog is written by hand in ``annotations/CHANGELOG.md`` (a source, like the exports); the build
+copies it to ``dataset/CHANGELOG.md`` and takes the release version (card, Croissant, citation) from its
+newest entry, so ``dataset/`` stays a pure function of ``annotations/``.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def write_generated(
     """Write the card, Croissant file, licence, changelog and chart into ``staging``; stage configs and
     doc blocks in ``files``."""
     stats = statistics(tables)
-    changelog = root / "dataset" / CHANGELOG_FILE
+    changelog = root / "annotations" / CHANGELOG_FILE
     text = changelog.read_text(encoding="utf-8") if changelog.is_file() else None
     if text is not None:
         (staging / CHANGELOG_FILE).write_text(text, encoding="utf-8")
