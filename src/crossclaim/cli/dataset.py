@@ -21,6 +21,9 @@ def build(
             "--utf16", help="The span export counts UTF-16 code units (older Label Studio): rewrite it in code points."
         ),
     ] = False,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes that read the span export (default: one per core).")
+    ] = None,
 ) -> None:
     """Validate annotations/ and regenerate dataset/ and the generated docs."""
     from crossclaim.dataset.build import build as run_build
@@ -29,7 +32,7 @@ def build(
     n = len(load_manifest(root / "annotations"))
     with progress_bar() as bar:
         task = bar.add_task("building", total=n)
-        report = run_build(root, gold, progress=lambda: bar.advance(task), utf16=utf16)
+        report = run_build(root, gold, progress=lambda: bar.advance(task), utf16=utf16, workers=workers)
     for note in report.notes:
         err.print(f"note: {note}", markup=False, highlight=False)
     spans = ", ".join(f"{k} {v}" for k, v in sorted(report.spans.items()))

@@ -303,11 +303,17 @@ class TableBuilder:
         return Tables(tables, part.splits_made, {"tokens": dict(part.token_count)})
 
     def _in_manifest_order(self, table: pa.Table, key: str, ranks: list[int]) -> pa.Table:
-        """Rows sorted by their document's manifest position (a stable sort keeps sentence order)."""
-        if ranks != sorted(ranks):
+        """Rows sorted by their document's manifest position (a stable sort keeps sentence order).
+
+        Always through ``take``, also when already in order, so the buffers (and the byte sizes the
+        card reports) do not depend on the export's order or on how the rows were batched.
+        """
+        if ranks == sorted(ranks):
+            order = pa.array(range(table.num_rows), pa.int64())
+        else:
             rank = [self.corpus.order[d] for d in table.column(key).to_pylist()]
-            table = table.take(pa.array(sorted(range(len(rank)), key=rank.__getitem__)))
-        return table.combine_chunks()
+            order = pa.array(sorted(range(len(rank)), key=rank.__getitem__), pa.int64())
+        return table.take(order).combine_chunks()
 
 
 def make_tables(gold: Gold, progress=None) -> Tables:
