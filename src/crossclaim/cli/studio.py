@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from crossclaim.cli.common import ROOT, err, friendly, out
+from crossclaim.errors import InputError
 from crossclaim.studio.client import Studio
 from crossclaim.studio.server import DEFAULT_URL, DEFAULT_USER, ENV_URL, ENV_USER, read_state, token_from_env
 
@@ -147,6 +148,47 @@ def pull(
     out.print(
         f"pulled and rebuilt: {report.documents} documents, {sum(report.spans.values())} gold spans, "
         f"{report.pairs} claim pairs"
+    )
+
+
+@studio_app.command()
+@friendly
+def check(
+    exports: Annotated[
+        list[Path], typer.Argument(help="A Label Studio JSON export of the span or the claim-pair project (or both).")
+    ],
+    root: ROOT = Path("."),
+    gold: Annotated[str | None, typer.Option(help="Annotator whose annotations are gold.")] = None,
+    utf16: Annotated[bool, typer.Option("--utf16", help="The export counts offsets in UTF-16 code units.")] = False,
+    accept_deletions: Annotated[
+        bool, typer.Option("--accept-deletions", help="Accept that work missing from the export leaves the gold.")
+    ] = False,
+    project: Annotated[
+        str | None, typer.Option(help="spans or pairs: which project the files come from (default: from their data).")
+    ] = None,
+) -> None:
+    """Validate export files offline exactly as `pull` would (the other project's export: the committed one).
+
+    Prints what would change per document, then the problems (exit 2) or `ok`; writes nothing.
+    """
+    from crossclaim.studio.sync import apply_exports, read_exports
+
+    if project not in (None, "spans", "pairs"):
+        raise InputError("--project", f"{project!r} is not a project: spans or pairs")
+    spans, pairs = read_exports(root / "annotations", exports, project)
+
+    def show(lines: list[str]) -> None:
+        for line in lines:
+            out.print(f"change: {line}", markup=False, highlight=False)
+
+    source = " + ".join(str(p) for p in exports)
+    report = apply_exports(
+        root, spans, pairs, gold, utf16=utf16, accept_deletions=accept_deletions, show=show, commit=False, source=source
+    )
+    out.print(
+        f"ok: {report.documents} documents, {sum(report.spans.values())} gold spans, {report.pairs} claim pairs "
+        "(nothing written)",
+        highlight=False,
     )
 
 

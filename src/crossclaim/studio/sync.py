@@ -235,6 +235,32 @@ def pull(
     )
 
 
+def read_exports(annotations: Path, paths: list[Path], project: str | None = None) -> tuple[object, object]:
+    """The span and claim-pair exports to check: the files given (of ``project``, or told apart by their
+    task data), the committed export for a project no file is given for."""
+    from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT
+    from crossclaim.errors import InputError
+    from crossclaim.formats.jsonio import read_json
+
+    given: dict[str, object] = {}
+    for path in paths:
+        data = read_json(path)  # parsed as a pull parses the server's answer
+        first = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+        fields = first.get("data") if isinstance(first.get("data"), dict) else {}
+        kind = project or ("pairs" if "pair_id" in fields else "spans" if "doc_id" in fields else None)
+        if kind is None:
+            raise InputError(
+                str(path), "cannot tell the project: the first task has neither data.doc_id nor data.pair_id"
+            )
+        if kind in given:
+            raise InputError(str(path), f"a second {kind} export: give at most one file per project")
+        given[kind] = data
+    for kind, rel in (("spans", SPAN_EXPORT), ("pairs", PAIR_EXPORT)):
+        if kind not in given:
+            given[kind] = read_json(annotations / rel) if (annotations / rel).is_file() else []
+    return given["spans"], given["pairs"]
+
+
 def apply_exports(
     root: Path,
     spans: object,
@@ -245,6 +271,8 @@ def apply_exports(
     accept_deletions: bool = False,
     with_predictions: bool = False,
     show=lambda lines: None,
+    commit: bool = True,
+    source: str = "Label Studio",
 ):
     """Replace annotations/exports/ with two server exports and rebuild, losing nothing silently.
 
@@ -252,7 +280,8 @@ def apply_exports(
     written; a task or annotation of the committed exports that the new ones lack is an error unless
     ``accept_deletions``. The committed exports (volatile fields dropped, see ``committed``),
     predictions (only ``with_predictions``), dataset/ and the generated docs are then staged and
-    swapped in as one set: after a failure at any point, nothing has changed.
+    swapped in as one set: after a failure at any point, nothing has changed. ``commit=False`` does
+    everything but the swap (``crossclaim studio check``).
     """
     from crossclaim.dataset.build import stage_build
     from crossclaim.dataset.changes import changes, lost_work
@@ -265,14 +294,14 @@ def apply_exports(
 
     annotations = root / "annotations"
     if utf16:
-        spans = from_utf16(spans, "Label Studio span export")
+        spans = from_utf16(spans, f"{source} span export")
     had = (annotations / SPAN_EXPORT).exists() or (annotations / PAIR_EXPORT).exists()
     old = load_gold(annotations, gold_annotator) if had else None
     lost = lost_work(old, spans, pairs) if old else []
     if lost and not accept_deletions:
         advice = "nothing was written: restore them in Label Studio, or accept the loss with --accept-deletions"
         raise InputError(*lost[0], more=[*lost[1:], ("annotations/exports", advice)])
-    new = load_gold(annotations, gold_annotator, spans_data=spans, pairs_data=pairs, source="Label Studio")
+    new = load_gold(annotations, gold_annotator, spans_data=spans, pairs_data=pairs, source=source)
     committed = committed_exports(spans, new.pair_tasks, {d.id: d for d in new.docs})
     show(changes(old, new).lines())
     with FileSet() as files:
@@ -283,10 +312,11 @@ def apply_exports(
             for path, data in outputs.items():
                 files.write_text(annotations / path, export_json(data))
         except UnicodeEncodeError:  # a lone surrogate: name it (every string is searched only now)
-            sources = (("Label Studio span export", spans), ("Label Studio claim-pair export", pairs))
+            sources = ((f"{source} span export", spans), (f"{source} claim-pair export", pairs))
             InputError.collect([p for where, data in sources for p in unwritable_strings(data, where)])
             raise
         gold = load_gold(annotations, gold_annotator, spans_data=committed.spans, pairs_data=committed.pairs)
         report = stage_build(root, gold, files)
-        files.commit()
+        if commit:
+            files.commit()
     return report
