@@ -180,7 +180,7 @@ def make_corpus(root: Path, n_tasks: int, n_chars: int, n_spans: int) -> tuple[P
 BUILD = """
 import sys
 from pathlib import Path
-from crossclaim.build import build
+from crossclaim.dataset.build import build
 build(Path(sys.argv[1]))
 """
 
