@@ -1,13 +1,12 @@
 """The one orchestrator of ``crossclaim build``: validate annotations/, stage every output, swap it in.
 
-``load_gold`` reads and validates everything; the tables, card, Croissant metadata and generated
-docs are written into a staging directory that replaces ``dataset/`` only when all of it is written.
+``load_gold`` reads and validates everything; the tables, card, Croissant metadata, generated docs,
+configs and schema are staged, then committed as one set (``files.transaction``: a lock serialises
+builds, a journal lets the next command finish a build killed halfway through the swap).
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,9 @@ from pathlib import Path
 from crossclaim.dataset.docs import write_generated
 from crossclaim.dataset.gold import load_gold
 from crossclaim.dataset.tables import make_tables, write_tables
-from crossclaim.files import replace_dir
+from crossclaim.files import transaction
+
+DATASET = Path("dataset")
 
 
 @dataclass
@@ -27,20 +28,17 @@ class BuildReport:
     notes: list[str]
 
 
-def build(root: Path, gold_annotator: str | None = None, progress=None) -> BuildReport:
-    """Validate annotations/ and regenerate dataset/ and every generated file under ``root``."""
+def build(root: Path, gold_annotator: str | None = None, progress=None, on_wait=None) -> BuildReport:
+    """Validate annotations/ and regenerate dataset/ and every generated file under ``root``, as one set.
 
-    annotations = root / "annotations"
-    gold = load_gold(annotations, gold_annotator)
-    tables = make_tables(gold, progress)
-    staging = Path(tempfile.mkdtemp(prefix=".dataset.", dir=root))
-    try:
+    ``on_wait`` is called once if another build holds the lock (this one then waits for it).
+    """
+    with transaction(root, on_wait) as out:
+        gold = load_gold(root / "annotations", gold_annotator)
+        tables = make_tables(gold, progress)
+        staging = out.dir(DATASET)
         data_files = write_tables(tables, staging)
-        write_generated(root, staging, gold, tables, data_files)
-        replace_dir(staging, root / "dataset")
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+        write_generated(root, staging, gold, tables, data_files, out)
     spans: dict[str, int] = defaultdict(int)
     for d in gold.docs:
         for s in gold.spans(d.id):

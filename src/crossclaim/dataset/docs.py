@@ -1,6 +1,6 @@
 """Generated files outside ``dataset/``: the Label Studio configs, the predictions JSON Schema and the
-generated blocks of DATASHEET.md and GUIDELINES.md. ``crossclaim build`` rewrites them and a test fails
-when a committed one is stale.
+generated blocks of DATASHEET.md and GUIDELINES.md. ``crossclaim build`` stages them with ``dataset/``
+(they are committed together) and a test fails when a committed one is stale.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from crossclaim.dataset.card import croissant, dataset_card, label_table_md
 from crossclaim.dataset.gold import Gold
 from crossclaim.dataset.stats import CHART, label_chart, statistics, stats_md
 from crossclaim.dataset.tables import Tables
-from crossclaim.files import write_text_atomic
+from crossclaim.errors import InputError
+from crossclaim.files import Staged
 from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
 
 SPAN_CONFIG = Path("annotations/studio/span_config.xml")
@@ -21,16 +22,16 @@ DATASHEET = Path("DATASHEET.md")
 GUIDELINES = Path("annotations/GUIDELINES.md")
 
 
-def write_generated(root: Path, staging: Path, gold: Gold, tables: Tables, data_files: list[Path]) -> None:
-    """Write the card, Croissant file and chart into ``staging``; refresh configs and doc tables."""
+def write_generated(root: Path, staging: Path, gold: Gold, tables: Tables, data_files: list[Path], out: Staged) -> None:
+    """Write the card, Croissant file and chart into ``staging``; stage the configs and doc tables in ``out``."""
     stats = statistics(gold, tables)
     (staging / "README.md").write_text(dataset_card(tables, stats), encoding="utf-8")
     (staging / "croissant.json").write_text(croissant(staging, data_files), encoding="utf-8")
     (staging / CHART).write_bytes(label_chart(stats))
-    write_configs(root)
-    replace_block(root / DATASHEET, "statistics", stats_md(stats))
-    replace_block(root / DATASHEET, "agreement", agreement_block(root, gold), required=False)
-    replace_block(root / GUIDELINES, "labels", label_table_md(), required=False)
+    write_configs(root, out)
+    replace_block(out, DATASHEET, "statistics", stats_md(stats))
+    replace_block(out, DATASHEET, "agreement", agreement_block(root, gold), required=False)
+    replace_block(out, GUIDELINES, "labels", label_table_md(), required=False)
 
 
 def agreement_block(root: Path, gold: Gold) -> str:
@@ -40,33 +41,31 @@ def agreement_block(root: Path, gold: Gold) -> str:
     return agreement_md(list(gold.tasks.values()), pair_annotations(root / "annotations", gold))
 
 
-def write_configs(root: Path) -> None:
+def write_configs(root: Path, out: Staged) -> None:
     """Files generated from the schema: the Label Studio configs and the predictions JSON Schema."""
     from crossclaim.formats.predictions import SCHEMA_FILE, schema_text
 
-    write_text_atomic(root / SPAN_CONFIG, span_config_xml())
-    write_text_atomic(root / PAIR_CONFIG, pair_config_xml())
-    package = root / "src" / "crossclaim" / "formats"
-    if package.is_dir():  # a checkout of the package (not a bare data repository)
-        write_text_atomic(package / SCHEMA_FILE.name, schema_text())
+    out.write_text(SPAN_CONFIG, span_config_xml())
+    out.write_text(PAIR_CONFIG, pair_config_xml())
+    package = Path("src") / "crossclaim" / "formats"
+    if (root / package).is_dir():  # a checkout of the package (not a bare data repository)
+        out.write_text(package / SCHEMA_FILE.name, schema_text())
 
 
-def replace_block(path: Path, name: str, body: str, required: bool = True) -> None:
-    """Replace the text between ``<!-- BEGIN GENERATED: name -->`` and its END marker.
+def replace_block(out: Staged, path: Path, name: str, body: str, required: bool = True) -> None:
+    """Replace the text between ``<!-- BEGIN GENERATED: name -->`` and its END marker of ``path``.
 
     ``required=False``: a missing file or block is left alone (optional docs, test fixtures).
     """
-    if not path.exists():
+    text = out.read_text(path)
+    if text is None:
         if required:
-            raise FileNotFoundError(f"{path}: missing; it must hold the generated block {name!r}")
+            raise InputError(str(out.root / path), f"missing; it must hold the generated block {name!r}")
         return
-    text = path.read_text(encoding="utf-8")
     begin, end = f"<!-- BEGIN GENERATED: {name} -->", f"<!-- END GENERATED: {name} -->"
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
     if not pattern.search(text):
         if not required:
             return
-        raise ValueError(f"{path}: no {begin} ... {end} block to regenerate")
-    new = pattern.sub(lambda _: f"{begin}\n{body}{end}", text)
-    if new != text:
-        write_text_atomic(path, new)
+        raise InputError(str(out.root / path), f"no {begin} ... {end} block to regenerate")
+    out.write_text(path, pattern.sub(lambda _: f"{begin}\n{body}{end}", text))
