@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from crossclaim.cli.common import ROOT, err, friendly, out
+from crossclaim.cli.common import ROOT, err, friendly, out, output_file, project_root
 from crossclaim.studio.client import Studio
 from crossclaim.studio.server import DEFAULT_URL, DEFAULT_USER, ENV_URL, ENV_USER, read_state, token_from_env
 
@@ -19,8 +19,8 @@ DATA_DIR = Annotated[Path | None, typer.Option(help="Server data directory (defa
 URL = Annotated[str | None, typer.Option(help=f"Server URL (default: ${ENV_URL}, the served one, or {DEFAULT_URL}).")]
 
 
-def _data_dir(root: Path, data_dir: Path | None) -> Path:
-    return data_dir or root / ".studio"
+def _data_dir(root: Path | None, data_dir: Path | None) -> Path:
+    return data_dir or project_root(root) / ".studio"
 
 
 def connect(root: Path, url: str | None) -> Studio:
@@ -31,7 +31,7 @@ def connect(root: Path, url: str | None) -> Studio:
 @studio_app.command()
 @friendly
 def serve(
-    root: ROOT = Path("."),
+    root: ROOT = None,
     data_dir: DATA_DIR = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (never silently changed).")] = 8080,
 ) -> None:
@@ -51,7 +51,7 @@ def serve(
 
 @studio_app.command()
 @friendly
-def stop(root: ROOT = Path("."), data_dir: DATA_DIR = None) -> None:
+def stop(root: ROOT = None, data_dir: DATA_DIR = None) -> None:
     """Stop the server started by `serve` (its whole process group)."""
     from crossclaim.studio.server import stop as run
 
@@ -61,7 +61,7 @@ def stop(root: ROOT = Path("."), data_dir: DATA_DIR = None) -> None:
 @studio_app.command()
 @friendly
 def push(
-    root: ROOT = Path("."),
+    root: ROOT = None,
     url: URL = None,
     gold: Annotated[bool, typer.Option("--gold", help="Also push every committed annotation.")] = False,
     predictions: Annotated[list[str] | None, typer.Option(help="A system whose output to push as predictions.")] = None,
@@ -71,6 +71,7 @@ def push(
     """Create or update both projects and import every document as a task, idempotently."""
     from crossclaim.studio.sync import push as run
 
+    root = project_root(root)
     preds = _predictions(root, predictions or [], predictions_file, name)
     report = run(root, connect(root, url), gold, preds)
     out.print(
@@ -98,13 +99,14 @@ def _predictions(root: Path, systems: list[str], path: Path | None, name: str | 
 @studio_app.command()
 @friendly
 def pull(
-    root: ROOT = Path("."),
+    root: ROOT = None,
     url: URL = None,
     gold: Annotated[str | None, typer.Option(help="Annotator whose annotations are gold.")] = None,
 ) -> None:
     """Export both projects, validate, write annotations/exports atomically and rebuild dataset/."""
     from crossclaim.studio.sync import pull as run
 
+    root = project_root(root)
     report = run(root, connect(root, url), gold)
     for note in report.notes:
         err.print(f"note: {note}", highlight=False)
@@ -117,13 +119,16 @@ def pull(
 @studio_app.command()
 @friendly
 def agreement(
-    root: ROOT = Path("."),
+    root: ROOT = None,
     output: Annotated[Path | None, typer.Option("--out", help="Also write the tables to this Markdown file.")] = None,
 ) -> None:
     """Pairwise agreement on tasks with several annotations (from annotations/exports)."""
     from crossclaim.dataset.docs import agreement_block
     from crossclaim.dataset.gold import load_gold
 
+    root = project_root(root)
+    if output:
+        output_file(output, "--out")
     text = agreement_block(root, load_gold(root / "annotations"))
     out.print(text, markup=False, highlight=False)
     if output:
