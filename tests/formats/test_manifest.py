@@ -95,7 +95,7 @@ BAD_MANIFESTS = {
     ),
     "slice end a bool": (
         lambda m, d: d["slice"].update(end=True),
-        "field slice.end: must be an integer, got true/false",
+        "field slice.end: must be an integer, got true",
     ),
     "documents not a list": (
         lambda m, d: m.update(documents=d),
@@ -118,7 +118,10 @@ BAD_MANIFESTS = {
         "'2025-02-30' is not a calendar date",
     ),
     "date in another script": (lambda m, d: d.update(publication_date="٢٠٢٥"), "is not an ISO 8601 date"),
-    "split a list": (lambda m, d: d.update(split=["test"]), "split ['test'] is not one of train, validation, test"),
+    "split a list": (
+        lambda m, d: d.update(split=["test"]),
+        "field split: must be a string (train, validation, test), got a list ['test']",
+    ),
     "unknown field": (lambda m, d: d.update(language="en"), "field language: unknown field"),
     "missing field": (lambda m, d: d.pop("date_source"), "document doc-x, field date_source: missing"),
     "id with a colon": (lambda m, d: d.update(id="doc:1"), "'doc:1' is not a document id"),

@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from crossclaim.errors import InputError, shown
 from crossclaim.files import write_bytes_atomic, write_text_atomic
-from crossclaim.formats.jsonio import decode, json_type, read_bytes, read_json
+from crossclaim.formats.jsonio import decode, described, json_type, read_bytes, read_json
 from crossclaim.schema.records import Document
 from crossclaim.schema.scheme import SPLITS
 
@@ -157,7 +157,7 @@ def _entry(entry: object, n: int, where: str, problems: list[tuple[str, str]]) -
 
 
 def _type_problem(value: object, want: str) -> list[tuple[str, str]]:
-    return [("", f"must be {want}, got {json_type(value)} {shown(value)}")]
+    return [("", f"must be {want}, got {described(value)}")]
 
 
 def _check_id(value: object) -> list[tuple[str, str]]:
@@ -194,7 +194,7 @@ def _check_slice(value: object) -> list[tuple[str, str]]:
         if key not in value:
             found.append((f".{key}", "missing"))
         elif not _is_int(v):
-            found.append((f".{key}", f"must be an integer, got {json_type(v)} {shown(v)}"))
+            found.append((f".{key}", f"must be an integer, got {described(v)}"))
     if not found and not 0 <= value["start"] < value["end"]:
         found.append(("", f"{value['start']}:{value['end']} is not a slice (0 <= start < end)"))
     return found
@@ -211,11 +211,7 @@ def _check_optional_text(value: object) -> list[tuple[str, str]]:
 def _check_authors(value: object) -> list[tuple[str, str]]:
     if not isinstance(value, list):
         return _type_problem(value, "a list of strings (one per author)")
-    return [
-        (f"[{i}]", f"must be a string, got {json_type(a)} {shown(a)}")
-        for i, a in enumerate(value)
-        if not isinstance(a, str)
-    ]
+    return [(f"[{i}]", f"must be a string, got {described(a)}") for i, a in enumerate(value) if not isinstance(a, str)]
 
 
 def _check_date(value: object) -> list[tuple[str, str]]:
@@ -235,7 +231,9 @@ def _check_date(value: object) -> list[tuple[str, str]]:
 
 
 def _check_split(value: object) -> list[tuple[str, str]]:
-    if value not in SPLITS or not isinstance(value, str):
+    if not isinstance(value, str):
+        return _type_problem(value, f"a string ({', '.join(SPLITS)})")
+    if value not in SPLITS:
         return [("", f"split {shown(value)} is not one of {', '.join(SPLITS)}")]
     return []
 

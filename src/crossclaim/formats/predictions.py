@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crossclaim.errors import InputError, shown
-from crossclaim.formats.jsonio import json_lines, json_type, read_text
+from crossclaim.formats.jsonio import described, json_lines, json_type, read_text
 from crossclaim.schema.records import Document, Pair, Span
 from crossclaim.schema.scheme import LAYERS, PAIR_LABELS, TAG_LAYERS, TOPICS
 
@@ -254,7 +254,7 @@ def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: 
         value = item[key]
         if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
             want = " or ".join("null" if t is type(None) else _JSON_TYPE[t] for t in types)
-            problems.append((f"{here}.{key}", f"must be {want}, got {json_type(value)} {shown(value)}"))
+            problems.append((f"{here}.{key}", f"must be {want}, got {described(value)}"))
             bad = True
     if bad:
         return None
