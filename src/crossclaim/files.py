@@ -240,10 +240,15 @@ def _remove_stale(root: Path) -> None:
 
 @contextlib.contextmanager
 def _locked(root: Path, on_wait: Callable[[], None] | None) -> Iterator[None]:
-    import fcntl
-
+    try:
+        import fcntl
+    except ImportError:  # no flock on this system: builds are not serialised
+        fcntl = None
     work = root / WORK_DIR
     work.mkdir(exist_ok=True)
+    if fcntl is None:
+        yield
+        return
     fd = os.open(work / LOCK, os.O_RDWR | os.O_CREAT, file_mode())
     try:
         try:

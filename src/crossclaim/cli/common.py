@@ -44,7 +44,7 @@ def project_root(root: Path | None, new_project: bool = False) -> Path:
 
     ``--root`` wins; otherwise the project is found by walking up from the working directory, so
     every command works from any subdirectory. ``new_project``: ``--root`` may name a directory
-    that is not a project yet (ingest creates the manifest).
+    that is not a project (yet): ingest creates the manifest, a server only keeps its data there.
     """
     if root is None:
         found = find_root(Path.cwd())

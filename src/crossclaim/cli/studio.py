@@ -20,7 +20,8 @@ URL = Annotated[str | None, typer.Option(help=f"Server URL (default: ${ENV_URL},
 
 
 def _data_dir(root: Path | None, data_dir: Path | None) -> Path:
-    return data_dir or project_root(root) / ".studio"
+    """The server's data directory: the server needs no manifest, so --root may be any directory."""
+    return data_dir or project_root(root, new_project=True) / ".studio"
 
 
 def connect(root: Path, url: str | None) -> Studio:
