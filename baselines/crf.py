@@ -189,5 +189,5 @@ class CrfSystem(System):
                 value = (
                     normalise(label, text, doc.text[e : e + 80], doc.publication_date) if layer == "figures" else None
                 )
-                out.append(Span(layer, f"{layer}-{k}", s, e, text, label, value=value))
+                out.append(Span(layer, f"{layer}-{k}", s, e, text, label, {"value": value}))
         return out

@@ -319,12 +319,12 @@ def extract(text: str, publication_date: str | None) -> Extraction:
 
 def to_spans(text: str, ex: Extraction) -> list[Span]:
     spans = [
-        Span("figures", f"f{i}", f.start, f.end, text[f.start : f.end], f.label, value=f.value)
+        Span("figures", f"f{i}", f.start, f.end, text[f.start : f.end], f.label, {"value": f.value})
         for i, f in enumerate(ex.figures)
     ]
     spans += [Span("hedges", f"h{i}", s, e, text[s:e], "HEDGE") for i, (s, e) in enumerate(ex.hedges)]
     spans += [
-        Span("claims", f"c{i}", s, e, text[s:e], "CLAIM", hedged=True, topic=topic_of(text[s:e]))
+        Span("claims", f"c{i}", s, e, text[s:e], "CLAIM", {"hedged": True, "topic": topic_of(text[s:e])})
         for i, (s, e) in enumerate(ex.claims)
     ]
     return spans

@@ -94,6 +94,6 @@ class SentenceLogregSystem(System):
         topics = list(self.topics.predict(chosen)) if self.topics is not None and chosen else []
         topics += [self.default_topic] * (len(chosen) - len(topics))
         return [
-            Span("claims", f"c{k}", a, b, doc.text[a:b], "CLAIM", hedged=True, topic=str(topic))
+            Span("claims", f"c{k}", a, b, doc.text[a:b], "CLAIM", {"hedged": True, "topic": str(topic)})
             for k, ((a, b), topic) in enumerate(zip(keep, topics))
         ]

@@ -124,7 +124,7 @@ def doc_spans(doc: Document, ents: list[tuple[int, int, str]]) -> list[Span]:
         a, b = adapt(layer, doc.text[s:e], s, e)
         text = doc.text[a:b]
         value = normalise(crossclaim, text, doc.text[b : b + 80], doc.publication_date) if layer == "figures" else None
-        out.append(Span(layer, f"{layer}-{k}", a, b, text, crossclaim, value=value))
+        out.append(Span(layer, f"{layer}-{k}", a, b, text, crossclaim, {"value": value}))
     return out
 
 

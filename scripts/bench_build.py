@@ -1,29 +1,35 @@
-"""Benchmark: `crossclaim build` against Label Studio's own CONLL2003 converter, same export, same run.
+"""Benchmark: `crossclaim build` against Label Studio's own CONLL2003 converter and against the limit.
 
-Generates a synthetic Label Studio export (default 2,000 tasks of about 4,200 characters with
-about 80 regions each, in exactly the shape Label Studio exports, with per-region values,
-choices and cue relations) in a temporary directory — never in dataset/ — then, each in a
-child process so that its peak memory is its own:
+Generates synthetic Label Studio exports (2,000 tasks of about 4,200 characters with about 80
+regions each by default, in exactly the shape Label Studio exports, with per-region values, choices
+and cue relations) in a temporary directory — never in dataset/ — and runs, each in a child process
+of its own cgroup so that the peak memory of all its processes together is measured:
 
-1. builds all three configs from it (validation, token view, parquet, card, Croissant, docs);
-2. converts the same file with ``label_studio_sdk.converter.Converter(...).convert(..., "CONLL2003")``.
+1. ``build``: all three configs from the export (validation, token view, parquet, card, Croissant, docs);
+2. ``converter``: ``label_studio_sdk.converter.Converter(...).convert(..., "CONLL2003")`` on the same file;
+3. ``limit``: the same export parsed whole with orjson (the garbage collector off) and the same tables
+   (read before the clock starts) written with pyarrow: nothing else, a floor no build can beat.
 
-Prints both throughputs (MB of document text per second), their ratio and the peak RSS of the
-build. Goal: build ≥ 5x the converter with peak RSS ≤ 1 GB.
+Every child imports what it needs first and times only the work. Prints seconds, throughput (MB of
+document text per second), peak memory and the ratios, then the curve of build and limit over the
+sizes given. Goals: build >= 5x the converter's throughput at 2,000 tasks; build peak memory <= 1 GB
+at every size up to 20,000 tasks; time linear in the tasks.
 
-    python scripts/bench_build.py [--tasks 2000] [--chars 4200] [--spans 80]
+    python scripts/bench_build.py [--sizes 2000 8000 20000] [--chars 4200] [--spans 80]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
+import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -84,7 +90,7 @@ def synthetic_document(rng: random.Random, n_chars: int, n_spans: int) -> tuple[
             spans.append(Span("hedges", hid, h, h + len(cue), cue, "HEDGE"))
             add(" " + " ".join(rng.choices(WORDS, k=6)) + " ")
             f = add(fig)
-            spans.append(Span("figures", f"f{counts['f']}", f, f + len(fig), fig, flabel, value=value))
+            spans.append(Span("figures", f"f{counts['f']}", f, f + len(fig), fig, flabel, {"value": value}))
             claim_text = "".join(parts)[claim_start:pos]
             spans.append(
                 Span(
@@ -94,9 +100,7 @@ def synthetic_document(rng: random.Random, n_chars: int, n_spans: int) -> tuple[
                     pos,
                     claim_text,
                     "CLAIM",
-                    hedged=True,
-                    topic=rng.choice(sorted(TOPICS)),
-                    cues=(hid,),
+                    {"hedged": True, "topic": rng.choice(sorted(TOPICS)), "cues": (hid,)},
                 )
             )
             for k in counts:
@@ -110,124 +114,240 @@ def synthetic_document(rng: random.Random, n_chars: int, n_spans: int) -> tuple[
 
 
 def make_corpus(root: Path, n_tasks: int, n_chars: int, n_spans: int) -> tuple[Path, int, int]:
-    """Raw pages, manifest and a Label Studio export under ``root``; returns export path, chars, regions."""
+    """Raw pages, manifest and a Label Studio export under ``root``; returns export path, chars, regions.
+
+    The export is written task by task, so a large one never sits in this process's memory.
+    """
     rng = random.Random(13)
     ann = root / "annotations"
     (ann / "raw").mkdir(parents=True)
     (ann / "exports").mkdir()
-    manifest, tasks = [], []
+    manifest = []
     total_chars = regions = 0
-    for n in range(n_tasks):
-        text, spans = synthetic_document(rng, n_chars, n_spans)
-        raw = f"NAV Home\n{text}\nFooter\n"
-        (ann / "raw" / f"page{n:05d}.txt").write_text(raw, encoding="utf-8")
-        doc_id = f"syn-{n:05d}"
-        manifest.append(
-            {
-                "id": doc_id,
-                "source_file": f"raw/page{n:05d}.txt",
-                "sha256": hashlib.sha256(raw.encode()).hexdigest(),
-                "slice": {"start": 9, "end": 9 + len(text)},
-                "publisher": None,
-                "headline": None,
-                "authors": [],
-                "publication_date": None,
-                "date_source": "synthetic",
-                "split": ("train", "validation", "test")[n % 3],
-            }
-        )
-        result = region_results(spans, text)
-        regions += sum(1 for r in result if r["type"] == "labels")
-        total_chars += len(text)
-        tasks.append(
-            {
-                "id": n + 1,
-                "data": {"doc_id": doc_id, "text": text, "headline": ""},
-                "meta": {},
-                "inner_id": n + 1,
-                "annotations": [
-                    {
-                        "id": n + 1,
-                        "completed_by": {"id": 1, "email": "bench@example.org", "first_name": "", "last_name": ""},
-                        "result": result,
-                        "was_cancelled": False,
-                        "ground_truth": True,
-                        "lead_time": 42.0,
-                        "created_at": "2025-06-04T00:00:00Z",
-                        "updated_at": "2025-06-04T00:00:00Z",
-                        "task": n + 1,
-                        "project": 1,
-                        "prediction": {},
-                        "result_count": len(result),
-                    }
-                ],
-                "predictions": [],
-                "drafts": [],
-                "total_annotations": 1,
-                "cancelled_annotations": 0,
-                "created_at": "2025-06-04T00:00:00Z",
-                "updated_at": "2025-06-04T00:00:00Z",
-                "project": 1,
-            }
-        )
-    (ann / "manifest.json").write_text(json.dumps({"documents": manifest}), encoding="utf-8")
     export = ann / "exports" / "spans.json"
-    export.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    with export.open("w", encoding="utf-8") as out:
+        out.write("[")
+        for n in range(n_tasks):
+            text, spans = synthetic_document(rng, n_chars, n_spans)
+            raw = f"NAV Home\n{text}\nFooter\n"
+            (ann / "raw" / f"page{n:05d}.txt").write_text(raw, encoding="utf-8")
+            doc_id = f"syn-{n:05d}"
+            manifest.append(
+                {
+                    "id": doc_id,
+                    "source_file": f"raw/page{n:05d}.txt",
+                    "sha256": hashlib.sha256(raw.encode()).hexdigest(),
+                    "slice": {"start": 9, "end": 9 + len(text)},
+                    "publisher": None,
+                    "headline": None,
+                    "authors": [],
+                    "publication_date": None,
+                    "date_source": "synthetic",
+                    "split": ("train", "validation", "test")[n % 3],
+                }
+            )
+            result = region_results(spans, text)
+            regions += sum(1 for r in result if r["type"] == "labels")
+            total_chars += len(text)
+            out.write(("," if n else "") + json.dumps(label_studio_task(n, doc_id, text, result), ensure_ascii=False))
+        out.write("]")
+    (ann / "manifest.json").write_text(json.dumps({"documents": manifest}), encoding="utf-8")
     (root / "DATASHEET.md").write_text("<!-- BEGIN GENERATED: statistics -->\n<!-- END GENERATED: statistics -->\n")
     return export, total_chars, regions
 
 
+def label_studio_task(n: int, doc_id: str, text: str, result: list[dict]) -> dict:
+    """One task as Label Studio's JSON export writes it."""
+    return {
+        "id": n + 1,
+        "data": {"doc_id": doc_id, "text": text, "headline": ""},
+        "meta": {},
+        "inner_id": n + 1,
+        "annotations": [
+            {
+                "id": n + 1,
+                "completed_by": {"id": 1, "email": "bench@example.org", "first_name": "", "last_name": ""},
+                "result": result,
+                "was_cancelled": False,
+                "ground_truth": True,
+                "lead_time": 42.0,
+                "created_at": "2025-06-04T00:00:00Z",
+                "updated_at": "2025-06-04T00:00:00Z",
+                "task": n + 1,
+                "project": 1,
+                "prediction": {},
+                "result_count": len(result),
+            }
+        ],
+        "predictions": [],
+        "drafts": [],
+        "total_annotations": 1,
+        "cancelled_annotations": 0,
+        "created_at": "2025-06-04T00:00:00Z",
+        "updated_at": "2025-06-04T00:00:00Z",
+        "project": 1,
+    }
+
+
+# Each child imports first, then prints the seconds its work took (the last line of its output).
 BUILD = """
-import sys
+import sys, time
 from pathlib import Path
+import matplotlib.pyplot
 from crossclaim.dataset.build import build
+start = time.perf_counter()
 build(Path(sys.argv[1]))
+print(time.perf_counter() - start)
 """
 
 CONVERT = """
-import sys
+import sys, time
 from label_studio_sdk.converter import Converter
+start = time.perf_counter()
 Converter(config=open(sys.argv[1]).read(), project_dir=sys.argv[3]).convert(sys.argv[2], sys.argv[3], "CONLL2003",
                                                                             is_dir=False)
+print(time.perf_counter() - start)
+"""
+
+LIMIT = """
+import gc, sys, time
+from pathlib import Path
+import orjson
+import pyarrow.parquet as pq
+built, export, out = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+tables = {p.relative_to(built): pq.read_table(p) for p in sorted(built.rglob("*.parquet"))}
+gc.disable()
+start = time.perf_counter()
+orjson.loads(export.read_bytes())
+for rel, table in tables.items():
+    (out / rel).parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, out / rel, compression="zstd", use_dictionary=False, write_statistics=False)
+print(time.perf_counter() - start)
 """
 
 
-def timed_child(code: str, *args: str) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of a child Python process running ``code``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code, *args], check=True)
-    seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(peak, before) / 1024
+class PeakMemory:
+    """Peak memory of a child process and everything it starts.
+
+    In a memory cgroup of its own (v2 ``memory.peak`` or v1 ``memory.max_usage_in_bytes``, page
+    cache included, as the kernel accounts it) where one can be made; otherwise by sampling the
+    summed RSS of the process tree every 20 ms (``method`` says which).
+    """
+
+    def __init__(self) -> None:
+        self.group = self._make_group()
+        self.method = "cgroup" if self.group else "sampled RSS of the process tree"
+        self.sampled = 0
+
+    @staticmethod
+    def _make_group() -> Path | None:
+        for base, peak in (
+            (Path("/sys/fs/cgroup"), "memory.peak"),
+            (Path("/sys/fs/cgroup/memory"), "memory.max_usage_in_bytes"),
+        ):
+            group = base / f"crossclaim-bench-{os.getpid()}-{time.monotonic_ns()}"
+            try:
+                group.mkdir()
+            except OSError:
+                continue
+            if (group / peak).exists():
+                return group
+            group.rmdir()
+        return None
+
+    def enter(self) -> None:
+        """Runs in the child before exec: join the cgroup."""
+        if self.group:
+            (self.group / "cgroup.procs").write_text(str(os.getpid()))
+
+    def watch(self, pid: int, done: threading.Event) -> None:
+        while not done.wait(0.02):
+            self.sampled = max(self.sampled, _tree_rss(pid))
+
+    def peak_mb(self) -> float:
+        if self.group:
+            name = "memory.peak" if (self.group / "memory.peak").exists() else "memory.max_usage_in_bytes"
+            value = int((self.group / name).read_text())
+            self.group.rmdir()
+            return value / 2**20
+        return self.sampled / 2**20
+
+
+def _tree_rss(pid: int) -> int:
+    """Summed RSS (bytes) of ``pid`` and its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        with contextlib.suppress(OSError):
+            total += int((Path("/proc") / str(p) / "statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return total
+
+
+def run_child(code: str, *args: str) -> tuple[float, float, str]:
+    """Seconds of work (as the child measured it), peak memory (MB) and how it was measured."""
+    memory = PeakMemory()
+    done = threading.Event()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True, preexec_fn=memory.enter
+    )
+    watcher = threading.Thread(target=memory.watch, args=(proc.pid, done), daemon=True)
+    watcher.start()
+    out, _ = proc.communicate()
+    done.set()
+    watcher.join()
+    if proc.returncode:
+        raise SystemExit(f"benchmark child failed with exit code {proc.returncode}")
+    return float(out.strip().splitlines()[-1]), memory.peak_mb(), memory.method
+
+
+def line(name: str, seconds: float, mb: float, peak: float | None = None) -> None:
+    memory = "" if peak is None else f"  peak {peak:.0f} MB"
+    print(f"  {name:34} {seconds:7.2f} s  {mb / seconds:6.2f} MB/s{memory}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=2000)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 8000, 20000])
     parser.add_argument("--chars", type=int, default=4200)
     parser.add_argument("--spans", type=int, default=80)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="crossclaim-bench-") as tmp:
-        root = Path(tmp) / "repo"
-        export, chars, regions = make_corpus(root, args.tasks, args.chars, args.spans)
-        mb = chars / 1e6
-        print(
-            f"synthetic export: {args.tasks} tasks, {chars / args.tasks:.0f} characters and "
-            f"{regions / args.tasks:.0f} regions per task, {export.stat().st_size / 1e6:.1f} MB of JSON"
-        )
-        build_s, build_rss = timed_child(BUILD, str(root))
-        config = Path(tmp) / "config.xml"
-        config.write_text(span_config_xml())
-        out = Path(tmp) / "conll"
-        out.mkdir()
-        convert_s, _ = timed_child(CONVERT, str(config), str(export), str(out))
-        build_rate, convert_rate = mb / build_s, mb / convert_s
-        print(
-            f"crossclaim build (3 configs):       {build_s:7.2f} s  {build_rate:6.2f} MB/s  peak RSS {build_rss:.0f} MB"
-        )
-        print(f"Label Studio converter (CONLL2003): {convert_s:7.2f} s  {convert_rate:6.2f} MB/s")
-        print(f"ratio build / converter: {build_rate / convert_rate:.2f}x (goal >= 5x); peak RSS goal <= 1024 MB")
+    curve = []
+    for k, size in enumerate(args.sizes):
+        with tempfile.TemporaryDirectory(prefix="crossclaim-bench-") as tmp:
+            root = Path(tmp) / "repo"
+            export, chars, regions = make_corpus(root, size, args.chars, args.spans)
+            mb = chars / 1e6
+            print(
+                f"\n{size} tasks: {chars / size:.0f} characters and {regions / size:.0f} regions per task, "
+                f"{export.stat().st_size / 1e6:.1f} MB of JSON"
+            )
+            build_s, build_mem, how = run_child(BUILD, str(root))
+            limit_out = Path(tmp) / "limit"
+            limit_s, _, _ = run_child(LIMIT, str(root / "dataset"), str(export), str(limit_out))
+            line("crossclaim build (3 configs)", build_s, mb, build_mem)
+            line("limit (orjson + pyarrow write)", limit_s, mb)
+            if k == 0:
+                config = Path(tmp) / "config.xml"
+                config.write_text(span_config_xml())
+                out = Path(tmp) / "conll"
+                out.mkdir()
+                convert_s, convert_mem, _ = run_child(CONVERT, str(config), str(export), str(out))
+                line("Label Studio converter (CONLL2003)", convert_s, mb, convert_mem)
+                print(f"  build / converter throughput: {convert_s / build_s:.2f}x (goal >= 5x)")
+            print(f"  build / limit time: {build_s / limit_s:.2f}x; peak memory goal <= 1024 MB ({how})")
+            curve.append((size, build_s, build_mem, limit_s))
+    print("\ncurve: tasks, build s, build s per 1,000 tasks, build peak MB, limit s")
+    for size, s, mem, lim in curve:
+        print(f"  {size:6d}  {s:7.2f}  {1000 * s / size:6.2f}  {mem:6.0f}  {lim:6.2f}")
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,10 +13,13 @@ import pytest
 from crossclaim.dataset.gold import Gold
 from crossclaim.evaluation.counts import index_gold
 from crossclaim.formats.labelstudio.spans import region_results
+from crossclaim.formats.predictions import ALL_TAG_LAYERS, Predictions
 from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+# datasets keys its cache of a local folder by the card, not the data: a fresh cache per test run
+os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="crossclaim-hf-cache-")
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = (
@@ -34,7 +38,7 @@ def span(layer: str, sid: str, text: str, label: str, occurrence: int = 0, **att
     pos = -1
     for _ in range(occurrence + 1):
         pos = TEXT.index(text, pos + 1)
-    return Span(layer=layer, id=sid, start=pos, end=pos + len(text), text=text, label=label, **attrs)
+    return Span(layer=layer, id=sid, start=pos, end=pos + len(text), text=text, label=label, attrs=attrs)
 
 
 def gold_spans() -> list[Span]:
@@ -128,7 +132,7 @@ def at(text: str, layer: str, sid: str, frag: str, label: str, occurrence: int =
     pos = -1
     for _ in range(occurrence + 1):
         pos = text.index(frag, pos + 1)
-    return Span(layer, sid, pos, pos + len(frag), frag, label, **attrs)
+    return Span(layer, sid, pos, pos + len(frag), frag, label, attrs)
 
 
 def doc(doc_id: str, text: str, split: str, date: str | None = "2025-06-04") -> Document:
@@ -201,3 +205,14 @@ def make_gold() -> Gold:
 def golds_of(gold: Gold, ids: list[str] | None = None):
     flags = gold.contradictory()
     return [index_gold(d, gold.spans(d.id), flags.get(d.id, set())) for d in gold.docs if ids is None or d.id in ids]
+
+
+def gold_predictions(gold: Gold) -> Predictions:
+    """The gold written as predictions: scoring it against itself must give 1.0 everywhere."""
+    contradictory = gold.contradictory()
+    return Predictions(
+        {d.id: list(gold.spans(d.id)) for d in gold.docs},
+        ALL_TAG_LAYERS,
+        {d.id: set(contradictory.get(d.id, set())) for d in gold.docs},
+        {p.id: p.label for p in gold.pairs},
+    )

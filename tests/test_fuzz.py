@@ -16,13 +16,13 @@ import traceback
 from pathlib import Path
 
 import pytest
-from conftest import gold_spans, task, write_repo
+from conftest import gold_predictions, gold_spans, task, write_repo
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
-from crossclaim.dataset.gold import gold_predictions, load_gold
+from crossclaim.dataset.gold import load_gold
 from crossclaim.formats.predictions import SCHEMA_FILE, to_jsonl
 
 jsonschema = pytest.importorskip("jsonschema")

@@ -13,8 +13,9 @@ writes: ``dataset/``, the generated docs, configs and schema) cannot be renamed 
 
 Every step of 3 can be redone, so a process killed anywhere in it leaves a journal that the next
 command (``recover``, run by every CLI command) rolls forward under the same lock: the tree is then
-entirely old or entirely new. A lock file (``flock``, released by the kernel when its holder dies)
-serialises builds. Modes follow the umask, as for any file the user creates.
+entirely old or entirely new. A lock file (a POSIX record lock, released by the kernel when its
+holder dies and never inherited by the processes it forks) serialises builds. Modes follow the
+umask, as for any file the user creates.
 """
 
 from __future__ import annotations
@@ -242,7 +243,7 @@ def _remove_stale(root: Path) -> None:
 def _locked(root: Path, on_wait: Callable[[], None] | None) -> Iterator[None]:
     try:
         import fcntl
-    except ImportError:  # no flock on this system: builds are not serialised
+    except ImportError:  # no POSIX locks on this system: builds are not serialised
         fcntl = None
     work = root / WORK_DIR
     work.mkdir(exist_ok=True)
@@ -251,15 +252,19 @@ def _locked(root: Path, on_wait: Callable[[], None] | None) -> Iterator[None]:
         return
     fd = os.open(work / LOCK, os.O_RDWR | os.O_CREAT, file_mode())
     try:
+        # A POSIX record lock belongs to this process: worker processes forked during the build do not
+        # inherit it, so a killed build's orphaned workers cannot hold it (a flock would be shared with them).
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
             if on_wait is not None:
                 on_wait()
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            fcntl.lockf(fd, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        os.close(fd)  # closing the descriptor (or the process ending) releases the lock
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

@@ -52,12 +52,8 @@ _ABBREV = frozenset(
 
 def tokenize(text: str) -> tuple[list[int], list[int]]:
     """Token start and end offsets of ``text``; every non-space character is in one token."""
-    starts: list[int] = []
-    ends: list[int] = []
-    for m in TOKEN_RE.finditer(text):
-        starts.append(m.start())
-        ends.append(m.end())
-    return starts, ends
+    spans = [m.span() for m in TOKEN_RE.finditer(text)]
+    return [s for s, _ in spans], [e for _, e in spans]
 
 
 @lru_cache(maxsize=8192)

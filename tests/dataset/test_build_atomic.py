@@ -15,6 +15,7 @@ import signal
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -91,10 +92,23 @@ def run_builds(warm: Path, runs: list[tuple[Path, int, float | None]]) -> tuple[
     import json
 
     spec = json.dumps([str(warm), [(str(root), n, share) for root, n, share in runs]])
-    done = subprocess.run([sys.executable, "-c", DRIVER, spec], capture_output=True, text=True, timeout=600)
+    done = subprocess.run([sys.executable, "-c", DRIVER, spec], capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr
     mutations, results = json.loads(done.stdout.splitlines()[-1])
     return mutations, results
+
+
+def survivors(marker: str) -> list[int]:
+    """Processes whose command line mentions ``marker`` (the killed builds' worker processes, if any)."""
+    time.sleep(0.5)  # a parent-death signal is delivered asynchronously
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -174,6 +188,7 @@ def test_a_killed_build_leaves_the_tree_entirely_old_or_entirely_new(states, tmp
         shutil.copytree(project, roots[-1])
     mutations, results = run_builds(roots[0], [(root, n, share) for root, (_, n, share) in zip(roots[1:], runs)])
     assert tree(roots[0]) == new and mutations == 10
+    assert survivors(str(tmp_path)) == [], "a killed build left processes behind"
     outcomes = {}
     for root, (label, n, _), code in zip(roots[1:], runs, results):
         if n == NEVER:  # a kill at a random moment may come after the build finished

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, TEXT, doc, gold_spans, golds_of, make_gold, task, write_repo
+from conftest import REPO, TEXT, doc, gold_predictions, gold_spans, golds_of, make_gold, task, write_repo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from seqeval.metrics import classification_report
@@ -16,8 +16,16 @@ from sklearn.metrics import f1_score, precision_recall_fscore_support
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
-from crossclaim.dataset.gold import Gold, gold_predictions
-from crossclaim.evaluation.counts import count, index_gold, layer_tags, partial_counts
+from crossclaim.dataset.gold import Gold
+from crossclaim.evaluation.counts import (
+    count,
+    index_gold,
+    layer_tags,
+    partial_counts,
+    predicted_placement,
+    predicted_spans,
+    with_pseudo,
+)
 from crossclaim.evaluation.metrics import (
     interval,
     layer_statistic,
@@ -56,10 +64,12 @@ def ones(node, path: str = "") -> list[str]:
 def test_gold_against_itself_is_exactly_one_everywhere() -> None:
     gold = make_gold()
     result = evaluate(golds_of(gold), gold_predictions(gold), gold.pairs)
-    assert set(result["layers"]) == {t.name for t in TAG_LAYERS}
-    assert result["layers"]["contradictory_claim_tags"]["strict"]["micro"]["support"] == 4
-    assert result["pairs"]["n"] == 4 and result["pairs"]["unlabelled"] == 0
-    assert ones(result) == []
+    assert set(result.layers) == {t.name for t in TAG_LAYERS}
+    # doc-a's two claims; doc-c is a train document whose claims contradict only test claims, so the
+    # published (nested) flags leave them unflagged
+    assert result.layers["contradictory_claim_tags"].strict.support == 2
+    assert result.pairs.n == 4 and result.pairs.unlabelled == 0
+    assert ones(result.to_json()) == []
 
 
 def test_committed_gold_against_itself_is_exactly_one() -> None:
@@ -67,7 +77,7 @@ def test_committed_gold_against_itself_is_exactly_one() -> None:
 
     gold = load_gold(REPO / "annotations")
     result = evaluate(golds_of(gold), gold_predictions(gold), gold.pairs, resamples=50)
-    assert ones(result) == []
+    assert ones(result.to_json()) == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,10 +93,10 @@ def noisy(gold: Gold) -> Predictions:
             if k % 5 == 1:
                 continue  # missing
             if k % 5 == 2:
-                s = Span(s.layer, s.id, s.start, max(s.start + 1, s.end - 2), "", s.label, s.value, s.hedged, s.topic)
+                s = Span(s.layer, s.id, s.start, max(s.start + 1, s.end - 2), "", s.label, s.attrs)
             if k % 5 == 3 and s.layer in ("entities", "figures"):
                 other = [lab for lab in LAYERS[s.layer].label_names if lab != s.label][0]
-                s = Span(s.layer, s.id, s.start, s.end, s.text, other, "0", s.hedged, s.topic)
+                s = Span(s.layer, s.id, s.start, s.end, s.text, other, {**s.attrs, "value": "0"})
             spans.append(s)
         spans.append(Span("entities", "x1", 0, 4, "Xiao", "ORG"))  # inside the glued "Xiaomiunveiled" of doc-a
         out[d.id] = spans
@@ -101,8 +111,11 @@ def test_strict_scores_equal_seqeval_called_directly_on_the_same_tags() -> None:
     for t in TAG_LAYERS:
         y_true, y_pred = [], []
         for g in golds:
-            y_true += layer_tags(g.view, gold.spans(g.doc.id), gold.contradictory().get(g.doc.id, set()), t.name)
-            y_pred += layer_tags(g.view, preds.spans[g.doc.id], preds.contradictory[g.doc.id], t.name)
+            true = layer_tags(g.view, gold.spans(g.doc.id), gold.contradictory().get(g.doc.id, set()), t.name)
+            snapped = predicted_spans(g, preds.spans[g.doc.id], preds.contradictory[g.doc.id], t.name)
+            placement = predicted_placement(g, snapped, t.name)
+            y_true += with_pseudo(true, placement)
+            y_pred += placement.seqs
         direct = classification_report(y_true, y_pred, mode="strict", scheme=IOB2, output_dict=True, zero_division=0)
         assert c.reports[t.name] == direct, t.name
         p, r, f = strict_prf(c.strict[t.name].sum(0))
@@ -159,12 +172,12 @@ def test_value_accuracy_counts_strict_matches_only() -> None:
     gold = make_gold()
     spans = {d.id: list(gold.spans(d.id)) for d in gold.docs}
     wrong = spans["doc-b"][2]
-    spans["doc-b"][2] = Span(wrong.layer, wrong.id, wrong.start, wrong.end, wrong.text, wrong.label, value="1 car")
+    spans["doc-b"][2] = Span(wrong.layer, wrong.id, wrong.start, wrong.end, wrong.text, wrong.label, {"value": "1 car"})
     short = spans["doc-b"][5]  # "the second half of the year" predicted as "the second half"
-    spans["doc-b"][5] = Span(short.layer, short.id, short.start, short.start + 15, "", "DATE", value="2025-H2")
+    spans["doc-b"][5] = Span(short.layer, short.id, short.start, short.start + 15, "", "DATE", {"value": "2025-H2"})
     result = evaluate(golds_of(gold), Predictions(spans, frozenset({"figure_tags"}), {}, None), [])
-    va = result["layers"]["figure_tags"]["value_accuracy"]
-    assert (va["matched"], va["correct"]) == (9, 8)  # 10 gold figures, one shifted (unmatched), one wrong value
+    va = result.layers["figure_tags"].values
+    assert (va.matched, va.correct) == (9, 8)  # 10 gold figures, one shifted (unmatched), one wrong value
 
 
 def test_pair_scores_equal_scikit_learn_and_missing_pairs_are_wrong() -> None:
@@ -175,14 +188,14 @@ def test_pair_scores_equal_scikit_learn_and_missing_pairs_are_wrong() -> None:
     y_true = [p.label for p in sorted(gold.pairs, key=lambda p: p.id)]
     y_pred = [labels.get(p.id, "NONE") for p in sorted(gold.pairs, key=lambda p: p.id)]
     p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=["CONTRADICTS"], zero_division=0)
-    assert result["pairs"]["contradicts"]["f1"] == f[0] == pytest.approx(2 / 3)
+    assert result.pairs.contradicts.f1 == f[0] == pytest.approx(2 / 3)
     macro = f1_score(y_true, y_pred, labels=["CONTRADICTS", "AGREES", "UNRELATED"], average="macro", zero_division=0)
-    assert result["pairs"]["macro_f1"] == macro
-    assert result["pairs"]["unlabelled"] == 1
+    assert result.pairs.macro_f1 == macro
+    assert result.pairs.unlabelled == 1
     c = count(golds_of(gold), preds, gold.pairs)
     _, _, f_conf, macro_conf = pair_metrics(c.pairs.sum(0))
     assert f_conf == pytest.approx(f[0]) and macro_conf == pytest.approx(macro)
-    assert sklearn_pairs(y_true, y_pred)["macro_f1"] == macro
+    assert sklearn_pairs(y_true, y_pred)[1] == macro
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,9 +210,9 @@ def test_bootstrap_is_seeded_and_brackets_the_estimate() -> None:
     c = count(golds, noisy(gold), gold.pairs)
     a, b = summarize(c, idx), summarize(c, idx)
     assert a == b
-    micro = a["layers"]["entity_tags"]["strict"]["micro"]
-    lo, hi = micro["f1_ci"]
-    assert lo <= micro["f1"] <= hi
+    strict = a.layers["entity_tags"].strict
+    lo, hi = strict.f1_ci
+    assert lo <= strict.micro.f1 <= hi
     per_doc = c.strict["entity_tags"]
     assert (resampled(per_doc, idx[:1]) == per_doc[idx[0]].sum(0)).all()
 

@@ -69,10 +69,10 @@ def documents(draw):
                 attrs["value"] = draw(st.sampled_from([ex for _, ex in VALUE_RULES[label].examples]))
             if layer.name == "claims":
                 attrs = {"hedged": draw(st.booleans()), "topic": draw(st.sampled_from(sorted(TOPICS)))}
-            spans.append(Span(layer.name, f"{layer.name[0]}{n}", a, b, piece, label, **attrs))
+            spans.append(Span(layer.name, f"{layer.name[0]}{n}", a, b, piece, label, attrs))
     hedges = [s.id for s in spans if s.layer == "hedges"]
     spans = [
-        Span(**{**s.__dict__, "cues": tuple(sorted(draw(st.sets(st.sampled_from(hedges), max_size=2))))})
+        s.replace(cues=tuple(sorted(draw(st.sets(st.sampled_from(hedges), max_size=2)))))
         if s.layer == "claims" and hedges
         else s
         for s in spans

@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO, gold_spans, make_gold, task, write_repo
+from conftest import REPO, gold_predictions, gold_spans, make_gold, task, write_repo
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
-from crossclaim.dataset.gold import gold_predictions
 from crossclaim.errors import InputError
 from crossclaim.formats.predictions import (
     ALL_TAG_LAYERS,
@@ -131,7 +130,10 @@ def test_line_separators_inside_strings_are_valid_and_keep_line_numbers() -> Non
     [
         ('{"document_id": "doc-a", "entities": [], "entities": []}\n', "p.jsonl, line 1: duplicate key 'entities'"),
         ("<html><head><title>Not Found</title></head></html>\n", "p.jsonl: is an HTML page (titled 'Not Found')"),
-        ('{"document_id": "doc-a", "entities": [{"start": ' + "1" * 5000 + "}]}\n", "has 5,000 digits"),
+        (
+            '{"document_id": "doc-a", "entities": [{"start": ' + "1" * 5000 + "}]}\n",
+            "(5,000 characters) does not fit 64 bits",
+        ),
         ('{"document_id": "doc-a", "entities": ' + "[" * 3000 + "]" * 3000 + "}\n", "nested deeper than 64 levels"),
         ('{"document_id": "doc-a"}\n{"document_id": "doc-b", "hedges": [{"sta', "line 2, column 38: not valid JSON"),
     ],

@@ -7,13 +7,12 @@ from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
-from conftest import REPO, gold_spans, task, write_repo
+from conftest import REPO, gold_predictions, gold_spans, task, write_repo
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
-from crossclaim.dataset.gold import gold_predictions, load_gold
+from crossclaim.dataset.gold import load_gold
 from crossclaim.formats.predictions import Predictions, to_jsonl
-from crossclaim.leaderboard.render import chart, markdown
 from crossclaim.leaderboard.run import OUTPUTS
 from crossclaim.schema.records import Span
 from crossclaim.systems.base import System
@@ -32,8 +31,6 @@ def test_committed_leaderboard_is_reproduced_byte_for_byte(tmp_path: Path) -> No
     board = json.loads((tmp_path / "leaderboard.json").read_text(encoding="utf-8"))
     assert set(board["evaluations"]) == {"test", "cv"}
     assert set(board["evaluations"]["test"]["systems"]) >= {"regex", "crf", "spacy-sm", "sentence-logreg"}
-    assert markdown(board) == (tmp_path / "LEADERBOARD.md").read_text(encoding="utf-8")
-    assert chart(board) == (tmp_path / "leaderboard.png").read_bytes()
 
 
 def plugin(monkeypatch: pytest.MonkeyPatch, name: str, target: str) -> None:
@@ -110,7 +107,7 @@ def test_a_plugins_bad_output_is_refused_by_name(fixture_repo: Path, tmp_path: P
 @pytest.mark.parametrize("name", ["regex", "sentence-logreg"])
 def test_predict_writes_the_file_the_leaderboard_scores(tmp_path: Path, name: str) -> None:
     """`predict` then `score` reproduces the committed board's test row (learned systems train on train)."""
-    from crossclaim.leaderboard.render import rounded
+    from crossclaim.evaluation.results import rounded
 
     preds, scores = tmp_path / "p.jsonl", tmp_path / "s.json"
     made = runner.invoke(app, ["predict", name, "--split", "test", "-o", str(preds), "--root", str(REPO)])

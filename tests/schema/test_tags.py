@@ -34,7 +34,7 @@ def test_fixture_roundtrip_and_glued_split() -> None:
 def test_split_inside_number_and_name() -> None:
     text = "Born 2025.Adek Berry—AFP wrote."
     spans = [
-        Span("figures", "f1", 5, 9, "2025", "DATE", value="2025"),
+        Span("figures", "f1", 5, 9, "2025", "DATE", {"value": "2025"}),
         Span("entities", "e1", 10, 20, "Adek Berry", "PERSON"),
         Span("entities", "e2", 21, 24, "AFP", "ORG"),
     ]
@@ -66,7 +66,7 @@ def documents(draw):
         if piece and piece == piece.strip() and "\n" not in piece and a >= used:
             layer, label = draw(st.sampled_from([("entities", "ORG"), ("figures", "DATE"), ("hedges", "HEDGE")]))
             spans.append(
-                Span(layer, f"s{len(spans)}", a, b, piece, label, value="2025" if layer == "figures" else None)
+                Span(layer, f"s{len(spans)}", a, b, piece, label, {"value": "2025" if layer == "figures" else None})
             )
             used = b
     return text, spans

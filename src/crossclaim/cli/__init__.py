@@ -24,7 +24,3 @@ for command in (
 ):
     app.command()(command)
 app.add_typer(studio_app, name="studio")
-
-
-def main() -> None:  # pragma: no cover
-    app()

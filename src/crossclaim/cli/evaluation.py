@@ -30,7 +30,7 @@ def score(
     result = score_file(root, predictions, split)
     out.print(format_scores(result), markup=False, highlight=False)
     if json_out is not None:
-        write_text_atomic(json_out, json.dumps(result, indent=2, sort_keys=True) + "\n")
+        write_text_atomic(json_out, json.dumps(result.to_json(), indent=2, sort_keys=True) + "\n")
 
 
 @friendly
@@ -83,13 +83,10 @@ def leaderboard(
             on_total=lambda n: bar.update(task, total=n),
             tick=lambda: bar.advance(task),
         )
-    for ev, data in board["evaluations"].items():
-        for sys_name, scores in data["systems"].items():
-            f1 = ", ".join(
-                f"{layer} {s['strict']['micro']['f1']:.3f}"
-                for layer, s in scores["layers"].items()
-                if s["strict"]["micro"]["f1"] is not None
-            )
+    for ev, data in board.evaluations.items():
+        for sys_name, scores in data.systems.items():
+            f1s = {layer: s.strict.micro.f1 for layer, s in scores.layers.items()}
+            f1 = ", ".join(f"{layer} {f:.3f}" for layer, f in f1s.items() if f is not None)
             out.print(f"{ev:4} {sys_name:16} {f1}", highlight=False)
     written = ", ".join(str(target / n) for n in OUTPUTS)
     out.print(f"wrote {written} in {time.perf_counter() - began:.1f} s", highlight=False)

@@ -112,12 +112,18 @@ def pair_kappa(by_annotator: dict[str, list[Pair]]) -> list[tuple[str, str, int,
     return out
 
 
-def per_annotator(tasks: list[Task]) -> list[tuple[str, int, dict[str, int], int, float | None]]:
-    """Per annotator: tasks annotated, spans per layer, cancelled annotations, mean lead time."""
-    rows: dict[str, dict] = defaultdict(lambda: {"tasks": 0, "spans": defaultdict(int), "cancelled": 0, "lead": []})
-    for task in tasks:
+class AnnotatorTally:
+    """Per annotator: tasks annotated, spans per layer, cancelled annotations, lead times.
+
+    Filled one task at a time, so a streamed build need not keep every task.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[str, dict] = defaultdict(_new_row)
+
+    def add(self, task: Task) -> None:
         for a in task.annotations:
-            r = rows[a.annotator]
+            r = self._rows[a.annotator]
             if a.was_cancelled:
                 r["cancelled"] += 1
                 continue
@@ -126,16 +132,45 @@ def per_annotator(tasks: list[Task]) -> list[tuple[str, int, dict[str, int], int
                 r["spans"][s.layer] += 1
             if a.lead_time is not None:
                 r["lead"].append(a.lead_time)
-    return [
-        (name, r["tasks"], dict(r["spans"]), r["cancelled"], sum(r["lead"]) / len(r["lead"]) if r["lead"] else None)
-        for name, r in sorted(rows.items())
-    ]
+
+    def merge(self, other: AnnotatorTally) -> None:
+        for name, r in other._rows.items():
+            mine = self._rows[name]
+            mine["tasks"] += r["tasks"]
+            mine["cancelled"] += r["cancelled"]
+            mine["lead"] += r["lead"]
+            for layer, n in r["spans"].items():
+                mine["spans"][layer] += n
+
+    def table(self) -> list[tuple[str, int, dict[str, int], int, float | None]]:
+        return [
+            (name, r["tasks"], dict(r["spans"]), r["cancelled"], sum(r["lead"]) / len(r["lead"]) if r["lead"] else None)
+            for name, r in sorted(self._rows.items())
+        ]
+
+
+def _new_row() -> dict:
+    return {"tasks": 0, "spans": defaultdict(int), "cancelled": 0, "lead": []}
+
+
+def per_annotator(tasks: list[Task]) -> list[tuple[str, int, dict[str, int], int, float | None]]:
+    """Per annotator: tasks annotated, spans per layer, cancelled annotations, mean lead time."""
+    tally = AnnotatorTally()
+    for task in tasks:
+        tally.add(task)
+    return tally.table()
 
 
 def agreement_md(
-    tasks: list[Task], pairs_by_annotator: dict[str, list[Pair]] | None = None, only: tuple[str, str] | None = None
+    tasks: list[Task],
+    pairs_by_annotator: dict[str, list[Pair]] | None = None,
+    only: tuple[str, str] | None = None,
+    annotators: list[tuple[str, int, dict[str, int], int, float | None]] | None = None,
 ) -> str:
-    """Markdown tables: span agreement per layer and annotator pair, pair-label kappa, annotators."""
+    """Markdown tables: span agreement per layer and annotator pair, pair-label kappa, annotators.
+
+    ``annotators`` (an ``AnnotatorTally`` table) covers tasks not passed in ``tasks``.
+    """
     rows = span_agreement(tasks)
     if only:
         rows = [r for r in rows if {r.a, r.b} == set(only)]
@@ -156,7 +191,7 @@ def agreement_md(
             out += ["", "| pair labels: annotator A | annotator B | pairs | Cohen's kappa |", "|---|---|---:|---:|"]
             out += [f"| {a} | {b} | {n} | {k:.3f} |" for a, b, n, k in kappas]
     out += ["", "| annotator | tasks | spans per layer | cancelled | mean lead time (s) |", "|---|---:|---|---:|---:|"]
-    for name, n, spans, cancelled, lead in per_annotator(tasks):
+    for name, n, spans, cancelled, lead in annotators if annotators is not None else per_annotator(tasks):
         per = ", ".join(f"{k} {spans[k]}" for k in LAYERS if k in spans)
         out.append(f"| {name} | {n} | {per} | {cancelled} | {'' if lead is None else f'{lead:.1f}'} |")
     return "\n".join(out) + "\n"

@@ -1,20 +1,42 @@
 """The one orchestrator of ``crossclaim build``: validate annotations/, stage every output, swap it in.
 
-``load_gold`` reads and validates everything; the tables, card, Croissant metadata, generated docs,
+Everything is read and validated first; the tables, card, Croissant metadata, generated docs,
 configs and schema are staged, then committed as one set (``files.transaction``: a lock serialises
 builds, a journal lets the next command finish a build killed halfway through the swap).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import signal
+from collections import Counter, deque
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from crossclaim.dataset.agreement import AnnotatorTally, agreement_md
 from crossclaim.dataset.docs import write_generated
-from crossclaim.dataset.gold import load_gold
-from crossclaim.dataset.tables import make_tables, write_tables
+from crossclaim.dataset.gold import (
+    PAIR_EXPORT,
+    SPAN_EXPORT,
+    DocGold,
+    gold_of_tasks,
+    pair_annotations,
+    pair_problems,
+    read_pairs,
+)
+from crossclaim.dataset.splits import contradictory_claims
+from crossclaim.dataset.tables import Corpus, TableBuilder, TablePart, write_tables
+from crossclaim.errors import InputError
 from crossclaim.files import transaction
+from crossclaim.formats.jsonstream import collector_paused, iter_array_raw, parse_element
+from crossclaim.formats.labelstudio.spans import parse_span_tasks
+from crossclaim.formats.manifest import load_manifest
+from crossclaim.schema.records import Document, Task
 
 DATASET = Path("dataset")
 
@@ -28,19 +50,194 @@ class BuildReport:
     notes: list[str]
 
 
-def build(root: Path, gold_annotator: str | None = None, progress=None, on_wait=None) -> BuildReport:
+def build(
+    root: Path, gold_annotator: str | None = None, progress=None, workers: int | None = None, on_wait=None
+) -> BuildReport:
     """Validate annotations/ and regenerate dataset/ and every generated file under ``root``, as one set.
 
-    ``on_wait`` is called once if another build holds the lock (this one then waits for it).
+    The span export is streamed: tasks are validated and turned into rows a part at a time, by
+    ``workers`` processes (default: one per core, at most ``MAX_WORKERS``), so memory stays bounded
+    by the output, not the export. Nothing is written before all of it is valid; the output does
+    not depend on the number of workers. ``on_wait`` is called once if another build holds the
+    lock (this one then waits for it).
     """
     with transaction(root, on_wait) as out:
-        gold = load_gold(root / "annotations", gold_annotator)
-        tables = make_tables(gold, progress)
-        staging = out.dir(DATASET)
-        data_files = write_tables(tables, staging)
-        write_generated(root, staging, gold, tables, data_files, out)
-    spans: dict[str, int] = defaultdict(int)
-    for d in gold.docs:
-        for s in gold.spans(d.id):
-            spans[s.layer] += 1
-    return BuildReport(len(gold.docs), dict(spans), len(gold.pairs), tables.splits_made, gold.notes)
+        return _build(root, gold_annotator, progress, workers, out)
+
+
+def _build(root: Path, gold_annotator: str | None, progress, workers: int | None, out) -> BuildReport:
+    annotations = root / "annotations"
+    docs = load_manifest(annotations)
+    notes: list[str] = []
+    pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes)
+    published = contradictory_claims(pairs, {d.id: d.split for d in docs})
+    job = _Job(Corpus.of(docs, published), {d.id: d for d in docs}, annotations, gold_annotator)
+    builder = TableBuilder(job.corpus)
+    merged = _Merged()
+    for result in _parts(job, workers):
+        merged.add(result, builder)
+        if progress:
+            for _ in range(result.tasks):
+                progress()
+    InputError.collect(merged.problems)
+    for d in docs:
+        if d.id not in merged.docs:
+            builder.add(DocGold(d, None, None))
+            if progress:
+                progress()
+    InputError.collect(pair_problems(pair_tasks, pairs, builder.part.claims, str(annotations / PAIR_EXPORT)))
+    tables = builder.finish(pairs)
+    agreement = agreement_md(merged.several, pair_annotations(pair_tasks), annotators=merged.tally.table())
+    staging = out.dir(DATASET)
+    data_files = write_tables(tables, staging)
+    write_generated(root, staging, tables, data_files, agreement, out)
+    return BuildReport(len(docs), dict(merged.spans), len(pairs), tables.splits_made, notes + merged.notes)
+
+
+# ---------------------------------------------------------------------------------------------
+# the span export in parts, over worker processes
+
+MAX_WORKERS = 4
+PART = 64  # tasks per part
+
+
+@dataclass(frozen=True)
+class _Job:
+    corpus: Corpus
+    by_id: dict[str, Document]
+    annotations: Path
+    gold_annotator: str | None
+
+    @property
+    def where(self) -> str:
+        return str(self.annotations / SPAN_EXPORT)
+
+
+@dataclass
+class _PartResult:
+    """What one part of the export gave: its rows, tallies, and the problems found in it."""
+
+    table: TablePart
+    tasks: int
+    keys: list[tuple[object, object, str]]  # (task id, document id, where) of every task, for duplicates
+    spans: Counter
+    tally: AnnotatorTally
+    several: list[Task]
+    notes: list[str]
+    problems: list[tuple[str, str]]
+
+
+@dataclass
+class _Merged:
+    """The parts merged in export order, with the checks that span parts (duplicate tasks)."""
+
+    ids: set = field(default_factory=set)
+    docs: set = field(default_factory=set)
+    spans: Counter = field(default_factory=Counter)
+    tally: AnnotatorTally = field(default_factory=AnnotatorTally)
+    several: list[Task] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, r: _PartResult, builder: TableBuilder) -> None:
+        builder.merge(r.table)
+        ids = {i for i, _, _ in r.keys if isinstance(i, int | str)}
+        docs = {d for _, d, _ in r.keys if isinstance(d, str)}
+        for task_id, doc_id, here in r.keys:
+            if task_id in self.ids:
+                self.problems.append((here, "duplicate task id"))
+            if doc_id in self.docs:
+                self.problems.append((here, f"duplicate task for document {doc_id}"))
+        self.ids |= ids
+        self.docs |= docs
+        self.spans += r.spans
+        self.tally.merge(r.tally)
+        self.several += r.several
+        self.notes += r.notes
+        self.problems += r.problems
+
+
+_JOB: _Job | None = None  # the job a forked worker inherits
+
+
+def _parts(job: _Job, workers: int | None) -> Iterator[_PartResult]:
+    """Results of every part of the span export, in export order, at most two parts per worker ahead."""
+    path = job.annotations / SPAN_EXPORT
+    if not path.exists():
+        return
+    numbered = ((n * PART, list(chunk)) for n, chunk in enumerate(_chunks(iter_array_raw(path), PART)))
+    workers = min(workers or os.cpu_count() or 1, MAX_WORKERS)
+    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        yield from (_build_part(part, job) for part in numbered)
+        return
+    global _JOB
+    _JOB = job
+    try:
+        fork = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=fork, initializer=_die_with, initargs=(os.getpid(),)) as pool:
+            pending: deque = deque()
+            for part in numbered:
+                pending.append(pool.submit(_build_part, part))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+    finally:
+        _JOB = None
+
+
+def _die_with(parent: int) -> None:
+    """A worker ends when the build that forked it does: a killed build leaves no idle orphans behind."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # Linux
+    if os.getppid() != parent:  # the build died before the line above
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _chunks(items: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
+    chunk: list[bytes] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _build_part(part: tuple[int, list[bytes]], job: _Job | None = None) -> _PartResult:
+    """Parse, validate and build the rows of some tasks (in a worker process, or inline)."""
+    job = job or _JOB
+    assert job is not None
+    start, raws = part
+    keys: list[tuple[object, object, str]] = []
+
+    def parsed() -> Iterator[object]:
+        for n, raw in enumerate(raws, start):
+            task = parse_element(raw, job.where, n)
+            data = task.get("data") if isinstance(task, dict) else None
+            doc_id = data.get("doc_id") if isinstance(data, dict) else None
+            task_id = task.get("id") if isinstance(task, dict) else None
+            keys.append((task_id, doc_id, f"{job.where}: task {task_id if task_id is not None else '#' + str(n)}"))
+            yield task
+
+    builder = TableBuilder(job.corpus)
+    spans: Counter = Counter()
+    tally, several, notes = AnnotatorTally(), [], []
+    problems: list[tuple[str, str]] = []
+    try:
+        with collector_paused():
+            tasks = parse_span_tasks(parsed(), job.where, job.by_id, start)
+            for g in gold_of_tasks(tasks, job.by_id, job.where, job.gold_annotator, notes):
+                builder.add(g)
+                spans.update(s.layer for s in g.spans)
+                if g.task is not None:
+                    tally.add(g.task)
+                    if sum(not a.was_cancelled for a in g.task.annotations) > 1:
+                        several.append(g.task)
+    except InputError as exc:
+        problems = exc.problems
+    return _PartResult(builder.flushed(), len(raws), keys, spans, tally, several, notes, problems)

@@ -1,13 +1,14 @@
-"""The dataset card (Hugging Face README with YAML metadata), Croissant metadata and label tables.
+"""The dataset card (Hugging Face README with YAML metadata), its licence and citation, and label tables.
 
-All of it derives from the schema and the built tables, so no label or count is typed by hand.
+All of it derives from the schema, the built tables and the changelog, so no label or count is typed
+by hand. The metadata values are from the hub's documented vocabularies (a test checks them offline).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from pathlib import Path
+import re
+from collections import Counter
+from dataclasses import dataclass
 
 import yaml
 
@@ -25,29 +26,160 @@ from crossclaim.schema.scheme import (
 )
 
 # ---------------------------------------------------------------------------------------------
-# dataset card and Croissant
+# release, licence, citation, split rules (shared by the card, Croissant, LICENSE.md and the datasheet)
+
+PRETTY_NAME = "CrossClaim"
+DESCRIPTION = (
+    "News articles of one story cluster annotated with entities, figures with normalised values, hedge cues, "
+    "claims (hedged or contradicting another article) and cross-document claim pairs."
+)
+TAGS = ("information-extraction", "named-entity-recognition", "hedge-detection", "claim-detection", "cross-document")
+LICENSE_FILE = "LICENSE.md"
+CHANGELOG_FILE = "CHANGELOG.md"
+LICENSE_NAME = "cc-by-4.0-annotations-publisher-texts"
+ANNOTATIONS_LICENSE = ("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/")
+DEFAULT_CONFIG = "documents"
+# Hub metadata: values from the hub's vocabularies (task_categories / task_ids: huggingface.js
+# packages/tasks/src/pipelines.ts; the others: the dataset card specification).
+TASK_CATEGORIES = ("token-classification", "text-classification")
+TASK_IDS = ("named-entity-recognition", "natural-language-inference")  # span layers; claim-pair labels
+ANNOTATIONS_CREATORS = ("machine-generated",)  # the annotators were language-model agents (DATASHEET.md)
+LANGUAGE_CREATORS = ("found",)  # news articles as published on the web
+MULTILINGUALITY = ("monolingual",)
+SOURCE_DATASETS = ("original",)
+_SIZES = tuple(
+    zip(
+        (10**k for k in range(3, 13)),
+        ("n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M", "100M<n<1B", "1B<n<10B")
+        + ("10B<n<100B", "100B<n<1T"),
+    )
+)
 
 
-def dataset_card(tables: Tables, stats: dict) -> str:
-    meta = {
+def _in_words(n: int) -> str:
+    words = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+    return words[n] if n < len(words) else str(n)
+
+
+@dataclass(frozen=True)
+class Release:
+    """The release the build describes: the newest entry of dataset/CHANGELOG.md."""
+
+    version: str
+    date: str | None  # ISO date of the entry
+
+    @property
+    def year(self) -> str | None:
+        return self.date[:4] if self.date else None
+
+
+UNRELEASED = Release("0.0.0", None)
+_ENTRY = re.compile(r"^## (\d+\.\d+\.\d+)(?: \((\d{4}-\d{2}-\d{2})\))?", re.M)
+
+
+def release_of(changelog: str | None) -> Release:
+    """The newest ``## X.Y.Z (YYYY-MM-DD)`` entry of the changelog (entries are newest first)."""
+    m = _ENTRY.search(changelog or "")
+    return Release(m.group(1), m.group(2)) if m else UNRELEASED
+
+
+def size_category(n: int) -> str:
+    """The hub's size category for ``n`` examples."""
+    return next((name for bound, name in _SIZES if n < bound), "n>1T")
+
+
+def publishers(tables: Tables) -> str:
+    """The publishers of the article texts, as the manifest names them, for the licence statement."""
+    names: Counter = Counter()
+    for table in tables.tables["documents"].values():
+        names.update(table.column("publisher").to_pylist())
+    parts = sorted(n for n in names if n)
+    if names[None] == 1:
+        parts.append("a site whose page does not name its publisher")
+    elif names[None]:
+        parts.append(f"{names[None]} sites whose pages do not name their publisher")
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
+
+
+def license_md(tables: Tables) -> str:
+    """The licence statement: the annotations' licence, the terms of the article texts, removal."""
+    name, url = ANNOTATIONS_LICENSE
+    return f"""**Annotations.** The annotations (spans, attributes, normalised values, claim pairs, their labels
+and rationales, and the token view derived from them) are released under
+[{name}]({url}).
+
+**Article texts.** The texts of the articles (each document's `text` and `headline`, and the token
+and span strings quoted from them) are not covered by that licence, and no licence to them is
+granted. They remain the copyright of their publishers:
+{publishers(tables)}.
+They are reproduced unaltered, as published on the public web, and are included only so that the
+annotations can be used for non-commercial research on information extraction. Any other use of
+the texts (republication, commercial use) needs the permission of their rights holders.
+
+**Removal.** A publisher or author who wants an article removed can open an issue in the CrossClaim
+repository naming the document (its `id`, or its publisher and headline). The document is removed
+from the next release of the dataset, and the removal is recorded in the dataset's `{CHANGELOG_FILE}`.
+"""
+
+
+def split_rules_md() -> str:
+    """How documents, claim pairs and the derived ``contradictory`` flag are assigned to splits."""
+    return """Splits are by document and nested in the order train → validation → test: every value published
+in a split depends only on the documents of that split and of the splits before it (train values on
+train documents only, validation values on train and validation documents, test values on all).
+
+- A claim pair belongs to the later split of its two claims' documents: `test` when either claim is
+  in a test document, else `validation` when either is, else `train`.
+- A claim's `contradictory` flag (and the `contradictory_claim_tags` layer drawn from it) counts
+  only the CONTRADICTS pairs of the claim's own split, i.e. pairs whose other claim is in the same
+  split or an earlier one. A train claim is therefore never flagged because a validation or test
+  article contradicts it; a test claim counts every pair. Scoring on the test split uses exactly
+  these published flags; leave-one-document-out cross-validation holds each document out against
+  all the others, and there every CONTRADICTS pair counts.
+"""
+
+
+def citation_bibtex(release: Release) -> str:
+    year = f"  year = {{{release.year}}},\n" if release.year else ""
+    return (
+        "@misc{crossclaim,\n"
+        "  title = {{CrossClaim}: Entities, Figures, Hedges and Contradicting Claims across the News "
+        "Articles of One Story},\n"
+        "  author = {{CrossClaim project}},\n"
+        f"{year}"
+        f"  note = {{Dataset, version {release.version}}}\n"
+        "}\n"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# dataset card
+
+
+def card_metadata(stats: dict) -> dict:
+    """The card's YAML metadata (hub vocabularies, configs with the default, features and sizes)."""
+    built = [c for c in CONFIGS if any(stats["rows"][c].values())]
+    return {
         "license": "other",
+        "license_name": LICENSE_NAME,
+        "license_link": LICENSE_FILE,
         "language": ["en"],
-        "pretty_name": "CrossClaim",
-        "task_categories": ["token-classification", "text-classification"],
-        "tags": [
-            "information-extraction",
-            "named-entity-recognition",
-            "hedge-detection",
-            "claim-detection",
-            "cross-document",
-        ],
+        "multilinguality": list(MULTILINGUALITY),
+        "size_categories": [size_category(max(sum(stats["rows"][c].values()) for c in built))] if built else [],
+        "source_datasets": list(SOURCE_DATASETS),
+        "annotations_creators": list(ANNOTATIONS_CREATORS),
+        "language_creators": list(LANGUAGE_CREATORS),
+        "pretty_name": PRETTY_NAME,
+        "task_categories": list(TASK_CATEGORIES),
+        "task_ids": list(TASK_IDS),
+        "tags": list(TAGS),
         "configs": [
             {
                 "config_name": c,
+                **({"default": True} if c == DEFAULT_CONFIG else {}),
                 "data_files": [{"split": s, "path": f"{c}/{s}-*.parquet"} for s in SPLITS if stats["rows"][c][s]],
             }
-            for c in CONFIGS
-            if any(stats["rows"][c].values())
+            for c in built
         ],
         "dataset_info": [
             {
@@ -59,42 +191,44 @@ def dataset_card(tables: Tables, stats: dict) -> str:
                     if stats["rows"][c][s]
                 ],
             }
-            for c in CONFIGS
-            if any(stats["rows"][c].values())
+            for c in built
         ],
     }
-    header = yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=1000)
+
+
+def dataset_card(tables: Tables, stats: dict, release: Release) -> str:
+    header = yaml.safe_dump(card_metadata(stats), sort_keys=False, allow_unicode=True, width=1000)
+    tag_layers = _in_words(len(TAG_LAYERS))
     body = f"""
 # CrossClaim
 
-News articles from one story cluster (Xiaomi's electric-vehicle business, 2025) annotated with
-entities, figures with normalised values, hedge cues and claims that are hedged or contradict
-claims in other articles, plus cross-document claim pairs. Generated by `crossclaim build` from
-`annotations/` in the CrossClaim repository; see `DATASHEET.md` there for how it was made.
+{DESCRIPTION} The cluster is Xiaomi's electric-vehicle business (2025). Generated by
+`crossclaim build` from `annotations/` in the CrossClaim repository; see `DATASHEET.md` there for
+how it was made. Version {release.version} (changes: `{CHANGELOG_FILE}`).
 
 ## Configs
 
 | config | one row per | |
 |---|---|---|
-| `documents` | document | metadata, text, and each layer as a list of spans (id, start, end, text, label, attributes) |
-| `tokens` | sentence | tokens, token character offsets, five IOB2 tag layers (what seqeval scores) |
+| `documents` (default) | document | metadata, text, each layer as a list of spans (offsets, text, label, attributes) |
+| `tokens` | sentence | tokens, token character offsets, {tag_layers} IOB2 tag layers (what seqeval scores) |
 | `claim_pairs` | pair of same-topic claims | both claims (document id, claim id, text), topic, label, rationale |
 
 ```python
 from datasets import load_dataset
-docs = load_dataset("path/to/dataset", "documents")
+
+docs = load_dataset("path/to/dataset")  # the default config, documents
 tokens = load_dataset("path/to/dataset", "tokens")
 pairs = load_dataset("path/to/dataset", "claim_pairs")
 ```
 
 Offsets are Python character offsets into `text`, end-exclusive; `text` is a slice
-(`slice_start`:`slice_end`) of the raw page `source_file` (sha256 given).
+(`slice_start`:`slice_end`) of the raw page `source_file` (sha256 given). `croissant.json`
+describes the same files in Croissant 1.1 (typed fields, splits, label names).
 
 ## Splits
 
-Splits are by document (see the datasheet for the assignment). A claim pair is in `test` when
-either claim is in a test document, else in `validation` when either is, else in `train`.
-
+{split_rules_md()}
 ## Labels
 
 {label_table_md()}
@@ -105,114 +239,19 @@ either claim is in a test document, else in `validation` when either is, else in
 
 ## License
 
-The annotations are released under CC BY 4.0. The article texts remain the copyright of their
-publishers and are included for research on information extraction only.
+{license_md(tables)}
+The same statement is in `{LICENSE_FILE}`.
+
+## Citation
+
+```bibtex
+{citation_bibtex(release)}```
 """
     return f"---\n{header}---\n{body}"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _croissant_type(feature) -> str:
-    name = type(feature).__name__
-    if name == "ClassLabel":
-        return "sc:Integer"
-    if name == "Value":
-        return {"string": "sc:Text", "bool": "sc:Boolean", "float64": "sc:Float"}.get(feature.dtype, "sc:Integer")
-    return "sc:Text"
-
-
-def croissant(staging: Path, data_files: list[Path]) -> str:
-    """Croissant 1.0 JSON-LD: one FileObject per data file (with sha256), one RecordSet per config."""
-    distribution = []
-    for path in sorted(data_files):
-        rel = path.relative_to(staging).as_posix()
-        distribution.append(
-            {
-                "@type": "cr:FileObject",
-                "@id": rel,
-                "name": rel,
-                "contentUrl": rel,
-                "encodingFormat": "application/x-parquet",
-                "sha256": _sha256(path),
-            }
-        )
-    record_sets = []
-    for config in CONFIGS:
-        fields = []
-        for name, feat in features(config).items():
-            field = {
-                "@type": "cr:Field",
-                "@id": f"{config}/{name}",
-                "name": name,
-                "dataType": _croissant_type(feat),
-                "source": {"fileSet": {"@id": f"{config}-files"}, "extract": {"column": name}},
-            }
-            if type(feat).__name__ == "List":
-                field["repeated"] = True
-            fields.append(field)
-        record_sets.append({"@type": "cr:RecordSet", "@id": config, "name": config, "field": fields})
-        distribution.append(
-            {
-                "@type": "cr:FileSet",
-                "@id": f"{config}-files",
-                "name": f"{config}-files",
-                "encodingFormat": "application/x-parquet",
-                "includes": f"{config}/*.parquet",
-            }
-        )
-    doc = {
-        "@context": {
-            "@language": "en",
-            "@vocab": "https://schema.org/",
-            "sc": "https://schema.org/",
-            "cr": "http://mlcommons.org/croissant/",
-            "rai": "http://mlcommons.org/croissant/RAI/",
-            "dct": "http://purl.org/dc/terms/",
-            "citeAs": "cr:citeAs",
-            "column": "cr:column",
-            "conformsTo": "dct:conformsTo",
-            "data": {"@id": "cr:data", "@type": "@json"},
-            "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
-            "examples": {"@id": "cr:examples", "@type": "@json"},
-            "extract": "cr:extract",
-            "field": "cr:field",
-            "fileProperty": "cr:fileProperty",
-            "fileObject": "cr:fileObject",
-            "fileSet": "cr:fileSet",
-            "format": "cr:format",
-            "includes": "cr:includes",
-            "isLiveDataset": "cr:isLiveDataset",
-            "jsonPath": "cr:jsonPath",
-            "key": "cr:key",
-            "md5": "cr:md5",
-            "parentField": "cr:parentField",
-            "path": "cr:path",
-            "recordSet": "cr:recordSet",
-            "references": "cr:references",
-            "regex": "cr:regex",
-            "repeated": "cr:repeated",
-            "replace": "cr:replace",
-            "separator": "cr:separator",
-            "source": "cr:source",
-            "subField": "cr:subField",
-            "transform": "cr:transform",
-        },
-        "@type": "sc:Dataset",
-        "name": "CrossClaim",
-        "conformsTo": "http://mlcommons.org/croissant/1.0",
-        "description": "News articles of one story cluster annotated with entities, figures, hedge cues, "
-        "claims and cross-document claim pairs.",
-        "license": "https://creativecommons.org/licenses/by/4.0/",
-        "url": "https://huggingface.co/datasets/crossclaim/crossclaim",
-        "version": "1.0.0",
-        "inLanguage": "en",
-        "distribution": distribution,
-        "recordSet": record_sets,
-    }
-    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def license_file(tables: Tables) -> str:
+    return f"# Terms of use of the CrossClaim dataset\n\n{license_md(tables)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,8 +270,8 @@ def label_table_md() -> str:
         ex = "; ".join(f'"{a}" → `{b}`' for a, b in rule.examples)
         out.append(f"| {label} | {rule.form} | {ex} |")
     out += ["", "**Attributes**", "", "| layer | attribute | Label Studio control | what |", "|---|---|---|---|"]
-    out += [f"| {a.layer} | `{a.name}` | {a.control} | {a.what} |" for a in ATTRIBUTES]
-    out.append("| claims | `contradictory` | (derived) | true when the claim is in a CONTRADICTS pair |")
+    for a in sorted(ATTRIBUTES, key=lambda a: a.derived):  # annotated first, then derived
+        out.append(f"| {a.layer} | `{a.name}` | {a.control or '(derived)'} | {a.what} |")
     out += ["", "**Claim topics**", "", "| topic | what |", "|---|---|"]
     out += [f"| `{k}` | {v} |" for k, v in TOPICS.items()]
     out += ["", "**Claim-pair labels**", "", "| label | what |", "|---|---|"]

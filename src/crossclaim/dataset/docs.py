@@ -1,6 +1,10 @@
-"""Generated files outside ``dataset/``: the Label Studio configs, the predictions JSON Schema and the
-generated blocks of DATASHEET.md and GUIDELINES.md. ``crossclaim build`` stages them with ``dataset/``
-(they are committed together) and a test fails when a committed one is stale.
+"""The generated documents: inside ``dataset/`` the card, Croissant file, licence and chart; outside it
+the Label Studio configs, the predictions JSON Schema and the generated blocks of DATASHEET.md and
+GUIDELINES.md. ``crossclaim build`` stages them with ``dataset/`` (they are committed together) and a
+test fails when a committed one is stale.
+
+``dataset/CHANGELOG.md`` is the one hand-written file of ``dataset/``: the build carries it over into
+the new ``dataset/`` and takes the release version (card, Croissant, citation) from its newest entry.
 """
 
 from __future__ import annotations
@@ -8,8 +12,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from crossclaim.dataset.card import croissant, dataset_card, label_table_md
-from crossclaim.dataset.gold import Gold
+from crossclaim.dataset.agreement import agreement_md
+from crossclaim.dataset.card import (
+    CHANGELOG_FILE,
+    LICENSE_FILE,
+    dataset_card,
+    label_table_md,
+    license_file,
+    license_md,
+    release_of,
+    split_rules_md,
+)
+from crossclaim.dataset.croissant import croissant
+from crossclaim.dataset.gold import Gold, pair_annotations, read_pairs
 from crossclaim.dataset.stats import CHART, label_chart, statistics, stats_md
 from crossclaim.dataset.tables import Tables
 from crossclaim.errors import InputError
@@ -22,23 +37,33 @@ DATASHEET = Path("DATASHEET.md")
 GUIDELINES = Path("annotations/GUIDELINES.md")
 
 
-def write_generated(root: Path, staging: Path, gold: Gold, tables: Tables, data_files: list[Path], out: Staged) -> None:
-    """Write the card, Croissant file and chart into ``staging``; stage the configs and doc tables in ``out``."""
-    stats = statistics(gold, tables)
-    (staging / "README.md").write_text(dataset_card(tables, stats), encoding="utf-8")
-    (staging / "croissant.json").write_text(croissant(staging, data_files), encoding="utf-8")
+def write_generated(
+    root: Path, staging: Path, tables: Tables, data_files: list[Path], agreement: str, out: Staged
+) -> None:
+    """Write the card, Croissant file, licence, changelog and chart into ``staging``; stage the configs
+    and doc blocks in ``out``."""
+    stats = statistics(tables)
+    changelog = root / "dataset" / CHANGELOG_FILE
+    text = changelog.read_text(encoding="utf-8") if changelog.is_file() else None
+    if text is not None:
+        (staging / CHANGELOG_FILE).write_text(text, encoding="utf-8")
+    release = release_of(text)
+    (staging / "README.md").write_text(dataset_card(tables, stats, release), encoding="utf-8")
+    (staging / LICENSE_FILE).write_text(license_file(tables), encoding="utf-8")
+    (staging / "croissant.json").write_text(croissant(staging, data_files, tables, release), encoding="utf-8")
     (staging / CHART).write_bytes(label_chart(stats))
     write_configs(root, out)
     replace_block(out, DATASHEET, "statistics", stats_md(stats))
-    replace_block(out, DATASHEET, "agreement", agreement_block(root, gold), required=False)
+    replace_block(out, DATASHEET, "splits", split_rules_md(), required=False)
+    replace_block(out, DATASHEET, "license", license_md(tables), required=False)
+    replace_block(out, DATASHEET, "agreement", agreement, required=False)
     replace_block(out, GUIDELINES, "labels", label_table_md(), required=False)
 
 
 def agreement_block(root: Path, gold: Gold) -> str:
-    from crossclaim.dataset.agreement import agreement_md
-    from crossclaim.dataset.gold import pair_annotations
-
-    return agreement_md(list(gold.tasks.values()), pair_annotations(root / "annotations", gold))
+    """The datasheet's agreement tables, from a loaded gold (``crossclaim studio agreement``)."""
+    pair_tasks, _ = read_pairs(root / "annotations", None, [])
+    return agreement_md(list(gold.tasks.values()), pair_annotations(pair_tasks))
 
 
 def write_configs(root: Path, out: Staged) -> None:

@@ -7,29 +7,19 @@ region on bad input.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.errors import InputError
 from crossclaim.formats.jsonio import read_json
+from crossclaim.formats.jsonstream import iter_array
 from crossclaim.formats.labelstudio.annotations import choose_gold
-from crossclaim.formats.labelstudio.pairs import parse_pair_export, parse_pair_tasks
-from crossclaim.formats.labelstudio.spans import parse_span_export
+from crossclaim.formats.labelstudio.pairs import PairTask, gold_pairs, parse_pair_tasks, unknown_claims
+from crossclaim.formats.labelstudio.spans import parse_span_tasks
 from crossclaim.formats.manifest import load_manifest
-from crossclaim.formats.predictions import ALL_TAG_LAYERS, Predictions
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
-
-
-def gold_predictions(gold: Gold) -> Predictions:
-    """The gold written as predictions: scoring it against itself must give 1.0 everywhere."""
-    contradictory = gold.contradictory()
-    return Predictions(
-        {d.id: list(gold.spans(d.id)) for d in gold.docs},
-        ALL_TAG_LAYERS,
-        {d.id: set(contradictory.get(d.id, set())) for d in gold.docs},
-        {p.id: p.label for p in gold.pairs},
-    )
-
 
 SPAN_EXPORT = Path("exports/spans.json")
 PAIR_EXPORT = Path("exports/pairs.json")
@@ -52,65 +42,117 @@ class Gold:
     def claims(self) -> dict[tuple[str, str], Span]:
         return {(d.id, s.id): s for d in self.docs for s in self.spans(d.id) if s.layer == "claims"}
 
-    def contradictory(self) -> dict[str, set[str]]:
-        out: dict[str, set[str]] = defaultdict(set)
-        for p in self.pairs:
-            if p.label == "CONTRADICTS":
-                out[p.a_doc].add(p.a_claim)
-                out[p.b_doc].add(p.b_claim)
-        return out
+    def split_of(self) -> dict[str, str]:
+        return {d.id: d.split for d in self.docs}
+
+    def contradictory(self, nested: bool = True) -> dict[str, set[str]]:
+        """Contradictory claims per document, as published (``contradictory_claims`` with the splits).
+
+        ``nested=False``: every pair counts, for an evaluation that holds each document out against
+        all the others (leave-one-document-out).
+        """
+        return contradictory_claims(self.pairs, self.split_of() if nested else None)
+
+
+@dataclass(frozen=True)
+class DocGold:
+    """One manifest document with its task (None when it has none) and its gold annotation."""
+
+    doc: Document
+    task: Task | None
+    annotation: Annotation | None
+
+    @property
+    def spans(self) -> list[Span]:
+        return self.annotation.spans if self.annotation else []
+
+
+def stream_gold(
+    annotations: Path, docs: list[Document], gold_annotator: str | None, notes: list[str], data: list | None = None
+) -> Iterator[DocGold]:
+    """Every document with its validated gold, one task at a time as the span export is read.
+
+    Documents come in export order, then those without a task in manifest order. Problems are
+    raised after the last document, so a build that stages its output writes nothing of a bad export.
+    """
+    path = annotations / SPAN_EXPORT
+    by_id = {d.id: d for d in docs}
+    seen: set[str] = set()
+    if data is not None or path.exists():
+        raws = data if data is not None else iter_array(path)
+        if not isinstance(raws, list | Iterator):
+            raise InputError(str(path), "a Label Studio export is a JSON list of tasks")
+        for g in gold_of_tasks(parse_span_tasks(raws, str(path), by_id), by_id, str(path), gold_annotator, notes):
+            seen.add(g.doc.id)
+            yield g
+    for d in docs:
+        if d.id not in seen:
+            yield DocGold(d, None, None)
+
+
+def gold_of_tasks(
+    tasks: Iterable[Task], by_id: dict[str, Document], where: str, gold_annotator: str | None, notes: list[str]
+) -> Iterator[DocGold]:
+    """Each valid task with its gold annotation (``choose_gold``); problems raised after the last."""
+    problems: list[tuple[str, str]] = []
+    for task in tasks:
+        before = len(problems)
+        chosen = choose_gold(task.annotations, f"{where}: doc {task.doc_id}", gold_annotator, problems, notes)
+        if len(problems) == before:
+            yield DocGold(by_id[task.doc_id], task, chosen)
+    InputError.collect(problems)
+
+
+def read_pairs(
+    annotations: Path, gold_annotator: str | None, notes: list[str], data: list | None = None
+) -> tuple[list[PairTask], list[Pair]]:
+    """The claim-pair tasks and their gold pairs, validated on their own (claims are checked later)."""
+    path = annotations / PAIR_EXPORT
+    if data is None and not path.exists():
+        return [], []
+    tasks = parse_pair_tasks(data if data is not None else read_json(path), str(path))
+    return tasks, gold_pairs(tasks, str(path), gold_annotator, notes)
+
+
+def pair_problems(
+    tasks: list[PairTask], pairs: list[Pair], claims: dict[tuple[str, str], Span], where: str
+) -> list[tuple[str, str]]:
+    """Pairs must name gold claims, and a pair's topic is its claims' topic."""
+    out = unknown_claims(tasks, claims)
+    for p in pairs:
+        for doc, cid in ((p.a_doc, p.a_claim), (p.b_doc, p.b_claim)):
+            claim = claims.get((doc, cid))
+            if claim is not None and claim.topic != p.topic:
+                out.append(
+                    (f"{where}: pair {p.id}", f"claim {doc}:{cid} has topic {claim.topic!r}, the pair says {p.topic!r}")
+                )
+    return out
 
 
 def load_gold(
     annotations: Path, gold_annotator: str | None = None, spans_data: list | None = None, pairs_data: list | None = None
 ) -> Gold:
-    """Read and validate annotations/; raise InputError naming file, task and region on bad input.
+    """Read and validate annotations/ whole; raise InputError naming file, task and region on bad input.
 
     ``spans_data`` / ``pairs_data`` stand in for the export files (a pull validates what it
-    would write before writing it).
+    would write before writing it). The build streams instead (``stream_gold``).
     """
     docs = load_manifest(annotations)
-    by_id = {d.id: d for d in docs}
     notes: list[str] = []
-    tasks: dict[str, Task] = {}
-    gold: dict[str, Annotation] = {}
-    span_path = annotations / SPAN_EXPORT
-    if spans_data is not None or span_path.exists():
-        problems: list[tuple[str, str]] = []
-        data = spans_data if spans_data is not None else read_json(span_path)
-        for task in parse_span_export(data, str(span_path), by_id):
-            tasks[task.doc_id] = task
-            chosen = choose_gold(task.annotations, f"{span_path}: doc {task.doc_id}", gold_annotator, problems, notes)
-            if chosen is not None:
-                gold[task.doc_id] = chosen
-        InputError.collect(problems)
-    result = Gold(docs, tasks, gold, [], notes)
-    pair_path = annotations / PAIR_EXPORT
-    if pairs_data is not None or pair_path.exists():
-        claims = result.claims()
-        data = pairs_data if pairs_data is not None else read_json(pair_path)
-        result.pairs = parse_pair_export(data, str(pair_path), claims, gold_annotator, notes)
-        problems = []
-        for p in result.pairs:
-            for doc, cid in ((p.a_doc, p.a_claim), (p.b_doc, p.b_claim)):
-                if claims[(doc, cid)].topic != p.topic:
-                    problems.append(
-                        (
-                            f"{pair_path}: pair {p.id}",
-                            f"claim {doc}:{cid} has topic {claims[(doc, cid)].topic!r}, the pair says {p.topic!r}",
-                        )
-                    )
-        InputError.collect(problems)
+    pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes, pairs_data)
+    streamed = list(stream_gold(annotations, docs, gold_annotator, notes, spans_data))
+    tasks = {g.doc.id: g.task for g in streamed if g.task is not None}
+    gold = {g.doc.id: g.annotation for g in streamed if g.annotation is not None}
+    result = Gold(docs, tasks, gold, pairs, notes)
+    InputError.collect(pair_problems(pair_tasks, pairs, result.claims(), str(annotations / PAIR_EXPORT)))
     return result
 
 
-def pair_annotations(annotations: Path, gold: Gold) -> dict[str, list[Pair]]:
+def pair_annotations(tasks: list[PairTask]) -> dict[str, list[Pair]]:
     """Every annotator's pair labels (not only the gold), for agreement."""
-    path = annotations / PAIR_EXPORT
     out: dict[str, list[Pair]] = defaultdict(list)
-    if path.exists():
-        for task in parse_pair_tasks(read_json(path), str(path), gold.claims()):
-            for a in task.annotations:
-                if isinstance(a.payload, Pair) and not a.was_cancelled:
-                    out[a.annotator].append(a.payload)
+    for task in tasks:
+        for a in task.annotations:
+            if isinstance(a.payload, Pair) and not a.was_cancelled:
+                out[a.annotator].append(a.payload)
     return dict(out)

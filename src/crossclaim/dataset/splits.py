@@ -1,14 +1,44 @@
-"""Which split each claim pair belongs to (splits are by document)."""
+"""Split rules: which split a claim pair belongs to, and which pairs make a claim ``contradictory``.
+
+Splits are by document and nested in the order train → validation → test: a value published in a
+split depends only on the documents of that split and of the splits before it. Train values never
+encode a validation or test label, and validation values never encode a test label.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
 from crossclaim.schema.records import Pair
+from crossclaim.schema.scheme import SPLITS
 
 
-def pair_split(p: Pair, split_of: dict[str, str]) -> str:
-    """A pair is in the test split if either claim is, else validation if either is, else train.
+def pair_split(p: Pair, split_of: Mapping[str, str]) -> str:
+    """A pair belongs to the later split of its two claims' documents (train < validation < test).
 
     No test claim is ever seen in training pairs, so pair scores on test stay clean.
     """
-    sides = {split_of[p.a_doc], split_of[p.b_doc]}
-    return next(s for s in ("test", "validation", "train") if s in sides)
+    return max(split_of[p.a_doc], split_of[p.b_doc], key=SPLITS.index)
+
+
+def contradictory_claims(pairs: Iterable[Pair], split_of: Mapping[str, str] | None) -> dict[str, set[str]]:
+    """The claims flagged ``contradictory``, per document: those in a CONTRADICTS pair that counts for them.
+
+    This is the one derivation of the flag (dataset, statistics, scoring, training sets all call it).
+    With ``split_of`` (the published rule) a pair counts for a claim only when the pair is in the
+    claim's own split, i.e. when the other claim is in the same or an earlier split: a train claim is
+    never flagged because of a validation or test claim, while a test claim counts every pair.
+    With ``split_of=None`` every given pair counts: the documents form one pool, as in a training set
+    made of chosen documents or a leave-one-document-out evaluation, where each document is held out
+    against all the others.
+    """
+    out: dict[str, set[str]] = defaultdict(set)
+    for p in pairs:
+        if p.label != "CONTRADICTS":
+            continue
+        split = pair_split(p, split_of) if split_of is not None else None
+        for doc, claim in ((p.a_doc, p.a_claim), (p.b_doc, p.b_claim)):
+            if split is None or split_of[doc] == split:
+                out[doc].add(claim)
+    return dict(out)

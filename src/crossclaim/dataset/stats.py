@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 from collections import Counter
 
-from crossclaim.dataset.gold import Gold
+import pyarrow.compute as pc
+
 from crossclaim.dataset.tables import Tables
-from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS
+from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, Attribute, attributes_of
 
 CHART = "label_distribution.png"
 
@@ -16,24 +17,25 @@ CHART = "label_distribution.png"
 # statistics
 
 
-def statistics(gold: Gold, tables: Tables) -> dict:
-    split_of = {d.id: d.split for d in gold.docs}
-    docs = Counter(d.split for d in gold.docs)
+def statistics(tables: Tables) -> dict:
+    """Counts per split, read off the built tables (so they describe exactly what is published)."""
+    documents = tables.tables["documents"]
     spans: Counter = Counter()
-    contradictory = gold.contradictory()
-    for d in gold.docs:
-        for s in gold.spans(d.id):
-            spans[(s.layer, s.label, d.split)] += 1
-            if s.layer == "claims":
-                spans[("claims", "hedged", d.split)] += bool(s.hedged)
-                spans[("claims", "contradictory", d.split)] += s.id in contradictory.get(d.id, set())
+    for split, table in documents.items():
+        for layer in LAYERS:
+            found = pc.list_flatten(table.column(layer))
+            names = LAYERS[layer].label_names
+            for label in pc.struct_field(found, "label").to_pylist():
+                spans[(layer, names[label], split)] += 1
+            for a in _flags(layer):
+                spans[(layer, a.name, split)] += pc.sum(pc.struct_field(found, a.name)).as_py() or 0
     pairs: Counter = Counter()
     for split, table in tables.tables["claim_pairs"].items():
         for label in table.column("label").to_pylist():
             pairs[(PAIR_LABELS[label], split)] += 1
     return {
-        "documents": {s: docs[s] for s in SPLITS},
-        "characters": {s: sum(len(d.text) for d in gold.docs if split_of[d.id] == s) for s in SPLITS},
+        "documents": {s: documents[s].num_rows for s in SPLITS},
+        "characters": {s: pc.sum(pc.utf8_length(documents[s].column("text"))).as_py() or 0 for s in SPLITS},
         "sentences": {s: tables.tables["tokens"][s].num_rows for s in SPLITS},
         "tokens": {s: tables.stats["tokens"].get(s, 0) for s in SPLITS},
         "spans": spans,
@@ -42,6 +44,11 @@ def statistics(gold: Gold, tables: Tables) -> dict:
         "rows": {c: {s: tables.tables[c][s].num_rows for s in SPLITS} for c in CONFIGS},
         "bytes": {c: {s: tables.tables[c][s].nbytes for s in SPLITS} for c in CONFIGS},
     }
+
+
+def _flags(layer: str) -> list[Attribute]:
+    """The true/false attributes of a layer: each gets a count of its true spans."""
+    return [a for a in attributes_of(layer) if a.kind == "bool"]
 
 
 def _row(name: str, values: list[int]) -> str:
@@ -57,8 +64,9 @@ def stats_md(stats: dict) -> str:
     for layer in LAYERS.values():
         for label in layer.label_names:
             out.append(_row(f"{layer.name} / {label}", [stats["spans"][(layer.name, label, s)] for s in SPLITS]))
-    for extra in ("hedged", "contradictory"):
-        out.append(_row(f"claims / {extra}", [stats["spans"][("claims", extra, s)] for s in SPLITS]))
+    for layer in LAYERS:
+        for a in _flags(layer):
+            out.append(_row(f"{layer} / {a.name}", [stats["spans"][(layer, a.name, s)] for s in SPLITS]))
     out += ["", "**Claim pairs per label**", "", head.replace("| |", "| label |", 1)]
     out += [_row(label, [stats["pairs"][(label, s)] for s in SPLITS]) for label in PAIR_LABELS]
     out += ["", f"Tokens split at a span boundary inside a glued word: {stats['token_splits']}.", ""]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from crossclaim.errors import InputError
-from crossclaim.schema.scheme import CONFIGS
+from crossclaim.schema.scheme import CONFIGS, LAYERS
 
 _OFFLINE_ENV = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 
@@ -51,21 +51,31 @@ def summarize(dataset_dir: Path) -> str:
     dataset_dir = dataset_dir.resolve()
     if not (dataset_dir / "README.md").is_file():
         raise InputError(str(dataset_dir), "no built dataset here: run `crossclaim build`")
-    with hub_offline():
-        from datasets import get_dataset_config_names, load_dataset
+    import datasets
 
-        built = set(get_dataset_config_names(str(dataset_dir)))
-        lines = []
-        for config in (c for c in CONFIGS if c in built):
-            ds = load_dataset(str(dataset_dir), config)
-            sizes = ", ".join(f"{split} {len(ds[split])}" for split in ds)
-            lines.append(f"{config}: {sizes}")
-            if config == "documents":
-                for split in ds:
-                    for row in ds[split]:
-                        counts = ", ".join(
-                            f"{layer} {len(row[layer])}" for layer in ("entities", "figures", "hedges", "claims")
-                        )
-                        publisher = row["publisher"] or "(publisher unknown)"
-                        lines.append(f"  {split:<10} {row['id']}  {publisher}: {counts}")
-    return "\n".join(lines)
+    quiet = datasets.utils.are_progress_bars_disabled()
+    datasets.disable_progress_bars()  # the summary is the output, not the split generation bars
+    try:
+        with hub_offline():
+            return "\n".join(_lines(dataset_dir))
+    finally:
+        if not quiet:
+            datasets.enable_progress_bars()
+
+
+def _lines(dataset_dir: Path) -> list[str]:
+    from datasets import get_dataset_config_names, load_dataset
+
+    built = set(get_dataset_config_names(str(dataset_dir)))
+    lines = []
+    for config in (c for c in CONFIGS if c in built):
+        ds = load_dataset(str(dataset_dir), config)
+        sizes = ", ".join(f"{split} {len(ds[split])}" for split in ds)
+        lines.append(f"{config}: {sizes}")
+        if config == "documents":
+            for split in ds:
+                for row in ds[split]:
+                    counts = ", ".join(f"{layer} {len(row[layer])}" for layer in LAYERS)
+                    publisher = row["publisher"] or "(publisher unknown)"
+                    lines.append(f"  {split:<10} {row['id']}  {publisher}: {counts}")
+    return lines

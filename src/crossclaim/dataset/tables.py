@@ -11,17 +11,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import ClassLabel, Features, List, Value
 
-from crossclaim.dataset.gold import Gold
+from crossclaim.dataset.gold import DocGold, Gold
 from crossclaim.dataset.splits import pair_split
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
-from crossclaim.schema.scheme import LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS
+from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS, attributes_of
 from crossclaim.schema.tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, token_view
 
 # ---------------------------------------------------------------------------------------------
 # features
 
 
+_FEATURES = {"text": Value("string"), "bool": Value("bool"), "choice": Value("string"), "refs": List(Value("string"))}
+
+
 def _span_struct(layer: str) -> dict:
+    """A span's HF struct: offsets, text, label, then the layer's attributes in declaration order."""
     struct = {
         "id": Value("string"),
         "start": Value("int32"),
@@ -29,16 +33,7 @@ def _span_struct(layer: str) -> dict:
         "text": Value("string"),
         "label": ClassLabel(names=LAYERS[layer].label_names),
     }
-    if layer == "figures":
-        struct["value"] = Value("string")
-    if layer == "claims":
-        struct |= {
-            "hedged": Value("bool"),
-            "topic": Value("string"),
-            "contradictory": Value("bool"),
-            "cues": List(Value("string")),
-        }
-    return struct
+    return struct | {a.name: _FEATURES[a.kind] for a in attributes_of(layer)}
 
 
 def features(config: str) -> Features:
@@ -94,6 +89,7 @@ def features(config: str) -> Features:
 
 
 def span_row(s: Span, contradictory: set[str]) -> dict:
+    """One span as a row; a derived flag is true for the spans in ``contradictory``."""
     row = {
         "id": s.id,
         "start": s.start,
@@ -101,15 +97,9 @@ def span_row(s: Span, contradictory: set[str]) -> dict:
         "text": s.text,
         "label": LAYERS[s.layer].label_names.index(s.label),
     }
-    if s.layer == "figures":
-        row["value"] = s.value
-    if s.layer == "claims":
-        row |= {
-            "hedged": bool(s.hedged),
-            "topic": s.topic,
-            "contradictory": s.id in contradictory,
-            "cues": list(s.cues),
-        }
+    for a in attributes_of(s.layer):
+        value = s.id in contradictory if a.derived else s.attrs.get(a.name, a.empty)
+        row[a.name] = bool(value) if a.kind == "bool" else list(value) if a.kind == "refs" else value
     return row
 
 
@@ -169,7 +159,11 @@ class TokenColumns:
             self.offsets.append(base + j)
         return view
 
-    def table(self) -> pa.Table:
+    def __len__(self) -> int:
+        return len(self.doc_ids)
+
+    def batch(self) -> pa.RecordBatch:
+        """The sentences added so far as one record batch."""
         schema = features("tokens").arrow_schema
         offsets = pa.array(self.offsets, pa.int32())
 
@@ -184,7 +178,7 @@ class TokenColumns:
             "token_offsets": nested(pairs.cast(schema.field("token_offsets").type.value_type), "token_offsets"),
             **{name: nested(pa.array(v, pa.int64()), name) for name, v in self.tags.items()},
         }
-        return pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
+        return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
 
 
 def pair_row(p: Pair, claims: dict[tuple[str, str], Span]) -> dict:
@@ -211,32 +205,119 @@ class Tables:
     stats: dict
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """What every document's rows depend on beyond the document itself."""
+
+    order: dict[str, int]  # manifest position
+    split_of: dict[str, str]
+    contradictory: dict[str, set[str]]
+
+    @classmethod
+    def of(cls, docs: list[Document], contradictory: dict[str, set[str]]) -> Corpus:
+        return cls({d.id: n for n, d in enumerate(docs)}, {d.id: d.split for d in docs}, contradictory)
+
+
+@dataclass
+class TablePart:
+    """Rows of some documents (built in a worker process), to be merged in export order."""
+
+    batches: dict[str, dict[str, list[pa.RecordBatch]]]
+    claims: dict[tuple[str, str], Span]
+    splits_made: int
+    token_count: dict[str, int]
+    ranks: dict[str, list[int]]  # manifest positions of the documents, as added, per split
+
+
+class TableBuilder:
+    """The three configs, filled one document at a time in bounded memory.
+
+    Rows are kept as arrow record batches (flushed every ``BATCH`` documents), never as Python
+    objects for the whole corpus; ``finish`` puts each split's rows in manifest order.
+    """
+
+    BATCH = 256
+
+    def __init__(self, corpus: Corpus) -> None:
+        self.corpus = corpus
+        self.rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
+        self.tokens = {s: TokenColumns() for s in SPLITS}
+        self.part = TablePart(
+            {c: {s: [] for s in SPLITS} for c in CONFIGS}, {}, 0, defaultdict(int), {s: [] for s in SPLITS}
+        )
+
+    def add(self, g: DocGold) -> None:
+        d, spans, part = g.doc, g.spans, self.part
+        part.ranks[d.split].append(self.corpus.order[d.id])
+        flags = self.corpus.contradictory.get(d.id, set())
+        self.rows[d.split].append(document_row(d, g.annotation, g.task, flags))
+        view = self.tokens[d.split].add(d.id, d.text, spans, flags)
+        part.splits_made += view.splits
+        part.token_count[d.split] += len(view.starts)
+        part.claims.update({(d.id, s.id): s for s in spans if s.layer == "claims"})
+        if len(self.rows[d.split]) >= self.BATCH:
+            self._flush(d.split)
+
+    def _flush(self, split: str) -> None:
+        if self.rows[split]:
+            schema = features("documents").arrow_schema
+            self.part.batches["documents"][split].append(pa.RecordBatch.from_pylist(self.rows[split], schema=schema))
+            self.rows[split] = []
+        if len(self.tokens[split]):
+            self.part.batches["tokens"][split].append(self.tokens[split].batch())
+            self.tokens[split] = TokenColumns()
+
+    def flushed(self) -> TablePart:
+        """Everything added so far, as record batches."""
+        for split in SPLITS:
+            self._flush(split)
+        return self.part
+
+    def merge(self, other: TablePart) -> None:
+        """Append the rows another builder made of later documents."""
+        part = self.flushed()
+        for config, by_split in other.batches.items():
+            for split, batches in by_split.items():
+                part.batches[config][split] += batches
+        part.claims.update(other.claims)
+        part.splits_made += other.splits_made
+        for split in SPLITS:
+            part.token_count[split] += other.token_count.get(split, 0)
+            part.ranks[split] += other.ranks[split]
+
+    def finish(self, pairs: list[Pair]) -> Tables:
+        part = self.flushed()
+        tables: dict[str, dict[str, pa.Table]] = {}
+        for config in ("documents", "tokens"):
+            schema = features(config).arrow_schema
+            key = "id" if config == "documents" else "document_id"
+            tables[config] = {
+                s: self._in_manifest_order(pa.Table.from_batches(b, schema=schema), key, part.ranks[s])
+                for s, b in part.batches[config].items()
+            }
+        rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
+        for p in pairs:
+            rows[pair_split(p, self.corpus.split_of)].append(pair_row(p, part.claims))
+        schema = features("claim_pairs").arrow_schema
+        tables["claim_pairs"] = {s: pa.Table.from_pylist(r, schema=schema) for s, r in rows.items()}
+        return Tables(tables, part.splits_made, {"tokens": dict(part.token_count)})
+
+    def _in_manifest_order(self, table: pa.Table, key: str, ranks: list[int]) -> pa.Table:
+        """Rows sorted by their document's manifest position (a stable sort keeps sentence order)."""
+        if ranks != sorted(ranks):
+            rank = [self.corpus.order[d] for d in table.column(key).to_pylist()]
+            table = table.take(pa.array(sorted(range(len(rank)), key=rank.__getitem__)))
+        return table.combine_chunks()
+
+
 def make_tables(gold: Gold, progress=None) -> Tables:
-    """All rows of all configs, as arrow tables with the schema's features (pure)."""
-    contradictory = gold.contradictory()
-    split_of = {d.id: d.split for d in gold.docs}
-    rows: dict[str, dict[str, list]] = {c: {s: [] for s in SPLITS} for c in ("documents", "claim_pairs")}
-    token_columns = {s: TokenColumns() for s in SPLITS}
-    splits_made = 0
-    token_count: dict[str, int] = defaultdict(int)
+    """All rows of all configs from a loaded gold, as arrow tables with the schema's features."""
+    builder = TableBuilder(Corpus.of(gold.docs, gold.contradictory()))
     for d in gold.docs:
-        spans = gold.spans(d.id)
-        c = contradictory.get(d.id, set())
-        rows["documents"][d.split].append(document_row(d, gold.gold.get(d.id), gold.tasks.get(d.id), c))
-        view = token_columns[d.split].add(d.id, d.text, spans, c)
-        splits_made += view.splits
-        token_count[d.split] += len(view.starts)
+        builder.add(DocGold(d, gold.tasks.get(d.id), gold.gold.get(d.id)))
         if progress:
             progress()
-    claims = gold.claims()
-    for p in gold.pairs:
-        rows["claim_pairs"][pair_split(p, split_of)].append(pair_row(p, claims))
-    tables = {}
-    for config, by_split in rows.items():
-        schema = features(config).arrow_schema
-        tables[config] = {s: pa.Table.from_pylist(r, schema=schema) for s, r in by_split.items()}
-    tables["tokens"] = {s: cols.table() for s, cols in token_columns.items()}
-    return Tables(tables, splits_made, {"tokens": dict(token_count)})
+    return builder.finish(gold.pairs)
 
 
 def write_tables(tables: Tables, out: Path) -> list[Path]:

@@ -1,5 +1,8 @@
 """Per-document counts: seqeval on the token view, partial matches, figure values, pair confusions.
 
+Predicted spans are snapped to the gold token view and placed on it so that seqeval's strict
+count is exact matching of snapped (start, end, label) spans: every predicted span is counted,
+and one the token view cannot hold becomes a pseudo-sentence whose gold is all ``O``.
 Every statistic is a function of these counts, so bootstrap resampling only re-adds rows.
 """
 
@@ -16,13 +19,17 @@ from seqeval.scheme import IOB2, Entities
 from crossclaim.formats.predictions import Predictions
 from crossclaim.schema.records import Document, Pair, Span
 from crossclaim.schema.scheme import LAYERS, PAIR_LABELS, TAG_LAYERS
-from crossclaim.schema.tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, token_view
+from crossclaim.schema.tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, token_range, token_view
 
+SNAPPING = (
+    "each predicted span is widened to the whole tokens of the token view it shares a character with "
+    "(a span of white space only becomes empty: it matches and overlaps nothing)"
+)
 PARTIAL_SCHEME = (
-    "SemEval-2013 Task 9.1 'partial' schema (Segura-Bedmar et al. 2013): predicted and gold entities are "
-    "matched one to one on the token view, type ignored; an exact boundary match counts 1 (COR), an "
-    "overlap 0.5 (PAR); P = (COR + 0.5 PAR) / predicted, R = (COR + 0.5 PAR) / gold. Per-label partial "
-    "scores apply the same schema to the entities of one label on both sides."
+    "SemEval-2013 Task 9.1 'partial' schema (Segura-Bedmar et al. 2013) on the snapped spans: predicted and "
+    "gold spans of a document are matched one to one, type ignored; exact boundaries first (COR), then the "
+    "remaining pairs by largest token overlap (PAR); P = (COR + 0.5 PAR) / predicted, R = (COR + 0.5 PAR) / "
+    "gold. Per-label partial scores apply the same schema to the spans of one label on both sides."
 )
 TAG_LAYER = {t.name: t for t in TAG_LAYERS}
 LABELS = {t.name: LAYERS[t.layer].label_names for t in TAG_LAYERS}
@@ -32,7 +39,74 @@ Ent = tuple[int, int, int, str]  # sentence index, first token, end token (exclu
 
 
 # ---------------------------------------------------------------------------------------------
-# the token view of one document
+# snapping and placing spans on the token view of one document
+
+
+@dataclass(frozen=True)
+class Snapped:
+    """A span snapped to the token view: the character bounds of its whole tokens, and their range."""
+
+    start: int
+    end: int  # == start when the span covers white space only
+    label: str
+    first: int  # tokens [first, stop); first == stop when the span covers white space only
+    stop: int
+    value: str | None = None  # figures
+
+    @property
+    def key(self) -> tuple[int, int, str]:
+        return (self.start, self.end, self.label)
+
+
+def snap(view: TokenView, spans: list[Span]) -> list[Snapped]:
+    """Each span widened to the tokens it shares a character with, in (start, end, label) order."""
+    out = []
+    for s in sorted(spans, key=lambda s: (s.start, s.end, s.label)):
+        i, j = token_range(view.starts, view.ends, s.start, s.end)
+        start, end = (view.starts[i], view.ends[j - 1]) if i < j else (s.start, s.start)
+        out.append(Snapped(start, end, s.label, i, j, s.value))
+    return out
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Predicted spans of one tag layer on the token view, every one of them counted."""
+
+    seqs: list[list[str]]  # IOB2 tags per sentence of the view, then one pseudo-sentence per span not placed
+    placed: dict[int, Snapped]  # first token -> the span placed there
+    unplaced: int  # spans the view cannot hold: across sentences, on a taken token, or on no token
+
+
+def sentence_of(view: TokenView) -> list[int]:
+    """Sentence index of every token (-1 for a token outside every sentence)."""
+    out = [-1] * len(view.starts)
+    for k, (i, j) in enumerate(view.sentences):
+        out[i:j] = [k] * (j - i)
+    return out
+
+
+def _iob(label: str, n: int) -> list[str]:
+    return [f"B-{label}"] + [f"I-{label}"] * (n - 1)
+
+
+def place(view: TokenView, spans: list[Snapped], gold: set[tuple[int, int, str]]) -> Placement:
+    """Tag each span on its tokens if they are free and in one sentence; else give it a pseudo-sentence.
+
+    Spans equal to a gold span are placed first (they never collide: gold spans of a layer are
+    disjoint), so which of two colliding spans is placed never changes the number of matches.
+    """
+    sent = sentence_of(view)
+    tags = ["O"] * len(view.starts)
+    placed: dict[int, Snapped] = {}
+    pseudo: list[list[str]] = []
+    for s in sorted(spans, key=lambda s: s.key not in gold):  # stable: otherwise in snapping order
+        fits = s.first < s.stop and sent[s.first] == sent[s.stop - 1] != -1
+        if fits and all(t == "O" for t in tags[s.first : s.stop]):
+            tags[s.first : s.stop] = _iob(s.label, s.stop - s.first)
+            placed[s.first] = s
+        else:
+            pseudo.append(_iob(s.label, max(1, s.stop - s.first)))
+    return Placement([tags[i:j] for i, j in view.sentences] + pseudo, placed, len(pseudo))
 
 
 @dataclass
@@ -42,22 +116,39 @@ class GoldDoc:
     doc: Document
     view: TokenView
     tags: dict[str, list[list[str]]]  # tag layer -> tags per sentence
+    spans: dict[str, list[Snapped]]  # tag layer -> gold spans (already on token boundaries)
     values: dict[int, str]  # first token of a gold figure -> its value
 
 
 def index_gold(doc: Document, spans: list[Span], contradictory: set[str]) -> GoldDoc:
     view = token_view(doc.text, spans)
     tags = {name: layer_tags(view, spans, contradictory, name) for name in TAG_LAYER}
+    chosen = {name: snap(view, selected(TAG_LAYER[name], spans, contradictory)) for name in TAG_LAYER}
     values = {_first_token(view, s): s.value or "" for s in spans if s.layer == "figures"}
-    return GoldDoc(doc, view, tags, values)
+    return GoldDoc(doc, view, tags, chosen, values)
 
 
 def layer_tags(view: TokenView, spans: list[Span], contradictory: set[str], tag_layer: str) -> list[list[str]]:
-    """IOB2 tag names per sentence of one tag layer, spans projected by overlap."""
+    """IOB2 tag names per sentence of one tag layer of the gold."""
     chosen = selected(TAG_LAYER[tag_layer], spans, contradictory)
     ids, _ = spans_to_tag_ids(view.starts, view.ends, chosen, tag_layer)
     names = TAG_NAMES[tag_layer]
     return [[names[k] for k in ids[i:j]] for i, j in view.sentences]
+
+
+def predicted_spans(g: GoldDoc, spans: list[Span], contradictory: set[str], tag_layer: str) -> list[Snapped]:
+    """A system's spans of one tag layer snapped to the gold token view of ``g``."""
+    return snap(g.view, selected(TAG_LAYER[tag_layer], spans, contradictory))
+
+
+def predicted_placement(g: GoldDoc, snapped: list[Snapped], tag_layer: str) -> Placement:
+    """Snapped predicted spans placed on the gold token view of ``g``."""
+    return place(g.view, snapped, {s.key for s in g.spans[tag_layer]})
+
+
+def with_pseudo(gold: list[list[str]], placement: Placement) -> list[list[str]]:
+    """The gold tags extended by an all-``O`` sentence for every pseudo-sentence of the placement."""
+    return gold + [["O"] * len(seq) for seq in placement.seqs[len(gold) :]]
 
 
 def entities(seqs: list[list[str]]) -> list[Ent]:
@@ -65,16 +156,13 @@ def entities(seqs: list[list[str]]) -> list[Ent]:
     return [(e.sent_id, e.start, e.end, e.tag) for sent in Entities(seqs, IOB2).entities for e in sent]
 
 
+def ranges(spans: list[Snapped]) -> list[Ent]:
+    """Snapped spans as entities over the whole document's tokens (one "sentence"), for partial matching."""
+    return [(0, s.first, s.stop, s.label) for s in spans]
+
+
 def _first_token(view: TokenView, s: Span) -> int:
     return bisect.bisect_right(view.ends, s.start)
-
-
-def predicted_values(view: TokenView, spans: list[Span]) -> dict[int, str | None]:
-    """First token of each predicted figure -> its value, in projection order (first span wins)."""
-    out: dict[int, str | None] = {}
-    for s in sorted((s for s in spans if s.layer == "figures"), key=lambda s: (s.start, s.end)):
-        out.setdefault(_first_token(view, s), s.value)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,14 +203,14 @@ def partial_counts(true: list[Ent], pred: list[Ent]) -> np.ndarray:
 
 
 def value_counts(
-    true: list[Ent], pred: list[Ent], view: TokenView, gold: dict[int, str], predicted: dict[int, str | None]
+    true: list[Ent], pred: list[Ent], view: TokenView, gold: dict[int, str], placement: Placement
 ) -> np.ndarray:
     """Matched figures (strict) and how many of them carry the gold value."""
     matched = set(true) & set(pred)
     correct = 0
     for sent, start, _, _ in matched:
         first = view.sentences[sent][0] + start
-        correct += predicted.get(first) == gold.get(first)
+        correct += placement.placed[first].value == gold.get(first)
     return np.array([len(matched), correct], dtype=np.int64)
 
 
@@ -147,6 +235,7 @@ class Counts:
     strict: dict[str, np.ndarray]  # tag layer -> (docs, labels, 3)
     partial: dict[str, np.ndarray]  # tag layer -> (docs, 4), type ignored
     partial_labels: dict[str, np.ndarray]  # tag layer -> (docs, labels, 4)
+    unplaced: dict[str, np.ndarray]  # tag layer -> (docs,) predicted spans the token view could not hold
     values: np.ndarray | None  # (docs, 2) matched, correct
     pairs: np.ndarray | None  # (docs, 3, 4) confusion of the pairs at home in each document
     reports: dict[str, dict]  # tag layer -> seqeval classification_report (output_dict) on all documents
@@ -164,35 +253,42 @@ def count(golds: list[GoldDoc], preds: Predictions, pairs: list[Pair]) -> Counts
     strict = {t: np.zeros((n, len(LABELS[t]), 3), dtype=np.int64) for t in layers}
     partial = {t: np.zeros((n, 4), dtype=np.int64) for t in layers}
     partial_labels = {t: np.zeros((n, len(LABELS[t]), 4), dtype=np.int64) for t in layers}
+    unplaced = {t: np.zeros(n, dtype=np.int64) for t in layers}
     values = np.zeros((n, 2), dtype=np.int64) if "figure_tags" in layers else None
     pooled: dict[str, tuple[list, list]] = {t: ([], []) for t in layers}
     for k, g in enumerate(golds):
         spans = preds.spans.get(g.doc.id, [])
         flags = preds.contradictory.get(g.doc.id, set())
         for t in layers:
-            pred_seqs = layer_tags(g.view, spans, flags, t)
-            true_e, pred_e = entities(g.tags[t]), entities(pred_seqs)
+            snapped = predicted_spans(g, spans, flags, t)
+            placement = predicted_placement(g, snapped, t)
+            true_seqs = with_pseudo(g.tags[t], placement)
+            true_e, pred_e = entities(true_seqs), entities(placement.seqs)
             strict[t][k] = strict_counts(true_e, pred_e, LABELS[t])
-            partial[t][k] = partial_counts(true_e, pred_e)
+            unplaced[t][k] = placement.unplaced
+            true_r, pred_r = ranges(g.spans[t]), ranges(snapped)
+            partial[t][k] = partial_counts(true_r, pred_r)
             for m, label in enumerate(LABELS[t]):
                 partial_labels[t][k, m] = partial_counts(
-                    [e for e in true_e if e[3] == label], [e for e in pred_e if e[3] == label]
+                    [e for e in true_r if e[3] == label], [e for e in pred_r if e[3] == label]
                 )
             if t == "figure_tags":
-                values[k] = value_counts(true_e, pred_e, g.view, g.values, predicted_values(g.view, spans))
-            pooled[t][0].extend(g.tags[t])
-            pooled[t][1].extend(pred_seqs)
+                values[k] = value_counts(true_e, pred_e, g.view, g.values, placement)
+            pooled[t][0].extend(true_seqs)
+            pooled[t][1].extend(placement.seqs)
     reports = {t: seqeval_report(*pooled[t]) for t in layers}
     pair_counts, y_pairs = None, None
     if preds.pairs is not None and pairs:
         home = {g.doc.id: k for k, g in enumerate(golds)}
         pair_counts = np.zeros((n, len(PAIR_LABELS), len(PAIR_LABELS) + 1), dtype=np.int64)
         for p in pairs:
-            at = home[min(d for d in (p.a_doc, p.b_doc) if d in home)]
+            at = home[p.home(set(home))]
             pair_counts[at] += pair_confusion([p], preds.pairs)
         ordered = sorted(pairs, key=lambda p: p.id)
         y_pairs = ([p.label for p in ordered], [preds.pairs.get(p.id, "NONE") for p in ordered])
-    return Counts([g.doc.id for g in golds], strict, partial, partial_labels, values, pair_counts, reports, y_pairs)
+    return Counts(
+        [g.doc.id for g in golds], strict, partial, partial_labels, unplaced, values, pair_counts, reports, y_pairs
+    )
 
 
 def seqeval_report(true: list[list[str]], pred: list[list[str]]) -> dict:

@@ -6,6 +6,17 @@ import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
 from crossclaim.evaluation.counts import LABELS, Counts
+from crossclaim.evaluation.results import (
+    CI,
+    PRF,
+    LabelScore,
+    LayerScore,
+    PairScore,
+    PartialScore,
+    Scores,
+    StrictScore,
+    ValueAccuracy,
+)
 from crossclaim.schema.scheme import PAIR_LABELS
 
 RESAMPLES = 1000
@@ -103,96 +114,90 @@ def paired_p_value(a: np.ndarray, b: np.ndarray, a_obs: float, b_obs: float) -> 
     return (extreme + 1) / (d.size + 1)
 
 
-def sklearn_pairs(y_true: list[str], y_pred: list[str]) -> dict:
+def sklearn_pairs(y_true: list[str], y_pred: list[str]) -> tuple[PRF, float]:
     """CONTRADICTS P/R/F1 and macro-F1 (labels present in gold or predictions) with scikit-learn."""
     p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=["CONTRADICTS"], zero_division=0)
     present = [lab for lab in PAIR_LABELS if lab in set(y_true) | set(y_pred)]
     _, _, macro, _ = precision_recall_fscore_support(y_true, y_pred, labels=present, average="macro", zero_division=0)
-    return {"precision": float(p[0]), "recall": float(r[0]), "f1": float(f[0]), "macro_f1": float(macro)}
+    return PRF(float(p[0]), float(r[0]), float(f[0])), float(macro)
 
 
 def _num(x) -> float | None:
     return None if x is None or (isinstance(x, float) and np.isnan(x)) else float(x)
 
 
-def summarize(c: Counts, idx: np.ndarray) -> dict:
-    """The scores of one system (JSON-ready): point estimates from seqeval / scikit-learn, CIs by bootstrap."""
-    out: dict = {"layers": {}, "pairs": None}
+def _ci(samples: np.ndarray) -> CI:
+    bounds = interval(samples)
+    return None if bounds is None else (bounds[0], bounds[1])
+
+
+def strict_score(c: Counts, t: str, idx: np.ndarray) -> StrictScore:
+    """Point estimates from seqeval's report, the interval by bootstrap over documents."""
+    report = c.reports[t]
+    pooled = c.strict[t].sum(0)
+    _, _, f_boot = strict_prf(resampled(c.strict[t], idx))
+    micro = report.get("micro avg")
+    return StrictScore(
+        micro=PRF(
+            _num(micro["precision"]) if micro else None,
+            _num(micro["recall"]) if micro else None,
+            _num(micro["f1-score"]) if micro else None,
+        ),
+        f1_ci=_ci(f_boot),
+        support=int(pooled[:, 2].sum()),
+        predicted=int(pooled[:, 1].sum()),
+        unplaced=int(c.unplaced[t].sum()),
+        labels={
+            label: LabelScore(
+                PRF(float(row["precision"]), float(row["recall"]), float(row["f1-score"])), int(row["support"])
+            )
+            for label, row in sorted(report.items())
+            if label in LABELS[t]
+        },
+    )
+
+
+def partial_score(c: Counts, t: str, idx: np.ndarray) -> PartialScore:
+    pp, pr, pf = partial_prf(c.partial[t].sum(0))
+    _, _, pf_boot = partial_prf(resampled(c.partial[t], idx))
+    labels = {}
+    for m, label in enumerate(LABELS[t]):
+        lc = c.partial_labels[t][:, m].sum(0)
+        if lc[2] or lc[3]:
+            lp, lr, lf = partial_prf(lc)
+            labels[label] = LabelScore(PRF(float(lp), float(lr), _num(float(lf))), int(lc[3]))
+    return PartialScore(
+        micro=PRF(float(pp), float(pr), _num(float(pf))),
+        f1_ci=_ci(pf_boot),
+        exact=int(c.partial[t][:, 0].sum()),
+        overlap=int(c.partial[t][:, 1].sum()),
+        labels=labels,
+    )
+
+
+def value_score(values: np.ndarray, idx: np.ndarray) -> ValueAccuracy:
+    matched, correct = (int(x) for x in values.sum(0))
+    return ValueAccuracy(
+        correct / matched if matched else None, _ci(value_accuracy(resampled(values, idx))), matched, correct
+    )
+
+
+def pair_score(pairs: np.ndarray, y_pairs: tuple[list[str], list[str]], idx: np.ndarray) -> PairScore:
+    """Point estimates from scikit-learn, intervals from the per-document confusions."""
+    contradicts, macro = sklearn_pairs(*y_pairs)
+    _, _, f_boot, macro_boot = pair_metrics(resampled(pairs, idx))
+    unlabelled = sum(1 for y in y_pairs[1] if y not in PAIR_LABELS)
+    return PairScore(contradicts, _ci(f_boot), macro, _ci(macro_boot), len(y_pairs[0]), unlabelled)
+
+
+def summarize(c: Counts, idx: np.ndarray) -> Scores:
+    """The scores of one system: point estimates from seqeval / scikit-learn, CIs by bootstrap."""
+    layers = {}
     for t in c.strict:
-        report = c.reports[t]
-        pooled = c.strict[t].sum(0)
-        _, _, f_boot = strict_prf(resampled(c.strict[t], idx))
-        micro = report.get("micro avg")
-        strict = {
-            "micro": {
-                "precision": _num(micro["precision"]) if micro else None,
-                "recall": _num(micro["recall"]) if micro else None,
-                "f1": _num(micro["f1-score"]) if micro else None,
-                "f1_ci": interval(f_boot),
-                "support": int(pooled[:, 2].sum()),
-                "predicted": int(pooled[:, 1].sum()),
-            },
-            "labels": {
-                label: {
-                    "precision": float(row["precision"]),
-                    "recall": float(row["recall"]),
-                    "f1": float(row["f1-score"]),
-                    "support": int(row["support"]),
-                }
-                for label, row in sorted(report.items())
-                if label in LABELS[t]
-            },
-        }
-        pp, pr, pf = partial_prf(c.partial[t].sum(0))
-        _, _, pf_boot = partial_prf(resampled(c.partial[t], idx))
-        labels = {}
-        for m, label in enumerate(LABELS[t]):
-            lc = c.partial_labels[t][:, m].sum(0)
-            if lc[2] or lc[3]:
-                lp, lr, lf = partial_prf(lc)
-                labels[label] = {
-                    "precision": float(lp),
-                    "recall": float(lr),
-                    "f1": _num(float(lf)),
-                    "support": int(lc[3]),
-                }
-        partial = {
-            "micro": {
-                "precision": float(pp),
-                "recall": float(pr),
-                "f1": _num(float(pf)),
-                "f1_ci": interval(pf_boot),
-                "exact": int(c.partial[t][:, 0].sum()),
-                "overlap": int(c.partial[t][:, 1].sum()),
-            },
-            "labels": labels,
-        }
-        entry = {"strict": strict, "partial": partial}
-        if t == "figure_tags" and c.values is not None:
-            matched, correct = (int(x) for x in c.values.sum(0))
-            entry["value_accuracy"] = {
-                "accuracy": correct / matched if matched else None,
-                "ci": interval(value_accuracy(resampled(c.values, idx))),
-                "matched": matched,
-                "correct": correct,
-            }
-        out["layers"][t] = entry
-    if c.pairs is not None and c.y_pairs is not None:
-        point = sklearn_pairs(*c.y_pairs)
-        _, _, f_boot, macro_boot = pair_metrics(resampled(c.pairs, idx))
-        out["pairs"] = {
-            "contradicts": {
-                "precision": point["precision"],
-                "recall": point["recall"],
-                "f1": point["f1"],
-                "f1_ci": interval(f_boot),
-            },
-            "macro_f1": point["macro_f1"],
-            "macro_f1_ci": interval(macro_boot),
-            "n": len(c.y_pairs[0]),
-            "unlabelled": sum(1 for y in c.y_pairs[1] if y not in PAIR_LABELS),
-        }
-    return out
+        values = value_score(c.values, idx) if t == "figure_tags" and c.values is not None else None
+        layers[t] = LayerScore(strict_score(c, t, idx), partial_score(c, t, idx), values)
+    pairs = pair_score(c.pairs, c.y_pairs, idx) if c.pairs is not None and c.y_pairs is not None else None
+    return Scores(layers, pairs)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from pathlib import Path
 from crossclaim.errors import InputError
 from crossclaim.evaluation.counts import GoldDoc, count, index_gold
 from crossclaim.evaluation.metrics import RESAMPLES, SEED, resample_indices, summarize
+from crossclaim.evaluation.results import CI, Scores, SplitScores
 from crossclaim.formats.predictions import Predictions
 from crossclaim.schema.records import Pair
 from crossclaim.schema.scheme import SPLITS
@@ -17,7 +18,7 @@ from crossclaim.schema.scheme import SPLITS
 
 def evaluate(
     golds: list[GoldDoc], preds: Predictions, pairs: list[Pair], resamples: int = RESAMPLES, seed: int = SEED
-) -> dict:
+) -> Scores:
     """Score ``preds`` on the documents of ``golds`` and the gold ``pairs`` in scope."""
     c = count(golds, preds, pairs)
     return summarize(c, resample_indices(len(golds), resamples, seed))
@@ -34,7 +35,7 @@ def pairs_of_split(pairs: list[Pair], split_of: dict[str, str], split: str) -> l
 # a predictions file on a split (the ``crossclaim score`` command)
 
 
-def score_file(root: Path, path: Path, split: str) -> dict:
+def score_file(root: Path, path: Path, split: str) -> SplitScores:
     """Validate ``path`` against the corpus and score it on ``split`` (train, validation, test or all)."""
     from crossclaim.dataset.gold import load_gold
     from crossclaim.formats.predictions import read_predictions, require_documents
@@ -49,42 +50,47 @@ def score_file(root: Path, path: Path, split: str) -> dict:
     contradictory = gold.contradictory()
     golds = [index_gold(d, gold.spans(d.id), contradictory.get(d.id, set())) for d in docs]
     pairs = pairs_of_split(gold.pairs, {d.id: d.split for d in gold.docs}, split)
-    result = evaluate(golds, preds.only(ids), pairs)
-    result |= {"split": split, "documents": ids, "ignored_documents": sorted(set(preds.spans) - set(ids))}
-    return result
+    scores = evaluate(golds, preds.only(ids), pairs)
+    return SplitScores(scores, split, tuple(ids), tuple(sorted(set(preds.spans) - set(ids))))
 
 
-def format_scores(result: dict) -> str:
+def unplaced_note(n: int) -> str:
+    return f"{n} predicted span{'s' if n != 1 else ''} could not be placed on the token view"
+
+
+def format_scores(result: SplitScores) -> str:
     """A plain-text report: per layer the seqeval table with CI, partial scores, values; then pairs."""
 
     def f(x: float | None) -> str:
         return "   n/a" if x is None else f"{x:6.3f}"
 
-    def ci(c: list[float] | None) -> str:
+    def ci(c: CI) -> str:
         return "" if not c else f"  95% CI [{c[0]:.3f}, {c[1]:.3f}]"
 
-    lines = [f"split {result['split']}: {', '.join(result['documents'])}"]
-    if result["ignored_documents"]:
-        lines.append(f"(lines of {', '.join(result['ignored_documents'])} are outside the split: not scored)")
-    for layer, entry in result["layers"].items():
+    lines = [f"split {result.split}: {', '.join(result.documents)}"]
+    if result.ignored_documents:
+        lines.append(f"(lines of {', '.join(result.ignored_documents)} are outside the split: not scored)")
+    for layer, entry in result.scores.layers.items():
         lines += ["", f"{layer}", f"  {'label':<12} {'P':>6} {'R':>6} {'F1':>6} {'support':>8}"]
-        for label, row in entry["strict"]["labels"].items():
-            lines.append(f"  {label:<12} {f(row['precision'])} {f(row['recall'])} {f(row['f1'])} {row['support']:>8}")
-        m = entry["strict"]["micro"]
-        row = f"{f(m['precision'])} {f(m['recall'])} {f(m['f1'])} {m['support']:>8}"
-        lines.append(f"  {'micro':<12} {row}{ci(m['f1_ci'])}")
-        p = entry["partial"]["micro"]
-        lines.append(f"  {'partial':<12} {f(p['precision'])} {f(p['recall'])} {f(p['f1'])} {'':>8}{ci(p['f1_ci'])}")
-        if "value_accuracy" in entry:
-            v = entry["value_accuracy"]
-            lines.append(f"  value accuracy {f(v['accuracy'])} ({v['correct']}/{v['matched']} matched){ci(v['ci'])}")
-    pairs = result["pairs"]
+        for label, row in entry.strict.labels.items():
+            p = row.prf
+            lines.append(f"  {label:<12} {f(p.precision)} {f(p.recall)} {f(p.f1)} {row.support:>8}")
+        m, p = entry.strict.micro, entry.partial.micro
+        support = f"{entry.strict.support:>8}"
+        lines.append(f"  {'micro':<12} {f(m.precision)} {f(m.recall)} {f(m.f1)} {support}{ci(entry.strict.f1_ci)}")
+        lines.append(f"  {'partial':<12} {f(p.precision)} {f(p.recall)} {f(p.f1)} {'':>8}{ci(entry.partial.f1_ci)}")
+        if entry.strict.unplaced:
+            lines.append(f"  {unplaced_note(entry.strict.unplaced)} (counted as false positives)")
+        if entry.values is not None:
+            v = entry.values
+            lines.append(f"  value accuracy {f(v.accuracy)} ({v.correct}/{v.matched} matched){ci(v.ci)}")
+    pairs = result.scores.pairs
     if pairs is not None:
-        c = pairs["contradicts"]
+        c = pairs.contradicts
         lines += [
             "",
-            f"claim pairs ({pairs['n']}, {pairs['unlabelled']} without a prediction)",
-            f"  CONTRADICTS P {f(c['precision'])} R {f(c['recall'])} F1 {f(c['f1'])}{ci(c['f1_ci'])}",
-            f"  macro-F1 {f(pairs['macro_f1'])}{ci(pairs['macro_f1_ci'])}",
+            f"claim pairs ({pairs.n}, {pairs.unlabelled} without a prediction)",
+            f"  CONTRADICTS P {f(c.precision)} R {f(c.recall)} F1 {f(c.f1)}{ci(pairs.f1_ci)}",
+            f"  macro-F1 {f(pairs.macro_f1)}{ci(pairs.macro_f1_ci)}",
         ]
     return "\n".join(lines)

@@ -3,8 +3,8 @@
 Every JSON or JSON Lines input (the manifest, Label Studio exports, predictions files) is read here.
 The standard library parses; the checks around it are the ones it lacks:
 
-- numbers are bounded: integers have at most ``MAX_INT_DIGITS`` digits (they fit 64 bits), floats
-  are finite, and ``NaN`` / ``Infinity`` (which Python accepts and JSON does not) are refused;
+- numbers are bounded: integers fit a signed 64-bit column, floats are finite, and ``NaN`` /
+  ``Infinity`` (which Python accepts and JSON does not) are refused;
 - nesting is bounded (``MAX_DEPTH``), so neither the parser nor any code walking the data can hit
   Python's recursion limit;
 - strings are valid Unicode: a lone surrogate escape (``"\\ud800"``) could never be written out as UTF-8;
@@ -32,7 +32,8 @@ from pathlib import Path
 from crossclaim.errors import InputError, shown
 
 MAX_DEPTH = 64  # the deepest legitimate input, a Label Studio export, nests 8 levels
-MAX_INT_DIGITS = 18  # |n| < 10**18 < 2**63: every integer fits a 64-bit column
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # every integer fits a signed 64-bit column (int64 in parquet)
+_INT_DIGITS = 19  # a literal of 19 digits may be out of range, one of fewer never is
 MAX_BYTES = 1 << 30  # a JSON input is parsed in memory: refuse anything beyond 1 GiB up front
 
 
@@ -91,6 +92,13 @@ def read_json(path: Path, *, unique_keys: bool = False) -> object:
 def loads(text: str, where: str, *, unique_keys: bool = False) -> object:
     """Parse JSON text strictly; ``where`` names the input in every message."""
     return _loads(text, where, unique_keys, None, last_line=True)
+
+
+def check_integers(data: bytes, where: str) -> None:
+    """Refuse an integer beyond 64 signed bits in JSON ``data`` parsed by another parser (the export
+    stream's orjson takes up to 2**64 - 1, which no signed 64-bit column holds)."""
+    if _has_digit_run(data):  # rare: only then is the text parsed again, to find the integer
+        _loads(data.decode("utf-8", "surrogatepass"), where, False, data, last_line=True, in_line=True)
 
 
 def json_lines(text: str, where: str, problems: list[tuple[str, str]]) -> list[tuple[int, object]]:
@@ -194,15 +202,14 @@ _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 
 
 def _has_digit_run(data: bytes) -> bool:
-    """Whether any run of digits (in a number or a string) is longer than an integer may be."""
-    return b"0" * (MAX_INT_DIGITS + 1) in data.translate(_DIGITS_TO_ZERO)
+    """Whether any run of digits (in a number or a string) is long enough to be out of range."""
+    return b"0" * _INT_DIGITS in data.translate(_DIGITS_TO_ZERO)
 
 
 def _bounded_int(literal: str) -> int:
-    if len(literal.lstrip("-")) > MAX_INT_DIGITS:
-        raise _Refused(
-            f"integer {shown(literal, 40)} has {len(literal.lstrip('-')):,} digits (at most {MAX_INT_DIGITS})", literal
-        )
+    digits = len(literal.lstrip("-"))
+    if digits > _INT_DIGITS or not INT_MIN <= int(literal) <= INT_MAX:
+        raise _Refused(f"integer {shown(literal, 40)} does not fit 64 bits (-2**63 to 2**63-1)", literal)
     return int(literal)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from crossclaim.errors import InputError, shown
 from crossclaim.formats.jsonio import described, json_lines, json_type, read_text
 from crossclaim.schema.records import Document, Pair, Span
-from crossclaim.schema.scheme import LAYERS, PAIR_LABELS, TAG_LAYERS, TOPICS
+from crossclaim.schema.scheme import LAYERS, PAIR_LABELS, TAG_LAYERS, Attribute, attributes_of
 
 SCHEMA_FILE = Path(__file__).with_name("predictions.schema.json")
 SPAN_LAYERS: tuple[str, ...] = tuple(LAYERS)
@@ -40,14 +40,16 @@ def span_layers_of(tag_layers: frozenset[str]) -> list[str]:
 
 # Fields of a span object per layer: name -> (required, allowed JSON types as Python types).
 _COMMON = {"start": (True, (int,)), "end": (True, (int,)), "label": (True, (str,)), "text": (False, (str,))}
-_EXTRA = {
-    "figures": {"value": (False, (str, type(None)))},
-    "claims": {
-        "hedged": (True, (bool,)),
-        "topic": (False, (str, type(None))),
-        "contradictory": (False, (bool,)),
-    },
-}
+_KIND_TYPES = {"text": (str, type(None)), "choice": (str, type(None)), "bool": (bool,)}
+
+
+def _predicted(layer: str) -> list[Attribute]:
+    """The attributes of a layer that are fields of the predictions format."""
+    return [a for a in attributes_of(layer) if a.predicted]
+
+
+def _spec(layer: str) -> dict[str, tuple[bool, tuple[type, ...]]]:
+    return _COMMON | {a.name: (a.predicted_required, _KIND_TYPES[a.kind]) for a in _predicted(layer)}
 
 
 @dataclass
@@ -89,23 +91,15 @@ def merge(parts: list[Predictions]) -> Predictions:
 # writing
 
 
-def pair_home(p: Pair, doc_ids: set[str] | None = None) -> str:
-    """The document whose line carries a pair: the first of its two documents (in scope)."""
-    docs = sorted({p.a_doc, p.b_doc})
-    if doc_ids is not None:
-        docs = [d for d in docs if d in doc_ids] or docs
-    return docs[0]
-
-
 def span_json(s: Span, contradictory: set[str] | None) -> dict:
     """One span object; ``contradictory`` is None when the system does not flag claims."""
     row: dict = {"start": s.start, "end": s.end, "label": s.label, "text": s.text}
-    if s.layer == "figures":
-        row["value"] = s.value
-    if s.layer == "claims":
-        row |= {"hedged": bool(s.hedged), "topic": s.topic}
-        if contradictory is not None:
-            row["contradictory"] = s.id in contradictory
+    for a in _predicted(s.layer):
+        if not a.derived:
+            value = s.attrs.get(a.name)
+            row[a.name] = bool(value) if a.kind == "bool" else value
+        elif contradictory is not None:
+            row[a.name] = s.id in contradictory
     return row
 
 
@@ -116,7 +110,7 @@ def to_jsonl(preds: Predictions, docs: list[Document], pairs: list[Pair]) -> str
     if preds.pairs is not None:
         for p in sorted(pairs, key=lambda p: p.id):
             if p.id in preds.pairs:
-                by_home.setdefault(pair_home(p, ids), []).append({"pair_id": p.id, "label": preds.pairs[p.id]})
+                by_home.setdefault(p.home(ids), []).append({"pair_id": p.id, "label": preds.pairs[p.id]})
     lines = []
     for d in docs:
         row: dict = {DOC_KEY: d.id}
@@ -218,7 +212,7 @@ def _layer(
         got = _span(item, layer, i, doc, f"{here}, field {layer}[{i}]", problems)
         if got is not None:
             out.append(got)
-            if isinstance(item, dict) and "contradictory" in item:
+            if isinstance(item, dict) and any(a.derived and a.name in item for a in _predicted(layer)):
                 flagged.append(True)
     ordered = sorted(out, key=lambda x: (x[0].start, x[0].end))
     for (a, _), (b, _) in zip(ordered, ordered[1:]):
@@ -240,7 +234,7 @@ def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: 
     if not isinstance(item, dict):
         problems.append((here, "must be an object with start, end and label"))
         return None
-    spec = _COMMON | _EXTRA.get(layer, {})
+    spec = _spec(layer)
     bad = False
     for key in sorted(set(item) - set(spec)):
         problems.append((f"{here}.{_key(key)}", f"unknown field for a {layer} span (allowed: {', '.join(spec)})"))
@@ -276,22 +270,17 @@ def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: 
         given = shown(item["text"])
         problems.append((f"{here}.text", f"{given} is not the document text at {start}:{end} ({shown(text)})"))
         return None
-    topic = item.get("topic")
-    if topic is not None and topic not in TOPICS:
-        problems.append((f"{here}.topic", f"unknown topic {shown(topic)} (see the controlled list in the card)"))
-        return None
-    span = Span(
-        layer=layer,
-        id=f"{layer}-{i}",
-        start=start,
-        end=end,
-        text=text,
-        label=label,
-        value=item.get("value") if layer == "figures" else None,
-        hedged=item["hedged"] if layer == "claims" else None,
-        topic=topic,
-    )
-    return span, bool(item.get("contradictory", False))
+    attrs: dict[str, object] = {}
+    for a in _predicted(layer):
+        value = item.get(a.name)
+        if a.kind == "choice" and value is not None and value not in a.choices:
+            unknown = f"unknown {a.name} {shown(value)} (see the controlled list in the card)"
+            problems.append((f"{here}.{a.name}", unknown))
+            return None
+        if not a.derived:
+            attrs[a.name] = value
+    span = Span(layer=layer, id=f"{layer}-{i}", start=start, end=end, text=text, label=label, attrs=attrs)
+    return span, any(bool(item.get(a.name)) for a in _predicted(layer) if a.derived)
 
 
 _JSON_TYPE = {int: "an integer", str: "a string", bool: "true or false"}
@@ -356,20 +345,19 @@ def _span_schema(layer: str) -> dict:
         "text": {"type": "string", "description": "optional; when given it must equal the document text at start:end"},
     }
     required = ["start", "end", "label"]
-    if layer == "figures":
-        props["value"] = {
-            "type": ["string", "null"],
-            "description": "normalised value (grammar in the dataset card); compared as a string",
-        }
-    if layer == "claims":
-        props["hedged"] = {"type": "boolean"}
-        props["topic"] = {"enum": [*TOPICS, None]}
-        props["contradictory"] = {
-            "type": "boolean",
-            "description": "the claim is in a CONTRADICTS pair (default false)",
-        }
-        required.append("hedged")
+    for a in _predicted(layer):
+        props[a.name] = _attribute_schema(a)
+        if a.predicted_required:
+            required.append(a.name)
     return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+
+
+def _attribute_schema(a: Attribute) -> dict:
+    if a.kind == "choice":
+        prop: dict = {"enum": [*a.choices, None]}
+    else:
+        prop = {"type": "boolean" if a.kind == "bool" else ["string", "null"]}
+    return prop | ({"description": a.prediction_note} if a.prediction_note else {})
 
 
 def json_schema() -> dict:

@@ -6,10 +6,9 @@ import io
 
 import numpy as np
 
-from crossclaim.evaluation.metrics import (
-    RESAMPLES,
-    SEED,
-)
+from crossclaim.evaluation.metrics import RESAMPLES, SEED
+from crossclaim.evaluation.results import CI, Scores
+from crossclaim.leaderboard.board import Board, Evaluation
 from crossclaim.schema.scheme import TAG_LAYERS
 
 EVALUATIONS = ("test", "cv")
@@ -18,20 +17,6 @@ EVALUATION_TITLE = {
     "cv": "Leave-one-document-out cross-validation (all documents)",
 }
 LAYER_TITLE = {t.name: t.what for t in TAG_LAYERS}
-DIGITS = 4
-
-
-def rounded(x):
-    """Round every float (deterministic output, no platform noise in the last digits)."""
-    if isinstance(x, float):
-        return round(x, DIGITS)
-    if isinstance(x, dict):
-        return {k: rounded(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [rounded(v) for v in x]
-    return x
-
-
 # ---------------------------------------------------------------------------------------------
 # rendering (pure)
 
@@ -40,7 +25,7 @@ def _f(x: float | None) -> str:
     return "—" if x is None else f"{x:.3f}"
 
 
-def _ci(ci: list[float] | None) -> str:
+def _ci(ci: CI) -> str:
     return "" if not ci else f" [{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
@@ -50,7 +35,7 @@ def _p(p: float | None, best: bool) -> str:
     return "—" if p is None else f"{p:.3f}"
 
 
-def markdown(board: dict) -> str:
+def markdown(board: Board) -> str:
     """LEADERBOARD.md: a table per layer and evaluation, then the pair task."""
     lines = [
         "# CrossClaim leaderboard",
@@ -59,8 +44,11 @@ def markdown(board: dict) -> str:
         "",
         "Scores of every system on the test split and in leave-one-document-out cross-validation",
         'over all documents. Strict: seqeval `classification_report` (`mode="strict"`, IOB2) on the token',
-        "view of the `tokens` config, predicted spans projected onto it like the gold. Partial: the",
-        "SemEval-2013 partial schema (exact boundary 1, overlap 0.5, type ignored). Brackets: 95%",
+        "view of the `tokens` config; each predicted span is first snapped to the whole tokens it shares a",
+        "character with, and one the view cannot hold (across sentences, or on a token another predicted",
+        "span of the layer took) is counted as a false positive, so strict scores are exact matching of",
+        "snapped spans. Partial: the SemEval-2013 partial schema on the snapped spans (exact boundary 1,",
+        "overlap 0.5, type ignored). Brackets: 95%",
         f"bootstrap confidence intervals over documents ({RESAMPLES} resamples, seed {SEED}); *p*: two-sided",
         "paired bootstrap p-value against the best system of the table (strict micro F1; its floor is",
         f"1/{RESAMPLES + 1:,}). With so few documents the intervals are wide and coarse (two test documents",
@@ -75,31 +63,37 @@ def markdown(board: dict) -> str:
     unpredicted = [
         LAYER_TITLE[t.name]
         for t in TAG_LAYERS
-        if not any(t.name in s["layers"] for ev in board["evaluations"].values() for s in ev["systems"].values())
+        if not any(t.name in s.layers for ev in board.evaluations.values() for s in ev.systems.values())
     ]
     if unpredicted:
         lines += [f"No system predicts these layers yet: {'; '.join(unpredicted)}.", ""]
     for ev in EVALUATIONS:
-        data = board["evaluations"][ev]
+        data = board.evaluations[ev]
         lines += [
             f"## {EVALUATION_TITLE[ev]}",
             "",
-            f"Documents: {', '.join(data['documents'])}; gold claim pairs: {data['pairs']}.",
+            f"Documents: {', '.join(data.documents)}; gold claim pairs: {data.pairs}.",
             "",
         ]
         for t in TAG_LAYERS:
-            lines += _layer_table(data, t.name, board["order"])
-        lines += _pair_table(data, board["order"])
+            lines += _layer_table(data, t.name, board.order)
+        lines += _pair_table(data, board.order)
     lines += ["## Systems", "", "| system | kind | retrained per fold |", "|---|---|---|"]
-    for name in board["order"]:
-        info = board["systems"][name]
-        lines.append(f"| {name} | {info['kind']} | {'yes' if info['learned'] else 'no'} |")
+    for name in board.order:
+        info = board.systems[name]
+        lines.append(f"| {name} | {info.kind} | {'yes' if info.learned else 'no'} |")
     lines.append("")
     return "\n".join(lines)
 
 
-def _layer_table(data: dict, layer: str, order: list[str]) -> list[str]:
-    comp = data["comparison"].get(layer, {})
+def _p_cell(data: Evaluation, key: str, name: str) -> str:
+    comp = data.comparison.get(key)
+    if comp is None:
+        return _p(None, False)
+    return _p(comp.p_vs_best.get(name), comp.best == name)
+
+
+def _layer_table(data: Evaluation, layer: str, order: tuple[str, ...]) -> list[str]:
     figures = layer == "figure_tags"
     head = "| system | P | R | F1 [95% CI] | *p* | partial P | partial R | partial F1 [95% CI] |"
     rule = "|---|---:|---:|---|---:|---:|---:|---|"
@@ -107,55 +101,58 @@ def _layer_table(data: dict, layer: str, order: list[str]) -> list[str]:
         head += " value accuracy [95% CI] |"
         rule += "---|"
     lines = [f"### {LAYER_TITLE[layer]} (`{layer}`)", "", head, rule]
-    for name, s in ((n, data["systems"][n]) for n in order if n in data["systems"]):
-        entry = s["layers"].get(layer)
+    for name, s in ((n, data.systems[n]) for n in order if n in data.systems):
+        entry = s.layers.get(layer)
         if entry is None:
             cells = ["—"] * (8 if figures else 7)
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
             continue
-        st, pa = entry["strict"]["micro"], entry["partial"]["micro"]
+        st, pa = entry.strict.micro, entry.partial.micro
         row = [
             name,
-            _f(st["precision"]),
-            _f(st["recall"]),
-            _f(st["f1"]) + _ci(st["f1_ci"]),
-            _p(comp.get("p_vs_best", {}).get(name), comp.get("best") == name),
-            _f(pa["precision"]),
-            _f(pa["recall"]),
-            _f(pa["f1"]) + _ci(pa["f1_ci"]),
+            _f(st.precision),
+            _f(st.recall),
+            _f(st.f1) + _ci(entry.strict.f1_ci),
+            _p_cell(data, layer, name),
+            _f(pa.precision),
+            _f(pa.recall),
+            _f(pa.f1) + _ci(entry.partial.f1_ci),
         ]
         if figures:
-            va = entry.get("value_accuracy", {})
-            row.append(_f(va.get("accuracy")) + _ci(va.get("ci")) + f" ({va.get('correct', 0)}/{va.get('matched', 0)})")
+            va = entry.values
+            row.append(_f(va.accuracy) + _ci(va.ci) + f" ({va.correct}/{va.matched})")
         lines.append("| " + " | ".join(row) + " |")
-    lines += ["", f"Gold spans: {data['gold_spans'][layer]}.", ""]
+    note = f"Gold spans: {data.gold_spans[layer]}."
+    entries = [(n, data.systems[n].layers.get(layer)) for n in order if n in data.systems]
+    listed = ", ".join(f"{n} {e.strict.unplaced}" for n, e in entries if e is not None and e.strict.unplaced)
+    if listed:
+        note += f" Predicted spans that could not be placed on the token view (each a false positive): {listed}."
+    lines += ["", note, ""]
     return lines
 
 
-def _pair_table(data: dict, order: list[str]) -> list[str]:
-    comp = data["comparison"].get("pairs", {})
+def _pair_table(data: Evaluation, order: tuple[str, ...]) -> list[str]:
     lines = [
         "### Claim pairs",
         "",
         "| system | CONTRADICTS P | CONTRADICTS R | CONTRADICTS F1 [95% CI] | macro-F1 [95% CI] | *p* (macro-F1) |",
         "|---|---:|---:|---|---|---:|",
     ]
-    for name, s in ((n, data["systems"][n]) for n in order if n in data["systems"]):
-        p = s["pairs"]
+    for name, s in ((n, data.systems[n]) for n in order if n in data.systems):
+        p = s.pairs
         if p is None:
             lines.append(f"| {name} | — | — | — | — | — |")
             continue
-        c = p["contradicts"]
+        c = p.contradicts
         lines.append(
-            f"| {name} | {_f(c['precision'])} | {_f(c['recall'])} | {_f(c['f1'])}{_ci(c['f1_ci'])} | "
-            f"{_f(p['macro_f1'])}{_ci(p['macro_f1_ci'])} | "
-            f"{_p(comp.get('p_vs_best', {}).get(name), comp.get('best') == name)} |"
+            f"| {name} | {_f(c.precision)} | {_f(c.recall)} | {_f(c.f1)}{_ci(p.f1_ci)} | "
+            f"{_f(p.macro_f1)}{_ci(p.macro_f1_ci)} | {_p_cell(data, 'pairs', name)} |"
         )
     lines.append("")
     return lines
 
 
-def chart(board: dict) -> bytes:
+def chart(board: Board) -> bytes:
     """leaderboard.png: strict micro F1 per layer and system (pair macro-F1 last), CI error bars."""
     import matplotlib
 
@@ -164,11 +161,11 @@ def chart(board: dict) -> bytes:
 
     keys = [t.name for t in TAG_LAYERS] + ["pairs"]
     labels = [LAYER_TITLE[k].replace("`", "") if k != "pairs" else "claim pairs (macro-F1)" for k in keys]
-    names = board["order"]
+    names = board.order
     fig, axes = plt.subplots(len(EVALUATIONS), 1, figsize=(11, 7.5), sharey=True)
     width = 0.8 / max(1, len(names))
     for ax, ev in zip(axes, EVALUATIONS):
-        systems = board["evaluations"][ev]["systems"]
+        systems = board.evaluations[ev].systems
         for k, name in enumerate(names):
             vals, lo, hi = [], [], []
             for key in keys:
@@ -191,14 +188,12 @@ def chart(board: dict) -> bytes:
     return buf.getvalue()
 
 
-def _chart_value(s: dict | None, key: str) -> tuple[float | None, list[float] | None]:
+def _chart_value(s: Scores | None, key: str) -> tuple[float | None, CI]:
     if s is None:
         return None, None
     if key == "pairs":
-        p = s["pairs"]
-        return (p["macro_f1"], p["macro_f1_ci"]) if p else (None, None)
-    layer = s["layers"].get(key)
+        return (s.pairs.macro_f1, s.pairs.macro_f1_ci) if s.pairs else (None, None)
+    layer = s.layers.get(key)
     if layer is None:
         return None, None
-    m = layer["strict"]["micro"]
-    return m["f1"], m["f1_ci"]
+    return layer.strict.micro.f1, layer.strict.f1_ci

@@ -22,7 +22,7 @@ import numpy as np
 from crossclaim.dataset.gold import Gold, load_gold
 from crossclaim.dataset.splits import pair_split
 from crossclaim.errors import InputError
-from crossclaim.evaluation.counts import PARTIAL_SCHEME, Counts, GoldDoc, count, entities, index_gold
+from crossclaim.evaluation.counts import PARTIAL_SCHEME, SNAPPING, Counts, GoldDoc, count, entities, index_gold
 from crossclaim.evaluation.metrics import (
     RESAMPLES,
     SEED,
@@ -32,6 +32,7 @@ from crossclaim.evaluation.metrics import (
     resample_indices,
     summarize,
 )
+from crossclaim.evaluation.results import Scores, rounded
 from crossclaim.evaluation.score import pairs_of_split
 from crossclaim.files import write_bytes_atomic, write_text_atomic
 from crossclaim.formats.predictions import (
@@ -42,7 +43,8 @@ from crossclaim.formats.predictions import (
     require_documents,
     to_jsonl,
 )
-from crossclaim.leaderboard.render import EVALUATIONS, chart, markdown, rounded
+from crossclaim.leaderboard.board import Board, Comparison, Evaluation, SystemInfo
+from crossclaim.leaderboard.render import EVALUATIONS, chart, markdown
 from crossclaim.schema.records import Document, Pair
 from crossclaim.schema.scheme import SPLITS, TAG_LAYERS
 from crossclaim.systems.base import System, pair_queries, training_set
@@ -63,10 +65,6 @@ class Entry:
 
 # ---------------------------------------------------------------------------------------------
 # running systems (the only slow part)
-
-
-def _pairs_home(pairs: list[Pair], doc_id: str) -> list[Pair]:
-    return [p for p in pairs if min(p.a_doc, p.b_doc) == doc_id]
 
 
 def checked(preds: Predictions, name: str, gold: Gold, docs: list[Document]) -> Predictions:
@@ -100,7 +98,9 @@ def run_system(system: System, gold: Gold, tick: Callable[[], None], name: str =
     for held in docs:
         rest = [d for d in docs if d.id != held.id]
         system.fit(training_set(rest, gold.spans, gold.pairs))
-        folds.append(system.predict([held], pair_queries(_pairs_home(gold.pairs, held.id), by_id, claims)))
+        folds.append(
+            system.predict([held], pair_queries([p for p in gold.pairs if p.home() == held.id], by_id, claims))
+        )
         tick()
     out["cv"] = checked(merge(folds), name, gold, docs)
     return out
@@ -142,49 +142,59 @@ def evaluation_pairs(gold: Gold) -> dict[str, list[Pair]]:
     return {"test": [p for p in gold.pairs if pair_split(p, split_of) == "test"], "cv": list(gold.pairs)}
 
 
-def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[], None] = lambda: None) -> dict:
-    """The leaderboard as a JSON-ready dict: scores, CIs and p-values against the best system."""
-    contradictory = gold.contradictory()
+def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[], None] = lambda: None) -> Board:
+    """The leaderboard: scores, CIs and p-values against the best system, every float rounded."""
     docs = evaluation_docs(gold)
     pairs = evaluation_pairs(gold)
-    index = {d.id: index_gold(d, gold.spans(d.id), contradictory.get(d.id, set())) for d in gold.docs}
-    result: dict = {"evaluations": {}}
+    # the test split is scored with the flags the dataset publishes; cross-validation holds every
+    # document out against all the others, so there every CONTRADICTS pair counts
+    flags = {"test": gold.contradictory(), "cv": gold.contradictory(nested=False)}
+    evaluations = {}
     for ev in EVALUATIONS:
-        golds: list[GoldDoc] = [index[d.id] for d in docs[ev]]
+        golds: list[GoldDoc] = [index_gold(d, gold.spans(d.id), flags[ev].get(d.id, set())) for d in docs[ev]]
         idx = resample_indices(len(golds))
         counts: dict[str, Counts] = {}
-        systems: dict = {}
+        systems: dict[str, Scores] = {}
         for e in entries:
             if ev not in e.predictions:
                 continue
             counts[e.name] = count(golds, e.predictions[ev], pairs[ev])
             systems[e.name] = summarize(counts[e.name], idx)
             tick()
-        result["evaluations"][ev] = {
-            "documents": [d.id for d in docs[ev]],
-            "gold_spans": {t.name: sum(len(entities(g.tags[t.name])) for g in golds) for t in TAG_LAYERS},
-            "pairs": len(pairs[ev]),
-            "systems": systems,
-            "comparison": compare(counts, idx),
-        }
-    result["order"] = [e.name for e in entries]  # row order (JSON keys are sorted)
-    result["systems"] = {
-        e.name: {"kind": e.kind, "learned": e.learned, "evaluations": sorted(e.predictions)} for e in entries
-    }
-    result["settings"] = {
-        "bootstrap": f"{RESAMPLES} resamples of documents with replacement, seed {SEED}; 95% percentile intervals",
-        "p_value": "two-sided paired bootstrap (same resamples for both systems), against the best system of the layer",
-        "strict": "seqeval classification_report, mode='strict', scheme=IOB2, on the token view",
-        "partial": PARTIAL_SCHEME,
-        "pairs": "CONTRADICTS P/R/F1 and macro-F1 over the labels present (scikit-learn); missing labels are wrong",
-        "value_accuracy": "share of strictly matched figures whose value equals the gold value",
-    }
-    return rounded(result)
+        evaluations[ev] = Evaluation(
+            documents=tuple(d.id for d in docs[ev]),
+            gold_spans={t.name: sum(len(entities(g.tags[t.name])) for g in golds) for t in TAG_LAYERS},
+            pairs=len(pairs[ev]),
+            systems=systems,
+            comparison=compare(counts, idx),
+        )
+    board = Board(
+        evaluations=evaluations,
+        order=tuple(e.name for e in entries),
+        systems={e.name: SystemInfo(e.kind, e.learned, tuple(sorted(e.predictions))) for e in entries},
+        settings=SETTINGS,
+    )
+    return rounded(board)
 
 
-def compare(counts: dict[str, Counts], idx: np.ndarray) -> dict:
+SETTINGS = {
+    "bootstrap": f"{RESAMPLES} resamples of documents with replacement, seed {SEED}; 95% percentile intervals",
+    "p_value": "two-sided paired bootstrap (same resamples for both systems), against the best system of the layer",
+    "snapping": SNAPPING,
+    "strict": (
+        "seqeval classification_report, mode='strict', scheme=IOB2, on the token view; a snapped span the view "
+        "cannot hold gets a pseudo-sentence whose gold is all O (a false positive): exact (start, end, label) "
+        "matching of snapped spans"
+    ),
+    "partial": PARTIAL_SCHEME,
+    "pairs": "CONTRADICTS P/R/F1 and macro-F1 over the labels present (scikit-learn); missing labels are wrong",
+    "value_accuracy": "share of strictly matched figures whose value equals the gold value",
+}
+
+
+def compare(counts: dict[str, Counts], idx: np.ndarray) -> dict[str, Comparison]:
     """Per layer (and pairs): the best system by strict micro F1 and every other one's p-value."""
-    out: dict = {}
+    out: dict[str, Comparison] = {}
     keys = [t.name for t in TAG_LAYERS] + ["pairs"]
     for key in keys:
         stats = {}
@@ -195,14 +205,14 @@ def compare(counts: dict[str, Counts], idx: np.ndarray) -> dict:
         if not stats:
             continue
         best = max(stats, key=lambda n: (stats[n][1], -list(counts).index(n)))
-        out[key] = {
-            "best": best,
-            "p_vs_best": {
+        out[key] = Comparison(
+            best,
+            {
                 name: paired_p_value(stats[best][0], boot, stats[best][1], obs)
                 for name, (boot, obs) in stats.items()
                 if name != best
             },
-        }
+        )
     return out
 
 
@@ -229,12 +239,12 @@ def steps(systems: dict[str, System], files: int, n_docs: int) -> int:
     return runs + len(EVALUATIONS) * len(systems) + files
 
 
-def write_outputs(board: dict, out: Path) -> list[Path]:
+def write_outputs(board: Board, out: Path) -> list[Path]:
     """Write the three outputs; each is written atomically."""
     md = out / "LEADERBOARD.md"
     js = out / "leaderboard.json"
     png = out / "leaderboard.png"
-    write_text_atomic(js, json.dumps(board, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    write_text_atomic(js, json.dumps(board.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     write_text_atomic(md, markdown(board))
     write_bytes_atomic(png, chart(board))
     return [md, js, png]
@@ -247,7 +257,7 @@ def leaderboard(
     files: list[tuple[str, Path]] | None = None,
     on_total: Callable[[int], None] = lambda n: None,
     tick: Callable[[], None] = lambda: None,
-) -> dict:
+) -> Board:
     """Run, score and write the leaderboard; returns the board. Bad input fails before any run."""
     gold = load_gold(root / "annotations")
     names = names if names is not None else system_names()

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from crossclaim.schema.scheme import ATTRIBUTE, ATTRIBUTES
 
 
 @dataclass(frozen=True)
 class Span:
-    """One labelled character span (Python offsets into the document text, end-exclusive)."""
+    """One labelled character span (Python offsets into the document text, end-exclusive).
+
+    Its attributes (a figure's ``value``, a claim's ``hedged``, ``topic`` and ``cues``, ...) are
+    whatever the schema declares for its layer, kept in ``attrs`` and read as ``span.value``: a
+    new attribute in the schema needs no change here. An attribute the span does not carry reads
+    as None (an empty tuple for span-id lists).
+    """
 
     layer: str
     id: str
@@ -15,10 +25,25 @@ class Span:
     end: int
     text: str
     label: str
-    value: str | None = None  # figures
-    hedged: bool | None = None  # claims
-    topic: str | None = None  # claims
-    cues: tuple[str, ...] = ()  # claims: ids of the hedge cues related to the claim
+    attrs: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        # one form per content: an absent attribute is never stored as None or ()
+        kept = {k: v for k, v in self.attrs.items() if v is not None and v != ()}
+        object.__setattr__(self, "attrs", kept)
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        attr = ATTRIBUTE.get((self.layer, name)) or next((a for a in ATTRIBUTES if a.name == name), None)
+        if attr is None:
+            raise AttributeError(f"{name!r} is neither a Span field nor an attribute of the schema")
+        return self.attrs.get(name, attr.empty)
+
+    def replace(self, **attrs: object) -> Span:
+        """The same span with some attributes set (None removes one)."""
+        merged = {**self.attrs, **attrs}
+        return dataclasses.replace(self, attrs={k: v for k, v in merged.items() if v is not None})
 
 
 @dataclass(frozen=True)
@@ -91,6 +116,14 @@ class Pair:
     rationale: str = ""
     annotator: str = ""
     lead_time: float | None = None
+
+    def home(self, doc_ids: set[str] | None = None) -> str:
+        """The document that carries the pair (its predictions line, its CV fold, its score row):
+        the first of its two documents, among ``doc_ids`` when given."""
+        docs = sorted({self.a_doc, self.b_doc})
+        if doc_ids is not None:
+            docs = [d for d in docs if d in doc_ids] or docs
+        return docs[0]
 
 
 def pair_id(a_doc: str, a_claim: str, b_doc: str, b_claim: str) -> str:

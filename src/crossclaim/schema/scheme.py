@@ -6,6 +6,7 @@ Changing a label here and running ``crossclaim build`` regenerates all of them."
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -25,8 +26,10 @@ class Layer:
     title: str
     labels: tuple[Label, ...]
     color: str
+    noun: str  # one span of the layer, in messages ("a figure", "a hedge cue")
+    in_one_sentence: bool = False  # every span stays inside one sentence
 
-    @property
+    @functools.cached_property
     def label_names(self) -> list[str]:
         return [label.name for label in self.labels]
 
@@ -57,17 +60,6 @@ class TagLayer:
         return ["O"] + [f"{p}-{lab}" for lab in labels for p in ("B", "I")]
 
 
-@dataclass(frozen=True)
-class Attribute:
-    """A per-region attribute of a span layer, stored in Label Studio as a per-region control."""
-
-    name: str
-    layer: str
-    control: str  # Label Studio control: TextArea, Choices or Relation
-    what: str
-    choices: tuple[str, ...] = field(default=())
-
-
 LAYERS: dict[str, Layer] = {
     layer.name: layer
     for layer in (
@@ -87,6 +79,7 @@ LAYERS: dict[str, Layer] = {
                 ),
             ),
             "#1f77b4",
+            "entity",
         ),
         Layer(
             "figures",
@@ -103,6 +96,7 @@ LAYERS: dict[str, Layer] = {
                 Label("DURATION", "lengths of time", '"15 months" → `P15M`'),
             ),
             "#2ca02c",
+            "figure",
         ),
         Layer(
             "hedges",
@@ -115,6 +109,7 @@ LAYERS: dict[str, Layer] = {
                 ),
             ),
             "#ff7f0e",
+            "hedge cue",
         ),
         Layer(
             "claims",
@@ -127,6 +122,8 @@ LAYERS: dict[str, Layer] = {
                 ),
             ),
             "#d62728",
+            "claim",
+            in_one_sentence=True,
         ),
     )
 }
@@ -172,6 +169,58 @@ VALUE_RULES: dict[str, ValueRule] = {
     ),
 }
 
+# How each kind of attribute is edited in Label Studio: (control, result type).
+KINDS: dict[str, tuple[str, str | None]] = {
+    "text": ("TextArea", "textarea"),  # free text, e.g. a normalised value
+    "bool": ("Choices", "choices"),  # a true/false choice
+    "choice": ("Choices", "choices"),  # one key of a declared list
+    "refs": ("Relation", None),  # ids of spans of another layer, drawn as relations
+}
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """A per-span attribute of one layer, declared once.
+
+    Its ``kind`` says how it is stored everywhere (Label Studio control, HF feature, JSON type);
+    ``required`` attributes must be present on gold spans; ``derived`` ones are computed by the
+    build from other annotations and never annotated; ``predicted`` ones are fields of the
+    predictions format (``predicted_required``: a system must give them).
+    """
+
+    name: str
+    layer: str
+    kind: str
+    what: str
+    required: bool = False
+    derived: bool = False
+    predicted: bool = False
+    predicted_required: bool = False
+    choices: tuple[str, ...] = ()
+    refs: str | None = None  # kind "refs": the layer whose span ids it holds
+    relation: str | None = None  # kind "refs": the Label Studio relation label
+    prediction_note: str = ""  # its description in the predictions JSON Schema
+    rules: dict[str, ValueRule] = field(default_factory=dict, hash=False, compare=False)  # grammar per label
+
+    @property
+    def control(self) -> str | None:
+        """The Label Studio control that edits it (None for derived attributes)."""
+        return None if self.derived else KINDS[self.kind][0]
+
+    @property
+    def result_type(self) -> str | None:
+        return None if self.derived else KINDS[self.kind][1]
+
+    @property
+    def empty(self) -> object:
+        """The value of a span that does not carry the attribute."""
+        return () if self.kind == "refs" else None
+
+    def choice_values(self) -> tuple[str, ...]:
+        """Label Studio choice values: the declared keys, or true/false."""
+        return ("true", "false") if self.kind == "bool" else self.choices
+
+
 # Controlled claim topics for this story cluster (see annotations/GUIDELINES.md).
 TOPICS: dict[str, str] = {
     "ev_profitability_timing": "when Xiaomi's EV business turns (or turned) profitable",
@@ -191,12 +240,53 @@ TOPICS: dict[str, str] = {
 }
 
 ATTRIBUTES: tuple[Attribute, ...] = (
-    Attribute("value", "figures", "TextArea", "normalised value, grammar per label (required)"),
-    Attribute("hedged", "claims", "Choices", "a hedge cue scopes over the claim (required)", ("true", "false")),
-    Attribute("topic", "claims", "Choices", "key from the controlled topic list (required)", tuple(TOPICS)),
-    Attribute("cues", "claims", "Relation", "relation `cue` from the claim to each hedge cue in it"),
+    Attribute(
+        "value",
+        "figures",
+        "text",
+        "normalised value, grammar per label (required)",
+        required=True,
+        predicted=True,
+        prediction_note="normalised value (grammar in the dataset card); compared as a string",
+        rules=VALUE_RULES,
+    ),
+    Attribute(
+        "hedged",
+        "claims",
+        "bool",
+        "a hedge cue scopes over the claim (required)",
+        required=True,
+        predicted=True,
+        predicted_required=True,
+    ),
+    Attribute(
+        "topic",
+        "claims",
+        "choice",
+        "key from the controlled topic list (required)",
+        required=True,
+        predicted=True,
+        choices=tuple(TOPICS),
+    ),
+    Attribute(
+        "contradictory",
+        "claims",
+        "bool",
+        "true when the claim is in a CONTRADICTS pair of its own split (see the split rules)",
+        derived=True,
+        predicted=True,
+        prediction_note="the claim is in a CONTRADICTS pair (default false)",
+    ),
+    Attribute(
+        "cues",
+        "claims",
+        "refs",
+        "relation `cue` from the claim to each hedge cue in it",
+        refs="hedges",
+        relation="cue",
+    ),
 )
-CUE_RELATION = "cue"
+ATTRIBUTE: dict[tuple[str, str], Attribute] = {(a.layer, a.name): a for a in ATTRIBUTES}
 
 PAIR_LABELS: tuple[str, ...] = ("CONTRADICTS", "AGREES", "UNRELATED")
 PAIR_LABEL_WHAT = {
@@ -217,5 +307,7 @@ CONFIGS = ("documents", "tokens", "claim_pairs")
 SPLITS = ("train", "validation", "test")
 
 
-def attributes_of(layer: str) -> list[Attribute]:
-    return [a for a in ATTRIBUTES if a.layer == layer]
+@functools.cache
+def attributes_of(layer: str) -> tuple[Attribute, ...]:
+    """The attributes of a layer, in declaration order (the order of the HF struct fields)."""
+    return tuple(a for a in ATTRIBUTES if a.layer == layer)

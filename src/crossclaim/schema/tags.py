@@ -6,7 +6,7 @@ import bisect
 from dataclasses import dataclass
 
 from crossclaim.schema.records import Span
-from crossclaim.schema.scheme import TAG_LAYERS, TagLayer
+from crossclaim.schema.scheme import ATTRIBUTE, TAG_LAYERS, TagLayer
 from crossclaim.text import sentence_bounds, split_at, tokenize
 
 TAG_NAMES: dict[str, list[str]] = {t.name: t.tag_names() for t in TAG_LAYERS}
@@ -37,28 +37,36 @@ def token_view(text: str, spans: list[Span]) -> TokenView:
 
 
 def selected(tag_layer: TagLayer, spans: list[Span], contradictory: set[str]) -> list[Span]:
-    """The spans a tag layer draws: its layer, filtered by ``hedged`` or ``contradictory``."""
+    """The spans a tag layer draws: its layer, kept only where its ``only`` flag is true.
+
+    A derived flag (``contradictory``) is true for the span ids in ``contradictory``.
+    """
     out = [s for s in spans if s.layer == tag_layer.layer]
-    if tag_layer.only == "hedged":
-        out = [s for s in out if s.hedged]
-    elif tag_layer.only == "contradictory":
-        out = [s for s in out if s.id in contradictory]
-    return out
+    if tag_layer.only is None:
+        return out
+    flag = ATTRIBUTE[(tag_layer.layer, tag_layer.only)]
+    return [s for s in out if (s.id in contradictory if flag.derived else s.attrs.get(flag.name))]
+
+
+def token_range(starts: list[int], ends: list[int], start: int, end: int) -> tuple[int, int]:
+    """Tokens [i, j) that share a character with the span start:end (i == j: it covers white space only)."""
+    i = bisect.bisect_right(ends, start)
+    return i, max(i, bisect.bisect_left(starts, end))
 
 
 def spans_to_tag_ids(starts: list[int], ends: list[int], spans: list[Span], tag_layer: str) -> tuple[list[int], int]:
     """IOB2 tag ids for the tokens; a token is in a span when they share a character.
 
-    Gold spans fall on token boundaries by construction; predicted spans are projected by the
-    same overlap rule. A token already taken by an earlier span of the layer is not retagged;
-    the number of spans that lost every token that way is returned (0 for valid gold).
+    Meant for gold, whose spans fall on token boundaries by construction and never share a token.
+    For anything else, a token already taken by an earlier span of the layer is not retagged and
+    the number of spans that lost every token that way is returned; scoring therefore places
+    predicted spans its own way (``crossclaim.evaluation.counts.place``), losing none.
     """
     ids = TAG_IDS[tag_layer]
     tags = [0] * len(starts)
     lost = 0
     for s in sorted(spans, key=lambda s: (s.start, s.end)):
-        i = bisect.bisect_right(ends, s.start)
-        j = bisect.bisect_left(starts, s.end)
+        i, j = token_range(starts, ends, s.start, s.end)
         free = [k for k in range(i, j) if tags[k] == 0]
         if not free:
             lost += 1

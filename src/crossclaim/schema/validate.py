@@ -6,7 +6,7 @@ import bisect
 from collections import defaultdict
 
 from crossclaim.schema.records import Span
-from crossclaim.schema.scheme import LAYERS, TOPICS, VALUE_RULES
+from crossclaim.schema.scheme import ATTRIBUTE, LAYERS, Attribute, attributes_of
 
 Problem = tuple[str, str]
 
@@ -66,34 +66,57 @@ def span_problems(
                 out.append(
                     (name(b), f"overlaps {a.layer} span {a.id} {a.text!r} ({a.start}:{a.end}) inside a flat layer")
                 )
-    hedges = {s.id: s for s in by_layer.get("hedges", [])}
-    for c in by_layer.get("claims", []):
-        for cue in c.cues:
-            if cue not in hedges:
-                out.append((name(c), f"cue {cue!r} is not a hedge cue of this document"))
-        if sentences is not None and not _inside_one(sentences, c.start, c.end):
-            out.append((name(c), f"claim {c.text!r} crosses a sentence boundary"))
+    for layer_spans in by_layer.values():
+        for s in layer_spans:
+            out += [(name(s), p) for p in _reference_problems(s, by_layer)]
+            if sentences is not None and LAYERS[s.layer].in_one_sentence and not _inside_one(sentences, s.start, s.end):
+                out.append((name(s), f"{LAYERS[s.layer].noun} {s.text!r} crosses a sentence boundary"))
     return out
 
 
 def _attribute_problems(s: Span, prediction: bool = False) -> list[str]:
+    """Attributes the schema does not declare for the layer, missing required ones, wrong values."""
+    out = [
+        f"unknown attribute {name!r} on a {s.layer} span"
+        for name in sorted(s.attrs)
+        if (s.layer, name) not in ATTRIBUTE
+    ]
+    for attr in attributes_of(s.layer):
+        value = s.attrs.get(attr.name)
+        if attr.derived or value is None or value == "":
+            if attr.required and not attr.derived and not prediction:
+                what = attr.name if attr.kind == "text" else f"{attr.name!r} choice"
+                out.append(f"{LAYERS[s.layer].noun} {s.text!r} has no {what}")
+            continue
+        out += _value_problems(attr, s.label, value)
+    return out
+
+
+def _value_problems(attr: Attribute, label: str, value: object) -> list[str]:
+    """A present attribute value against its declared kind, choices and grammar."""
+    if attr.kind == "text":
+        if not isinstance(value, str):
+            return [f"{attr.name!r} must be text, got {value!r}"]
+        rule = attr.rules.get(label)
+        if rule is not None and not rule.matches(value):
+            return [f"{attr.name} {value!r} does not fit the {label} grammar: {rule.form}"]
+    elif attr.kind == "bool" and not isinstance(value, bool):
+        return [f"{attr.name!r} must be true or false, got {value!r}"]
+    elif attr.kind == "choice" and value not in attr.choices:
+        return [f"{attr.name} {value!r} is not in the controlled list"]
+    elif attr.kind == "refs" and not (isinstance(value, tuple) and all(isinstance(v, str) for v in value)):
+        return [f"{attr.name!r} must be a list of span ids, got {value!r}"]
+    return []
+
+
+def _reference_problems(s: Span, by_layer: dict[str, list[Span]]) -> list[str]:
+    """Span ids held by ``refs`` attributes must name spans of the referenced layer."""
     out = []
-    if s.layer != "figures" and s.value is not None:
-        out.append(f"unknown attribute 'value' on a {s.layer} span")
-    if s.layer != "claims" and (s.hedged is not None or s.topic is not None or s.cues):
-        out.append(f"unknown attribute (hedged/topic/cues) on a {s.layer} span")
-    if s.layer == "figures":
-        rule = VALUE_RULES.get(s.label)
-        if not s.value:
-            if not prediction:
-                out.append(f"figure {s.text!r} has no value")
-        elif rule is not None and not rule.matches(s.value):
-            out.append(f"value {s.value!r} does not fit the {s.label} grammar: {rule.form}")
-    if s.layer == "claims" and not prediction:
-        if s.hedged is None:
-            out.append(f"claim {s.text!r} has no 'hedged' choice")
-        if s.topic not in TOPICS:
-            out.append(f"claim topic {s.topic!r} is not in the controlled list")
+    for attr in attributes_of(s.layer):
+        if attr.kind == "refs":
+            targets = {t.id for t in by_layer.get(attr.refs or "", [])}
+            refs = s.attrs.get(attr.name, ())
+            out += [f"{attr.name} {r!r} is not a {attr.refs} span of this document" for r in refs if r not in targets]
     return out
 
 

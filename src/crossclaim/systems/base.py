@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.formats.predictions import Predictions
 from crossclaim.schema.records import Document, Pair, Span
 
@@ -58,11 +59,9 @@ def training_set(docs: list[Document], spans_of: Callable[[str], list[Span]], pa
     """The gold restricted to ``docs``: only pairs with both claims inside them are training pairs."""
     ids = {d.id for d in docs}
     inside = [p for p in pairs if p.a_doc in ids and p.b_doc in ids]
-    contradictory: dict[str, set[str]] = {d: set() for d in ids}
-    for p in inside:
-        if p.label == "CONTRADICTS":
-            contradictory[p.a_doc].add(p.a_claim)
-            contradictory[p.b_doc].add(p.b_claim)
+    # the training documents are one pool: every pair among them counts (the published nesting
+    # concerns the fixed splits, a training set is whatever documents a fold trains on)
+    contradictory = {d: set() for d in ids} | contradictory_claims(inside, None)
     return TrainingSet(list(docs), {d.id: list(spans_of(d.id)) for d in docs}, inside, contradictory)
 
 

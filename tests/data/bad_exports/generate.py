@@ -259,9 +259,9 @@ def main() -> None:
         (HERE / f"{name}.json").write_text(json.dumps(export, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
         expected[f"{name}.json"] = fragments
     (HERE / "truncated-json.json").write_text(json.dumps(BASE, ensure_ascii=False)[:300], encoding="utf-8")
-    expected["truncated-json.json"] = ["spans.json", "not valid JSON (truncated or malformed)"]
+    expected["truncated-json.json"] = ["spans.json", "truncated: the file ends inside the array"]
     (HERE / "not-a-list.json").write_text(json.dumps(BASE[0]), encoding="utf-8")
-    expected["not-a-list.json"] = ["spans.json", "a Label Studio export is a JSON list of tasks"]
+    expected["not-a-list.json"] = ["spans.json", "not a JSON array (it begins '{"]
     (HERE / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
 
-from crossclaim.schema.scheme import ATTRIBUTES, CUE_RELATION, LAYERS, PAIR_LABEL_WHAT, PAIR_LABELS
+from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, PAIR_LABEL_WHAT, PAIR_LABELS
 
 # ---------------------------------------------------------------------------------------------
 # Label Studio labeling configs
@@ -27,9 +27,12 @@ def span_config_xml() -> str:
             lines.append(f'  <TextArea {common} editable="true" maxSubmissions="1"/>')
         elif attr.control == "Choices":
             lines.append(f'  <Choices {common} choice="single">')
-            lines += [f"    <Choice value={quoteattr(c)}/>" for c in attr.choices]
+            lines += [f"    <Choice value={quoteattr(c)}/>" for c in attr.choice_values()]
             lines.append("  </Choices>")
-    lines += ["  <Relations>", f'    <Relation value="{CUE_RELATION}"/>', "  </Relations>", "</View>", ""]
+    relations = [a.relation for a in ATTRIBUTES if a.control == "Relation"]
+    if relations:
+        lines += ["  <Relations>", *(f"    <Relation value={quoteattr(r)}/>" for r in relations), "  </Relations>"]
+    lines += ["</View>", ""]
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 from crossclaim.errors import InputError
@@ -22,6 +23,7 @@ class PairTask:
 
     data: dict
     annotations: list[Annotation]
+    where: str = ""  # "file: task N (pair ID)", for problems found later
 
 
 def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Span] | None = None) -> list[PairTask]:
@@ -43,12 +45,7 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
         if d["pair_id"] in tasks:
             problems.append((here, "duplicate task for this pair"))
             continue
-        if claims is not None:
-            for side in ("a", "b"):
-                key = (d[f"{side}_doc"], d[f"{side}_claim"])
-                if key not in claims:
-                    problems.append((here, f"names unknown claim {key[1]!r} of document {key[0]!r}"))
-        task = PairTask({f: d[f] for f in PAIR_FIELDS}, [])
+        task = PairTask({f: d[f] for f in PAIR_FIELDS}, [], here)
         for k, item in enumerate(raw.get("annotations") or []):
             if not isinstance(item, dict):
                 problems.append((f"{here}, annotation #{k}", "not a JSON object"))
@@ -74,8 +71,21 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
                     )
             task.annotations.append(ann)
         tasks[d["pair_id"]] = task
+    if claims is not None:
+        problems += unknown_claims(list(tasks.values()), claims)
     InputError.collect(problems)
     return list(tasks.values())
+
+
+def unknown_claims(tasks: list[PairTask], claims: Container[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Pair tasks naming a claim that is not a gold claim (checked once every document is read)."""
+    out = []
+    for task in tasks:
+        for side in ("a", "b"):
+            key = (task.data[f"{side}_doc"], task.data[f"{side}_claim"])
+            if key not in claims:
+                out.append((task.where, f"names unknown claim {key[1]!r} of document {key[0]!r}"))
+    return out
 
 
 def parse_pair_export(
@@ -86,9 +96,14 @@ def parse_pair_export(
     notes: list | None = None,
 ) -> list[Pair]:
     """The gold pair of every claim-pair task (see ``choose_gold``), sorted by pair id."""
+    return gold_pairs(parse_pair_tasks(data, where, claims), where, gold, notes)
+
+
+def gold_pairs(tasks: list[PairTask], where: str, gold: str | None = None, notes: list | None = None) -> list[Pair]:
+    """The gold pair of every parsed claim-pair task, sorted by pair id."""
     problems: list[tuple[str, str]] = []
     pairs = []
-    for task in parse_pair_tasks(data, where, claims):
+    for task in tasks:
         chosen = choose_gold(task.annotations, f"{where}: pair {task.data['pair_id']}", gold, problems, notes)
         if chosen is not None and isinstance(chosen.payload, Pair):
             pairs.append(chosen.payload)
@@ -128,20 +143,6 @@ def _pair_result(result: object, here: str, problems: list) -> tuple[str | None,
     if label is None:
         problems.append((here, "no pair label chosen"))
     return label, rationale
-
-
-def pair_task(p: Pair, claims: dict[tuple[str, str], Span]) -> dict:
-    a, b = claims[(p.a_doc, p.a_claim)], claims[(p.b_doc, p.b_claim)]
-    return {
-        "pair_id": p.id,
-        "topic": p.topic,
-        "a_doc": p.a_doc,
-        "a_claim": p.a_claim,
-        "a_text": a.text,
-        "b_doc": p.b_doc,
-        "b_claim": p.b_claim,
-        "b_text": b.text,
-    }
 
 
 def pair_results(p: Pair) -> list[dict]:

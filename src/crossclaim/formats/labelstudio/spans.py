@@ -8,15 +8,19 @@ of them survives.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 from crossclaim.errors import InputError
 from crossclaim.formats.labelstudio.annotations import annotator_of
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
-from crossclaim.schema.scheme import ATTRIBUTES, CUE_RELATION, LAYERS
+from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, Attribute, attributes_of
 from crossclaim.schema.validate import span_problems
 from crossclaim.text import Utf16, sentence_bounds
 
-ATTR_CONTROLS = {a.name: a for a in ATTRIBUTES if a.control != "Relation"}
-RESULT_TYPES = {**{name: "labels" for name in LAYERS}, **{a.name: a.control.lower() for a in ATTR_CONTROLS.values()}}
+# Per-region controls by name (their Label Studio ``from_name``), relations by label.
+CONTROLS = {a.name: a for a in ATTRIBUTES if a.result_type is not None}
+RELATIONS = {a.relation: a for a in ATTRIBUTES if a.kind == "refs" and not a.derived}
+RESULT_TYPES = {**{name: "labels" for name in LAYERS}, **{a.name: a.result_type for a in CONTROLS.values()}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -27,11 +31,22 @@ def parse_span_export(data: object, where: str, docs: dict[str, Document] | None
     """Validate a span-project export and turn it into tasks; raise one error listing every problem."""
     if not isinstance(data, list):
         raise InputError(where, "a Label Studio export is a JSON list of tasks")
+    return list(parse_span_tasks(data, where, docs))
+
+
+def parse_span_tasks(
+    raws: Iterable[object], where: str, docs: dict[str, Document] | None = None, start: int = 0
+) -> Iterator[Task]:
+    """Validate tasks one at a time as they are read (a streamed export), yielding each good one.
+
+    Every problem is collected and raised as one error after the last task, so a caller that
+    stages its output keeps nothing of an export that turns out to be bad. ``start`` numbers the
+    tasks of a part of an export as in the whole.
+    """
     problems: list[tuple[str, str]] = []
-    tasks: list[Task] = []
     seen_ids: set = set()
     seen_docs: set[str] = set()
-    for n, raw in enumerate(data):
+    for n, raw in enumerate(raws, start):
         here = f"{where}: task #{n}"
         if not isinstance(raw, dict):
             problems.append((here, "task is not a JSON object"))
@@ -41,15 +56,16 @@ def parse_span_export(data: object, where: str, docs: dict[str, Document] | None
             if raw["id"] in seen_ids:
                 problems.append((here, "duplicate task id"))
             seen_ids.add(raw["id"])
+        before = len(problems)
         task = _parse_task(raw, here, docs, problems)
         if task is None:
             continue
         if task.doc_id in seen_docs:
             problems.append((here, f"duplicate task for document {task.doc_id}"))
         seen_docs.add(task.doc_id)
-        tasks.append(task)
+        if len(problems) == before:  # only clean tasks go on; the rest is reported at the end
+            yield task
     InputError.collect(problems)
-    return tasks
 
 
 def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems: list) -> Task | None:
@@ -206,12 +222,12 @@ def _region_span(rid: str, r: dict, text: str, to_py: Utf16, here: str, problems
             (here, f"value.text {rtext!r} does not match the text at {start}:{end} ({text[ps:pe]!r}){hint}")
         )
         return None
-    return {"layer": r["from_name"], "id": rid, "start": ps, "end": pe, "text": rtext, "label": labels[0]}
+    return {"layer": r["from_name"], "id": rid, "start": ps, "end": pe, "text": rtext, "label": labels[0], "attrs": {}}
 
 
 def _apply_attribute(here: str, r: dict, regions: dict, spans: dict, problems: list) -> None:
     rid, name, v = r["id"], r["from_name"], r["value"]
-    attr = ATTR_CONTROLS[name]
+    attr = CONTROLS[name]
     if rid not in regions:
         problems.append((here, f"per-region {name!r} has no region {rid!r} in this annotation"))
         return
@@ -220,18 +236,18 @@ def _apply_attribute(here: str, r: dict, regions: dict, spans: dict, problems: l
     if regions[rid]["from_name"] != attr.layer:
         problems.append((here, f"unknown attribute {name!r} for a {regions[rid]['from_name']} region"))
         return
-    if attr.control == "TextArea":
+    if attr.kind == "text":
         texts = v.get("text")
         if not (isinstance(texts, list) and len(texts) == 1 and isinstance(texts[0], str)):
             problems.append((here, f"{name!r} must hold exactly one text, got {texts!r}"))
             return
-        spans[rid][name] = texts[0]
+        spans[rid]["attrs"][name] = texts[0]
         return
     choices = v.get("choices")
-    if not (isinstance(choices, list) and len(choices) == 1 and choices[0] in attr.choices):
+    if not (isinstance(choices, list) and len(choices) == 1 and choices[0] in attr.choice_values()):
         problems.append((here, f"{name!r} must be one of the configured choices, got {choices!r}"))
         return
-    spans[rid][name] = (choices[0] == "true") if name == "hedged" else choices[0]
+    spans[rid]["attrs"][name] = (choices[0] == "true") if attr.kind == "bool" else choices[0]
 
 
 def _apply_relation(here: str, r: dict, regions: dict, spans: dict, problems: list) -> None:
@@ -240,20 +256,24 @@ def _apply_relation(here: str, r: dict, regions: dict, spans: dict, problems: li
         if end_id not in regions:
             problems.append((here, f"relation {src!r} -> {dst!r} points to a missing region {end_id!r}"))
             return
-    if r.get("labels") != [CUE_RELATION]:
-        problems.append((here, f"relation labels must be [{CUE_RELATION!r}], got {r.get('labels')!r}"))
+    labels = r.get("labels")
+    attr = RELATIONS.get(labels[0]) if isinstance(labels, list) and len(labels) == 1 else None
+    if attr is None:
+        allowed = ", ".join(repr(k) for k in RELATIONS)
+        problems.append((here, f"relation labels must be [{allowed}], got {labels!r}"))
         return
-    if regions[src]["from_name"] != "claims" or regions[dst]["from_name"] != "hedges":
+    if regions[src]["from_name"] != attr.layer or regions[dst]["from_name"] != attr.refs:
         problems.append(
             (
                 here,
-                f"a {CUE_RELATION!r} relation goes from a claim to a hedge cue, not "
-                f"{regions[src]['from_name']} -> {regions[dst]['from_name']}",
+                f"a {attr.relation!r} relation goes from a {LAYERS[attr.layer].noun} to a "
+                f"{LAYERS[attr.refs or ''].noun}, not {regions[src]['from_name']} -> {regions[dst]['from_name']}",
             )
         )
         return
     if src in spans:
-        spans[src]["cues"] = tuple(sorted({*spans[src].get("cues", ()), dst}, key=_natural))
+        held = spans[src]["attrs"].get(attr.name, ())
+        spans[src]["attrs"][attr.name] = tuple(sorted({*held, dst}, key=_natural))
 
 
 def _natural(rid: str) -> tuple:
@@ -267,7 +287,7 @@ def _natural(rid: str) -> tuple:
 
 
 def region_results(spans: list[Span], text: str, origin: str = "manual") -> list[dict]:
-    """Label Studio result items for spans: a region each, per-region attributes, cue relations."""
+    """Label Studio result items for spans: a region each, its per-region attributes, its relations."""
     to16 = Utf16(text).to_utf16
     out: list[dict] = []
     for s in sorted(spans, key=lambda s: (s.start, s.end, s.layer, s.id)):
@@ -276,25 +296,32 @@ def region_results(spans: list[Span], text: str, origin: str = "manual") -> list
         out.append(
             {**base, "from_name": s.layer, "type": "labels", "value": {**pos, "text": s.text, "labels": [s.label]}}
         )
-        if s.value is not None:
-            out.append({**base, "from_name": "value", "type": "textarea", "value": {**pos, "text": [s.value]}})
-        if s.hedged is not None:
-            out.append(
-                {
-                    **base,
-                    "from_name": "hedged",
-                    "type": "choices",
-                    "value": {**pos, "choices": ["true" if s.hedged else "false"]},
-                }
-            )
-        if s.topic is not None:
-            out.append({**base, "from_name": "topic", "type": "choices", "value": {**pos, "choices": [s.topic]}})
+        for attr in attributes_of(s.layer):
+            value = s.attrs.get(attr.name)
+            if attr.name in CONTROLS and value is not None:
+                out.append(
+                    {
+                        **base,
+                        "from_name": attr.name,
+                        "type": attr.result_type,
+                        "value": {**pos, **_control_value(attr, value)},
+                    }
+                )
     for s in spans:
-        for cue in s.cues:
-            out.append(
-                {"from_id": s.id, "to_id": cue, "type": "relation", "direction": "right", "labels": [CUE_RELATION]}
-            )
+        for attr in attributes_of(s.layer):
+            if attr.relation in RELATIONS:
+                out += [
+                    {"from_id": s.id, "to_id": ref, "type": "relation", "direction": "right", "labels": [attr.relation]}
+                    for ref in s.attrs.get(attr.name, ())
+                ]
     return out
+
+
+def _control_value(attr: Attribute, value: object) -> dict:
+    """The ``value`` payload of a per-region control holding ``value``."""
+    if attr.kind == "text":
+        return {"text": [value]}
+    return {"choices": [("true" if value else "false") if attr.kind == "bool" else value]}
 
 
 def task_data(doc: Document) -> dict:

@@ -1,0 +1,253 @@
+"""Croissant 1.1 metadata of the built dataset (``dataset/croissant.json``), derived from the features.
+
+Every config is a RecordSet read from its parquet files: typed fields (``sc:Integer``, ``sc:Boolean``,
+``sc:Float``, ``sc:Text``), lists as ``isArray``/``arrayShape``, structs as ``subField`` read with a
+``jsonPath`` transform, a ``split`` field taken from the file path that references the ``splits``
+RecordSet (``cr:Split``), and for every ClassLabel an ``sc:Enumeration`` RecordSet holding its label
+names (named in the field's description). A test loads every RecordSet with mlcroissant and
+compares it with ``datasets``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from datasets import ClassLabel, List, Value
+
+from crossclaim.dataset.card import DESCRIPTION, LICENSE_FILE, PRETTY_NAME, TAGS, Release, citation_bibtex
+from crossclaim.dataset.tables import Tables, features
+from crossclaim.schema.scheme import CONFIGS, SPLITS
+
+CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
+ANNOTATIONS_LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+SPLIT_URL = {"train": "cr:TrainingSplit", "validation": "cr:ValidationSplit", "test": "cr:TestSplit"}
+SPLITS_ID = "splits"
+
+# The JSON-LD context of Croissant 1.1 (the specification's appendix), as mlcroissant expects it.
+CONTEXT = {
+    "@language": "en",
+    "@vocab": "https://schema.org/",
+    "arrayShape": "cr:arrayShape",
+    "citeAs": "cr:citeAs",
+    "column": "cr:column",
+    "conformsTo": "dct:conformsTo",
+    "containedIn": "cr:containedIn",
+    "cr": "http://mlcommons.org/croissant/",
+    "data": {"@id": "cr:data", "@type": "@json"},
+    "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
+    "dct": "http://purl.org/dc/terms/",
+    "description": {"@container": "@language"},
+    "equivalentProperty": "cr:equivalentProperty",
+    "examples": {"@id": "cr:examples", "@type": "@json"},
+    "extract": "cr:extract",
+    "field": "cr:field",
+    "fileObject": "cr:fileObject",
+    "fileProperty": "cr:fileProperty",
+    "fileSet": "cr:fileSet",
+    "format": "cr:format",
+    "includes": "cr:includes",
+    "isArray": "cr:isArray",
+    "isLiveDataset": "cr:isLiveDataset",
+    "jsonPath": "cr:jsonPath",
+    "key": "cr:key",
+    "md5": "cr:md5",
+    "name": {"@container": "@language"},
+    "parentField": "cr:parentField",
+    "path": "cr:path",
+    "rai": "http://mlcommons.org/croissant/RAI/",
+    "recordSet": "cr:recordSet",
+    "references": "cr:references",
+    "regex": "cr:regex",
+    "repeated": "cr:repeated",
+    "replace": "cr:replace",
+    "samplingRate": "cr:samplingRate",
+    "sc": "https://schema.org/",
+    "separator": "cr:separator",
+    "source": "cr:source",
+    "subField": "cr:subField",
+    "transform": "cr:transform",
+}
+
+_VALUE_TYPE = {"string": "sc:Text", "bool": "sc:Boolean", "float64": "sc:Float", "int32": "sc:Integer"}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class _Enumerations:
+    """The label vocabularies met while walking the features: one sc:Enumeration per distinct name list."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[str, ...], str] = {}
+
+    def record_set_of(self, label: ClassLabel, field_id: str) -> str:
+        names = tuple(label.names)
+        if names not in self.ids:
+            self.ids[names] = "labels/" + field_id.removesuffix("/label")
+        return self.ids[names]
+
+    def record_sets(self) -> list[dict]:
+        out = []
+        for names, rid in self.ids.items():
+            out.append(
+                {
+                    "@type": "cr:RecordSet",
+                    "@id": rid,
+                    "name": rid,
+                    "dataType": "sc:Enumeration",
+                    "description": "Label names of the ClassLabel fields whose description names this RecordSet: "
+                    "`index` is the stored integer, `name` its label.",
+                    "key": {"@id": f"{rid}/index"},
+                    "field": [
+                        {"@type": "cr:Field", "@id": f"{rid}/index", "name": "index", "dataType": "sc:Integer"},
+                        {"@type": "cr:Field", "@id": f"{rid}/name", "name": "name", "dataType": "sc:Text"},
+                    ],
+                    "data": [{f"{rid}/index": i, f"{rid}/name": n} for i, n in enumerate(names)],
+                }
+            )
+        return out
+
+
+def _field(field_id: str, name: str, feature, source: dict, enums: _Enumerations) -> dict:
+    """One cr:Field for a feature: its leaf type, array shape, sub-fields and label reference."""
+    out: dict = {"@type": "cr:Field", "@id": field_id, "name": name}
+    shape: list[str] = []
+    leaf = feature
+    while isinstance(leaf, List):
+        shape.append(str(leaf.length))
+        leaf = leaf.feature
+    if shape:
+        out |= {"isArray": True, "arrayShape": ",".join(shape)}
+    if isinstance(leaf, dict):
+        if len(shape) > 1 or "transform" in source:
+            raise ValueError(f"{field_id}: Croissant sub-fields are read one level deep (jsonPath of a column)")
+        out["subField"] = [
+            _field(f"{field_id}/{key}", key, sub, source | {"transform": {"jsonPath": key}}, enums)
+            for key, sub in leaf.items()
+        ]
+        return out
+    if isinstance(leaf, ClassLabel):
+        # Linked by description, not ``references``: mlcroissant turns a second top-level reference
+        # (besides the split's) into a join that breaks loading one split.
+        out["dataType"] = "sc:Integer"
+        out["description"] = (
+            f"Class index; its names, in index order, are the RecordSet {enums.record_set_of(leaf, field_id)}: "
+            + ", ".join(leaf.names)
+        )
+    elif isinstance(leaf, Value) and leaf.dtype in _VALUE_TYPE:
+        out["dataType"] = _VALUE_TYPE[leaf.dtype]
+    else:
+        raise ValueError(f"{field_id}: no Croissant type for feature {leaf!r}")
+    out["source"] = source
+    return out
+
+
+def _split_field(config: str) -> dict:
+    """The split of a record, read from its file's path (``<config>/<split>-00000-of-00001.parquet``).
+
+    The regex uses ``.+`` because a loader filtering on the split turns it into a glob (``*``)."""
+    return {
+        "@type": "cr:Field",
+        "@id": f"{config}/split",
+        "name": "split",
+        "description": "The split of the record, from the name of its data file.",
+        "dataType": "sc:Text",
+        "references": {"field": {"@id": f"{SPLITS_ID}/name"}},
+        "source": {
+            "fileSet": {"@id": f"{config}-files"},
+            "extract": {"fileProperty": "fullpath"},
+            "transform": {"regex": f"^{config}/({'|'.join(SPLITS)})-.+\\.parquet$"},
+        },
+    }
+
+
+def _splits_record_set(present: list[str]) -> dict:
+    return {
+        "@type": "cr:RecordSet",
+        "@id": SPLITS_ID,
+        "name": SPLITS_ID,
+        "dataType": "cr:Split",
+        "description": "The splits, by document and nested: train, then validation, then test (see the card).",
+        "key": {"@id": f"{SPLITS_ID}/name"},
+        "field": [
+            {"@type": "cr:Field", "@id": f"{SPLITS_ID}/name", "name": "name", "dataType": "sc:Text"},
+            {"@type": "cr:Field", "@id": f"{SPLITS_ID}/url", "name": "url", "dataType": "sc:URL"},
+        ],
+        "data": [{f"{SPLITS_ID}/name": s, f"{SPLITS_ID}/url": SPLIT_URL[s]} for s in present],
+    }
+
+
+def croissant(staging: Path, data_files: list[Path], tables: Tables, release: Release) -> str:
+    """Croissant 1.1 JSON-LD: one FileObject per data file (with sha256), one FileSet and RecordSet per
+    config, the splits and the label names."""
+    distribution = [
+        {
+            "@type": "cr:FileObject",
+            "@id": rel,
+            "name": rel,
+            "contentUrl": rel,
+            "encodingFormat": "application/x-parquet",
+            "sha256": _sha256(path),
+        }
+        for path in sorted(data_files)
+        for rel in [path.relative_to(staging).as_posix()]
+    ]
+    enums = _Enumerations()
+    record_sets = []
+    built = [c for c in CONFIGS if any(t.num_rows for t in tables.tables[c].values())]
+    for config in built:
+        distribution.append(
+            {
+                "@type": "cr:FileSet",
+                "@id": f"{config}-files",
+                "name": f"{config}-files",
+                "encodingFormat": "application/x-parquet",
+                "includes": f"{config}/*.parquet",
+            }
+        )
+        fields = [_split_field(config)]
+        for name, feat in features(config).items():
+            source = {"fileSet": {"@id": f"{config}-files"}, "extract": {"column": name}}
+            fields.append(_field(f"{config}/{name}", name, feat, source, enums))
+        record_sets.append(
+            {
+                "@type": "cr:RecordSet",
+                "@id": config,
+                "name": config,
+                "description": f"The `{config}` config (one record per row of its parquet files).",
+                "field": fields,
+            }
+        )
+    present = [s for s in SPLITS if any(tables.tables[c][s].num_rows for c in built)]
+    doc = {
+        "@context": CONTEXT,
+        "@type": "sc:Dataset",
+        "name": PRETTY_NAME,
+        "conformsTo": CONFORMS_TO,
+        "description": DESCRIPTION,
+        "citeAs": citation_bibtex(release),
+        "license": [
+            {
+                "@type": "sc:CreativeWork",
+                "name": "CC BY 4.0 (the annotations)",
+                "url": ANNOTATIONS_LICENSE,
+            },
+            {
+                "@type": "sc:CreativeWork",
+                "name": "The article texts remain their publishers'; included for non-commercial research only",
+                "description": f"See {LICENSE_FILE}: no licence to the article texts is granted; removal on request.",
+                "url": LICENSE_FILE,
+            },
+        ],
+        "url": "https://huggingface.co/datasets/crossclaim/crossclaim",
+        "version": release.version,
+        **({"datePublished": release.date} if release.date else {}),
+        "inLanguage": "en",
+        "keywords": list(TAGS),
+        "distribution": distribution,
+        "recordSet": [_splits_record_set(present), *enums.record_sets(), *record_sets],
+    }
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,170 @@
+"""Typed score results: what ``summarize`` produces and the CLI, the leaderboard and its renderer read.
+
+Frozen records instead of nested string-keyed dicts, so a renamed field is a type error rather than a
+``KeyError`` in another module. Each has one ``to_json`` giving the JSON of ``crossclaim score --json``
+and ``baselines/leaderboard.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, is_dataclass, replace
+
+CI = tuple[float, float] | None  # a 95% interval, None where the metric is undefined in every resample
+DIGITS = 4
+
+
+def _ci(ci: CI) -> list[float] | None:
+    return None if ci is None else list(ci)
+
+
+@dataclass(frozen=True)
+class PRF:
+    """Precision, recall and F1 (None where undefined)."""
+
+    precision: float | None
+    recall: float | None
+    f1: float | None
+
+    def to_json(self) -> dict:
+        return {"precision": self.precision, "recall": self.recall, "f1": self.f1}
+
+
+@dataclass(frozen=True)
+class LabelScore:
+    """One label's P/R/F1 and its gold support."""
+
+    prf: PRF
+    support: int
+
+    def to_json(self) -> dict:
+        return self.prf.to_json() | {"support": self.support}
+
+
+@dataclass(frozen=True)
+class StrictScore:
+    """seqeval's strict IOB2 scores of one tag layer: micro with its interval, then per label."""
+
+    micro: PRF
+    f1_ci: CI
+    support: int  # gold spans
+    predicted: int  # every predicted span, placed on the token view or not
+    unplaced: int  # predicted spans the token view could not hold (each a false positive)
+    labels: Mapping[str, LabelScore]
+
+    def to_json(self) -> dict:
+        extra = {
+            "f1_ci": _ci(self.f1_ci),
+            "support": self.support,
+            "predicted": self.predicted,
+            "unplaced": self.unplaced,
+        }
+        return {"micro": self.micro.to_json() | extra, "labels": {k: v.to_json() for k, v in self.labels.items()}}
+
+
+@dataclass(frozen=True)
+class PartialScore:
+    """Partial-match scores of one tag layer (type ignored in the micro row)."""
+
+    micro: PRF
+    f1_ci: CI
+    exact: int
+    overlap: int
+    labels: Mapping[str, LabelScore]
+
+    def to_json(self) -> dict:
+        extra = {"f1_ci": _ci(self.f1_ci), "exact": self.exact, "overlap": self.overlap}
+        return {"micro": self.micro.to_json() | extra, "labels": {k: v.to_json() for k, v in self.labels.items()}}
+
+
+@dataclass(frozen=True)
+class ValueAccuracy:
+    """Share of strictly matched figures whose normalised value equals the gold value."""
+
+    accuracy: float | None
+    ci: CI
+    matched: int
+    correct: int
+
+    def to_json(self) -> dict:
+        return {"accuracy": self.accuracy, "ci": _ci(self.ci), "matched": self.matched, "correct": self.correct}
+
+
+@dataclass(frozen=True)
+class LayerScore:
+    """Everything scored on one tag layer."""
+
+    strict: StrictScore
+    partial: PartialScore
+    values: ValueAccuracy | None = None  # figures only
+
+    def to_json(self) -> dict:
+        out = {"strict": self.strict.to_json(), "partial": self.partial.to_json()}
+        if self.values is not None:
+            out["value_accuracy"] = self.values.to_json()
+        return out
+
+
+@dataclass(frozen=True)
+class PairScore:
+    """Claim-pair scores: CONTRADICTS P/R/F1 and macro-F1, with intervals."""
+
+    contradicts: PRF
+    f1_ci: CI
+    macro_f1: float
+    macro_f1_ci: CI
+    n: int
+    unlabelled: int
+
+    def to_json(self) -> dict:
+        return {
+            "contradicts": self.contradicts.to_json() | {"f1_ci": _ci(self.f1_ci)},
+            "macro_f1": self.macro_f1,
+            "macro_f1_ci": _ci(self.macro_f1_ci),
+            "n": self.n,
+            "unlabelled": self.unlabelled,
+        }
+
+
+@dataclass(frozen=True)
+class Scores:
+    """The scores of one system on one set of documents."""
+
+    layers: Mapping[str, LayerScore]  # tag layer -> scores; only the layers the system predicts
+    pairs: PairScore | None  # None when the system does not label pairs (or no pair is in scope)
+
+    def to_json(self) -> dict:
+        return {
+            "layers": {k: v.to_json() for k, v in self.layers.items()},
+            "pairs": None if self.pairs is None else self.pairs.to_json(),
+        }
+
+
+@dataclass(frozen=True)
+class SplitScores:
+    """A predictions file scored on a split (``crossclaim score``)."""
+
+    scores: Scores
+    split: str
+    documents: tuple[str, ...]
+    ignored_documents: tuple[str, ...]  # lines of documents outside the split
+
+    def to_json(self) -> dict:
+        return self.scores.to_json() | {
+            "split": self.split,
+            "documents": list(self.documents),
+            "ignored_documents": list(self.ignored_documents),
+        }
+
+
+def rounded(x, digits: int = DIGITS):
+    """The same records with every float rounded (deterministic output, no platform noise in last digits)."""
+    if isinstance(x, float):
+        return round(x, digits)
+    if is_dataclass(x) and not isinstance(x, type):
+        return replace(x, **{f.name: rounded(getattr(x, f.name), digits) for f in fields(x)})
+    if isinstance(x, Mapping):
+        return {k: rounded(v, digits) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(rounded(v, digits) for v in x)
+    return x

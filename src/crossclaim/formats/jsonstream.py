@@ -1,0 +1,148 @@
+"""Reading a large JSON array one element at a time, in bounded memory.
+
+A Label Studio export is one JSON array of tasks; parsing it whole holds every task as Python
+objects at once (about 0.3 MB per task) and keeps the garbage collector rescanning them. Here the
+file is read in chunks, numpy finds the byte ranges of the top-level elements (commas at depth 1
+outside strings), and each element is parsed by orjson on its own. A buffer always starts right
+after an element boundary, so every scan starts outside any string at depth 1 and no escape state
+crosses a buffer.
+
+Faults are reported, never guessed around: a file that is not a JSON array (an HTML error page, a
+truncated download), nesting deeper than ``MAX_DEPTH``, integers of more than 18 digits (the bound
+of ``jsonio``, for every JSON input), invalid UTF-8.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from crossclaim.errors import InputError
+from crossclaim.formats.jsonio import check_integers
+
+CHUNK = 1 << 24  # bytes read at a time
+MAX_DEPTH = 64  # Label Studio exports nest about 8 deep
+
+_KIND = np.zeros(256, dtype=np.int8)  # 1 quote, 2 open, 3 close, 4 comma
+for _byte, _kind in ((b'"', 1), (b"[", 2), (b"{", 2), (b"]", 3), (b"}", 3), (b",", 4)):
+    _KIND[_byte[0]] = _kind
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Keep Python's cyclic garbage collector out of a parse that allocates millions of small objects.
+
+    Parsed JSON holds no reference cycles, so nothing is leaked; reference counting frees each task.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _boundaries(buf: bytes, start: int, depth: int) -> tuple[list[int], int, int]:
+    """Structural marks in ``buf[start:]``: depth-1 commas and the closing bracket of the array.
+
+    The scan starts outside any string at ``depth``. Returns the mark offsets, the depth at the
+    end of the buffer and the deepest nesting seen.
+    """
+    a = np.frombuffer(buf, dtype=np.uint8, offset=start)
+    kinds_full = _KIND[a]
+    pos = np.flatnonzero(kinds_full)
+    kinds = kinds_full[pos]
+    quotes = kinds == 1
+    escaped = pos[quotes]
+    escaped = escaped[escaped > 0]
+    escaped = escaped[a[escaped - 1] == 0x5C]
+    if len(escaped):  # a quote after an odd run of backslashes is part of the string
+        odd = [p for p in escaped.tolist() if _backslashes_before(a, p) % 2]
+        if odd:
+            keep = ~np.isin(pos, np.array(odd, dtype=pos.dtype))
+            pos, kinds, quotes = pos[keep], kinds[keep], quotes[keep]
+    outside = (np.cumsum(quotes, dtype=np.uint8) & 1) == 0
+    step = np.zeros(len(kinds), dtype=np.int16)
+    step[outside & (kinds == 2)] = 1
+    step[outside & (kinds == 3)] = -1
+    depths = np.cumsum(step, dtype=np.int32) + depth
+    marks = pos[((kinds == 4) & outside & (depths == 1)) | ((step == -1) & (depths == 0))]
+    deepest = int(depths.max()) if len(depths) else depth
+    end_depth = int(depths[-1]) if len(depths) else depth
+    return [int(m) + start for m in marks.tolist()], end_depth, deepest
+
+
+def _backslashes_before(a: np.ndarray, p: int) -> int:
+    n = 0
+    while p - n - 1 >= 0 and a[p - n - 1] == 0x5C:
+        n += 1
+    return n
+
+
+def iter_array(path: Path, where: str | None = None, chunk: int = CHUNK) -> Iterator[object]:
+    """Yield the elements of the JSON array in ``path`` one by one; InputError on any fault."""
+    where = where or str(path)
+    for n, piece in enumerate(iter_array_raw(path, where, chunk)):
+        yield parse_element(piece, where, n)
+
+
+def iter_array_raw(path: Path, where: str | None = None, chunk: int = CHUNK) -> Iterator[bytes]:
+    """The bytes of each element of the JSON array in ``path`` (parse them with ``parse_element``)."""
+    where = where or str(path)
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 (closed below, also when the caller stops early)
+    except OSError as exc:
+        raise InputError(where, f"cannot read: {exc.strerror}") from None
+    with fh:
+        buf = fh.read(max(chunk, 64))
+        head = buf.lstrip()
+        if head.startswith(b"\xef\xbb\xbf"):
+            head = head[3:].lstrip()
+        if not head.startswith(b"["):
+            raise InputError(where, f"not a JSON array (it begins {_preview(head)}): an export is a list of tasks")
+        buf = head[1:]
+        n, done = 0, False
+        while not done:
+            more = fh.read(chunk)
+            marks, depth, deepest = _boundaries(buf, 0, 1)
+            if deepest > MAX_DEPTH:
+                raise InputError(where, f"nested deeper than {MAX_DEPTH} levels: not a Label Studio export")
+            start = 0
+            for m in marks:
+                piece = buf[start:m]
+                if buf[m : m + 1] == b"]":
+                    done = True
+                    if piece.strip() or n:
+                        yield piece
+                    if buf[m + 1 :].strip() or more.strip():
+                        raise InputError(where, f"unexpected data after the array: {_preview(buf[m + 1 :] + more)}")
+                    break
+                yield piece
+                n += 1
+                start = m + 1
+            if done:
+                break
+            if not more:
+                raise InputError(where, f"truncated: the file ends inside the array (after {n} complete elements)")
+            buf = buf[start:] + more
+
+
+def parse_element(piece: bytes, where: str, n: int) -> object:
+    """One element's value; a malformed one is an InputError naming its position."""
+    try:
+        value = orjson.loads(piece)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"{where}: element #{n}", f"not valid JSON: {exc}") from None
+    check_integers(piece, f"{where}: element #{n}")  # the bound every JSON input has
+    return value
+
+
+def _preview(data: bytes) -> str:
+    text = data[:60].decode("utf-8", "replace").strip()
+    return repr(text + ("…" if len(data) > 60 else ""))

@@ -1,0 +1,67 @@
+"""The scored leaderboard as typed records: built by ``run``, read by ``render``, written as leaderboard.json."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from crossclaim.evaluation.results import Scores
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The best system of a layer (strict micro F1, or pair macro-F1) and every other one's paired p-value."""
+
+    best: str
+    p_vs_best: Mapping[str, float | None]
+
+    def to_json(self) -> dict:
+        return {"best": self.best, "p_vs_best": dict(self.p_vs_best)}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every system scored on one set of documents (the test split, or cross-validation)."""
+
+    documents: tuple[str, ...]
+    gold_spans: Mapping[str, int]  # tag layer -> gold spans
+    pairs: int  # gold claim pairs in scope
+    systems: Mapping[str, Scores]
+    comparison: Mapping[str, Comparison]  # tag layer or "pairs" -> comparison
+
+    def to_json(self) -> dict:
+        return {
+            "documents": list(self.documents),
+            "gold_spans": dict(self.gold_spans),
+            "pairs": self.pairs,
+            "systems": {k: v.to_json() for k, v in self.systems.items()},
+            "comparison": {k: v.to_json() for k, v in self.comparison.items()},
+        }
+
+
+@dataclass(frozen=True)
+class SystemInfo:
+    kind: str  # baseline, plug-in or file
+    learned: bool
+    evaluations: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "learned": self.learned, "evaluations": list(self.evaluations)}
+
+
+@dataclass(frozen=True)
+class Board:
+    """The whole leaderboard."""
+
+    evaluations: Mapping[str, Evaluation]  # "test", "cv"
+    order: tuple[str, ...]  # row order (JSON keys are sorted)
+    systems: Mapping[str, SystemInfo]
+    settings: Mapping[str, str]  # how every number was computed, in words
+
+    def to_json(self) -> dict:
+        return {
+            "evaluations": {k: v.to_json() for k, v in self.evaluations.items()},
+            "order": list(self.order),
+            "systems": {k: v.to_json() for k, v in self.systems.items()},
+            "settings": dict(self.settings),
+        }
