@@ -216,3 +216,12 @@ def gold_predictions(gold: Gold) -> Predictions:
         {d.id: set(contradictory.get(d.id, set())) for d in gold.docs},
         {p.id: p.label for p in gold.pairs},
     )
+
+
+def project_files(root: Path) -> dict[Path, bytes]:
+    """Every file of a project and its bytes, the work directory of the build lock and journal aside."""
+    return {
+        p: p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".crossclaim" not in p.relative_to(root).parts
+    }

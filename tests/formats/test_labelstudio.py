@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO, task, write_repo
+from conftest import REPO, project_files, task, write_repo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -59,7 +59,7 @@ def test_studio_check_finds_what_pull_would_and_writes_nothing(tmp_path: Path, c
     from conftest import gold_spans
 
     root = write_repo(tmp_path, [task(gold_spans())])
-    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    before = project_files(root)
     project = "pairs" if case.startswith("pairs-") else "spans"
     flags = ["--utf16"] if case.startswith("utf16-") else []
     args = ["studio", "check", str(BAD / case), "--root", str(root), "--project", project, "--accept-deletions"]
@@ -69,7 +69,7 @@ def test_studio_check_finds_what_pull_would_and_writes_nothing(tmp_path: Path, c
     for fragment in CHECK_EXPECTED[case]:
         fragment = fragment.replace("pairs.json", case).replace("spans.json", case)  # the file checked is named
         assert fragment in result.output, f"{case}: {fragment!r} not in {result.output!r}"
-    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+    assert project_files(root) == before
 
 
 # ---------------------------------------------------------------------------------------------

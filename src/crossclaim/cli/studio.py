@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from crossclaim.cli.common import ROOT, err, friendly, out
+from crossclaim.cli.common import ROOT, err, friendly, out, output_file, project_root
 from crossclaim.errors import InputError
 from crossclaim.studio.client import Studio
 from crossclaim.studio.server import DEFAULT_URL, DEFAULT_USER, ENV_URL, ENV_USER, read_state, token_from_env
@@ -20,8 +20,9 @@ DATA_DIR = Annotated[Path | None, typer.Option(help="Server data directory (defa
 URL = Annotated[str | None, typer.Option(help=f"Server URL (default: ${ENV_URL}, the served one, or {DEFAULT_URL}).")]
 
 
-def _data_dir(root: Path, data_dir: Path | None) -> Path:
-    return data_dir or root / ".studio"
+def _data_dir(root: Path | None, data_dir: Path | None) -> Path:
+    """The server's data directory: the server needs no manifest, so --root may be any directory."""
+    return data_dir or project_root(root, new_project=True) / ".studio"
 
 
 def connect(root: Path, url: str | None) -> Studio:
@@ -35,7 +36,7 @@ def connect(root: Path, url: str | None) -> Studio:
 @studio_app.command()
 @friendly
 def serve(
-    root: ROOT = Path("."),
+    root: ROOT = None,
     data_dir: DATA_DIR = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (never silently changed).")] = 8080,
 ) -> None:
@@ -55,7 +56,7 @@ def serve(
 
 @studio_app.command()
 @friendly
-def stop(root: ROOT = Path("."), data_dir: DATA_DIR = None) -> None:
+def stop(root: ROOT = None, data_dir: DATA_DIR = None) -> None:
     """Stop the server started by `serve` (its whole process group), once verified to be that server."""
     from crossclaim.studio.server import stop as run
 
@@ -71,7 +72,7 @@ def stop(root: ROOT = Path("."), data_dir: DATA_DIR = None) -> None:
 @studio_app.command()
 @friendly
 def push(
-    root: ROOT = Path("."),
+    root: ROOT = None,
     url: URL = None,
     gold: Annotated[bool, typer.Option("--gold", help="Also push every committed annotation.")] = False,
     predictions: Annotated[list[str] | None, typer.Option(help="A system whose output to push as predictions.")] = None,
@@ -79,6 +80,7 @@ def push(
     name: Annotated[str | None, typer.Option(help="model_version for --predictions-file.")] = None,
 ) -> None:
     """Create or update both projects and import every document as a task, idempotently."""
+    root = project_root(root)
     from crossclaim.studio.sync import push as run
 
     preds = _predictions(root, predictions or [], predictions_file, name)
@@ -108,7 +110,7 @@ def _predictions(root: Path, systems: list[str], path: Path | None, name: str | 
 @studio_app.command()
 @friendly
 def pull(
-    root: ROOT = Path("."),
+    root: ROOT = None,
     url: URL = None,
     gold: Annotated[str | None, typer.Option(help="Annotator whose annotations are gold.")] = None,
     utf16: Annotated[
@@ -128,6 +130,7 @@ def pull(
     ] = False,
 ) -> None:
     """Export both projects, validate, show what changes, then replace annotations/exports and dataset/ as one set."""
+    root = project_root(root)
     from crossclaim.studio.sync import pull as run
 
     def show(lines: list[str]) -> None:
@@ -157,7 +160,7 @@ def check(
     exports: Annotated[
         list[Path], typer.Argument(help="A Label Studio JSON export of the span or the claim-pair project (or both).")
     ],
-    root: ROOT = Path("."),
+    root: ROOT = None,
     gold: Annotated[str | None, typer.Option(help="Annotator whose annotations are gold.")] = None,
     utf16: Annotated[bool, typer.Option("--utf16", help="The export counts offsets in UTF-16 code units.")] = False,
     accept_deletions: Annotated[
@@ -171,6 +174,7 @@ def check(
 
     Prints what would change per document, then the problems (exit 2) or `ok`; writes nothing.
     """
+    root = project_root(root)
     from crossclaim.studio.sync import apply_exports, read_exports
 
     if project not in (None, "spans", "pairs"):
@@ -195,13 +199,16 @@ def check(
 @studio_app.command()
 @friendly
 def agreement(
-    root: ROOT = Path("."),
+    root: ROOT = None,
     output: Annotated[Path | None, typer.Option("--out", help="Also write the tables to this Markdown file.")] = None,
 ) -> None:
     """Pairwise agreement on tasks with several annotations (from annotations/exports)."""
     from crossclaim.dataset.docs import agreement_block
     from crossclaim.dataset.gold import load_gold
 
+    root = project_root(root)
+    if output:
+        output_file(output, "--out")
     text = agreement_block(load_gold(root / "annotations"))
     out.print(text, markup=False, highlight=False)
     if output:

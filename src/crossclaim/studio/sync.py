@@ -287,7 +287,7 @@ def apply_exports(
     from crossclaim.dataset.changes import changes, lost_work
     from crossclaim.dataset.gold import PAIR_EXPORT, PREDICTION_EXPORT, SPAN_EXPORT, load_gold
     from crossclaim.errors import InputError
-    from crossclaim.files import FileSet
+    from crossclaim.files import transaction
     from crossclaim.formats.jsonio import unwritable_strings
     from crossclaim.formats.labelstudio.committed import committed_exports, export_json
     from crossclaim.formats.labelstudio.spans import from_utf16
@@ -304,19 +304,19 @@ def apply_exports(
     new = load_gold(annotations, gold_annotator, spans_data=spans, pairs_data=pairs, source=source)
     committed = committed_exports(spans, new.pair_tasks, {d.id: d for d in new.docs})
     show(changes(old, new).lines())
-    with FileSet() as files:
+    with transaction(root) as out:
         outputs = {SPAN_EXPORT: committed.spans, PAIR_EXPORT: committed.pairs}
         if with_predictions:
             outputs[PREDICTION_EXPORT] = committed.predictions
         try:
             for path, data in outputs.items():
-                files.write_text(annotations / path, export_json(data))
+                out.write_text(Path("annotations") / path, export_json(data))
         except UnicodeEncodeError:  # a lone surrogate: name it (every string is searched only now)
             sources = ((f"{source} span export", spans), (f"{source} claim-pair export", pairs))
             InputError.collect([p for where, data in sources for p in unwritable_strings(data, where)])
             raise
         gold = load_gold(annotations, gold_annotator, spans_data=committed.spans, pairs_data=committed.pairs)
-        report = stage_build(root, gold, files)
-        if commit:
-            files.commit()
+        report = stage_build(root, gold, out)
+        if not commit:
+            out.abandon()
     return report
