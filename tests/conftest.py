@@ -19,7 +19,16 @@ from crossclaim.evaluation.counts import index_gold
 from crossclaim.formats.labelstudio.spans import region_results
 from crossclaim.formats.predictions import ALL_TAG_LAYERS, Predictions
 from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
-from crossclaim.studio.server import Server
+from crossclaim.studio.server import (
+    ENV_PASSWORD,
+    STATE_FILE,
+    Server,
+    free_port,
+    port_is_free,
+    process_identity,
+    serve,
+    stop,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -148,16 +157,6 @@ STUDIO_TOKEN = "crossclaim-test-token-7f3a9c"  # made up for the test server; mu
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The server, started on a free loopback port with a fresh data directory and stopped at the end,
     whatever happens. Its web login password is generated and set in the environment, as for `serve`."""
-    from crossclaim.studio.server import (
-        ENV_PASSWORD,
-        STATE_FILE,
-        free_port,
-        port_is_free,
-        process_identity,
-        serve,
-        stop,
-    )
-
     data_dir = tmp_path_factory.mktemp("studio")
     with pytest.MonkeyPatch.context() as env:
         env.setenv(ENV_PASSWORD, secrets.token_urlsafe(16))
@@ -165,9 +164,9 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         try:
             yield srv
         finally:
-            recorded = (data_dir / STATE_FILE).read_text(encoding="utf-8")
-            running = process_identity(srv.pid)
-            assert stop(data_dir) == "stopped", f"stop could not verify the server it started: {running} {recorded}"
+            record = data_dir / STATE_FILE
+            seen = (process_identity(srv.pid), record.read_text(encoding="utf-8") if record.exists() else "no record")
+            assert stop(data_dir) == "stopped", f"stop could not verify the server it started: {seen}"
             deadline = time.monotonic() + 20
             while not port_is_free(srv.port) and time.monotonic() < deadline:
                 time.sleep(0.5)
