@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crossclaim.errors import StudioError
-from crossclaim.formats.labelstudio.pairs import PairTask, pair_results
+from crossclaim.formats.labelstudio.pairs import PairTask, pair_results, pair_task_data
 from crossclaim.formats.labelstudio.spans import region_results, task_data
-from crossclaim.schema.records import Annotation, Document, Prediction, Task
+from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
 from crossclaim.studio.client import Studio
 
 SPAN_PROJECT = "CrossClaim spans"
@@ -133,11 +133,18 @@ def span_items(
     return items
 
 
-def pair_items(tasks: list[PairTask], users: dict[str, int], with_annotations: bool) -> list[dict]:
-    """Claim-pair task dicts from the committed pair export (every annotator's label)."""
+def pair_items(
+    tasks: list[PairTask],
+    users: dict[str, int],
+    with_annotations: bool,
+    docs: dict[str, Document],
+    claims: dict[tuple[str, str], Span],
+) -> list[dict]:
+    """Claim-pair task dicts from the committed pair export (every annotator's label), each with the
+    context its annotator reads, recomputed from the gold documents and claims."""
     items = []
     for task in tasks:
-        item: dict = {"data": task.data}
+        item: dict = {"data": pair_task_data(task.data, docs, claims)}
         if with_annotations:
             item["annotations"] = [
                 annotation_payload(a, pair_results(a.payload) if a.payload else [], users) for a in task.annotations
@@ -199,7 +206,8 @@ def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[s
         studio, span_project, span_items(gold.docs, gold.tasks, users, with_annotations, predictions), "doc_id", report
     )
     pair_project = studio.project(PAIR_PROJECT, pair_config_xml())
-    push_items(studio, pair_project, pair_items(pair_tasks, users, with_annotations), "pair_id", report)
+    docs, claims = {d.id: d for d in gold.docs}, gold.claims()
+    push_items(studio, pair_project, pair_items(pair_tasks, users, with_annotations, docs, claims), "pair_id", report)
     return report
 
 
@@ -302,7 +310,7 @@ def apply_exports(
         advice = "nothing was written: restore them in Label Studio, or accept the loss with --accept-deletions"
         raise InputError(*lost[0], more=[*lost[1:], ("annotations/exports", advice)])
     new = load_gold(annotations, gold_annotator, spans_data=spans, pairs_data=pairs, source=source)
-    committed = committed_exports(spans, new.pair_tasks, {d.id: d for d in new.docs})
+    committed = committed_exports(spans, new.pair_tasks, {d.id: d for d in new.docs}, new.claims())
     show(changes(old, new).lines())
     with transaction(root) as out:
         outputs = {SPAN_EXPORT: committed.spans, PAIR_EXPORT: committed.pairs}

@@ -5,7 +5,8 @@ A Label Studio export carries what the server assigns or time-stamps (task, anno
 None of it is gold, and all of it changes when the same work is pushed to another server or pulled
 again. The committed form keeps what a rebuild and a push need: the task ``data`` and ``meta``; per
 annotation the annotator's e-mail, ``ground_truth``, ``was_cancelled``, ``lead_time`` and the result,
-regenerated from the validated records, so it is exactly what ``push`` sends. Predictions
+regenerated from the validated records, so it is exactly what ``push`` sends (a pair task's data
+gets the context shown to the annotator, recomputed from the gold). Predictions
 (pre-annotations) are not gold: they go to a file of their own, and only when asked for.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from crossclaim.formats.labelstudio.pairs import PairTask, pair_results
+from crossclaim.formats.labelstudio.pairs import PairTask, pair_results, pair_task_data
 from crossclaim.formats.labelstudio.spans import parse_span_export, region_results
 from crossclaim.schema.records import Annotation, Document, Pair, Span
 
@@ -31,8 +32,11 @@ def export_json(data: list) -> str:
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def committed_exports(spans_data: list, pair_tasks: list[PairTask], docs: dict[str, Document]) -> CommittedExports:
-    """The committed form of a validated span export and the parsed claim-pair tasks."""
+def committed_exports(
+    spans_data: list, pair_tasks: list[PairTask], docs: dict[str, Document], claims: dict[tuple[str, str], Span]
+) -> CommittedExports:
+    """The committed form of a validated span export and the parsed claim-pair tasks (``claims``: the
+    gold claims, from which each pair task's context is recomputed, as ``push`` does)."""
     tasks = {t.doc_id: t for t in parse_span_export(spans_data, "export", docs)}
     data = {raw["data"]["doc_id"]: raw["data"] for raw in spans_data}
     spans, predictions = [], []
@@ -48,7 +52,7 @@ def committed_exports(spans_data: list, pair_tasks: list[PairTask], docs: dict[s
             predictions.append({"data": data[doc_id], "predictions": _sorted(preds)})
     pairs = [
         {
-            "data": t.data,
+            "data": pair_task_data(t.data, docs, claims),
             "annotations": _sorted(
                 [_annotation(a, pair_results(a.payload) if isinstance(a.payload, Pair) else []) for a in t.annotations]
             ),
