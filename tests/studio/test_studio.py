@@ -43,11 +43,12 @@ def empty_server(server: str) -> None:
 
 @pytest.fixture(scope="module")
 def repo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The committed annotations/, dataset/ and DATASHEET.md, under git so that any changed byte shows."""
+    """The committed annotations/, dataset/, DATASHEET.md and .gitignore, under git so that any changed byte shows."""
     root = tmp_path_factory.mktemp("repo")
     for name in ("annotations", "dataset"):
         shutil.copytree(REPO / name, root / name)
-    shutil.copy(REPO / "DATASHEET.md", root / "DATASHEET.md")
+    for name in ("DATASHEET.md", ".gitignore"):
+        shutil.copy(REPO / name, root / name)
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-q", "-m", "committed")
