@@ -294,3 +294,15 @@ def project_files(root: Path) -> dict[Path, bytes]:
         for p in sorted(root.rglob("*"))
         if p.is_file() and ".crossclaim" not in p.relative_to(root).parts
     }
+
+
+def json_paths(value: object, prefix: tuple = ()) -> list[tuple]:
+    """Every path to a node of a parsed JSON value (for fuzzing: mutate the node at a path)."""
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += json_paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            found += json_paths(child, (*prefix, i))
+    return found

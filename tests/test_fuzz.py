@@ -16,7 +16,7 @@ import traceback
 from pathlib import Path
 
 import pytest
-from conftest import gold_predictions, gold_spans, task, write_repo
+from conftest import gold_predictions, gold_spans, json_paths, task, write_repo
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -53,18 +53,6 @@ SAME_TYPE = {
 }
 
 
-def paths(value: object, prefix: tuple = ()) -> list[tuple]:
-    """Every path to a node of a parsed JSON value."""
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for i, child in enumerate(value):
-            found += paths(child, (*prefix, i))
-    return found
-
-
 def node(value: object, path: tuple) -> object:
     for step in path:
         value = value[step]
@@ -74,7 +62,7 @@ def node(value: object, path: tuple) -> object:
 def mutate_structure(draw, value: object) -> object:
     value = copy.deepcopy(value)
     for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(paths(value)))
+        path = draw(st.sampled_from(json_paths(value)))
         op = draw(st.sampled_from(["replace", "replace", "same_type", "same_type", "delete", "add", "repeat"]))
         if not path:
             if op == "replace":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import gold_spans, project_files, task, write_repo
+from conftest import gold_spans, json_paths, project_files, task, write_repo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -22,18 +22,6 @@ ODD_VALUES = st.one_of(
     st.lists(st.integers(), max_size=3),
     st.dictionaries(st.sampled_from(["id", "text", "value"]), st.integers(), max_size=2),
 )
-
-
-def paths(node: object, prefix: tuple = ()) -> list[tuple]:
-    """Every path to a value inside a JSON tree."""
-    out = [prefix]
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += paths(v, (*prefix, i))
-    return out
 
 
 def mutate(tree: object, path: tuple, value: object, delete: bool) -> object:
@@ -54,7 +42,7 @@ def exports(draw) -> bytes:
     tree = [task(gold_spans())]
     kind = draw(st.sampled_from(["value", "delete", "bytes", "nest", "duplicate"]))
     if kind in ("value", "delete"):
-        path = draw(st.sampled_from(paths(tree)))
+        path = draw(st.sampled_from(json_paths(tree)))
         tree = mutate(tree, path, draw(ODD_VALUES), kind == "delete")
     if kind == "duplicate":
         tree = tree + tree
