@@ -1,11 +1,15 @@
-"""Shared fixtures: a tiny repository made by the tests (one raw page, one document)."""
+"""Shared fixtures: a tiny repository made by the tests (one raw page, one document), and one Label
+Studio server for the whole session."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import secrets
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +19,16 @@ from crossclaim.evaluation.counts import index_gold
 from crossclaim.formats.labelstudio.spans import region_results
 from crossclaim.formats.predictions import ALL_TAG_LAYERS, Predictions
 from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
+from crossclaim.studio.server import (
+    ENV_PASSWORD,
+    STATE_FILE,
+    Server,
+    free_port,
+    port_is_free,
+    process_identity,
+    serve,
+    stop,
+)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -116,9 +130,64 @@ def write_repo(root: Path, tasks: list[dict] | None = None, pairs: list[dict] | 
     return root
 
 
+def add_document(root: Path, doc_id: str, page: str, **meta: object) -> None:
+    """Add a document to a repository made by ``write_repo``: a raw page of its own, taken whole."""
+    ann = root / "annotations"
+    (ann / "raw" / f"{doc_id}.txt").write_text(page, encoding="utf-8")
+    manifest = json.loads((ann / "manifest.json").read_text(encoding="utf-8"))
+    (entry,) = [dict(d) for d in manifest["documents"] if d["id"] == "doc-x"]
+    entry |= {"id": doc_id, "source_file": f"raw/{doc_id}.txt", "sha256": hashlib.sha256(page.encode()).hexdigest()}
+    entry |= {"slice": {"start": 0, "end": len(page)}, **meta}
+    manifest["documents"].append(entry)
+    (ann / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     return write_repo(tmp_path, [task(gold_spans())])
+
+
+# ---------------------------------------------------------------------------------------------
+# one Label Studio server for the session: a boot takes about a minute (tests using it are marked `server`)
+
+STUDIO_TOKEN = "crossclaim-test-token-7f3a9c"  # made up for the test server; must never leak
+
+
+@pytest.fixture(scope="session")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The server, started on a free loopback port with a fresh data directory and stopped at the end,
+    whatever happens. Its web login password is generated and set in the environment, as for `serve`."""
+    data_dir = tmp_path_factory.mktemp("studio")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(ENV_PASSWORD, secrets.token_urlsafe(16))
+        srv = serve(data_dir, free_port(), STUDIO_TOKEN)
+        try:
+            yield srv
+        finally:
+            record = data_dir / STATE_FILE
+            seen = (process_identity(srv.pid), record.read_text(encoding="utf-8") if record.exists() else "no record")
+            assert stop(data_dir) == "stopped", f"stop could not verify the server it started: {seen}"
+            deadline = time.monotonic() + 20
+            while not port_is_free(srv.port) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert port_is_free(srv.port), "the server process outlived stop()"
+
+
+@pytest.fixture(scope="session")
+def server(studio: Server) -> str:
+    return studio.url
+
+
+def delete_projects(url: str) -> None:
+    """Remove the projects `push` makes, so a test module starts from an empty server."""
+    from label_studio_sdk import LabelStudio
+
+    from crossclaim.studio.sync import PAIR_PROJECT, SPAN_PROJECT
+
+    ls = LabelStudio(base_url=url, api_key=STUDIO_TOKEN)
+    for p in list(ls.projects.list()):
+        if p.title in (SPAN_PROJECT, PAIR_PROJECT):
+            ls.projects.delete(id=p.id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -216,3 +285,24 @@ def gold_predictions(gold: Gold) -> Predictions:
         {d.id: set(contradictory.get(d.id, set())) for d in gold.docs},
         {p.id: p.label for p in gold.pairs},
     )
+
+
+def project_files(root: Path) -> dict[Path, bytes]:
+    """Every file of a project and its bytes, the work directory of the build lock and journal aside."""
+    return {
+        p: p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".crossclaim" not in p.relative_to(root).parts
+    }
+
+
+def json_paths(value: object, prefix: tuple = ()) -> list[tuple]:
+    """Every path to a node of a parsed JSON value (for fuzzing: mutate the node at a path)."""
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            found += json_paths(child, (*prefix, key))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            found += json_paths(child, (*prefix, i))
+    return found

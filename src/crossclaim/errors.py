@@ -1,6 +1,10 @@
-"""One error type for bad input, carrying where each problem is."""
+"""One error type for bad input, carrying where each problem is, and how values are echoed in it."""
 
 from __future__ import annotations
+
+import reprlib
+
+ECHO = 80  # characters of an offending value echoed in a message: enough to recognise it, never a 200 MB field
 
 
 class InputError(Exception):
@@ -23,6 +27,28 @@ class InputError(Exception):
 
     def lines(self) -> list[str]:
         return [f"{where}: {what}" for where, what in self.problems]
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxlong = 2, 4, 4, 40
+_SHORT.maxstring = _SHORT.maxother = ECHO // 2
+
+
+def shown(value: object, limit: int = ECHO) -> str:
+    """``value`` as an error message echoes it: its repr, cut to about ``limit`` characters.
+
+    Strings are cut before they are formatted (a huge field costs nothing) and say how long they were;
+    containers are summarised by ``reprlib``; huge integers are described, not printed (Python refuses
+    to print more than 4,300 digits).
+    """
+    if isinstance(value, str):
+        if len(value) <= limit:
+            return repr(value)
+        return f"{value[:limit]!r}… ({len(value):,} characters)"
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1:,} digits"
+    text = _SHORT.repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class StudioError(Exception):

@@ -1,13 +1,72 @@
-"""Atomic writes: nothing is ever half-written."""
+"""Writing so that nothing is ever half-written: one file atomically, or a set of paths as one commit.
+
+A single file is written beside its target and renamed over it. A set of outputs (what a build
+writes: ``dataset/``, the generated docs, configs and schema) cannot be renamed at once, so
+``transaction`` stages every output under ``.crossclaim/`` and commits them with a journal:
+
+1. everything is staged (a crash here leaves the tree untouched: the stale stage is removed later);
+2. the journal, listing every staged path, is written atomically: from here on the build *is*
+   committed;
+3. each staged file is renamed over its target and each staged directory swapped with its target
+   (``renameat2(RENAME_EXCHANGE)`` where the system has it, so ``dataset/`` never goes missing);
+4. the journal is removed, then the stage.
+
+Every step of 3 can be redone, so a process killed anywhere in it leaves a journal that the next
+command (``recover``, run by every CLI command) rolls forward under the same lock: the tree is then
+entirely old or entirely new. A lock file (a POSIX record lock, released by the kernel when its
+holder dies and never inherited by the processes it forks) serialises builds. Modes follow the
+umask, as for any file the user creates.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import filecmp
+import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+WORK_DIR = ".crossclaim"  # under the project root: lock, journal and stages (git-ignored)
+LOCK = "build.lock"
+JOURNAL = "build.journal"
+STAGE_PREFIX = "stage-"
+LEGACY_STAGES = (".dataset.*",)  # staging directories of earlier versions, never removed by them
+
+
+class RecoveryError(Exception):
+    """An interrupted commit that cannot be finished (its stage is gone or its journal unreadable)."""
+
+    def __init__(self, where: str, what: str) -> None:
+        super().__init__(f"{where}: {what}")
+        self.where, self.what = where, what
+
+
+# ---------------------------------------------------------------------------------------------
+# modes
+
+
+def umask() -> int:
+    """The process umask, read without changing it where the system allows (Linux /proc)."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    return 0o666 & ~umask()
+
+
+# ---------------------------------------------------------------------------------------------
+# one file
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -19,6 +78,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, file_mode())  # mkstemp makes 0600 files; the target follows the umask
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
@@ -27,142 +87,237 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-class FileSet:
-    """Outputs staged in full, then swapped in as one set: after a failure at any point, nothing has changed.
+# ---------------------------------------------------------------------------------------------
+# a set of paths, committed together
 
-    Text is encoded when it is staged, so a value that cannot be written (a lone surrogate) fails
-    before anything is replaced; a directory is written into a staging directory beside its target,
-    and so is a file too large to hold in memory (``file``).
-    ``commit`` writes every changed file to a temporary beside its target, then renames each into
-    place, keeping the old one; if any step fails, the ones already swapped are put back. Use it as
-    a context manager: whatever was not committed is removed on exit.
-    """
 
-    def __init__(self) -> None:
-        self._files: dict[Path, bytes] = {}
-        self._on_disk: dict[Path, Path] = {}
-        self._dirs: dict[Path, Path] = {}
+class Staged:
+    """The outputs of one transaction: files and directories staged to replace paths under ``root``."""
 
-    def __enter__(self) -> FileSet:
-        return self
+    def __init__(self, root: Path, stage: Path) -> None:
+        self.root = root
+        self.stage = stage
+        self.entries: dict[str, str] = {}  # relative target path -> "file" or "dir"
+        self.committed = False  # the journal is written: the stage now belongs to the roll-forward
+        self.abandoned = False  # everything was staged to check it; nothing is to be replaced
 
-    def __exit__(self, *exc) -> None:
-        self.discard()
+    def _staged(self, rel: Path) -> Path:
+        return self.stage / "files" / rel
 
-    def write_text(self, path: Path, text: str) -> None:
-        self._files[path] = text.encode("utf-8")
+    def dir(self, rel: Path) -> Path:
+        """A new, empty directory that will replace ``root/rel`` (modes follow the umask)."""
+        path = self._staged(rel)
+        path.mkdir(parents=True)
+        self.entries[rel.as_posix()] = "dir"
+        return path
 
-    def write_bytes(self, path: Path, data: bytes) -> None:
-        self._files[path] = data
+    def read_text(self, rel: Path) -> str | None:
+        """The text ``root/rel`` will have after the commit (None: no such file)."""
+        path = self._staged(rel) if rel.as_posix() in self.entries else self.root / rel
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
 
-    def read_text(self, path: Path) -> str:
-        """The staged text of ``path``, or the file on disk when nothing is staged for it."""
-        data = self._files.get(path)
-        return data.decode("utf-8") if data is not None else path.read_text(encoding="utf-8")
+    def write_text(self, rel: Path, text: str) -> None:
+        """Stage ``text`` for ``root/rel``; a file that already holds exactly it is left untouched."""
+        if rel.as_posix() not in self.entries and self.read_text(rel) == text:
+            return
+        path = self._staged(rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
+        self.entries[rel.as_posix()] = "file"
 
-    def directory(self, target: Path) -> Path:
-        """A new empty directory to fill; it replaces ``target`` on commit."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staged = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".staged", dir=target.parent))
-        self._dirs[target] = staged
-        return staged
+    def file(self, rel: Path) -> Path:
+        """A new, empty file to fill on disk (an output too large to hold in memory); it replaces ``root/rel``.
 
-    def file(self, target: Path) -> Path:
-        """A new empty file to fill (beside ``target``, so that the commit is a rename); it replaces ``target``."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, staged = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".staged", dir=target.parent)
-        os.close(fd)
-        self._on_disk[target] = Path(staged)
-        return Path(staged)
+        If it ends up holding exactly what ``root/rel`` holds, the commit leaves ``root/rel`` untouched.
+        """
+        path = self._staged(rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"")
+        self.entries[rel.as_posix()] = "file"
+        return path
 
-    def paths(self) -> list[Path]:
-        """Every target this set replaces, sorted."""
-        return sorted({*self._files, *self._on_disk, *self._dirs})
+    def abandon(self) -> None:
+        """Keep nothing: the transaction ends without replacing anything (a dry run)."""
+        self.abandoned = True
 
     def commit(self) -> None:
-        temps: dict[Path, Path] = {}
-        swapped: list[tuple[Path, Path, Path | None]] = []  # (target, its replacement, the old one kept)
+        """Write the journal (the commit point), then move every staged path into place."""
+        entries = []
+        for rel, kind in sorted(self.entries.items()):
+            target = self.root / rel
+            if kind == "file" and target.is_file() and filecmp.cmp(target, self._staged(Path(rel)), shallow=False):
+                continue  # a file staged on disk that holds what the target holds
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if os.stat(target.parent).st_dev != os.stat(self.stage).st_dev:
+                raise OSError(errno.EXDEV, "on another file system than the project: cannot be swapped in", str(target))
+            entry: dict = {"path": rel, "kind": kind}
+            if kind == "dir":
+                entry["inode"] = _identity(self._staged(Path(rel)))
+            entries.append(entry)
+        work = self.stage.parent
+        journal = {"stage": self.stage.name, "entries": entries}
+        write_bytes_atomic(work / JOURNAL, json.dumps(journal, indent=1).encode("utf-8"))
+        _fsync_dir(work)
+        self.committed = True
+        _roll_forward(self.root, journal)
+
+
+@contextlib.contextmanager
+def transaction(root: Path, on_wait: Callable[[], None] | None = None) -> Iterator[Staged]:
+    """Stage outputs under ``root`` and commit them together when the block ends without an error.
+
+    Holds the build lock throughout; first finishes an interrupted commit and removes stale stages.
+    An error inside the block removes the stage: nothing under ``root`` has changed.
+    """
+    with _locked(root, on_wait):
+        _recover_locked(root, discard_broken=True)  # this transaction rewrites the outputs anyway
+        _remove_stale(root)
+        stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=root / WORK_DIR))
+        staged = Staged(root, stage)
         try:
-            for path, data in sorted(self._files.items()):
-                if path.is_file() and path.read_bytes() == data:
-                    continue  # unchanged: left alone, so an unchanged output keeps its bytes and times
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-                temps[path] = Path(tmp)
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            for path, staged in sorted(self._on_disk.items()):
-                if path.is_file() and filecmp.cmp(path, staged, shallow=False):
-                    staged.unlink()
-                    continue
-                with open(staged, "rb") as fh:
-                    os.fsync(fh.fileno())
-                temps[path] = staged
-            for target, new in [*sorted(temps.items()), *sorted(self._dirs.items())]:
-                backup = _backup(target)
-                swapped.append((target, new, backup))
-                os.replace(new, target)  # a file is replaced atomically; a directory was moved aside first
-        except BaseException:
-            for target, new, backup in reversed(swapped):
-                _restore(target, new, backup)
-            for tmp in temps.values():
-                tmp.unlink(missing_ok=True)
-            raise
-        for _target, _new, backup in swapped:
-            if backup is not None:
-                _remove(backup)
-        self._files.clear()
-        self._on_disk.clear()
-        self._dirs.clear()
-
-    def discard(self) -> None:
-        for staged in self._dirs.values():
-            shutil.rmtree(staged, ignore_errors=True)
-        for staged in self._on_disk.values():
-            staged.unlink(missing_ok=True)
-        self._files.clear()
-        self._on_disk.clear()
-        self._dirs.clear()
+            yield staged
+            if not staged.abandoned:
+                staged.commit()
+        finally:
+            if not staged.committed and stage.exists():
+                shutil.rmtree(stage)
 
 
-def _backup(target: Path) -> Path | None:
-    """Keep the current ``target`` beside it: a hard link to a file (it stays in place until replaced),
-    a directory moved aside."""
-    if not target.exists():
+def recover(root: Path, on_wait: Callable[[], None] | None = None) -> bool:
+    """Finish a commit that was interrupted (its journal is still there); True if there was one.
+
+    A running build holds the lock until its commit is complete, so this waits for it.
+    """
+    if not (root / WORK_DIR / JOURNAL).exists():
+        return False
+    with _locked(root, on_wait):
+        return _recover_locked(root)
+
+
+def _recover_locked(root: Path, discard_broken: bool = False) -> bool:
+    path = root / WORK_DIR / JOURNAL
+    if not path.exists():
+        return False
+    try:
+        _roll_forward(root, json.loads(path.read_text(encoding="utf-8")))
+    except (RecoveryError, ValueError, KeyError, TypeError) as exc:
+        if not discard_broken:
+            what = str(exc) if isinstance(exc, RecoveryError) else f"unreadable journal ({exc})"
+            raise RecoveryError(
+                str(path), f"cannot finish an interrupted build: {what}; run `crossclaim build`"
+            ) from None
+        path.unlink()
+    return True
+
+
+def _roll_forward(root: Path, journal: dict) -> None:
+    """Move every staged path of ``journal`` into place (each step idempotent), then clean up."""
+    work = root / WORK_DIR
+    stage = work / journal["stage"]
+    for entry in journal["entries"]:
+        target = root / entry["path"]
+        staged = stage / "files" / entry["path"]
+        if entry["kind"] == "file":
+            if staged.exists():
+                os.replace(staged, target)
+            continue
+        wanted = tuple(entry["inode"])
+        if _identity(target) == wanted:
+            continue  # already swapped in
+        if _identity(staged) != wanted:
+            raise RecoveryError(str(staged), f"the staged {entry['path']}/ is gone")
+        if not target.exists():
+            os.rename(staged, target)
+        elif not _exchange(staged, target):
+            old = stage / "old" / entry["path"]
+            old.parent.mkdir(parents=True, exist_ok=True)
+            os.rename(target, old)
+            os.rename(staged, target)
+    os.unlink(work / JOURNAL)
+    _fsync_dir(work)
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def _remove_stale(root: Path) -> None:
+    """What killed builds left (stages never committed, a half-written journal), here and from older versions.
+
+    Called under the lock after recovery, so nothing in the work directory belongs to a live build.
+    """
+    for path in (root / WORK_DIR).iterdir():
+        if path.name == LOCK:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    for pattern in LEGACY_STAGES:
+        for path in root.glob(pattern):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _locked(root: Path, on_wait: Callable[[], None] | None) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # no POSIX locks on this system: builds are not serialised
+        fcntl = None
+    work = root / WORK_DIR
+    work.mkdir(exist_ok=True)
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(work / LOCK, os.O_RDWR | os.O_CREAT, file_mode())
+    try:
+        # A POSIX record lock belongs to this process: worker processes forked during the build do not
+        # inherit it, so a killed build's orphaned workers cannot hold it (a flock would be shared with them).
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EAGAIN):
+                raise
+            if on_wait is not None:
+                on_wait()
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor (or the process ending) releases the lock
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
         return None
-    backup = target.with_name(f".{target.name}.{os.getpid()}.old")
-    _remove(backup)
-    if target.is_dir():
-        target.rename(backup)
-    else:
+    return (st.st_dev, st.st_ino)
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
         try:
-            os.link(target, backup)
-        except OSError:
-            shutil.copy2(target, backup)
-    return backup
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
-def _restore(target: Path, new: Path, backup: Path | None) -> None:
-    """Undo one step of a commit: ``target`` as it was before ``new`` was (or was about to be) moved in."""
-    moved_in = not new.exists()
-    if backup is None:
-        if moved_in:
-            _remove(target)
-    elif backup.is_dir():  # the old directory was moved aside
-        if moved_in:
-            _remove(target)
-        os.replace(backup, target)
-    elif moved_in:  # a file: the backup is a second link to the old one
-        os.replace(backup, target)
-    else:
-        backup.unlink()  # the old file never left its place
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (Linux ``renameat2`` with ``RENAME_EXCHANGE``); False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(a))

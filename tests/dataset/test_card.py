@@ -199,7 +199,7 @@ def test_changelog_sets_the_release_and_is_carried_over(tmp_path: Path) -> None:
     assert not (root / "dataset" / CHANGELOG_FILE).exists()
     unreleased = DatasetCard.load(root / "dataset" / "README.md")
     assert "Version 0.0.0" in unreleased.text
-    shutil.copy(DATASET / CHANGELOG_FILE, root / "dataset" / CHANGELOG_FILE)
+    shutil.copy(DATASET / CHANGELOG_FILE, root / "annotations" / CHANGELOG_FILE)
     result = runner.invoke(app, ["build", "--root", str(root)])
     assert result.exit_code == 0, result.output
     changelog = (root / "dataset" / CHANGELOG_FILE).read_text(encoding="utf-8")

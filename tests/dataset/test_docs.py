@@ -23,9 +23,6 @@ def test_committed_dataset_and_docs_are_a_pure_function_of_annotations(tmp_path:
     shutil.copytree(REPO / "annotations", root / "annotations")
     for name in ("DATASHEET.md",):
         shutil.copy(REPO / name, root / name)
-    # the changelog is the one hand-written file of dataset/: an input the build carries over
-    (root / "dataset").mkdir()
-    shutil.copy(REPO / "dataset" / "CHANGELOG.md", root / "dataset" / "CHANGELOG.md")
     for rel in GENERATED:
         target = root / rel
         if (REPO / rel).exists() and not target.exists():

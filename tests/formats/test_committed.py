@@ -36,7 +36,7 @@ def served(export: list[dict], seed: int) -> list[dict]:
 
 def committed_of(spans: list[dict], pairs: list[dict]):
     gold = load_gold(ANNOTATIONS, spans_data=spans, pairs_data=pairs)
-    return committed_exports(spans, gold.pair_tasks, {d.id: d for d in gold.docs})
+    return committed_exports(spans, gold.pair_tasks, {d.id: d for d in gold.docs}, gold.claims())
 
 
 def test_the_committed_exports_are_in_committed_form() -> None:
@@ -92,7 +92,7 @@ def test_predictions_stay_out_of_the_gold_export() -> None:
             "result": region_results(gold_spans()[:3], TEXT, "prediction"),
         }
     ]
-    c = committed_exports([t], [], {"doc-x": doc("doc-x", TEXT, "test")})
+    c = committed_exports([t], [], {"doc-x": doc("doc-x", TEXT, "test")}, {})
     assert "predictions" not in c.spans[0]
     (only,) = c.predictions
     assert set(only) == {"data", "predictions"} and set(only["predictions"][0]) == {"model_version", "score", "result"}

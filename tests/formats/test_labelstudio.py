@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO, task, write_repo
+from conftest import REPO, project_files, task, write_repo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -45,6 +45,31 @@ def test_bad_export_is_refused_with_its_message(tmp_path: Path, case: str) -> No
     for fragment in EXPECTED[case]:
         assert fragment in result.output, f"{case}: {fragment!r} not in {result.output!r}"
     assert not (root / "dataset").exists()
+
+
+# a whole file that is not an export: `check` reads it as `pull` reads the server's answer
+CHECK_EXPECTED = EXPECTED | {
+    "not-a-list.json": ["not-a-list.json", "a Label Studio export is a JSON list of tasks"],
+    "truncated-json.json": ["truncated-json.json", "not valid JSON (truncated or malformed)"],
+}
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_studio_check_finds_what_pull_would_and_writes_nothing(tmp_path: Path, case: str) -> None:
+    from conftest import gold_spans
+
+    root = write_repo(tmp_path, [task(gold_spans())])
+    before = project_files(root)
+    project = "pairs" if case.startswith("pairs-") else "spans"
+    flags = ["--utf16"] if case.startswith("utf16-") else []
+    args = ["studio", "check", str(BAD / case), "--root", str(root), "--project", project, "--accept-deletions"]
+    result = CliRunner().invoke(app, [*args, *flags])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for fragment in CHECK_EXPECTED[case]:
+        fragment = fragment.replace("pairs.json", case).replace("spans.json", case)  # the file checked is named
+        assert fragment in result.output, f"{case}: {fragment!r} not in {result.output!r}"
+    assert project_files(root) == before
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from conftest import PAGE, REPO, write_repo
 from typer.testing import CliRunner
 
@@ -68,3 +69,109 @@ def test_ingest_refuses_slice_out_of_range(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 2 and "out of range" in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# the manifest's JSON types, field by field: one clear error each, nothing written
+
+
+def edited(root: Path, edit) -> Path:
+    path = root / "annotations" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    edit(manifest, manifest["documents"][0])
+    path.write_text(json.dumps(manifest, indent=1))
+    return root
+
+
+BAD_MANIFESTS = {
+    "slice as a string": (lambda m, d: d.update(slice="5:10"), "field slice: must be an object"),
+    "slice start a float": (
+        lambda m, d: d["slice"].update(start=5.0),
+        "field slice.start: must be an integer, got a number 5.0",
+    ),
+    "slice null": (
+        lambda m, d: d.update(slice=None),
+        'field slice: must be an object {"start": ..., "end": ...}, got null',
+    ),
+    "slice end a bool": (
+        lambda m, d: d["slice"].update(end=True),
+        "field slice.end: must be an integer, got true",
+    ),
+    "documents not a list": (
+        lambda m, d: m.update(documents=d),
+        "field documents: must be a list of document objects, got an object",
+    ),
+    "authors a string": (
+        lambda m, d: d.update(authors="Jane Doe"),
+        "field authors: must be a list of strings (one per author), got a string 'Jane Doe'",
+    ),
+    "authors holding a number": (
+        lambda m, d: d.update(authors=["A", 1]),
+        "field authors[1]: must be a string, got an integer 1",
+    ),
+    "date not a date": (
+        lambda m, d: d.update(publication_date="not a date"),
+        "'not a date' is not an ISO 8601 date: YYYY, YYYY-MM or YYYY-MM-DD",
+    ),
+    "date not on the calendar": (
+        lambda m, d: d.update(publication_date="2025-02-30"),
+        "'2025-02-30' is not a calendar date",
+    ),
+    "date in another script": (lambda m, d: d.update(publication_date="٢٠٢٥"), "is not an ISO 8601 date"),
+    "split a list": (
+        lambda m, d: d.update(split=["test"]),
+        "field split: must be a string (train, validation, test), got a list ['test']",
+    ),
+    "unknown field": (lambda m, d: d.update(language="en"), "field language: unknown field"),
+    "missing field": (lambda m, d: d.pop("date_source"), "document doc-x, field date_source: missing"),
+    "id with a colon": (lambda m, d: d.update(id="doc:1"), "'doc:1' is not a document id"),
+    "id not a string": (lambda m, d: d.update(id=[1]), "document #0, field id: must be a string, got a list [1]"),
+    "path outside": (
+        lambda m, d: d.update(source_file="../../etc/passwd"),
+        "must be a relative path inside annotations/",
+    ),
+    "bad digest": (lambda m, d: d.update(sha256="abc"), "'abc' is not a sha256 digest"),
+    "top-level extra": (lambda m, d: m.update(version=2), "manifest.json, field version: unknown field"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_MANIFESTS))
+def test_bad_manifest_fields_are_refused(tmp_path: Path, case: str) -> None:
+    edit, fragment = BAD_MANIFESTS[case]
+    root = edited(write_repo(tmp_path), edit)
+    result = runner.invoke(app, ["build", "--root", str(root)])
+    assert result.exit_code == 2, result.output
+    assert fragment in result.output, result.output
+    assert not (root / "dataset").exists()
+
+
+def test_duplicate_keys_in_the_manifest_are_refused_with_their_line(tmp_path: Path) -> None:
+    root = write_repo(tmp_path)
+    path = root / "annotations" / "manifest.json"
+    text = json.dumps(json.loads(path.read_text()), indent=1).replace(
+        '"split": "test"', '"split": "test",\n"split": "train"'
+    )
+    path.write_text(text)
+    line = text.splitlines().index('"split": "train"') + 1
+    result = runner.invoke(app, ["build", "--root", str(root)])
+    assert result.exit_code == 2 and f"manifest.json, line {line}: duplicate key 'split'" in result.output, (
+        result.output
+    )
+
+
+@pytest.mark.parametrize("date", ["2025", "2025-07", "2025-07-04", None])
+def test_full_and_partial_iso_dates_are_accepted(tmp_path: Path, date: str | None) -> None:
+    root = edited(write_repo(tmp_path), lambda m, d: d.update(publication_date=date))
+    assert [d.publication_date for d in load_manifest(root / "annotations")] == [date]
+
+
+def test_ingest_checks_the_date_before_writing(tmp_path: Path) -> None:
+    root = write_repo(tmp_path)
+    raw = tmp_path / "p.txt"
+    raw.write_text("A new article about Xiaomi cars and profits today\n")
+    before = (root / "annotations" / "manifest.json").read_bytes()
+    args = ["ingest", str(raw), "--id", "doc-2", "--split", "test", "--date", "July 4", "--yes", "--root", str(root)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "'July 4' is not an ISO 8601 date" in result.output, result.output
+    assert (root / "annotations" / "manifest.json").read_bytes() == before
+    assert not (root / "annotations" / "raw" / "p.txt").exists()

@@ -105,3 +105,50 @@ def test_bad_predictions_are_refused_naming_line_and_field(fixture_repo: Path, n
 def test_readme_documents_the_format() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "## Predictions format" in readme and "predictions.schema.json" in readme
+
+
+def test_line_separators_inside_strings_are_valid_and_keep_line_numbers() -> None:
+    from conftest import doc
+
+    text = "Lei Jun\u2028said\x85it. BYD\u2029cut prices."
+    docs = [doc("d1", text, "test"), doc("d2", "Xiaomi", "test")]
+    span = {"start": 0, "end": 12, "label": "PERSON", "text": "Lei Jun\u2028said"}
+    lines = [
+        json.dumps({"document_id": "d1", "entities": [span]}, ensure_ascii=False),
+        json.dumps({"document_id": "d2", "entities": [{"start": 0, "end": 6, "label": "COMPANY"}]}),
+    ]
+    with pytest.raises(InputError) as caught:
+        parse_predictions("\n".join(lines) + "\n", "p.jsonl", docs, [])
+    (only,) = caught.value.lines()
+    assert only.startswith("p.jsonl, line 2, field entities[0].label: unknown label 'COMPANY'"), only
+    preds = parse_predictions(lines[0] + "\n", "p.jsonl", docs, [])
+    assert [s.text for s in preds.spans["d1"]] == ["Lei Jun\u2028said"]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('{"document_id": "doc-a", "entities": [], "entities": []}\n', "p.jsonl, line 1: duplicate key 'entities'"),
+        ("<html><head><title>Not Found</title></head></html>\n", "p.jsonl: is an HTML page (titled 'Not Found')"),
+        (
+            '{"document_id": "doc-a", "entities": [{"start": ' + "1" * 5000 + "}]}\n",
+            "(5,000 characters) does not fit 64 bits",
+        ),
+        ('{"document_id": "doc-a", "entities": ' + "[" * 3000 + "]" * 3000 + "}\n", "nested deeper than 64 levels"),
+        ('{"document_id": "doc-a"}\n{"document_id": "doc-b", "hedges": [{"sta', "line 2, column 38: not valid JSON"),
+    ],
+)
+def test_reader_level_faults_are_named(text: str, fragment: str) -> None:
+    gold = make_gold()
+    with pytest.raises(InputError) as caught:
+        parse_predictions(text, "p.jsonl", gold.docs, gold.pairs)
+    assert any(fragment in line for line in caught.value.lines()), caught.value.lines()
+
+
+def test_huge_values_are_cut_in_messages() -> None:
+    gold = make_gold()
+    line = json.dumps({"document_id": "doc-a", "entities": [{"start": 0, "end": 6, "label": "X" * 1_000_000}]})
+    with pytest.raises(InputError) as caught:
+        parse_predictions(line, "p.jsonl", gold.docs, gold.pairs)
+    (message,) = caught.value.lines()
+    assert len(message) < 300 and "(1,000,000 characters)" in message, message

@@ -98,3 +98,55 @@ def test_a_plugins_bad_output_is_refused_by_name(fixture_repo: Path, tmp_path: P
     result = runner.invoke(app, ["leaderboard", "--root", str(fixture_repo), "--out", str(tmp_path), "--system", "bad"])
     assert result.exit_code == 2, result.output
     assert "system bad" in result.output and "unknown label 'COMPANY'" in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# crossclaim predict, and which runs may write the committed board
+
+
+@pytest.mark.parametrize("name", ["regex", "sentence-logreg"])
+def test_predict_writes_the_file_the_leaderboard_scores(tmp_path: Path, name: str) -> None:
+    """`predict` then `score` reproduces the committed board's test row (learned systems train on train)."""
+    from crossclaim.evaluation.results import rounded
+
+    preds, scores = tmp_path / "p.jsonl", tmp_path / "s.json"
+    made = runner.invoke(app, ["predict", name, "--split", "test", "-o", str(preds), "--root", str(REPO)])
+    assert made.exit_code == 0, made.output
+    scored = runner.invoke(app, ["score", str(preds), "--split", "test", "--json", str(scores), "--root", str(REPO)])
+    assert scored.exit_code == 0, scored.output
+    board = json.loads((REPO / "baselines" / "leaderboard.json").read_text(encoding="utf-8"))
+    row = board["evaluations"]["test"]["systems"][name]
+    result = rounded(json.loads(scores.read_text(encoding="utf-8")))
+    assert {k: result[k] for k in row} == row
+    assert [json.loads(line)["document_id"] for line in preds.read_text().splitlines()] == ["doc-001", "doc-003"]
+
+
+def test_only_the_builtin_baselines_write_the_committed_board(
+    fixture_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    committed = fixture_repo / "baselines"
+    base = ["leaderboard", "--root", str(fixture_repo)]
+    selection = runner.invoke(app, [*base, "--system", "regex"])
+    assert selection.exit_code == 2 and selection.output.count("\n") == 1, selection.output
+    assert "--out: required: a run with a selection of systems does not write the committed board" in selection.output
+    into_committed = runner.invoke(app, [*base, "--system", "regex", "--out", str(committed)])
+    assert into_committed.exit_code == 2 and "is the committed board" in into_committed.output
+    plugin(monkeypatch, "echo", "crossclaim.baselines.regex:RegexSystem")
+    with_plugin = runner.invoke(app, base)
+    assert with_plugin.exit_code == 2 and "a run with plug-ins does not write" in with_plugin.output
+    oracle = tmp_path / "oracle.jsonl"
+    oracle.write_text("")
+    with_file = runner.invoke(app, [*base, "--system", "regex", "--predictions", str(oracle), "--name", "o"])
+    assert with_file.exit_code == 2 and "a run with predictions files" in with_file.output
+    assert not committed.exists()
+
+
+def test_predict_refuses_bad_arguments(fixture_repo: Path, tmp_path: Path) -> None:
+    base = ["predict", "--root", str(fixture_repo)]
+    unknown = runner.invoke(app, [*base, "nope", "-o", str(tmp_path / "p.jsonl")])
+    assert unknown.exit_code == 2 and "system 'nope': unknown" in unknown.output
+    split = runner.invoke(app, [*base, "regex", "--split", "dev", "-o", str(tmp_path / "p.jsonl")])
+    assert split.exit_code == 2 and "unknown split 'dev'" in split.output
+    into_dir = runner.invoke(app, [*base, "regex", "-o", str(tmp_path)])
+    assert into_dir.exit_code == 2 and "is a directory" in into_dir.output
+    assert not (tmp_path / "p.jsonl").exists()

@@ -104,7 +104,9 @@ def test_a_layer_declared_only_in_the_schema_flows_through_every_stage(tmp_path:
     out = json.loads(done.stdout)
 
     assert '<Labels name="events" toName="text"' in out["config"]
-    assert 'name="polarity"' in out["config"] and '<Choice value="negative"/>' in out["config"]
+    assert 'name="polarity"' in out["config"] and '<Choice value="negative"' in out["config"]
+    assert '<Choices name="polarity" toName="text" perRegion="true" visibleWhen="region-selected"' in out["config"]
+    assert 'whenTagName="events" whenLabelValue="LAUNCH" required="true"' in out["config"]
     (event,) = out["events"]
     assert (event["text"], event["label"], event["polarity"]) == ("unveiled", 0, "positive")
     assert out["event_tags"].count(1) == 1  # one B-LAUNCH

@@ -118,10 +118,18 @@ def test_a_task_changed_on_either_side_is_read_back_and_reconciled(served, why) 
     assert plan.new == () and plan.unchanged == 0 and len(plan.check) == 1, why
 
 
-def test_different_data_on_the_server_is_an_error_naming_the_task() -> None:
+def test_a_different_text_on_the_server_is_an_error_naming_the_task() -> None:
     on_server = listed(item(text="Xiaomi sold more cars."), 41)
     with pytest.raises(StudioError, match=r"task 41 \(document doc-a\) has different data on the server"):
         plan_push([wanted(item(), "doc_id")[0]], [on_server], "document")
+
+
+def test_other_data_changed_since_the_push_is_reconciled_in_place() -> None:
+    """The context shown to the annotator (a headline here; a pair's sentences and topics) may change."""
+    served = item()
+    served["data"]["headline"] = "an older headline"
+    plan = plan_push([wanted(item(), "doc_id")[0]], [listed(served, 41)], "document")
+    assert plan.new == () and plan.unchanged == 0 and [t.id for _, t in plan.check] == [41]
 
 
 def test_listing_counts_cancelled_annotations_too() -> None:

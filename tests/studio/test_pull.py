@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -50,7 +51,9 @@ def root(tmp_path: Path) -> Path:
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every file of the project (the work directory of the lock and journal aside)."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and ".crossclaim" not in p.relative_to(root).parts)
+    return {str(p.relative_to(root)): p.read_bytes() for p in files}
 
 
 def pull(root: Path, spans: list, pairs: list, **kw) -> list[str]:
@@ -144,40 +147,45 @@ def test_a_bad_value_anywhere_changes_nothing(root: Path, edit, fragments) -> No
     assert tree(root) == before
 
 
-def test_a_failure_at_any_step_of_the_swap_leaves_everything_as_it_was(root: Path, monkeypatch) -> None:
+def test_a_pull_failing_at_any_step_of_the_swap_is_old_or_new_after_recovery(root: Path, monkeypatch) -> None:
+    """Nothing is replaced before every output is staged and the journal written; a failure during the
+    swap leaves the journal, and the next command (``recover``) finishes it: the tree is then entirely
+    the old one or entirely the new one, never a mix."""
     changed = span_task()
     changed["annotations"][1]["result"] = region_results([s for s in same_topic_spans() if s.id != "e4"], TEXT)
     changed_pair = pair_task(rationale="a new rationale")
-    calls = []
-    real_replace = os.replace
-
-    def counting(src, dst):
-        calls.append(dst)
-        return real_replace(src, dst)
-
-    probe = root.parent / "probe"
-    shutil.copytree(root, probe)
-    monkeypatch.setattr(crossclaim.files.os, "replace", counting)
-    apply_exports(probe, [changed], [changed_pair])
-    swapped = sorted(str(Path(c).relative_to(probe)) for c in calls)
-    assert swapped == ["DATASHEET.md", "annotations/exports/pairs.json", "annotations/exports/spans.json", "dataset"]
-
+    pristine = root.parent / "pristine"
+    shutil.copytree(root, pristine)
     before = tree(root)
-    for k in range(len(calls)):
-        seen = []
+    apply_exports(root, [changed], [changed_pair])
+    new = tree(root)
+    assert new != before
+    real = {"replace": os.replace, "rename": os.rename}
+    outcomes = set()
+    for k in range(1, 12):
+        shutil.rmtree(root)
+        shutil.copytree(pristine, root)
+        calls = [0]
 
-        def failing(src, dst, k=k, seen=seen):
-            seen.append(dst)
-            if len(seen) == k + 1:
+        def failing(name: str, src, dst, k=k, calls=calls):
+            calls[0] += 1
+            if calls[0] == k:
                 raise OSError(28, "No space left on device")
-            return real_replace(src, dst)
+            return real[name](src, dst)
 
-        monkeypatch.setattr(crossclaim.files.os, "replace", failing)
-        with pytest.raises(OSError):
+        for name in real:
+            monkeypatch.setattr(crossclaim.files.os, name, lambda s, d, name=name: failing(name, s, d))
+        with contextlib.suppress(OSError):
             apply_exports(root, [changed], [changed_pair])
-        monkeypatch.setattr(crossclaim.files.os, "replace", real_replace)
-        assert tree(root) == before, f"a failure at swap {k + 1} changed the tree"
-        assert not [p for p in root.rglob("*") if p.name.endswith((".old", ".tmp", ".staged"))]
+        for name, fn in real.items():
+            monkeypatch.setattr(crossclaim.files.os, name, fn)
+        crossclaim.files.recover(root)
+        after = tree(root)
+        assert after in (before, new), f"a failure at rename {k} left a mix"
+        outcomes.add("old" if after == before else "new")
+        if calls[0] < k:  # this pull made fewer renames: every step has been failed once
+            break
+    assert outcomes == {"old", "new"}
 
 
 def test_predictions_are_written_to_their_own_file_only_when_asked(root: Path) -> None:

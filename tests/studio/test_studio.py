@@ -1,31 +1,31 @@
 """The Label Studio round trip against a real server on a free loopback port.
 
-One server is booted for the module (a fresh data directory: about a minute) and stopped at
-the end, whatever happens. Server faults are checked to give one line, quickly, no traceback.
+The session's one server (``studio`` in tests/conftest.py) is emptied of projects first. Server
+faults are checked to give one line, quickly, no traceback.
 """
 
 from __future__ import annotations
 
 import http.server
 import json
+import os
 import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from conftest import REPO
+from conftest import REPO, STUDIO_TOKEN, delete_projects
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
 from crossclaim.formats.labelstudio.spans import parse_span_export
-from crossclaim.studio.server import ENV_TOKEN, ENV_URL, Server, free_port, port_is_free, serve, stop
+from crossclaim.studio.server import ENV_PASSWORD, ENV_TOKEN, ENV_URL, Server, free_port
 
 pytestmark = pytest.mark.server
-TOKEN = "crossclaim-test-token-7f3a9c"  # made up for the test server; must never leak
+TOKEN = STUDIO_TOKEN
 OUTPUTS: list[str] = []
 
 
@@ -35,32 +35,20 @@ def run(*args: str, env: dict[str, str] | None = None):
     return result
 
 
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp("studio")
-    srv = serve(data_dir, free_port(), TOKEN)
-    try:
-        yield srv
-    finally:
-        assert stop(data_dir) == "stopped", "stop could not verify the server it started"
-        deadline = time.monotonic() + 20
-        while not port_is_free(srv.port) and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert port_is_free(srv.port), "the server process outlived stop()"
-
-
-@pytest.fixture(scope="module")
-def server(studio: Server) -> str:
-    return studio.url
+@pytest.fixture(scope="module", autouse=True)
+def empty_server(server: str) -> None:
+    """The session's server shared with other modules: start from no project."""
+    delete_projects(server)
 
 
 @pytest.fixture(scope="module")
 def repo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The committed annotations/, dataset/ and DATASHEET.md, under git so that any changed byte shows."""
+    """The committed annotations/, dataset/, DATASHEET.md and .gitignore, under git so that any changed byte shows."""
     root = tmp_path_factory.mktemp("repo")
     for name in ("annotations", "dataset"):
         shutil.copytree(REPO / name, root / name)
-    shutil.copy(REPO / "DATASHEET.md", root / "DATASHEET.md")
+    for name in ("DATASHEET.md", ".gitignore"):
+        shutil.copy(REPO / name, root / name)
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-q", "-m", "committed")
@@ -89,9 +77,7 @@ def test_roundtrip_is_lossless_and_push_is_idempotent(server: str, repo_copy: Pa
     assert "0 tasks created" in again.output and "0 annotations and 0 predictions written" in again.output
 
     committed = {p.relative_to(REPO / "dataset"): p.read_bytes() for p in (REPO / "dataset").rglob("*") if p.is_file()}
-    for generated in (repo_copy / "dataset").iterdir():  # all but CHANGELOG.md, the one hand-written file
-        if generated.name != "CHANGELOG.md":
-            shutil.rmtree(generated) if generated.is_dir() else generated.unlink()
+    shutil.rmtree(repo_copy / "dataset")  # a pure function of annotations/: the pull rebuilds all of it
     pulled = run("studio", "pull", "--root", str(repo_copy), env=env(server))
     assert pulled.exit_code == 0, pulled.output
     rebuilt = {
@@ -144,6 +130,24 @@ def test_a_task_deleted_on_the_server_is_named_and_nothing_is_written(server: st
     assert changed_files(repo_copy) == ""
     restored = run("studio", "push", "--root", str(repo_copy), "--gold", env=env(server))
     assert restored.exit_code == 0 and "1 tasks created" in restored.output, restored.output
+    pulled = run("studio", "pull", "--root", str(repo_copy), env=env(server))
+    assert pulled.exit_code == 0, pulled.output
+    assert changed_files(repo_copy) == ""
+
+
+def test_a_pair_task_shown_with_other_context_is_updated_in_place(server: str, repo_copy: Path) -> None:
+    """A pair task pushed before a context field existed (or before a headline changed) gets today's data."""
+    from label_studio_sdk import LabelStudio
+
+    from crossclaim.studio.sync import PAIR_PROJECT
+
+    ls = LabelStudio(base_url=server, api_key=TOKEN)
+    (project,) = [p.id for p in ls.projects.list() if p.title == PAIR_PROJECT]
+    task = next(iter(ls.tasks.list(project=project)))
+    ls.tasks.update(id=task.id, data={k: v for k, v in task.data.items() if k != "a_headline"})
+    pushed = run("studio", "push", "--root", str(repo_copy), "--gold", env=env(server))
+    assert pushed.exit_code == 0 and "0 tasks created" in pushed.output, pushed.output
+    assert ls.tasks.get(id=task.id).data == task.data
     pulled = run("studio", "pull", "--root", str(repo_copy), env=env(server))
     assert pulled.exit_code == 0, pulled.output
     assert changed_files(repo_copy) == ""
@@ -230,11 +234,12 @@ def test_missing_token_is_explained(repo_copy: Path) -> None:
 def test_token_never_written_or_printed(studio: Server, repo_copy: Path) -> None:
     """Runs last in this module: every command output so far and every file the round trip wrote.
 
-    Only the server's own database holds the token (it must, to check it).
+    Only the server's own database holds the token and the password (it must, to check them).
     """
     assert OUTPUTS, "no command ran"
-    assert not [o for o in OUTPUTS if TOKEN in o]
+    secrets = [TOKEN, os.environ[ENV_PASSWORD]]
+    assert not [o for o in OUTPUTS for secret in secrets if secret in o]
     written = [p for p in repo_copy.rglob("*") if p.is_file()]
     written += [p for p in studio.data_dir.iterdir() if p.is_file() and not p.name.endswith(".sqlite3")]
     assert written
-    assert not [p for p in written if TOKEN.encode() in p.read_bytes()]
+    assert not [p for p in written for secret in secrets if secret.encode() in p.read_bytes()]

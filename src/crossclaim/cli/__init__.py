@@ -14,6 +14,13 @@ from crossclaim.cli.studio import studio_app
 app = typer.Typer(
     help="CrossClaim: build, annotate, score and rank.", no_args_is_help=True, pretty_exceptions_enable=False
 )
-for command in (dataset.build, dataset.summary, dataset.ingest, evaluation.score, evaluation.leaderboard):
+for command in (
+    dataset.build,
+    dataset.summary,
+    dataset.ingest,
+    evaluation.score,
+    evaluation.predict,
+    evaluation.leaderboard,
+):
     app.command()(command)
 app.add_typer(studio_app, name="studio")

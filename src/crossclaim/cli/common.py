@@ -1,26 +1,108 @@
-"""What every command shares: the consoles, the ``--root`` option, progress bars, and the error boundary."""
+"""What every command shares: the consoles, finding the project (``--root``), progress bars, and the
+error boundary."""
 
 from __future__ import annotations
 
 import functools
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from crossclaim.errors import InputError, StudioError
+from crossclaim.files import RecoveryError, recover
+from crossclaim.formats.manifest import MANIFEST
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-ROOT = Annotated[Path, typer.Option("--root", help="Repository root (holds annotations/ and dataset/).")]
+# Nothing printed is read as rich markup or emoji codes: ids, file names and e-mails print literally.
+out = Console(soft_wrap=True, markup=False, emoji=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
+ROOT = Annotated[
+    Path | None,
+    typer.Option(
+        "--root",
+        help="Project root (holds annotations/manifest.json). Default: the nearest such directory "
+        "at or above the working directory.",
+    ),
+]
+PROJECT_FILE = Path("annotations") / MANIFEST
+MAX_LINE = 2000  # a backstop: values in messages are already cut to about 80 characters
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest directory at or above ``start`` that holds annotations/manifest.json."""
+    start = start.resolve()
+    return next((d for d in (start, *start.parents) if (d / PROJECT_FILE).is_file()), None)
+
+
+def project_root(root: Path | None, new_project: bool = False) -> Path:
+    """The project a command works on, after finishing any interrupted build in it.
+
+    ``--root`` wins; otherwise the project is found by walking up from the working directory, so
+    every command works from any subdirectory. ``new_project``: ``--root`` may name a directory
+    that is not a project (yet): ingest creates the manifest, a server only keeps its data there.
+    """
+    if root is None:
+        found = find_root(Path.cwd())
+        if found is None:
+            raise InputError(
+                str(Path.cwd()),
+                f"not inside a CrossClaim project (no {PROJECT_FILE.as_posix()} here or in any parent directory): "
+                "cd into one or give --root",
+            )
+        root = found
+    elif not new_project and not (root / PROJECT_FILE).is_file():
+        raise InputError(str(root), f"not a CrossClaim project (no {PROJECT_FILE.as_posix()})")
+    if root.is_dir():
+        try:
+            recover(root, on_wait=lambda: err.print("waiting for a build to finish..."))
+        except RecoveryError as exc:
+            raise InputError(exc.where, exc.what) from None
+    return root
+
+
+def output_file(path: Path, option: str) -> Path:
+    """A file the command will write: refused up front (before any work) if it cannot be one."""
+    if path.is_dir():
+        raise InputError(f"{option} {path}", "is a directory: give a file name")
+    _check_ancestors(path, option)
+    return path
+
+
+def output_dir(path: Path, option: str) -> Path:
+    """A directory the command will write into: refused up front if it is a file."""
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{option} {path}", "is a file, not a directory")
+    _check_ancestors(path, option)
+    return path
+
+
+def _check_ancestors(path: Path, option: str) -> None:
+    existing = next((p for p in path.absolute().parents if p.exists()), None)
+    if existing is not None and not existing.is_dir():
+        raise InputError(f"{option} {path}", f"{existing} is a file, not a directory")
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` on one terminal line: control and line-breaking characters escaped, length capped."""
+    text = _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+    return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
+
+
+def print_error(line: str) -> None:
+    err.print(Text.assemble(("error:", "red"), " ", one_line(line)))
 
 
 def friendly(fn):
-    """Bad input: one line per problem, exit code 2. A server fault: one line, exit code 1. No traceback."""
+    """Bad input: one line per problem, exit code 2. A server or system fault: one line, exit code 1.
+    No traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -28,10 +110,14 @@ def friendly(fn):
             return fn(*args, **kwargs)
         except InputError as exc:
             for line in exc.lines():
-                err.print(f"[red]error:[/red] {escape(line)}", markup=True, highlight=False, soft_wrap=True)
+                print_error(line)
             raise typer.Exit(2) from None
         except StudioError as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}", markup=True, highlight=False, soft_wrap=True)
+            print_error(str(exc))
+            raise typer.Exit(1) from None
+        except OSError as exc:  # a full disk, a permission: the system's fault, said in one line
+            where = f"{exc.filename}: " if exc.filename else ""
+            print_error(f"{where}{exc.strerror or exc}")
             raise typer.Exit(1) from None
 
     return wrapper

@@ -7,13 +7,12 @@ from typing import Annotated
 
 import typer
 
-from crossclaim.cli.common import ROOT, err, friendly, out, progress_bar
-from crossclaim.errors import InputError
+from crossclaim.cli.common import ROOT, err, friendly, out, progress_bar, project_root
 
 
 @friendly
 def build(
-    root: ROOT = Path("."),
+    root: ROOT = None,
     gold: Annotated[str | None, typer.Option(help="Annotator whose annotation is gold on every task.")] = None,
     utf16: Annotated[
         bool,
@@ -21,15 +20,26 @@ def build(
             "--utf16", help="The span export counts UTF-16 code units (older Label Studio): rewrite it in code points."
         ),
     ] = False,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Processes that read the span export (default: one per core).")
+    ] = None,
 ) -> None:
-    """Validate annotations/ and regenerate dataset/ and the generated docs."""
+    """Validate annotations/ and regenerate dataset/ and the generated docs, committed as one set."""
     from crossclaim.dataset.build import build as run_build
     from crossclaim.formats.manifest import load_manifest
 
+    root = project_root(root)
     n = len(load_manifest(root / "annotations"))
     with progress_bar() as bar:
         task = bar.add_task("building", total=n)
-        report = run_build(root, gold, progress=lambda: bar.advance(task), utf16=utf16)
+        report = run_build(
+            root,
+            gold,
+            progress=lambda: bar.advance(task),
+            utf16=utf16,
+            workers=workers,
+            on_wait=lambda: err.print("waiting for another build of this project to finish..."),
+        )
     for note in report.notes:
         err.print(f"note: {note}", markup=False, highlight=False)
     spans = ", ".join(f"{k} {v}" for k, v in sorted(report.spans.items()))
@@ -41,11 +51,11 @@ def build(
 
 
 @friendly
-def summary(root: ROOT = Path(".")) -> None:
-    """Load every config with datasets.load_dataset and print its splits and sizes."""
+def summary(root: ROOT = None) -> None:
+    """Load every config of the local dataset/ with datasets.load_dataset (never the hub) and print it."""
     from crossclaim.dataset.summary import summarize
 
-    out.print(summarize(root / "dataset"))
+    out.print(summarize(project_root(root) / "dataset"))
 
 
 @friendly
@@ -61,17 +71,16 @@ def ingest(
     start: Annotated[int | None, typer.Option(help="Slice start (characters); default: heuristic.")] = None,
     end: Annotated[int | None, typer.Option(help="Slice end (characters, exclusive); default: heuristic.")] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Write; without it only preview the slice.")] = False,
-    root: ROOT = Path("."),
+    root: ROOT = None,
 ) -> None:
     """Add a raw page to annotations/ with its manifest entry (slice explicit or guessed, with preview)."""
+    from crossclaim.formats.jsonio import read_text
     from crossclaim.formats.manifest import guess_slice
     from crossclaim.formats.manifest import ingest as run_ingest
     from crossclaim.schema.records import Document
 
-    try:
-        text = raw.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(raw), f"cannot read as UTF-8 text: {exc}") from None
+    root = project_root(root, new_project=True)
+    text = read_text(raw)
     if start is None or end is None:
         gs, ge = guess_slice(text)
         start = gs if start is None else start
@@ -95,8 +104,6 @@ def ingest(
         + "\n".join(piece.splitlines()[:3])
         + "\n--- last lines ---\n"
         + "\n".join(piece.splitlines()[-3:]),
-        highlight=False,
-        markup=False,
     )
     if not yes:
         out.print("preview only: re-run with --yes to ingest")

@@ -1,4 +1,4 @@
-"""``crossclaim score`` and ``leaderboard``: the evaluation commands."""
+"""``crossclaim score``, ``predict`` and ``leaderboard``: the evaluation commands."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from crossclaim.cli.common import ROOT, friendly, out, progress_bar
+from crossclaim.cli.common import ROOT, friendly, out, output_dir, output_file, progress_bar, project_root
 from crossclaim.errors import InputError
 
 
@@ -16,7 +16,7 @@ def score(
     predictions: Annotated[Path, typer.Argument(help="Predictions file: JSON Lines, one document per line.")],
     split: Annotated[str, typer.Option(help="train, validation, test or all.")] = "test",
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write the scores as JSON to this file.")] = None,
-    root: ROOT = Path("."),
+    root: ROOT = None,
 ) -> None:
     """Validate a predictions file and score it: seqeval strict and partial, values, pairs, bootstrap CIs."""
     import json
@@ -24,6 +24,9 @@ def score(
     from crossclaim.evaluation.score import format_scores, score_file
     from crossclaim.files import write_text_atomic
 
+    root = project_root(root)
+    if json_out is not None:
+        output_file(json_out, "--json")
     result = score_file(root, predictions, split)
     out.print(format_scores(result), markup=False, highlight=False)
     if json_out is not None:
@@ -32,25 +35,43 @@ def score(
 
 @friendly
 def leaderboard(
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Output directory (default: ROOT/baselines).")] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Output directory. Default: ROOT/baselines, the committed board, written only by a run of "
+            "exactly the built-in baselines; any other run needs --out.",
+        ),
+    ] = None,
     system: Annotated[list[str] | None, typer.Option("--system", help="Run only this system (repeat).")] = None,
     predictions: Annotated[
         list[Path] | None, typer.Option("--predictions", help="Predictions file to rank on the test split (repeat).")
     ] = None,
     name: Annotated[list[str] | None, typer.Option("--name", help="Name of each --predictions file, in order.")] = None,
-    root: ROOT = Path("."),
+    root: ROOT = None,
 ) -> None:
     """Run every system on the test split and in leave-one-document-out CV; write the leaderboard."""
     import time
 
     from crossclaim.leaderboard.run import OUTPUTS
     from crossclaim.leaderboard.run import leaderboard as run_leaderboard
+    from crossclaim.systems.registry import BUILTIN, system_names
 
+    root = project_root(root)
     files = list(predictions or [])
     names = list(name or [])
     if len(files) != len(names):
         raise InputError("--predictions/--name", f"{len(files)} files but {len(names)} names: give one --name per file")
-    target = out_dir if out_dir is not None else root / "baselines"
+    committed = root / "baselines"
+    runs = list(system) if system else system_names()
+    if sorted(runs) != sorted(BUILTIN) or files:
+        # plug-ins, a selection of systems or predictions files never change the committed board
+        what = "predictions files" if files else ("plug-ins" if set(runs) - set(BUILTIN) else "a selection of systems")
+        if out_dir is None:
+            raise InputError("--out", f"required: a run with {what} does not write the committed board {committed}")
+        if out_dir.resolve() == committed.resolve():
+            raise InputError(f"--out {out_dir}", f"is the committed board: a run with {what} writes elsewhere")
+    target = output_dir(out_dir if out_dir is not None else committed, "--out")
     began = time.perf_counter()
     with progress_bar() as bar:
         task = bar.add_task("leaderboard", total=None)
@@ -69,3 +90,24 @@ def leaderboard(
             out.print(f"{ev:4} {sys_name:16} {f1}", highlight=False)
     written = ", ".join(str(target / n) for n in OUTPUTS)
     out.print(f"wrote {written} in {time.perf_counter() - began:.1f} s", highlight=False)
+
+
+@friendly
+def predict(
+    system: Annotated[str, typer.Argument(help="A built-in baseline or a plug-in (see `crossclaim leaderboard`).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Predictions file to write (JSON Lines).")],
+    split: Annotated[str, typer.Option(help="train, validation, test or all.")] = "test",
+    root: ROOT = None,
+) -> None:
+    """Write a system's predictions for a split in the predictions format (learned systems train on train)."""
+    from crossclaim.dataset.gold import load_gold
+    from crossclaim.files import write_text_atomic
+    from crossclaim.leaderboard.run import predict_split
+    from crossclaim.systems.registry import make_system
+
+    root = project_root(root)
+    output_file(output, "--output")
+    gold = load_gold(root / "annotations")
+    text = predict_split(make_system(system), gold, split, system)
+    write_text_atomic(output, text)
+    out.print(f"wrote {text.count(chr(10))} lines of {system} predictions on the {split} split to {output}")

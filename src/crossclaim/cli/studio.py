@@ -10,7 +10,8 @@ from typing import Annotated
 
 import typer
 
-from crossclaim.cli.common import ROOT, err, friendly, out
+from crossclaim.cli.common import ROOT, err, friendly, out, output_file, project_root
+from crossclaim.errors import InputError
 from crossclaim.studio.client import Studio
 from crossclaim.studio.server import DEFAULT_URL, DEFAULT_USER, ENV_URL, ENV_USER, read_state, token_from_env
 
@@ -19,8 +20,9 @@ DATA_DIR = Annotated[Path | None, typer.Option(help="Server data directory (defa
 URL = Annotated[str | None, typer.Option(help=f"Server URL (default: ${ENV_URL}, the served one, or {DEFAULT_URL}).")]
 
 
-def _data_dir(root: Path, data_dir: Path | None) -> Path:
-    return data_dir or root / ".studio"
+def _data_dir(root: Path | None, data_dir: Path | None) -> Path:
+    """The server's data directory: the server needs no manifest, so --root may be any directory."""
+    return data_dir or project_root(root, new_project=True) / ".studio"
 
 
 def connect(root: Path, url: str | None) -> Studio:
@@ -34,7 +36,7 @@ def connect(root: Path, url: str | None) -> Studio:
 @studio_app.command()
 @friendly
 def serve(
-    root: ROOT = Path("."),
+    root: ROOT = None,
     data_dir: DATA_DIR = None,
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (never silently changed).")] = 8080,
 ) -> None:
@@ -54,7 +56,7 @@ def serve(
 
 @studio_app.command()
 @friendly
-def stop(root: ROOT = Path("."), data_dir: DATA_DIR = None) -> None:
+def stop(root: ROOT = None, data_dir: DATA_DIR = None) -> None:
     """Stop the server started by `serve` (its whole process group), once verified to be that server."""
     from crossclaim.studio.server import stop as run
 
@@ -70,7 +72,7 @@ def stop(root: ROOT = Path("."), data_dir: DATA_DIR = None) -> None:
 @studio_app.command()
 @friendly
 def push(
-    root: ROOT = Path("."),
+    root: ROOT = None,
     url: URL = None,
     gold: Annotated[bool, typer.Option("--gold", help="Also push every committed annotation.")] = False,
     predictions: Annotated[list[str] | None, typer.Option(help="A system whose output to push as predictions.")] = None,
@@ -78,6 +80,7 @@ def push(
     name: Annotated[str | None, typer.Option(help="model_version for --predictions-file.")] = None,
 ) -> None:
     """Create or update both projects and import every document as a task, idempotently."""
+    root = project_root(root)
     from crossclaim.studio.sync import push as run
 
     preds = _predictions(root, predictions or [], predictions_file, name)
@@ -107,7 +110,7 @@ def _predictions(root: Path, systems: list[str], path: Path | None, name: str | 
 @studio_app.command()
 @friendly
 def pull(
-    root: ROOT = Path("."),
+    root: ROOT = None,
     url: URL = None,
     gold: Annotated[str | None, typer.Option(help="Annotator whose annotations are gold.")] = None,
     utf16: Annotated[
@@ -127,6 +130,7 @@ def pull(
     ] = False,
 ) -> None:
     """Export both projects, validate, show what changes, then replace annotations/exports and dataset/ as one set."""
+    root = project_root(root)
     from crossclaim.studio.sync import pull as run
 
     def show(lines: list[str]) -> None:
@@ -152,14 +156,59 @@ def pull(
 
 @studio_app.command()
 @friendly
+def check(
+    exports: Annotated[
+        list[Path], typer.Argument(help="A Label Studio JSON export of the span or the claim-pair project (or both).")
+    ],
+    root: ROOT = None,
+    gold: Annotated[str | None, typer.Option(help="Annotator whose annotations are gold.")] = None,
+    utf16: Annotated[bool, typer.Option("--utf16", help="The export counts offsets in UTF-16 code units.")] = False,
+    accept_deletions: Annotated[
+        bool, typer.Option("--accept-deletions", help="Accept that work missing from the export leaves the gold.")
+    ] = False,
+    project: Annotated[
+        str | None, typer.Option(help="spans or pairs: which project the files come from (default: from their data).")
+    ] = None,
+) -> None:
+    """Validate export files offline exactly as `pull` would (the other project's export: the committed one).
+
+    Prints what would change per document, then the problems (exit 2) or `ok`; writes nothing.
+    """
+    root = project_root(root)
+    from crossclaim.studio.sync import apply_exports, read_exports
+
+    if project not in (None, "spans", "pairs"):
+        raise InputError("--project", f"{project!r} is not a project: spans or pairs")
+    spans, pairs = read_exports(root / "annotations", exports, project)
+
+    def show(lines: list[str]) -> None:
+        for line in lines:
+            out.print(f"change: {line}", markup=False, highlight=False)
+
+    source = " + ".join(str(p) for p in exports)
+    report = apply_exports(
+        root, spans, pairs, gold, utf16=utf16, accept_deletions=accept_deletions, show=show, commit=False, source=source
+    )
+    out.print(
+        f"ok: {report.documents} documents, {sum(report.spans.values())} gold spans, {report.pairs} claim pairs "
+        "(nothing written)",
+        highlight=False,
+    )
+
+
+@studio_app.command()
+@friendly
 def agreement(
-    root: ROOT = Path("."),
+    root: ROOT = None,
     output: Annotated[Path | None, typer.Option("--out", help="Also write the tables to this Markdown file.")] = None,
 ) -> None:
     """Pairwise agreement on tasks with several annotations (from annotations/exports)."""
     from crossclaim.dataset.docs import agreement_block
     from crossclaim.dataset.gold import load_gold
 
+    root = project_root(root)
+    if output:
+        output_file(output, "--out")
     text = agreement_block(load_gold(root / "annotations"))
     out.print(text, markup=False, highlight=False)
     if output:

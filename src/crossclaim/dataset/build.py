@@ -1,14 +1,17 @@
 """The one orchestrator of ``crossclaim build``: validate annotations/, stage every output, swap it in.
 
-``load_gold`` reads and validates everything; the tables, card, Croissant metadata and generated
-docs are staged in a ``FileSet`` that replaces ``dataset/`` and the generated files only when all
-of it is written.
+Everything is read and validated first; the tables, card, Croissant metadata, generated docs,
+configs and schema are staged, then committed as one set (``files.transaction``: a lock serialises
+builds, a journal lets the next command finish a build killed halfway through the swap).
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
 from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -32,7 +35,7 @@ from crossclaim.dataset.gold import (
 from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.dataset.tables import Corpus, TableBuilder, TablePart, Tables, make_tables, write_tables
 from crossclaim.errors import InputError
-from crossclaim.files import FileSet
+from crossclaim.files import Staged, transaction
 from crossclaim.formats.jsonio import read_json
 from crossclaim.formats.jsonstream import (
     collector_paused,
@@ -46,6 +49,8 @@ from crossclaim.formats.labelstudio.spans import from_utf16, parse_span_tasks
 from crossclaim.formats.manifest import load_manifest
 from crossclaim.schema.records import Document, Task
 
+DATASET = Path("dataset")
+
 
 @dataclass
 class BuildReport:
@@ -57,63 +62,66 @@ class BuildReport:
 
 
 def build(
-    root: Path, gold_annotator: str | None = None, progress=None, utf16: bool = False, workers: int | None = None
+    root: Path,
+    gold_annotator: str | None = None,
+    progress=None,
+    utf16: bool = False,
+    workers: int | None = None,
+    on_wait=None,
 ) -> BuildReport:
-    """Validate annotations/ and regenerate dataset/ and every generated file under ``root``.
+    """Validate annotations/ and regenerate dataset/ and every generated file under ``root``, as one set.
 
     The span export is streamed: tasks are validated and turned into rows a part at a time, by
     ``workers`` processes (default: one per core, at most ``MAX_WORKERS``), so memory stays bounded
-    by the output, not the export. Nothing is replaced before all of it is valid and staged; the
-    output does not depend on the number of workers.
+    by the output, not the export. Nothing is written before all of it is valid; the output does
+    not depend on the number of workers. ``on_wait`` is called once if another build holds the
+    lock (this one then waits for it).
 
     ``utf16``: the committed span export counts UTF-16 code units (older Label Studio); it is
     rewritten with code points, in the same set as everything else (read whole, not streamed).
     """
-    annotations = root / "annotations"
-    with FileSet() as files:
-        if utf16:
-            path = annotations / SPAN_EXPORT
-            spans_data = from_utf16(read_json(path), str(path))
-            files.write_text(path, export_json(spans_data))
-            report = stage_build(root, load_gold(annotations, gold_annotator, spans_data=spans_data), files, progress)
-        else:
-            report = stage_streamed(root, files, gold_annotator, progress=progress, workers=workers)
-        files.commit()
-    return report
+    with transaction(root, on_wait) as out:
+        if not utf16:
+            return stage_streamed(root, out, gold_annotator, progress=progress, workers=workers)
+        path = root / "annotations" / SPAN_EXPORT
+        spans_data = from_utf16(read_json(path), str(path))
+        out.write_text(Path("annotations") / SPAN_EXPORT, export_json(spans_data))
+        gold = load_gold(root / "annotations", gold_annotator, spans_data=spans_data)
+        return stage_build(root, gold, out, progress)
 
 
-def stage_build(root: Path, gold: Gold, files: FileSet, progress=None) -> BuildReport:
-    """Stage dataset/ and the generated files for a loaded ``gold`` in ``files`` (nothing is replaced yet)."""
+def stage_build(root: Path, gold: Gold, out: Staged, progress=None) -> BuildReport:
+    """Stage dataset/ and the generated files for a loaded ``gold`` in ``out`` (nothing is replaced yet)."""
     tables = make_tables(gold, progress)
     agreement = agreement_md(list(gold.tasks.values()), pair_annotations(gold.pair_tasks))
-    _stage_outputs(root, tables, agreement, files)
+    _stage_outputs(root, tables, agreement, out)
     spans = Counter(s.layer for d in gold.docs for s in gold.spans(d.id))
     return BuildReport(len(gold.docs), dict(spans), len(gold.pairs), tables.splits_made, gold.notes)
 
 
-def _stage_outputs(root: Path, tables: Tables, agreement: str, files: FileSet) -> None:
-    staging = files.directory(root / "dataset")
+def _stage_outputs(root: Path, tables: Tables, agreement: str, out: Staged) -> None:
+    staging = out.dir(DATASET)
     data_files = write_tables(tables, staging)
-    write_generated(root, staging, tables, data_files, agreement, files)
+    write_generated(root, staging, tables, data_files, agreement, out)
 
 
 def stage_streamed(
     root: Path,
-    files: FileSet,
+    out: Staged,
     gold_annotator: str | None = None,
     spans: Path | None = None,
     pairs_data: list | None = None,
     progress=None,
     workers: int | None = None,
 ) -> BuildReport:
-    """Stage dataset/ and the generated files in ``files``, streaming the span export (nothing is replaced yet).
+    """Stage dataset/ and the generated files in ``out``, streaming the span export (nothing is replaced yet).
 
     ``spans`` and ``pairs_data`` stand in for the committed exports (a pull builds from what it has
     staged); messages still name the committed files they are about to replace.
     """
     with system_arrow_pool():
         tables, agreement, report = _streamed_tables(root, gold_annotator, spans, pairs_data, progress, workers)
-        _stage_outputs(root, tables, agreement, files)
+        _stage_outputs(root, tables, agreement, out)
     return report
 
 
@@ -253,7 +261,8 @@ def _parts(job: _Job, workers: int | None) -> Iterator[_PartResult]:
     global _JOB
     _JOB = job
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        fork = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=fork, initializer=_die_with, initargs=(os.getpid(),)) as pool:
             pending: deque = deque()
             for part in numbered:
                 pending.append(pool.submit(_build_part, part))
@@ -263,6 +272,17 @@ def _parts(job: _Job, workers: int | None) -> Iterator[_PartResult]:
                 yield pending.popleft().result()
     finally:
         _JOB = None
+
+
+def _die_with(parent: int) -> None:
+    """A worker ends when the build that forked it does: a killed build leaves no idle orphans behind."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # Linux
+    if os.getppid() != parent:  # the build died before the line above
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _chunks(items: Iterator[bytes], size: int) -> Iterator[list[bytes]]:

@@ -63,7 +63,7 @@ def _in_words(n: int) -> str:
 
 @dataclass(frozen=True)
 class Release:
-    """The release the build describes: the newest entry of dataset/CHANGELOG.md."""
+    """The release the build describes: the newest entry of the changelog (annotations/CHANGELOG.md)."""
 
     version: str
     date: str | None  # ISO date of the entry

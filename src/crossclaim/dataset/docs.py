@@ -1,9 +1,11 @@
 """The generated documents: inside ``dataset/`` the card, Croissant file, licence and chart; outside it
 the Label Studio configs, the predictions JSON Schema and the generated blocks of DATASHEET.md and
-GUIDELINES.md. ``crossclaim build`` rewrites them and a test fails when a committed one is stale.
+GUIDELINES.md. ``crossclaim build`` stages them with ``dataset/`` (they are committed together) and a
+test fails when a committed one is stale.
 
-``dataset/CHANGELOG.md`` is the one hand-written file of ``dataset/``: the build carries it over into
-the new ``dataset/`` and takes the release version (card, Croissant, citation) from its newest entry.
+The changelog is written by hand in ``annotations/CHANGELOG.md`` (a source, like the exports); the build
+copies it to ``dataset/CHANGELOG.md`` and takes the release version (card, Croissant, citation) from its
+newest entry, so ``dataset/`` stays a pure function of ``annotations/``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from crossclaim.dataset.croissant import croissant
 from crossclaim.dataset.gold import Gold, pair_annotations
 from crossclaim.dataset.stats import CHART, label_chart, statistics, stats_md
 from crossclaim.dataset.tables import Tables
-from crossclaim.files import FileSet
+from crossclaim.errors import InputError
+from crossclaim.files import Staged
 from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
 
 SPAN_CONFIG = Path("annotations/studio/span_config.xml")
@@ -36,12 +39,12 @@ GUIDELINES = Path("annotations/GUIDELINES.md")
 
 
 def write_generated(
-    root: Path, staging: Path, tables: Tables, data_files: list[Path], agreement: str, files: FileSet
+    root: Path, staging: Path, tables: Tables, data_files: list[Path], agreement: str, out: Staged
 ) -> None:
-    """Write the card, Croissant file, licence, changelog and chart into ``staging``; stage configs and
-    doc blocks in ``files``."""
+    """Write the card, Croissant file, licence, changelog and chart into ``staging``; stage the configs
+    and doc blocks in ``out``."""
     stats = statistics(tables)
-    changelog = root / "dataset" / CHANGELOG_FILE
+    changelog = root / "annotations" / CHANGELOG_FILE
     text = changelog.read_text(encoding="utf-8") if changelog.is_file() else None
     if text is not None:
         (staging / CHANGELOG_FILE).write_text(text, encoding="utf-8")
@@ -50,12 +53,12 @@ def write_generated(
     (staging / LICENSE_FILE).write_text(license_file(tables), encoding="utf-8")
     (staging / "croissant.json").write_text(croissant(staging, data_files, tables, release), encoding="utf-8")
     (staging / CHART).write_bytes(label_chart(stats))
-    write_configs(root, files)
-    replace_block(root / DATASHEET, "statistics", stats_md(stats), files)
-    replace_block(root / DATASHEET, "splits", split_rules_md(), files, required=False)
-    replace_block(root / DATASHEET, "license", license_md(tables), files, required=False)
-    replace_block(root / DATASHEET, "agreement", agreement, files, required=False)
-    replace_block(root / GUIDELINES, "labels", label_table_md(), files, required=False)
+    write_configs(root, out)
+    replace_block(out, DATASHEET, "statistics", stats_md(stats))
+    replace_block(out, DATASHEET, "splits", split_rules_md(), required=False)
+    replace_block(out, DATASHEET, "license", license_md(tables), required=False)
+    replace_block(out, DATASHEET, "agreement", agreement, required=False)
+    replace_block(out, GUIDELINES, "labels", label_table_md(), required=False)
 
 
 def agreement_block(gold: Gold) -> str:
@@ -63,33 +66,31 @@ def agreement_block(gold: Gold) -> str:
     return agreement_md(list(gold.tasks.values()), pair_annotations(gold.pair_tasks))
 
 
-def write_configs(root: Path, files: FileSet) -> None:
+def write_configs(root: Path, out: Staged) -> None:
     """Files generated from the schema: the Label Studio configs and the predictions JSON Schema."""
     from crossclaim.formats.predictions import SCHEMA_FILE, schema_text
 
-    files.write_text(root / SPAN_CONFIG, span_config_xml())
-    files.write_text(root / PAIR_CONFIG, pair_config_xml())
-    package = root / "src" / "crossclaim" / "formats"
-    if package.is_dir():  # a checkout of the package (not a bare data repository)
-        files.write_text(package / SCHEMA_FILE.name, schema_text())
+    out.write_text(SPAN_CONFIG, span_config_xml())
+    out.write_text(PAIR_CONFIG, pair_config_xml())
+    package = Path("src") / "crossclaim" / "formats"
+    if (root / package).is_dir():  # a checkout of the package (not a bare data repository)
+        out.write_text(package / SCHEMA_FILE.name, schema_text())
 
 
-def replace_block(path: Path, name: str, body: str, files: FileSet, required: bool = True) -> None:
-    """Replace the text between ``<!-- BEGIN GENERATED: name -->`` and its END marker.
+def replace_block(out: Staged, path: Path, name: str, body: str, required: bool = True) -> None:
+    """Replace the text between ``<!-- BEGIN GENERATED: name -->`` and its END marker of ``path``.
 
     ``required=False``: a missing file or block is left alone (optional docs, test fixtures).
     """
-    if not path.exists():
+    text = out.read_text(path)
+    if text is None:
         if required:
-            raise FileNotFoundError(f"{path}: missing; it must hold the generated block {name!r}")
+            raise InputError(str(out.root / path), f"missing; it must hold the generated block {name!r}")
         return
-    text = files.read_text(path)
     begin, end = f"<!-- BEGIN GENERATED: {name} -->", f"<!-- END GENERATED: {name} -->"
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
     if not pattern.search(text):
         if not required:
             return
-        raise ValueError(f"{path}: no {begin} ... {end} block to regenerate")
-    new = pattern.sub(lambda _: f"{begin}\n{body}{end}", text)
-    if new != text:
-        files.write_text(path, new)
+        raise InputError(str(out.root / path), f"no {begin} ... {end} block to regenerate")
+    out.write_text(path, pattern.sub(lambda _: f"{begin}\n{body}{end}", text))

@@ -173,10 +173,11 @@ class GoldStream:
         self.span_where = f"{source} span export" if source and spans_data is not None else None
         self.pair_where = f"{source} claim-pair export" if source and pairs_data is not None else None
         self.pair_tasks, self.pairs = read_pairs(annotations, gold_annotator, self.notes, pairs_data, self.pair_where)
+        self.claims: dict[tuple[str, str], Span] = {}  # after the iteration: the gold claims the pairs name
 
     def __iter__(self) -> Iterator[DocGold]:
         named = named_claims(self.pair_tasks)
-        claims: dict[tuple[str, str], Span] = {}  # only those pairs name: all of them would outweigh the rest
+        claims = self.claims = {}  # only those pairs name: all of them would outweigh the rest
         data = self.spans_data
         if data is not None and not isinstance(data, list | Iterator):
             data = iter(data)

@@ -322,21 +322,25 @@ class TableBuilder:
         """One table of a config's ``batches`` (emptied), rows sorted by their document's manifest position
         (a stable sort keeps sentence order), in one chunk, with the published schema.
 
-        Rewritten a column at a time, each column's batches let go of as soon as it is rewritten: the
-        whole table held twice would be the peak of a large build.
+        Always through ``take``, also when already in order, so the buffers (and the byte sizes the
+        card reports) do not depend on the export's order or on how the rows were batched. Rewritten a
+        column at a time, each column's batches let go of as soon as it is rewritten: the whole table
+        held twice would be the peak of a large build.
         """
         schema = features(config).arrow_schema
         table = pa.Table.from_batches(batches, schema=batch_schema(config))
         batches.clear()
-        order = None
-        if ranks != sorted(ranks):
+        if ranks == sorted(ranks):
+            order = pa.array(range(table.num_rows), pa.int64())
+        else:
             rank = [self.corpus.order[d] for d in table.column(key).to_pylist()]
-            order = pa.array(sorted(range(len(rank)), key=rank.__getitem__))
+            order = pa.array(sorted(range(len(rank)), key=rank.__getitem__), pa.int64())
         columns = []
         for field in schema:
             column = table.column(0)
             table = table.remove_column(0)
-            combined = (column.take(order) if order is not None else column).combine_chunks()
+            # a table's take, not the column's: it keeps the validity bitmaps, and so the byte sizes the card reports
+            combined = pa.table([column], names=[field.name]).take(order).combine_chunks().column(0)
             columns.append(combined if combined.type == field.type else combined.cast(field.type))
             del column, combined
             release_memory()

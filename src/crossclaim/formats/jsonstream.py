@@ -8,7 +8,8 @@ after an element boundary, so every scan starts outside any string at depth 1 an
 crosses a buffer.
 
 Faults are reported, never guessed around: a file that is not a JSON array (an HTML error page, a
-truncated download), nesting deeper than ``MAX_DEPTH``, integers beyond 64 bits, invalid UTF-8.
+truncated download), nesting deeper than ``MAX_DEPTH``, integers of more than 18 digits (the bound
+of ``jsonio``, for every JSON input), invalid UTF-8.
 
 Passes over such a file (a build, a pull) keep their memory bounded with the helpers at the top:
 no garbage collector rescans, arrow memory that goes back to the system, freed memory handed back.
@@ -25,6 +26,7 @@ import numpy as np
 import orjson
 
 from crossclaim.errors import InputError
+from crossclaim.formats.jsonio import check_integers
 
 CHUNK = 1 << 24  # bytes read at a time
 MAX_DEPTH = 64  # Label Studio exports nest about 8 deep
@@ -172,9 +174,11 @@ def iter_array_raw(path: Path, where: str | None = None, chunk: int = CHUNK) -> 
 def parse_element(piece: bytes, where: str, n: int) -> object:
     """One element's value; a malformed one is an InputError naming its position."""
     try:
-        return orjson.loads(piece)
+        value = orjson.loads(piece)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"{where}: element #{n}", f"not valid JSON: {exc}") from None
+    check_integers(piece, f"{where}: element #{n}")  # the bound every JSON input has
+    return value
 
 
 def _preview(data: bytes) -> str:

@@ -10,10 +10,12 @@ import hashlib
 import json
 import re
 from dataclasses import asdict
-from pathlib import Path
+from datetime import date
+from pathlib import Path, PurePosixPath
 
-from crossclaim.errors import InputError
-from crossclaim.files import write_text_atomic
+from crossclaim.errors import InputError, shown
+from crossclaim.files import write_bytes_atomic, write_text_atomic
+from crossclaim.formats.jsonio import decode, described, json_type, read_bytes, read_json
 from crossclaim.schema.records import Document
 from crossclaim.schema.scheme import SPLITS
 
@@ -45,54 +47,220 @@ def sha256_text(data: bytes) -> str:
 def load_manifest(annotations: Path) -> list[Document]:
     """Read the manifest and each raw page, checking sha256 and slice; return documents with text."""
     path = annotations / MANIFEST
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8"))["documents"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(str(path), f"cannot read the manifest: {exc}") from None
-    docs = []
-    seen = set()
-    for n, e in enumerate(entries):
-        where = f"{path}: document {e.get('id', n)!s}"
-        try:
-            doc = Document(
-                id=e["id"],
-                source_file=e["source_file"],
-                sha256=e["sha256"],
-                slice_start=e["slice"]["start"],
-                slice_end=e["slice"]["end"],
-                publisher=e["publisher"],
-                headline=e["headline"],
-                authors=tuple(e["authors"]),
-                publication_date=e["publication_date"],
-                date_source=e["date_source"],
-                split=e["split"],
-            )
-        except (KeyError, TypeError) as exc:
-            raise InputError(where, f"missing or malformed field {exc}") from None
-        if doc.id in seen:
-            raise InputError(where, "duplicate document id")
-        seen.add(doc.id)
-        if doc.split not in SPLITS:
-            raise InputError(where, f"split {doc.split!r} is not one of {', '.join(SPLITS)}")
+    docs = parse_manifest(read_json(path, unique_keys=True), str(path))
+    problems: list[tuple[str, str]] = []
+    out = []
+    for doc in docs:
+        where = f"{path}: document {_name(doc.id)}"
         raw_path = annotations / doc.source_file
         try:
-            data = raw_path.read_bytes()
-        except OSError as exc:
-            raise InputError(where, f"cannot read raw page {raw_path}: {exc.strerror}") from None
-        digest = sha256_text(data)
-        if digest != doc.sha256:
-            raise InputError(
-                where,
-                f"sha256 mismatch for {raw_path}: manifest {doc.sha256}, file {digest}"
-                " (raw pages are never edited; re-ingest a changed page)",
-            )
-        raw = data.decode("utf-8")
-        if not (0 <= doc.slice_start < doc.slice_end <= len(raw)):
-            raise InputError(
-                where, f"slice {doc.slice_start}:{doc.slice_end} is out of range for {raw_path} ({len(raw)} characters)"
-            )
-        docs.append(_with_text(doc, raw[doc.slice_start : doc.slice_end]))
+            data = read_bytes(raw_path)
+            digest = sha256_text(data)
+            if digest != doc.sha256:
+                raise InputError(
+                    where,
+                    f"sha256 mismatch for {raw_path}: manifest {doc.sha256}, file {digest}"
+                    " (raw pages are never edited; re-ingest a changed page)",
+                )
+            raw = decode(data, str(raw_path))
+        except InputError as exc:
+            problems += [(where, f"raw page: {w}: {what}") if w != where else (w, what) for w, what in exc.problems]
+            continue
+        if not doc.slice_end <= len(raw):
+            span = f"{doc.slice_start}:{doc.slice_end}"
+            problems.append((where, f"slice {span} is out of range for {raw_path} ({len(raw)} characters)"))
+            continue
+        out.append(_with_text(doc, raw[doc.slice_start : doc.slice_end]))
+    InputError.collect(problems)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the manifest's JSON, field by field
+
+FIELDS = (
+    "id",
+    "source_file",
+    "sha256",
+    "slice",
+    "publisher",
+    "headline",
+    "authors",
+    "publication_date",
+    "date_source",
+    "split",
+)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
+_ID_FORBIDDEN = re.compile(r"[\s:~]|[\x00-\x1f\x7f]")
+
+
+def parse_manifest(data: object, where: str) -> list[Document]:
+    """Documents (without text) of the manifest's JSON; every problem of every entry in one InputError."""
+    if not isinstance(data, dict):
+        raise InputError(where, f'must be a JSON object {{"documents": [...]}}, got {json_type(data)}')
+    problems: list[tuple[str, str]] = [
+        (f"{where}, field {_name(key)}", "unknown field (the manifest holds only documents)")
+        for key in sorted(set(data) - {"documents"})
+    ]
+    entries = data.get("documents")
+    if not isinstance(entries, list):
+        problems.append((f"{where}, field documents", f"must be a list of document objects, got {json_type(entries)}"))
+        InputError.collect(problems)
+    docs: list[Document] = []
+    seen: set[str] = set()
+    for n, entry in enumerate(entries):
+        doc = _entry(entry, n, where, problems)
+        if doc is None:
+            continue
+        if doc.id in seen:
+            problems.append((f"{where}: document {_name(doc.id)}", "duplicate document id"))
+            continue
+        seen.add(doc.id)
+        docs.append(doc)
+    InputError.collect(problems)
     return docs
+
+
+def _entry(entry: object, n: int, where: str, problems: list[tuple[str, str]]) -> Document | None:
+    if not isinstance(entry, dict):
+        problems.append((f"{where}: document #{n}", f"must be an object, got {json_type(entry)}"))
+        return None
+    doc_id = entry.get("id")
+    here = f"{where}: document {_name(doc_id) if isinstance(doc_id, str) and doc_id else f'#{n}'}"
+    found: list[tuple[str, str]] = [
+        (f"{here}, field {_name(key)}", f"unknown field (allowed: {', '.join(FIELDS)})")
+        for key in sorted(set(entry) - set(FIELDS))
+    ]
+    for key in FIELDS:
+        if key not in entry:
+            found.append((f"{here}, field {key}", "missing"))
+            continue
+        for sub, what in _CHECKS[key](entry[key]):
+            found.append((f"{here}, field {key}{sub}", what))
+    problems += found
+    if found:
+        return None
+    return Document(
+        id=entry["id"],
+        source_file=entry["source_file"],
+        sha256=entry["sha256"],
+        slice_start=entry["slice"]["start"],
+        slice_end=entry["slice"]["end"],
+        publisher=entry["publisher"],
+        headline=entry["headline"],
+        authors=tuple(entry["authors"]),
+        publication_date=entry["publication_date"],
+        date_source=entry["date_source"],
+        split=entry["split"],
+    )
+
+
+def _type_problem(value: object, want: str) -> list[tuple[str, str]]:
+    return [("", f"must be {want}, got {described(value)}")]
+
+
+def _check_id(value: object) -> list[tuple[str, str]]:
+    if not isinstance(value, str):
+        return _type_problem(value, "a string")
+    if not value or _ID_FORBIDDEN.search(value):
+        return [("", f"{shown(value)} is not a document id: a non-empty string without white space, ':' or '~'")]
+    return []
+
+
+def _check_source_file(value: object) -> list[tuple[str, str]]:
+    if not isinstance(value, str):
+        return _type_problem(value, "a string")
+    path = PurePosixPath(value)
+    if not value or "\\" in value or "\x00" in value or path.is_absolute() or ".." in path.parts:
+        return [("", f"{shown(value)} must be a relative path inside annotations/ (e.g. raw/page.txt)")]
+    return []
+
+
+def _check_sha256(value: object) -> list[tuple[str, str]]:
+    if not isinstance(value, str):
+        return _type_problem(value, "a string")
+    if not _SHA256.fullmatch(value):
+        return [("", f"{shown(value)} is not a sha256 digest (64 lowercase hexadecimal digits)")]
+    return []
+
+
+def _check_slice(value: object) -> list[tuple[str, str]]:
+    if not isinstance(value, dict):
+        return _type_problem(value, 'an object {"start": ..., "end": ...}')
+    found = [(f".{_name(k)}", "unknown field (allowed: start, end)") for k in sorted(set(value) - {"start", "end"})]
+    for key in ("start", "end"):
+        v = value.get(key)
+        if key not in value:
+            found.append((f".{key}", "missing"))
+        elif not _is_int(v):
+            found.append((f".{key}", f"must be an integer, got {described(v)}"))
+    if not found and not 0 <= value["start"] < value["end"]:
+        found.append(("", f"{value['start']}:{value['end']} is not a slice (0 <= start < end)"))
+    return found
+
+
+def _check_text(value: object) -> list[tuple[str, str]]:
+    return [] if isinstance(value, str) else _type_problem(value, "a string")
+
+
+def _check_optional_text(value: object) -> list[tuple[str, str]]:
+    return [] if value is None or isinstance(value, str) else _type_problem(value, "a string or null")
+
+
+def _check_authors(value: object) -> list[tuple[str, str]]:
+    if not isinstance(value, list):
+        return _type_problem(value, "a list of strings (one per author)")
+    return [(f"[{i}]", f"must be a string, got {described(a)}") for i, a in enumerate(value) if not isinstance(a, str)]
+
+
+def _check_date(value: object) -> list[tuple[str, str]]:
+    if value is None:
+        return []
+    if not isinstance(value, str):
+        return _type_problem(value, "a string or null")
+    m = _DATE.fullmatch(value)
+    if m is None:
+        return [("", f"{shown(value)} is not an ISO 8601 date: YYYY, YYYY-MM or YYYY-MM-DD (or null when unknown)")]
+    year, month, day = m.groups()
+    try:
+        date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        return [("", f"{shown(value)} is not a calendar date")]
+    return []
+
+
+def _check_split(value: object) -> list[tuple[str, str]]:
+    if not isinstance(value, str):
+        return _type_problem(value, f"a string ({', '.join(SPLITS)})")
+    if value not in SPLITS:
+        return [("", f"split {shown(value)} is not one of {', '.join(SPLITS)}")]
+    return []
+
+
+_CHECKS = {
+    "id": _check_id,
+    "source_file": _check_source_file,
+    "sha256": _check_sha256,
+    "slice": _check_slice,
+    "publisher": _check_optional_text,
+    "headline": _check_optional_text,
+    "authors": _check_authors,
+    "publication_date": _check_date,
+    "date_source": _check_text,
+    "split": _check_split,
+}
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _name(value: object) -> str:
+    """An id or key as a message names it: as is when short and plain, else quoted and cut."""
+    if isinstance(value, str) and 0 < len(value) <= 80 and value.isprintable() and value.strip() == value:
+        return value
+    return shown(value)
 
 
 def _with_text(doc: Document, text: str) -> Document:
@@ -145,32 +313,26 @@ def guess_slice(raw: str) -> tuple[int, int]:
 
 
 def ingest(annotations: Path, raw_file: Path, doc: Document) -> Document:
-    """Copy a raw page unchanged into ``annotations/raw`` and add it to the manifest."""
+    """Copy a raw page unchanged into ``annotations/raw`` and add it to the manifest.
+
+    The new entry passes the manifest's own checks before anything is written.
+    """
     docs = load_manifest(annotations) if (annotations / MANIFEST).exists() else []
     if any(d.id == doc.id for d in docs):
-        raise InputError(str(raw_file), f"document id {doc.id} is already in the manifest")
-    data = raw_file.read_bytes()
-    raw = data.decode("utf-8")
+        raise InputError(str(raw_file), f"document id {_name(doc.id)} is already in the manifest")
+    data = read_bytes(raw_file)
+    raw = decode(data, str(raw_file))
     if not (0 <= doc.slice_start < doc.slice_end <= len(raw)):
         raise InputError(str(raw_file), f"slice {doc.slice_start}:{doc.slice_end} out of range ({len(raw)} chars)")
     target = annotations / RAW_DIR / raw_file.name
     if target.exists() and target.read_bytes() != data:
         raise InputError(str(target), "a different raw page with this name is already ingested")
+    source = f"{RAW_DIR}/{raw_file.name}"
+    new = Document(**{**asdict(doc), "source_file": source, "sha256": sha256_text(data), "authors": doc.authors})
+    parse_manifest({"documents": [manifest_entry(new)]}, f"new manifest entry ({raw_file})")
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
-        tmp = target.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(target)
-    new = _with_text(
-        Document(
-            **{
-                **asdict(doc),
-                "source_file": f"{RAW_DIR}/{raw_file.name}",
-                "sha256": sha256_text(data),
-                "authors": doc.authors,
-            }
-        ),
-        raw[doc.slice_start : doc.slice_end],
-    )
+        write_bytes_atomic(target, data)
+    new = _with_text(new, raw[doc.slice_start : doc.slice_end])
     write_manifest(annotations, [*docs, new])
     return new

@@ -13,7 +13,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crossclaim.errors import InputError
+from crossclaim.errors import InputError, shown
+from crossclaim.formats.jsonio import described, json_lines, json_type, read_text
 from crossclaim.schema.records import Document, Pair, Span
 from crossclaim.schema.scheme import LAYERS, PAIR_LABELS, TAG_LAYERS, Attribute, attributes_of
 
@@ -130,15 +131,15 @@ def to_jsonl(preds: Predictions, docs: list[Document], pairs: list[Pair]) -> str
 
 def read_predictions(path: Path, docs: list[Document], pairs: list[Pair]) -> Predictions:
     """Read and validate a predictions file against the corpus; InputError names line and field."""
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(str(path), f"cannot read as UTF-8 text: {exc}") from None
-    return parse_predictions(raw, str(path), docs, pairs)
+    return parse_predictions(read_text(path), str(path), docs, pairs)
 
 
 def parse_predictions(raw: str, where: str, docs: list[Document], pairs: list[Pair]) -> Predictions:
-    """Parse JSON Lines text; every problem of every line is collected before raising."""
+    """Parse JSON Lines text; every problem of every line is collected before raising.
+
+    Lines are parsed by the strict JSON layer (``jsonio.json_lines``): split on ``\\n`` only,
+    duplicate keys refused, nesting and numbers bounded.
+    """
     by_id = {d.id: d for d in docs}
     pair_by_id = {p.id: p for p in pairs}
     problems: list[tuple[str, str]] = []
@@ -150,18 +151,16 @@ def parse_predictions(raw: str, where: str, docs: list[Document], pairs: list[Pa
     layers: set[str] = set()
     flagged: list[bool] = []  # whether any claim carries `contradictory`
     has_pairs = False
-    for n, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for n, row in json_lines(raw, where, problems):
         here = f"{where}, line {n}"
-        row = _decode(line, here, problems)
-        if row is None:
+        if not isinstance(row, dict):
+            problems.append((here, f"a line must be a JSON object, got {json_type(row)}"))
             continue
         doc = _document(row, here, by_id, seen_line, n, problems)
         unknown = sorted(set(row) - {DOC_KEY, PAIRS_KEY, *SPAN_LAYERS})
         for key in unknown:
             problems.append(
-                (f"{here}, field {key}", f"unknown field (allowed: {DOC_KEY}, {', '.join(SPAN_LAYERS)}, pairs)")
+                (f"{here}, field {_key(key)}", f"unknown field (allowed: {DOC_KEY}, {', '.join(SPAN_LAYERS)}, pairs)")
             )
         if doc is None:
             continue
@@ -186,18 +185,6 @@ def require_documents(preds: Predictions, doc_ids: list[str], where: str) -> Non
         raise InputError(where, f"no line for document(s) {', '.join(missing)} of the scored split")
 
 
-def _decode(line: str, here: str, problems: list) -> dict | None:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as exc:
-        problems.append((here, f"malformed JSON: {exc.msg} (column {exc.colno})"))
-        return None
-    if not isinstance(row, dict):
-        problems.append((here, f"a line must be a JSON object, got {type(row).__name__}"))
-        return None
-    return row
-
-
 def _document(row: dict, here: str, by_id: dict, seen: dict, n: int, problems: list) -> Document | None:
     doc_id = row.get(DOC_KEY)
     field_where = f"{here}, field {DOC_KEY}"
@@ -205,10 +192,10 @@ def _document(row: dict, here: str, by_id: dict, seen: dict, n: int, problems: l
         problems.append((field_where, "missing or not a string"))
         return None
     if doc_id not in by_id:
-        problems.append((field_where, f"unknown document {doc_id!r} (known: {', '.join(sorted(by_id))})"))
+        problems.append((field_where, f"unknown document {shown(doc_id)} (known: {_some(sorted(by_id))})"))
         return None
     if doc_id in seen:
-        problems.append((field_where, f"document {doc_id!r} already has line {seen[doc_id]}"))
+        problems.append((field_where, f"document {shown(doc_id)} already has line {seen[doc_id]}"))
         return None
     seen[doc_id] = n
     return by_id[doc_id]
@@ -250,7 +237,7 @@ def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: 
     spec = _spec(layer)
     bad = False
     for key in sorted(set(item) - set(spec)):
-        problems.append((f"{here}.{key}", f"unknown field for a {layer} span (allowed: {', '.join(spec)})"))
+        problems.append((f"{here}.{_key(key)}", f"unknown field for a {layer} span (allowed: {', '.join(spec)})"))
         bad = True
     for key, (required, types) in spec.items():
         if key not in item:
@@ -261,14 +248,14 @@ def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: 
         value = item[key]
         if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
             want = " or ".join("null" if t is type(None) else _JSON_TYPE[t] for t in types)
-            problems.append((f"{here}.{key}", f"must be {want}, got {json.dumps(value)[:40]}"))
+            problems.append((f"{here}.{key}", f"must be {want}, got {described(value)}"))
             bad = True
     if bad:
         return None
     start, end, label = item["start"], item["end"], item["label"]
     allowed = LAYERS[layer].label_names
     if label not in allowed:
-        problems.append((f"{here}.label", f"unknown label {label!r} for {layer} (allowed: {', '.join(allowed)})"))
+        problems.append((f"{here}.label", f"unknown label {shown(label)} for {layer} (allowed: {', '.join(allowed)})"))
         return None
     if not 0 <= start < end <= len(doc.text):
         problems.append(
@@ -280,13 +267,15 @@ def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: 
         return None
     text = doc.text[start:end]
     if "text" in item and item["text"] != text:
-        problems.append((f"{here}.text", f"{item['text']!r} is not the document text at {start}:{end} ({text!r})"))
+        given = shown(item["text"])
+        problems.append((f"{here}.text", f"{given} is not the document text at {start}:{end} ({shown(text)})"))
         return None
     attrs: dict[str, object] = {}
     for a in _predicted(layer):
         value = item.get(a.name)
         if a.kind == "choice" and value is not None and value not in a.choices:
-            problems.append((f"{here}.{a.name}", f"unknown {a.name} {value!r} (see the controlled list in the card)"))
+            unknown = f"unknown {a.name} {shown(value)} (see the controlled list in the card)"
+            problems.append((f"{here}.{a.name}", unknown))
             return None
         if not a.derived:
             attrs[a.name] = value
@@ -295,6 +284,15 @@ def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: 
 
 
 _JSON_TYPE = {int: "an integer", str: "a string", bool: "true or false"}
+
+
+def _key(key: str) -> str:
+    """A JSON key as a location names it: as is when plain, else quoted and cut."""
+    return key if key.isidentifier() and len(key) <= 40 else shown(key)
+
+
+def _some(ids: list[str], n: int = 10) -> str:
+    return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
 
 
 def _pairs(
@@ -318,18 +316,18 @@ def _pairs(
         pid, label = item["pair_id"], item["label"]
         pair = pair_by_id.get(pid) if isinstance(pid, str) else None
         if pair is None:
-            problems.append((f"{at}.pair_id", f"{pid!r} is not a gold claim pair (see the claim_pairs config)"))
+            problems.append((f"{at}.pair_id", f"{shown(pid)} is not a gold claim pair (see the claim_pairs config)"))
             continue
         if doc.id not in (pair.a_doc, pair.b_doc):
             problems.append(
-                (f"{at}.pair_id", f"pair {pid} does not involve document {doc.id}; put it on a line of its own")
+                (f"{at}.pair_id", f"pair {shown(pid)} does not involve document {doc.id}; put it on a line of its own")
             )
             continue
         if label not in PAIR_LABELS:
-            problems.append((f"{at}.label", f"unknown pair label {label!r} (allowed: {', '.join(PAIR_LABELS)})"))
+            problems.append((f"{at}.label", f"unknown pair label {shown(label)} (allowed: {', '.join(PAIR_LABELS)})"))
             continue
         if pid in pair_line:
-            problems.append((f"{at}.pair_id", f"pair {pid} already labelled on line {pair_line[pid]}"))
+            problems.append((f"{at}.pair_id", f"pair {shown(pid)} already labelled on line {pair_line[pid]}"))
             continue
         pair_line[pid] = n
         labels[pid] = label

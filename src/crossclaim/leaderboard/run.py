@@ -33,6 +33,7 @@ from crossclaim.evaluation.metrics import (
     summarize,
 )
 from crossclaim.evaluation.results import Scores, rounded
+from crossclaim.evaluation.score import pairs_of_split
 from crossclaim.files import write_bytes_atomic, write_text_atomic
 from crossclaim.formats.predictions import (
     Predictions,
@@ -45,7 +46,7 @@ from crossclaim.formats.predictions import (
 from crossclaim.leaderboard.board import Board, Comparison, Evaluation, SystemInfo
 from crossclaim.leaderboard.render import EVALUATIONS, chart, markdown
 from crossclaim.schema.records import Document, Pair
-from crossclaim.schema.scheme import TAG_LAYERS
+from crossclaim.schema.scheme import SPLITS, TAG_LAYERS
 from crossclaim.systems.base import System, pair_queries, training_set
 from crossclaim.systems.registry import BUILTIN, make_system, system_names
 
@@ -89,11 +90,9 @@ def run_system(system: System, gold: Gold, tick: Callable[[], None], name: str =
         out["test"] = everything.only([d.id for d in test])
         out["cv"] = everything
         return out
-    train = [d for d in docs if d.split == "train"]
-    if not train or len(docs) < 2:
+    if len(docs) < 2:
         raise InputError(f"system {name}", "learns, but the corpus has no training split")
-    system.fit(training_set(train, gold.spans, gold.pairs))
-    out["test"] = checked(system.predict(test, pair_queries(test_pairs, by_id, claims)), name, gold, test)
+    out["test"] = predict_on(system, gold, test, test_pairs, name)
     tick()
     folds = []
     for held in docs:
@@ -105,6 +104,28 @@ def run_system(system: System, gold: Gold, tick: Callable[[], None], name: str =
         tick()
     out["cv"] = checked(merge(folds), name, gold, docs)
     return out
+
+
+def predict_on(system: System, gold: Gold, docs: list[Document], pairs: list[Pair], name: str) -> Predictions:
+    """A system's checked predictions on ``docs`` and ``pairs``; a learned system is first trained on
+    the train split (as for the leaderboard's test evaluation)."""
+    if system.learned:
+        train = [d for d in sorted(gold.docs, key=lambda d: d.id) if d.split == "train"]
+        if not train:
+            raise InputError(f"system {name}", "learns, but the corpus has no training split")
+        system.fit(training_set(train, gold.spans, gold.pairs))
+    return checked(
+        system.predict(docs, pair_queries(pairs, {d.id: d for d in gold.docs}, gold.claims())), name, gold, docs
+    )
+
+
+def predict_split(system: System, gold: Gold, split: str, name: str) -> str:
+    """The predictions file (JSON Lines text) of a system on a split (``all``: every document)."""
+    if split not in (*SPLITS, "all"):
+        raise InputError("--split", f"unknown split {split!r} (allowed: {', '.join(SPLITS)}, all)")
+    docs = [d for d in sorted(gold.docs, key=lambda d: d.id) if split == "all" or d.split == split]
+    pairs = pairs_of_split(gold.pairs, {d.id: d.split for d in gold.docs}, split)
+    return to_jsonl(predict_on(system, gold, docs, pairs, name), docs, pairs)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -203,6 +203,7 @@ class Attribute:
     only_if: str | None = None  # kind "refs": may hold ids only while this bool attribute is true
     prediction_note: str = ""  # its description in the predictions JSON Schema
     rules: dict[str, ValueRule] = field(default_factory=dict, hash=False, compare=False)  # grammar per label
+    notes: dict[str, str] = field(default_factory=dict, hash=False, compare=False)  # one line per choice
 
     @property
     def control(self) -> str | None:
@@ -269,6 +270,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         required=True,
         predicted=True,
         choices=tuple(TOPICS),
+        notes=TOPICS,
     ),
     Attribute(
         "contradictory",
@@ -298,6 +300,7 @@ PAIR_LABEL_WHAT = {
     "AGREES": "the same proposition with compatible values",
     "UNRELATED": "same topic but a different reference time or aspect",
 }
+RATIONALE_REQUIRED: tuple[str, ...] = ("CONTRADICTS",)  # pair labels that need a rationale
 
 TAG_LAYERS: tuple[TagLayer, ...] = (
     TagLayer("entity_tags", "entities", what="entities"),

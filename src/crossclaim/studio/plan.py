@@ -24,6 +24,9 @@ from crossclaim.formats.labelstudio.committed import PUSH_META
 CHUNK_BYTES = 32 * 2**20  # an import request's body: well under the server's upload limit, minutes of work at most
 UPLOAD_LIMIT = 250 * 2**20  # Label Studio's DATA_UPLOAD_MAX_MEMORY_SIZE: a larger request is refused
 LISTED_FIELDS = ("id", "data", "meta", "total_annotations", "cancelled_annotations", "total_predictions")
+# Per task key, the data fields the server's annotations are tied to (a document's text: the offsets).
+# Any other field of a task's data (the context shown to the annotator) is updated in place when it changes.
+FIXED_FIELDS = {"doc_id": ("text",), "pair_id": ()}
 RESULT_KEYS = ("id", "from_name", "to_name", "type", "value", "from_id", "to_id", "direction", "labels")
 
 
@@ -42,6 +45,7 @@ class Wanted:
 
     key: str  # the document or pair id
     data_digest: str
+    fixed_digest: str  # of the data fields annotations are tied to (``FIXED_FIELDS``)
     digest: str  # of the whole body
     annotations: int
     predictions: int
@@ -55,6 +59,7 @@ def wanted(item: dict, key: str, offset: int = 0) -> tuple[Wanted, bytes]:
     w = Wanted(
         item["data"][key],
         digest(canonical(item["data"])),
+        fixed_digest(item["data"], key),
         digest(body),
         len(item.get("annotations", ())),
         len(item.get("predictions", ())),
@@ -71,6 +76,7 @@ class Listed:
     id: int
     key: object
     data_digest: str
+    fixed_digest: str
     pushed: object  # meta[PUSH_META]: what push last wrote, if anything
     annotations: int
     predictions: int
@@ -83,10 +89,15 @@ class Listed:
             raw["id"],
             data.get(key),
             digest(canonical(data)),
+            fixed_digest(data, key),
             meta.get(PUSH_META),
             int(raw.get("total_annotations") or 0) + int(raw.get("cancelled_annotations") or 0),
             int(raw.get("total_predictions") or 0),
         )
+
+
+def fixed_digest(data: dict, key: str) -> str:
+    return digest(canonical([data.get(f) for f in FIXED_FIELDS.get(key, ())]))
 
 
 def push_record(w: Wanted, annotations: int, predictions: int) -> dict:
@@ -104,8 +115,9 @@ class PushPlan:
 def plan_push(items: Iterable[Wanted], listed: Iterable[Listed], what: str) -> PushPlan:
     """Decide, from one listing, which tasks to import, which to reconcile and which to leave alone.
 
-    A task whose data on the server differs from annotations/ is an error (the key names the
-    document or pair; ``what`` says which).
+    A task whose data on the server differs from annotations/ in a field its annotations are tied to
+    (a document's text) is an error (the key names the document or pair; ``what`` says which); a
+    difference elsewhere in its data (the context shown) is reconciled: the data is updated in place.
     """
     on_server = {t.key: t for t in listed}
     new, check, unchanged = [], [], 0
@@ -113,12 +125,12 @@ def plan_push(items: Iterable[Wanted], listed: Iterable[Listed], what: str) -> P
         t = on_server.get(w.key)
         if t is None:
             new.append(w)
-        elif t.data_digest != w.data_digest:
+        elif t.fixed_digest != w.fixed_digest:
             raise StudioError(
                 f"task {t.id} ({what} {w.key}) has different data on the server than in annotations/: "
                 "delete the task in Label Studio or pull first"
             )
-        elif t.pushed == push_record(w, t.annotations, t.predictions):
+        elif t.data_digest == w.data_digest and t.pushed == push_record(w, t.annotations, t.predictions):
             unchanged += 1
         else:
             check.append((w, t))

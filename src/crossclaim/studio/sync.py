@@ -24,9 +24,9 @@ import orjson
 
 from crossclaim.errors import InputError, StudioError
 from crossclaim.formats.labelstudio.committed import PUSH_META, SortedExport, committed_meta
-from crossclaim.formats.labelstudio.pairs import PairTask, pair_results
+from crossclaim.formats.labelstudio.pairs import PairTask, pair_results, pair_task_data
 from crossclaim.formats.labelstudio.spans import region_results, task_data
-from crossclaim.schema.records import Annotation, Document, Prediction, Task
+from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
 from crossclaim.studio.client import IDS_PER_QUERY, Project, Studio
 from crossclaim.studio.plan import (
     CHUNK_BYTES,
@@ -90,9 +90,12 @@ def span_item(doc: Document, task: Task | None, with_annotations: bool, predicti
     return item
 
 
-def pair_item(task: PairTask, with_annotations: bool) -> dict:
-    """A claim-pair task dict from the committed pair export (every annotator's label)."""
-    item: dict = {"data": task.data}
+def pair_item(
+    task: PairTask, with_annotations: bool, docs: dict[str, Document], claims: dict[tuple[str, str], Span]
+) -> dict:
+    """A claim-pair task dict from the committed pair export (every annotator's label), with the
+    context its annotator reads, recomputed from the gold documents and claims."""
+    item: dict = {"data": pair_task_data(task.data, docs, claims)}
     if with_annotations:
         item["annotations"] = [
             annotation_payload(a, pair_results(a.payload) if a.payload else []) for a in task.annotations
@@ -206,7 +209,8 @@ def _reconcile(studio: Studio, task_id: int, w: Wanted, item: dict, server: dict
     report.annotations_written += len(writes.create) + len(writes.update)
     report.predictions_written += len(writes.create_predictions)
     meta = {**item.get("meta", {}), **_record(w, writes.annotations, writes.predictions)}
-    studio.call(studio.ls.tasks.update, id=task_id, meta=meta)
+    data = {"data": item["data"]} if server.get("data") != item["data"] else {}  # the context shown, changed
+    studio.call(studio.ls.tasks.update, id=task_id, meta=meta, **data)
 
 
 def predictions_for_push(gold, systems: list[str], path: Path | None, name: str | None) -> dict[str, list[Prediction]]:
@@ -267,10 +271,9 @@ def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[s
                 spool.add(span_item(g.doc, g.task, with_annotations, predictions.get(g.doc.id, [])), "doc_id")
                 for g in stream
             ]
-        items = {
-            SPAN_PROJECT: spans,
-            PAIR_PROJECT: [spool.add(pair_item(t, with_annotations), "pair_id") for t in stream.pair_tasks],
-        }
+        docs = {d.id: d for d in stream.docs}
+        pairs = [spool.add(pair_item(t, with_annotations, docs, stream.claims), "pair_id") for t in stream.pair_tasks]
+        items = {SPAN_PROJECT: spans, PAIR_PROJECT: pairs}
         users = studio.user_ids(spool.annotators) if spool.annotators else {}
         report = PushReport()
         for title, config in ((SPAN_PROJECT, span_config_xml()), (PAIR_PROJECT, pair_config_xml())):
@@ -315,6 +318,32 @@ def pull(
             with_predictions=with_predictions,
             show=show,
         )
+
+
+def read_exports(annotations: Path, paths: list[Path], project: str | None = None) -> tuple[object, object]:
+    """The span and claim-pair exports to check: the files given (of ``project``, or told apart by their
+    task data), the committed export for a project no file is given for."""
+    from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT
+    from crossclaim.errors import InputError
+    from crossclaim.formats.jsonio import read_json
+
+    given: dict[str, object] = {}
+    for path in paths:
+        data = read_json(path)  # parsed as a pull parses the server's answer
+        first = data[0] if isinstance(data, list) and data and isinstance(data[0], dict) else {}
+        fields = first.get("data") if isinstance(first.get("data"), dict) else {}
+        kind = project or ("pairs" if "pair_id" in fields else "spans" if "doc_id" in fields else None)
+        if kind is None:
+            raise InputError(
+                str(path), "cannot tell the project: the first task has neither data.doc_id nor data.pair_id"
+            )
+        if kind in given:
+            raise InputError(str(path), f"a second {kind} export: give at most one file per project")
+        given[kind] = data
+    for kind, rel in (("spans", SPAN_EXPORT), ("pairs", PAIR_EXPORT)):
+        if kind not in given:
+            given[kind] = read_json(annotations / rel) if (annotations / rel).is_file() else []
+    return given["spans"], given["pairs"]
 
 
 @dataclass
@@ -362,6 +391,7 @@ def _read_new(
     utf16: bool,
     committed: SortedExport,
     predicted: SortedExport | None,
+    source: str,
 ) -> _NewExports:
     """Validate the new span export a task at a time, putting each task in committed form as it goes.
 
@@ -373,9 +403,9 @@ def _read_new(
     from crossclaim.formats.jsonio import unwritable_strings
     from crossclaim.formats.labelstudio.committed import committed_predictions, committed_task
 
-    where = f"{SOURCE} span export"
+    where = f"{source} span export"
     seen = _Seen()
-    stream = GoldStream(annotations, gold_annotator, _span_tasks(spans, seen, utf16, where), pairs_data, SOURCE)
+    stream = GoldStream(annotations, gold_annotator, _span_tasks(spans, seen, utf16, where), pairs_data, source)
     new = _NewExports(GoldDigest(), stream, seen)
     try:
         for g in stream:
@@ -406,6 +436,8 @@ def apply_exports(
     accept_deletions: bool = False,
     with_predictions: bool = False,
     show=lambda lines: None,
+    commit: bool = True,
+    source: str = SOURCE,
 ):
     """Replace annotations/exports/ with two server exports (lists, or files read a task at a time) and rebuild.
 
@@ -413,19 +445,23 @@ def apply_exports(
     written; a task or annotation of the committed exports that the new ones lack is an error unless
     ``accept_deletions``. The committed exports (volatile fields dropped, see ``committed``),
     predictions (only ``with_predictions``), dataset/ and the generated docs are then staged and
-    swapped in as one set: after a failure at any point, nothing has changed.
+    swapped in as one set: after a failure at any point, nothing has changed. ``commit=False`` does
+    everything but the swap (``crossclaim studio check``); ``source`` names the exports in messages.
     """
     from crossclaim.dataset.build import stage_streamed
     from crossclaim.dataset.changes import changes, lost_work
     from crossclaim.dataset.gold import PAIR_EXPORT, PREDICTION_EXPORT, SPAN_EXPORT
-    from crossclaim.files import FileSet
+    from crossclaim.files import transaction
     from crossclaim.formats.jsonio import unwritable_strings
     from crossclaim.formats.jsonstream import collector_paused, iter_array, release_memory
     from crossclaim.formats.labelstudio.annotations import annotators_by_task
     from crossclaim.formats.labelstudio.committed import committed_pairs, export_json
 
     annotations = root / "annotations"
-    pair_where = f"{SOURCE} claim-pair export"
+    pair_where = f"{source} claim-pair export"
+    for data, where in ((spans, f"{source} span export"), (pairs, pair_where)):
+        if not isinstance(data, list | Path):
+            raise InputError(where, "a Label Studio export is a JSON list of tasks")
     pairs_data = list(iter_array(pairs, pair_where)) if isinstance(pairs, Path) else pairs
     with contextlib.ExitStack() as stack:
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crossclaim-pull-")))
@@ -434,7 +470,9 @@ def apply_exports(
         with collector_paused():
             old = _committed_digest(annotations, gold_annotator)
             wanted_predictions = predicted if with_predictions else None
-            new = _read_new(annotations, spans, pairs_data, gold_annotator, utf16, committed, wanted_predictions)
+            new = _read_new(
+                annotations, spans, pairs_data, gold_annotator, utf16, committed, wanted_predictions, source
+            )
         lost = lost_work(old, new.seen.annotators, annotators_by_task(pairs_data, "pair_id")) if old else []
         if lost and not accept_deletions:
             advice = "nothing was written: restore them in Label Studio, or accept the loss with --accept-deletions"
@@ -442,7 +480,8 @@ def apply_exports(
         InputError.collect(new.seen.utf16_problems)
         if new.invalid is not None:
             raise new.invalid
-        pair_export = committed_pairs(new.stream.pair_tasks)
+        docs = {d.id: d for d in new.stream.docs}
+        pair_export = committed_pairs(new.stream.pair_tasks, docs, new.stream.claims)
         try:
             pair_text = export_json(pair_export).encode("utf-8")
         except UnicodeEncodeError:
@@ -450,18 +489,19 @@ def apply_exports(
         InputError.collect(new.unwritable)
         new.digest.add_pairs(new.stream.pair_tasks, new.stream.pairs)
         show(changes(old, new.digest).lines())
-        del old, new
+        del old, new, docs
         release_memory()
 
-        with FileSet() as files:
-            staged = files.file(annotations / SPAN_EXPORT)
+        with transaction(root) as out:
+            staged = out.file(Path("annotations") / SPAN_EXPORT)
             committed.write(staged)
-            files.write_bytes(annotations / PAIR_EXPORT, pair_text)
+            out.file(Path("annotations") / PAIR_EXPORT).write_bytes(pair_text)
             if with_predictions:
-                predicted.write(files.file(annotations / PREDICTION_EXPORT))
+                predicted.write(out.file(Path("annotations") / PREDICTION_EXPORT))
             # one process: forked workers would each start as a copy of this one's pages
-            report = stage_streamed(root, files, gold_annotator, spans=staged, pairs_data=pair_export, workers=1)
-            files.commit()
+            report = stage_streamed(root, out, gold_annotator, spans=staged, pairs_data=pair_export, workers=1)
+            if not commit:
+                out.abandon()
     return report
 
 

@@ -289,7 +289,7 @@ PAIR_CASES = {
     ),
     "pairs-rationale-lone-surrogate": (
         pair_case(rationale="half an emoji: \ud83d"),
-        ["pairs.json: task 11", "annotations[0].result[1].value.text[0] holds a lone surrogate"],
+        ["pairs.json, line 41", "is a lone surrogate, not a character"],
     ),
     "pairs-missing-data": (pair_case(lambda t: t[0]["data"].pop("b_doc")), ["task 11", "data must hold"]),
     "pairs-topic-differs-from-claims": (

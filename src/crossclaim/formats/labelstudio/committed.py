@@ -5,9 +5,10 @@ A Label Studio export carries what the server assigns or time-stamps (task, anno
 None of it is gold, and all of it changes when the same work is pushed to another server or pulled
 again. The committed form keeps what a rebuild and a push need: the task ``data`` and ``meta``; per
 annotation the annotator's e-mail, ``ground_truth``, ``was_cancelled``, ``lead_time`` and the result,
-regenerated from the validated records, so it is exactly what ``push`` sends. Predictions
-(pre-annotations) are not gold: they go to a file of their own, and only when asked for. The
-record ``push`` keeps in a task's meta (``PUSH_META``) is the server's business and is dropped too.
+regenerated from the validated records, so it is exactly what ``push`` sends (a pair task's data
+gets the context shown to the annotator, recomputed from the gold). Predictions (pre-annotations)
+are not gold: they go to a file of their own, and only when asked for. The record ``push`` keeps in
+a task's meta (``PUSH_META``) is the server's business and is dropped too.
 
 Each task is put in committed form on its own (``committed_task``), so a large export is written
 a task at a time; ``export_json`` and ``export_element`` give the same bytes either way.
@@ -21,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from crossclaim.formats.labelstudio.pairs import PairTask, pair_results
+from crossclaim.formats.labelstudio.pairs import PairTask, pair_results, pair_task_data
 from crossclaim.formats.labelstudio.spans import parse_span_export, region_results
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
 
@@ -54,13 +55,16 @@ def export_lines(elements: Iterable[str]) -> Iterator[str]:
     yield "[]\n" if empty else "\n]\n"
 
 
-def committed_exports(spans_data: list, pair_tasks: list[PairTask], docs: dict[str, Document]) -> CommittedExports:
-    """The committed form of a validated span export and the parsed claim-pair tasks."""
+def committed_exports(
+    spans_data: list, pair_tasks: list[PairTask], docs: dict[str, Document], claims: dict[tuple[str, str], Span]
+) -> CommittedExports:
+    """The committed form of a validated span export and the parsed claim-pair tasks (``claims``: the
+    gold claims, from which each pair task's context is recomputed, as ``push`` does)."""
     tasks = {t.doc_id: t for t in parse_span_export(spans_data, "export", docs)}
     data = {raw["data"]["doc_id"]: raw["data"] for raw in spans_data}
     spans = [committed_task(data[doc_id], tasks[doc_id]) for doc_id in sorted(tasks)]
     predictions = [p for doc_id in sorted(tasks) if (p := committed_predictions(data[doc_id], tasks[doc_id]))]
-    return CommittedExports(spans, committed_pairs(pair_tasks), predictions)
+    return CommittedExports(spans, committed_pairs(pair_tasks, docs, claims), predictions)
 
 
 def committed_task(data: dict, task: Task) -> dict:
@@ -79,10 +83,13 @@ def committed_predictions(data: dict, task: Task) -> dict | None:
     return {"data": data, "predictions": _sorted(preds)} if preds else None
 
 
-def committed_pairs(pair_tasks: list[PairTask]) -> list[dict]:
+def committed_pairs(
+    pair_tasks: list[PairTask], docs: dict[str, Document], claims: dict[tuple[str, str], Span]
+) -> list[dict]:
+    """Claim-pair tasks in committed form, each task's context recomputed from the gold ``claims``."""
     return [
         {
-            "data": t.data,
+            "data": pair_task_data(t.data, docs, claims),
             "annotations": _sorted(
                 [_annotation(a, pair_results(a.payload) if isinstance(a.payload, Pair) else []) for a in t.annotations]
             ),

@@ -2,15 +2,49 @@
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from dataclasses import dataclass
+from html import escape
 
 from crossclaim.errors import InputError
 from crossclaim.formats.labelstudio.annotations import annotator_of, choose_gold, flag
-from crossclaim.schema.records import Annotation, Pair, Span, pair_id
-from crossclaim.schema.scheme import PAIR_LABELS
+from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
+from crossclaim.schema.scheme import PAIR_LABELS, RATIONALE_REQUIRED
+from crossclaim.text import sentence_bounds
 
 PAIR_FIELDS = ("pair_id", "topic", "a_doc", "a_claim", "a_text", "b_doc", "b_claim", "b_text")
+# What the annotator reads beside each claim; derived from the gold, never read back (see ``pair_task_data``).
+CONTEXT_FIELDS = ("html", "headline", "publisher", "date")
+
+
+def pair_task_data(
+    data: Mapping[str, str], docs: Mapping[str, Document], claims: Mapping[tuple[str, str], Span]
+) -> dict:
+    """A pair task's data as pushed and committed: its ``PAIR_FIELDS`` plus, per side, the claim
+    highlighted in its sentence (``<mark>`` in escaped HTML) and its document's headline, publisher
+    and publication date, since the label depends on the reference time.
+
+    The context is recomputed from the gold every time, so it follows the claims and the manifest.
+    """
+    out = {f: data[f] for f in PAIR_FIELDS}
+    for side in ("a", "b"):
+        doc, claim = docs[data[f"{side}_doc"]], claims[(data[f"{side}_doc"], data[f"{side}_claim"])]
+        context = {
+            "html": claim_in_sentence_html(doc.text, claim),
+            "headline": doc.headline or "(no headline)",
+            "publisher": doc.publisher or "publisher unknown",
+            "date": doc.publication_date or "date unknown",
+        }
+        out |= {f"{side}_{k}": context[k] for k in CONTEXT_FIELDS}
+    return out
+
+
+def claim_in_sentence_html(text: str, claim: Span) -> str:
+    """The sentence holding the claim, HTML-escaped, with the claim inside ``<mark>``."""
+    start, end = next(((s, e) for s, e in sentence_bounds(text) if s <= claim.start < e), (claim.start, claim.end))
+    start, end = min(start, claim.start), max(end, claim.end)
+    before, inside, after = text[start : claim.start], text[claim.start : claim.end], text[claim.end : end]
+    return f"{escape(before)}<mark>{escape(inside)}</mark>{escape(after)}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -54,8 +88,8 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
             ann = _pair_annotation(item, at, problems)
             if not ann.was_cancelled and item.get("result"):
                 label, rationale = _pair_result(item.get("result"), at, problems)
-                if label == "CONTRADICTS" and not rationale.strip():
-                    problems.append((at, "a CONTRADICTS pair needs a rationale"))
+                if label in RATIONALE_REQUIRED and not rationale.strip():
+                    problems.append((at, f"a {label} pair needs a rationale"))
                 if label is not None:
                     ann.payload = Pair(
                         id=d["pair_id"],

@@ -12,6 +12,7 @@ import copy
 from collections.abc import Iterable, Iterator
 
 from crossclaim.errors import InputError
+from crossclaim.formats.jsonio import described
 from crossclaim.formats.labelstudio.annotations import annotator_of, flag
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
 from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, Attribute, attributes_of
@@ -53,10 +54,14 @@ def parse_span_tasks(
             problems.append((here, "task is not a JSON object"))
             continue
         here = f"{where}: task {raw.get('id', '#' + str(n))}"
-        if raw.get("id") is not None:
-            if raw["id"] in seen_ids:
+        task_id = raw.get("id")
+        if isinstance(task_id, bool) or (task_id is not None and not isinstance(task_id, int | str)):
+            problems.append((here, f"id {described(task_id)} is not an integer or a string"))
+            continue
+        if task_id is not None:
+            if task_id in seen_ids:
                 problems.append((here, "duplicate task id"))
-            seen_ids.add(raw["id"])
+            seen_ids.add(task_id)
         before = len(problems)
         task = _parse_task(raw, here, docs, problems)
         if task is None:
@@ -162,7 +167,7 @@ def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: li
             relations.append((here, r))
             continue
         name = r.get("from_name")
-        if name not in RESULT_TYPES:
+        if not isinstance(name, str) or name not in RESULT_TYPES:
             problems.append((here, f"from_name {name!r} is not in the labeling config"))
             continue
         if r.get("type") != RESULT_TYPES[name]:
@@ -272,11 +277,12 @@ def _apply_attribute(here: str, r: dict, regions: dict, spans: dict, problems: l
 def _apply_relation(here: str, r: dict, regions: dict, spans: dict, problems: list) -> None:
     src, dst = r.get("from_id"), r.get("to_id")
     for end_id in (src, dst):
-        if end_id not in regions:
+        if not isinstance(end_id, str) or end_id not in regions:
             problems.append((here, f"relation {src!r} -> {dst!r} points to a missing region {end_id!r}"))
             return
     labels = r.get("labels")
-    attr = RELATIONS.get(labels[0]) if isinstance(labels, list) and len(labels) == 1 else None
+    one = isinstance(labels, list) and len(labels) == 1 and isinstance(labels[0], str)
+    attr = RELATIONS.get(labels[0]) if one else None
     if attr is None:
         allowed = ", ".join(repr(k) for k in RELATIONS)
         problems.append((here, f"relation labels must be [{allowed}], got {labels!r}"))

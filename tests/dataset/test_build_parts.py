@@ -1,0 +1,60 @@
+"""The streamed build in parts: the same bytes whatever the number of workers or the export order."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+from crossclaim.dataset.build import PART, build
+from crossclaim.errors import InputError
+
+sys.path.insert(0, str(REPO / "scripts"))
+from bench_build import make_corpus  # noqa: E402
+
+TASKS = 2 * PART + 7  # three parts, the last one short
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("corpus") / "repo"
+    make_corpus(root, TASKS, 600, 12)
+    return root
+
+
+def built(root: Path, workers: int) -> dict[str, bytes]:
+    build(root, workers=workers)
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "dataset").rglob("*")) if p.is_file()}
+
+
+def copy(corpus: Path, tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    shutil.copytree(corpus, root)
+    return root
+
+
+def test_workers_and_export_order_do_not_change_a_byte(corpus: Path, tmp_path: Path) -> None:
+    one = built(copy(corpus, tmp_path / "a"), workers=1)
+    two = built(copy(corpus, tmp_path / "b"), workers=2)
+    assert one == two and len(one) > 9
+    shuffled = copy(corpus, tmp_path / "c")
+    export = shuffled / "annotations" / "exports" / "spans.json"
+    tasks = json.loads(export.read_text(encoding="utf-8"))
+    export.write_text(json.dumps(tasks[::-1], ensure_ascii=False), encoding="utf-8")
+    assert built(shuffled, workers=2) == one  # rows follow the manifest, not the export
+
+
+def test_a_duplicate_in_a_later_part_is_named_and_nothing_is_written(corpus: Path, tmp_path: Path) -> None:
+    root = copy(corpus, tmp_path)
+    export = root / "annotations" / "exports" / "spans.json"
+    tasks = json.loads(export.read_text(encoding="utf-8"))
+    twin = {**tasks[0], "id": 99999}
+    export.write_text(json.dumps([*tasks, twin], ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        build(root, workers=2)
+    assert "task 99999: duplicate task for document syn-00000" in str(err.value)
+    assert not (root / "dataset").exists()
