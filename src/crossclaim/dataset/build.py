@@ -12,8 +12,9 @@ import ctypes
 import multiprocessing
 import os
 import signal
+import tempfile
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,8 +33,9 @@ from crossclaim.dataset.gold import (
     pair_problems,
     read_pairs,
 )
+from crossclaim.dataset.published import Published, Spill, write_table, write_tables
 from crossclaim.dataset.splits import contradictory_claims
-from crossclaim.dataset.tables import Corpus, TableBuilder, TablePart, Tables, make_tables, write_tables
+from crossclaim.dataset.tables import Corpus, TableBuilder, TablePart, make_tables, pair_tables
 from crossclaim.errors import InputError
 from crossclaim.files import Staged, transaction
 from crossclaim.formats.jsonio import read_json
@@ -94,15 +96,15 @@ def stage_build(root: Path, gold: Gold, out: Staged, progress=None) -> BuildRepo
     """Stage dataset/ and the generated files for a loaded ``gold`` in ``out`` (nothing is replaced yet)."""
     tables = make_tables(gold, progress)
     agreement = agreement_md(list(gold.tasks.values()), pair_annotations(gold.pair_tasks))
-    _stage_outputs(root, tables, agreement, out)
+    _stage_outputs(root, lambda staging: write_tables(tables, staging), agreement, out)
     spans = Counter(s.layer for d in gold.docs for s in gold.spans(d.id))
     return BuildReport(len(gold.docs), dict(spans), len(gold.pairs), tables.splits_made, gold.notes)
 
 
-def _stage_outputs(root: Path, tables: Tables, agreement: str, out: Staged) -> None:
+def _stage_outputs(root: Path, write: Callable[[Path], Published], agreement: str, out: Staged) -> None:
+    """Stage dataset/ (its data files written by ``write``, then the card and the rest) and the generated docs."""
     staging = out.dir(DATASET)
-    data_files = write_tables(tables, staging)
-    write_generated(root, staging, tables, data_files, agreement, out)
+    write_generated(root, staging, write(staging), agreement, out)
 
 
 def stage_streamed(
@@ -116,33 +118,33 @@ def stage_streamed(
 ) -> BuildReport:
     """Stage dataset/ and the generated files in ``out``, streaming the span export (nothing is replaced yet).
 
-    ``spans`` and ``pairs_data`` stand in for the committed exports (a pull builds from what it has
-    staged); messages still name the committed files they are about to replace.
+    Rows are spilled to a scratch directory in the stage as the parts of the export are built, and
+    written to the data files in manifest order (``published``): memory is bounded by a part and
+    a row group, not by the export. ``spans`` and ``pairs_data`` stand in for the committed exports
+    (a pull builds from what it has staged); messages still name the committed files they are about
+    to replace.
     """
-    with system_arrow_pool():
-        tables, agreement, report = _streamed_tables(root, gold_annotator, spans, pairs_data, progress, workers)
-        _stage_outputs(root, tables, agreement, out)
-    return report
-
-
-def _streamed_tables(
-    root: Path,
-    gold_annotator: str | None,
-    spans: Path | None,
-    pairs_data: list | None,
-    progress,
-    workers: int | None,
-) -> tuple[Tables, str, BuildReport]:
     annotations = root / "annotations"
     notes: list[str] = []
     pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes, pairs_data)
-    builder, merged, documents = _rows(annotations, gold_annotator, spans, pair_tasks, pairs, progress, workers)
-    release_memory()  # the manifest's texts are gone: the rows are all that is left
-    InputError.collect(pair_problems(pair_tasks, pairs, builder.part.claims, str(annotations / PAIR_EXPORT)))
-    tables = builder.finish(pairs)
-    agreement = agreement_md(merged.several, pair_annotations(pair_tasks), annotators=merged.tally.table())
-    report = BuildReport(documents, dict(merged.spans), len(pairs), tables.splits_made, notes + merged.notes)
-    return tables, agreement, report
+    with system_arrow_pool(), tempfile.TemporaryDirectory(prefix="spill-", dir=out.stage) as scratch:
+        spill = Spill(Path(scratch))
+        corpus, merged, documents = _rows(
+            annotations, gold_annotator, spans, pair_tasks, pairs, spill, progress, workers
+        )
+        release_memory()  # the manifest's texts are gone: the spilled rows are all that is left
+        InputError.collect(pair_problems(pair_tasks, pairs, spill.claims, str(annotations / PAIR_EXPORT)))
+
+        def write(staging: Path) -> Published:
+            published = Published()
+            spill.write(staging, sorted(corpus.order, key=corpus.order.__getitem__), published)
+            for split, table in pair_tables(pairs, spill.claims, corpus.split_of).items():
+                write_table(staging, "claim_pairs", split, table, published)
+            return published
+
+        agreement = agreement_md(merged.several, pair_annotations(pair_tasks), annotators=merged.tally.table())
+        _stage_outputs(root, write, agreement, out)
+    return BuildReport(documents, dict(merged.spans), len(pairs), spill.splits_made, notes + merged.notes)
 
 
 def _rows(
@@ -151,10 +153,11 @@ def _rows(
     spans: Path | None,
     pair_tasks: list,
     pairs: list,
+    spill: Spill,
     progress,
     workers: int | None,
-) -> tuple[TableBuilder, _Merged, int]:
-    """Every document's rows, validated (the manifest, texts and all, is let go of on return)."""
+) -> tuple[Corpus, _Merged, int]:
+    """Every document's rows, validated and spilled (the manifest, texts and all, is let go of on return)."""
     docs = load_manifest(annotations)
     published = contradictory_claims(pairs, {d.id: d.split for d in docs})
     job = _Job(
@@ -165,20 +168,21 @@ def _rows(
         spans or annotations / SPAN_EXPORT,
         named_claims(pair_tasks),
     )
-    builder = TableBuilder(job.corpus, job.claim_keys)
     merged = _Merged()
     for result in _parts(job, workers):
-        merged.add(result, builder)
+        merged.add(result, spill)
         if progress:
             for _ in range(result.tasks):
                 progress()
     InputError.collect(merged.problems)
+    untasked = TableBuilder(job.corpus, job.claim_keys)
     for d in docs:
         if d.id not in merged.docs:
-            builder.add(DocGold(d, None, None))
+            untasked.add(DocGold(d, None, None))
             if progress:
                 progress()
-    return builder, merged, len(docs)
+    spill.add(untasked.flushed())
+    return job.corpus, merged, len(docs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,8 +232,8 @@ class _Merged:
     notes: list[str] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
 
-    def add(self, r: _PartResult, builder: TableBuilder) -> None:
-        builder.merge(r.table)
+    def add(self, r: _PartResult, spill: Spill) -> None:
+        spill.add(r.table)
         ids = {i for i, _, _ in r.keys if isinstance(i, int | str)}
         docs = {d for _, d, _ in r.keys if isinstance(d, str)}
         for task_id, doc_id, here in r.keys:

@@ -7,13 +7,13 @@ by hand. The metadata values are from the hub's documented vocabularies (a test 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 import yaml
 
+from crossclaim.dataset.published import Published
 from crossclaim.dataset.stats import CHART, stats_md
-from crossclaim.dataset.tables import Tables, features
+from crossclaim.dataset.tables import features
 from crossclaim.schema.scheme import (
     ATTRIBUTES,
     CONFIGS,
@@ -88,11 +88,9 @@ def size_category(n: int) -> str:
     return next((name for bound, name in _SIZES if n < bound), "n>1T")
 
 
-def publishers(tables: Tables) -> str:
+def publishers(published: Published) -> str:
     """The publishers of the article texts, as the manifest names them, for the licence statement."""
-    names: Counter = Counter()
-    for table in tables.tables["documents"].values():
-        names.update(table.column("publisher").to_pylist())
+    names = published.publishers
     parts = sorted(n for n in names if n)
     if names[None] == 1:
         parts.append("a site whose page does not name its publisher")
@@ -101,7 +99,7 @@ def publishers(tables: Tables) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else "".join(parts)
 
 
-def license_md(tables: Tables) -> str:
+def license_md(published: Published) -> str:
     """The licence statement: the annotations' licence, the terms of the article texts, removal."""
     name, url = ANNOTATIONS_LICENSE
     return f"""**Annotations.** The annotations (spans, attributes, normalised values, claim pairs, their labels
@@ -111,7 +109,7 @@ and rationales, and the token view derived from them) are released under
 **Article texts.** The texts of the articles (each document's `text` and `headline`, and the token
 and span strings quoted from them) are not covered by that licence, and no licence to them is
 granted. They remain the copyright of their publishers:
-{publishers(tables)}.
+{publishers(published)}.
 They are reproduced unaltered, as published on the public web, and are included only so that the
 annotations can be used for non-commercial research on information extraction. Any other use of
 the texts (republication, commercial use) needs the permission of their rights holders.
@@ -196,7 +194,7 @@ def card_metadata(stats: dict) -> dict:
     }
 
 
-def dataset_card(tables: Tables, stats: dict, release: Release) -> str:
+def dataset_card(published: Published, stats: dict, release: Release) -> str:
     header = yaml.safe_dump(card_metadata(stats), sort_keys=False, allow_unicode=True, width=1000)
     tag_layers = _in_words(len(TAG_LAYERS))
     body = f"""
@@ -239,7 +237,7 @@ describes the same files in Croissant 1.1 (typed fields, splits, label names).
 
 ## License
 
-{license_md(tables)}
+{license_md(published)}
 The same statement is in `{LICENSE_FILE}`.
 
 ## Citation
@@ -250,8 +248,8 @@ The same statement is in `{LICENSE_FILE}`.
     return f"---\n{header}---\n{body}"
 
 
-def license_file(tables: Tables) -> str:
-    return f"# Terms of use of the CrossClaim dataset\n\n{license_md(tables)}"
+def license_file(published: Published) -> str:
+    return f"# Terms of use of the CrossClaim dataset\n\n{license_md(published)}"
 
 
 # ---------------------------------------------------------------------------------------------

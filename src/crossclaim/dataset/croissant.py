@@ -17,7 +17,8 @@ from pathlib import Path
 from datasets import ClassLabel, List, Value
 
 from crossclaim.dataset.card import DESCRIPTION, LICENSE_FILE, PRETTY_NAME, TAGS, Release, citation_bibtex
-from crossclaim.dataset.tables import Tables, features
+from crossclaim.dataset.published import Published
+from crossclaim.dataset.tables import features
 from crossclaim.schema.scheme import CONFIGS, SPLITS
 
 CONFORMS_TO = "http://mlcommons.org/croissant/1.1"
@@ -180,7 +181,7 @@ def _splits_record_set(present: list[str]) -> dict:
     }
 
 
-def croissant(staging: Path, data_files: list[Path], tables: Tables, release: Release) -> str:
+def croissant(staging: Path, published: Published, release: Release) -> str:
     """Croissant 1.1 JSON-LD: one FileObject per data file (with sha256), one FileSet and RecordSet per
     config, the splits and the label names."""
     distribution = [
@@ -192,12 +193,12 @@ def croissant(staging: Path, data_files: list[Path], tables: Tables, release: Re
             "encodingFormat": "application/x-parquet",
             "sha256": _sha256(path),
         }
-        for path in sorted(data_files)
+        for path in sorted(published.files)
         for rel in [path.relative_to(staging).as_posix()]
     ]
     enums = _Enumerations()
     record_sets = []
-    built = [c for c in CONFIGS if any(t.num_rows for t in tables.tables[c].values())]
+    built = [c for c in CONFIGS if any(published.rows[c].values())]
     for config in built:
         distribution.append(
             {
@@ -221,7 +222,7 @@ def croissant(staging: Path, data_files: list[Path], tables: Tables, release: Re
                 "field": fields,
             }
         )
-    present = [s for s in SPLITS if any(tables.tables[c][s].num_rows for c in built)]
+    present = [s for s in SPLITS if any(published.rows[c][s] for c in built)]
     doc = {
         "@context": CONTEXT,
         "@type": "sc:Dataset",

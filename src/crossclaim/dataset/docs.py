@@ -26,8 +26,8 @@ from crossclaim.dataset.card import (
 )
 from crossclaim.dataset.croissant import croissant
 from crossclaim.dataset.gold import Gold, pair_annotations
+from crossclaim.dataset.published import Published
 from crossclaim.dataset.stats import CHART, label_chart, statistics, stats_md
-from crossclaim.dataset.tables import Tables
 from crossclaim.errors import InputError
 from crossclaim.files import Staged
 from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
@@ -38,25 +38,23 @@ DATASHEET = Path("DATASHEET.md")
 GUIDELINES = Path("annotations/GUIDELINES.md")
 
 
-def write_generated(
-    root: Path, staging: Path, tables: Tables, data_files: list[Path], agreement: str, out: Staged
-) -> None:
+def write_generated(root: Path, staging: Path, published: Published, agreement: str, out: Staged) -> None:
     """Write the card, Croissant file, licence, changelog and chart into ``staging``; stage the configs
     and doc blocks in ``out``."""
-    stats = statistics(tables)
+    stats = statistics(published)
     changelog = root / "annotations" / CHANGELOG_FILE
     text = changelog.read_text(encoding="utf-8") if changelog.is_file() else None
     if text is not None:
         (staging / CHANGELOG_FILE).write_text(text, encoding="utf-8")
     release = release_of(text)
-    (staging / "README.md").write_text(dataset_card(tables, stats, release), encoding="utf-8")
-    (staging / LICENSE_FILE).write_text(license_file(tables), encoding="utf-8")
-    (staging / "croissant.json").write_text(croissant(staging, data_files, tables, release), encoding="utf-8")
+    (staging / "README.md").write_text(dataset_card(published, stats, release), encoding="utf-8")
+    (staging / LICENSE_FILE).write_text(license_file(published), encoding="utf-8")
+    (staging / "croissant.json").write_text(croissant(staging, published, release), encoding="utf-8")
     (staging / CHART).write_bytes(label_chart(stats))
     write_configs(root, out)
     replace_block(out, DATASHEET, "statistics", stats_md(stats))
     replace_block(out, DATASHEET, "splits", split_rules_md(), required=False)
-    replace_block(out, DATASHEET, "license", license_md(tables), required=False)
+    replace_block(out, DATASHEET, "license", license_md(published), required=False)
     replace_block(out, DATASHEET, "agreement", agreement, required=False)
     replace_block(out, GUIDELINES, "labels", label_table_md(), required=False)
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import io
-from collections import Counter
 
-import pyarrow.compute as pc
-
-from crossclaim.dataset.tables import Tables
-from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, Attribute, attributes_of
+from crossclaim.dataset.published import Published, bool_attributes
+from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS
 
 CHART = "label_distribution.png"
 
@@ -17,38 +14,19 @@ CHART = "label_distribution.png"
 # statistics
 
 
-def statistics(tables: Tables) -> dict:
-    """Counts per split, read off the built tables (so they describe exactly what is published)."""
-    documents = tables.tables["documents"]
-    spans: Counter = Counter()
-    for split, table in documents.items():
-        for layer in LAYERS:
-            found = pc.list_flatten(table.column(layer))
-            names = LAYERS[layer].label_names
-            for label in pc.struct_field(found, "label").to_pylist():
-                spans[(layer, names[label], split)] += 1
-            for a in _flags(layer):
-                spans[(layer, a.name, split)] += pc.sum(pc.struct_field(found, a.name)).as_py() or 0
-    pairs: Counter = Counter()
-    for split, table in tables.tables["claim_pairs"].items():
-        for label in table.column("label").to_pylist():
-            pairs[(PAIR_LABELS[label], split)] += 1
+def statistics(published: Published) -> dict:
+    """Counts per split, taken off the data files as they were written (so they describe exactly what is published)."""
     return {
-        "documents": {s: documents[s].num_rows for s in SPLITS},
-        "characters": {s: pc.sum(pc.utf8_length(documents[s].column("text"))).as_py() or 0 for s in SPLITS},
-        "sentences": {s: tables.tables["tokens"][s].num_rows for s in SPLITS},
-        "tokens": {s: tables.stats["tokens"].get(s, 0) for s in SPLITS},
-        "spans": spans,
-        "pairs": pairs,
-        "token_splits": tables.splits_made,
-        "rows": {c: {s: tables.tables[c][s].num_rows for s in SPLITS} for c in CONFIGS},
-        "bytes": {c: {s: tables.tables[c][s].nbytes for s in SPLITS} for c in CONFIGS},
+        "documents": {s: published.rows["documents"][s] for s in SPLITS},
+        "characters": {s: published.characters[s] for s in SPLITS},
+        "sentences": {s: published.rows["tokens"][s] for s in SPLITS},
+        "tokens": {s: published.tokens[s] for s in SPLITS},
+        "spans": published.spans,
+        "pairs": published.pairs,
+        "token_splits": published.token_splits,
+        "rows": {c: {s: published.rows[c][s] for s in SPLITS} for c in CONFIGS},
+        "bytes": {c: {s: published.bytes[c][s] for s in SPLITS} for c in CONFIGS},
     }
-
-
-def _flags(layer: str) -> list[Attribute]:
-    """The true/false attributes of a layer: each gets a count of its true spans."""
-    return [a for a in attributes_of(layer) if a.kind == "bool"]
 
 
 def _row(name: str, values: list[int]) -> str:
@@ -65,7 +43,7 @@ def stats_md(stats: dict) -> str:
         for label in layer.label_names:
             out.append(_row(f"{layer.name} / {label}", [stats["spans"][(layer.name, label, s)] for s in SPLITS]))
     for layer in LAYERS:
-        for a in _flags(layer):
+        for a in bool_attributes(layer):
             out.append(_row(f"{layer} / {a.name}", [stats["spans"][(layer, a.name, s)] for s in SPLITS]))
     out += ["", "**Claim pairs per label**", "", head.replace("| |", "| label |", 1)]
     out += [_row(label, [stats["pairs"][(label, s)] for s in SPLITS]) for label in PAIR_LABELS]

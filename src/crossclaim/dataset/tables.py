@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from datasets import ClassLabel, Features, List, Value
 
 from crossclaim.dataset.gold import DocGold, Gold
 from crossclaim.dataset.splits import pair_split
-from crossclaim.formats.jsonstream import release_memory
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
 from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS, attributes_of
 from crossclaim.schema.tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, token_view
@@ -84,6 +80,8 @@ def features(config: str) -> Features:
         )
     raise ValueError(config)
 
+
+ROW_DOCUMENT = {"documents": "id", "tokens": "document_id"}  # the column naming a row's document
 
 # ---------------------------------------------------------------------------------------------
 # rows (pure)
@@ -211,11 +209,10 @@ def pair_row(p: Pair, claims: dict[tuple[str, str], Span]) -> dict:
 
 @dataclass
 class Tables:
-    """The built configs: config -> split -> arrow table, plus counts for the report."""
+    """The built configs held whole: config -> split -> arrow table."""
 
     tables: dict[str, dict[str, pa.Table]]
-    splits_made: int
-    stats: dict
+    splits_made: int  # tokens cut at a span boundary inside a glued word
 
 
 @dataclass(frozen=True)
@@ -233,13 +230,11 @@ class Corpus:
 
 @dataclass
 class TablePart:
-    """Rows of some documents (built in a worker process), to be merged in export order."""
+    """Rows of some documents (built in a worker process), to be spilled as they come (``published``)."""
 
     batches: dict[str, dict[str, list[pa.RecordBatch]]]
     claims: dict[tuple[str, str], Span]
     splits_made: int
-    token_count: dict[str, int]
-    ranks: dict[str, list[int]]  # manifest positions of the documents, as added, per split
 
 
 class TableBuilder:
@@ -256,18 +251,14 @@ class TableBuilder:
         self.claim_keys = claim_keys  # the claims to keep (those pairs name); None: all of them
         self.rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
         self.tokens = {s: TokenColumns() for s in SPLITS}
-        self.part = TablePart(
-            {c: {s: [] for s in SPLITS} for c in CONFIGS}, {}, 0, defaultdict(int), {s: [] for s in SPLITS}
-        )
+        self.part = TablePart({c: {s: [] for s in SPLITS} for c in CONFIGS}, {}, 0)
 
     def add(self, g: DocGold) -> None:
         d, spans, part = g.doc, g.spans, self.part
-        part.ranks[d.split].append(self.corpus.order[d.id])
         flags = self.corpus.contradictory.get(d.id, set())
         self.rows[d.split].append(document_row(d, g.annotation, g.task, flags))
         view = self.tokens[d.split].add(d.id, d.text, spans, flags)
         part.splits_made += view.splits
-        part.token_count[d.split] += len(view.starts)
         keep = self.claim_keys
         part.claims.update(
             {(d.id, s.id): s for s in spans if s.layer == "claims" and (keep is None or (d.id, s.id) in keep)}
@@ -290,61 +281,40 @@ class TableBuilder:
             self._flush(split)
         return self.part
 
-    def merge(self, other: TablePart) -> None:
-        """Append the rows another builder made of later documents."""
-        part = self.flushed()
-        for config, by_split in other.batches.items():
-            for split, batches in by_split.items():
-                part.batches[config][split] += batches
-        part.claims.update(other.claims)
-        part.splits_made += other.splits_made
-        for split in SPLITS:
-            part.token_count[split] += other.token_count.get(split, 0)
-            part.ranks[split] += other.ranks[split]
-
     def finish(self, pairs: list[Pair]) -> Tables:
+        """Every config held whole, each split in manifest order, with the published schema (a build
+        of the small corpus, and tests; a large build spills its parts instead, see ``published``)."""
         part = self.flushed()
         tables: dict[str, dict[str, pa.Table]] = {}
         for config in ("documents", "tokens"):
-            key = "id" if config == "documents" else "document_id"
-            tables[config] = {}
-            for s in list(part.batches[config]):
-                # the split's batches are handed over whole (popped): only the new table keeps their arrays
-                tables[config][s] = self._in_manifest_order(part.batches[config].pop(s), config, key, part.ranks[s])
-        rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
-        for p in pairs:
-            rows[pair_split(p, self.corpus.split_of)].append(pair_row(p, part.claims))
-        schema = features("claim_pairs").arrow_schema
-        tables["claim_pairs"] = {s: pa.Table.from_pylist(r, schema=schema) for s, r in rows.items()}
-        return Tables(tables, part.splits_made, {"tokens": dict(part.token_count)})
+            tables[config] = {
+                s: in_manifest_order(
+                    pa.Table.from_batches(part.batches[config][s], schema=batch_schema(config)), config, self.corpus
+                )
+                for s in SPLITS
+            }
+        tables["claim_pairs"] = pair_tables(pairs, part.claims, self.corpus.split_of)
+        return Tables(tables, part.splits_made)
 
-    def _in_manifest_order(self, batches: list[pa.RecordBatch], config: str, key: str, ranks: list[int]) -> pa.Table:
-        """One table of a config's ``batches`` (emptied), rows sorted by their document's manifest position
-        (a stable sort keeps sentence order), in one chunk, with the published schema.
 
-        Always through ``take``, also when already in order, so the buffers (and the byte sizes the
-        card reports) do not depend on the export's order or on how the rows were batched. Rewritten a
-        column at a time, each column's batches let go of as soon as it is rewritten: the whole table
-        held twice would be the peak of a large build.
-        """
-        schema = features(config).arrow_schema
-        table = pa.Table.from_batches(batches, schema=batch_schema(config))
-        batches.clear()
-        if ranks == sorted(ranks):
-            order = pa.array(range(table.num_rows), pa.int64())
-        else:
-            rank = [self.corpus.order[d] for d in table.column(key).to_pylist()]
-            order = pa.array(sorted(range(len(rank)), key=rank.__getitem__), pa.int64())
-        columns = []
-        for field in schema:
-            column = table.column(0)
-            table = table.remove_column(0)
-            # a table's take, not the column's: it keeps the validity bitmaps, and so the byte sizes the card reports
-            combined = pa.table([column], names=[field.name]).take(order).combine_chunks().column(0)
-            columns.append(combined if combined.type == field.type else combined.cast(field.type))
-            del column, combined
-            release_memory()
-        return pa.Table.from_arrays(columns, schema=schema)
+def in_manifest_order(table: pa.Table, config: str, corpus: Corpus) -> pa.Table:
+    """Rows sorted by their document's manifest position (a stable sort keeps sentence order), cast
+    to the published schema."""
+    rank = [corpus.order[d] for d in table.column(ROW_DOCUMENT[config]).to_pylist()]
+    if rank != sorted(rank):
+        table = table.take(pa.array(sorted(range(len(rank)), key=rank.__getitem__), pa.int64()))
+    return table.cast(features(config).arrow_schema)
+
+
+def pair_tables(
+    pairs: list[Pair], claims: dict[tuple[str, str], Span], split_of: dict[str, str]
+) -> dict[str, pa.Table]:
+    """The claim_pairs config, per split (a pair goes to the later split of its two documents)."""
+    rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
+    for p in pairs:
+        rows[pair_split(p, split_of)].append(pair_row(p, claims))
+    schema = features("claim_pairs").arrow_schema
+    return {s: pa.Table.from_pylist(r, schema=schema) for s, r in rows.items()}
 
 
 def make_tables(gold: Gold, progress=None) -> Tables:
@@ -355,17 +325,3 @@ def make_tables(gold: Gold, progress=None) -> Tables:
         if progress:
             progress()
     return builder.finish(gold.pairs)
-
-
-def write_tables(tables: Tables, out: Path) -> list[Path]:
-    written = []
-    for config, by_split in tables.tables.items():
-        for split, table in by_split.items():
-            if table.num_rows == 0:
-                continue  # an empty parquet file cannot be loaded; the split is left out of the card
-            path = out / config / f"{split}-00000-of-00001.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            pq.write_table(table, path, compression="zstd", use_dictionary=False, write_statistics=False)
-            release_memory()  # the writer's buffers, before the next table's
-            written.append(path)
-    return written

@@ -1,0 +1,234 @@
+"""The configs written to parquet in fixed row groups, in manifest order, in bounded memory.
+
+A build's rows arrive in export order, a part of the export at a time (from worker processes).
+Each part's record batches are spilled to an arrow IPC file (lz4) per config and split as they
+arrive, with an index of where each document's rows are; ``Spill.write`` then reads them back in
+manifest order and writes row groups of a fixed number of rows. So the published bytes depend
+neither on the export's order nor on how it was cut into parts, and a build holds one row group
+and a spilled batch or two at a time, whatever the size of the export. The counts the card and the
+datasheet report are taken off the row groups as they are written (``Published``): they describe
+exactly what is published.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+from crossclaim.dataset.tables import ROW_DOCUMENT, TablePart, Tables, batch_schema, features
+from crossclaim.formats.jsonstream import release_memory
+from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, Attribute, attributes_of
+
+# Rows per row group: a few tens of megabytes of arrow data each. Fixed, so that the bytes of a
+# data file depend only on its rows; the small corpus fits in one row group per file.
+ROW_GROUP = {"documents": 1024, "tokens": 65536, "claim_pairs": 65536}
+PARQUET = {"compression": "zstd", "use_dictionary": False, "write_statistics": False}
+
+
+def data_file(out: Path, config: str, split: str) -> Path:
+    return out / config / f"{split}-00000-of-00001.parquet"
+
+
+def bool_attributes(layer: str) -> list[Attribute]:
+    """The true/false attributes of a layer: each gets a count of its true spans."""
+    return [a for a in attributes_of(layer) if a.kind == "bool"]
+
+
+@dataclass
+class Published:
+    """What the data files hold, counted off their row groups as they were written."""
+
+    files: list[Path] = field(default_factory=list)
+    rows: dict[str, Counter] = field(default_factory=lambda: {c: Counter() for c in CONFIGS})
+    bytes: dict[str, Counter] = field(default_factory=lambda: {c: Counter() for c in CONFIGS})
+    characters: Counter = field(default_factory=Counter)  # per split
+    tokens: Counter = field(default_factory=Counter)  # per split
+    spans: Counter = field(default_factory=Counter)  # (layer, label or attribute, split)
+    pairs: Counter = field(default_factory=Counter)  # (label, split)
+    publishers: Counter = field(default_factory=Counter)  # None: not named on the page
+    token_splits: int = 0  # tokens cut at a span boundary inside a glued word
+
+    def count(self, config: str, split: str, table: pa.Table) -> None:
+        self.rows[config][split] += table.num_rows
+        self.bytes[config][split] += table.nbytes
+        if config == "documents":
+            self.characters[split] += pc.sum(pc.utf8_length(table.column("text"))).as_py() or 0
+            self.publishers.update(table.column("publisher").to_pylist())
+            for layer in LAYERS:
+                found = pc.list_flatten(table.column(layer))
+                names = LAYERS[layer].label_names
+                self.spans.update((layer, names[label], split) for label in pc.struct_field(found, "label").to_pylist())
+                for a in bool_attributes(layer):
+                    self.spans[(layer, a.name, split)] += pc.sum(pc.struct_field(found, a.name)).as_py() or 0
+        elif config == "tokens":
+            self.tokens[split] += pc.sum(pc.list_value_length(table.column("tokens"))).as_py() or 0
+        else:
+            self.pairs.update((PAIR_LABELS[label], split) for label in table.column("label").to_pylist())
+
+
+class RowGroups:
+    """One data file, written a row group of ``ROW_GROUP[config]`` rows at a time.
+
+    Each row group is cast to the published schema (tag ids were one byte each while the build held
+    them) and put in one canonical form (``canonical``) before it is written and counted.
+    """
+
+    def __init__(self, path: Path, config: str, split: str, published: Published) -> None:
+        self.path, self.config, self.split, self.published = path, config, split, published
+        self.schema = features(config).arrow_schema
+        self.size = ROW_GROUP[config]
+        self.pending: list[pa.Table] = []
+        self.held = 0
+        self.writer: pq.ParquetWriter | None = None
+
+    def add(self, rows: pa.Table) -> None:
+        self.pending.append(rows)
+        self.held += rows.num_rows
+        while self.held >= self.size:
+            table = pa.concat_tables(self.pending)
+            self._write(table.slice(0, self.size))
+            rest = table.slice(self.size)
+            self.pending, self.held = ([rest] if rest.num_rows else []), rest.num_rows
+
+    def close(self) -> None:
+        if self.held:
+            self._write(pa.concat_tables(self.pending))
+        self.pending, self.held = [], 0
+        if self.writer is not None:
+            self.writer.close()
+            self.published.files.append(self.path)
+            release_memory()  # the writer's buffers, before the next file's
+
+    def _write(self, rows: pa.Table) -> None:
+        group = canonical(rows.cast(self.schema) if rows.schema != self.schema else rows)
+        if self.writer is None:  # an empty parquet file cannot be loaded: an empty split gets none
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(self.path, self.schema, **PARQUET)
+        self.writer.write_table(group, row_group_size=self.size)
+        self.published.count(self.config, self.split, group)
+
+
+def canonical(table: pa.Table) -> pa.Table:
+    """``table`` in one chunk, as read back from arrow IPC: one buffer layout (validity bitmaps only
+    where there are nulls) whatever batches, slices or copies its rows came through, so that its byte
+    size (the card's ``num_bytes``) depends on its rows alone."""
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table.combine_chunks())
+    return ipc.open_stream(sink.getvalue()).read_all()
+
+
+def write_table(out: Path, config: str, split: str, table: pa.Table, published: Published) -> None:
+    """A table held whole (the claim pairs; every config of a build held in memory), as a data file."""
+    rows = RowGroups(data_file(out, config, split), config, split, published)
+    rows.add(table)
+    rows.close()
+
+
+def write_tables(tables: Tables, out: Path) -> Published:
+    """Every config of a build held in memory, as data files under ``out``."""
+    published = Published(token_splits=tables.splits_made)
+    for config, by_split in tables.tables.items():
+        for split, table in by_split.items():
+            write_table(out, config, split, table, published)
+    return published
+
+
+# ---------------------------------------------------------------------------------------------
+# rows met in export order, published in manifest order
+
+
+@dataclass(frozen=True)
+class _Run:
+    batch: int
+    offset: int
+    length: int
+
+
+class Spill:
+    """The documents and tokens configs of a build, spilled as they arrive, written in manifest order."""
+
+    def __init__(self, scratch: Path) -> None:
+        self.scratch = scratch
+        self.writers: dict[tuple[str, str], ipc.RecordBatchFileWriter] = {}
+        self.batches: Counter = Counter()  # (config, split) -> batches spilled
+        self.runs: dict[tuple[str, str], dict[str, _Run]] = {}  # (config, split) -> document -> its rows
+        self.claims: dict = {}
+        self.splits_made = 0
+
+    def add(self, part: TablePart) -> None:
+        """Spill a part's rows (its batches are let go of)."""
+        for config, by_split in part.batches.items():
+            for split, batches in by_split.items():
+                for batch in batches:
+                    self._spill(config, split, batch)
+                batches.clear()
+        self.claims.update(part.claims)
+        self.splits_made += part.splits_made
+
+    def _spill(self, config: str, split: str, batch: pa.RecordBatch) -> None:
+        where = (config, split)
+        if where not in self.writers:
+            options = ipc.IpcWriteOptions(compression="lz4")
+            path = self.scratch / f"{config}-{split}.arrow"
+            self.writers[where] = ipc.new_file(path, batch_schema(config), options=options)
+            self.runs[where] = {}
+        runs, n = self.runs[where], self.batches[where]
+        keys = batch.column(ROW_DOCUMENT[config]).to_pylist()
+        start = 0
+        for k in range(1, len(keys) + 1):  # a document's rows are consecutive within a part
+            if k == len(keys) or keys[k] != keys[start]:
+                runs[keys[start]] = _Run(n, start, k - start)
+                start = k
+        self.writers[where].write_batch(batch)
+        self.batches[where] += 1
+
+    def write(self, out: Path, order: Iterable[str], published: Published) -> None:
+        """Write the spilled configs into ``out``, each split's documents in ``order``."""
+        order = list(order)
+        for writer in self.writers.values():
+            writer.close()
+        for config in ("documents", "tokens"):
+            for split in SPLITS:
+                if (config, split) not in self.writers:
+                    continue
+                rows = RowGroups(data_file(out, config, split), config, split, published)
+                for table in self._in_order(config, split, order):
+                    rows.add(table)
+                rows.close()
+        published.token_splits += self.splits_made
+
+    def _in_order(self, config: str, split: str, order: list[str]) -> Iterator[pa.Table]:
+        """The split's rows in ``order``: consecutive documents of one spilled batch as one slice.
+
+        A slice that leaves part of its batch behind is copied, so that rows held for a row group
+        never keep whole batches alive (an export in random order would otherwise hold them all).
+        """
+        runs = self.runs[(config, split)]
+        with pa.OSFile(str(self.scratch / f"{config}-{split}.arrow")) as source:
+            reader = ipc.open_file(source)
+            batch, at, start, end = None, -1, 0, 0
+            for run in (runs[doc] for doc in order if doc in runs):
+                if run.batch == at and run.offset == end:
+                    end += run.length
+                    continue
+                if batch is not None:
+                    yield _rows(batch, start, end)
+                if run.batch != at:  # in an export in manifest order, each batch is read once
+                    batch = None
+                    batch, at = reader.get_batch(run.batch), run.batch
+                start, end = run.offset, run.offset + run.length
+            if batch is not None:
+                yield _rows(batch, start, end)
+
+
+def _rows(batch: pa.RecordBatch, start: int, end: int) -> pa.Table:
+    rows = pa.Table.from_batches([batch.slice(start, end - start)])
+    return rows if end - start == batch.num_rows else rows.take(pa.array(range(end - start), pa.int64()))
