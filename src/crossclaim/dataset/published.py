@@ -26,9 +26,9 @@ from crossclaim.dataset.tables import ROW_DOCUMENT, TablePart, Tables, batch_sch
 from crossclaim.formats.jsonstream import release_memory
 from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, Attribute, attributes_of
 
-# Rows per row group: a few tens of megabytes of arrow data each. Fixed, so that the bytes of a
+# Rows per row group: about ten megabytes of arrow data each. Fixed, so that the bytes of a
 # data file depend only on its rows; the small corpus fits in one row group per file.
-ROW_GROUP = {"documents": 1024, "tokens": 65536, "claim_pairs": 65536}
+ROW_GROUP = {"documents": 512, "tokens": 16384, "claim_pairs": 16384}
 PARQUET = {"compression": "zstd", "use_dictionary": False, "write_statistics": False}
 
 
@@ -177,8 +177,7 @@ class Spill:
         where = (config, split)
         if where not in self.writers:
             options = ipc.IpcWriteOptions(compression="lz4")
-            path = self.scratch / f"{config}-{split}.arrow"
-            self.writers[where] = ipc.new_file(path, batch_schema(config), options=options)
+            self.writers[where] = ipc.new_file(self._path(config, split), batch_schema(config), options=options)
             self.runs[where] = {}
         runs, n = self.runs[where], self.batches[where]
         keys = batch.column(ROW_DOCUMENT[config]).to_pylist()
@@ -203,7 +202,11 @@ class Spill:
                 for table in self._in_order(config, split, order):
                     rows.add(table)
                 rows.close()
+                self._path(config, split).unlink()  # and its pages in the cache with it
         published.token_splits += self.splits_made
+
+    def _path(self, config: str, split: str) -> Path:
+        return self.scratch / f"{config}-{split}.arrow"
 
     def _in_order(self, config: str, split: str, order: list[str]) -> Iterator[pa.Table]:
         """The split's rows in ``order``: consecutive documents of one spilled batch as one slice.
@@ -212,7 +215,7 @@ class Spill:
         never keep whole batches alive (an export in random order would otherwise hold them all).
         """
         runs = self.runs[(config, split)]
-        with pa.OSFile(str(self.scratch / f"{config}-{split}.arrow")) as source:
+        with pa.OSFile(str(self._path(config, split))) as source:
             reader = ipc.open_file(source)
             batch, at, start, end = None, -1, 0, 0
             for run in (runs[doc] for doc in order if doc in runs):

@@ -17,7 +17,9 @@ no garbage collector rescans, arrow memory that goes back to the system, freed m
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -148,6 +150,7 @@ def iter_array_raw(path: Path, where: str | None = None, chunk: int = CHUNK) -> 
         n, done = 0, False
         while not done:
             more = fh.read(chunk)
+            _forget_read(fh)
             marks, depth, deepest = _boundaries(buf, 0, 1)
             if deepest > MAX_DEPTH:
                 raise InputError(where, f"nested deeper than {MAX_DEPTH} levels: not a Label Studio export")
@@ -169,6 +172,14 @@ def iter_array_raw(path: Path, where: str | None = None, chunk: int = CHUNK) -> 
             if not more:
                 raise InputError(where, f"truncated: the file ends inside the array (after {n} complete elements)")
             buf = buf[start:] + more
+
+
+def _forget_read(fh) -> None:
+    """Tell the kernel the pages read so far will not be read again: a pass over an export of a
+    few gigabytes would otherwise fill the page cache (memory charged to the build) with them."""
+    if hasattr(os, "posix_fadvise"):
+        with contextlib.suppress(OSError):
+            os.posix_fadvise(fh.fileno(), 0, fh.tell(), os.POSIX_FADV_DONTNEED)
 
 
 def parse_element(piece: bytes, where: str, n: int) -> object:
