@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crossclaim.dataset.pairset import STALE_ADVICE, Declarations, Stale, declarations, stale_pairs
 from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.errors import InputError
 from crossclaim.formats.jsonio import read_json
@@ -127,18 +128,40 @@ def read_pairs(
 
 
 def pair_problems(
-    tasks: list[PairTask], pairs: list[Pair], claims: dict[tuple[str, str], Span], where: str
+    tasks: list[PairTask],
+    pairs: list[Pair],
+    claims: dict[tuple[str, str], Span],
+    where: str,
+    span_where: str,
+    pair_set: bool = True,
 ) -> list[tuple[str, str]]:
-    """Pairs must name gold claims, and a pair's topic is its claims' topic."""
+    """Pairs must name gold claims, declarations (``compare_with``) must name other gold claims, and
+    (``pair_set``) every pair task must be a pair of the pair set (``dataset.pairset``): a stale one is
+    named with its gold label, never dropped silently."""
     out = unknown_claims(tasks, claims)
-    for p in pairs:
-        for doc, cid in ((p.a_doc, p.a_claim), (p.b_doc, p.b_claim)):
-            claim = claims.get((doc, cid))
-            if claim is not None and claim.topic != p.topic:
-                out.append(
-                    (f"{where}: pair {p.id}", f"claim {doc}:{cid} has topic {claim.topic!r}, the pair says {p.topic!r}")
-                )
-    return out
+    declared = declarations(claims, span_where)
+    out += declared.problems
+    if not pair_set:
+        return out
+    gold = {p.id: p for p in pairs}
+    stale = [
+        (f"{where}: pair {s.pair_id} ({described_gold(gold.get(s.pair_id))})", f"not a pair any more: {s.why}")
+        for s in stale_of(tasks, claims, declared)
+    ]
+    return out + stale + ([(where, STALE_ADVICE)] if stale else [])
+
+
+def described_gold(p: Pair | None) -> str:
+    """A pair's gold label and annotator, in messages about the pair."""
+    return f"gold {p.label} by {p.annotator}" if p else "no gold label"
+
+
+def stale_of(tasks: list[PairTask], claims: dict[tuple[str, str], Span], declared: Declarations) -> list[Stale]:
+    """The pair tasks whose pair is not in the pair set."""
+    sides = (
+        (t.data["pair_id"], (t.data["a_doc"], t.data["a_claim"]), (t.data["b_doc"], t.data["b_claim"])) for t in tasks
+    )
+    return stale_pairs(sides, claims, declared.pairs)
 
 
 def load_gold(
@@ -147,15 +170,15 @@ def load_gold(
     spans_data: list | None = None,
     pairs_data: list | None = None,
     source: str | None = None,
+    pair_set: bool = True,
 ) -> Gold:
     """Read and validate annotations/ whole; raise InputError naming file, task and region on bad input.
 
     ``spans_data`` / ``pairs_data`` stand in for the export files (a pull validates what it
-    would write before writing it); ``source`` names where they came from in messages. The build
-    streams instead (``stream_gold``).
+    would write before writing it); ``source`` names where they came from in messages. ``pair_set=False``
+    skips the check that every pair task is in the pair set (comparing exports of different scheme
+    versions). The build streams instead (``stream_gold``).
     """
-    docs = load_manifest(annotations)
-    notes: list[str] = []
     docs = load_manifest(annotations)
     notes: list[str] = []
     span_where = f"{source} span export" if source and spans_data is not None else None
@@ -166,8 +189,22 @@ def load_gold(
     gold = {g.doc.id: g.annotation for g in streamed if g.annotation is not None}
     result = Gold(docs, tasks, gold, pairs, notes, pair_tasks)
     where = pair_where or str(annotations / PAIR_EXPORT)
-    InputError.collect(pair_problems(pair_tasks, pairs, result.claims(), where))
+    span_where = span_where or str(annotations / SPAN_EXPORT)
+    InputError.collect(pair_problems(pair_tasks, pairs, result.claims(), where, span_where, pair_set))
     return result
+
+
+def read_export_dir(annotations: Path, directory: Path, gold_annotator: str | None = None) -> Gold:
+    """The gold of a directory holding a ``spans.json`` and a ``pairs.json`` export, read against the
+    manifest of ``annotations`` as ``load_gold`` reads the committed ones. The pair-set check is left
+    out: an older export was made under the rules of its own release."""
+    data = []
+    for name in (SPAN_EXPORT.name, PAIR_EXPORT.name):
+        path = directory / name
+        if not path.is_file():
+            raise InputError(str(path), f"no {name} here: give a directory holding spans.json and pairs.json")
+        data.append(read_json(path))
+    return load_gold(annotations, gold_annotator, data[0], data[1], str(directory), pair_set=False)
 
 
 def pair_annotations(tasks: list[PairTask]) -> dict[str, list[Pair]]:

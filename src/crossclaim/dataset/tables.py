@@ -73,7 +73,8 @@ def features(config: str) -> Features:
         return Features(
             {
                 "id": Value("string"),
-                "topic": Value("string"),
+                "a_topic": Value("string"),
+                "b_topic": Value("string"),
                 "claim_a": claim,
                 "claim_b": claim,
                 "label": ClassLabel(names=list(PAIR_LABELS)),
@@ -187,7 +188,8 @@ def pair_row(p: Pair, claims: dict[tuple[str, str], Span]) -> dict:
 
     return {
         "id": p.id,
-        "topic": p.topic,
+        "a_topic": claims[(p.a_doc, p.a_claim)].topic,
+        "b_topic": claims[(p.b_doc, p.b_claim)].topic,
         "claim_a": side(p.a_doc, p.a_claim),
         "claim_b": side(p.b_doc, p.b_claim),
         "label": PAIR_LABELS.index(p.label),

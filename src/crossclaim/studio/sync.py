@@ -187,16 +187,21 @@ def predictions_for_push(gold, systems: list[str], path: Path | None, name: str 
 
 
 def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[str, list[Prediction]]) -> PushReport:
-    """annotations/ → Label Studio: both projects, every document as a task, optionally the gold."""
-    from crossclaim.dataset.gold import PAIR_EXPORT, load_gold
+    """annotations/ → Label Studio: both projects, every document as a task, optionally the gold, and a
+    task for every pair of the pair set (``dataset.pairset``), new ones unlabelled."""
+    from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT, load_gold
+    from crossclaim.dataset.pairset import missing_pair_tasks
     from crossclaim.formats.jsonio import read_json
     from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
     from crossclaim.formats.labelstudio.pairs import parse_pair_tasks
 
     annotations = root / "annotations"
-    gold = load_gold(annotations)  # validates everything before the server sees any of it
+    # validates everything before the server sees any of it; stale pairs are pushed as they are, so that an
+    # annotator can declare them (``compare_with``) before the pull that needs the pair set whole
+    gold = load_gold(annotations, pair_set=False)
     pair_path = annotations / PAIR_EXPORT
     pair_tasks = parse_pair_tasks(read_json(pair_path), str(pair_path), gold.claims()) if pair_path.exists() else []
+    pair_tasks += missing_pair_tasks(pair_tasks, gold.claims(), str(annotations / SPAN_EXPORT))  # new pairs
     emails = {a.annotator for t in gold.tasks.values() for a in t.annotations} if with_annotations else set()
     emails |= {a.annotator for t in pair_tasks for a in t.annotations} if with_annotations else set()
     users = studio.user_ids(emails)
@@ -304,7 +309,7 @@ def apply_exports(
     if utf16:
         spans = from_utf16(spans, f"{source} span export")
     had = (annotations / SPAN_EXPORT).exists() or (annotations / PAIR_EXPORT).exists()
-    old = load_gold(annotations, gold_annotator) if had else None
+    old = load_gold(annotations, gold_annotator, pair_set=False) if had else None  # made under its own rules
     lost = lost_work(old, spans, pairs) if old else []
     if lost and not accept_deletions:
         advice = "nothing was written: restore them in Label Studio, or accept the loss with --accept-deletions"
