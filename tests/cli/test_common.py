@@ -35,7 +35,16 @@ def test_commands_find_the_project_from_a_subdirectory(repo: Path, monkeypatch: 
     assert result.exit_code == 0, result.output
     assert (repo / "dataset" / "README.md").is_file() and not (repo / "annotations" / "raw" / "dataset").exists()
     monkeypatch.chdir(repo / "dataset")
-    assert runner.invoke(app, ["summary"]).output.startswith("documents: test 1")
+    lines = runner.invoke(app, ["summary"]).output.splitlines()
+    assert lines[0] == "CrossClaim dataset version 0.0.0" and lines[1].startswith("documents: test 1")
+
+
+def test_summary_prints_the_release_of_the_changelog_as_the_card_does(repo: Path) -> None:
+    (repo / "annotations" / "CHANGELOG.md").write_text("# Changelog\n\n## 1.1.0 (2026-12-02)\n\nx\n\n## 1.0.1\n")
+    assert runner.invoke(app, ["build", "--root", str(repo)]).exit_code == 0
+    lines = runner.invoke(app, ["summary", "--root", str(repo)]).output.splitlines()
+    assert lines[0] == "CrossClaim dataset version 1.1.0 (2026-12-02)"
+    assert "Version 1.1.0" in (repo / "dataset" / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,7 @@ def test_cancelled_annotations_and_skipped_layers_are_not_compared() -> None:
 
 
 def pair(pid: str, label: str) -> Pair:
-    return Pair(pid, "d1", "c1", "d2", pid, "ev_deliveries", label)
+    return Pair(pid, "d1", "c1", "d2", pid, label)
 
 
 def test_pair_kappa_equals_scikit_learn_on_the_common_pairs() -> None:

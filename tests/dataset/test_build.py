@@ -56,12 +56,11 @@ def test_contradictory_claims_come_from_pairs(tmp_path: Path) -> None:
     other = [span("claims", "c9", "BYD cut prices by a third in May", "CLAIM", hedged=False, topic="su7_launch_date")]
     spans = [s for s in gold_spans() if s.layer != "claims" or s.id == "c2"] + other
     pid = pair_id("doc-x", "c2", "doc-x", "c9")
-    pair = Pair(pid, "doc-x", "c2", "doc-x", "c9", "su7_launch_date", "CONTRADICTS", "test rationale")
+    pair = Pair(pid, "doc-x", "c2", "doc-x", "c9", "CONTRADICTS", "test rationale")
     pair_task = {
         "id": 7,
         "data": {
             "pair_id": pid,
-            "topic": pair.topic,
             "a_doc": "doc-x",
             "a_claim": "c2",
             "a_text": "x",
@@ -177,12 +176,11 @@ def test_refuses_claim_crossing_sentence(repo: Path) -> None:
 
 def test_refuses_pair_with_unknown_claim(tmp_path: Path) -> None:
     pid = pair_id("doc-x", "c1", "doc-x", "c404")
-    pair = Pair(pid, "doc-x", "c1", "doc-x", "c404", "ev_profitability_timing", "AGREES")
+    pair = Pair(pid, "doc-x", "c1", "doc-x", "c404", "AGREES")
     pair_task = {
         "id": 3,
         "data": {
             "pair_id": pid,
-            "topic": pair.topic,
             "a_doc": "doc-x",
             "a_claim": "c1",
             "a_text": "x",

@@ -18,7 +18,7 @@ from crossclaim.schema.scheme import CONFIGS, SPLITS
 
 
 def _pair(a: tuple[str, str], b: tuple[str, str], label: str = "CONTRADICTS") -> Pair:
-    return Pair(pair_id(*a, *b), *a, *b, "t", label)
+    return Pair(pair_id(*a, *b), *a, *b, label)
 
 
 SPLIT_OF = {"tr": "train", "tr2": "train", "va": "validation", "te": "test"}

@@ -14,7 +14,15 @@ from conftest import TEXT, doc, gold_spans
 from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
 from crossclaim.formats.labelstudio.pairs import pair_task_data
 from crossclaim.formats.labelstudio.spans import task_data
-from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, PAIR_LABELS, RATIONALE_REQUIRED, TOPICS, VALUE_RULES
+from crossclaim.schema.scheme import (
+    ATTRIBUTES,
+    COMPARE_WITH_RULE,
+    LAYERS,
+    PAIR_LABELS,
+    RATIONALE_REQUIRED,
+    TOPICS,
+    VALUE_RULES,
+)
 
 LS_REFERENCE = re.compile(r"\$[\w[\].{}]+")  # what Label Studio replaces by task data (utils/data.js parseValue)
 LS_KEYS = {"u", "h", "r"}  # single keys Label Studio binds itself in a text task
@@ -33,7 +41,7 @@ def control(root: ET.Element, name: str) -> ET.Element:
 def test_each_per_region_control_shows_for_the_labels_of_its_layer_under_a_heading() -> None:
     root, parent = parsed(span_config_xml())
     edited = [a for a in ATTRIBUTES if a.control in ("TextArea", "Choices")]
-    assert {a.name for a in edited} == {"value", "hedged", "topic"}
+    assert {a.name for a in edited} == {"value", "hedged", "topic", "compare_with"}
     for attr in edited:
         el = control(root, attr.name)
         labels = ",".join(LAYERS[attr.layer].label_names)
@@ -46,11 +54,11 @@ def test_each_per_region_control_shows_for_the_labels_of_its_layer_under_a_headi
         assert attr.name in [h.get("value") for h in view.iter("Header")]
 
 
-def test_every_figure_label_shows_its_value_grammar_with_two_examples() -> None:
+def test_every_figure_label_and_the_claims_compare_with_show_their_grammar_with_two_examples() -> None:
     root, _ = parsed(span_config_xml())
     hints = {m.get("whenLabelValue"): m.get("value") for m in root.iter("Markdown") if m.get("whenLabelValue")}
-    assert set(hints) == set(VALUE_RULES) == set(LAYERS["figures"].label_names)
-    for label, rule in VALUE_RULES.items():
+    assert set(hints) == set(VALUE_RULES) | {"CLAIM"} and set(VALUE_RULES) == set(LAYERS["figures"].label_names)
+    for label, rule in [*VALUE_RULES.items(), ("CLAIM", COMPARE_WITH_RULE)]:
         shown = hints[label].replace("&#36;", "$")  # Markdown shows the entity as "$"
         assert rule.form in shown
         for raw, value in rule.examples[:2]:
@@ -61,9 +69,10 @@ def test_each_topic_shows_its_one_line_description_and_stores_its_key() -> None:
     root, _ = parsed(span_config_xml())
     choices = {c.get("value"): c.get("html") for c in control(root, "topic").iter("Choice")}
     assert list(choices) == list(TOPICS)
-    for key, description in TOPICS.items():
+    for key, topic in TOPICS.items():
         text = re.sub(r"<[^>]+>", "", choices[key]).replace("&#x27;", "'").replace("&quot;", '"')
-        assert text == f"{key} {description}"
+        assert text.startswith(f"{key} {topic.what}")
+        assert ("catch-all" in text) == topic.catch_all
 
 
 def test_hotkeys_do_not_clash_with_each_other_or_label_studio() -> None:
@@ -78,7 +87,7 @@ def test_hotkeys_do_not_clash_with_each_other_or_label_studio() -> None:
 
 def test_every_task_data_reference_is_a_field_of_the_task() -> None:
     claims = {("doc-x", s.id): s for s in gold_spans() if s.layer == "claims"}
-    pair = {"pair_id": "p", "topic": "t", "a_doc": "doc-x", "a_claim": "c1", "a_text": "a"}
+    pair = {"pair_id": "p", "a_doc": "doc-x", "a_claim": "c1", "a_text": "a"}
     pair |= {"b_doc": "doc-x", "b_claim": "c2", "b_text": "b"}
     tasks = [
         (span_config_xml(), task_data(doc("doc-x", TEXT, "test"))),
@@ -88,6 +97,7 @@ def test_every_task_data_reference_is_a_field_of_the_task() -> None:
         root, _ = parsed(xml)
         used = {ref[1:] for e in root.iter() for v in e.attrib.values() for ref in LS_REFERENCE.findall(v)}
         assert used and used <= set(data), used - set(data)
+    assert {"a_topic", "b_topic"} <= used, "the pair screen shows each claim's own topic"
 
 
 def test_the_pair_label_is_required_and_the_rationale_for_the_labels_that_need_one() -> None:

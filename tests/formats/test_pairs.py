@@ -40,13 +40,14 @@ def claim(cid: str, text: str) -> Span:
 
 def data_for(document: Document, a: str, b: str) -> dict:
     claims = {("d", "c1"): claim("c1", a), ("d", "c2"): claim("c2", b)}
-    pair = {"pair_id": "p", "topic": "t", "a_doc": "d", "a_claim": "c1", "a_text": a, "b_doc": "d", "b_claim": "c2"}
-    return pair_task_data({**pair, "b_text": b, "stale": "x"}, {"d": document}, claims)
+    pair = {"pair_id": "p", "topic": "old", "a_doc": "d", "a_claim": "c1", "a_text": a, "b_doc": "d", "b_claim": "c2"}
+    return pair_task_data({**pair, "b_text": b, "stale": "x"}, {"d": document}, claims)  # extra fields: dropped
 
 
 def test_each_claim_is_marked_in_its_sentence_and_everything_else_is_escaped() -> None:
     data = data_for(doc("d", TEXT, "test"), "Xiaomi could sell 5 < 6 cars in 2025", 'said <b>"no"</b>')
     assert set(data) == set(PAIR_FIELDS) | {f"{side}_{f}" for side in "ab" for f in CONTEXT_FIELDS}
+    assert "topic" not in data, "a pair holds two topics, each claim's own (a_topic, b_topic)"
     a, b = Shown(data["a_html"]), Shown(data["b_html"])
     assert a.tags == b.tags == ["mark"], "the highlight is the only markup"
     assert (a.text, a.marked) == ("Xiaomi could sell 5 < 6 cars in 2025.", "Xiaomi could sell 5 < 6 cars in 2025")

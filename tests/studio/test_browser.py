@@ -52,7 +52,7 @@ def browser_ready() -> None:
 def small_repo(root: Path) -> Path:
     """doc-x with its gold (its two claims on one topic, so they make a pair), doc-y to annotate."""
     spans = [s.replace(topic="ev_profitability_timing") if s.id == "c2" else s for s in gold_spans()]
-    data = {"pair_id": PAIR, "topic": "ev_profitability_timing", "a_doc": "doc-x", "a_claim": "c1"}
+    data = {"pair_id": PAIR, "a_doc": "doc-x", "a_claim": "c1"}
     data |= {"a_text": spans[-2].text, "b_doc": "doc-x", "b_claim": "c2", "b_text": spans[-1].text}
     write_repo(root, [task(spans)], [{"data": data, "annotations": []}])
     add_document(root, "doc-y", PAGE, publisher="Browser Daily", headline="Astral characters")

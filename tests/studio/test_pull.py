@@ -25,8 +25,8 @@ B = {"id": 2, "email": "b@example.org"}
 
 
 def pair_task(rationale: str = "one says 2025, the other late 2023") -> dict:
-    pair = Pair(PID, "doc-x", "c1", "doc-x", "c2", "ev_profitability_timing", "CONTRADICTS", rationale)
-    data = {"pair_id": PID, "topic": pair.topic, "a_doc": "doc-x", "a_claim": "c1", "a_text": "a"}
+    pair = Pair(PID, "doc-x", "c1", "doc-x", "c2", "CONTRADICTS", rationale)
+    data = {"pair_id": PID, "a_doc": "doc-x", "a_claim": "c1", "a_text": "a"}
     data |= {"b_doc": "doc-x", "b_claim": "c2", "b_text": "b"}
     return {"id": 11, "data": data, "annotations": [{"id": 5, "completed_by": B, "result": pair_results(pair)}]}
 
@@ -215,3 +215,23 @@ def test_build_utf16_rewrites_the_span_export_in_code_points(tmp_path: Path) -> 
     (converted,) = json.loads((root / "annotations" / "exports" / "spans.json").read_text())
     e6 = next(r for r in converted["annotations"][0]["result"] if r["id"] == "e6")
     assert TEXT[e6["value"]["start"] : e6["value"]["end"]] == "SU7" == e6["value"]["text"]
+
+
+def test_a_pair_made_stale_by_a_catch_all_topic_is_named_and_pulled_once_declared(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crossclaim.dataset.pairset
+
+    monkeypatch.setattr(crossclaim.dataset.pairset, "CATCH_ALL_TOPICS", frozenset({"ev_profitability_timing"}))
+    before = tree(root)
+    with pytest.raises(InputError) as refused:
+        pull(root, [span_task()], [pair_task()])
+    assert f"pair {PID} (gold CONTRADICTS by b@example.org): not a pair any more" in "\n".join(refused.value.lines())
+    assert "catch-all topic 'ev_profitability_timing'" in "\n".join(refused.value.lines())
+    assert tree(root) == before
+    declared = span_task()
+    declared["annotations"][1]["result"] = region_results(
+        [s.replace(compare_with="doc-x:c2") if s.id == "c1" else s for s in same_topic_spans()], TEXT
+    )
+    pull(root, [declared], [pair_task()])
+    assert build(root).pairs == 1

@@ -17,6 +17,7 @@ app = typer.Typer(
 for command in (
     dataset.build,
     dataset.summary,
+    dataset.diff,
     dataset.ingest,
     evaluation.score,
     evaluation.predict,

@@ -1,4 +1,4 @@
-"""``crossclaim build``, ``summary`` and ``ingest``: the dataset commands."""
+"""``crossclaim build``, ``summary``, ``diff`` and ``ingest``: the dataset commands."""
 
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ def build(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Processes that read the span export (default: one per core).")
     ] = None,
+    drop_stale_pairs: Annotated[
+        bool,
+        typer.Option(
+            "--drop-stale-pairs",
+            help="Remove claim-pair tasks whose pair is no longer in the pair set (labels included) from the "
+            "committed pair export, naming each; without it they are an error.",
+        ),
+    ] = False,
 ) -> None:
     """Validate annotations/ and regenerate dataset/ and the generated docs, committed as one set."""
     from crossclaim.dataset.build import build as run_build
@@ -38,6 +46,7 @@ def build(
             progress=lambda: bar.advance(task),
             utf16=utf16,
             workers=workers,
+            drop_stale_pairs=drop_stale_pairs,
             on_wait=lambda: err.print("waiting for another build of this project to finish..."),
         )
     for note in report.notes:
@@ -55,7 +64,24 @@ def summary(root: ROOT = None) -> None:
     """Load every config of the local dataset/ with datasets.load_dataset (never the hub) and print it."""
     from crossclaim.dataset.summary import summarize
 
-    out.print(summarize(project_root(root) / "dataset"))
+    out.print(summarize(project_root(root) / "dataset"), markup=False, highlight=False)
+
+
+@friendly
+def diff(
+    old: Annotated[Path, typer.Argument(help="Directory holding the older spans.json and pairs.json exports.")],
+    new: Annotated[Path, typer.Argument(help="Directory holding the newer spans.json and pairs.json exports.")],
+    root: ROOT = None,
+    gold: Annotated[str | None, typer.Option(help="Annotator whose annotation is gold on every task.")] = None,
+) -> None:
+    """Print, as Markdown for the changelog, the gold spans (per document and layer) and claim pairs added,
+    removed, relabelled or changed between two exports (read against this project's manifest)."""
+    from crossclaim.dataset.diff import gold_diff
+    from crossclaim.dataset.gold import read_export_dir
+
+    annotations = project_root(root) / "annotations"
+    before, after = (read_export_dir(annotations, d, gold) for d in (old, new))
+    out.print(gold_diff(before, after).markdown(str(old), str(new)), markup=False, highlight=False)
 
 
 @friendly

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import multiprocessing
 import os
 import signal
@@ -26,13 +27,16 @@ from crossclaim.dataset.gold import (
     SPAN_EXPORT,
     DocGold,
     Gold,
+    described_gold,
     gold_of_tasks,
     load_gold,
     named_claims,
     pair_annotations,
     pair_problems,
     read_pairs,
+    stale_of,
 )
+from crossclaim.dataset.pairset import declarations, topics_of
 from crossclaim.dataset.published import Published, Spill, write_table, write_tables
 from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.dataset.tables import Corpus, TableBuilder, TablePart, make_tables, pair_tables
@@ -70,6 +74,7 @@ def build(
     utf16: bool = False,
     workers: int | None = None,
     on_wait=None,
+    drop_stale_pairs: bool = False,
 ) -> BuildReport:
     """Validate annotations/ and regenerate dataset/ and every generated file under ``root``, as one set.
 
@@ -81,15 +86,49 @@ def build(
 
     ``utf16``: the committed span export counts UTF-16 code units (older Label Studio); it is
     rewritten with code points, in the same set as everything else (read whole, not streamed).
+
+    ``drop_stale_pairs``: pair tasks whose pair is no longer in the pair set (``dataset.pairset``) are
+    removed from the committed claim-pair export with their labels, each named in the report's notes
+    (without it they are an error naming each of them).
     """
     with transaction(root, on_wait) as out:
-        if not utf16:
+        if not (utf16 or drop_stale_pairs):
             return stage_streamed(root, out, gold_annotator, progress=progress, workers=workers)
-        path = root / "annotations" / SPAN_EXPORT
-        spans_data = from_utf16(read_json(path), str(path))
-        out.write_text(Path("annotations") / SPAN_EXPORT, export_json(spans_data))
-        gold = load_gold(root / "annotations", gold_annotator, spans_data=spans_data)
+        annotations = root / "annotations"
+        spans_data = None
+        if utf16:
+            path = annotations / SPAN_EXPORT
+            spans_data = from_utf16(read_json(path), str(path))
+            out.write_text(Path("annotations") / SPAN_EXPORT, export_json(spans_data))
+        gold = load_gold(annotations, gold_annotator, spans_data=spans_data, pair_set=not drop_stale_pairs)
+        if drop_stale_pairs:
+            gold = _without_stale_pairs(gold, annotations, out)
         return stage_build(root, gold, out, progress)
+
+
+def _without_stale_pairs(gold: Gold, annotations: Path, out: Staged) -> Gold:
+    """The gold without its stale pair tasks, the committed claim-pair export rewritten without them."""
+    claims = gold.claims()
+    topics = topics_of(claims)
+    declared = declarations(claims, str(annotations / SPAN_EXPORT), topics)
+    stale = {s.pair_id: s for s in stale_of(gold.pair_tasks, topics, declared)}
+    if not stale:
+        return gold
+    labels = {p.id: p for p in gold.pairs}
+    notes = [
+        f"dropped stale pair {pid} ({described_gold(labels.get(pid))}; "
+        f"{sum(len(t.annotations) for t in gold.pair_tasks if t.data['pair_id'] == pid)} annotations): {s.why}"
+        for pid, s in stale.items()
+    ]
+    raw = read_json(annotations / PAIR_EXPORT)
+    kept = [t for t in raw if t["data"]["pair_id"] not in stale]
+    out.write_text(Path("annotations") / PAIR_EXPORT, export_json(kept))
+    return dataclasses.replace(
+        gold,
+        pairs=[p for p in gold.pairs if p.id not in stale],
+        pair_tasks=[t for t in gold.pair_tasks if t.data["pair_id"] not in stale],
+        notes=[*gold.notes, *notes],
+    )
 
 
 def stage_build(root: Path, gold: Gold, out: Staged, progress=None) -> BuildReport:
@@ -133,7 +172,8 @@ def stage_streamed(
             annotations, gold_annotator, spans, pair_tasks, pairs, spill, progress, workers
         )
         release_memory()  # the manifest's texts are gone: the spilled rows are all that is left
-        InputError.collect(pair_problems(pair_tasks, pairs, spill.claims, str(annotations / PAIR_EXPORT)))
+        where, span_where = str(annotations / PAIR_EXPORT), str(annotations / SPAN_EXPORT)
+        InputError.collect(pair_problems(pair_tasks, pairs, spill.claims, where, span_where, topics=spill.topics))
 
         def write(staging: Path) -> Published:
             published = Published()

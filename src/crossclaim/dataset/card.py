@@ -210,7 +210,7 @@ how it was made. Version {release.version} (changes: `{CHANGELOG_FILE}`).
 |---|---|---|
 | `documents` (default) | document | metadata, text, each layer as a list of spans (offsets, text, label, attributes) |
 | `tokens` | sentence | tokens, token character offsets, {tag_layers} IOB2 tag layers (what seqeval scores) |
-| `claim_pairs` | pair of same-topic claims | both claims (document id, claim id, text), topic, label, rationale |
+| `claim_pairs` | pair of claims | both claims (document id, claim id, text), each one's topic, label, rationale |
 
 ```python
 from datasets import load_dataset
@@ -271,7 +271,10 @@ def label_table_md() -> str:
     for a in sorted(ATTRIBUTES, key=lambda a: a.derived):  # annotated first, then derived
         out.append(f"| {a.layer} | `{a.name}` | {a.control or '(derived)'} | {a.what} |")
     out += ["", "**Claim topics**", "", "| topic | what |", "|---|---|"]
-    out += [f"| `{k}` | {v} |" for k, v in TOPICS.items()]
+    out += [
+        f"| `{k}` | {t.what}{' (catch-all: its claims are paired only where declared)' if t.catch_all else ''} |"
+        for k, t in TOPICS.items()
+    ]
     out += ["", "**Claim-pair labels**", "", "| label | what |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in PAIR_LABEL_WHAT.items()]
     out += ["", "**Token view tag layers** (IOB2)", "", "| column | from | tags |", "|---|---|---|"]

@@ -11,6 +11,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crossclaim.dataset.pairset import (
+    STALE_ADVICE,
+    Declarations,
+    Stale,
+    Topics,
+    declarations,
+    stale_pairs,
+    topics_of,
+)
 from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.errors import InputError
 from crossclaim.formats.jsonio import read_json
@@ -132,18 +141,46 @@ def named_claims(tasks: list[PairTask]) -> set[tuple[str, str]]:
 
 
 def pair_problems(
-    tasks: list[PairTask], pairs: list[Pair], claims: dict[tuple[str, str], Span], where: str
+    tasks: list[PairTask],
+    pairs: list[Pair],
+    claims: dict[tuple[str, str], Span],
+    where: str,
+    span_where: str,
+    pair_set: bool = True,
+    topics: Topics | None = None,
 ) -> list[tuple[str, str]]:
-    """Pairs must name gold claims, and a pair's topic is its claims' topic."""
+    """Pairs must name gold claims, declarations (``compare_with``) must name other gold claims, and
+    (``pair_set``) every pair task must be a pair of the pair set (``dataset.pairset``): a stale one is
+    named with its gold label, never dropped silently.
+
+    ``claims`` holds at least the claims the tasks name and those with a ``compare_with``; ``topics``
+    every gold claim's topic (default: those of ``claims``).
+    """
+    topics = topics_of(claims) if topics is None else topics
     out = unknown_claims(tasks, claims)
-    for p in pairs:
-        for doc, cid in ((p.a_doc, p.a_claim), (p.b_doc, p.b_claim)):
-            claim = claims.get((doc, cid))
-            if claim is not None and claim.topic != p.topic:
-                out.append(
-                    (f"{where}: pair {p.id}", f"claim {doc}:{cid} has topic {claim.topic!r}, the pair says {p.topic!r}")
-                )
-    return out
+    declared = declarations(claims, span_where, topics)
+    out += declared.problems
+    if not pair_set:
+        return out
+    gold = {p.id: p for p in pairs}
+    stale = [
+        (f"{where}: pair {s.pair_id} ({described_gold(gold.get(s.pair_id))})", f"not a pair any more: {s.why}")
+        for s in stale_of(tasks, topics, declared)
+    ]
+    return out + stale + ([(where, STALE_ADVICE)] if stale else [])
+
+
+def described_gold(p: Pair | None) -> str:
+    """A pair's gold label and annotator, in messages about the pair."""
+    return f"gold {p.label} by {p.annotator}" if p else "no gold label"
+
+
+def stale_of(tasks: list[PairTask], topics: Topics, declared: Declarations) -> list[Stale]:
+    """The pair tasks whose pair is not in the pair set."""
+    sides = (
+        (t.data["pair_id"], (t.data["a_doc"], t.data["a_claim"]), (t.data["b_doc"], t.data["b_claim"])) for t in tasks
+    )
+    return stale_pairs(sides, topics, declared.pairs)
 
 
 class GoldStream:
@@ -154,7 +191,12 @@ class GoldStream:
     pairs against the gold claims. Every problem is raised at the end, so a caller that writes
     nothing before the iteration is over writes nothing of bad input, and holds one task at a time.
     ``spans_data`` / ``pairs_data`` stand in for the export files (any iterable of tasks for the
-    spans); ``source`` names where they came from in messages.
+    spans); ``source`` names where they came from in messages. ``pair_set=False`` leaves out the
+    check that every pair task is a pair of the pair set (exports made under an older release's rules).
+
+    After the iteration, ``claims`` holds the gold claims the pair tasks name and those with a
+    ``compare_with`` (``all_claims``: every one), ``topics`` every gold claim's topic: all of them
+    whole would outweigh the rest of a large corpus.
     """
 
     def __init__(
@@ -164,6 +206,8 @@ class GoldStream:
         spans_data: Iterable | None = None,
         pairs_data: list | None = None,
         source: str | None = None,
+        pair_set: bool = True,
+        all_claims: bool = False,
     ) -> None:
         self.annotations = annotations
         self.gold_annotator = gold_annotator
@@ -172,20 +216,38 @@ class GoldStream:
         self.spans_data = spans_data
         self.span_where = f"{source} span export" if source and spans_data is not None else None
         self.pair_where = f"{source} claim-pair export" if source and pairs_data is not None else None
+        self.pair_set, self.all_claims = pair_set, all_claims
         self.pair_tasks, self.pairs = read_pairs(annotations, gold_annotator, self.notes, pairs_data, self.pair_where)
-        self.claims: dict[tuple[str, str], Span] = {}  # after the iteration: the gold claims the pairs name
+        self.claims: dict[tuple[str, str], Span] = {}
+        self.topics: dict[tuple[str, str], str | None] = {}
 
     def __iter__(self) -> Iterator[DocGold]:
-        named = named_claims(self.pair_tasks)
-        claims = self.claims = {}  # only those pairs name: all of them would outweigh the rest
+        named = None if self.all_claims else named_claims(self.pair_tasks)
+        self.claims, self.topics = {}, {}
         data = self.spans_data
         if data is not None and not isinstance(data, list | Iterator):
             data = iter(data)
         for g in stream_gold(self.annotations, self.docs, self.gold_annotator, self.notes, data, self.span_where):
-            claims.update({(g.doc.id, s.id): s for s in g.spans if s.layer == "claims" and (g.doc.id, s.id) in named})
+            kept_claims(g, named, self.claims, self.topics)
             yield g
         where = self.pair_where or str(self.annotations / PAIR_EXPORT)
-        InputError.collect(pair_problems(self.pair_tasks, self.pairs, claims, where))
+        span_where = self.span_where or str(self.annotations / SPAN_EXPORT)
+        InputError.collect(
+            pair_problems(self.pair_tasks, self.pairs, self.claims, where, span_where, self.pair_set, self.topics)
+        )
+
+
+def kept_claims(
+    g: DocGold, named: set[tuple[str, str]] | None, claims: dict[tuple[str, str], Span], topics: dict
+) -> None:
+    """Note a document's claims as the pair checks need them: every topic, and whole the claims
+    ``named`` (None: all) or with a ``compare_with``."""
+    for s in g.spans:
+        if s.layer == "claims":
+            key = (g.doc.id, s.id)
+            topics[key] = s.topic
+            if named is None or key in named or s.attrs.get("compare_with"):
+                claims[key] = s
 
 
 def load_gold(
@@ -194,14 +256,17 @@ def load_gold(
     spans_data: list | None = None,
     pairs_data: list | None = None,
     source: str | None = None,
+    pair_set: bool = True,
 ) -> Gold:
     """Read and validate annotations/ whole; raise InputError naming file, task and region on bad input.
 
     ``spans_data`` / ``pairs_data`` stand in for the export files (a pull validates what it
-    would write before writing it); ``source`` names where they came from in messages. A build,
-    push or pull that need not hold every document at once streams instead (``GoldStream``).
+    would write before writing it); ``source`` names where they came from in messages. ``pair_set=False``
+    skips the check that every pair task is in the pair set (comparing exports of different scheme
+    versions). A build, push or pull that need not hold every document at once streams instead
+    (``GoldStream``).
     """
-    stream = GoldStream(annotations, gold_annotator, spans_data, pairs_data, source)
+    stream = GoldStream(annotations, gold_annotator, spans_data, pairs_data, source, pair_set, all_claims=True)
     tasks: dict[str, Task] = {}
     gold: dict[str, Annotation] = {}
     for g in stream:
@@ -210,6 +275,19 @@ def load_gold(
         if g.annotation is not None:
             gold[g.doc.id] = g.annotation
     return Gold(stream.docs, tasks, gold, stream.pairs, stream.notes, stream.pair_tasks)
+
+
+def read_export_dir(annotations: Path, directory: Path, gold_annotator: str | None = None) -> Gold:
+    """The gold of a directory holding a ``spans.json`` and a ``pairs.json`` export, read against the
+    manifest of ``annotations`` as ``load_gold`` reads the committed ones. The pair-set check is left
+    out: an older export was made under the rules of its own release."""
+    data = []
+    for name in (SPAN_EXPORT.name, PAIR_EXPORT.name):
+        path = directory / name
+        if not path.is_file():
+            raise InputError(str(path), f"no {name} here: give a directory holding spans.json and pairs.json")
+        data.append(read_json(path))
+    return load_gold(annotations, gold_annotator, data[0], data[1], str(directory), pair_set=False)
 
 
 def pair_annotations(tasks: list[PairTask]) -> dict[str, list[Pair]]:

@@ -161,6 +161,7 @@ class Spill:
         self.batches: Counter = Counter()  # (config, split) -> batches spilled
         self.runs: dict[tuple[str, str], dict[str, _Run]] = {}  # (config, split) -> document -> its rows
         self.claims: dict = {}
+        self.topics: dict = {}
         self.splits_made = 0
 
     def add(self, part: TablePart) -> None:
@@ -171,6 +172,7 @@ class Spill:
                     self._spill(config, split, batch)
                 batches.clear()
         self.claims.update(part.claims)
+        self.topics.update(part.topics)
         self.splits_made += part.splits_made
 
     def _spill(self, config: str, split: str, batch: pa.RecordBatch) -> None:

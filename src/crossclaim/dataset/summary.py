@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from crossclaim.dataset.card import CHANGELOG_FILE, release_of
 from crossclaim.errors import InputError
 from crossclaim.schema.scheme import CONFIGS, LAYERS
 
@@ -48,6 +49,7 @@ def hub_offline() -> Iterator[None]:
 
 
 def summarize(dataset_dir: Path) -> str:
+    """The release (the newest entry of the dataset's changelog, as in the card) and every config."""
     dataset_dir = dataset_dir.resolve()
     if not (dataset_dir / "README.md").is_file():
         raise InputError(str(dataset_dir), "no built dataset here: run `crossclaim build`")
@@ -67,7 +69,9 @@ def _lines(dataset_dir: Path) -> list[str]:
     from datasets import get_dataset_config_names, load_dataset
 
     built = set(get_dataset_config_names(str(dataset_dir)))
-    lines = []
+    changelog = dataset_dir / CHANGELOG_FILE
+    release = release_of(changelog.read_text(encoding="utf-8") if changelog.is_file() else None)
+    lines = [f"CrossClaim dataset version {release.version}" + (f" ({release.date})" if release.date else "")]
     for config in (c for c in CONFIGS if c in built):
         ds = load_dataset(str(dataset_dir), config)
         sizes = ", ".join(f"{split} {len(ds[split])}" for split in ds)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 from datasets import ClassLabel, Features, List, Value
 
-from crossclaim.dataset.gold import DocGold, Gold
+from crossclaim.dataset.gold import DocGold, Gold, kept_claims
 from crossclaim.dataset.splits import pair_split
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
 from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS, attributes_of
@@ -70,7 +70,8 @@ def features(config: str) -> Features:
         return Features(
             {
                 "id": Value("string"),
-                "topic": Value("string"),
+                "a_topic": Value("string"),
+                "b_topic": Value("string"),
                 "claim_a": claim,
                 "claim_b": claim,
                 "label": ClassLabel(names=list(PAIR_LABELS)),
@@ -198,7 +199,8 @@ def pair_row(p: Pair, claims: dict[tuple[str, str], Span]) -> dict:
 
     return {
         "id": p.id,
-        "topic": p.topic,
+        "a_topic": claims[(p.a_doc, p.a_claim)].topic,
+        "b_topic": claims[(p.b_doc, p.b_claim)].topic,
         "claim_a": side(p.a_doc, p.a_claim),
         "claim_b": side(p.b_doc, p.b_claim),
         "label": PAIR_LABELS.index(p.label),
@@ -233,8 +235,9 @@ class TablePart:
     """Rows of some documents (built in a worker process), to be spilled as they come (``published``)."""
 
     batches: dict[str, dict[str, list[pa.RecordBatch]]]
-    claims: dict[tuple[str, str], Span]
+    claims: dict[tuple[str, str], Span]  # those the pair checks need whole (``gold.kept_claims``)
     splits_made: int
+    topics: dict[tuple[str, str], str | None]  # every claim's
 
 
 class TableBuilder:
@@ -248,10 +251,10 @@ class TableBuilder:
 
     def __init__(self, corpus: Corpus, claim_keys: set[tuple[str, str]] | None = None) -> None:
         self.corpus = corpus
-        self.claim_keys = claim_keys  # the claims to keep (those pairs name); None: all of them
+        self.claim_keys = claim_keys  # the claims to keep whole (those pairs name); None: all of them
         self.rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
         self.tokens = {s: TokenColumns() for s in SPLITS}
-        self.part = TablePart({c: {s: [] for s in SPLITS} for c in CONFIGS}, {}, 0)
+        self.part = TablePart({c: {s: [] for s in SPLITS} for c in CONFIGS}, {}, 0, {})
 
     def add(self, g: DocGold) -> None:
         d, spans, part = g.doc, g.spans, self.part
@@ -259,10 +262,7 @@ class TableBuilder:
         self.rows[d.split].append(document_row(d, g.annotation, g.task, flags))
         view = self.tokens[d.split].add(d.id, d.text, spans, flags)
         part.splits_made += view.splits
-        keep = self.claim_keys
-        part.claims.update(
-            {(d.id, s.id): s for s in spans if s.layer == "claims" and (keep is None or (d.id, s.id) in keep)}
-        )
+        kept_claims(g, self.claim_keys, part.claims, part.topics)
         if len(self.rows[d.split]) >= self.BATCH:
             self._flush(d.split)
 

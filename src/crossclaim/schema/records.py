@@ -104,14 +104,14 @@ class Prediction:
 
 @dataclass(frozen=True)
 class Pair:
-    """A labelled pair of claims with the same topic (the claim-pair project)."""
+    """A labelled pair of claims (the claim-pair project). Its claims' topics are the claims' own
+    (``Span.topic``): a pair may cross topics where an annotator declares it."""
 
     id: str
     a_doc: str
     a_claim: str
     b_doc: str
     b_claim: str
-    topic: str
     label: str
     rationale: str = ""
     annotator: str = ""

@@ -224,23 +224,42 @@ class Attribute:
         return ("true", "false") if self.kind == "bool" else self.choices
 
 
+@dataclass(frozen=True)
+class Topic:
+    """A controlled claim topic. Claims of one topic in different documents are paired for labelling;
+    a ``catch_all`` topic names no comparable proposition, so its claims are paired only where an
+    annotator declares a pair (``compare_with``)."""
+
+    what: str
+    catch_all: bool = False
+
+
 # Controlled claim topics for this story cluster (see annotations/GUIDELINES.md).
-TOPICS: dict[str, str] = {
-    "ev_profitability_timing": "when Xiaomi's EV business turns (or turned) profitable",
-    "ev_financial_results": "EV unit revenue, gross profit or losses for a stated period",
-    "ev_deliveries": "how many EVs Xiaomi delivered or sold, over which period",
-    "su7_launch_date": "when the SU7, Xiaomi's first EV, was unveiled, shown or launched",
-    "second_model": 'Xiaomi\'s second EV (the YU7; one article writes "U7"): its type and launch',
-    "crash_vehicle_model": "the fatal crash: which model, when, who died",
-    "investment_pledges": "amounts Xiaomi pledged to invest, in what, over what period",
-    "ev_entry_announcement": "when Xiaomi announced its entry into EVs",
-    "global_expansion": "selling Xiaomi EVs outside China: where and when",
-    "production_capacity": "manufacturing, factories, production capacity and production partners",
-    "strategy_outlook": "whether Xiaomi's EV bet pays off: its prospects and its market positioning",
-    "market_impact": "effects on competition, prices, the industry or investors",
-    "product_features": "features of Xiaomi EVs (AI, ecosystem, software, design)",
-    "regulatory_risk": "regulation, government rules or sanctions affecting Xiaomi",
+TOPICS: dict[str, Topic] = {
+    "ev_profitability_timing": Topic("when Xiaomi's EV business turns (or turned) profitable"),
+    "ev_financial_results": Topic("EV unit revenue, gross profit or losses for a stated period"),
+    "ev_deliveries": Topic("how many EVs Xiaomi delivered or sold, over which period"),
+    "su7_launch_date": Topic("when the SU7, Xiaomi's first EV, was unveiled, shown or launched"),
+    "second_model": Topic('Xiaomi\'s second EV (the YU7; one article writes "U7"): its type and launch'),
+    "crash_vehicle_model": Topic("the fatal crash: which model, when, who died"),
+    "investment_pledges": Topic("amounts Xiaomi pledged to invest, in what, over what period"),
+    "ev_entry_announcement": Topic("when Xiaomi announced its entry into EVs"),
+    "global_expansion": Topic("selling Xiaomi EVs outside China: where and when"),
+    "production_capacity": Topic("manufacturing, factories, production capacity and production partners"),
+    "strategy_outlook": Topic("whether Xiaomi's EV bet pays off: its prospects and its market positioning"),
+    "market_impact": Topic("effects on competition, prices, the industry or investors"),
+    "product_features": Topic("features of Xiaomi EVs (AI, ecosystem, software, design)"),
+    "regulatory_risk": Topic("regulation, government rules or sanctions affecting Xiaomi"),
 }
+CATCH_ALL_TOPICS: frozenset[str] = frozenset(k for k, t in TOPICS.items() if t.catch_all)
+
+# A claim's ``compare_with``: ids of other claims (``DOC:CLAIM``), separated by white space.
+CLAIM_REF = r"[^\s:~]+:[^\s:~]+"
+COMPARE_WITH_RULE = ValueRule(
+    rf"{CLAIM_REF}(?:\s+{CLAIM_REF})*",
+    "claim ids `DOC:CLAIM` (document id, colon, claim id), separated by spaces or line breaks",
+    (("one claim", "doc-001:c4"), ("two claims", "doc-001:c4 doc-003:c2")),
+)
 
 ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute(
@@ -270,7 +289,17 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         required=True,
         predicted=True,
         choices=tuple(TOPICS),
-        notes=TOPICS,
+        notes={
+            k: t.what + (" (catch-all: paired only where declared)" if t.catch_all else "") for k, t in TOPICS.items()
+        },
+    ),
+    Attribute(
+        "compare_with",
+        "claims",
+        "text",
+        "other claims to pair this one with whatever their topic, as `DOC:CLAIM` ids separated by spaces"
+        " (`doc-001:c4 doc-003:c2`); optional: claims of one topic in different documents are paired already",
+        rules={"CLAIM": COMPARE_WITH_RULE},
     ),
     Attribute(
         "contradictory",
@@ -298,7 +327,7 @@ PAIR_LABELS: tuple[str, ...] = ("CONTRADICTS", "AGREES", "UNRELATED")
 PAIR_LABEL_WHAT = {
     "CONTRADICTS": "both cannot be true for the same reference time",
     "AGREES": "the same proposition with compatible values",
-    "UNRELATED": "same topic but a different reference time or aspect",
+    "UNRELATED": "a different proposition, reference time or aspect",
 }
 RATIONALE_REQUIRED: tuple[str, ...] = ("CONTRADICTS",)  # pair labels that need a rationale
 

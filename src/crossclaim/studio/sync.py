@@ -246,12 +246,15 @@ def predictions_for_push(gold, systems: list[str], path: Path | None, name: str 
 
 
 def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[str, list[Prediction]]) -> PushReport:
-    """annotations/ → Label Studio: both projects, every document as a task, optionally the gold.
+    """annotations/ → Label Studio: both projects, every document as a task, optionally the gold, and a
+    task for every pair of the pair set (``dataset.pairset``), new ones unlabelled.
 
     Everything is validated before the server sees any of it; the listing of what the server
-    already holds is fetched meanwhile (it only reads).
+    already holds is fetched meanwhile (it only reads). Stale pairs are pushed as they are, so that
+    an annotator can declare them (``compare_with``) before the pull that needs the pair set whole.
     """
-    from crossclaim.dataset.gold import GoldStream
+    from crossclaim.dataset.gold import SPAN_EXPORT, GoldStream
+    from crossclaim.dataset.pairset import missing_pair_tasks
     from crossclaim.formats.jsonstream import collector_paused
     from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
 
@@ -265,14 +268,16 @@ def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[s
     }
     spool = Spool()
     try:
-        stream = GoldStream(root / "annotations")
+        annotations = root / "annotations"
+        stream = GoldStream(annotations, pair_set=False, all_claims=True)  # new pairs may join any claim
         with collector_paused():
             spans = [
                 spool.add(span_item(g.doc, g.task, with_annotations, predictions.get(g.doc.id, [])), "doc_id")
                 for g in stream
             ]
-        docs = {d.id: d for d in stream.docs}
-        pairs = [spool.add(pair_item(t, with_annotations, docs, stream.claims), "pair_id") for t in stream.pair_tasks]
+        docs, claims = {d.id: d for d in stream.docs}, stream.claims
+        pair_tasks = stream.pair_tasks + missing_pair_tasks(stream.pair_tasks, claims, str(annotations / SPAN_EXPORT))
+        pairs = [spool.add(pair_item(t, with_annotations, docs, claims), "pair_id") for t in pair_tasks]
         items = {SPAN_PROJECT: spans, PAIR_PROJECT: pairs}
         users = studio.user_ids(spool.annotators) if spool.annotators else {}
         report = PushReport()
@@ -512,7 +517,7 @@ def _committed_digest(annotations: Path, gold_annotator: str | None):
 
     if not ((annotations / SPAN_EXPORT).exists() or (annotations / PAIR_EXPORT).exists()):
         return None
-    digest, stream = GoldDigest(), GoldStream(annotations, gold_annotator)
+    digest, stream = GoldDigest(), GoldStream(annotations, gold_annotator, pair_set=False)  # made under its own rules
     for g in stream:
         digest.add(g)
     digest.add_pairs(stream.pair_tasks, stream.pairs)

@@ -21,10 +21,12 @@ class ClaimRef:
 
 @dataclass(frozen=True)
 class PairQuery:
-    """A gold claim pair to label: the two claims and their shared topic, not the label."""
+    """A gold claim pair to label: the two claims and each one's topic (a declared pair may cross
+    topics), not the label."""
 
     id: str
-    topic: str
+    a_topic: str
+    b_topic: str
     a: ClaimRef
     b: ClaimRef
 
@@ -67,12 +69,8 @@ def training_set(docs: list[Document], spans_of: Callable[[str], list[Span]], pa
 
 def pair_queries(pairs: list[Pair], docs: dict[str, Document], claims: dict[tuple[str, str], Span]) -> list[PairQuery]:
     """Queries for gold pairs, in pair-id order: the label is withheld."""
-    return [
-        PairQuery(
-            p.id,
-            p.topic,
-            ClaimRef(docs[p.a_doc], claims[(p.a_doc, p.a_claim)]),
-            ClaimRef(docs[p.b_doc], claims[(p.b_doc, p.b_claim)]),
-        )
-        for p in sorted(pairs, key=lambda p: p.id)
-    ]
+    out = []
+    for p in sorted(pairs, key=lambda p: p.id):
+        a, b = claims[(p.a_doc, p.a_claim)], claims[(p.b_doc, p.b_claim)]
+        out.append(PairQuery(p.id, str(a.topic), str(b.topic), ClaimRef(docs[p.a_doc], a), ClaimRef(docs[p.b_doc], b)))
+    return out

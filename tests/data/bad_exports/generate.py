@@ -33,6 +33,14 @@ def edit(fn):
     return export
 
 
+def compare_with(export: list, rid: str, value: str) -> None:
+    """Give claim ``rid`` a ``compare_with`` text, as the labeling config's TextArea stores it."""
+    claim = region(export, rid, "claims")
+    pos = {k: claim["value"][k] for k in ("start", "end")}
+    item = {"id": rid, "from_name": "compare_with", "to_name": "text", "type": "textarea", "origin": "manual"}
+    result(export).append({**item, "value": {**pos, "text": [value]}})
+
+
 def result(export: list) -> list:
     return export[0]["annotations"][0]["result"]
 
@@ -51,12 +59,11 @@ def utf16(export: list) -> list:
 
 def pair_case(fn=None, label="CONTRADICTS", rationale="both cannot be true", b_claim="c2"):
     pid = pair_id("doc-x", "c1", "doc-x", b_claim)
-    pair = Pair(pid, "doc-x", "c1", "doc-x", b_claim, "ev_profitability_timing", label, rationale)
+    pair = Pair(pid, "doc-x", "c1", "doc-x", b_claim, label, rationale)
     t = {
         "id": 11,
         "data": {
             "pair_id": pid,
-            "topic": pair.topic,
             "a_doc": "doc-x",
             "a_claim": "c1",
             "a_text": "a",
@@ -174,6 +181,18 @@ SPAN_CASES = {
         edit(lambda e: e[0]["annotations"][0].update(ground_truth="false")),
         ["task 1 (doc doc-x), annotation 1 by a@example.org", "ground_truth must be a JSON boolean", "'false'"],
     ),
+    "claim-compare-with-malformed": (
+        edit(lambda e: compare_with(e, "c1", "doc-x c2")),
+        ["region c1", "compare_with 'doc-x c2' does not fit the CLAIM grammar", "DOC:CLAIM"],
+    ),
+    "claim-compare-with-unknown-claim": (
+        edit(lambda e: compare_with(e, "c1", "doc-x:c2 doc-y:c2")),
+        ["doc doc-x, region c1, compare_with", "'doc-y:c2' is not a claim of the gold"],
+    ),
+    "claim-compare-with-itself": (
+        edit(lambda e: compare_with(e, "c1", "doc-x:c1")),
+        ["doc doc-x, region c1, compare_with", "'doc-x:c1' is the claim itself"],
+    ),
     "claim-unknown-topic": (
         edit(lambda e: region(e, "c1", "topic")["value"].update(choices=["weather"])),
         ["region c1", "must be one of the configured choices"],
@@ -289,12 +308,13 @@ PAIR_CASES = {
     ),
     "pairs-rationale-lone-surrogate": (
         pair_case(rationale="half an emoji: \ud83d"),
-        ["pairs.json, line 41", "is a lone surrogate, not a character"],
+        ["pairs.json, line 40", "is a lone surrogate, not a character"],
     ),
     "pairs-missing-data": (pair_case(lambda t: t[0]["data"].pop("b_doc")), ["task 11", "data must hold"]),
-    "pairs-topic-differs-from-claims": (
-        pair_case(lambda t: t[0]["data"].update(topic="su7_launch_date")),
-        ["pair doc-x:c1~doc-x:c2", "has topic"],
+    # c1 (ev_profitability_timing) and c2 (su7_launch_date): a cross-topic pair is one only when declared
+    "pairs-cross-topic-undeclared": (
+        pair_case(),
+        ["pair doc-x:c1~doc-x:c2 (gold CONTRADICTS by b@example.org)", "different topics", "compare_with"],
     ),
 }
 

@@ -145,16 +145,17 @@ def span_config_xml() -> str:
 
 
 def pair_config_xml() -> str:
-    """Labeling config of the claim-pair project: each claim highlighted in its sentence, with the
-    headline, publisher and date of its document (the labels depend on the reference time), a label
-    and a rationale (required for the labels that need one)."""
+    """Labeling config of the claim-pair project: each claim highlighted in its sentence, with its topic
+    (a declared pair may cross topics) and the headline, publisher and date of its document (the labels
+    depend on the reference time), a label and a rationale (required for the labels that need one)."""
     keys = iter(HOTKEYS)
-    lines = ["<View>", STYLE, '  <Header value="Topic: $topic"/>', '  <View className="cc-pair">']
+    lines = ["<View>", STYLE, '  <View className="cc-pair">']
     for side in ("a", "b"):
         lines += [
             '    <View className="cc-card">',
             f'      <Header value="{side.upper()}: ${side}_headline" size="5"/>',
             f'      <Header value="${side}_doc · ${side}_publisher · ${side}_date" size="6" style="{META_STYLE}"/>',
+            f'      <Header value="Topic: ${side}_topic" size="6" style="{META_STYLE}"/>',
             f'      <HyperText name="{side}_text" value="${side}_html" inline="true"/>',
             "    </View>",
         ]

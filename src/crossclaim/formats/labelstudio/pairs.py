@@ -12,30 +12,34 @@ from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
 from crossclaim.schema.scheme import PAIR_LABELS, RATIONALE_REQUIRED
 from crossclaim.text import sentence_bounds
 
-PAIR_FIELDS = ("pair_id", "topic", "a_doc", "a_claim", "a_text", "b_doc", "b_claim", "b_text")
-# What the annotator reads beside each claim; derived from the gold, never read back (see ``pair_task_data``).
-CONTEXT_FIELDS = ("html", "headline", "publisher", "date")
+PAIR_FIELDS = ("pair_id", "a_doc", "a_claim", "a_text", "b_doc", "b_claim", "b_text")
+# What the annotator reads beside each claim, per side (``a_topic``, ``b_html``, ...); derived from the
+# gold, never read back (see ``pair_task_data``). Exports of before 1.1 held one ``topic``: it is ignored.
+CONTEXT_FIELDS = ("topic", "html", "headline", "publisher", "date")
 
 
 def pair_task_data(
     data: Mapping[str, str], docs: Mapping[str, Document], claims: Mapping[tuple[str, str], Span]
 ) -> dict:
     """A pair task's data as pushed and committed: its ``PAIR_FIELDS`` plus, per side, the claim
-    highlighted in its sentence (``<mark>`` in escaped HTML) and its document's headline, publisher
-    and publication date, since the label depends on the reference time.
+    topic, highlighted in its sentence (``<mark>`` in escaped HTML), and its document's headline,
+    publisher and publication date, since the label depends on the reference time.
 
-    The context is recomputed from the gold every time, so it follows the claims and the manifest.
+    The context and the claim texts are recomputed from the gold every time, so they follow the
+    claims and the manifest.
     """
     out = {f: data[f] for f in PAIR_FIELDS}
     for side in ("a", "b"):
         doc, claim = docs[data[f"{side}_doc"]], claims[(data[f"{side}_doc"], data[f"{side}_claim"])]
         context = {
+            "topic": claim.topic or "(no topic)",
             "html": claim_in_sentence_html(doc.text, claim),
             "headline": doc.headline or "(no headline)",
             "publisher": doc.publisher or "publisher unknown",
             "date": doc.publication_date or "date unknown",
         }
         out |= {f"{side}_{k}": context[k] for k in CONTEXT_FIELDS}
+        out[f"{side}_text"] = claim.text  # never a stale copy: a claim's span may have changed since
     return out
 
 
@@ -97,7 +101,6 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
                         a_claim=d["a_claim"],
                         b_doc=d["b_doc"],
                         b_claim=d["b_claim"],
-                        topic=d["topic"],
                         label=label,
                         rationale=rationale,
                         annotator=ann.annotator,

@@ -1,0 +1,160 @@
+"""Which claim pairs exist: pairs by topic, plus the pairs annotators declare (pure functions).
+
+A pair *by topic* joins two claims of one topic in different documents, unless the topic is a
+catch-all (``Topic.catch_all``), which names no comparable proposition. A claim's ``compare_with``
+*declares* a pair with any other claim, whatever its topic (a contradiction that crosses topics).
+Two claims of one (non catch-all) topic in the same document may also form a pair, kept where the
+article contradicts itself; no such pair is made automatically. Every other pair task is *stale*:
+its pair is not in the set (an undeclared cross-topic pair, or a pair that only shares a catch-all
+topic), and the build names it rather than drop its gold silently.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import combinations
+
+from crossclaim.formats.labelstudio.pairs import PairTask
+from crossclaim.schema.records import Span, pair_id
+from crossclaim.schema.scheme import CATCH_ALL_TOPICS
+
+ClaimKey = tuple[str, str]  # (document id, claim id)
+Problem = tuple[str, str]
+
+
+def _ref(key: ClaimKey) -> str:
+    return f"{key[0]}:{key[1]}"
+
+
+def declared_refs(claim: Span) -> list[str]:
+    """The claim ids a claim's ``compare_with`` names, as written (``DOC:CLAIM``), in order."""
+    value = claim.attrs.get("compare_with")
+    return value.split() if isinstance(value, str) else []
+
+
+Topics = Mapping[ClaimKey, "str | None"]  # every gold claim's topic: all a pair-set check needs of most claims
+
+
+def topics_of(claims: Mapping[ClaimKey, Span]) -> dict[ClaimKey, str | None]:
+    return {key: claim.topic for key, claim in claims.items()}
+
+
+def by_topic(a: ClaimKey, b: ClaimKey, topics: Topics) -> bool:
+    """The two claims are paired by their topic: same topic, not a catch-all, different documents."""
+    ta, tb = topics[a], topics[b]
+    return a[0] != b[0] and ta == tb and ta not in CATCH_ALL_TOPICS
+
+
+def self_pair_allowed(a: ClaimKey, b: ClaimKey, topics: Topics) -> bool:
+    """Two claims of one (non catch-all) topic in one document: a pair kept where the article contradicts itself."""
+    ta, tb = topics[a], topics[b]
+    return a[0] == b[0] and a != b and ta == tb and ta not in CATCH_ALL_TOPICS
+
+
+@dataclass(frozen=True)
+class Declarations:
+    """The pairs declared through ``compare_with``, by pair id, and what is wrong with the declarations."""
+
+    pairs: dict[str, tuple[ClaimKey, ClaimKey]]
+    problems: list[Problem]
+
+
+def declarations(claims: Mapping[ClaimKey, Span], where: str, topics: Topics | None = None) -> Declarations:
+    """Every declared pair; an id that names no gold claim, the claim itself or a claim its topic pairs it
+    with already is a problem (``where``: the span export; the ``DOC:CLAIM`` form is checked per span).
+
+    ``claims`` must hold every claim with a ``compare_with``; ``topics`` every gold claim (default:
+    those of ``claims``), so that a streamed build need not keep every claim whole.
+    """
+    topics = topics_of(claims) if topics is None else topics
+    pairs: dict[str, tuple[ClaimKey, ClaimKey]] = {}
+    problems: list[Problem] = []
+    for key in sorted(claims):
+        refs = declared_refs(claims[key])
+        here = f"{where}: doc {key[0]}, region {key[1]}, compare_with"
+        for ref in refs:
+            doc, _, cid = ref.partition(":")  # the form is checked with the span (COMPARE_WITH_RULE)
+            other = (doc, cid)
+            if other not in topics:
+                problems.append((here, f"{ref!r} is not a claim of the gold (no claim {cid!r} in document {doc!r})"))
+            elif other == key:
+                problems.append((here, f"{ref!r} is the claim itself"))
+            elif by_topic(key, other, topics):
+                problems.append(
+                    (here, f"{ref!r} is paired already: both claims have topic {topics[key]!r} (remove it)")
+                )
+            else:
+                a, b = sorted((key, other), key=_ref)
+                pairs[pair_id(*a, *b)] = (a, b)
+    return Declarations(pairs, problems)
+
+
+def topic_pairs(topics: Topics) -> Iterator[tuple[ClaimKey, ClaimKey]]:
+    """Every pair by topic (``by_topic``), its two claims in pair-id order."""
+    by: dict[str, list[ClaimKey]] = defaultdict(list)
+    for key, topic in topics.items():
+        if topic and topic not in CATCH_ALL_TOPICS:
+            by[topic].append(key)
+    for topic in sorted(by):
+        for a, b in combinations(sorted(by[topic], key=_ref), 2):
+            if a[0] != b[0]:
+                yield a, b
+
+
+def wanted_pairs(claims: Mapping[ClaimKey, Span], where: str) -> dict[str, tuple[ClaimKey, ClaimKey]]:
+    """The pairs that need a task: every pair by topic and every declared pair, by pair id (sorted)."""
+    out = {pair_id(*a, *b): (a, b) for a, b in topic_pairs(topics_of(claims))}
+    out |= declarations(claims, where).pairs
+    return dict(sorted(out.items()))
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A pair task whose pair is not in the pair set, and why."""
+
+    pair_id: str
+    why: str
+
+
+def stale_pairs(
+    pairs: Iterable[tuple[str, ClaimKey, ClaimKey]], topics: Topics, declared: Mapping[str, object]
+) -> list[Stale]:
+    """The pairs (``(pair id, a, b)`` of existing tasks) that neither topic nor declaration allows.
+
+    Pairs naming an unknown claim are left out (reported elsewhere)."""
+    out = []
+    for pid, a, b in pairs:
+        if a not in topics or b not in topics or pid in declared:
+            continue
+        if by_topic(a, b, topics) or self_pair_allowed(a, b, topics):
+            continue
+        ta, tb = topics[a], topics[b]
+        if ta == tb and ta in CATCH_ALL_TOPICS:
+            why = f"both claims have the catch-all topic {ta!r}, which pairs only declared claims"
+        elif ta != tb:
+            why = f"its claims have different topics ({ta!r}, {tb!r}) and neither declares the other in compare_with"
+        else:
+            why = "a pair of a claim with itself"
+        out.append(Stale(pid, why))
+    return sorted(out, key=lambda s: s.pair_id)
+
+
+def missing_pair_tasks(tasks: Iterable[PairTask], claims: Mapping[ClaimKey, Span], where: str) -> list[PairTask]:
+    """New, unlabelled tasks for the pairs of the pair set that have none yet (what ``push`` creates)."""
+    have = {t.data["pair_id"] for t in tasks}
+    out = []
+    for pid, (a, b) in wanted_pairs(claims, where).items():
+        if pid not in have:
+            data = {"pair_id": pid}
+            for side, (doc, cid) in (("a", a), ("b", b)):
+                data |= {f"{side}_doc": doc, f"{side}_claim": cid, f"{side}_text": claims[(doc, cid)].text}
+            out.append(PairTask(data, [], f"new pair {pid}"))
+    return out
+
+
+STALE_ADVICE = (
+    "declare the pair in a claim's compare_with, or drop these pair tasks and their labels with"
+    " `crossclaim build --drop-stale-pairs` (each dropped pair is printed, for the changelog)"
+)
