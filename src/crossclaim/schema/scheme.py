@@ -246,7 +246,9 @@ TOPICS: dict[str, Topic] = {
     "ev_entry_announcement": Topic("when Xiaomi announced its entry into EVs"),
     "global_expansion": Topic("selling Xiaomi EVs outside China: where and when"),
     "production_capacity": Topic("manufacturing, factories, production capacity and production partners"),
-    "strategy_outlook": Topic("whether Xiaomi's EV bet pays off: its prospects and its market positioning"),
+    "strategy_outlook": Topic(
+        "whether Xiaomi's EV bet pays off: its prospects and its market positioning", catch_all=True
+    ),
     "market_impact": Topic("effects on competition, prices, the industry or investors"),
     "product_features": Topic("features of Xiaomi EVs (AI, ecosystem, software, design)"),
     "regulatory_risk": Topic("regulation, government rules or sanctions affecting Xiaomi"),
