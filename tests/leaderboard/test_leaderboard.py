@@ -171,3 +171,16 @@ def test_predict_refuses_bad_arguments(fixture_repo: Path, tmp_path: Path) -> No
     into_dir = runner.invoke(app, [*base, "regex", "-o", str(tmp_path)])
     assert into_dir.exit_code == 2 and "is a directory" in into_dir.output
     assert not (tmp_path / "p.jsonl").exists()
+
+
+def test_the_chart_caption_names_documents_sentences_and_pairs(fixture_repo: Path, tmp_path: Path) -> None:
+    from crossclaim.leaderboard.render import chart_caption
+    from crossclaim.leaderboard.run import leaderboard
+
+    board = leaderboard(fixture_repo, tmp_path, ["regex"])
+    caption = chart_caption(board)
+    for ev in ("cv", "test"):
+        s = board.evaluations[ev].sample
+        assert f"{s.documents} documents, {s.sentences} sentences, {board.evaluations[ev].pairs} claim pairs" in caption
+    assert "not news in general" in caption and "not predict" in caption
+    assert (tmp_path / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -200,36 +200,86 @@ def _pair_table(data: Evaluation, order: tuple[str, ...], folds: bool = False) -
     return lines
 
 
+PANEL_KEYS = (*(t.name for t in TAG_LAYERS), "pairs")
+MARKERS = {"cv": ("o", True), "test": ("s", False)}  # filled circle: the headline; open square: test split
+
+
+def _panel_title(key: str, board: Board) -> str:
+    if key == "pairs":
+        n = "/".join(str(board.evaluations[ev].pairs) for ev in EVALUATIONS)
+        return f"claim pairs ({n} gold pairs, CV/test)"
+    n = "/".join(str(board.evaluations[ev].gold_spans[key]) for ev in EVALUATIONS)
+    return f"{LAYER_TITLE[key].replace('`', '')} ({n} gold spans, CV/test)"
+
+
+def chart_caption(board: Board) -> str:
+    """What the chart shows and on how much data: documents, sentences and pairs of each evaluation."""
+    parts = []
+    for ev in EVALUATIONS:
+        s = board.evaluations[ev].sample
+        marker = "Filled circles" if MARKERS[ev][1] else "Open squares"
+        parts.append(
+            f"{marker}: {EVALUATION_TITLE[ev].split(' (')[0].lower()}, {s.documents} documents, "
+            f"{s.sentences} sentences, {board.evaluations[ev].pairs} claim pairs."
+        )
+    return (
+        " ".join(parts) + "\nError bars: 95% bootstrap intervals over sentences (claim pairs) resampled within their "
+        "documents: they describe these documents, not news in general.\nHatched box: the system does not predict "
+        "the layer (not a score of 0)."
+    )
+
+
 def chart(board: Board) -> bytes:
-    """leaderboard.png: strict micro F1 per layer and system (pair macro-F1 last), CI error bars."""
+    """leaderboard.png: one panel per span layer (strict micro F1) and one for pairs (macro-F1); per system
+    the cross-validation score (the headline) beside the test-split score, with their intervals; a system
+    that does not predict a layer gets a hatched "not predicted" box, never a bar at 0."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    keys = [t.name for t in TAG_LAYERS] + ["pairs"]
-    labels = [LAYER_TITLE[k].replace("`", "") if k != "pairs" else "claim pairs (macro-F1)" for k in keys]
     names = board.order
-    fig, axes = plt.subplots(len(EVALUATIONS), 1, figsize=(11, 7.5), sharey=True)
-    width = 0.8 / max(1, len(names))
-    for ax, ev in zip(axes, EVALUATIONS):
-        systems = board.evaluations[ev].systems
-        for k, name in enumerate(names):
-            vals, lo, hi = [], [], []
-            for key in keys:
-                f, ci = _chart_value(systems.get(name), key)
-                vals.append(np.nan if f is None else f)
-                lo.append(0.0 if f is None or ci is None else max(0.0, f - ci[0]))
-                hi.append(0.0 if f is None or ci is None else max(0.0, ci[1] - f))
-            xs = np.arange(len(keys)) + (k - (len(names) - 1) / 2) * width
-            ax.bar(xs, vals, width, yerr=[lo, hi], capsize=2, label=name)
-        ax.set_title(EVALUATION_TITLE[ev], fontsize=10)
-        ax.set_xticks(np.arange(len(keys)), labels, fontsize=8)
-        ax.set_ylim(0, 1.05)
-        ax.set_ylabel("strict micro F1")
+    colors = {name: plt.get_cmap("tab10")(k % 10) for k, name in enumerate(names)}
+    fig, axes = plt.subplots(2, 3, figsize=(14, 8.6), sharex=True)
+    xs = np.arange(len(names))
+    for ax, key in zip(axes.flat, PANEL_KEYS):
+        for x, name in zip(xs, names):
+            shown = False
+            for k, ev in enumerate(EVALUATIONS):
+                f, ci = _chart_value(board.evaluations[ev].systems.get(name), key)
+                if f is None:
+                    continue
+                shown = True
+                marker, filled = MARKERS[ev]
+                err = [[0.0], [0.0]] if ci is None else [[max(0.0, f - ci[0])], [max(0.0, ci[1] - f)]]
+                ax.errorbar(
+                    x + (k - 0.5) * 0.3,
+                    f,
+                    yerr=err,
+                    fmt=marker,
+                    ms=7,
+                    color=colors[name],
+                    mfc=colors[name] if filled else "white",
+                    capsize=3,
+                    lw=1.4,
+                )
+            if not shown:
+                ax.bar(x, 1.0, 0.6, bottom=0.0, fill=False, hatch="///", edgecolor="0.8", lw=0.8)
+                ax.text(x, 0.5, "not predicted", rotation=90, ha="center", va="center", fontsize=8, color="0.35")
+        ax.set_title(_panel_title(key, board), fontsize=9.5)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_xlim(-0.6, len(names) - 0.4)
+        ax.set_ylabel("macro-F1 over the 3 pair labels" if key == "pairs" else "strict micro F1", fontsize=9)
+        ax.set_xticks(xs, names, fontsize=8.5, rotation=20)
         ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=8, ncol=max(1, len(names)), loc="upper right")
-    fig.tight_layout()
+    handles = [
+        Line2D([], [], ls="", marker="o", color="0.3", ms=7, label="leave-one-document-out CV (headline)"),
+        Line2D([], [], ls="", marker="s", color="0.3", mfc="white", ms=7, label="test split"),
+    ]
+    fig.legend(handles=handles, loc="upper center", ncol=2, fontsize=9, frameon=False)
+    fig.text(0.5, 0.008, chart_caption(board), ha="center", va="bottom", fontsize=8.5, linespacing=1.5)
+    fig.tight_layout(rect=(0, 0.075, 1, 0.96))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
     plt.close(fig)
