@@ -120,13 +120,19 @@ def predict_on(system: System, gold: Gold, docs: list[Document], pairs: list[Pai
     )
 
 
-def predict_split(system: System, gold: Gold, split: str, name: str) -> str:
-    """The predictions file (JSON Lines text) of a system on a split (``all``: every document)."""
+def run_on_split(system: System, gold: Gold, split: str, name: str) -> tuple[Predictions, list[Document], list[Pair]]:
+    """A system's checked predictions on a split (``all``: every document), with its documents and pairs."""
     if split not in (*SPLITS, "all"):
         raise InputError("--split", f"unknown split {split!r} (allowed: {', '.join(SPLITS)}, all)")
     docs = [d for d in sorted(gold.docs, key=lambda d: d.id) if split == "all" or d.split == split]
     pairs = pairs_of_split(gold.pairs, {d.id: d.split for d in gold.docs}, split)
-    return to_jsonl(predict_on(system, gold, docs, pairs, name), docs, pairs)
+    return predict_on(system, gold, docs, pairs, name), docs, pairs
+
+
+def predict_split(system: System, gold: Gold, split: str, name: str) -> str:
+    """The predictions file (JSON Lines text) of a system on a split (``all``: every document)."""
+    preds, docs, pairs = run_on_split(system, gold, split, name)
+    return to_jsonl(preds, docs, pairs)
 
 
 # ---------------------------------------------------------------------------------------------
