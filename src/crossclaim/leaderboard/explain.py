@@ -197,7 +197,7 @@ def pair_table(pairs: list[Pair], claims: dict[tuple[str, str], Span], labels: d
             f"<td>{_e(p.label)}</td><td>{_e(guess or '— (no prediction)')}</td>"
             f"<td class='verdict'>{'right' if ok else 'wrong'}</td></tr>"
         )
-    wrong = sum("class='wrong'" in r for r in rows)
+    wrong = sum(labels.get(p.id) != p.label for p in pairs)
     head = "<tr><th>pair</th><th>claim A</th><th>claim B</th><th>gold</th><th>predicted</th><th></th></tr>"
     return (
         f"<p>{len(rows)} gold claim pairs, {wrong} labelled wrongly or not at all (listed first).</p>"

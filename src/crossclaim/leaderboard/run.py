@@ -167,6 +167,7 @@ def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[], None] = l
             counts[e.name] = count(golds, e.predictions[ev], pairs[ev])
             systems[e.name] = summarize(counts[e.name])
             tick()
+        # the gold alone (no layer predicted, every pair unlabelled): the units and pair homes of this evaluation
         gold_counts = count(golds, Predictions({}, frozenset(), {}, {}), pairs[ev])
         evaluations[ev] = Evaluation(
             documents=tuple(d.id for d in docs[ev]),
