@@ -154,6 +154,19 @@ STUDIO_TOKEN = "crossclaim-test-token-7f3a9c"  # made up for the test server; mu
 
 
 @pytest.fixture(scope="session")
+def browser_ready() -> None:
+    """Debian's headless Chromium can run (else skipped, or a failure when CI=true); requested before a
+    server boots, so a missing browser is known first."""
+    from crossclaim.studio.browser import browser_missing
+
+    reason = browser_missing()
+    if reason and os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the browser test must run)")
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The server, started on a free loopback port with a fresh data directory and stopped at the end,
     whatever happens. Its web login password is generated and set in the environment, as for `serve`."""

@@ -18,7 +18,7 @@ from nervaluate import Evaluator
 
 from crossclaim.dataset.gold import Gold, load_gold
 from crossclaim.evaluation.counts import LABELS, TAG_LAYER, count, partial_counts, predicted_spans
-from crossclaim.evaluation.metrics import resample_indices, summarize
+from crossclaim.evaluation.metrics import summarize
 from crossclaim.formats.predictions import ALL_TAG_LAYERS, Predictions
 from crossclaim.schema.records import Span
 from crossclaim.schema.scheme import LAYERS
@@ -53,7 +53,7 @@ def exact_first(true: list[Item], pred: list[Item]) -> list[Item]:
 def assert_strict_agrees(gold: Gold, preds: Predictions) -> None:
     golds = golds_of(gold, sorted(preds.spans))
     c = count(golds, preds, [])
-    scores = summarize(c, resample_indices(len(golds), 10))
+    scores = summarize(c, resamples=10)
     for t in c.strict:
         true, pred = sides(gold, preds, t)
         pred = [exact_first(a, b) for a, b in zip(true, pred)]
@@ -209,7 +209,10 @@ def assert_partial_agrees_where_documented(gold: Gold, preds: Predictions) -> No
         for k, (a, b) in enumerate(zip(true, pred)):
             if not (a or b) or partial_may_differ(a, b):
                 continue
-            assert nervaluate_partial(a, b) == tuple(int(x) for x in c.partial[t][k]), (t, golds[k].doc.id)
+            assert nervaluate_partial(a, b) == tuple(int(x) for x in c.by_document(c.partial[t])[k]), (
+                t,
+                golds[k].doc.id,
+            )
             compared += 1
     assert compared or not any(c.partial[t].any() for t in c.partial)
 

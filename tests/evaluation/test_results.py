@@ -26,13 +26,14 @@ def test_rounded_rounds_nested_floats_and_keeps_the_types() -> None:
         "predicted": 4,
         "unplaced": 0,
     }
+    assert r.to_json()["f1_by_document"] == {}
 
 
 def test_scores_to_json_is_plain_json_with_every_layer() -> None:
     gold = make_gold()
     scores = evaluate(golds_of(gold), gold_predictions(gold), gold.pairs, resamples=20)
     data = json.loads(json.dumps(scores.to_json()))
-    assert set(data) == {"layers", "pairs"} and set(data["layers"]) == set(scores.layers)
+    assert set(data) == {"layers", "pairs", "sample"} and set(data["layers"]) == set(scores.layers)
     figures = data["layers"]["figure_tags"]
     assert set(figures) == {"strict", "partial", "value_accuracy"}
     assert set(figures["partial"]["micro"]) == {"precision", "recall", "f1", "f1_ci", "exact", "overlap"}

@@ -27,13 +27,15 @@ from crossclaim.evaluation.counts import (
     with_pseudo,
 )
 from crossclaim.evaluation.metrics import (
+    distinct,
     interval,
-    layer_statistic,
+    pair_macro_f1,
     pair_metrics,
-    paired_p_value,
-    resample_indices,
+    randomization_test,
     resampled,
     sklearn_pairs,
+    stratified_weights,
+    strict_f1,
     strict_prf,
     summarize,
 )
@@ -202,31 +204,83 @@ def test_pair_scores_equal_scikit_learn_and_missing_pairs_are_wrong() -> None:
 # bootstrap
 
 
-def test_bootstrap_is_seeded_and_brackets_the_estimate() -> None:
+def test_bootstrap_resamples_sentences_within_documents_seeded_and_brackets_the_estimate() -> None:
     gold = make_gold()
     golds = golds_of(gold)
-    idx = resample_indices(len(golds))
-    assert idx.shape == (1000, 3) and (idx == resample_indices(len(golds))).all()
     c = count(golds, noisy(gold), gold.pairs)
-    a, b = summarize(c, idx), summarize(c, idx)
+    assert len(c.units) == sum(len(g.view.sentences) for g in golds) > len(golds)
+    w = stratified_weights(c.units)
+    assert w.shape == (1000, len(c.units)) and (w == stratified_weights(c.units)).all()
+    for k in range(len(golds)):  # every resample keeps each document's number of sentences
+        assert (w[:, c.units == k].sum(1) == (c.units == k).sum()).all()
+    assert distinct(w) == len(np.unique(w, axis=0)) > 3  # whole documents: at most 10 distinct for three
+    a, b = summarize(c), summarize(c)
     assert a == b
     strict = a.layers["entity_tags"].strict
     lo, hi = strict.f1_ci
     assert lo <= strict.micro.f1 <= hi
-    per_doc = c.strict["entity_tags"]
-    assert (resampled(per_doc, idx[:1]) == per_doc[idx[0]].sum(0)).all()
+    per_unit = c.strict["entity_tags"]
+    assert (resampled(per_unit, w[:1])[0] == (per_unit * w[0][:, None, None]).sum(0)).all()
+    assert a.sample.sentences == len(c.units) and a.sample.documents == 3 and a.sample.pairs == len(gold.pairs)
 
 
-def test_paired_p_value_is_one_for_identical_systems_and_small_for_a_clear_gap() -> None:
+def test_sentence_counts_add_up_to_each_documents_seqeval_scores() -> None:
+    """Per fold (document) F1 from the sentence units equals seqeval run on that document alone."""
     gold = make_gold()
     golds = golds_of(gold)
-    idx = resample_indices(len(golds))
+    preds = noisy(gold)
+    scores = summarize(count(golds, preds, gold.pairs), resamples=10)
+    for t in TAG_LAYERS:
+        for g in golds:
+            true = layer_tags(g.view, gold.spans(g.doc.id), gold.contradictory().get(g.doc.id, set()), t.name)
+            placement = predicted_placement(g, predicted_spans(g, preds.spans[g.doc.id], {"c1"}, t.name), t.name)
+            y_true = with_pseudo(true, placement)
+            if not any(tag != "O" for seq in y_true + placement.seqs for tag in seq):
+                assert scores.layers[t.name].strict.by_document[g.doc.id] is None
+                continue
+            direct = classification_report(
+                y_true, placement.seqs, mode="strict", scheme=IOB2, output_dict=True, zero_division=0
+            )
+            assert scores.layers[t.name].strict.by_document[g.doc.id] == direct["micro avg"]["f1-score"], t.name
+
+
+def test_randomization_test_agrees_with_scipys_exact_paired_permutation_test() -> None:
+    """Our Monte Carlo rounds against scipy enumerating all 2^10 swaps of a small case."""
+    from scipy.stats import permutation_test
+
+    rng = np.random.default_rng(3)
+    gold_n = rng.integers(0, 4, 10)
+    a = np.stack([np.minimum(gold_n, rng.integers(0, 4, 10)), gold_n + 1, gold_n], 1)[:, None, :]
+    b = np.stack([np.minimum(gold_n, rng.integers(0, 3, 10)), gold_n + 2, gold_n], 1)[:, None, :]
+    a[:, :, 1] = np.maximum(a[:, :, 1], a[:, :, 0])
+    b[:, :, 1] = np.maximum(b[:, :, 1], b[:, :, 0])
+
+    both = np.concatenate([a, b])
+
+    def diff(x: np.ndarray, y: np.ndarray) -> float:  # scipy swaps unit indices; F1 is on the pooled counts
+        return float(strict_f1(both[x].sum(0)) - strict_f1(both[y].sum(0)))
+
+    units = np.arange(len(a))
+    exact = permutation_test(
+        (units, units + len(a)), diff, permutation_type="samples", n_resamples=np.inf, vectorized=False
+    )
+    ours = randomization_test(a, b, strict_f1, rounds=20000)
+    assert ours.p == pytest.approx(exact.pvalue, abs=0.015) and not ours.at_floor
+
+
+def test_randomization_test_is_one_for_identical_systems_and_a_flagged_bound_for_a_clear_gap() -> None:
+    gold = make_gold()
+    golds = golds_of(gold)
     perfect = count(golds, gold_predictions(gold), gold.pairs)
     bad = count(golds, noisy(gold), gold.pairs)
-    boot_p, obs_p = layer_statistic(perfect, "entity_tags", idx)
-    boot_b, obs_b = layer_statistic(bad, "entity_tags", idx)
-    assert paired_p_value(boot_p, boot_p, obs_p, obs_p) == 1.0
-    assert paired_p_value(boot_p, boot_b, obs_p, obs_b) < 0.05
+    same = randomization_test(perfect.strict["entity_tags"], perfect.strict["entity_tags"], strict_f1)
+    assert same.p == 1.0 and not same.at_floor
+    gap = randomization_test(perfect.strict["entity_tags"], bad.strict["entity_tags"], strict_f1)
+    assert gap.p < 0.2  # a handful of sentences: no floor reached
+    many = np.tile(perfect.strict["entity_tags"], (30, 1, 1)), np.tile(bad.strict["entity_tags"], (30, 1, 1))
+    floor = randomization_test(*many, strict_f1, rounds=999)
+    assert floor.at_floor and floor.p == 1 / 1000
+    assert randomization_test(perfect.pairs, perfect.pairs, pair_macro_f1).p == 1.0
     assert interval(np.array([np.nan])) is None
 
 
@@ -245,6 +299,7 @@ def test_score_command_scores_the_gold_as_one_and_writes_json(tmp_path: Path) ->
     result = CliRunner().invoke(app, ["score", str(pred), "--split", "test", "--root", str(root), "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "entity_tags" in result.output and "micro" in result.output
+    assert "sentences within their 1 document" in result.output and "not news in general" in result.output
     scores = json.loads(out.read_text())
     assert scores["documents"] == ["doc-x"]
     assert scores["layers"]["figure_tags"]["strict"]["micro"]["f1"] == 1.0

@@ -33,6 +33,27 @@ def test_committed_leaderboard_is_reproduced_byte_for_byte(tmp_path: Path) -> No
     assert set(board["evaluations"]["test"]["systems"]) >= {"regex", "crf", "spacy-sm", "sentence-logreg"}
 
 
+def test_the_board_reports_what_its_intervals_resample_and_never_prints_a_floor_as_exact() -> None:
+    board = json.loads((REPO / "baselines" / "leaderboard.json").read_text(encoding="utf-8"))
+    md = (REPO / "baselines" / "LEADERBOARD.md").read_text(encoding="utf-8")
+    test, cv = board["evaluations"]["test"]["sample"], board["evaluations"]["cv"]["sample"]
+    # two test documents resampled whole give three distinct resamples; their sentences give a thousand
+    assert test["documents"] == 2 and test["sentences"] > 50 and test["distinct_sentence_resamples"] == 1000
+    assert cv["documents"] == 5 and cv["pairs"] == board["evaluations"]["cv"]["pairs"]
+    assert md.index("## Headline: Leave-one-document-out") < md.index("## Test split")
+    assert "not news in general" in md and "Strict micro F1 per fold" in md
+    floors = [
+        (ev, layer, name)
+        for ev, data in board["evaluations"].items()
+        for layer, comp in data["comparison"].items()
+        for name, p in comp["p_vs_best"].items()
+        if p is not None and p["at_floor"]
+    ]
+    assert floors and "| 0.0001 |" not in md and md.count("| ≤ 0.0001 |") == len(floors)
+    crf = board["evaluations"]["cv"]["systems"]["crf"]["layers"]["entity_tags"]["strict"]
+    assert set(crf["f1_by_document"]) == set(board["evaluations"]["cv"]["documents"])
+
+
 def plugin(monkeypatch: pytest.MonkeyPatch, name: str, target: str) -> None:
     point = EntryPoint(name=name, value=target, group=ENTRY_POINT_GROUP)
     monkeypatch.setattr(
@@ -150,3 +171,16 @@ def test_predict_refuses_bad_arguments(fixture_repo: Path, tmp_path: Path) -> No
     into_dir = runner.invoke(app, [*base, "regex", "-o", str(tmp_path)])
     assert into_dir.exit_code == 2 and "is a directory" in into_dir.output
     assert not (tmp_path / "p.jsonl").exists()
+
+
+def test_the_chart_caption_names_documents_sentences_and_pairs(fixture_repo: Path, tmp_path: Path) -> None:
+    from crossclaim.leaderboard.render import chart_caption
+    from crossclaim.leaderboard.run import leaderboard
+
+    board = leaderboard(fixture_repo, tmp_path, ["regex"])
+    caption = chart_caption(board)
+    for ev in ("cv", "test"):
+        s = board.evaluations[ev].sample
+        assert f"{s.documents} documents, {s.sentences} sentences, {board.evaluations[ev].pairs} claim pairs" in caption
+    assert "not news in general" in caption and "not predict" in caption
+    assert (tmp_path / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

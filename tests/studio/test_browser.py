@@ -26,7 +26,7 @@ from crossclaim.cli import app
 from crossclaim.formats.labelstudio.config import span_config_xml
 from crossclaim.schema.records import pair_id
 from crossclaim.schema.scheme import ATTRIBUTE, VALUE_RULES
-from crossclaim.studio.browser import Annotator, browser_missing, chromium
+from crossclaim.studio.browser import Annotator, chromium
 from crossclaim.studio.server import DEFAULT_USER, ENV_PASSWORD, ENV_TOKEN, ENV_URL
 from crossclaim.studio.sync import PAIR_PROJECT, SPAN_PROJECT
 
@@ -37,16 +37,6 @@ CLAIM = "is likely to sell more 𝐒𝐔𝟕 units"
 RATIONALE = "one says 2025, the other says late 2023 for the same question"
 PAIR = pair_id("doc-x", "c1", "doc-x", "c2")
 LABEL_KEYS = {e.get("value"): e.get("hotkey") for e in ET.fromstring(span_config_xml()).iter("Label")}
-
-
-@pytest.fixture(scope="session")
-def browser_ready() -> None:
-    """Requested first, so a missing browser is known before the server boots."""
-    reason = browser_missing()
-    if reason and os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: the browser test must run)")
-    if reason:
-        pytest.skip(reason)
 
 
 def small_repo(root: Path) -> Path:

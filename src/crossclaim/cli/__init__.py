@@ -22,6 +22,7 @@ for command in (
     evaluation.score,
     evaluation.predict,
     evaluation.leaderboard,
+    evaluation.explain,
 ):
     app.command()(command)
 app.add_typer(studio_app, name="studio")

@@ -111,3 +111,34 @@ def predict(
     text = predict_split(make_system(system), gold, split, system)
     write_text_atomic(output, text)
     out.print(f"wrote {text.count(chr(10))} lines of {system} predictions on the {split} split to {output}")
+
+
+@friendly
+def explain(
+    system: Annotated[str, typer.Argument(help="A built-in baseline or a plug-in (see `crossclaim leaderboard`).")],
+    split: Annotated[str, typer.Option(help="train, validation, test or all.")] = "test",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="HTML page to write. Default: explain-SYSTEM-SPLIT.html.")
+    ] = None,
+    root: ROOT = None,
+) -> None:
+    """Write one self-contained HTML page of a system's errors: spans per layer (TP, FP, FN, wrong label),
+    figure values side by side, claim pairs (learned systems train on the train split)."""
+    import importlib.util
+
+    from crossclaim.dataset.gold import load_gold
+    from crossclaim.files import write_text_atomic
+    from crossclaim.leaderboard.explain import explain_page
+    from crossclaim.leaderboard.run import run_on_split
+    from crossclaim.systems.registry import make_system
+
+    root = project_root(root)
+    output = output_file(output if output is not None else Path(f"explain-{system}-{split}.html"), "--output")
+    if importlib.util.find_spec("spacy") is None:
+        raise InputError(
+            "explain", "draws spans with spaCy's displacy: install the spacy extra (pip install '.[spacy]')"
+        )
+    gold = load_gold(root / "annotations")
+    preds, docs, pairs = run_on_split(make_system(system), gold, split, system)
+    write_text_atomic(output, explain_page(gold, preds, docs, pairs, system, split))
+    out.print(f"wrote the errors of {system} on the {split} split ({len(docs)} documents) to {output}")

@@ -3,7 +3,11 @@
 Predicted spans are snapped to the gold token view and placed on it so that seqeval's strict
 count is exact matching of snapped (start, end, label) spans: every predicted span is counted,
 and one the token view cannot hold becomes a pseudo-sentence whose gold is all ``O``.
-Every statistic is a function of these counts, so bootstrap resampling only re-adds rows.
+
+Counts are kept per *unit*, the thing that carries the variation: a sentence of the token view for
+the span layers (a span the view cannot hold belongs to the sentence of its first token), a claim
+pair for the pair layer. Summed over units they are the document's counts, so every statistic is a
+function of them and bootstrap resampling only re-adds rows.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ class Placement:
     seqs: list[list[str]]  # IOB2 tags per sentence of the view, then one pseudo-sentence per span not placed
     placed: dict[int, Snapped]  # first token -> the span placed there
     unplaced: int  # spans the view cannot hold: across sentences, on a taken token, or on no token
+    pseudo_first: tuple[int, ...] = ()  # first token of the span of every pseudo-sentence, in order
 
 
 def sentence_of(view: TokenView) -> list[int]:
@@ -99,6 +104,7 @@ def place(view: TokenView, spans: list[Snapped], gold: set[tuple[int, int, str]]
     tags = ["O"] * len(view.starts)
     placed: dict[int, Snapped] = {}
     pseudo: list[list[str]] = []
+    firsts: list[int] = []
     for s in sorted(spans, key=lambda s: s.key not in gold):  # stable: otherwise in snapping order
         fits = s.first < s.stop and sent[s.first] == sent[s.stop - 1] != -1
         if fits and all(t == "O" for t in tags[s.first : s.stop]):
@@ -106,7 +112,24 @@ def place(view: TokenView, spans: list[Snapped], gold: set[tuple[int, int, str]]
             placed[s.first] = s
         else:
             pseudo.append(_iob(s.label, max(1, s.stop - s.first)))
-    return Placement([tags[i:j] for i, j in view.sentences] + pseudo, placed, len(pseudo))
+            firsts.append(s.first)
+    return Placement([tags[i:j] for i, j in view.sentences] + pseudo, placed, len(pseudo), tuple(firsts))
+
+
+def unit_of_token(view: TokenView) -> list[int]:
+    """The sentence unit of every token position (and of the position after the last token).
+
+    A token outside every sentence belongs to the sentence before it (the first one if none): every
+    span, placed or not, is counted in exactly one unit of its document.
+    """
+    starts = [i for i, _ in view.sentences]
+    last = max(0, len(starts) - 1)
+    return [min(last, max(0, bisect.bisect_right(starts, k) - 1)) for k in range(len(view.starts) + 1)]
+
+
+def units_of(view: TokenView) -> int:
+    """Sentence units of a document: its sentences (one empty unit for a document without any)."""
+    return max(1, len(view.sentences))
 
 
 @dataclass
@@ -169,19 +192,9 @@ def _first_token(view: TokenView, s: Span) -> int:
 # per-document counts (pure)
 
 
-def strict_counts(true: list[Ent], pred: list[Ent], labels: list[str]) -> np.ndarray:
-    """(labels, 3) array of TP, predicted, gold per label: seqeval's strict entity matching."""
-    t, p = set(true), set(pred)
-    out = np.zeros((len(labels), 3), dtype=np.int64)
-    for k, label in enumerate(labels):
-        tl = {e for e in t if e[3] == label}
-        pl = {e for e in p if e[3] == label}
-        out[k] = (len(tl & pl), len(pl), len(tl))
-    return out
-
-
-def partial_counts(true: list[Ent], pred: list[Ent]) -> np.ndarray:
-    """COR, PAR, predicted, gold under the SemEval-2013 partial schema (type ignored, one to one)."""
+def partial_matching(true: list[Ent], pred: list[Ent]) -> tuple[set[tuple[int, int, int]], list[Ent]]:
+    """SemEval-2013 partial matching (type ignored, one to one): the exact ranges, and the gold spans
+    matched by overlap (largest token overlap first)."""
     exact = {e[:3] for e in true} & {e[:3] for e in pred}
     rest_t = [e for e in true if e[:3] not in exact]
     rest_p = [e for e in pred if e[:3] not in exact]
@@ -193,25 +206,55 @@ def partial_counts(true: list[Ent], pred: list[Ent]) -> np.ndarray:
                 overlaps.append((-size, i, j))
     used_t: set[int] = set()
     used_p: set[int] = set()
-    par = 0
     for _, i, j in sorted(overlaps):
         if i not in used_t and j not in used_p:
             used_t.add(i)
             used_p.add(j)
-            par += 1
-    return np.array([len(exact), par, len(pred), len(true)], dtype=np.int64)
+    return exact, [rest_t[i] for i in sorted(used_t)]
+
+
+def partial_counts(true: list[Ent], pred: list[Ent]) -> np.ndarray:
+    """COR, PAR, predicted, gold under the SemEval-2013 partial schema (type ignored, one to one)."""
+    exact, overlapped = partial_matching(true, pred)
+    return np.array([len(exact), len(overlapped), len(pred), len(true)], dtype=np.int64)
+
+
+def partial_counts_by_unit(true: list[Ent], pred: list[Ent], unit: list[int], n: int) -> np.ndarray:
+    """(n, 4) partial counts per unit: a match counts in the unit of its gold span's first token, a
+    prediction in the unit of its own (``unit`` maps a token to its unit)."""
+    exact, overlapped = partial_matching(true, pred)
+    out = np.zeros((n, 4), dtype=np.int64)
+    for column, entities_ in ((0, sorted(exact)), (1, overlapped), (2, pred), (3, true)):
+        for e in entities_:
+            out[unit[e[1]], column] += 1
+    return out
+
+
+def strict_counts_by_unit(true: list[Ent], pred: list[Ent], labels: list[str], unit: list[int], n: int) -> np.ndarray:
+    """(n, labels, 3) TP, predicted, gold per unit and label: seqeval's strict entity matching.
+
+    ``unit`` maps a sequence (sentence or pseudo-sentence) of the placement to its unit."""
+    index = {label: k for k, label in enumerate(labels)}
+    out = np.zeros((n, len(labels), 3), dtype=np.int64)
+    t, p = set(true), set(pred)
+    for column, ents in ((0, t & p), (1, p), (2, t)):
+        for e in ents:
+            if e[3] in index:
+                out[unit[e[0]], index[e[3]], column] += 1
+    return out
 
 
 def value_counts(
-    true: list[Ent], pred: list[Ent], view: TokenView, gold: dict[int, str], placement: Placement
+    true: list[Ent], pred: list[Ent], view: TokenView, gold: dict[int, str], placement: Placement, n: int
 ) -> np.ndarray:
-    """Matched figures (strict) and how many of them carry the gold value."""
-    matched = set(true) & set(pred)
-    correct = 0
-    for sent, start, _, _ in matched:
+    """(n, 2) matched figures (strict) and how many of them carry the gold value, per sentence unit.
+
+    A match is always on a sentence of the view (a pseudo-sentence's gold is all ``O``)."""
+    out = np.zeros((n, 2), dtype=np.int64)
+    for sent, start, _, _ in set(true) & set(pred):
         first = view.sentences[sent][0] + start
-        correct += placement.placed[first].value == gold.get(first)
-    return np.array([len(matched), correct], dtype=np.int64)
+        out[sent] += (1, placement.placed[first].value == gold.get(first))
+    return out
 
 
 def pair_confusion(pairs: list[Pair], labels: dict[str, str]) -> np.ndarray:
@@ -229,17 +272,30 @@ def pair_confusion(pairs: list[Pair], labels: dict[str, str]) -> np.ndarray:
 
 @dataclass
 class Counts:
-    """Per-document counts of one system: everything the metrics and the bootstrap need."""
+    """Per-unit counts of one system: everything the metrics and the bootstrap need.
+
+    Span layers are counted per sentence unit (``units[k]`` is the document of unit ``k``), the pair
+    layer per claim pair (``pair_docs[k]`` is the home document of pair ``k``, pairs in id order).
+    """
 
     docs: list[str]
-    strict: dict[str, np.ndarray]  # tag layer -> (docs, labels, 3)
-    partial: dict[str, np.ndarray]  # tag layer -> (docs, 4), type ignored
-    partial_labels: dict[str, np.ndarray]  # tag layer -> (docs, labels, 4)
-    unplaced: dict[str, np.ndarray]  # tag layer -> (docs,) predicted spans the token view could not hold
-    values: np.ndarray | None  # (docs, 2) matched, correct
-    pairs: np.ndarray | None  # (docs, 3, 4) confusion of the pairs at home in each document
+    units: np.ndarray  # (units,) index into docs of every sentence unit
+    strict: dict[str, np.ndarray]  # tag layer -> (units, labels, 3)
+    partial: dict[str, np.ndarray]  # tag layer -> (units, 4), type ignored
+    partial_labels: dict[str, np.ndarray]  # tag layer -> (units, labels, 4)
+    unplaced: dict[str, np.ndarray]  # tag layer -> (units,) predicted spans the token view could not hold
+    values: np.ndarray | None  # (units, 2) matched, correct
+    pairs: np.ndarray | None  # (pairs, 3, 4) confusion of each gold pair, in id order
+    pair_docs: np.ndarray | None  # (pairs,) index into docs of each pair's home document
     reports: dict[str, dict]  # tag layer -> seqeval classification_report (output_dict) on all documents
     y_pairs: tuple[list[str], list[str]] | None  # gold and predicted pair labels, for scikit-learn
+
+    def by_document(self, per_unit: np.ndarray, pairs: bool = False) -> np.ndarray:
+        """Per-unit counts summed per document: (docs, ...)."""
+        owner = self.pair_docs if pairs else self.units
+        out = np.zeros((len(self.docs), *per_unit.shape[1:]), dtype=per_unit.dtype)
+        np.add.at(out, owner, per_unit)
+        return out
 
 
 def scored_layers(preds: Predictions) -> list[str]:
@@ -249,7 +305,9 @@ def scored_layers(preds: Predictions) -> list[str]:
 def count(golds: list[GoldDoc], preds: Predictions, pairs: list[Pair]) -> Counts:
     """Counts of ``preds`` against the gold of ``golds``; ``pairs`` are the gold pairs in scope."""
     layers = scored_layers(preds)
-    n = len(golds)
+    sizes = [units_of(g.view) for g in golds]
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    n = int(offsets[-1])
     strict = {t: np.zeros((n, len(LABELS[t]), 3), dtype=np.int64) for t in layers}
     partial = {t: np.zeros((n, 4), dtype=np.int64) for t in layers}
     partial_labels = {t: np.zeros((n, len(LABELS[t]), 4), dtype=np.int64) for t in layers}
@@ -257,37 +315,50 @@ def count(golds: list[GoldDoc], preds: Predictions, pairs: list[Pair]) -> Counts
     values = np.zeros((n, 2), dtype=np.int64) if "figure_tags" in layers else None
     pooled: dict[str, tuple[list, list]] = {t: ([], []) for t in layers}
     for k, g in enumerate(golds):
+        rows = slice(offsets[k], offsets[k + 1])
+        size = sizes[k]
+        unit = unit_of_token(g.view)
         spans = preds.spans.get(g.doc.id, [])
         flags = preds.contradictory.get(g.doc.id, set())
         for t in layers:
             snapped = predicted_spans(g, spans, flags, t)
             placement = predicted_placement(g, snapped, t)
+            seq_unit = list(range(len(g.view.sentences))) + [unit[first] for first in placement.pseudo_first]
             true_seqs = with_pseudo(g.tags[t], placement)
             true_e, pred_e = entities(true_seqs), entities(placement.seqs)
-            strict[t][k] = strict_counts(true_e, pred_e, LABELS[t])
-            unplaced[t][k] = placement.unplaced
+            strict[t][rows] = strict_counts_by_unit(true_e, pred_e, LABELS[t], seq_unit, size)
+            np.add.at(unplaced[t][rows], [unit[first] for first in placement.pseudo_first], 1)
             true_r, pred_r = ranges(g.spans[t]), ranges(snapped)
-            partial[t][k] = partial_counts(true_r, pred_r)
+            partial[t][rows] = partial_counts_by_unit(true_r, pred_r, unit, size)
             for m, label in enumerate(LABELS[t]):
-                partial_labels[t][k, m] = partial_counts(
-                    [e for e in true_r if e[3] == label], [e for e in pred_r if e[3] == label]
+                partial_labels[t][rows, m] = partial_counts_by_unit(
+                    [e for e in true_r if e[3] == label], [e for e in pred_r if e[3] == label], unit, size
                 )
             if t == "figure_tags":
-                values[k] = value_counts(true_e, pred_e, g.view, g.values, placement)
+                values[rows] = value_counts(true_e, pred_e, g.view, g.values, placement, size)
             pooled[t][0].extend(true_seqs)
             pooled[t][1].extend(placement.seqs)
     reports = {t: seqeval_report(*pooled[t]) for t in layers}
-    pair_counts, y_pairs = None, None
+    pair_counts, pair_docs, y_pairs = None, None, None
     if preds.pairs is not None and pairs:
         home = {g.doc.id: k for k, g in enumerate(golds)}
-        pair_counts = np.zeros((n, len(PAIR_LABELS), len(PAIR_LABELS) + 1), dtype=np.int64)
-        for p in pairs:
-            at = home[p.home(set(home))]
-            pair_counts[at] += pair_confusion([p], preds.pairs)
         ordered = sorted(pairs, key=lambda p: p.id)
+        pair_counts = np.stack([pair_confusion([p], preds.pairs) for p in ordered])
+        pair_docs = np.array([home[p.home(set(home))] for p in ordered], dtype=np.int64)
         y_pairs = ([p.label for p in ordered], [preds.pairs.get(p.id, "NONE") for p in ordered])
+    units = np.repeat(np.arange(len(golds)), sizes)
     return Counts(
-        [g.doc.id for g in golds], strict, partial, partial_labels, unplaced, values, pair_counts, reports, y_pairs
+        [g.doc.id for g in golds],
+        units,
+        strict,
+        partial,
+        partial_labels,
+        unplaced,
+        values,
+        pair_counts,
+        pair_docs,
+        reports,
+        y_pairs,
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
@@ -13,13 +15,16 @@ from crossclaim.evaluation.results import (
     LayerScore,
     PairScore,
     PartialScore,
+    PValue,
+    Sample,
     Scores,
     StrictScore,
     ValueAccuracy,
 )
 from crossclaim.schema.scheme import PAIR_LABELS
 
-RESAMPLES = 1000
+RESAMPLES = 1000  # bootstrap resamples for the intervals
+ROUNDS = 9999  # rounds of the approximate randomisation test: p's floor is 1/10,000
 SEED = 20250604
 
 
@@ -75,17 +80,33 @@ def pair_metrics(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
 
 
 # ---------------------------------------------------------------------------------------------
-# bootstrap over documents
+# bootstrap over units (sentences, claim pairs), stratified by document
 
 
-def resample_indices(n_docs: int, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
-    """(resamples, n_docs) document indices drawn with replacement; shared by all systems (paired)."""
-    return np.random.default_rng(seed).integers(0, n_docs, size=(resamples, n_docs))
+def stratified_weights(groups: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
+    """(resamples, units): how often each unit is drawn when every document's units are resampled
+    with replacement within that document (its size kept).
+
+    The documents are held fixed: the intervals describe these documents, not news in general (with
+    two to five documents no interval can). Same groups and seed, same weights, for every system.
+    """
+    rng = np.random.default_rng(seed)
+    out = np.zeros((resamples, len(groups)), dtype=np.int64)
+    for g in np.unique(groups):
+        members = np.flatnonzero(groups == g)
+        out[:, members] = rng.multinomial(len(members), np.full(len(members), 1 / len(members)), size=resamples)
+    return out
 
 
-def resampled(per_doc: np.ndarray, idx: np.ndarray) -> np.ndarray:
+def resampled(per_unit: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Pooled counts of every resample: (resamples, ...)."""
-    return per_doc[idx].sum(axis=1)
+    flat = per_unit.reshape(len(per_unit), -1)
+    return (weights @ flat).reshape(weights.shape[0], *per_unit.shape[1:])
+
+
+def distinct(weights: np.ndarray) -> int:
+    """How many of the drawn resamples differ (three in all for two documents resampled as wholes)."""
+    return 0 if weights.size == 0 else len(np.unique(weights, axis=0))
 
 
 def interval(samples: np.ndarray) -> list[float] | None:
@@ -97,21 +118,43 @@ def interval(samples: np.ndarray) -> list[float] | None:
     return [float(lo), float(hi)]
 
 
-def paired_p_value(a: np.ndarray, b: np.ndarray, a_obs: float, b_obs: float) -> float | None:
-    """Two-sided paired bootstrap p-value of the difference a - b (shifted to the null, +1 smoothed).
+# ---------------------------------------------------------------------------------------------
+# paired test: approximate randomisation over units
 
-    Resampled differences are centred on the observed one; p is the share at least as far from it
-    as the observed difference is from zero (Berg-Kirkpatrick et al. 2012, two-sided).
+
+def randomization_test(
+    a: np.ndarray,
+    b: np.ndarray,
+    statistic: Callable[[np.ndarray], np.ndarray],
+    rounds: int = ROUNDS,
+    seed: int = SEED,
+) -> PValue | None:
+    """Two-sided approximate randomisation test of statistic(a) - statistic(b) (Noreen 1989; Yeh 2000).
+
+    ``a`` and ``b`` are per-unit counts of two systems on the same gold (units × ...). Under the null
+    the two systems' outputs are exchangeable unit by unit, so each round swaps every unit's counts
+    between them with probability 1/2; p = (k + 1) / (rounds + 1) where k rounds reach the observed
+    absolute difference. k = 0 puts p at its floor 1 / (rounds + 1): a bound, flagged, never exact.
     """
-    if a_obs is None or b_obs is None:
+    obs = statistic(a.sum(0)) - statistic(b.sum(0))
+    if np.isnan(obs):
         return None
-    delta = a_obs - b_obs
-    d = a - b
-    d = d[~np.isnan(d)]
-    if d.size == 0:
-        return None
-    extreme = int(np.sum(np.abs(d - delta) >= abs(delta) - 1e-12))
-    return (extreme + 1) / (d.size + 1)
+    swaps = np.random.default_rng(seed).integers(0, 2, size=(rounds, len(a)), dtype=np.int8)
+    shift = resampled(b - a, swaps)
+    diff = np.abs(statistic(a.sum(0) + shift) - statistic(b.sum(0) - shift))
+    diff = diff[~np.isnan(diff)]
+    extreme = int(np.sum(diff >= abs(float(obs)) - 1e-12))
+    return PValue((extreme + 1) / (diff.size + 1), diff.size, extreme == 0)
+
+
+def strict_f1(c: np.ndarray) -> np.ndarray:
+    """Strict micro F1 of (..., labels, 3) counts (the statistic of the paired test on span layers)."""
+    return strict_prf(c)[2]
+
+
+def pair_macro_f1(c: np.ndarray) -> np.ndarray:
+    """Pair macro-F1 of (..., 3, 4) confusions (the statistic of the paired test on pairs)."""
+    return pair_metrics(c)[3]
 
 
 def sklearn_pairs(y_true: list[str], y_pred: list[str]) -> tuple[PRF, float]:
@@ -131,11 +174,16 @@ def _ci(samples: np.ndarray) -> CI:
     return None if bounds is None else (bounds[0], bounds[1])
 
 
-def strict_score(c: Counts, t: str, idx: np.ndarray) -> StrictScore:
-    """Point estimates from seqeval's report, the interval by bootstrap over documents."""
+def _by_document(c: Counts, per_unit: np.ndarray, metric: Callable, pairs: bool = False) -> dict[str, float | None]:
+    """A metric on each document's own units (a fold of leave-one-document-out CV)."""
+    return {doc: _num(float(v)) for doc, v in zip(c.docs, metric(c.by_document(per_unit, pairs)))}
+
+
+def strict_score(c: Counts, t: str, w: np.ndarray) -> StrictScore:
+    """Point estimates from seqeval's report, the interval by the stratified bootstrap over sentences."""
     report = c.reports[t]
     pooled = c.strict[t].sum(0)
-    _, _, f_boot = strict_prf(resampled(c.strict[t], idx))
+    f_boot = strict_f1(resampled(c.strict[t], w))
     micro = report.get("micro avg")
     return StrictScore(
         micro=PRF(
@@ -154,12 +202,13 @@ def strict_score(c: Counts, t: str, idx: np.ndarray) -> StrictScore:
             for label, row in sorted(report.items())
             if label in LABELS[t]
         },
+        by_document=_by_document(c, c.strict[t], strict_f1),
     )
 
 
-def partial_score(c: Counts, t: str, idx: np.ndarray) -> PartialScore:
+def partial_score(c: Counts, t: str, w: np.ndarray) -> PartialScore:
     pp, pr, pf = partial_prf(c.partial[t].sum(0))
-    _, _, pf_boot = partial_prf(resampled(c.partial[t], idx))
+    _, _, pf_boot = partial_prf(resampled(c.partial[t], w))
     labels = {}
     for m, label in enumerate(LABELS[t]):
         lc = c.partial_labels[t][:, m].sum(0)
@@ -175,48 +224,45 @@ def partial_score(c: Counts, t: str, idx: np.ndarray) -> PartialScore:
     )
 
 
-def value_score(values: np.ndarray, idx: np.ndarray) -> ValueAccuracy:
+def value_score(values: np.ndarray, w: np.ndarray) -> ValueAccuracy:
     matched, correct = (int(x) for x in values.sum(0))
     return ValueAccuracy(
-        correct / matched if matched else None, _ci(value_accuracy(resampled(values, idx))), matched, correct
+        correct / matched if matched else None, _ci(value_accuracy(resampled(values, w))), matched, correct
     )
 
 
-def pair_score(pairs: np.ndarray, y_pairs: tuple[list[str], list[str]], idx: np.ndarray) -> PairScore:
-    """Point estimates from scikit-learn, intervals from the per-document confusions."""
-    contradicts, macro = sklearn_pairs(*y_pairs)
-    _, _, f_boot, macro_boot = pair_metrics(resampled(pairs, idx))
-    unlabelled = sum(1 for y in y_pairs[1] if y not in PAIR_LABELS)
-    return PairScore(contradicts, _ci(f_boot), macro, _ci(macro_boot), len(y_pairs[0]), unlabelled)
+def pair_score(c: Counts, w: np.ndarray) -> PairScore:
+    """Point estimates from scikit-learn, intervals from the stratified bootstrap over claim pairs."""
+    contradicts, macro = sklearn_pairs(*c.y_pairs)
+    _, _, f_boot, macro_boot = pair_metrics(resampled(c.pairs, w))
+    unlabelled = sum(1 for y in c.y_pairs[1] if y not in PAIR_LABELS)
+    by_doc = {
+        doc: f for doc, f in _by_document(c, c.pairs, pair_macro_f1, pairs=True).items() if f is not None
+    }  # documents that are home to no pair are left out
+    return PairScore(contradicts, _ci(f_boot), macro, _ci(macro_boot), len(c.y_pairs[0]), unlabelled, by_doc)
 
 
-def summarize(c: Counts, idx: np.ndarray) -> Scores:
-    """The scores of one system: point estimates from seqeval / scikit-learn, CIs by bootstrap."""
+def sample(c: Counts, resamples: int = RESAMPLES, seed: int = SEED) -> tuple[Sample, np.ndarray, np.ndarray | None]:
+    """What is resampled, with the weights: sentences within documents, claim pairs within home documents."""
+    w = stratified_weights(c.units, resamples, seed)
+    wp = stratified_weights(c.pair_docs, resamples, seed) if c.pairs is not None else None
+    info = Sample(
+        documents=len(c.docs),
+        sentences=len(c.units),
+        pairs=0 if c.pairs is None else len(c.pairs),
+        resamples=resamples,
+        distinct_sentence_resamples=distinct(w),
+        distinct_pair_resamples=None if wp is None else distinct(wp),
+    )
+    return info, w, wp
+
+
+def summarize(c: Counts, resamples: int = RESAMPLES, seed: int = SEED) -> Scores:
+    """The scores of one system: point estimates from seqeval / scikit-learn, CIs by the stratified bootstrap."""
+    info, w, wp = sample(c, resamples, seed)
     layers = {}
     for t in c.strict:
-        values = value_score(c.values, idx) if t == "figure_tags" and c.values is not None else None
-        layers[t] = LayerScore(strict_score(c, t, idx), partial_score(c, t, idx), values)
-    pairs = pair_score(c.pairs, c.y_pairs, idx) if c.pairs is not None and c.y_pairs is not None else None
-    return Scores(layers, pairs)
-
-
-# ---------------------------------------------------------------------------------------------
-# statistics used by the paired test: one number per resample
-
-
-def layer_statistic(c: Counts, tag_layer: str, idx: np.ndarray) -> tuple[np.ndarray, float | None] | None:
-    """Strict micro F1 of every resample and the observed one (None if the layer is not scored)."""
-    if tag_layer not in c.strict:
-        return None
-    _, _, obs = strict_prf(c.strict[tag_layer].sum(0))
-    _, _, boot = strict_prf(resampled(c.strict[tag_layer], idx))
-    return boot, _num(float(obs))
-
-
-def pair_statistic(c: Counts, idx: np.ndarray) -> tuple[np.ndarray, float | None] | None:
-    """Pair macro-F1 of every resample and the observed one."""
-    if c.pairs is None:
-        return None
-    _, _, _, obs = pair_metrics(c.pairs.sum(0))
-    _, _, _, boot = pair_metrics(resampled(c.pairs, idx))
-    return boot, _num(float(obs))
+        values = value_score(c.values, w) if t == "figure_tags" and c.values is not None else None
+        layers[t] = LayerScore(strict_score(c, t, w), partial_score(c, t, w), values)
+    pairs = pair_score(c, wp) if c.pairs is not None and c.y_pairs is not None else None
+    return Scores(layers, pairs, info)

@@ -8,7 +8,7 @@ and ``baselines/leaderboard.json``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 
 CI = tuple[float, float] | None  # a 95% interval, None where the metric is undefined in every resample
 DIGITS = 4
@@ -51,6 +51,7 @@ class StrictScore:
     predicted: int  # every predicted span, placed on the token view or not
     unplaced: int  # predicted spans the token view could not hold (each a false positive)
     labels: Mapping[str, LabelScore]
+    by_document: Mapping[str, float | None] = field(default_factory=dict)  # micro F1 of each document alone
 
     def to_json(self) -> dict:
         extra = {
@@ -59,7 +60,11 @@ class StrictScore:
             "predicted": self.predicted,
             "unplaced": self.unplaced,
         }
-        return {"micro": self.micro.to_json() | extra, "labels": {k: v.to_json() for k, v in self.labels.items()}}
+        return {
+            "micro": self.micro.to_json() | extra,
+            "labels": {k: v.to_json() for k, v in self.labels.items()},
+            "f1_by_document": dict(self.by_document),
+        }
 
 
 @dataclass(frozen=True)
@@ -115,15 +120,53 @@ class PairScore:
     macro_f1_ci: CI
     n: int
     unlabelled: int
+    macro_f1_by_document: Mapping[str, float] = field(default_factory=dict)  # pairs at home in each document
 
     def to_json(self) -> dict:
         return {
             "contradicts": self.contradicts.to_json() | {"f1_ci": _ci(self.f1_ci)},
             "macro_f1": self.macro_f1,
             "macro_f1_ci": _ci(self.macro_f1_ci),
+            "macro_f1_by_document": dict(self.macro_f1_by_document),
             "n": self.n,
             "unlabelled": self.unlabelled,
         }
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What the intervals resample: sentences within their documents and claim pairs within their home
+    documents, the documents held fixed; how many of the drawn resamples are distinct."""
+
+    documents: int
+    sentences: int
+    pairs: int
+    resamples: int
+    distinct_sentence_resamples: int
+    distinct_pair_resamples: int | None  # None when no pair is scored
+
+    def to_json(self) -> dict:
+        return {
+            "documents": self.documents,
+            "sentences": self.sentences,
+            "pairs": self.pairs,
+            "resamples": self.resamples,
+            "distinct_sentence_resamples": self.distinct_sentence_resamples,
+            "distinct_pair_resamples": self.distinct_pair_resamples,
+        }
+
+
+@dataclass(frozen=True)
+class PValue:
+    """A p-value of the paired test; ``at_floor`` when no round reached the observed difference, so
+    ``p`` = 1 / (rounds + 1) is a bound, not an estimate."""
+
+    p: float
+    rounds: int
+    at_floor: bool
+
+    def to_json(self) -> dict:
+        return {"p": self.p, "rounds": self.rounds, "at_floor": self.at_floor}
 
 
 @dataclass(frozen=True)
@@ -132,11 +175,13 @@ class Scores:
 
     layers: Mapping[str, LayerScore]  # tag layer -> scores; only the layers the system predicts
     pairs: PairScore | None  # None when the system does not label pairs (or no pair is in scope)
+    sample: Sample | None = None  # what the intervals resample
 
     def to_json(self) -> dict:
         return {
             "layers": {k: v.to_json() for k, v in self.layers.items()},
             "pairs": None if self.pairs is None else self.pairs.to_json(),
+            "sample": None if self.sample is None else self.sample.to_json(),
         }
 
 

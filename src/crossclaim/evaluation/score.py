@@ -6,8 +6,8 @@ from pathlib import Path
 
 from crossclaim.errors import InputError
 from crossclaim.evaluation.counts import GoldDoc, count, index_gold
-from crossclaim.evaluation.metrics import RESAMPLES, SEED, resample_indices, summarize
-from crossclaim.evaluation.results import CI, Scores, SplitScores
+from crossclaim.evaluation.metrics import RESAMPLES, SEED, summarize
+from crossclaim.evaluation.results import CI, Sample, Scores, SplitScores
 from crossclaim.formats.predictions import Predictions
 from crossclaim.schema.records import Pair
 from crossclaim.schema.scheme import SPLITS
@@ -20,8 +20,7 @@ def evaluate(
     golds: list[GoldDoc], preds: Predictions, pairs: list[Pair], resamples: int = RESAMPLES, seed: int = SEED
 ) -> Scores:
     """Score ``preds`` on the documents of ``golds`` and the gold ``pairs`` in scope."""
-    c = count(golds, preds, pairs)
-    return summarize(c, resample_indices(len(golds), resamples, seed))
+    return summarize(count(golds, preds, pairs), resamples, seed)
 
 
 def pairs_of_split(pairs: list[Pair], split_of: dict[str, str], split: str) -> list[Pair]:
@@ -54,6 +53,17 @@ def score_file(root: Path, path: Path, split: str) -> SplitScores:
     return SplitScores(scores, split, tuple(ids), tuple(sorted(set(preds.spans) - set(ids))))
 
 
+def sample_note(s: Sample) -> str:
+    """How the intervals were drawn, in one line: units, resamples and how many of them are distinct."""
+    text = (
+        f"95% CIs: {s.resamples:,} bootstrap resamples of {s.sentences} sentences within their {s.documents} "
+        f"document{'s' if s.documents != 1 else ''} ({s.distinct_sentence_resamples:,} distinct)"
+    )
+    if s.distinct_pair_resamples is not None:
+        text += f" and of {s.pairs} claim pairs within their home documents ({s.distinct_pair_resamples:,} distinct)"
+    return text + "; they describe these documents, not news in general"
+
+
 def unplaced_note(n: int) -> str:
     return f"{n} predicted span{'s' if n != 1 else ''} could not be placed on the token view"
 
@@ -68,6 +78,9 @@ def format_scores(result: SplitScores) -> str:
         return "" if not c else f"  95% CI [{c[0]:.3f}, {c[1]:.3f}]"
 
     lines = [f"split {result.split}: {', '.join(result.documents)}"]
+    s = result.scores.sample
+    if s is not None:
+        lines.append(sample_note(s))
     if result.ignored_documents:
         lines.append(f"(lines of {', '.join(result.ignored_documents)} are outside the split: not scored)")
     for layer, entry in result.scores.layers.items():

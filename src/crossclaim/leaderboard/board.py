@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from crossclaim.evaluation.results import Scores
+from crossclaim.evaluation.results import PValue, Sample, Scores
 
 
 @dataclass(frozen=True)
@@ -13,10 +13,13 @@ class Comparison:
     """The best system of a layer (strict micro F1, or pair macro-F1) and every other one's paired p-value."""
 
     best: str
-    p_vs_best: Mapping[str, float | None]
+    p_vs_best: Mapping[str, PValue | None]
 
     def to_json(self) -> dict:
-        return {"best": self.best, "p_vs_best": dict(self.p_vs_best)}
+        return {
+            "best": self.best,
+            "p_vs_best": {k: None if v is None else v.to_json() for k, v in self.p_vs_best.items()},
+        }
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,10 @@ class Evaluation:
 
     documents: tuple[str, ...]
     gold_spans: Mapping[str, int]  # tag layer -> gold spans
+    gold_spans_by_document: Mapping[str, Mapping[str, int]]  # tag layer -> document -> gold spans
     pairs: int  # gold claim pairs in scope
+    pairs_by_document: Mapping[str, int]  # home document -> gold claim pairs
+    sample: Sample  # what the intervals resample
     systems: Mapping[str, Scores]
     comparison: Mapping[str, Comparison]  # tag layer or "pairs" -> comparison
 
@@ -33,7 +39,10 @@ class Evaluation:
         return {
             "documents": list(self.documents),
             "gold_spans": dict(self.gold_spans),
+            "gold_spans_by_document": {k: dict(v) for k, v in self.gold_spans_by_document.items()},
             "pairs": self.pairs,
+            "pairs_by_document": dict(self.pairs_by_document),
+            "sample": self.sample.to_json(),
             "systems": {k: v.to_json() for k, v in self.systems.items()},
             "comparison": {k: v.to_json() for k, v in self.comparison.items()},
         }

@@ -25,11 +25,12 @@ from crossclaim.errors import InputError
 from crossclaim.evaluation.counts import PARTIAL_SCHEME, SNAPPING, Counts, GoldDoc, count, entities, index_gold
 from crossclaim.evaluation.metrics import (
     RESAMPLES,
+    ROUNDS,
     SEED,
-    layer_statistic,
-    pair_statistic,
-    paired_p_value,
-    resample_indices,
+    pair_macro_f1,
+    randomization_test,
+    sample,
+    strict_f1,
     summarize,
 )
 from crossclaim.evaluation.results import Scores, rounded
@@ -119,13 +120,19 @@ def predict_on(system: System, gold: Gold, docs: list[Document], pairs: list[Pai
     )
 
 
-def predict_split(system: System, gold: Gold, split: str, name: str) -> str:
-    """The predictions file (JSON Lines text) of a system on a split (``all``: every document)."""
+def run_on_split(system: System, gold: Gold, split: str, name: str) -> tuple[Predictions, list[Document], list[Pair]]:
+    """A system's checked predictions on a split (``all``: every document), with its documents and pairs."""
     if split not in (*SPLITS, "all"):
         raise InputError("--split", f"unknown split {split!r} (allowed: {', '.join(SPLITS)}, all)")
     docs = [d for d in sorted(gold.docs, key=lambda d: d.id) if split == "all" or d.split == split]
     pairs = pairs_of_split(gold.pairs, {d.id: d.split for d in gold.docs}, split)
-    return to_jsonl(predict_on(system, gold, docs, pairs, name), docs, pairs)
+    return predict_on(system, gold, docs, pairs, name), docs, pairs
+
+
+def predict_split(system: System, gold: Gold, split: str, name: str) -> str:
+    """The predictions file (JSON Lines text) of a system on a split (``all``: every document)."""
+    preds, docs, pairs = run_on_split(system, gold, split, name)
+    return to_jsonl(preds, docs, pairs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,21 +159,32 @@ def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[], None] = l
     evaluations = {}
     for ev in EVALUATIONS:
         golds: list[GoldDoc] = [index_gold(d, gold.spans(d.id), flags[ev].get(d.id, set())) for d in docs[ev]]
-        idx = resample_indices(len(golds))
         counts: dict[str, Counts] = {}
         systems: dict[str, Scores] = {}
         for e in entries:
             if ev not in e.predictions:
                 continue
             counts[e.name] = count(golds, e.predictions[ev], pairs[ev])
-            systems[e.name] = summarize(counts[e.name], idx)
+            systems[e.name] = summarize(counts[e.name])
             tick()
+        # the gold alone (no layer predicted, every pair unlabelled): the units and pair homes of this evaluation
+        gold_counts = count(golds, Predictions({}, frozenset(), {}, {}), pairs[ev])
         evaluations[ev] = Evaluation(
             documents=tuple(d.id for d in docs[ev]),
             gold_spans={t.name: sum(len(entities(g.tags[t.name])) for g in golds) for t in TAG_LAYERS},
+            gold_spans_by_document={
+                t.name: {g.doc.id: len(entities(g.tags[t.name])) for g in golds} for t in TAG_LAYERS
+            },
             pairs=len(pairs[ev]),
+            pairs_by_document={
+                doc: int(n)
+                for doc, n in zip(gold_counts.docs, np.bincount(gold_counts.pair_docs, minlength=len(golds)))
+            }
+            if gold_counts.pair_docs is not None
+            else {},
+            sample=sample(gold_counts)[0],
             systems=systems,
-            comparison=compare(counts, idx),
+            comparison=compare(counts),
         )
     board = Board(
         evaluations=evaluations,
@@ -178,8 +196,16 @@ def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[], None] = l
 
 
 SETTINGS = {
-    "bootstrap": f"{RESAMPLES} resamples of documents with replacement, seed {SEED}; 95% percentile intervals",
-    "p_value": "two-sided paired bootstrap (same resamples for both systems), against the best system of the layer",
+    "bootstrap": (
+        f"{RESAMPLES} resamples, seed {SEED}: the sentences of every document resampled with replacement within "
+        "that document (span layers), the claim pairs within their home document (pairs); 95% percentile "
+        "intervals. The documents are held fixed: the intervals describe these documents, not news in general"
+    ),
+    "p_value": (
+        f"two-sided approximate randomisation test ({ROUNDS} rounds, seed {SEED}): every sentence's (or pair's) "
+        "counts swapped between the two systems with probability 1/2; strict micro F1 (span layers) or macro-F1 "
+        f"(pairs) against the best system of the layer; p = (k + 1) / ({ROUNDS} + 1), at_floor when k = 0 (a bound)"
+    ),
     "snapping": SNAPPING,
     "strict": (
         "seqeval classification_report, mode='strict', scheme=IOB2, on the token view; a snapped span the view "
@@ -192,26 +218,25 @@ SETTINGS = {
 }
 
 
-def compare(counts: dict[str, Counts], idx: np.ndarray) -> dict[str, Comparison]:
-    """Per layer (and pairs): the best system by strict micro F1 and every other one's p-value."""
+def compare(counts: dict[str, Counts]) -> dict[str, Comparison]:
+    """Per layer (and pairs): the best system by strict micro F1 (pairs: macro-F1) and every other
+    one's approximate randomisation p-value against it."""
     out: dict[str, Comparison] = {}
-    keys = [t.name for t in TAG_LAYERS] + ["pairs"]
-    for key in keys:
-        stats = {}
-        for name, c in counts.items():
-            stat = pair_statistic(c, idx) if key == "pairs" else layer_statistic(c, key, idx)
-            if stat is not None and stat[1] is not None:
-                stats[name] = stat
-        if not stats:
+    for key in [t.name for t in TAG_LAYERS] + ["pairs"]:
+        per_unit = {
+            name: c.pairs if key == "pairs" else c.strict.get(key)
+            for name, c in counts.items()
+            if (c.pairs if key == "pairs" else c.strict.get(key)) is not None
+        }
+        statistic = pair_macro_f1 if key == "pairs" else strict_f1
+        observed = {name: float(statistic(x.sum(0))) for name, x in per_unit.items()}
+        observed = {name: f for name, f in observed.items() if not np.isnan(f)}
+        if not observed:
             continue
-        best = max(stats, key=lambda n: (stats[n][1], -list(counts).index(n)))
+        best = max(observed, key=lambda n: (observed[n], -list(counts).index(n)))
         out[key] = Comparison(
             best,
-            {
-                name: paired_p_value(stats[best][0], boot, stats[best][1], obs)
-                for name, (boot, obs) in stats.items()
-                if name != best
-            },
+            {name: randomization_test(per_unit[best], per_unit[name], statistic) for name in observed if name != best},
         )
     return out
 
