@@ -64,6 +64,13 @@ def _without(src: Path, dest: Path, dropped: set[str]) -> set[str]:
     (dest / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     spans = json.loads((src / "exports" / "spans.json").read_text(encoding="utf-8"))
     spans = [t for t in spans if t["data"]["doc_id"] not in gone]
+    for t in spans:  # a declaration of a pair with a dropped document's claim goes with the document
+        for a in t["annotations"]:
+            for r in a["result"]:
+                if r.get("from_name") == "compare_with":
+                    refs = [x for x in r["value"]["text"][0].split() if x.partition(":")[0] not in gone]
+                    r["value"]["text"] = [" ".join(refs)]
+            a["result"] = [r for r in a["result"] if r.get("from_name") != "compare_with" or r["value"]["text"][0]]
     (dest / "exports" / "spans.json").write_text(json.dumps(spans), encoding="utf-8")
     pairs = json.loads((src / "exports" / "pairs.json").read_text(encoding="utf-8"))
     pairs = [t for t in pairs if not {t["data"]["a_doc"], t["data"]["b_doc"]} & gone]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
-from crossclaim.schema.records import Pair
+from crossclaim.schema.records import Pair, Span
 from crossclaim.schema.scheme import SPLITS
 
 
@@ -42,3 +42,15 @@ def contradictory_claims(pairs: Iterable[Pair], split_of: Mapping[str, str] | No
             if split is None or split_of[doc] == split:
                 out[doc].add(claim)
     return dict(out)
+
+
+def nested_declarations(claim: Span, split: str, split_of: Mapping[str, str]) -> Span:
+    """A claim as published: its ``compare_with`` keeps only claims of documents in the same or an
+    earlier split (the nested rule of ``contradictory_claims``). A declaration points at a pair, and
+    most declared pairs cross topics because they contradict: a train row naming a test claim would
+    tell a system where the test contradictions are."""
+    refs = claim.attrs.get("compare_with")
+    if not isinstance(refs, str):
+        return claim
+    kept = [r for r in refs.split() if SPLITS.index(split_of.get(r.partition(":")[0], split)) <= SPLITS.index(split)]
+    return claim.replace(compare_with=" ".join(kept) or None) if len(kept) != len(refs.split()) else claim

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
 from datasets import ClassLabel, Features, List, Value
 
 from crossclaim.dataset.gold import DocGold, Gold, kept_claims
-from crossclaim.dataset.splits import pair_split
+from crossclaim.dataset.splits import nested_declarations, pair_split
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
 from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS, attributes_of
 from crossclaim.schema.tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, token_view
@@ -103,8 +104,18 @@ def span_row(s: Span, contradictory: set[str]) -> dict:
     return row
 
 
-def document_row(doc: Document, ann: Annotation | None, task: Task | None, contradictory: set[str]) -> dict:
-    spans = ann.spans if ann else []
+def document_row(
+    doc: Document,
+    ann: Annotation | None,
+    task: Task | None,
+    contradictory: set[str],
+    split_of: Mapping[str, str],
+) -> dict:
+    """A document's row, as published: claims name only claims of the same or an earlier split
+    (``nested_declarations``)."""
+    spans = (
+        [nested_declarations(s, doc.split, split_of) if s.layer == "claims" else s for s in ann.spans] if ann else []
+    )
     row = {
         "id": doc.id,
         "source_file": doc.source_file,
@@ -259,7 +270,7 @@ class TableBuilder:
     def add(self, g: DocGold) -> None:
         d, spans, part = g.doc, g.spans, self.part
         flags = self.corpus.contradictory.get(d.id, set())
-        self.rows[d.split].append(document_row(d, g.annotation, g.task, flags))
+        self.rows[d.split].append(document_row(d, g.annotation, g.task, flags, self.corpus.split_of))
         view = self.tokens[d.split].add(d.id, d.text, spans, flags)
         part.splits_made += view.splits
         kept_claims(g, self.claim_keys, part.claims, part.topics)
