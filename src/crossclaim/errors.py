@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Iterable, Iterator
 
 ECHO = 80  # characters of an offending value echoed in a message: enough to recognise it, never a 200 MB field
 
@@ -20,13 +21,42 @@ class InputError(Exception):
         super().__init__(f"{where}: {what}{extra}")
 
     @classmethod
-    def collect(cls, problems: list[tuple[str, str]]) -> None:
+    def collect(cls, problems: Iterable[tuple[str, str]]) -> None:
         """Raise one error for all ``problems``, if there are any."""
-        if problems:
-            raise cls(*problems[0], more=problems[1:])
+        found = list(problems)
+        if found:
+            raise cls(*found[0], more=found[1:])
 
     def lines(self) -> list[str]:
         return [f"{where}: {what}" for where, what in self.problems]
+
+
+class Problems:
+    """The one collector of a pass over an input: every problem found, with its place, in the order
+    found, raised together (``InputError.collect``) when the pass is over.
+
+    Readers pass it down to the functions that look at each task, region or field; checks that are
+    pure functions return their problems as a list, which the reader adds here.
+    """
+
+    def __init__(self, found: Iterable[tuple[str, str]] = ()) -> None:
+        self._found: list[tuple[str, str]] = list(found)
+
+    def add(self, where: str, what: str) -> None:
+        self._found.append((where, what))
+
+    def extend(self, found: Iterable[tuple[str, str]]) -> None:
+        self._found.extend(found)
+
+    def __iadd__(self, found: Iterable[tuple[str, str]]) -> Problems:
+        self.extend(found)
+        return self
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._found)
+
+    def __len__(self) -> int:
+        return len(self._found)
 
 
 _SHORT = reprlib.Repr()

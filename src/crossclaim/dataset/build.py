@@ -40,7 +40,7 @@ from crossclaim.dataset.pairset import declarations, topics_of
 from crossclaim.dataset.published import Published, Spill, write_table, write_tables
 from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.dataset.tables import Corpus, TableBuilder, TablePart, make_tables, pair_tables
-from crossclaim.errors import InputError
+from crossclaim.errors import InputError, Problems
 from crossclaim.files import Staged, transaction
 from crossclaim.formats.jsonio import read_json
 from crossclaim.formats.jsonstream import (
@@ -257,7 +257,7 @@ class _PartResult:
     tally: AnnotatorTally
     several: list[Task]
     notes: list[str]
-    problems: list[tuple[str, str]]
+    problems: Problems
 
 
 @dataclass
@@ -270,7 +270,7 @@ class _Merged:
     tally: AnnotatorTally = field(default_factory=AnnotatorTally)
     several: list[Task] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    problems: list[tuple[str, str]] = field(default_factory=list)
+    problems: Problems = field(default_factory=Problems)
 
     def add(self, r: _PartResult, spill: Spill) -> None:
         spill.add(r.table)
@@ -278,9 +278,9 @@ class _Merged:
         docs = {d for _, d, _ in r.keys if isinstance(d, str)}
         for task_id, doc_id, here in r.keys:
             if task_id in self.ids:
-                self.problems.append((here, "duplicate task id"))
+                self.problems.add(here, "duplicate task id")
             if doc_id in self.docs:
-                self.problems.append((here, f"duplicate task for document {doc_id}"))
+                self.problems.add(here, f"duplicate task for document {doc_id}")
         self.ids |= ids
         self.docs |= docs
         self.spans += r.spans
@@ -359,7 +359,7 @@ def _build_part(part: tuple[int, list[bytes]], job: _Job | None = None) -> _Part
     builder = TableBuilder(job.corpus, job.claim_keys)
     spans: Counter = Counter()
     tally, several, notes = AnnotatorTally(), [], []
-    problems: list[tuple[str, str]] = []
+    problems = Problems()
     try:
         with collector_paused():
             tasks = parse_span_tasks(parsed(), job.where, job.by_id, start)
@@ -371,5 +371,5 @@ def _build_part(part: tuple[int, list[bytes]], job: _Job | None = None) -> _Part
                     if sum(not a.was_cancelled for a in g.task.annotations) > 1:
                         several.append(g.task)
     except InputError as exc:
-        problems = exc.problems
+        problems = Problems(exc.problems)
     return _PartResult(builder.flushed(), len(raws), keys, spans, tally, several, notes, problems)

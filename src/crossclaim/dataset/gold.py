@@ -21,7 +21,7 @@ from crossclaim.dataset.pairset import (
     topics_of,
 )
 from crossclaim.dataset.splits import contradictory_claims
-from crossclaim.errors import InputError
+from crossclaim.errors import InputError, Problems
 from crossclaim.formats.jsonio import read_json
 from crossclaim.formats.jsonstream import iter_array
 from crossclaim.formats.labelstudio.annotations import choose_gold
@@ -114,7 +114,7 @@ def gold_of_tasks(
     tasks: Iterable[Task], by_id: dict[str, Document], where: str, gold_annotator: str | None, notes: list[str]
 ) -> Iterator[DocGold]:
     """Each valid task with its gold annotation (``choose_gold``); problems raised after the last."""
-    problems: list[tuple[str, str]] = []
+    problems = Problems()
     for task in tasks:
         before = len(problems)
         chosen = choose_gold(task.annotations, f"{where}: doc {task.doc_id}", gold_annotator, problems, notes)

@@ -29,7 +29,7 @@ import math
 import re
 from pathlib import Path
 
-from crossclaim.errors import InputError, shown
+from crossclaim.errors import InputError, Problems, shown
 
 MAX_DEPTH = 64  # the deepest legitimate input, a Label Studio export, nests 8 levels
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # every integer fits a signed 64-bit column (int64 in parquet)
@@ -101,7 +101,7 @@ def check_integers(data: bytes, where: str) -> None:
         _loads(data.decode("utf-8", "surrogatepass"), where, False, data, last_line=True, in_line=True)
 
 
-def json_lines(text: str, where: str, problems: list[tuple[str, str]]) -> list[tuple[int, object]]:
+def json_lines(text: str, where: str, problems: Problems) -> list[tuple[int, object]]:
     """(line number, value) of every non-blank line of JSON Lines text, parsed strictly with unique keys.
 
     Lines are split on ``\\n`` only (a ``\\r`` before it is JSON white space). A bad line adds its

@@ -150,7 +150,7 @@ def iter_array_raw(path: Path, where: str | None = None, chunk: int = CHUNK) -> 
         n, done = 0, False
         while not done:
             more = fh.read(chunk)
-            _forget_read(fh)
+            forget_pages(fh)
             marks, depth, deepest = _boundaries(buf, 0, 1)
             if deepest > MAX_DEPTH:
                 raise InputError(where, f"nested deeper than {MAX_DEPTH} levels: not a Label Studio export")
@@ -174,12 +174,17 @@ def iter_array_raw(path: Path, where: str | None = None, chunk: int = CHUNK) -> 
             buf = buf[start:] + more
 
 
-def _forget_read(fh) -> None:
-    """Tell the kernel the pages read so far will not be read again: a pass over an export of a
-    few gigabytes would otherwise fill the page cache (memory charged to the build) with them."""
-    if hasattr(os, "posix_fadvise"):
-        with contextlib.suppress(OSError):
-            os.posix_fadvise(fh.fileno(), 0, fh.tell(), os.POSIX_FADV_DONTNEED)
+def forget_pages(fh, written: bool = False) -> None:
+    """Tell the kernel the pages of ``fh`` so far will not be used again (``written``: write them out
+    first, as only clean pages can be dropped). A pass over an export of gigabytes, or the scratch
+    files of a build, would otherwise fill the page cache, memory charged to the build, with them."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    with contextlib.suppress(OSError, ValueError):
+        if written:
+            fh.flush()
+            os.fdatasync(fh.fileno())
+        os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
 
 def parse_element(piece: bytes, where: str, n: int) -> object:

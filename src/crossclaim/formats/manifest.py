@@ -13,7 +13,7 @@ from dataclasses import asdict
 from datetime import date
 from pathlib import Path, PurePosixPath
 
-from crossclaim.errors import InputError, shown
+from crossclaim.errors import InputError, Problems, shown
 from crossclaim.files import write_bytes_atomic, write_text_atomic
 from crossclaim.formats.jsonio import decode, described, json_type, read_bytes, read_json
 from crossclaim.schema.records import Document
@@ -48,7 +48,7 @@ def load_manifest(annotations: Path) -> list[Document]:
     """Read the manifest and each raw page, checking sha256 and slice; return documents with text."""
     path = annotations / MANIFEST
     docs = parse_manifest(read_json(path, unique_keys=True), str(path))
-    problems: list[tuple[str, str]] = []
+    problems = Problems()
     out = []
     for doc in docs:
         where = f"{path}: document {_name(doc.id)}"
@@ -68,7 +68,7 @@ def load_manifest(annotations: Path) -> list[Document]:
             continue
         if not doc.slice_end <= len(raw):
             span = f"{doc.slice_start}:{doc.slice_end}"
-            problems.append((where, f"slice {span} is out of range for {raw_path} ({len(raw)} characters)"))
+            problems.add(where, f"slice {span} is out of range for {raw_path} ({len(raw)} characters)")
             continue
         out.append(_with_text(doc, raw[doc.slice_start : doc.slice_end]))
     InputError.collect(problems)
@@ -99,13 +99,13 @@ def parse_manifest(data: object, where: str) -> list[Document]:
     """Documents (without text) of the manifest's JSON; every problem of every entry in one InputError."""
     if not isinstance(data, dict):
         raise InputError(where, f'must be a JSON object {{"documents": [...]}}, got {json_type(data)}')
-    problems: list[tuple[str, str]] = [
+    problems = Problems(
         (f"{where}, field {_name(key)}", "unknown field (the manifest holds only documents)")
         for key in sorted(set(data) - {"documents"})
-    ]
+    )
     entries = data.get("documents")
     if not isinstance(entries, list):
-        problems.append((f"{where}, field documents", f"must be a list of document objects, got {json_type(entries)}"))
+        problems.add(f"{where}, field documents", f"must be a list of document objects, got {json_type(entries)}")
         InputError.collect(problems)
     docs: list[Document] = []
     seen: set[str] = set()
@@ -114,7 +114,7 @@ def parse_manifest(data: object, where: str) -> list[Document]:
         if doc is None:
             continue
         if doc.id in seen:
-            problems.append((f"{where}: document {_name(doc.id)}", "duplicate document id"))
+            problems.add(f"{where}: document {_name(doc.id)}", "duplicate document id")
             continue
         seen.add(doc.id)
         docs.append(doc)
@@ -122,9 +122,9 @@ def parse_manifest(data: object, where: str) -> list[Document]:
     return docs
 
 
-def _entry(entry: object, n: int, where: str, problems: list[tuple[str, str]]) -> Document | None:
+def _entry(entry: object, n: int, where: str, problems: Problems) -> Document | None:
     if not isinstance(entry, dict):
-        problems.append((f"{where}: document #{n}", f"must be an object, got {json_type(entry)}"))
+        problems.add(f"{where}: document #{n}", f"must be an object, got {json_type(entry)}")
         return None
     doc_id = entry.get("id")
     here = f"{where}: document {_name(doc_id) if isinstance(doc_id, str) and doc_id else f'#{n}'}"

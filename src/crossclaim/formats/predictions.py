@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crossclaim.errors import InputError, shown
+from crossclaim.errors import InputError, Problems, shown
 from crossclaim.formats.jsonio import described, json_lines, json_type, read_text
 from crossclaim.schema.records import Document, Pair, Span
 from crossclaim.schema.scheme import LAYERS, PAIR_LABELS, TAG_LAYERS, Attribute, attributes_of
@@ -142,7 +142,7 @@ def parse_predictions(raw: str, where: str, docs: list[Document], pairs: list[Pa
     """
     by_id = {d.id: d for d in docs}
     pair_by_id = {p.id: p for p in pairs}
-    problems: list[tuple[str, str]] = []
+    problems = Problems()
     spans: dict[str, list[Span]] = {}
     contradictory: dict[str, set[str]] = {}
     labels: dict[str, str] = {}
@@ -154,13 +154,13 @@ def parse_predictions(raw: str, where: str, docs: list[Document], pairs: list[Pa
     for n, row in json_lines(raw, where, problems):
         here = f"{where}, line {n}"
         if not isinstance(row, dict):
-            problems.append((here, f"a line must be a JSON object, got {json_type(row)}"))
+            problems.add(here, f"a line must be a JSON object, got {json_type(row)}")
             continue
         doc = _document(row, here, by_id, seen_line, n, problems)
         unknown = sorted(set(row) - {DOC_KEY, PAIRS_KEY, *SPAN_LAYERS})
         for key in unknown:
-            problems.append(
-                (f"{here}, field {_key(key)}", f"unknown field (allowed: {DOC_KEY}, {', '.join(SPAN_LAYERS)}, pairs)")
+            problems.add(
+                f"{here}, field {_key(key)}", f"unknown field (allowed: {DOC_KEY}, {', '.join(SPAN_LAYERS)}, pairs)"
             )
         if doc is None:
             continue
@@ -185,27 +185,27 @@ def require_documents(preds: Predictions, doc_ids: list[str], where: str) -> Non
         raise InputError(where, f"no line for document(s) {', '.join(missing)} of the scored split")
 
 
-def _document(row: dict, here: str, by_id: dict, seen: dict, n: int, problems: list) -> Document | None:
+def _document(row: dict, here: str, by_id: dict, seen: dict, n: int, problems: Problems) -> Document | None:
     doc_id = row.get(DOC_KEY)
     field_where = f"{here}, field {DOC_KEY}"
     if not isinstance(doc_id, str):
-        problems.append((field_where, "missing or not a string"))
+        problems.add(field_where, "missing or not a string")
         return None
     if doc_id not in by_id:
-        problems.append((field_where, f"unknown document {shown(doc_id)} (known: {_some(sorted(by_id))})"))
+        problems.add(field_where, f"unknown document {shown(doc_id)} (known: {_some(sorted(by_id))})")
         return None
     if doc_id in seen:
-        problems.append((field_where, f"document {shown(doc_id)} already has line {seen[doc_id]}"))
+        problems.add(field_where, f"document {shown(doc_id)} already has line {seen[doc_id]}")
         return None
     seen[doc_id] = n
     return by_id[doc_id]
 
 
 def _layer(
-    items: object, layer: str, doc: Document, here: str, problems: list, flagged: list[bool]
+    items: object, layer: str, doc: Document, here: str, problems: Problems, flagged: list[bool]
 ) -> list[tuple[Span, bool]]:
     if not isinstance(items, list):
-        problems.append((f"{here}, field {layer}", "must be a list of span objects"))
+        problems.add(f"{here}, field {layer}", "must be a list of span objects")
         return []
     out: list[tuple[Span, bool]] = []
     for i, item in enumerate(items):
@@ -217,11 +217,9 @@ def _layer(
     ordered = sorted(out, key=lambda x: (x[0].start, x[0].end))
     for (a, _), (b, _) in zip(ordered, ordered[1:]):
         if b.start < a.end:
-            problems.append(
-                (
-                    f"{here}, field {layer}[{_index(b)}]",
-                    f"span {b.start}:{b.end} overlaps {layer}[{_index(a)}] {a.start}:{a.end} (layers are flat)",
-                )
+            problems.add(
+                f"{here}, field {layer}[{_index(b)}]",
+                f"span {b.start}:{b.end} overlaps {layer}[{_index(a)}] {a.start}:{a.end} (layers are flat)",
             )
     return out
 
@@ -230,52 +228,50 @@ def _index(s: Span) -> int:
     return int(s.id.rsplit("-", 1)[1])
 
 
-def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: list) -> tuple[Span, bool] | None:
+def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: Problems) -> tuple[Span, bool] | None:
     if not isinstance(item, dict):
-        problems.append((here, "must be an object with start, end and label"))
+        problems.add(here, "must be an object with start, end and label")
         return None
     spec = _spec(layer)
     bad = False
     for key in sorted(set(item) - set(spec)):
-        problems.append((f"{here}.{_key(key)}", f"unknown field for a {layer} span (allowed: {', '.join(spec)})"))
+        problems.add(f"{here}.{_key(key)}", f"unknown field for a {layer} span (allowed: {', '.join(spec)})")
         bad = True
     for key, (required, types) in spec.items():
         if key not in item:
             if required:
-                problems.append((f"{here}.{key}", "missing"))
+                problems.add(f"{here}.{key}", "missing")
                 bad = True
             continue
         value = item[key]
         if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
             want = " or ".join("null" if t is type(None) else _JSON_TYPE[t] for t in types)
-            problems.append((f"{here}.{key}", f"must be {want}, got {described(value)}"))
+            problems.add(f"{here}.{key}", f"must be {want}, got {described(value)}")
             bad = True
     if bad:
         return None
     start, end, label = item["start"], item["end"], item["label"]
     allowed = LAYERS[layer].label_names
     if label not in allowed:
-        problems.append((f"{here}.label", f"unknown label {shown(label)} for {layer} (allowed: {', '.join(allowed)})"))
+        problems.add(f"{here}.label", f"unknown label {shown(label)} for {layer} (allowed: {', '.join(allowed)})")
         return None
     if not 0 <= start < end <= len(doc.text):
-        problems.append(
-            (
-                f"{here}.start/end",
-                f"offsets {start}:{end} out of range (document {doc.id} has {len(doc.text)} characters)",
-            )
+        problems.add(
+            f"{here}.start/end",
+            f"offsets {start}:{end} out of range (document {doc.id} has {len(doc.text)} characters)",
         )
         return None
     text = doc.text[start:end]
     if "text" in item and item["text"] != text:
         given = shown(item["text"])
-        problems.append((f"{here}.text", f"{given} is not the document text at {start}:{end} ({shown(text)})"))
+        problems.add(f"{here}.text", f"{given} is not the document text at {start}:{end} ({shown(text)})")
         return None
     attrs: dict[str, object] = {}
     for a in _predicted(layer):
         value = item.get(a.name)
         if a.kind == "choice" and value is not None and value not in a.choices:
             unknown = f"unknown {a.name} {shown(value)} (see the controlled list in the card)"
-            problems.append((f"{here}.{a.name}", unknown))
+            problems.add(f"{here}.{a.name}", unknown)
             return None
         if not a.derived:
             attrs[a.name] = value
@@ -303,31 +299,31 @@ def _pairs(
     labels: dict[str, str],
     pair_line: dict[str, int],
     n: int,
-    problems: list,
+    problems: Problems,
 ) -> None:
     if not isinstance(items, list):
-        problems.append((f"{here}, field pairs", "must be a list of {pair_id, label} objects"))
+        problems.add(f"{here}, field pairs", "must be a list of {pair_id, label} objects")
         return
     for i, item in enumerate(items):
         at = f"{here}, field pairs[{i}]"
         if not isinstance(item, dict) or set(item) != {"pair_id", "label"}:
-            problems.append((at, "must be an object with exactly pair_id and label"))
+            problems.add(at, "must be an object with exactly pair_id and label")
             continue
         pid, label = item["pair_id"], item["label"]
         pair = pair_by_id.get(pid) if isinstance(pid, str) else None
         if pair is None:
-            problems.append((f"{at}.pair_id", f"{shown(pid)} is not a gold claim pair (see the claim_pairs config)"))
+            problems.add(f"{at}.pair_id", f"{shown(pid)} is not a gold claim pair (see the claim_pairs config)")
             continue
         if doc.id not in (pair.a_doc, pair.b_doc):
-            problems.append(
-                (f"{at}.pair_id", f"pair {shown(pid)} does not involve document {doc.id}; put it on a line of its own")
+            problems.add(
+                f"{at}.pair_id", f"pair {shown(pid)} does not involve document {doc.id}; put it on a line of its own"
             )
             continue
         if label not in PAIR_LABELS:
-            problems.append((f"{at}.label", f"unknown pair label {shown(label)} (allowed: {', '.join(PAIR_LABELS)})"))
+            problems.add(f"{at}.label", f"unknown pair label {shown(label)} (allowed: {', '.join(PAIR_LABELS)})")
             continue
         if pid in pair_line:
-            problems.append((f"{at}.pair_id", f"pair {shown(pid)} already labelled on line {pair_line[pid]}"))
+            problems.add(f"{at}.pair_id", f"pair {shown(pid)} already labelled on line {pair_line[pid]}")
             continue
         pair_line[pid] = n
         labels[pid] = label

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from crossclaim.errors import Problems
 from crossclaim.schema.records import Annotation
 
 
@@ -35,7 +36,7 @@ def annotators_by_task(data: object, key: str) -> dict[str, Counter[str]]:
     return out
 
 
-def flag(item: dict, name: str, here: str, problems: list) -> bool:
+def flag(item: dict, name: str, here: str, problems: Problems) -> bool:
     """A flag that decides gold (``ground_truth``, ``was_cancelled``): a JSON boolean, or absent (false).
 
     Anything else is a problem: the string "false" is truthy, and reading it as true would silently
@@ -44,7 +45,7 @@ def flag(item: dict, name: str, here: str, problems: list) -> bool:
     value = item.get(name, False)
     if isinstance(value, bool):
         return value
-    problems.append((here, f"{name} must be a JSON boolean (true or false), got {value!r}"))
+    problems.add(here, f"{name} must be a JSON boolean (true or false), got {value!r}")
     return False
 
 
@@ -53,7 +54,7 @@ def flag(item: dict, name: str, here: str, problems: list) -> bool:
 
 
 def choose_gold(
-    annotations: list[Annotation], here: str, gold: str | None, problems: list, notes: list | None = None
+    annotations: list[Annotation], here: str, gold: str | None, problems: Problems, notes: list | None = None
 ) -> Annotation | None:
     """The gold annotation of a task, chosen explicitly, never guessed.
 
@@ -73,7 +74,7 @@ def choose_gold(
     if gold is not None:
         mine = [a for a in usable if a.annotator == gold]
         if len(mine) != 1:
-            problems.append((here, f"gold annotator {gold!r} has {len(mine)} usable annotations on this task"))
+            problems.add(here, f"gold annotator {gold!r} has {len(mine)} usable annotations on this task")
             return None
         return mine[0]
     marked = [a for a in usable if a.ground_truth]
@@ -81,21 +82,17 @@ def choose_gold(
         return marked[0]
     if len(marked) > 1 or len(usable) > 1:
         who = ", ".join(a.annotator for a in (marked or usable))
-        problems.append(
-            (
-                here,
-                f"several annotations ({who}) and no single ground_truth mark: "
-                "mark one as ground truth in Label Studio or pass --gold ANNOTATOR",
-            )
+        problems.add(
+            here,
+            f"several annotations ({who}) and no single ground_truth mark: "
+            "mark one as ground truth in Label Studio or pass --gold ANNOTATOR",
         )
         return None
     if usable and usable[0].empty:
-        problems.append(
-            (
-                here,
-                f"the only annotation (by {usable[0].annotator}) is empty: not used as gold;"
-                " mark it ground truth to accept an empty document",
-            )
+        problems.add(
+            here,
+            f"the only annotation (by {usable[0].annotator}) is empty: not used as gold;"
+            " mark it ground truth to accept an empty document",
         )
         return None
     return usable[0] if usable else None

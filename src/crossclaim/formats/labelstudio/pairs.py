@@ -6,7 +6,7 @@ from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from html import escape
 
-from crossclaim.errors import InputError
+from crossclaim.errors import InputError, Problems
 from crossclaim.formats.labelstudio.annotations import annotator_of, choose_gold, flag
 from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
 from crossclaim.schema.scheme import PAIR_LABELS, RATIONALE_REQUIRED
@@ -68,32 +68,32 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
     """Validate a claim-pair export: task data, claims it names, every annotation's label."""
     if not isinstance(data, list):
         raise InputError(where, "a Label Studio export is a JSON list of tasks")
-    problems: list[tuple[str, str]] = []
+    problems = Problems()
     tasks: dict[str, PairTask] = {}
     for n, raw in enumerate(data):
         here = f"{where}: task {raw.get('id', '#' + str(n)) if isinstance(raw, dict) else '#' + str(n)}"
         d = raw.get("data") if isinstance(raw, dict) else None
         if not isinstance(d, dict) or any(not isinstance(d.get(f), str) for f in PAIR_FIELDS):
-            problems.append((here, f"data must hold the strings {', '.join(PAIR_FIELDS)}"))
+            problems.add(here, f"data must hold the strings {', '.join(PAIR_FIELDS)}")
             continue
         here = f"{here} (pair {d['pair_id']})"
         if d["pair_id"] != pair_id(d["a_doc"], d["a_claim"], d["b_doc"], d["b_claim"]):
-            problems.append((here, "pair_id does not match its two claims"))
+            problems.add(here, "pair_id does not match its two claims")
             continue
         if d["pair_id"] in tasks:
-            problems.append((here, "duplicate task for this pair"))
+            problems.add(here, "duplicate task for this pair")
             continue
         task = PairTask({f: d[f] for f in PAIR_FIELDS}, [], here)
         for k, item in enumerate(raw.get("annotations") or []):
             if not isinstance(item, dict):
-                problems.append((f"{here}, annotation #{k}", "not a JSON object"))
+                problems.add(f"{here}, annotation #{k}", "not a JSON object")
                 continue
             at = f"{here}, annotation {item.get('id', '#' + str(k))} by {annotator_of(item.get('completed_by'))}"
             ann = _pair_annotation(item, at, problems)
             if not ann.was_cancelled and item.get("result"):
                 label, rationale = _pair_result(item.get("result"), at, problems)
                 if label in RATIONALE_REQUIRED and not rationale.strip():
-                    problems.append((at, f"a {label} pair needs a rationale"))
+                    problems.add(at, f"a {label} pair needs a rationale")
                 if label is not None:
                     ann.payload = Pair(
                         id=d["pair_id"],
@@ -127,7 +127,7 @@ def unknown_claims(tasks: list[PairTask], claims: Container[tuple[str, str]]) ->
 
 def gold_pairs(tasks: list[PairTask], where: str, gold: str | None = None, notes: list | None = None) -> list[Pair]:
     """The gold pair of each parsed claim-pair task (see ``choose_gold``), sorted by pair id."""
-    problems: list[tuple[str, str]] = []
+    problems = Problems()
     pairs = []
     for task in tasks:
         chosen = choose_gold(task.annotations, f"{where}: pair {task.data['pair_id']}", gold, problems, notes)
@@ -137,7 +137,7 @@ def gold_pairs(tasks: list[PairTask], where: str, gold: str | None = None, notes
     return sorted(pairs, key=lambda p: p.id)
 
 
-def _pair_annotation(a: dict, here: str, problems: list) -> Annotation:
+def _pair_annotation(a: dict, here: str, problems: Problems) -> Annotation:
     lead = a.get("lead_time")
     return Annotation(
         doc_id="",
@@ -149,25 +149,25 @@ def _pair_annotation(a: dict, here: str, problems: list) -> Annotation:
     )
 
 
-def _pair_result(result: object, here: str, problems: list) -> tuple[str | None, str]:
+def _pair_result(result: object, here: str, problems: Problems) -> tuple[str | None, str]:
     label, rationale = None, ""
     if not isinstance(result, list):
-        problems.append((here, "result is not a list"))
+        problems.add(here, "result is not a list")
         return None, ""
     for r in result:
         name = r.get("from_name") if isinstance(r, dict) else None
         v = r.get("value") if isinstance(r, dict) else None
         if name == "label" and isinstance(v, dict) and isinstance(v.get("choices"), list):
             if len(v["choices"]) != 1 or v["choices"][0] not in PAIR_LABELS:
-                problems.append((here, f"label must be one of {', '.join(PAIR_LABELS)}, got {v['choices']!r}"))
+                problems.add(here, f"label must be one of {', '.join(PAIR_LABELS)}, got {v['choices']!r}")
                 return None, ""
             label = v["choices"][0]
         elif name == "rationale" and isinstance(v, dict) and isinstance(v.get("text"), list):
             rationale = "\n".join(str(t) for t in v["text"])
         else:
-            problems.append((here, f"result item from_name {name!r} is not in the pair config"))
+            problems.add(here, f"result item from_name {name!r} is not in the pair config")
     if label is None:
-        problems.append((here, "no pair label chosen"))
+        problems.add(here, "no pair label chosen")
     return label, rationale
 
 

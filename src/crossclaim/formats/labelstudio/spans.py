@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Iterator
 
-from crossclaim.errors import InputError
+from crossclaim.errors import InputError, Problems
 from crossclaim.formats.jsonio import described
 from crossclaim.formats.labelstudio.annotations import annotator_of, flag
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
@@ -45,56 +45,56 @@ def parse_span_tasks(
     stages its output keeps nothing of an export that turns out to be bad. ``start`` numbers the
     tasks of a part of an export as in the whole.
     """
-    problems: list[tuple[str, str]] = []
+    problems = Problems()
     seen_ids: set = set()
     seen_docs: set[str] = set()
     for n, raw in enumerate(raws, start):
         here = f"{where}: task #{n}"
         if not isinstance(raw, dict):
-            problems.append((here, "task is not a JSON object"))
+            problems.add(here, "task is not a JSON object")
             continue
         here = f"{where}: task {raw.get('id', '#' + str(n))}"
         task_id = raw.get("id")
         if isinstance(task_id, bool) or (task_id is not None and not isinstance(task_id, int | str)):
-            problems.append((here, f"id {described(task_id)} is not an integer or a string"))
+            problems.add(here, f"id {described(task_id)} is not an integer or a string")
             continue
         if task_id is not None:
             if task_id in seen_ids:
-                problems.append((here, "duplicate task id"))
+                problems.add(here, "duplicate task id")
             seen_ids.add(task_id)
         before = len(problems)
         task = _parse_task(raw, here, docs, problems)
         if task is None:
             continue
         if task.doc_id in seen_docs:
-            problems.append((here, f"duplicate task for document {task.doc_id}"))
+            problems.add(here, f"duplicate task for document {task.doc_id}")
         seen_docs.add(task.doc_id)
         if len(problems) == before:  # only clean tasks go on; the rest is reported at the end
             yield task
     InputError.collect(problems)
 
 
-def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems: list) -> Task | None:
+def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems: Problems) -> Task | None:
     data = raw.get("data")
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
-        problems.append((here, "missing data.text (a string)"))
+        problems.add(here, "missing data.text (a string)")
         return None
     doc_id = data.get("doc_id")
     if not isinstance(doc_id, str):
-        problems.append((here, "missing data.doc_id (a string)"))
+        problems.add(here, "missing data.doc_id (a string)")
         return None
     here = f"{here} (doc {doc_id})"
     text = data["text"]
     if docs is not None:
         if doc_id not in docs:
-            problems.append((here, f"unknown document id {doc_id!r} (not in the manifest)"))
+            problems.add(here, f"unknown document id {doc_id!r} (not in the manifest)")
             return None
         if docs[doc_id].text != text:
-            problems.append((here, "data.text differs from the manifest document's text"))
+            problems.add(here, "data.text differs from the manifest document's text")
             return None
     meta = raw.get("meta") or {}
     if not isinstance(meta, dict):
-        problems.append((here, "meta is not a JSON object"))
+        problems.add(here, "meta is not a JSON object")
         meta = {}
     task = Task(doc_id=doc_id, text=text, meta=meta)
     to_py = Utf16(text)
@@ -102,11 +102,11 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
     for kind in ("annotations", "predictions"):
         items = raw.get(kind) or []
         if not isinstance(items, list):
-            problems.append((here, f"{kind} is not a list"))
+            problems.add(here, f"{kind} is not a list")
             continue
         for k, item in enumerate(items):
             if not isinstance(item, dict):
-                problems.append((f"{here}, {kind[:-1]} #{k}", "not a JSON object"))
+                problems.add(f"{here}, {kind[:-1]} #{k}", "not a JSON object")
                 continue
             if kind == "annotations":
                 who = annotator_of(item.get("completed_by"))
@@ -130,7 +130,7 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
             if kind == "annotations":
                 lead = item.get("lead_time")
                 if lead is not None and not isinstance(lead, (int, float)):
-                    problems.append((at, f"lead_time {lead!r} is not a number"))
+                    problems.add(at, f"lead_time {lead!r} is not a number")
                     lead = None
                 task.annotations.append(
                     Annotation(
@@ -150,16 +150,16 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
     return task
 
 
-def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: list) -> list[Span] | None:
+def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Problems) -> list[Span] | None:
     if not isinstance(result, list):
-        problems.append((at, "result is not a list"))
+        problems.add(at, "result is not a list")
         return None
     regions: dict[str, dict] = {}
     attrs: list[tuple[str, dict]] = []
     relations: list[tuple[str, dict]] = []
     for r in result:
         if not isinstance(r, dict):
-            problems.append((at, "a result item is not a JSON object"))
+            problems.add(at, "a result item is not a JSON object")
             continue
         rid = r.get("id")
         here = f"{at}, region {rid}"
@@ -168,22 +168,22 @@ def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: li
             continue
         name = r.get("from_name")
         if not isinstance(name, str) or name not in RESULT_TYPES:
-            problems.append((here, f"from_name {name!r} is not in the labeling config"))
+            problems.add(here, f"from_name {name!r} is not in the labeling config")
             continue
         if r.get("type") != RESULT_TYPES[name]:
-            problems.append(
-                (here, f"type {r.get('type')!r} does not match control {name!r} (expected {RESULT_TYPES[name]!r})")
+            problems.add(
+                here, f"type {r.get('type')!r} does not match control {name!r} (expected {RESULT_TYPES[name]!r})"
             )
             continue
         if not isinstance(rid, str) or not rid:
-            problems.append((here, "missing region id"))
+            problems.add(here, "missing region id")
             continue
         if not isinstance(r.get("value"), dict):
-            problems.append((here, "value is not a JSON object"))
+            problems.add(here, "value is not a JSON object")
             continue
         if name in LAYERS:
             if rid in regions:
-                problems.append((here, "duplicate region id"))
+                problems.add(here, "duplicate region id")
                 continue
             regions[rid] = r
         else:
@@ -200,31 +200,29 @@ def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: li
     return [Span(**fields) for fields in spans.values()]
 
 
-def _region_span(rid: str, r: dict, text: str, to_py: Utf16, here: str, problems: list) -> dict | None:
+def _region_span(rid: str, r: dict, text: str, to_py: Utf16, here: str, problems: Problems) -> dict | None:
     v = r["value"]
     labels = v.get("labels")
     start, end, rtext = v.get("start"), v.get("end"), v.get("text")
     if not (isinstance(labels, list) and len(labels) == 1 and isinstance(labels[0], str)):
-        problems.append((here, f"value.labels must hold exactly one label, got {labels!r}"))
+        problems.add(here, f"value.labels must hold exactly one label, got {labels!r}")
         return None
     if not (type(start) is int and type(end) is int):
-        problems.append((here, f"value.start/end must be integers, got {start!r}/{end!r}"))
+        problems.add(here, f"value.start/end must be integers, got {start!r}/{end!r}")
         return None
     if not isinstance(rtext, str):
-        problems.append((here, "value.text must be a string"))
+        problems.add(here, "value.text must be a string")
         return None
     if not (0 <= start < end <= len(text)):
-        problems.append(
-            (here, f"offsets {start}:{end} out of range (text has {len(text)} characters){_utf16_hint(v, text, to_py)}")
+        problems.add(
+            here, f"offsets {start}:{end} out of range (text has {len(text)} characters){_utf16_hint(v, text, to_py)}"
         )
         return None
     if text[start:end] != rtext:
-        problems.append(
-            (
-                here,
-                f"value.text {rtext!r} does not match the text at {start}:{end} ({text[start:end]!r})"
-                + _utf16_hint(v, text, to_py),
-            )
+        problems.add(
+            here,
+            f"value.text {rtext!r} does not match the text at {start}:{end} ({text[start:end]!r})"
+            + _utf16_hint(v, text, to_py),
         )
         return None
     return {
@@ -249,51 +247,49 @@ def _utf16_hint(v: dict, text: str, to_py: Utf16) -> str:
     )
 
 
-def _apply_attribute(here: str, r: dict, regions: dict, spans: dict, problems: list) -> None:
+def _apply_attribute(here: str, r: dict, regions: dict, spans: dict, problems: Problems) -> None:
     rid, name, v = r["id"], r["from_name"], r["value"]
     attr = CONTROLS[name]
     if rid not in regions:
-        problems.append((here, f"per-region {name!r} has no region {rid!r} in this annotation"))
+        problems.add(here, f"per-region {name!r} has no region {rid!r} in this annotation")
         return
     if rid not in spans:
         return  # the region itself is already reported
     if regions[rid]["from_name"] != attr.layer:
-        problems.append((here, f"unknown attribute {name!r} for a {regions[rid]['from_name']} region"))
+        problems.add(here, f"unknown attribute {name!r} for a {regions[rid]['from_name']} region")
         return
     if attr.kind == "text":
         texts = v.get("text")
         if not (isinstance(texts, list) and len(texts) == 1 and isinstance(texts[0], str)):
-            problems.append((here, f"{name!r} must hold exactly one text, got {texts!r}"))
+            problems.add(here, f"{name!r} must hold exactly one text, got {texts!r}")
             return
         spans[rid]["attrs"][name] = texts[0]
         return
     choices = v.get("choices")
     if not (isinstance(choices, list) and len(choices) == 1 and choices[0] in attr.choice_values()):
-        problems.append((here, f"{name!r} must be one of the configured choices, got {choices!r}"))
+        problems.add(here, f"{name!r} must be one of the configured choices, got {choices!r}")
         return
     spans[rid]["attrs"][name] = (choices[0] == "true") if attr.kind == "bool" else choices[0]
 
 
-def _apply_relation(here: str, r: dict, regions: dict, spans: dict, problems: list) -> None:
+def _apply_relation(here: str, r: dict, regions: dict, spans: dict, problems: Problems) -> None:
     src, dst = r.get("from_id"), r.get("to_id")
     for end_id in (src, dst):
         if not isinstance(end_id, str) or end_id not in regions:
-            problems.append((here, f"relation {src!r} -> {dst!r} points to a missing region {end_id!r}"))
+            problems.add(here, f"relation {src!r} -> {dst!r} points to a missing region {end_id!r}")
             return
     labels = r.get("labels")
     one = isinstance(labels, list) and len(labels) == 1 and isinstance(labels[0], str)
     attr = RELATIONS.get(labels[0]) if one else None
     if attr is None:
         allowed = ", ".join(repr(k) for k in RELATIONS)
-        problems.append((here, f"relation labels must be [{allowed}], got {labels!r}"))
+        problems.add(here, f"relation labels must be [{allowed}], got {labels!r}")
         return
     if regions[src]["from_name"] != attr.layer or regions[dst]["from_name"] != attr.refs:
-        problems.append(
-            (
-                here,
-                f"a {attr.relation!r} relation goes from a {LAYERS[attr.layer].noun} to a "
-                f"{LAYERS[attr.refs or ''].noun}, not {regions[src]['from_name']} -> {regions[dst]['from_name']}",
-            )
+        problems.add(
+            here,
+            f"a {attr.relation!r} relation goes from a {LAYERS[attr.layer].noun} to a "
+            f"{LAYERS[attr.refs or ''].noun}, not {regions[src]['from_name']} -> {regions[dst]['from_name']}",
         )
         return
     if src in spans:
@@ -316,7 +312,7 @@ def from_utf16(data: object, where: str) -> object:
     """
     if not isinstance(data, list):
         return data
-    problems: list[tuple[str, str]] = []
+    problems = Problems()
     out = copy.deepcopy(data)
     for n, raw in enumerate(out):
         text = raw.get("data", {}).get("text") if isinstance(raw, dict) else None
@@ -340,17 +336,17 @@ def _offset_values(raw: dict, here: str):
                     yield f"{here}, {kind[:-1]} {item.get('id', '#' + str(k))}, region {r.get('id')}", v
 
 
-def _convert_region(v: dict, text: str, to_py: Utf16, here: str, problems: list) -> None:
+def _convert_region(v: dict, text: str, to_py: Utf16, here: str, problems: Problems) -> None:
     if not 0 <= v["start"] <= v["end"] <= to_py.units:
         return  # out of range either way: the parser reports it
     start, end = to_py.to_py(v["start"]), to_py.to_py(v["end"])
     if start is None or end is None:
-        problems.append((here, f"UTF-16 offsets {v['start']}:{v['end']} split a character in two (a surrogate pair)"))
+        problems.add(here, f"UTF-16 offsets {v['start']}:{v['end']} split a character in two (a surrogate pair)")
         return
     rtext = v.get("text")
     if isinstance(rtext, str) and text[v["start"] : v["end"]] == rtext and text[start:end] != rtext:
-        problems.append(
-            (here, f"value.text {rtext!r} is at {v['start']}:{v['end']} in code points: this export needs no --utf16")
+        problems.add(
+            here, f"value.text {rtext!r} is at {v['start']}:{v['end']} in code points: this export needs no --utf16"
         )
         return
     v["start"], v["end"] = start, end
