@@ -36,8 +36,11 @@ from pathlib import Path
 from crossclaim.formats.labelstudio.config import span_config_xml
 from crossclaim.formats.labelstudio.spans import region_results
 from crossclaim.schema.records import Span
-from crossclaim.schema.scheme import TOPICS
+from crossclaim.schema.scheme import CATCH_ALL_TOPICS
 
+# Synthetic claims take the catch-all topic: thousands of documents of one story cluster would pair every
+# two claims of a topic across documents (millions of claim-pair tasks); the benchmarks are about spans.
+(CATCH_ALL,) = CATCH_ALL_TOPICS
 FILLER = (
     "the company said its electric vehicle unit could turn profitable as demand rose while rivals cut prices and "
     "analysts expected deliveries to grow after the launch of a new sedan in the market"
@@ -100,7 +103,7 @@ def synthetic_document(rng: random.Random, n_chars: int, n_spans: int) -> tuple[
                     pos,
                     claim_text,
                     "CLAIM",
-                    {"hedged": True, "topic": rng.choice(sorted(TOPICS)), "cues": (hid,)},
+                    {"hedged": True, "topic": CATCH_ALL, "cues": (hid,)},
                 )
             )
             for k in counts:

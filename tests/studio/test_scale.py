@@ -19,6 +19,7 @@ from conftest import END, PAGE, START, gold_spans, task
 
 import crossclaim.studio.sync as sync
 from crossclaim.formats.labelstudio.committed import PUSH_META
+from crossclaim.schema.scheme import CATCH_ALL_TOPICS
 from crossclaim.studio.client import Studio
 from crossclaim.studio.server import Server, free_port, port_is_free, serve, stop
 
@@ -40,6 +41,14 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             time.sleep(0.5)
 
 
+def spans():
+    """The fixture's gold spans, its claim given the catch-all topic: the same claim in all N documents
+    would otherwise be paired across every two of them (N(N-1)/2 claim-pair tasks), and these tests
+    are about the span project at scale."""
+    (catch_all,) = CATCH_ALL_TOPICS
+    return [s.replace(topic=catch_all) if s.layer == "claims" else s for s in gold_spans()]
+
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """N documents (the fixture page each time), each with one gold annotation by a@example.org."""
@@ -54,7 +63,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         doc |= {"sha256": hashlib.sha256(PAGE.encode()).hexdigest(), "publisher": None, "headline": None}
         doc |= {"authors": [], "publication_date": None, "date_source": "test", "split": ("train", "test")[k % 2]}
         docs.append(doc)
-        t = task(gold_spans(), doc_id=doc["id"])
+        t = task(spans(), doc_id=doc["id"])
         del t["id"], t["annotations"][0]["id"]
         tasks.append(t)
     (ann / "manifest.json").write_text(json.dumps({"documents": docs}), encoding="utf-8")
@@ -73,7 +82,7 @@ def server_tasks(url: str) -> dict[str, dict]:
 
 
 def test_a_first_push_imports_in_chunks_and_a_second_costs_one_listing(studio: Server, repo: Path, monkeypatch):
-    body = len(json.dumps(task(gold_spans())))
+    body = len(json.dumps(task(spans())))
     monkeypatch.setattr(sync, "CHUNK_BYTES", body * 12)  # about 11 tasks a chunk
     chunks: list[tuple[int, int]] = []
     real_import = Studio.import_tasks

@@ -23,12 +23,13 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from crossclaim.dataset.tables import ROW_DOCUMENT, TablePart, Tables, batch_schema, features
-from crossclaim.formats.jsonstream import release_memory
+from crossclaim.formats.jsonstream import forget_pages, release_memory
 from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, Attribute, attributes_of
 
 # Rows per row group: about ten megabytes of arrow data each. Fixed, so that the bytes of a
 # data file depend only on its rows; the small corpus fits in one row group per file.
 ROW_GROUP = {"documents": 512, "tokens": 16384, "claim_pairs": 16384}
+FORGET_EVERY = 16  # spilled batches between two hints to the kernel that their pages will not be used again
 PARQUET = {"compression": "zstd", "use_dictionary": False, "write_statistics": False}
 
 
@@ -87,6 +88,7 @@ class RowGroups:
         self.pending: list[pa.Table] = []
         self.held = 0
         self.writer: pq.ParquetWriter | None = None
+        self.file = None  # the data file, written through this handle so its pages can be let go of
 
     def add(self, rows: pa.Table) -> None:
         self.pending.append(rows)
@@ -103,6 +105,8 @@ class RowGroups:
         self.pending, self.held = [], 0
         if self.writer is not None:
             self.writer.close()
+            forget_pages(self.file, written=True)
+            self.file.close()
             self.published.files.append(self.path)
             release_memory()  # the writer's buffers, before the next file's
 
@@ -110,8 +114,10 @@ class RowGroups:
         group = canonical(rows.cast(self.schema) if rows.schema != self.schema else rows)
         if self.writer is None:  # an empty parquet file cannot be loaded: an empty split gets none
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.writer = pq.ParquetWriter(self.path, self.schema, **PARQUET)
+            self.file = open(self.path, "wb")  # noqa: SIM115 (closed in ``close``)
+            self.writer = pq.ParquetWriter(self.file, self.schema, **PARQUET)
         self.writer.write_table(group, row_group_size=self.size)
+        forget_pages(self.file, written=True)
         self.published.count(self.config, self.split, group)
 
 
@@ -158,6 +164,7 @@ class Spill:
     def __init__(self, scratch: Path) -> None:
         self.scratch = scratch
         self.writers: dict[tuple[str, str], ipc.RecordBatchFileWriter] = {}
+        self.files: dict[tuple[str, str], object] = {}  # the spill files' handles
         self.batches: Counter = Counter()  # (config, split) -> batches spilled
         self.runs: dict[tuple[str, str], dict[str, _Run]] = {}  # (config, split) -> document -> its rows
         self.claims: dict = {}
@@ -179,7 +186,8 @@ class Spill:
         where = (config, split)
         if where not in self.writers:
             options = ipc.IpcWriteOptions(compression="lz4")
-            self.writers[where] = ipc.new_file(self._path(config, split), batch_schema(config), options=options)
+            self.files[where] = open(self._path(config, split), "wb")  # noqa: SIM115 (closed in ``write``)
+            self.writers[where] = ipc.new_file(self.files[where], batch_schema(config), options=options)
             self.runs[where] = {}
         runs, n = self.runs[where], self.batches[where]
         keys = batch.column(ROW_DOCUMENT[config]).to_pylist()
@@ -190,12 +198,16 @@ class Spill:
                 start = k
         self.writers[where].write_batch(batch)
         self.batches[where] += 1
+        if self.batches[where] % FORGET_EVERY == 0:
+            forget_pages(self.files[where], written=True)
 
     def write(self, out: Path, order: Iterable[str], published: Published) -> None:
         """Write the spilled configs into ``out``, each split's documents in ``order``."""
         order = list(order)
-        for writer in self.writers.values():
+        for where, writer in self.writers.items():
             writer.close()
+            forget_pages(self.files[where], written=True)
+            self.files[where].close()
         for config in ("documents", "tokens"):
             for split in SPLITS:
                 if (config, split) not in self.writers:
@@ -217,8 +229,9 @@ class Spill:
         never keep whole batches alive (an export in random order would otherwise hold them all).
         """
         runs = self.runs[(config, split)]
-        with pa.OSFile(str(self._path(config, split))) as source:
+        with open(self._path(config, split), "rb") as source:
             reader = ipc.open_file(source)
+            read = 0
             batch, at, start, end = None, -1, 0, 0
             for run in (runs[doc] for doc in order if doc in runs):
                 if run.batch == at and run.offset == end:
@@ -229,6 +242,9 @@ class Spill:
                 if run.batch != at:  # in an export in manifest order, each batch is read once
                     batch = None
                     batch, at = reader.get_batch(run.batch), run.batch
+                    read += 1
+                    if read % FORGET_EVERY == 0:
+                        forget_pages(source)
                 start, end = run.offset, run.offset + run.length
             if batch is not None:
                 yield _rows(batch, start, end)

@@ -118,6 +118,18 @@ def process_identity(pid: int) -> tuple[int, tuple[str, ...]] | None:
     return int(fields[19]), tuple(cmdline.decode(errors="replace").split("\0")[:-1])
 
 
+def _identity_after_exec(pid: int, tries: int = 100) -> tuple[int, tuple[str, ...]] | None:
+    """``process_identity`` of a process just started: its command line reads empty while the kernel
+    is still setting up the new program (seen under load), which would make the record unverifiable."""
+    found = process_identity(pid)
+    for _ in range(tries):
+        if found is None or found[1]:
+            break
+        time.sleep(0.02)
+        found = process_identity(pid)
+    return found
+
+
 def is_our_server(server: Server) -> bool:
     """True when ``server.pid`` is still the process `serve` started: same start time, same command line."""
     if server.start_time is None:
@@ -172,7 +184,7 @@ def serve(
             env=server_env(data_dir, username, password, token),
             start_new_session=True,
         )
-    start_time, cmdline = process_identity(proc.pid) or (None, ())
+    start_time, cmdline = _identity_after_exec(proc.pid) or (None, ())
     server = Server(proc.pid, port, f"http://127.0.0.1:{port}", data_dir, start_time, cmdline)
     write_text_atomic(data_dir / STATE_FILE, json.dumps(state_of(server), indent=1) + "\n")
     deadline = time.monotonic() + wait
