@@ -30,7 +30,7 @@ import orjson
 from crossclaim.errors import InputError
 from crossclaim.formats.jsonio import check_integers
 
-CHUNK = 1 << 24  # bytes read at a time
+CHUNK = 1 << 22  # bytes read at a time
 MAX_DEPTH = 64  # Label Studio exports nest about 8 deep
 
 _KIND = np.zeros(256, dtype=np.int8)  # 1 quote, 2 open, 3 close, 4 comma
