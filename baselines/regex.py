@@ -1,4 +1,5 @@
-"""The ``regex`` baseline: figures with values, hedge cues, hedged claims, claim-pair labels.
+"""The ``regex`` baseline: figures with values, hedge cues, hedged claims, claim-pair labels, and the
+claims in a pair its rules call CONTRADICTS (among its own claims of the documents it is given).
 
 Every rule was written from the train and validation documents (doc-000, doc-002, doc-004), the
 annotation spec and the adjudication notes on those documents; the test documents were not read.
@@ -10,9 +11,11 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from itertools import combinations
 
 from crossclaim.formats.predictions import Predictions, tag_layers_of
 from crossclaim.schema.records import Document, Span
+from crossclaim.schema.scheme import CATCH_ALL_TOPICS
 from crossclaim.systems.base import PairQuery, System
 from crossclaim.text import sentence_bounds
 
@@ -299,6 +302,26 @@ def label_pairs(queries: list[PairQuery]) -> dict[str, str]:
     return out
 
 
+def contradicting(docs: list[Document], spans: dict[str, list[Span]]) -> dict[str, set[str]]:
+    """The claims of ``spans`` in a pair the rules call CONTRADICTS, end to end: pairs formed among the
+    system's own claims as the pair set forms them (same non catch-all topic, different documents)."""
+    dates = sorted(d.publication_date for d in docs if d.publication_date)
+    cluster = dates[-1] if dates else None
+    claims = [
+        (d.id, s, find_figures(s.text, reference_date(d, cluster)), events(s.text))
+        for d in docs
+        for s in spans.get(d.id, [])
+        if s.layer == "claims"
+    ]
+    out: dict[str, set[str]] = {d.id: set() for d in docs}
+    for (da, a, fa, ea), (db, b, fb, eb) in combinations(claims, 2):
+        paired = da != db and a.topic == b.topic and a.topic not in CATCH_ALL_TOPICS
+        if paired and pair_label(fa, fb, ea, eb) == "CONTRADICTS":
+            out[da].add(a.id)
+            out[db].add(b.id)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # the system
 
@@ -334,9 +357,9 @@ class RegexSystem(System):
     """Rules only: figures (all five types, normalised), hedge cues, hedged claims, claim pairs."""
 
     name = "regex"
-    layers = tag_layers_of({"figures", "hedges", "claims"}, contradictory=False)
+    layers = tag_layers_of({"figures", "hedges", "claims"}, contradictory=True)
     labels_pairs = True
 
     def predict(self, docs: list[Document], queries: list[PairQuery]) -> Predictions:
         spans = {d.id: to_spans(d.text, extract(d.text, d.publication_date)) for d in docs}
-        return Predictions(spans, self.layers, {}, label_pairs(queries))
+        return Predictions(spans, self.layers, contradicting(docs, spans), label_pairs(queries))

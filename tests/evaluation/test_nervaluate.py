@@ -89,18 +89,18 @@ def baseline_runs(corpus: Gold) -> dict[str, dict[str, Predictions]]:
 
 
 def test_every_baseline_is_in_the_run(baseline_runs) -> None:
-    assert set(baseline_runs) == {"regex", "crf", "spacy-sm", "sentence-logreg"}
+    assert set(baseline_runs) == {"regex", "crf", "spacy-sm", "sentence-logreg", "minilm"}
 
 
 @pytest.mark.parametrize("evaluation", ["test", "cv"])
-@pytest.mark.parametrize("name", ["regex", "crf", "spacy-sm", "sentence-logreg"])
+@pytest.mark.parametrize("name", ["regex", "crf", "spacy-sm", "sentence-logreg", "minilm"])
 def test_baseline_strict_scores_equal_nervaluate(corpus, baseline_runs, name: str, evaluation: str) -> None:
     preds = baseline_runs[name][evaluation]
     assert preds.layers, name
     assert_strict_agrees(corpus, preds)
 
 
-@pytest.mark.parametrize("name", ["regex", "crf", "spacy-sm", "sentence-logreg"])
+@pytest.mark.parametrize("name", ["regex", "crf", "spacy-sm", "sentence-logreg", "minilm"])
 def test_baseline_partial_scores_equal_nervaluate_where_documented(corpus, baseline_runs, name: str) -> None:
     assert_partial_agrees_where_documented(corpus, baseline_runs[name]["cv"])
 

@@ -184,3 +184,31 @@ def test_the_chart_caption_names_documents_sentences_and_pairs(fixture_repo: Pat
         assert f"{s.documents} documents, {s.sentences} sentences, {board.evaluations[ev].pairs} claim pairs" in caption
     assert "not news in general" in caption and "not predict" in caption
     assert (tmp_path / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_system_trains_for_the_test_split_on_the_splits_it_names_and_the_board_says_so() -> None:
+    from crossclaim.leaderboard.run import predict_on
+
+    class Recorder(System):
+        name, learned = "recorder", True
+
+        def fit(self, train) -> None:
+            self.seen = sorted(d.id for d in train.docs)
+
+        def predict(self, docs, queries) -> Predictions:
+            return Predictions({d.id: [] for d in docs}, frozenset(), {}, None)
+
+    gold = load_gold(REPO / "annotations")
+    test = [d for d in gold.docs if d.split == "test"]
+    by_split = {s: sorted(d.id for d in gold.docs if d.split == s) for s in ("train", "validation")}
+    system = Recorder()
+    predict_on(system, gold, test, [], "recorder")
+    assert system.seen == by_split["train"]
+    system.fit_splits = ("train", "validation", "test")  # a test document is never trained on
+    predict_on(system, gold, test, [], "recorder")
+    assert system.seen == sorted(by_split["train"] + by_split["validation"])
+    board = json.loads((REPO / "baselines" / "leaderboard.json").read_text())
+    assert board["systems"]["minilm"]["trained_on"] == ["train", "validation"]
+    committed = (REPO / "baselines" / "LEADERBOARD.md").read_text()
+    assert "`minilm` is trained on the train and validation documents for the test split" in committed
+    assert "| minilm | baseline | yes | train, validation |" in committed

@@ -168,6 +168,6 @@ def test_every_baseline_is_deterministic_and_writes_valid_predictions(name: str)
 
 
 def test_registry_lists_builtins_first() -> None:
-    assert system_names()[:4] == ["regex", "crf", "spacy-sm", "sentence-logreg"]
+    assert system_names()[:5] == ["regex", "crf", "spacy-sm", "sentence-logreg", "minilm"]
     assert isinstance(make_system("regex"), RegexSystem)
     assert figures.BRANCHES and regex.HEDGE_WORDS

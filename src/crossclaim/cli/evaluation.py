@@ -99,7 +99,7 @@ def predict(
     split: Annotated[str, typer.Option(help="train, validation, test or all.")] = "test",
     root: ROOT = None,
 ) -> None:
-    """Write a system's predictions for a split in the predictions format (learned systems train on train)."""
+    """Write a system's predictions for a split (learned systems train on train, or the splits they name)."""
     from crossclaim.dataset.gold import load_gold
     from crossclaim.files import write_text_atomic
     from crossclaim.leaderboard.run import predict_split
@@ -123,7 +123,7 @@ def explain(
     root: ROOT = None,
 ) -> None:
     """Write one self-contained HTML page of a system's errors: spans per layer (TP, FP, FN, wrong label),
-    figure values side by side, claim pairs (learned systems train on the train split)."""
+    figure values side by side, claim pairs (learned systems train as for the test split)."""
     import importlib.util
 
     from crossclaim.dataset.gold import load_gold

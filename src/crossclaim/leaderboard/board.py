@@ -53,9 +53,11 @@ class SystemInfo:
     kind: str  # baseline, plug-in or file
     learned: bool
     evaluations: tuple[str, ...]
+    trained_on: tuple[str, ...] = ()  # a learned system: the splits it trains on for the test split
 
     def to_json(self) -> dict:
-        return {"kind": self.kind, "learned": self.learned, "evaluations": list(self.evaluations)}
+        out = {"kind": self.kind, "learned": self.learned, "evaluations": list(self.evaluations)}
+        return out | ({"trained_on": list(self.trained_on)} if self.trained_on else {})
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,13 @@ def markdown(board: Board) -> str:
         for t in TAG_LAYERS
         if not any(t.name in s.layers for ev in board.evaluations.values() for s in ev.systems.values())
     ]
+    wider = [(name, board.systems[name].trained_on) for name in board.order if board.systems[name].trained_on[1:]]
+    for name, splits in wider:
+        lines += [
+            f"`{name}` is trained on the {' and '.join(splits)} documents for the test split (the train split alone "
+            "may lack a pair label); no test document, and no pair touching one, is in its training.",
+            "",
+        ]
     if unpredicted:
         lines += [f"No system predicts these layers yet: {'; '.join(unpredicted)}.", ""]
     for ev in EVALUATIONS:
@@ -102,10 +109,11 @@ def markdown(board: Board) -> str:
         for t in TAG_LAYERS:
             lines += _layer_table(data, t.name, board.order, folds=ev == "cv")
         lines += _pair_table(data, board.order, folds=ev == "cv")
-    lines += ["## Systems", "", "| system | kind | retrained per fold |", "|---|---|---|"]
+    lines += ["## Systems", "", "| system | kind | retrained per fold | trained on (test split) |", "|---|---|---|---|"]
     for name in board.order:
         info = board.systems[name]
-        lines.append(f"| {name} | {info.kind} | {'yes' if info.learned else 'no'} |")
+        trained = ", ".join(info.trained_on) or "—"
+        lines.append(f"| {name} | {info.kind} | {'yes' if info.learned else 'no'} | {trained} |")
     lines.append("")
     return "\n".join(lines)
 

@@ -62,6 +62,7 @@ class Entry:
     kind: str  # baseline, plug-in or file
     learned: bool
     predictions: dict[str, Predictions]  # evaluation -> predictions on its documents
+    trained_on: tuple[str, ...] = ()  # a learned system: the splits it trains on for the test split
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,11 +108,17 @@ def run_system(system: System, gold: Gold, tick: Callable[[], None], name: str =
     return out
 
 
+def fit_splits(system: System) -> tuple[str, ...]:
+    """The splits a learned system trains on for a test-split run (the train split unless it says otherwise)."""
+    return tuple(getattr(system, "fit_splits", ("train",)))
+
+
 def predict_on(system: System, gold: Gold, docs: list[Document], pairs: list[Pair], name: str) -> Predictions:
     """A system's checked predictions on ``docs`` and ``pairs``; a learned system is first trained on
-    the train split (as for the leaderboard's test evaluation)."""
+    the train split, or the splits it names in ``fit_splits`` (as for the leaderboard's test evaluation)."""
     if system.learned:
-        train = [d for d in sorted(gold.docs, key=lambda d: d.id) if d.split == "train"]
+        splits, predicted = set(fit_splits(system)), {d.id for d in docs}
+        train = [d for d in sorted(gold.docs, key=lambda d: d.id) if d.split in splits and d.id not in predicted]
         if not train:
             raise InputError(f"system {name}", "learns, but the corpus has no training split")
         system.fit(training_set(train, gold.spans, gold.pairs))
@@ -189,7 +196,7 @@ def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[], None] = l
     board = Board(
         evaluations=evaluations,
         order=tuple(e.name for e in entries),
-        systems={e.name: SystemInfo(e.kind, e.learned, tuple(sorted(e.predictions))) for e in entries},
+        systems={e.name: SystemInfo(e.kind, e.learned, tuple(sorted(e.predictions)), e.trained_on) for e in entries},
         settings=SETTINGS,
     )
     return rounded(board)
@@ -290,7 +297,13 @@ def leaderboard(
     loaded = file_entries(gold, files or [], set(systems))
     on_total(steps(systems, len(loaded), len(gold.docs)))
     entries = [
-        Entry(name, "baseline" if name in BUILTIN else "plug-in", bool(s.learned), run_system(s, gold, tick, name))
+        Entry(
+            name,
+            "baseline" if name in BUILTIN else "plug-in",
+            bool(s.learned),
+            run_system(s, gold, tick, name),
+            fit_splits(s) if s.learned else (),
+        )
         for name, s in systems.items()
     ]
     board = score_entries(gold, entries + loaded, tick)

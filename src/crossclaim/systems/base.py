@@ -48,6 +48,9 @@ class System(ABC):
     learned: bool = False  # retrained on every cross-validation fold
     layers: frozenset[str] = frozenset()  # span layers it predicts (others are not scored)
     labels_pairs: bool = False
+    # the splits it trains on for a test-split run; a pair system may add validation, as the train
+    # split alone may lack a label (the leaderboard says so)
+    fit_splits: tuple[str, ...] = ("train",)
 
     def fit(self, train: TrainingSet) -> None:  # noqa: B027  (rule-based systems learn nothing)
         """Learn from gold training documents; rule-based systems ignore it."""
