@@ -34,6 +34,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 # datasets keys its cache of a local folder by the card, not the data: a fresh cache per test run
 os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="crossclaim-hf-cache-")
+# learned models: an empty cache per test run (shared by its tests), never the user's
+os.environ["CROSSCLAIM_CACHE"] = tempfile.mkdtemp(prefix="crossclaim-model-cache-")
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = (

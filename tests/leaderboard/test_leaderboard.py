@@ -125,7 +125,7 @@ def test_a_plugins_bad_output_is_refused_by_name(fixture_repo: Path, tmp_path: P
 # crossclaim predict, and which runs may write the committed board
 
 
-@pytest.mark.parametrize("name", ["regex", "sentence-logreg"])
+@pytest.mark.parametrize("name", ["regex", "sentence-logreg", "spacy-sm-ft"])
 def test_predict_writes_the_file_the_leaderboard_scores(tmp_path: Path, name: str) -> None:
     """`predict` then `score` reproduces the committed board's test row (learned systems train on train)."""
     from crossclaim.evaluation.results import rounded
