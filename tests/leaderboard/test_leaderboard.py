@@ -184,3 +184,27 @@ def test_the_chart_caption_names_documents_sentences_and_pairs(fixture_repo: Pat
         assert f"{s.documents} documents, {s.sentences} sentences, {board.evaluations[ev].pairs} claim pairs" in caption
     assert "not news in general" in caption and "not predict" in caption
     assert (tmp_path / "leaderboard.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_folds_in_worker_processes_give_what_one_process_gives(tmp_path: Path, monkeypatch) -> None:
+    """The trainings run in parallel come back in fold order: the same predictions as in one process."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from conftest import make_gold
+
+    from crossclaim.formats.predictions import to_jsonl as jsonl
+    from crossclaim.leaderboard.run import run_system
+    from crossclaim.systems.cache import ENV
+    from crossclaim.systems.registry import make_system
+
+    gold = make_gold()
+    monkeypatch.setenv(ENV, str(tmp_path / "one"))
+    alone = run_system(make_system("crf"), gold, lambda: None, "crf")
+    monkeypatch.setenv(ENV, str(tmp_path / "two"))  # workers inherit it: they train too
+    ticks = []
+    with ProcessPoolExecutor(2) as pool:
+        pooled = run_system(make_system("crf"), gold, lambda: ticks.append(1), "crf", pool)
+    assert len(ticks) == 1 + len(gold.docs)
+    for ev in ("test", "cv"):
+        assert jsonl(pooled[ev], gold.docs, gold.pairs) == jsonl(alone[ev], gold.docs, gold.pairs)
+    assert len(list((tmp_path / "two" / "crf").iterdir())) == 1 + len(gold.docs)  # every fold trained there
