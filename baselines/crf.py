@@ -4,13 +4,16 @@ One CRF per tag layer (entities, figures, hedge cues), trained on the gold token
 training documents, predicting on the plain tokenisation of new documents (the gold view splits
 tokens at gold span boundaries, which a system must not see). Features: the word, its shape and
 affixes, lexicon hits, and the same for two neighbours either side. Figure values come from the
-shared rule-based normaliser. L-BFGS training is deterministic.
+shared rule-based normaliser. L-BFGS training is deterministic. Trained models are cached
+(``crossclaim.systems.cache``), keyed by the training gold, the parameters, the libraries' versions
+and the source of the code that computes the features.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from pathlib import Path
 
 import sklearn_crfsuite
 
@@ -19,11 +22,21 @@ from crossclaim.schema.records import Document, Span
 from crossclaim.schema.scheme import TAG_LAYERS
 from crossclaim.schema.tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, tags_to_spans, token_view
 from crossclaim.systems.base import PairQuery, System, TrainingSet
+from crossclaim.systems.cache import cache_key, cached_object, code_digest, library_versions
 
 from .figures import COUNT_NOUNS, MONTHS, WEEKDAYS, WORD_NUMBERS, normalise
 from .regex import HEDGE_WORDS
 
 LAYERS = {"entity_tags": "entities", "figure_tags": "figures", "hedge_tags": "hedges"}
+# what a trained model depends on besides its data and parameters (the model cache's key)
+LIBRARIES = ("sklearn-crfsuite", "python-crfsuite")
+CODE = (
+    "crossclaim.baselines.crf",
+    "crossclaim.baselines.figures",
+    "crossclaim.baselines.regex",
+    "crossclaim.schema.tags",
+    "crossclaim.text",
+)
 LEXICONS: dict[str, frozenset[str]] = {
     "hedge": frozenset(HEDGE_WORDS),
     "month": frozenset(m.lower() for m in MONTHS),
@@ -154,11 +167,17 @@ class CrfSystem(System):
     learned = True
     layers = tag_layers_of({"entities", "figures", "hedges"}, contradictory=False)
 
-    def __init__(self, c1: float = 0.05, c2: float = 0.05, max_iterations: int = 60) -> None:
+    def __init__(self, c1: float = 0.05, c2: float = 0.05, max_iterations: int = 60, cache: Path | None = None) -> None:
         self.params = {"c1": c1, "c2": c2, "max_iterations": max_iterations}
+        self.cache = cache  # None: the default cache root
         self.models: dict[str, sklearn_crfsuite.CRF] = {}
 
     def fit(self, train: TrainingSet) -> None:
+        """Train (or load from the model cache) the three CRFs."""
+        key = cache_key(self.name, self.params, train, library_versions(*LIBRARIES), code_digest(*CODE))
+        self.models = cached_object(self.name, key, lambda: self._train(train), self.cache)
+
+    def _train(self, train: TrainingSet) -> dict[str, sklearn_crfsuite.CRF]:
         X: list = []
         Y: dict[str, list] = {name: [] for name in LAYERS}
         for doc in train.docs:
@@ -166,11 +185,12 @@ class CrfSystem(System):
             X += feats
             for name in LAYERS:
                 Y[name] += tags[name]
-        self.models = {}
+        models = {}
         for name in LAYERS:
             crf = sklearn_crfsuite.CRF(algorithm="lbfgs", all_possible_transitions=True, **self.params)
             crf.fit(X, Y[name])
-            self.models[name] = crf
+            models[name] = crf
+        return models
 
     def predict(self, docs: list[Document], queries: list[PairQuery]) -> Predictions:
         if not self.models:

@@ -44,6 +44,7 @@ from crossclaim.formats.predictions import Predictions, tag_layers_of
 from crossclaim.schema.records import Document, Span
 from crossclaim.schema.scheme import CATCH_ALL_TOPICS, LAYERS
 from crossclaim.systems.base import PairQuery, System, TrainingSet
+from crossclaim.systems.cache import cache_key, cached_object, library_versions
 from crossclaim.text import sentence_bounds
 
 from .figures import Figure, find_figures
@@ -122,17 +123,27 @@ _CACHE: dict[str, np.ndarray] = {}
 
 def embed(texts: list[str]) -> np.ndarray:
     """Unit-length embeddings (384 floats) rounded to ``DECIMALS``; each text is encoded once per process
-    (texts recur across folds, and a text's embedding does not depend on its batch)."""
-    todo = sorted({t for t in texts if t not in _CACHE})
+    (texts recur across folds, and a text's embedding does not depend on its batch), and each call's
+    texts once per model cache (``crossclaim.systems.cache``): a rerun of the leaderboard loads no encoder."""
+    if not texts:
+        return np.zeros((0, 384))
+    unique = sorted(set(texts))
+    if any(t not in _CACHE for t in unique):
+        versions = library_versions("sentence-transformers", "torch", "transformers")
+        key = cache_key(WEIGHTS_SHA256, DECIMALS, versions, unique)
+        _CACHE.update(cached_object("minilm-embeddings", key, lambda: _encoded(unique)))
+    return np.stack([_CACHE[t] for t in texts])
+
+
+def _encoded(texts: list[str]) -> dict[str, np.ndarray]:
+    todo = [t for t in texts if t not in _CACHE]
     if todo:
         vectors = load_encoder().encode(
             todo, batch_size=32, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
         )
         for t, v in zip(todo, vectors):
             _CACHE[t] = np.round(v.astype(np.float64), DECIMALS)
-    if not texts:
-        return np.zeros((0, 384))
-    return np.stack([_CACHE[t] for t in texts])
+    return {t: _CACHE[t] for t in texts}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,7 +268,7 @@ class MiniLMSystem(System):
     # -- training
 
     def fit(self, train: TrainingSet) -> None:
-        load_encoder()  # a missing or wrong model fails before any work
+        model_dir()  # a missing or wrong model fails before any work
         self.dates = sorted(d.publication_date for d in train.docs if d.publication_date)
         by_id = {d.id: d for d in train.docs}
         gold = {(d, s.id): s for d in by_id for s in train.spans[d] if s.layer == "claims"}

@@ -4,9 +4,12 @@ A sentence is positive when it overlaps a gold hedged claim of the training docu
 sentence becomes one hedged claim spanning the sentence without its final punctuation (claims are
 minimal clauses, so strict boundaries are hard for it; the partial scores show how close it is).
 A second TF-IDF + logistic regression, trained on the gold claims, gives each claim a topic.
+Trained models are cached (``crossclaim.systems.cache``).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -15,9 +18,11 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from crossclaim.formats.predictions import Predictions, tag_layers_of
 from crossclaim.schema.records import Document, Span
 from crossclaim.systems.base import PairQuery, System, TrainingSet
+from crossclaim.systems.cache import cache_key, cached_object, code_digest, library_versions
 from crossclaim.text import sentence_bounds
 
 _TRAILING = " .!?\"”’')"
+CODE = ("crossclaim.baselines.sentence_logreg", "crossclaim.text")  # the training code (part of the cache key)
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -56,12 +61,21 @@ class SentenceLogregSystem(System):
     learned = True
     layers = tag_layers_of({"claims"}, contradictory=False)
 
-    def __init__(self) -> None:
+    def __init__(self, cache: Path | None = None) -> None:
+        self.cache = cache  # None: the default cache root
         self.claims: Pipeline | None = None
         self.topics: Pipeline | None = None
         self.default_topic = "strategy_outlook"
 
     def fit(self, train: TrainingSet) -> None:
+        """Train (or load from the model cache) both classifiers."""
+        key = cache_key(self.name, train, library_versions("scikit-learn", "scipy", "numpy"), code_digest(*CODE))
+        self.claims, self.topics, self.default_topic = cached_object(
+            self.name, key, lambda: self._train(train), self.cache
+        )
+
+    @staticmethod
+    def _train(train: TrainingSet) -> tuple[Pipeline | None, Pipeline | None, str]:
         texts: list[str] = []
         ys: list[int] = []
         topic_texts: list[str] = []
@@ -74,10 +88,10 @@ class SentenceLogregSystem(System):
                 if s.layer == "claims" and s.topic:
                     topic_texts.append(s.text)
                     topic_ys.append(s.topic)
-        self.claims = _pipeline().fit(texts, ys) if len(set(ys)) > 1 else None
-        self.topics = _pipeline(multiclass=True).fit(topic_texts, topic_ys) if len(set(topic_ys)) > 1 else None
-        if topic_ys:
-            self.default_topic = max(sorted(set(topic_ys)), key=topic_ys.count)
+        claims = _pipeline().fit(texts, ys) if len(set(ys)) > 1 else None
+        topics = _pipeline(multiclass=True).fit(topic_texts, topic_ys) if len(set(topic_ys)) > 1 else None
+        default = max(sorted(set(topic_ys)), key=topic_ys.count) if topic_ys else "strategy_outlook"
+        return claims, topics, default
 
     def predict(self, docs: list[Document], queries: list[PairQuery]) -> Predictions:
         return Predictions({d.id: self._claims(d) for d in docs}, self.layers, {}, None)

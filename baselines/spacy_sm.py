@@ -67,12 +67,17 @@ _CALENDAR = re.compile(r"(?:this|last|next|the|that) (?:year|month|week|day|deca
 @functools.lru_cache(maxsize=1)
 def load_model():
     """The installed pipeline (tok2vec + ner only); never downloads anything."""
+    return load_pipeline(exclude=("tagger", "parser", "attribute_ruler", "lemmatizer", "senter"))
+
+
+def load_pipeline(exclude: tuple[str, ...]):
+    """A fresh copy of the installed en_core_web_sm 3.8.0 without ``exclude``; never downloads anything."""
     import spacy
 
     errors = []
     for name in MODEL_PACKAGES:
         try:
-            nlp = spacy.load(name, exclude=["tagger", "parser", "attribute_ruler", "lemmatizer", "senter"])
+            nlp = spacy.load(name, exclude=list(exclude))
         except OSError as exc:
             errors.append(f"{name}: {exc}")
             continue

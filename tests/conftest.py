@@ -3,10 +3,12 @@ Studio server for the whole session."""
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
 import secrets
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -34,6 +36,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 # datasets keys its cache of a local folder by the card, not the data: a fresh cache per test run
 os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="crossclaim-hf-cache-")
+# learned models: an empty cache per test run (shared by its tests), never the user's
+os.environ["CROSSCLAIM_CACHE"] = tempfile.mkdtemp(prefix="crossclaim-model-cache-")
+atexit.register(shutil.rmtree, os.environ["CROSSCLAIM_CACHE"], ignore_errors=True)  # models take ~50 MB
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = (

@@ -89,7 +89,7 @@ def baseline_runs(corpus: Gold) -> dict[str, dict[str, Predictions]]:
 
 
 def test_every_baseline_is_in_the_run(baseline_runs) -> None:
-    assert set(baseline_runs) == {"regex", "crf", "spacy-sm", "sentence-logreg", "minilm"}
+    assert set(baseline_runs) == {"regex", "crf", "spacy-sm", "sentence-logreg", "spacy-sm-ft", "minilm"}
 
 
 @pytest.mark.parametrize("evaluation", ["test", "cv"])

@@ -125,7 +125,7 @@ def test_a_plugins_bad_output_is_refused_by_name(fixture_repo: Path, tmp_path: P
 # crossclaim predict, and which runs may write the committed board
 
 
-@pytest.mark.parametrize("name", ["regex", "sentence-logreg"])
+@pytest.mark.parametrize("name", ["regex", "sentence-logreg", "spacy-sm-ft"])
 def test_predict_writes_the_file_the_leaderboard_scores(tmp_path: Path, name: str) -> None:
     """`predict` then `score` reproduces the committed board's test row (learned systems train on train)."""
     from crossclaim.evaluation.results import rounded
@@ -212,3 +212,27 @@ def test_a_system_trains_for_the_test_split_on_the_splits_it_names_and_the_board
     committed = (REPO / "baselines" / "LEADERBOARD.md").read_text()
     assert "`minilm` is trained on the train and validation documents for the test split" in committed
     assert "| minilm | baseline | yes | train, validation |" in committed
+
+
+def test_folds_in_worker_processes_give_what_one_process_gives(tmp_path: Path, monkeypatch) -> None:
+    """The trainings run in parallel come back in fold order: the same predictions as in one process."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    from conftest import make_gold
+
+    from crossclaim.formats.predictions import to_jsonl as jsonl
+    from crossclaim.leaderboard.run import run_system
+    from crossclaim.systems.cache import ENV
+    from crossclaim.systems.registry import make_system
+
+    gold = make_gold()
+    monkeypatch.setenv(ENV, str(tmp_path / "one"))
+    alone = run_system(make_system("crf"), gold, lambda: None, "crf")
+    monkeypatch.setenv(ENV, str(tmp_path / "two"))  # workers inherit it: they train too
+    ticks = []
+    with ProcessPoolExecutor(2) as pool:
+        pooled = run_system(make_system("crf"), gold, lambda: ticks.append(1), "crf", pool)
+    assert len(ticks) == 1 + len(gold.docs)
+    for ev in ("test", "cv"):
+        assert jsonl(pooled[ev], gold.docs, gold.pairs) == jsonl(alone[ev], gold.docs, gold.pairs)
+    assert len(list((tmp_path / "two" / "crf").iterdir())) == 1 + len(gold.docs)  # every fold trained there

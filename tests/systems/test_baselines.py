@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import REPO, make_gold
 from crossclaim.baselines import figures, regex
@@ -20,6 +22,7 @@ from crossclaim.formats.manifest import load_manifest
 from crossclaim.formats.predictions import parse_predictions, to_jsonl
 from crossclaim.schema.scheme import VALUE_RULES
 from crossclaim.systems.base import pair_queries, training_set
+from crossclaim.systems.cache import ENV as CACHE_ENV
 from crossclaim.systems.registry import BUILTIN, make_system, system_names
 
 # ---------------------------------------------------------------------------------------------
@@ -152,12 +155,15 @@ def test_ontonotes_mapping_and_adapters() -> None:
 
 
 @pytest.mark.parametrize("name", list(BUILTIN))
-def test_every_baseline_is_deterministic_and_writes_valid_predictions(name: str) -> None:
+def test_every_baseline_is_deterministic_and_writes_valid_predictions(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     gold = make_gold()
     docs = [d for d in gold.docs if d.split == "test"]
     queries = pair_queries(gold.pairs, {d.id: d for d in gold.docs}, gold.claims())
     runs = []
-    for _ in range(2):
+    for run in range(2):
+        monkeypatch.setenv(CACHE_ENV, str(tmp_path / str(run)))  # an empty model cache: both runs train
         system = make_system(name)
         system.fit(training_set(gold.docs, gold.spans, gold.pairs))
         runs.append(to_jsonl(system.predict(docs, queries), docs, gold.pairs))
@@ -168,6 +174,6 @@ def test_every_baseline_is_deterministic_and_writes_valid_predictions(name: str)
 
 
 def test_registry_lists_builtins_first() -> None:
-    assert system_names()[:5] == ["regex", "crf", "spacy-sm", "sentence-logreg", "minilm"]
+    assert system_names()[:6] == ["regex", "crf", "spacy-sm", "sentence-logreg", "spacy-sm-ft", "minilm"]
     assert isinstance(make_system("regex"), RegexSystem)
     assert figures.BRANCHES and regex.HEDGE_WORDS

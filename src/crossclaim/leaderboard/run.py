@@ -12,8 +12,12 @@ software metadata), so a rerun reproduces the committed files byte for byte.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,7 +52,7 @@ from crossclaim.leaderboard.board import Board, Comparison, Evaluation, SystemIn
 from crossclaim.leaderboard.render import EVALUATIONS, chart, markdown
 from crossclaim.schema.records import Document, Pair
 from crossclaim.schema.scheme import SPLITS, TAG_LAYERS
-from crossclaim.systems.base import System, pair_queries, training_set
+from crossclaim.systems.base import PairQuery, System, TrainingSet, pair_queries, training_set
 from crossclaim.systems.registry import BUILTIN, make_system, system_names
 
 OUTPUTS = ("LEADERBOARD.md", "leaderboard.json", "leaderboard.png")
@@ -76,8 +80,21 @@ def checked(preds: Predictions, name: str, gold: Gold, docs: list[Document]) -> 
     return parse_predictions(text, f"system {name} (as JSON Lines)", gold.docs, gold.pairs)
 
 
-def run_system(system: System, gold: Gold, tick: Callable[[], None], name: str = "") -> dict[str, Predictions]:
-    """Predictions of one system for the test split and for every cross-validation fold."""
+def fit_predict(system: System, train: TrainingSet, docs: list[Document], queries: list[PairQuery]) -> Predictions:
+    """Train a learned system and predict: one fold (or the test run), run in a worker process."""
+    system.fit(train)
+    return system.predict(docs, queries)
+
+
+def run_system(
+    system: System, gold: Gold, tick: Callable[[], None], name: str = "", pool: Executor | None = None
+) -> dict[str, Predictions]:
+    """Predictions of one system for the test split and for every cross-validation fold.
+
+    A learned system's six trainings (the test run and one per fold) are independent: with ``pool``
+    they run in its worker processes, each on a copy of the untrained system, and their results
+    are put back in fold order, so the output is the same as in one process.
+    """
     name = name or system.name or type(system).__name__
     docs = sorted(gold.docs, key=lambda d: d.id)
     by_id = {d.id: d for d in docs}
@@ -92,19 +109,27 @@ def run_system(system: System, gold: Gold, tick: Callable[[], None], name: str =
         out["test"] = everything.only([d.id for d in test])
         out["cv"] = everything
         return out
-    if len(docs) < 2:
+    train = training_docs(system, docs, test)
+    if len(docs) < 2 or not train:
         raise InputError(f"system {name}", "learns, but the corpus has no training split")
-    out["test"] = predict_on(system, gold, test, test_pairs, name)
-    tick()
-    folds = []
+    jobs = [(training_set(train, gold.spans, gold.pairs), test, pair_queries(test_pairs, by_id, claims))]
     for held in docs:
         rest = [d for d in docs if d.id != held.id]
-        system.fit(training_set(rest, gold.spans, gold.pairs))
-        folds.append(
-            system.predict([held], pair_queries([p for p in gold.pairs if p.home() == held.id], by_id, claims))
-        )
-        tick()
-    out["cv"] = checked(merge(folds), name, gold, docs)
+        home = [p for p in gold.pairs if p.home() == held.id]
+        jobs.append((training_set(rest, gold.spans, gold.pairs), [held], pair_queries(home, by_id, claims)))
+    if pool is None:
+        results = []
+        for job in jobs:
+            results.append(fit_predict(system, *job))
+            tick()
+    else:
+        futures = [pool.submit(fit_predict, system, *job) for job in jobs]
+        for future in as_completed(futures):
+            future.result()
+            tick()
+        results = [f.result() for f in futures]
+    out["test"] = checked(results[0], name, gold, test)
+    out["cv"] = checked(merge(results[1:]), name, gold, docs)
     return out
 
 
@@ -113,12 +138,18 @@ def fit_splits(system: System) -> tuple[str, ...]:
     return tuple(getattr(system, "fit_splits", ("train",)))
 
 
+def training_docs(system: System, docs: list[Document], predicted: list[Document]) -> list[Document]:
+    """The documents a learned system trains on to predict ``predicted``: those of the splits it names
+    (``fit_splits``), never one it is about to predict."""
+    splits, held = set(fit_splits(system)), {d.id for d in predicted}
+    return [d for d in docs if d.split in splits and d.id not in held]
+
+
 def predict_on(system: System, gold: Gold, docs: list[Document], pairs: list[Pair], name: str) -> Predictions:
     """A system's checked predictions on ``docs`` and ``pairs``; a learned system is first trained on
     the train split, or the splits it names in ``fit_splits`` (as for the leaderboard's test evaluation)."""
     if system.learned:
-        splits, predicted = set(fit_splits(system)), {d.id for d in docs}
-        train = [d for d in sorted(gold.docs, key=lambda d: d.id) if d.split in splits and d.id not in predicted]
+        train = training_docs(system, sorted(gold.docs, key=lambda d: d.id), docs)
         if not train:
             raise InputError(f"system {name}", "learns, but the corpus has no training split")
         system.fit(training_set(train, gold.spans, gold.pairs))
@@ -282,6 +313,26 @@ def write_outputs(board: Board, out: Path) -> list[Path]:
     return [md, js, png]
 
 
+WORKERS_ENV = "CROSSCLAIM_WORKERS"
+
+
+@contextlib.contextmanager
+def worker_pool(needed: bool) -> Iterator[Executor | None]:
+    """Worker processes for the trainings, one per core (at most ``$CROSSCLAIM_WORKERS``); None on one core.
+
+    Forked where the platform can (a worker then starts with everything imported, which matters when
+    every model comes from the cache); a worker only trains and predicts, it never touches the
+    caller's threads (the progress bar). Elsewhere spawned.
+    """
+    workers = min(os.cpu_count() or 1, int(os.environ.get(WORKERS_ENV) or 1 << 30))
+    if not needed or workers < 2:
+        yield None
+        return
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+        yield pool
+
+
 def leaderboard(
     root: Path,
     out: Path,
@@ -296,16 +347,17 @@ def leaderboard(
     systems = {name: make_system(name) for name in names}
     loaded = file_entries(gold, files or [], set(systems))
     on_total(steps(systems, len(loaded), len(gold.docs)))
-    entries = [
-        Entry(
-            name,
-            "baseline" if name in BUILTIN else "plug-in",
-            bool(s.learned),
-            run_system(s, gold, tick, name),
-            fit_splits(s) if s.learned else (),
-        )
-        for name, s in systems.items()
-    ]
+    with worker_pool(any(s.learned for s in systems.values())) as pool:
+        entries = [
+            Entry(
+                name,
+                "baseline" if name in BUILTIN else "plug-in",
+                bool(s.learned),
+                run_system(s, gold, tick, name, pool),
+                fit_splits(s) if s.learned else (),
+            )
+            for name, s in systems.items()
+        ]
     board = score_entries(gold, entries + loaded, tick)
     write_outputs(board, out)
     return board

@@ -23,6 +23,7 @@ BUILTIN: dict[str, str] = {
     "crf": "crossclaim.baselines.crf:CrfSystem",
     "spacy-sm": "crossclaim.baselines.spacy_sm:SpacySmSystem",
     "sentence-logreg": "crossclaim.baselines.sentence_logreg:SentenceLogregSystem",
+    "spacy-sm-ft": "crossclaim.baselines.spacy_sm_ft:SpacySmFtSystem",
     "minilm": "crossclaim.baselines.minilm:MiniLMSystem",
 }
 
