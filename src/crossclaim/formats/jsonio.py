@@ -114,12 +114,17 @@ def json_lines(text: str, where: str, problems: Problems) -> list[tuple[int, obj
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        here = f"{where}, line {n}"
         try:
-            out.append((n, _loads(line, here, True, None, last_line=n == len(lines), in_line=True)))
+            out.append((n, json_line(line, f"{where}, line {n}", last_line=n == len(lines))))
         except InputError as exc:
             problems.extend(exc.problems)
     return out
+
+
+def json_line(line: str, where: str, last_line: bool = False) -> object:
+    """One line of JSON Lines parsed strictly with unique keys; ``where`` names the file and line, and a
+    fault is located by column only (a streamed corpus is read a line at a time)."""
+    return _loads(line, where, True, None, last_line=last_line, in_line=True)
 
 
 # ---------------------------------------------------------------------------------------------
