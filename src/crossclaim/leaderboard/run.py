@@ -113,15 +113,20 @@ def fit_splits(system: System) -> tuple[str, ...]:
     return tuple(getattr(system, "fit_splits", ("train",)))
 
 
-def predict_on(system: System, gold: Gold, docs: list[Document], pairs: list[Pair], name: str) -> Predictions:
-    """A system's checked predictions on ``docs`` and ``pairs``; a learned system is first trained on
-    the train split, or the splits it names in ``fit_splits`` (as for the leaderboard's test evaluation)."""
+def fit_learned(system: System, gold: Gold, name: str, predicted: set[str] | frozenset[str] = frozenset()) -> None:
+    """Train a learned system on the train split, or the splits it names in ``fit_splits``, leaving out
+    the documents it is about to predict (as for the leaderboard's test evaluation)."""
     if system.learned:
-        splits, predicted = set(fit_splits(system)), {d.id for d in docs}
+        splits = set(fit_splits(system))
         train = [d for d in sorted(gold.docs, key=lambda d: d.id) if d.split in splits and d.id not in predicted]
         if not train:
             raise InputError(f"system {name}", "learns, but the corpus has no training split")
         system.fit(training_set(train, gold.spans, gold.pairs))
+
+
+def predict_on(system: System, gold: Gold, docs: list[Document], pairs: list[Pair], name: str) -> Predictions:
+    """A system's checked predictions on ``docs`` and ``pairs``; a learned system is first trained (``fit_learned``)."""
+    fit_learned(system, gold, name, {d.id for d in docs})
     return checked(
         system.predict(docs, pair_queries(pairs, {d.id: d for d in gold.docs}, gold.claims())), name, gold, docs
     )
