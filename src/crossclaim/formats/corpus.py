@@ -10,10 +10,11 @@ document of the dataset: it has no manifest entry, no split and no gold (``cross
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from crossclaim.errors import InputError, shown
+from crossclaim.errors import InputError, Problems, shown
 from crossclaim.formats.jsonio import described, json_line, json_type
 from crossclaim.schema.records import Document
 
@@ -62,7 +63,7 @@ def check_corpus(path: Path) -> Corpus:
         with path.open("rb") as fh:
             head = fh.read(len(PARQUET_MAGIC))
         kind = PARQUET if head == PARQUET_MAGIC else JSON
-        problems = _Problems()
+        problems = _Capped()
         records = _check_parquet(path, problems) if kind == PARQUET else _check_jsonl(path, problems)
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
@@ -72,30 +73,31 @@ def check_corpus(path: Path) -> Corpus:
     return Corpus(path, kind, records, size)
 
 
-class _Problems:
-    """The problems found so far, at most ``MAX_PROBLEMS`` of them kept (the rest counted)."""
+class _Capped(Problems):
+    """The shared collector, keeping at most ``MAX_PROBLEMS`` problems (the rest counted): a wholly wrong
+    crawl of millions of lines costs a screenful of messages, not memory in proportion to it."""
 
     def __init__(self) -> None:
-        self.kept: list[tuple[str, str]] = []
+        super().__init__()
         self.more = 0
 
     def add(self, where: str, what: str) -> None:
-        if len(self.kept) < MAX_PROBLEMS:
-            self.kept.append((where, what))
+        if len(self) < MAX_PROBLEMS:
+            super().add(where, what)
         else:
             self.more += 1
 
     def raise_any(self) -> None:
         if self.more:
-            self.kept.append(("...", f"{self.more:,} more problems not shown"))
-        InputError.collect(self.kept)
+            super().add("...", f"{self.more:,} more problems not shown")
+        InputError.collect(self)
 
 
 def _neither(path: Path, why: str) -> InputError:
     return InputError(str(path), f"is neither JSON Lines nor parquet: {why}")
 
 
-def _check_jsonl(path: Path, problems: _Problems) -> int:
+def _check_jsonl(path: Path, problems: _Capped) -> int:
     seen: dict[str, int] = {}
     records = 0
     first = True
@@ -131,7 +133,7 @@ def _check_jsonl(path: Path, problems: _Problems) -> int:
     return records
 
 
-def _check_parquet(path: Path, problems: _Problems) -> int:
+def _check_parquet(path: Path, problems: _Capped) -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -166,7 +168,7 @@ def _check_parquet(path: Path, problems: _Problems) -> int:
 
 
 def _record(
-    doc_id: object, text: object, keys: set, here: str, unit: str, n: int, seen: dict[str, int], problems: _Problems
+    doc_id: object, text: object, keys: set, here: str, unit: str, n: int, seen: dict[str, int], problems: _Capped
 ) -> None:
     """Check one record's id and text (``text`` is only type-checked: a parquet text is never read here)."""
     for name, value in ((ID, doc_id), (TEXT, text)):
@@ -182,3 +184,19 @@ def _record(
         problems.add(f"{here}, field {ID}", f"duplicate id {shown(doc_id)} (first on {unit} {seen[doc_id]})")
     else:
         seen[doc_id] = n
+
+
+def iter_records(corpus: Corpus) -> Iterator[tuple[str, str]]:
+    """``(id, text)`` of every record of a checked corpus, in file order, one batch in memory at a time."""
+    if corpus.kind == PARQUET:
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(corpus.path).iter_batches(batch_size=_BATCH, columns=list(FIELDS)):
+            yield from zip(batch.column(0).to_pylist(), batch.column(1).to_pylist())
+        return
+    with corpus.path.open("rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            line = raw.decode("utf-8")
+            if line.strip():
+                row = json_line(line, f"{corpus.path}, line {n}")
+                yield row[ID], row[TEXT]
