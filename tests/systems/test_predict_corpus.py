@@ -20,17 +20,19 @@ from crossclaim.formats.corpus import check_corpus, corpus_document
 from crossclaim.formats.predictions import SCHEMA_FILE, Predictions, read_predictions, tag_layers_of
 from crossclaim.schema.records import Document, Span
 from crossclaim.systems.base import System, TrainingSet
-from crossclaim.systems.corpus import BatchPredictor, predict_corpus
+from crossclaim.systems.corpus import BATCH_SIZE, BatchPredictor, predict_corpus
 
 runner = CliRunner()
 
 
 def corpus_rows() -> list[dict]:
-    """Real news text (the gold documents, cut into pieces under new ids) and the awkward cases."""
+    """Real news text (the gold documents cut into pieces, four times over under new ids: more than two
+    batches, with claims the regex baseline flags as contradicting one another) and the awkward cases."""
     rows = []
-    for doc in sorted(load_gold(REPO / "annotations").docs, key=lambda d: d.id):
-        for k in range(0, len(doc.text), 700):
-            rows.append({"id": f"web-{len(rows):04d}", "text": doc.text[k : k + 700]})
+    for _ in range(4):
+        for doc in sorted(load_gold(REPO / "annotations").docs, key=lambda d: d.id):
+            for k in range(0, len(doc.text), 700):
+                rows.append({"id": f"web-{len(rows):04d}", "text": doc.text[k : k + 700]})
     rows += [
         {"id": "astral 🚗", "text": "小米 🚗 could sell 10,000 cars\u2028in May 2025."},
         {"id": "empty", "text": ""},
@@ -64,7 +66,9 @@ def test_json_lines_and_parquet_and_one_or_two_processes_give_the_same_bytes(cor
     assert len(set(outputs)) == 1
     lines = outputs[0].decode("utf-8").split("\n")
     assert lines[-1] == "" and [json.loads(line)["document_id"] for line in lines[:-1]] == [r["id"] for r in rows]
-    assert any(json.loads(line)["figures"] for line in lines[:-1])
+    assert len(rows) > 2 * BATCH_SIZE and any(json.loads(line)["figures"] for line in lines[:-1])
+    # the regex baseline compares the claims of one call: fixed batches keep that independent of --num-proc
+    assert any('"contradictory": true' in line for line in lines)
 
 
 def test_the_output_passes_the_predictions_validator_and_the_json_schema(corpus, tmp_path: Path) -> None:

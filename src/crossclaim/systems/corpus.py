@@ -6,8 +6,12 @@ predictions line per record out, each line checked by the predictions validator.
 is never in memory; the Arrow copy and the map's output live in a temporary directory beside the
 output file), with ``num_proc`` worker processes; the same callable runs unchanged as a Ray
 ``map_batches`` or a Spark ``mapInPandas`` step (see the README). The trained system is pickled once,
-in the parent; each worker unpickles it once per shard. Lines come out in corpus order whatever the
-number of processes, and a system that predicts each document on its own gives the same bytes.
+in the parent; each worker unpickles it once per shard.
+
+A system may compare the documents of one call (the regex baseline flags a claim that contradicts a
+claim of another document), so batches are fixed before the work is shared out: records 1-64, 65-128,
+... become one row each, and the workers map whole rows. Lines come out in corpus order, and the same
+bytes whatever the number of processes.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from crossclaim.formats.predictions import parse_predictions, to_jsonl
 from crossclaim.systems.base import System
 
 LINE, PROBLEMS = "line", "problems"
+IDS, TEXTS = "ids", "texts"  # a row holding one fixed batch
 BATCH_SIZE = 64  # documents per call of the system: small enough for a smooth bar, large enough to amortise
 
 
@@ -66,6 +71,19 @@ class BatchPredictor:
                 return {LINE: [""], PROBLEMS: [json.dumps(exc.problems)]}
         return {LINE: lines, PROBLEMS: [""] * len(lines)}
 
+    def batches(self, rows: Mapping[str, Sequence[Sequence[str]]]) -> dict[str, list[str]]:
+        """Rows that each hold one fixed batch (``ids``, ``texts``) -> the lines of all of them, in order."""
+        out: dict[str, list[str]] = {LINE: [], PROBLEMS: []}
+        for ids, texts in zip(rows[IDS], rows[TEXTS]):
+            got = self({ID: ids, TEXT: texts})
+            out[LINE] += got[LINE]
+            out[PROBLEMS] += got[PROBLEMS]
+        return out
+
+
+def _fixed_batches(rows: Mapping[str, Sequence[str]]) -> dict[str, list[list[str]]]:
+    return {IDS: [list(rows[ID])], TEXTS: [list(rows[TEXT])]}
+
 
 def predict_corpus(
     system: System,
@@ -83,18 +101,36 @@ def predict_corpus(
     import datasets
 
     predictor = BatchPredictor(system, name)
-    with tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}.") as work, _quiet(advance):
-        ds = _load(corpus, Path(work))
-        out = ds.map(
-            predictor,
-            batched=True,
-            batch_size=BATCH_SIZE,
-            num_proc=num_proc if num_proc > 1 else None,
-            remove_columns=ds.column_names,
-            features=datasets.Features({LINE: datasets.Value("string"), PROBLEMS: datasets.Value("string")}),
-            new_fingerprint=f"crossclaim-predict-{num_proc}",  # the function is never hashed (it holds a model)
-            load_from_cache_file=False,
-        )
+    with tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}.") as work:
+        with _quiet(lambda n: None):
+            ds = _load(corpus, Path(work))
+            rows = ds.map(  # one row per fixed batch, so the workers' shards never cut a batch
+                _fixed_batches,
+                batched=True,
+                batch_size=BATCH_SIZE,
+                remove_columns=ds.column_names,
+                new_fingerprint="crossclaim-fixed-batches",
+                load_from_cache_file=False,
+            )
+        done = 0
+
+        def rows_done(n: int) -> None:  # the map counts rows (batches); the bar counts records
+            nonlocal done
+            before = min(done * BATCH_SIZE, corpus.records)
+            done += n
+            advance(min(done * BATCH_SIZE, corpus.records) - before)
+
+        with _quiet(rows_done):
+            out = rows.map(
+                predictor.batches,
+                batched=True,
+                batch_size=1,
+                num_proc=min(num_proc, len(rows)) if num_proc > 1 else None,
+                remove_columns=rows.column_names,
+                features=datasets.Features({LINE: datasets.Value("string"), PROBLEMS: datasets.Value("string")}),
+                new_fingerprint=f"crossclaim-predict-{num_proc}",  # the function is never hashed (it holds a model)
+                load_from_cache_file=False,
+            )
         return _write(out, output)
 
 
