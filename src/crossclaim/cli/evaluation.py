@@ -95,22 +95,52 @@ def leaderboard(
 @friendly
 def predict(
     system: Annotated[str, typer.Argument(help="A built-in baseline or a plug-in (see `crossclaim leaderboard`).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Predictions file to write (JSON Lines).")],
-    split: Annotated[str, typer.Option(help="train, validation, test or all.")] = "test",
+    corpus: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A corpus outside the dataset to pre-annotate: {id, text} records, JSON Lines or parquet. "
+            "Default: a split of the dataset (--split)."
+        ),
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Predictions file to write (JSON Lines).")] = ...,
+    split: Annotated[str | None, typer.Option(help="train, validation, test or all. Default: test.")] = None,
+    num_proc: Annotated[
+        int, typer.Option("--num-proc", min=1, help="Worker processes over a corpus (datasets.map).")
+    ] = 1,
     root: ROOT = None,
 ) -> None:
-    """Write a system's predictions for a split (learned systems train on train, or the splits they name)."""
+    """Write a system's predictions for a split, or for any corpus, in the predictions format (learned
+    systems train on the train split, or the splits they name)."""
     from crossclaim.dataset.gold import load_gold
     from crossclaim.files import write_text_atomic
-    from crossclaim.leaderboard.run import predict_split
+    from crossclaim.leaderboard.run import fit_learned, predict_split
     from crossclaim.systems.registry import make_system
 
     root = project_root(root)
     output_file(output, "--output")
-    gold = load_gold(root / "annotations")
-    text = predict_split(make_system(system), gold, split, system)
-    write_text_atomic(output, text)
-    out.print(f"wrote {text.count(chr(10))} lines of {system} predictions on the {split} split to {output}")
+    if corpus is None:
+        if num_proc != 1:
+            raise InputError("--num-proc", "applies to a corpus INPUT; a split of the dataset runs in one process")
+        split = split or "test"
+        gold = load_gold(root / "annotations")
+        text = predict_split(make_system(system), gold, split, system)
+        write_text_atomic(output, text)
+        out.print(f"wrote {text.count(chr(10))} lines of {system} predictions on the {split} split to {output}")
+        return
+    from crossclaim.formats.corpus import check_corpus
+    from crossclaim.systems.corpus import predict_corpus
+
+    if split is not None:
+        raise InputError("--split", "applies to the dataset; a corpus INPUT is predicted whole")
+    if output.resolve() == corpus.resolve():
+        raise InputError(f"--output {output}", "is the corpus INPUT itself: write the predictions elsewhere")
+    checked = check_corpus(corpus)  # before any training: a bad corpus fails in seconds
+    model = make_system(system)
+    fit_learned(model, load_gold(root / "annotations"), system)
+    with progress_bar() as bar:
+        task = bar.add_task(f"{system} on {corpus.name}", total=checked.records)
+        lines = predict_corpus(model, system, checked, output, num_proc, advance=lambda n: bar.advance(task, n))
+    out.print(f"wrote {lines} lines of {system} predictions on {checked.records} records of {corpus} to {output}")
 
 
 @friendly

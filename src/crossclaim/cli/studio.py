@@ -78,9 +78,22 @@ def push(
     predictions: Annotated[list[str] | None, typer.Option(help="A system whose output to push as predictions.")] = None,
     predictions_file: Annotated[Path | None, typer.Option(help="A predictions JSONL file to push.")] = None,
     name: Annotated[str | None, typer.Option(help="model_version for --predictions-file.")] = None,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(
+            help="A corpus outside the dataset ({id, text} records, JSON Lines or parquet): push it with "
+            "--predictions-file (its predictions) to the pre-annotation project --project-title, never to the "
+            "gold ones."
+        ),
+    ] = None,
+    project_title: Annotated[str | None, typer.Option(help="The pre-annotation project of --corpus.")] = None,
 ) -> None:
-    """Create or update both projects and import every document as a task, idempotently."""
+    """Create or update both projects and import every document as a task, idempotently (with --corpus: a
+    pre-annotation project of its own instead)."""
     root = project_root(root)
+    if corpus is not None or project_title is not None:
+        _push_corpus(root, url, corpus, project_title, predictions_file, name, gold or bool(predictions))
+        return
     from crossclaim.studio.sync import push as run
 
     preds = _predictions(root, predictions or [], predictions_file, name)
@@ -88,6 +101,26 @@ def push(
     out.print(
         f"pushed: {report.created_tasks} tasks created, {report.kept_tasks} already there; "
         f"{report.annotations_written} annotations and {report.predictions_written} predictions written"
+    )
+
+
+def _push_corpus(
+    root: Path, url: str | None, corpus: Path | None, title: str | None, path: Path | None, name: str | None, gold: bool
+) -> None:
+    from crossclaim.formats.corpus import check_corpus
+    from crossclaim.studio.sync import push_corpus
+
+    if corpus is None or title is None:
+        raise InputError("--corpus/--project-title", "go together: a corpus is pushed to a project of its own")
+    if path is None or not name:
+        raise InputError("--corpus", "needs --predictions-file PRED.jsonl (from crossclaim predict) and --name")
+    if gold:
+        raise InputError("--corpus", "pushes pre-annotations only: --gold and --predictions are for the gold projects")
+    checked = check_corpus(corpus)
+    report = push_corpus(connect(root, url), checked, path, name, title)
+    out.print(
+        f"pushed {corpus} to {title!r}: {report.created_tasks} tasks created, {report.kept_tasks} already there; "
+        f"{report.predictions_written} predictions written"
     )
 
 

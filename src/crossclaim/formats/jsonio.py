@@ -101,25 +101,31 @@ def check_integers(data: bytes, where: str) -> None:
         _loads(data.decode("utf-8", "surrogatepass"), where, False, data, last_line=True, in_line=True)
 
 
-def json_lines(text: str, where: str, problems: Problems) -> list[tuple[int, object]]:
+def json_lines(text: str, where: str, problems: Problems, first: int = 1) -> list[tuple[int, object]]:
     """(line number, value) of every non-blank line of JSON Lines text, parsed strictly with unique keys.
 
     Lines are split on ``\\n`` only (a ``\\r`` before it is JSON white space). A bad line adds its
     problems to ``problems`` and is skipped, so every line is checked in one run; an empty file, a
-    byte-order mark or an HTML page is one error for the whole file.
+    byte-order mark or an HTML page is one error for the whole file. ``first``: the number of the
+    text's first line (a chunk of a file read a piece at a time).
     """
     _check_start(text, where, allow_empty=True)
     lines = text.split("\n")
     out: list[tuple[int, object]] = []
-    for n, line in enumerate(lines, start=1):
+    for n, line in enumerate(lines, start=first):
         if not line.strip():
             continue
-        here = f"{where}, line {n}"
         try:
-            out.append((n, _loads(line, here, True, None, last_line=n == len(lines), in_line=True)))
+            out.append((n, json_line(line, f"{where}, line {n}", last_line=n == first + len(lines) - 1)))
         except InputError as exc:
             problems.extend(exc.problems)
     return out
+
+
+def json_line(line: str, where: str, last_line: bool = False) -> object:
+    """One line of JSON Lines parsed strictly with unique keys; ``where`` names the file and line, and a
+    fault is located by column only (a streamed corpus is read a line at a time)."""
+    return _loads(line, where, True, None, last_line=last_line, in_line=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -134,11 +134,14 @@ def read_predictions(path: Path, docs: list[Document], pairs: list[Pair]) -> Pre
     return parse_predictions(read_text(path), str(path), docs, pairs)
 
 
-def parse_predictions(raw: str, where: str, docs: list[Document], pairs: list[Pair]) -> Predictions:
+def parse_predictions(
+    raw: str, where: str, docs: list[Document], pairs: list[Pair], first_line: int = 1
+) -> Predictions:
     """Parse JSON Lines text; every problem of every line is collected before raising.
 
     Lines are parsed by the strict JSON layer (``jsonio.json_lines``): split on ``\\n`` only,
-    duplicate keys refused, nesting and numbers bounded.
+    duplicate keys refused, nesting and numbers bounded. ``first_line``: the number of the text's
+    first line in its file (a large file validated a chunk at a time).
     """
     by_id = {d.id: d for d in docs}
     pair_by_id = {p.id: p for p in pairs}
@@ -151,7 +154,7 @@ def parse_predictions(raw: str, where: str, docs: list[Document], pairs: list[Pa
     layers: set[str] = set()
     flagged: list[bool] = []  # whether any claim carries `contradictory`
     has_pairs = False
-    for n, row in json_lines(raw, where, problems):
+    for n, row in json_lines(raw, where, problems, first_line):
         here = f"{where}, line {n}"
         if not isinstance(row, dict):
             problems.add(here, f"a line must be a JSON object, got {json_type(row)}")

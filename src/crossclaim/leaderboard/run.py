@@ -109,7 +109,7 @@ def run_system(
         out["test"] = everything.only([d.id for d in test])
         out["cv"] = everything
         return out
-    train = training_docs(system, docs, test)
+    train = training_docs(system, docs, {d.id for d in test})
     if len(docs) < 2 or not train:
         raise InputError(f"system {name}", "learns, but the corpus has no training split")
     jobs = [(training_set(train, gold.spans, gold.pairs), test, pair_queries(test_pairs, by_id, claims))]
@@ -138,21 +138,25 @@ def fit_splits(system: System) -> tuple[str, ...]:
     return tuple(getattr(system, "fit_splits", ("train",)))
 
 
-def training_docs(system: System, docs: list[Document], predicted: list[Document]) -> list[Document]:
-    """The documents a learned system trains on to predict ``predicted``: those of the splits it names
-    (``fit_splits``), never one it is about to predict."""
-    splits, held = set(fit_splits(system)), {d.id for d in predicted}
-    return [d for d in docs if d.split in splits and d.id not in held]
+def training_docs(system: System, docs: list[Document], predicted: set[str] | frozenset[str]) -> list[Document]:
+    """The documents a learned system trains on to predict the documents ``predicted``: those of the
+    splits it names (``fit_splits``), never one it is about to predict."""
+    splits = set(fit_splits(system))
+    return [d for d in docs if d.split in splits and d.id not in predicted]
 
 
-def predict_on(system: System, gold: Gold, docs: list[Document], pairs: list[Pair], name: str) -> Predictions:
-    """A system's checked predictions on ``docs`` and ``pairs``; a learned system is first trained on
-    the train split, or the splits it names in ``fit_splits`` (as for the leaderboard's test evaluation)."""
+def fit_learned(system: System, gold: Gold, name: str, predicted: set[str] | frozenset[str] = frozenset()) -> None:
+    """Train a learned system on ``training_docs`` (as for the leaderboard's test evaluation)."""
     if system.learned:
-        train = training_docs(system, sorted(gold.docs, key=lambda d: d.id), docs)
+        train = training_docs(system, sorted(gold.docs, key=lambda d: d.id), predicted)
         if not train:
             raise InputError(f"system {name}", "learns, but the corpus has no training split")
         system.fit(training_set(train, gold.spans, gold.pairs))
+
+
+def predict_on(system: System, gold: Gold, docs: list[Document], pairs: list[Pair], name: str) -> Predictions:
+    """A system's checked predictions on ``docs`` and ``pairs``; a learned system is first trained (``fit_learned``)."""
+    fit_learned(system, gold, name, {d.id for d in docs})
     return checked(
         system.predict(docs, pair_queries(pairs, {d.id: d for d in gold.docs}, gold.claims())), name, gold, docs
     )

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from crossclaim.errors import InputError, StudioError
+from crossclaim.formats.corpus import Corpus
 from crossclaim.formats.labelstudio.committed import PUSH_META, SortedExport, committed_meta
 from crossclaim.formats.labelstudio.pairs import PairTask, pair_results, pair_task_data
 from crossclaim.formats.labelstudio.spans import region_results, task_data
@@ -288,6 +289,94 @@ def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[s
     finally:
         spool.close()
     return report
+
+
+# ---------------------------------------------------------------------------------------------
+# a corpus to pre-annotate: a project of its own, predictions only
+
+CORPUS_CHUNK = 1000  # records and predictions lines validated together
+
+
+def push_corpus(studio: Studio, corpus: Corpus, predictions: Path, name: str, title: str) -> PushReport:
+    """A corpus outside the dataset → a pre-annotation project of its own: one task per record with the
+    spans of its line of ``predictions`` (``model_version`` ``name``), idempotently; the gold projects
+    are never touched. Its documents become gold only through ``crossclaim ingest``."""
+    from crossclaim.formats.labelstudio.config import span_config_xml
+
+    if title in KEYS:
+        raise InputError(
+            f"--project-title {title!r}", "is a gold project: a corpus goes to a pre-annotation project of its own"
+        )
+    known = studio.projects()
+    listing = None
+    if title in known and known[title].tasks:
+        project_id = known[title].id
+        listing = Background(lambda: [Listed.of(t, "doc_id") for t in studio.list_tasks(project_id, LISTED_FIELDS)])
+    spool = Spool()
+    try:
+        items = [
+            spool.add(span_item(doc, None, False, [pred]), "doc_id")
+            for doc, pred in corpus_predictions(corpus, predictions, name)
+        ]
+        report = PushReport()
+        project = studio.project(title, span_config_xml(), known)
+        listed = listing.result() if listing is not None else []
+        push_items(studio, project, items, listed, spool, {}, "document", report)
+    finally:
+        spool.close()
+    return report
+
+
+def corpus_predictions(corpus: Corpus, path: Path, name: str) -> Iterator[tuple[Document, Prediction]]:
+    """Each record of ``corpus`` with the spans of its line of the predictions file ``path`` (one line per
+    record, in corpus order, as ``crossclaim predict`` writes it), both read a chunk at a time and every
+    line validated against its record."""
+    from itertools import islice
+
+    from crossclaim.formats.corpus import corpus_document, iter_records
+    from crossclaim.formats.predictions import parse_predictions, require_documents
+
+    order = (
+        str(path),
+        f"must have one line per record of {corpus.path}, in corpus order (as crossclaim predict writes it)",
+    )
+    records = iter_records(corpus)
+    try:
+        with path.open("rb") as fh:
+            lines = enumerate(fh, start=1)
+            while chunk := list(islice(records, CORPUS_CHUNK)):
+                docs = [corpus_document(i, t) for i, t in chunk]
+                first, raw = _predictions_lines(lines, len(docs), path)
+                if sum(1 for line in raw if line.strip()) < len(docs):
+                    raise InputError(*order)
+                try:
+                    preds = parse_predictions("".join(raw), str(path), docs, [], first_line=first)
+                    require_documents(preds, [d.id for d in docs], str(path))
+                except InputError as exc:
+                    raise InputError(*exc.problems[0], more=[*exc.problems[1:], order]) from None
+                for d in docs:
+                    yield d, Prediction(d.id, name, sorted(preds.spans[d.id], key=lambda s: (s.layer, s.start, s.end)))
+            if any(line.strip() for _, line in lines):
+                raise InputError(*order)
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+
+
+def _predictions_lines(lines: Iterator[tuple[int, bytes]], wanted: int, path: Path) -> tuple[int, list[str]]:
+    """The next lines holding ``wanted`` non-blank ones (blank ones kept, so line numbers stay exact)."""
+    raw: list[str] = []
+    first = 0
+    for n, data in lines:
+        first = first or n
+        try:
+            raw.append(data.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{path}, line {n}", f"not UTF-8: byte 0x{data[exc.start]:02x}") from None
+        if raw[-1].strip():
+            wanted -= 1
+            if wanted == 0:
+                break
+    return first or 1, raw
 
 
 def find_project(studio: Studio, title: str, known: dict[str, Project] | None = None) -> Project:
