@@ -127,10 +127,16 @@ def doc_spans(doc: Document, ents: list[tuple[int, int, str]]) -> list[Span]:
             continue
         layer, crossclaim = mapped
         a, b = adapt(layer, doc.text[s:e], s, e)
-        text = doc.text[a:b]
-        value = normalise(crossclaim, text, doc.text[b : b + 80], doc.publication_date) if layer == "figures" else None
-        out.append(Span(layer, f"{layer}-{k}", a, b, text, crossclaim, {"value": value}))
+        out.append(predicted_span(doc, layer, k, a, b, crossclaim))
     return out
+
+
+def predicted_span(doc: Document, layer: str, k: int, start: int, end: int, label: str) -> Span:
+    """A predicted span of ``doc``; a figure's value from the shared normaliser (the text after it
+    can hold a unit, the publication date resolves relative dates)."""
+    text = doc.text[start:end]
+    value = normalise(label, text, doc.text[end : end + 80], doc.publication_date) if layer == "figures" else None
+    return Span(layer, f"{layer}-{k}", start, end, text, label, {"value": value})
 
 
 class SpacySmSystem(System):

@@ -35,8 +35,7 @@ from crossclaim.systems.base import PairQuery, System, TrainingSet
 from crossclaim.systems.cache import cache_key, cached_dir, code_digest, library_versions
 from crossclaim.text import sentence_bounds
 
-from .figures import normalise
-from .spacy_sm import MODEL_VERSION, load_pipeline
+from .spacy_sm import MODEL_VERSION, load_pipeline, predicted_span
 
 LAYERS = ("entities", "figures", "hedges")
 NOT_NER = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
@@ -132,10 +131,7 @@ def predict_spans(nlp, doc: Document) -> list[Span]:
                 found[LAYER_OF[ent.label_]].append((a + ent.start_char, a + ent.end_char, ent.label_))
     out: list[Span] = []
     for layer in LAYERS:
-        for k, (s, e, label) in enumerate(found[layer]):
-            text = doc.text[s:e]
-            value = normalise(label, text, doc.text[e : e + 80], doc.publication_date) if layer == "figures" else None
-            out.append(Span(layer, f"{layer}-{k}", s, e, text, label, {"value": value}))
+        out += [predicted_span(doc, layer, k, s, e, label) for k, (s, e, label) in enumerate(found[layer])]
     return out
 
 
