@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import re
 from functools import lru_cache
+from itertools import accumulate
 
 # A word with inner joiners (76,000  3.23  km/h  R&D  state-backed  2025.Adek), an English
 # clitic ('s ’s n't), or any other single non-space character.
@@ -52,8 +53,19 @@ _ABBREV = frozenset(
 
 def tokenize(text: str) -> tuple[list[int], list[int]]:
     """Token start and end offsets of ``text``; every non-space character is in one token."""
-    spans = [m.span() for m in TOKEN_RE.finditer(text)]
-    return [s for s, _ in spans], [e for _, e in spans]
+    starts, ends, _ = tokens_of(text)
+    return starts, ends
+
+
+_TOKEN_SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
+
+
+def tokens_of(text: str) -> tuple[list[int], list[int], list[str]]:
+    """Token starts, ends and strings (``tokenize`` with the strings): one split, then the lengths summed,
+    so that no Python object is made per match (a large build tokenises millions of words)."""
+    parts = _TOKEN_SPLIT_RE.split(text)  # white space, token, white space, ..., white space
+    offsets = list(accumulate(map(len, parts), initial=0))
+    return offsets[1:-1:2], offsets[2::2], parts[1::2]
 
 
 @lru_cache(maxsize=256)  # each document's text is met a few times in a row; 8192 texts held 100 MB

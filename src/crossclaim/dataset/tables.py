@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 from datasets import ClassLabel, Features, List, Value
 
@@ -141,25 +143,27 @@ def document_row(
 class TokenColumns:
     """The tokens config of one split, built column by column.
 
-    Sentences partition a document's tokens in order, so each column is one flat list plus
-    sentence offsets; arrow assembles the nested lists without a Python object per sentence.
+    Sentences partition a document's tokens in order, so each column is one flat array plus
+    sentence offsets; arrow assembles the nested lists without a Python object per sentence, and
+    the numeric columns go to arrow as buffers (a large build has millions of tokens).
     """
 
     def __init__(self) -> None:
         self.doc_ids: list[str] = []
         self.sentence_index: list[int] = []
-        self.offsets: list[int] = [0]
+        self.offsets = array("i", [0])
         self.tokens: list[str] = []
-        self.bounds: list[int] = []  # start, end, start, end, ...
-        self.tags: dict[str, list[int]] = {t.name: [] for t in TAG_LAYERS}
+        self.starts = array("i")
+        self.ends = array("i")
+        self.tags: dict[str, array] = {t.name: array("b") for t in TAG_LAYERS}
 
     def add(self, doc_id: str, text: str, spans: list[Span], contradictory: set[str]) -> TokenView:
         view = token_view(text, spans)
         first = view.sentences[0][0] if view.sentences else 0
         last = view.sentences[-1][1] if view.sentences else 0
-        starts, ends = view.starts[first:last], view.ends[first:last]
-        self.tokens.extend([text[a:b] for a, b in zip(starts, ends)])
-        self.bounds.extend([x for pair in zip(starts, ends) for x in pair])
+        self.tokens += view.strings[first:last]
+        self.starts.extend(view.starts[first:last])
+        self.ends.extend(view.ends[first:last])
         for t in TAG_LAYERS:
             ids, _ = spans_to_tag_ids(view.starts, view.ends, selected(t, spans, contradictory), t.name)
             self.tags[t.name].extend(ids[first:last])
@@ -176,20 +180,27 @@ class TokenColumns:
     def batch(self) -> pa.RecordBatch:
         """The sentences added so far as one record batch (tag ids in one byte each, see ``batch_schema``)."""
         schema = batch_schema("tokens")
-        offsets = pa.array(self.offsets, pa.int32())
+        offsets = _buffer_array(self.offsets, pa.int32())
 
         def nested(values: pa.Array, field: str) -> pa.Array:
             return pa.ListArray.from_arrays(offsets, values, type=schema.field(field).type)
 
-        pairs = pa.FixedSizeListArray.from_arrays(pa.array(self.bounds, pa.int32()), 2)
+        bounds = np.empty(2 * len(self.starts), dtype=np.int32)
+        bounds[0::2], bounds[1::2] = self.starts, self.ends
+        pairs = pa.FixedSizeListArray.from_arrays(pa.array(bounds), 2)
         columns = {
             "document_id": pa.array(self.doc_ids, pa.string()),
             "sentence_index": pa.array(self.sentence_index, pa.int32()),
             "tokens": nested(pa.array(self.tokens, pa.string()), "tokens"),
             "token_offsets": nested(pairs.cast(schema.field("token_offsets").type.value_type), "token_offsets"),
-            **{name: nested(pa.array(v, pa.int8()), name) for name, v in self.tags.items()},
+            **{name: nested(_buffer_array(v, pa.int8()), name) for name, v in self.tags.items()},
         }
         return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
+
+
+def _buffer_array(values: array, type_: pa.DataType) -> pa.Array:
+    """An arrow array over a Python array's memory (no element-wise conversion)."""
+    return pa.Array.from_buffers(type_, len(values), [None, pa.py_buffer(values)])
 
 
 def batch_schema(config: str) -> pa.Schema:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from crossclaim.schema.records import Span
 from crossclaim.schema.scheme import ATTRIBUTE, TAG_LAYERS, TagLayer
-from crossclaim.text import sentence_bounds, split_at, tokenize
+from crossclaim.text import sentence_bounds, split_at, tokens_of
 
 TAG_NAMES: dict[str, list[str]] = {t.name: t.tag_names() for t in TAG_LAYERS}
 TAG_IDS: dict[str, dict[str, int]] = {k: {n: i for i, n in enumerate(v)} for k, v in TAG_NAMES.items()}
@@ -21,19 +21,22 @@ class TokenView:
     ends: list[int]
     sentences: list[tuple[int, int]]  # token index ranges [i, j)
     splits: int  # tokens cut at a span boundary
+    strings: list[str]  # the tokens' text
 
 
 def token_view(text: str, spans: list[Span]) -> TokenView:
-    starts, ends = tokenize(text)
+    starts, ends, strings = tokens_of(text)
     cuts = {s.start for s in spans} | {s.end for s in spans}
     starts, ends, splits = split_at(starts, ends, cuts)
+    if splits:
+        strings = [text[a:b] for a, b in zip(starts, ends)]
     sentences = []
     for a, b in sentence_bounds(text):
         i = bisect.bisect_left(starts, a)
         j = bisect.bisect_left(starts, b)
         if i < j:
             sentences.append((i, j))
-    return TokenView(starts, ends, sentences, splits)
+    return TokenView(starts, ends, sentences, splits, strings)
 
 
 def selected(tag_layer: TagLayer, spans: list[Span], contradictory: set[str]) -> list[Span]:
@@ -67,6 +70,10 @@ def spans_to_tag_ids(starts: list[int], ends: list[int], spans: list[Span], tag_
     lost = 0
     for s in sorted(spans, key=lambda s: (s.start, s.end)):
         i, j = token_range(starts, ends, s.start, s.end)
+        if i < j and not any(tags[i:j]):  # the usual case (gold): every token of the span is free
+            tags[i] = ids[f"B-{s.label}"]
+            tags[i + 1 : j] = [ids[f"I-{s.label}"]] * (j - i - 1)
+            continue
         free = [k for k in range(i, j) if tags[k] == 0]
         if not free:
             lost += 1

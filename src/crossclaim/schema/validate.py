@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 from collections import defaultdict
 
 from crossclaim.schema.records import Span
@@ -31,31 +32,30 @@ def span_problems(
     ids: set[str] = set()
     by_layer: dict[str, list[Span]] = defaultdict(list)
     for s in spans:
-        here = name(s)
+        found: list[str] = []  # named once, only when something is wrong (most spans are fine)
         if s.id in ids:
-            out.append((here, "duplicate span id"))
+            found.append("duplicate span id")
         ids.add(s.id)
         layer = LAYERS.get(s.layer)
         if layer is None:
-            out.append((here, f"unknown layer {s.layer!r}"))
+            out.append((name(s), f"unknown layer {s.layer!r}"))
             continue
         if s.label not in layer.label_names:
-            out.append(
-                (here, f"unknown label {s.label!r} for layer {s.layer} (allowed: {', '.join(layer.label_names)})")
-            )
+            found.append(f"unknown label {s.label!r} for layer {s.layer} (allowed: {', '.join(layer.label_names)})")
         if not (isinstance(s.start, int) and isinstance(s.end, int) and 0 <= s.start < s.end <= len(text)):
-            out.append((here, f"offsets {s.start}:{s.end} out of range (document has {len(text)} characters)"))
+            found.append(f"offsets {s.start}:{s.end} out of range (document has {len(text)} characters)")
+            out += [(name(s), p) for p in found]
             continue
         if text[s.start : s.end] != s.text:
-            out.append(
-                (
-                    here,
-                    f"span text {s.text!r} is not the document text at {s.start}:{s.end} ({text[s.start : s.end]!r})",
-                )
+            found.append(
+                f"span text {s.text!r} is not the document text at {s.start}:{s.end} ({text[s.start : s.end]!r})"
             )
         elif s.text != s.text.strip():
-            out.append((here, f"span {s.text!r} starts or ends with white space"))
-        out += [(here, p) for p in _attribute_problems(s, prediction)]
+            found.append(f"span {s.text!r} starts or ends with white space")
+        found += _attribute_problems(s, prediction)
+        if found:
+            here = name(s)
+            out += [(here, p) for p in found]
         by_layer[s.layer].append(s)
     if prediction:
         return out
@@ -76,11 +76,15 @@ def span_problems(
 
 def _attribute_problems(s: Span, prediction: bool = False) -> list[str]:
     """Attributes the schema does not declare for the layer, missing required ones, wrong values."""
-    out = [
-        f"unknown attribute {name!r} on a {s.layer} span"
-        for name in sorted(s.attrs)
-        if (s.layer, name) not in ATTRIBUTE
-    ]
+    out = (
+        []
+        if s.attrs.keys() <= _names_of(s.layer)
+        else [
+            f"unknown attribute {name!r} on a {s.layer} span"
+            for name in sorted(s.attrs)
+            if (s.layer, name) not in ATTRIBUTE
+        ]
+    )
     for attr in attributes_of(s.layer):
         value = s.attrs.get(attr.name)
         if attr.derived or value is None or value == "":
@@ -90,6 +94,11 @@ def _attribute_problems(s: Span, prediction: bool = False) -> list[str]:
             continue
         out += _value_problems(attr, s.label, value)
     return out
+
+
+@functools.cache
+def _names_of(layer: str) -> frozenset[str]:
+    return frozenset(a.name for a in attributes_of(layer))
 
 
 def _value_problems(attr: Attribute, label: str, value: object) -> list[str]:
