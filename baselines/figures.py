@@ -394,27 +394,36 @@ def amount(text: str) -> Decimal | None:
 
 @dataclass(frozen=True)
 class Pub:
-    """The publication date, if known: relative dates resolve against it."""
+    """The publication date, if known: relative dates resolve against it. A date known only to the
+    year (the manifest's ``2025``) still fixes the year-relative expressions (guidelines 4.3: "this
+    year" ``2025``, "H2" ``2025-H2``); what it does not fix (month, day) stays X."""
 
     date: dt.date | None
+    only_year: int | None = None
 
     @classmethod
     def of(cls, iso: str | None) -> Pub:
+        if iso and re.fullmatch(r"\d{4}", iso):
+            return cls(None, int(iso))
         try:
             return cls(dt.date.fromisoformat(iso)) if iso else cls(None)
         except ValueError:
             return cls(None)
 
     @property
+    def known_year(self) -> int | None:
+        return self.date.year if self.date else self.only_year
+
+    @property
     def year(self) -> str:
-        return str(self.date.year) if self.date else "XXXX"
+        return str(self.known_year) if self.known_year else "XXXX"
 
     def shift_year(self, k: int) -> str:
-        return str(self.date.year + k) if self.date else "XXXX"
+        return str(self.known_year + k) if self.known_year else "XXXX"
 
     def shift_month(self, k: int) -> str:
         if not self.date:
-            return "XXXX-XX"
+            return f"{self.only_year}-XX" if self.only_year and k == 0 else "XXXX-XX"
         n = self.date.year * 12 + self.date.month - 1 + k
         return f"{n // 12}-{n % 12 + 1:02d}"
 

@@ -40,6 +40,11 @@ from crossclaim.systems.registry import BUILTIN, make_system, system_names
         ("with 673 horsepower and", None, [("673 horsepower", "QUANTITY", "673 hp")]),
         ("in the second half of the year", "2025-06-04", [("the second half of the year", "DATE", "2025-H2")]),
         ("in the second half of the year", None, [("the second half of the year", "DATE", "XXXX-H2")]),
+        # a publication date known only to the year fixes the year, not the month (guidelines 4.3)
+        ("in the second half of the year", "2025", [("the second half of the year", "DATE", "2025-H2")]),
+        ("launched earlier this year", "2025", [("this year", "DATE", "2025")]),
+        ("in May, with", "2025", [("May", "DATE", "2025-05")]),
+        ("last month, people", "2025", [("last month", "DATE", "XXXX-XX")]),
         ("results for Q1 2025 show", None, [("Q1 2025", "DATE", "2025-Q1")]),
         ("unveiled in late 2023.", None, [("late 2023", "DATE", "2023-late")]),
         ("after 15 months of", None, [("15 months", "DURATION", "P15M")]),

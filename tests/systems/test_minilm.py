@@ -8,10 +8,22 @@ import sys
 import types
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import REPO
 from crossclaim.baselines import minilm
-from crossclaim.baselines.minilm import EXTRA, FIGURE_LABELS, WEIGHTS_SHA256, figure_features, model_dir, side
+from crossclaim.baselines.minilm import (
+    DEFAULT_C,
+    EXTRA,
+    FIGURE_LABELS,
+    PAIR_C_GRID,
+    WEIGHTS_SHA256,
+    choose_c,
+    figure_features,
+    inner_folds,
+    model_dir,
+    side,
+)
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
@@ -64,6 +76,37 @@ def test_figure_features_compare_normalised_values() -> None:
     date = 3 * FIGURE_LABELS.index("DATE")
     assert figure_features(a, b)[date : date + 3] == [1.0, 0.0, 1.0]  # both dated, the dates cannot meet
     assert figure_features(a, c)[date : date + 3] == [1.0, 1.0, 0.0]  # 2025-H2 and 2025-H2
+
+
+def test_figure_features_resolve_a_year_only_publication_date() -> None:
+    # doc-000 is dated by its year alone: "the second half of the year" is 2025-H2, which late 2023 cannot meet
+    a = side("Xiaomi's EV division is expected to turn profitable in the second half of the year", "t", "2025")
+    b = side("the EV venture is expected to become profitable by late 2023", "t", "2025-06-04")
+    date = 3 * FIGURE_LABELS.index("DATE")
+    assert figure_features(a, b)[date : date + 3] == [1.0, 0.0, 1.0]
+
+
+def test_inner_folds_hold_out_pairs_at_home_and_train_on_pairs_not_touching_the_document() -> None:
+    docs = [("d0", "d1"), ("d0", "d2"), ("d1", "d2"), ("d2", "d2")]
+    assert inner_folds(docs) == [([2, 3], [0, 1]), ([1, 3], [2]), ([0], [3])]
+    assert inner_folds([("d0", "d1")] * 3) == []  # holding d0 out leaves no training pair; d1 is home to none
+
+
+def _separable(n_docs: int, noise: float) -> tuple[np.ndarray, list[str], list[tuple[str, str]]]:
+    rng = np.random.default_rng(0)
+    labels = ["AGREES", "CONTRADICTS", "UNRELATED"] * (4 * n_docs)
+    x = np.eye(3)[[["AGREES", "CONTRADICTS", "UNRELATED"].index(y) for y in labels]]
+    x = np.hstack([x * (1 - noise) + noise * rng.random(x.shape), rng.random((len(labels), 5))])
+    docs = [(f"d{i % n_docs}", f"d{(i + 1) % n_docs}") for i in range(len(labels))]
+    return x, labels, docs
+
+
+def test_choose_c_follows_the_inner_folds() -> None:
+    x, y, docs = _separable(4, 0.0)
+    assert choose_c(x, y, docs) == max(PAIR_C_GRID)  # labels written in the features: little regularisation wins
+    x, y, docs = _separable(4, 1.0)
+    assert choose_c(x, y, docs) == min(PAIR_C_GRID)  # pure noise: the strongest regularisation wins
+    assert choose_c(x, y, [("d0", "d1")] * len(y)) == DEFAULT_C  # no inner fold to choose on
 
 
 def _predict(out: Path) -> bytes:
