@@ -49,7 +49,7 @@ from sklearn.linear_model import LogisticRegression
 
 from crossclaim.errors import InputError
 from crossclaim.formats.predictions import Predictions, tag_layers_of
-from crossclaim.schema.records import Document, Span
+from crossclaim.schema.records import Document, Pair, Span
 from crossclaim.schema.scheme import CATCH_ALL_TOPICS, LAYERS
 from crossclaim.systems.base import PairQuery, System, TrainingSet
 from crossclaim.systems.cache import cache_key, cached_object, library_versions
@@ -213,14 +213,14 @@ def _fit(x: np.ndarray, y: list, c: float = DEFAULT_C) -> LogisticRegression | D
     return (_logreg(c) if len(set(y)) > 1 else DummyClassifier(strategy="most_frequent")).fit(x, y)
 
 
-def inner_folds(docs: list[tuple[str, str]]) -> list[tuple[list[int], list[int]]]:
-    """Leave-one-document-out folds over training pairs (given by their two documents), as the
-    leaderboard folds them: the held-out pairs are those at home in the document (the first of their
-    two), the training pairs those that do not touch it. Folds lacking either are dropped."""
+def inner_folds(pairs: list[Pair]) -> list[tuple[list[int], list[int]]]:
+    """Leave-one-document-out folds over training pairs, as the leaderboard folds them: the held-out
+    pairs are those at home in the document (``Pair.home``), the training pairs those that do not
+    touch it. Folds lacking either are dropped."""
     out = []
-    for held in sorted({d for pair in docs for d in pair}):
-        train = [i for i, pair in enumerate(docs) if held not in pair]
-        test = [i for i, pair in enumerate(docs) if min(pair) == held]
+    for held in sorted({d for p in pairs for d in (p.a_doc, p.b_doc)}):
+        train = [i for i, p in enumerate(pairs) if held not in (p.a_doc, p.b_doc)]
+        test = [i for i, p in enumerate(pairs) if p.home() == held]
         if train and test:
             out.append((train, test))
     return out
@@ -234,10 +234,10 @@ def log_loss_of(model: LogisticRegression | DummyClassifier, x: np.ndarray, y: l
     return float(-np.log(np.clip(p, 1e-6, 1.0)).sum())
 
 
-def choose_c(x: np.ndarray, y: list[str], docs: list[tuple[str, str]], grid: tuple[float, ...] = PAIR_C_GRID) -> float:
+def choose_c(x: np.ndarray, y: list[str], pairs: list[Pair], grid: tuple[float, ...] = PAIR_C_GRID) -> float:
     """The C of ``grid`` with the lowest pooled log-loss over ``inner_folds`` of the training pairs;
     ties (to 9 decimals) go to the smaller C, the stronger regularisation. ``DEFAULT_C`` without folds."""
-    folds = inner_folds(docs)
+    folds = inner_folds(pairs)
     if not folds:
         return DEFAULT_C
     losses = {}
@@ -324,16 +324,15 @@ class MiniLMSystem(System):
         self.known = [(self._gold_claim(d, s), by_id[d]) for (d, _), s in sorted(gold.items())]
         sides = []
         ys = []
-        pair_docs = []
-        for p in sorted(train.pairs, key=lambda p: p.id):
+        pairs = sorted(train.pairs, key=lambda p: p.id)
+        for p in pairs:
             a, b = gold[(p.a_doc, p.a_claim)], gold[(p.b_doc, p.b_claim)]
             sides.append(
                 (self._side(a.text, str(a.topic), by_id[p.a_doc]), self._side(b.text, str(b.topic), by_id[p.b_doc]))
             )
             ys.append(p.label)
-            pair_docs.append((p.a_doc, p.b_doc))
         x = pair_features(sides)
-        self.pair_c = choose_c(x, ys, pair_docs)
+        self.pair_c = choose_c(x, ys, pairs)
         self.pairs = _fit(x, ys, self.pair_c)
 
         hedged_x, hedged_y, claim_x, claim_y = [], [], [], []

@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 
 from crossclaim.cli import app
 from crossclaim.errors import InputError
+from crossclaim.schema.records import Pair
 
 
 def test_installed_weights_are_the_official_release() -> None:
@@ -86,19 +87,23 @@ def test_figure_features_resolve_a_year_only_publication_date() -> None:
     assert figure_features(a, b)[date : date + 3] == [1.0, 0.0, 1.0]
 
 
+def _pairs(docs: list[tuple[str, str]]) -> list[Pair]:
+    return [Pair(f"p{k}", b, f"c{k}", a, f"c{k}", "UNRELATED") for k, (a, b) in enumerate(docs)]
+
+
 def test_inner_folds_hold_out_pairs_at_home_and_train_on_pairs_not_touching_the_document() -> None:
-    docs = [("d0", "d1"), ("d0", "d2"), ("d1", "d2"), ("d2", "d2")]
-    assert inner_folds(docs) == [([2, 3], [0, 1]), ([1, 3], [2]), ([0], [3])]
-    assert inner_folds([("d0", "d1")] * 3) == []  # holding d0 out leaves no training pair; d1 is home to none
+    pairs = _pairs([("d0", "d1"), ("d0", "d2"), ("d1", "d2"), ("d2", "d2")])  # sides given in reverse: home is d0
+    assert inner_folds(pairs) == [([2, 3], [0, 1]), ([1, 3], [2]), ([0], [3])]
+    assert inner_folds(_pairs([("d0", "d1")] * 3)) == []  # holding d0 out leaves no training pair; d1 is home to none
 
 
-def _separable(n_docs: int, noise: float) -> tuple[np.ndarray, list[str], list[tuple[str, str]]]:
+def _separable(n_docs: int, noise: float) -> tuple[np.ndarray, list[str], list[Pair]]:
     rng = np.random.default_rng(0)
     labels = ["AGREES", "CONTRADICTS", "UNRELATED"] * (4 * n_docs)
     x = np.eye(3)[[["AGREES", "CONTRADICTS", "UNRELATED"].index(y) for y in labels]]
     x = np.hstack([x * (1 - noise) + noise * rng.random(x.shape), rng.random((len(labels), 5))])
     docs = [(f"d{i % n_docs}", f"d{(i + 1) % n_docs}") for i in range(len(labels))]
-    return x, labels, docs
+    return x, labels, _pairs(docs)
 
 
 def test_choose_c_follows_the_inner_folds() -> None:
@@ -106,7 +111,7 @@ def test_choose_c_follows_the_inner_folds() -> None:
     assert choose_c(x, y, docs) == max(PAIR_C_GRID)  # labels written in the features: little regularisation wins
     x, y, docs = _separable(4, 1.0)
     assert choose_c(x, y, docs) == min(PAIR_C_GRID)  # pure noise: the strongest regularisation wins
-    assert choose_c(x, y, [("d0", "d1")] * len(y)) == DEFAULT_C  # no inner fold to choose on
+    assert choose_c(x, y, _pairs([("d0", "d1")] * len(y))) == DEFAULT_C  # no inner fold to choose on
 
 
 def _predict(out: Path) -> bytes:
