@@ -52,7 +52,7 @@ from crossclaim.formats.predictions import Predictions, tag_layers_of
 from crossclaim.schema.records import Document, Pair, Span
 from crossclaim.schema.scheme import CATCH_ALL_TOPICS, LAYERS
 from crossclaim.systems.base import PairQuery, System, TrainingSet
-from crossclaim.systems.cache import cache_key, cached_object, library_versions
+from crossclaim.systems.cache import cache_key, cached_object, code_digest, library_versions
 from crossclaim.text import sentence_bounds
 
 from .figures import Figure, find_figures
@@ -72,6 +72,9 @@ FIGURE_LABELS = tuple(LAYERS["figures"].label_names)
 PAIR_LABELS = ("AGREES", "CONTRADICTS", "UNRELATED")
 PAIR_C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)  # the pair classifier's C, chosen per training run (choose_c)
 DEFAULT_C = 1.0  # without an inner fold to choose on
+# what a trained model depends on besides its data and settings (the model cache's key)
+LIBRARIES = ("scikit-learn", "scipy", "numpy", "sentence-transformers", "torch", "transformers")
+CODE = ("crossclaim.baselines.minilm", "crossclaim.baselines.figures", "crossclaim.baselines.regex", "crossclaim.text")
 Classifier = LogisticRegression | DummyClassifier | None
 
 
@@ -295,6 +298,18 @@ class Claim:
     topic: str
 
 
+@dataclass(frozen=True)
+class Models:
+    """What ``fit`` learns (cached, keyed by the training data, settings, library versions and code)."""
+
+    pair_c: float = DEFAULT_C  # the pair classifier's regularisation, as ``choose_c`` chose it
+    pairs: Classifier = None
+    hedged: Classifier = None
+    claims: Classifier = None
+    topics: Classifier = None
+    default_topic: str = "strategy_outlook"
+
+
 class MiniLMSystem(System):
     """MiniLM embeddings + logistic regressions: claim pairs, hedged claims, contradictory claims."""
 
@@ -304,24 +319,31 @@ class MiniLMSystem(System):
     fit_splits = ("train", "validation")
     layers = tag_layers_of({"claims"}, contradictory=True)
 
-    def __init__(self) -> None:
-        self.pairs: Classifier = None
-        self.pair_c = DEFAULT_C
-        self.hedged: Classifier = None
-        self.claims: Classifier = None
-        self.topics: Classifier = None
-        self.default_topic = "strategy_outlook"
+    def __init__(self, cache: Path | None = None) -> None:
+        self.cache = cache  # None: the default cache root
+        self.models = Models()
         self.known: list[tuple[Claim, Document]] = []  # the training documents' gold claims: pair partners
         self.dates: list[str] = []
 
     # -- training
 
     def fit(self, train: TrainingSet) -> None:
+        """Train (or load from the model cache) the classifiers; the embeddings have a cache of their own."""
         model_dir()  # a missing or wrong model fails before any work
         self.dates = sorted(d.publication_date for d in train.docs if d.publication_date)
         by_id = {d.id: d for d in train.docs}
+        self.known = [
+            (self._gold_claim(d.id, s), d)
+            for d in sorted(train.docs, key=lambda d: d.id)
+            for s in sorted(train.spans[d.id], key=lambda s: s.id)
+            if s.layer == "claims"
+        ]
+        settings = {"weights": WEIGHTS_SHA256, "decimals": DECIMALS, "c_grid": PAIR_C_GRID}
+        key = cache_key(self.name, settings, train, library_versions(*LIBRARIES), code_digest(*CODE))
+        self.models = cached_object(self.name, key, lambda: self._train(train, by_id), self.cache)
+
+    def _train(self, train: TrainingSet, by_id: dict[str, Document]) -> Models:
         gold = {(d, s.id): s for d in by_id for s in train.spans[d] if s.layer == "claims"}
-        self.known = [(self._gold_claim(d, s), by_id[d]) for (d, _), s in sorted(gold.items())]
         sides = []
         ys = []
         pairs = sorted(train.pairs, key=lambda p: p.id)
@@ -332,8 +354,7 @@ class MiniLMSystem(System):
             )
             ys.append(p.label)
         x = pair_features(sides)
-        self.pair_c = choose_c(x, ys, pairs)
-        self.pairs = _fit(x, ys, self.pair_c)
+        pair_c = choose_c(x, ys, pairs)
 
         hedged_x, hedged_y, claim_x, claim_y = [], [], [], []
         for doc in train.docs:
@@ -345,13 +366,15 @@ class MiniLMSystem(System):
             rest = figure_candidates(doc.text, taken, self._reference(doc))
             claim_x += [doc.text[a:b] for a, b in rest]
             claim_y += [int(overlaps(r, claims)) for r in rest]
-        self.hedged = _fit(embed(hedged_x), hedged_y)
-        self.claims = _fit(embed(claim_x), claim_y)
-        topics = [(c.text, c.topic) for c, _ in self.known]
-        self.topics = _fit(embed([t for t, _ in topics]), [y for _, y in topics])
-        if topics:
-            ys_topic = [y for _, y in topics]
-            self.default_topic = max(sorted(set(ys_topic)), key=ys_topic.count)
+        topics = [c.topic for c, _ in self.known]
+        return Models(
+            pair_c,
+            _fit(x, ys, pair_c),
+            _fit(embed(hedged_x), hedged_y),
+            _fit(embed(claim_x), claim_y),
+            _fit(embed([c.text for c, _ in self.known]), topics),
+            max(sorted(set(topics)), key=topics.count) if topics else Models.default_topic,
+        )
 
     def _gold_claim(self, doc: str, s: Span) -> Claim:
         return Claim(doc, s.start, s.end, s.text, bool(s.hedged), str(s.topic))
@@ -385,22 +408,23 @@ class MiniLMSystem(System):
     def _label(self, sides: list[tuple[Side, Side]]) -> list[str]:
         if not sides:
             return []
-        if self.pairs is None:
+        if self.models.pairs is None:
             return ["UNRELATED"] * len(sides)
-        return [str(y) for y in self.pairs.predict(pair_features(sides))]
+        return [str(y) for y in self.models.pairs.predict(pair_features(sides))]
 
     def _own_claims(self, doc: Document) -> list[Claim]:
         """Hedged clauses the classifier keeps, then figure clauses it calls claims, each with a topic."""
         text = doc.text
         hedged = hedged_candidates(text)
-        keep = _chosen(self.hedged, [text[a:b] for a, b in hedged])
+        keep = _chosen(self.models.hedged, [text[a:b] for a, b in hedged])
         kept = [r for r, k in zip(hedged, keep) if k]
         rest = figure_candidates(text, kept, self._reference(doc))
-        more = [r for r, k in zip(rest, _chosen(self.claims, [text[a:b] for a, b in rest])) if k]
+        more = [r for r, k in zip(rest, _chosen(self.models.claims, [text[a:b] for a, b in rest])) if k]
         ranges = sorted([(r, True) for r in kept] + [(r, False) for r in more])
         texts = [text[a:b] for (a, b), _ in ranges]
-        topics = [str(t) for t in self.topics.predict(embed(texts))] if self.topics is not None and texts else []
-        topics += [self.default_topic] * (len(texts) - len(topics))
+        model = self.models.topics
+        topics = [str(t) for t in model.predict(embed(texts))] if model is not None and texts else []
+        topics += [self.models.default_topic] * (len(texts) - len(topics))
         return [Claim(doc.id, a, b, text[a:b], h, t) for ((a, b), h), t in zip(ranges, topics)]
 
     def _contradictory(self, docs: list[Document], own: dict[str, list[Claim]]) -> set[tuple[str, int, int]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import types
@@ -29,6 +30,7 @@ from typer.testing import CliRunner
 from crossclaim.cli import app
 from crossclaim.errors import InputError
 from crossclaim.schema.records import Pair
+from crossclaim.systems.cache import ENV as CACHE_ENV
 
 
 def test_installed_weights_are_the_official_release() -> None:
@@ -114,14 +116,19 @@ def test_choose_c_follows_the_inner_folds() -> None:
     assert choose_c(x, y, _pairs([("d0", "d1")] * len(y))) == DEFAULT_C  # no inner fold to choose on
 
 
-def _predict(out: Path) -> bytes:
+def _predict(out: Path, cache: Path) -> bytes:
     cmd = [str(Path(sys.executable).with_name("crossclaim")), "predict", "minilm", "--split", "test", "-o", str(out)]
-    subprocess.run([*cmd, "--root", str(REPO)], check=True, capture_output=True)
+    env = {**os.environ, CACHE_ENV: str(cache)}
+    subprocess.run([*cmd, "--root", str(REPO)], check=True, capture_output=True, env=env)
     return out.read_bytes()
 
 
 def test_two_processes_write_byte_identical_predictions(tmp_path: Path) -> None:
-    """Embeddings are computed afresh in each process: rounding and one thread make the bytes equal."""
-    first, second = _predict(tmp_path / "a.jsonl"), _predict(tmp_path / "b.jsonl")
+    """Embeddings and classifiers are computed afresh in each process from an empty model cache (rounding and
+    one thread make the bytes equal), and a third run, from the first one's cache, predicts the same bytes."""
+    first = _predict(tmp_path / "a.jsonl", tmp_path / "cache-a")
+    second = _predict(tmp_path / "b.jsonl", tmp_path / "cache-b")
     assert first == second
+    assert {p.name for p in (tmp_path / "cache-a").iterdir()} == {"minilm", "minilm-embeddings"}
+    assert _predict(tmp_path / "c.jsonl", tmp_path / "cache-a") == first
     assert b'"contradictory": true' in first and b'"label": "CONTRADICTS"' in first
