@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from crossclaim.text import Utf16, py_to_utf16, sentence_bounds, tokenize
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crossclaim.text import TOKEN_RE, Utf16, py_to_utf16, sentence_bounds, tokenize, tokens_of
 
 
 def test_tokens_cover_every_non_space_character() -> None:
@@ -12,6 +15,15 @@ def test_tokens_cover_every_non_space_character() -> None:
     assert covered == {i for i, ch in enumerate(text) if not ch.isspace()}
     words = [text[a:b] for a, b in zip(starts, ends)]
     assert "’s" in words and "76,000" in words and "2025.Adek" in words
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab1 ,.-'’s\n\t🚗小$%")), max_size=60) | st.text(max_size=60))
+def test_tokens_from_the_split_are_the_regex_matches(text: str) -> None:
+    # the build's tokens come from one split and summed lengths: they must be exactly the matches
+    starts, ends, strings = tokens_of(text)
+    matches = list(TOKEN_RE.finditer(text))
+    assert list(zip(starts, ends)) == [m.span() for m in matches]
+    assert strings == [m.group() for m in matches]
 
 
 def test_sentences_respect_lines_and_abbreviations() -> None:

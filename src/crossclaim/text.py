@@ -57,7 +57,7 @@ def tokenize(text: str) -> tuple[list[int], list[int]]:
     return starts, ends
 
 
-_TOKEN_SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})")
+_TOKEN_SPLIT_RE = re.compile(f"({TOKEN_RE.pattern})", TOKEN_RE.flags)
 
 
 def tokens_of(text: str) -> tuple[list[int], list[int], list[str]]:
