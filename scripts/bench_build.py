@@ -237,8 +237,8 @@ class PeakMemory:
     summed RSS of the process tree every 20 ms (``method`` says which).
     """
 
-    def __init__(self) -> None:
-        self.group = self._make_group()
+    def __init__(self, cgroup: bool = True) -> None:
+        self.group = self._make_group() if cgroup else None
         self.method = "cgroup" if self.group else "sampled RSS of the process tree"
         self.sampled = 0
 
@@ -297,10 +297,17 @@ def tree_rss(pid: int) -> int:
 
 def run_child(code: str, *args: str) -> tuple[float, float, str]:
     """Seconds of work (as the child measured it), peak memory (MB) and how it was measured."""
-    memory = PeakMemory()
+    last, peak, method = run_watched(code, args, PeakMemory())
+    return float(last), peak, method
+
+
+def run_watched(
+    code: str, args: tuple[str, ...] | list[str], memory: PeakMemory, env: dict[str, str] | None = None
+) -> tuple[str, float, str]:
+    """Run ``code`` in a child Python: the last line it prints, its peak memory (MB) and how it was measured."""
     done = threading.Event()
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True, preexec_fn=memory.enter
+        [sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True, preexec_fn=memory.enter, env=env
     )
     watcher = threading.Thread(target=memory.watch, args=(proc.pid, done), daemon=True)
     watcher.start()
@@ -309,7 +316,7 @@ def run_child(code: str, *args: str) -> tuple[float, float, str]:
     watcher.join()
     if proc.returncode:
         raise SystemExit(f"benchmark child failed with exit code {proc.returncode}")
-    return float(out.strip().splitlines()[-1]), memory.peak_mb(), memory.method
+    return out.strip().splitlines()[-1], memory.peak_mb(), memory.method
 
 
 def line(name: str, seconds: float, mb: float, peak: float | None = None) -> None:

@@ -30,13 +30,10 @@ import argparse
 import json
 import os
 import secrets
-import subprocess
-import sys
 import tempfile
-import threading
 from pathlib import Path
 
-from bench_build import make_corpus, tree_rss
+from bench_build import PeakMemory, make_corpus, run_watched
 
 from crossclaim.studio.server import ENV_TOKEN, ENV_URL, free_port, serve, stop
 
@@ -118,22 +115,10 @@ print(json.dumps({"seconds": seconds, "requests": studio.requests, "result": res
 
 
 def run_child(code: str, env: dict[str, str], *args: str) -> tuple[dict, float]:
-    """The child's JSON report and the peak summed RSS (MB) of its process tree."""
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True, env=env)
-    peak, done = [0], threading.Event()
-
-    def watch() -> None:
-        while not done.wait(0.02):
-            peak[0] = max(peak[0], tree_rss(proc.pid))
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    out, _ = proc.communicate()
-    done.set()
-    watcher.join()
-    if proc.returncode:
-        raise SystemExit(f"benchmark child failed with exit code {proc.returncode}")
-    return json.loads(out.strip().splitlines()[-1]), peak[0] / 2**20
+    """The child's JSON report and the peak summed RSS (MB) of its process tree (the client alone: the
+    server is not its child)."""
+    last, peak, _ = run_watched(code, args, PeakMemory(cgroup=False), env)
+    return json.loads(last), peak
 
 
 def load() -> str:
