@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crossclaim.text import TOKEN_RE, Utf16, py_to_utf16, sentence_bounds, tokenize, tokens_of
+from crossclaim.text import TOKEN_RE, Joined, Utf16, py_to_utf16, sentence_bounds, split_at, tokenize, tokens_of
 
 
 def test_tokens_cover_every_non_space_character() -> None:
@@ -24,6 +25,42 @@ def test_tokens_from_the_split_are_the_regex_matches(text: str) -> None:
     matches = list(TOKEN_RE.finditer(text))
     assert list(zip(starts, ends)) == [m.span() for m in matches]
     assert strings == [m.group() for m in matches]
+
+
+TEXTS = st.lists(
+    st.text(alphabet=st.sampled_from(list("aZ1_ ,.-:/&'’sSretvldm!?\"”“(\n\t\u00a0🚗小²Ⅻ$")), max_size=50)
+    | st.text(max_size=30),
+    max_size=4,
+)
+
+
+@given(TEXTS, st.data())
+def test_joined_texts_give_each_texts_tokens_and_sentences(texts: list[str], data) -> None:
+    # the build tokenises many texts at once with numpy: text for text, the regex's tokens cut at the
+    # span boundaries as split_at cuts them, and sentence_bounds' sentences
+    assert_joined_like_each(texts, [sorted(data.draw(st.sets(st.integers(0, len(t))))) for t in texts])
+
+
+def test_joined_texts_on_the_tokenizers_corner_cases() -> None:
+    texts = ["it's-x don't 'sa 're.b ’ll,", "a-b-c .5 x.-y state-backed 2025.Adek U.S. rules. Next", "", "'s"]
+    assert_joined_like_each(texts, [[3, 9], [1, 20], [0], [1, 2]])
+
+
+def assert_joined_like_each(texts: list[str], cuts: list[list[int]]) -> None:
+    joined = Joined.of(texts)
+    bases = joined.starts.tolist()
+    starts, ends, splits = joined.token_bounds(np.array([c + b for cs, b in zip(cuts, bases) for c in cs], np.int64))
+    s_starts, s_ends = joined.sentences()
+    want_splits = 0
+    for text, base, cs in zip(texts, bases, cuts):
+        mine = (starts >= base) & (starts <= base + len(text))
+        want_s, want_e, n = split_at(*tokenize(text), set(cs))
+        want_splits += n
+        assert list(zip((starts[mine] - base).tolist(), (ends[mine] - base).tolist())) == list(zip(want_s, want_e))
+        inside = (s_starts >= base) & (s_starts <= base + len(text))
+        got = list(zip((s_starts[inside] - base).tolist(), (s_ends[inside] - base).tolist()))
+        assert got == list(sentence_bounds(text))
+    assert splits == want_splits and len(starts) == len(ends)
 
 
 def test_sentences_respect_lines_and_abbreviations() -> None:

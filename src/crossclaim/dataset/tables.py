@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -14,8 +13,9 @@ from datasets import ClassLabel, Features, List, Value
 from crossclaim.dataset.gold import DocGold, Gold, kept_claims
 from crossclaim.dataset.splits import nested_declarations, pair_split
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
-from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS, attributes_of
-from crossclaim.schema.tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, token_view
+from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS, TagLayer, attributes_of
+from crossclaim.schema.tags import TAG_IDS, TAG_NAMES, selected
+from crossclaim.text import Joined
 
 # ---------------------------------------------------------------------------------------------
 # features
@@ -141,66 +141,101 @@ def document_row(
 
 
 class TokenColumns:
-    """The tokens config of one split, built column by column.
+    """The tokens config of one split, built a batch of documents at a time.
 
-    Sentences partition a document's tokens in order, so each column is one flat array plus
-    sentence offsets; arrow assembles the nested lists without a Python object per sentence, and
-    the numeric columns go to arrow as buffers (a large build has millions of tokens).
+    The documents' texts are tokenised and split into sentences together (``text.Joined``, numpy
+    over code points), and every column is made as one flat array plus sentence offsets: arrow
+    assembles the nested lists without a Python object per token or sentence (a large build has
+    millions of tokens).
     """
 
     def __init__(self) -> None:
-        self.doc_ids: list[str] = []
-        self.sentence_index: list[int] = []
-        self.offsets = array("i", [0])
-        self.tokens: list[str] = []
-        self.starts = array("i")
-        self.ends = array("i")
-        self.tags: dict[str, array] = {t.name: array("b") for t in TAG_LAYERS}
+        self.docs: list[tuple[str, str, list[Span], set[str]]] = []
 
-    def add(self, doc_id: str, text: str, spans: list[Span], contradictory: set[str]) -> TokenView:
-        view = token_view(text, spans)
-        first = view.sentences[0][0] if view.sentences else 0
-        last = view.sentences[-1][1] if view.sentences else 0
-        self.tokens += view.strings[first:last]
-        self.starts.extend(view.starts[first:last])
-        self.ends.extend(view.ends[first:last])
-        for t in TAG_LAYERS:
-            ids, _ = spans_to_tag_ids(view.starts, view.ends, selected(t, spans, contradictory), t.name)
-            self.tags[t.name].extend(ids[first:last])
-        base = self.offsets[-1] - first
-        for n, (_, j) in enumerate(view.sentences):
-            self.doc_ids.append(doc_id)
-            self.sentence_index.append(n)
-            self.offsets.append(base + j)
-        return view
+    def add(self, doc_id: str, text: str, spans: list[Span], contradictory: set[str]) -> None:
+        self.docs.append((doc_id, text, spans, contradictory))
 
     def __len__(self) -> int:
-        return len(self.doc_ids)
+        return len(self.docs)
 
-    def batch(self) -> pa.RecordBatch:
-        """The sentences added so far as one record batch (tag ids in one byte each, see ``batch_schema``)."""
+    def batch(self) -> tuple[pa.RecordBatch, int]:
+        """The sentences of the documents added so far as one record batch (tag ids in one byte each,
+        see ``batch_schema``), and the number of tokens cut at a span boundary."""
         schema = batch_schema("tokens")
-        offsets = _buffer_array(self.offsets, pa.int32())
+        joined = Joined.of([text for _, text, _, _ in self.docs])
+        bases = joined.starts.tolist()
+        cuts = np.fromiter(
+            (base + x for (_, _, spans, _), base in zip(self.docs, bases) for s in spans for x in (s.start, s.end)),
+            np.int64,
+        )
+        starts, ends, splits = joined.token_bounds(cuts)
+        first, last = joined.sentences()
+        # every token is inside one sentence (sentences end before white space): a sentence's tokens are
+        # those up to the next sentence's
+        offsets = pa.array(np.concatenate(([0], np.searchsorted(starts, last))).astype(np.int32))
+        doc_of_sentence = np.searchsorted(joined.starts, first, side="right") - 1
+        doc_of_token = np.searchsorted(joined.starts, starts, side="right") - 1
+        base = joined.starts[doc_of_token]
+        bounds = np.empty(2 * len(starts), dtype=np.int32)
+        bounds[0::2], bounds[1::2] = starts - base, ends - base
 
         def nested(values: pa.Array, field: str) -> pa.Array:
             return pa.ListArray.from_arrays(offsets, values, type=schema.field(field).type)
 
-        bounds = np.empty(2 * len(self.starts), dtype=np.int32)
-        bounds[0::2], bounds[1::2] = self.starts, self.ends
-        pairs = pa.FixedSizeListArray.from_arrays(pa.array(bounds), 2)
         columns = {
-            "document_id": pa.array(self.doc_ids, pa.string()),
-            "sentence_index": pa.array(self.sentence_index, pa.int32()),
-            "tokens": nested(pa.array(self.tokens, pa.string()), "tokens"),
-            "token_offsets": nested(pairs.cast(schema.field("token_offsets").type.value_type), "token_offsets"),
-            **{name: nested(_buffer_array(v, pa.int8()), name) for name, v in self.tags.items()},
+            "document_id": pa.array([d for d, _, _, _ in self.docs], pa.string()).take(pa.array(doc_of_sentence)),
+            "sentence_index": pa.array(
+                np.arange(len(first)) - np.searchsorted(doc_of_sentence, doc_of_sentence), pa.int32()
+            ),
+            "tokens": nested(_token_strings(joined, starts, ends), "tokens"),
+            "token_offsets": nested(
+                pa.FixedSizeListArray.from_arrays(pa.array(bounds), 2).cast(
+                    schema.field("token_offsets").type.value_type
+                ),
+                "token_offsets",
+            ),
+            **{t.name: nested(pa.array(self._tags(t, bases, starts, ends)), t.name) for t in TAG_LAYERS},
         }
-        return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
+        return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema), splits
+
+    def _tags(self, t: TagLayer, bases: list[int], starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """IOB2 tag ids of tag layer ``t`` for every token (``spans_to_tag_ids`` for gold: spans on token
+        boundaries, none sharing a token with another of its layer)."""
+        ids = TAG_IDS[t.name]
+        chosen = [
+            (base + s.start, base + s.end, ids[f"B-{s.label}"])
+            for (_, _, spans, flags), base in zip(self.docs, bases)
+            for s in selected(t, spans, flags)
+        ]
+        tags = np.zeros(len(starts), np.int8)
+        if not chosen:
+            return tags
+        span_starts, span_ends, begin = np.array(sorted(chosen), np.int64).T
+        i = np.searchsorted(ends, span_starts, side="right")
+        j = np.searchsorted(starts, span_ends)
+        if (j <= i).any() or (i[1:] < j[:-1]).any():
+            raise ValueError(f"{t.name}: the token view is made of validated gold, whose spans never share a token")
+        tags[i] = begin
+        length = j - i - 1
+        inside = np.repeat(i + 1 - np.cumsum(length) + length, length) + np.arange(length.sum())
+        tags[inside] = np.repeat(begin + 1, length)
+        return tags
 
 
-def _buffer_array(values: array, type_: pa.DataType) -> pa.Array:
-    """An arrow array over a Python array's memory (no element-wise conversion)."""
-    return pa.Array.from_buffers(type_, len(values), [None, pa.py_buffer(values)])
+def _token_strings(joined: Joined, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
+    """The tokens' text as one arrow string array over the UTF-8 bytes of the joined texts: tokens hold
+    every non-space character once, in order, so their bytes are those of the non-space characters."""
+    data = np.frombuffer(joined.text.encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    if len(data) == len(joined.codes):
+        kept, byte_at = data[~joined.space], None
+    else:
+        codes = joined.codes
+        width = 1 + (codes >= 0x80).astype(np.int64) + (codes >= 0x800) + (codes >= 0x10000)
+        kept = data[np.repeat(~joined.space, width)]
+        byte_at = np.concatenate(([0], np.cumsum(width)))
+    lengths = (ends - starts) if byte_at is None else byte_at[ends] - byte_at[starts]
+    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int32)
+    return pa.StringArray.from_buffers(len(starts), pa.py_buffer(offsets), pa.py_buffer(kept))
 
 
 def batch_schema(config: str) -> pa.Schema:
@@ -282,8 +317,7 @@ class TableBuilder:
         d, spans, part = g.doc, g.spans, self.part
         flags = self.corpus.contradictory.get(d.id, set())
         self.rows[d.split].append(document_row(d, g.annotation, g.task, flags, self.corpus.split_of))
-        view = self.tokens[d.split].add(d.id, d.text, spans, flags)
-        part.splits_made += view.splits
+        self.tokens[d.split].add(d.id, d.text, spans, flags)
         kept_claims(g, self.claim_keys, part.claims, part.topics)
         if len(self.rows[d.split]) >= self.BATCH:
             self._flush(d.split)
@@ -294,7 +328,10 @@ class TableBuilder:
             self.part.batches["documents"][split].append(pa.RecordBatch.from_pylist(self.rows[split], schema=schema))
             self.rows[split] = []
         if len(self.tokens[split]):
-            self.part.batches["tokens"][split].append(self.tokens[split].batch())
+            batch, splits = self.tokens[split].batch()
+            self.part.splits_made += splits
+            if batch.num_rows:
+                self.part.batches["tokens"][split].append(batch)
             self.tokens[split] = TokenColumns()
 
     def flushed(self) -> TablePart:
