@@ -3,7 +3,7 @@
 A build's rows arrive in export order, a part of the export at a time (from worker processes).
 Each part's record batches are spilled to an arrow IPC file (lz4) per config and split as they
 arrive, with an index of where each document's rows are; ``Spill.write`` then reads them back in
-manifest order and writes row groups of a fixed number of rows. So the published bytes depend
+manifest order and writes row groups of a fixed number of rows, a thread per data file. So the published bytes depend
 neither on the export's order nor on how it was cut into parts, and a build holds one row group
 and a spilled batch or two at a time, whatever the size of the export. The counts the card and the
 datasheet report are taken off the row groups as they are written (``Published``): they describe
@@ -12,8 +12,11 @@ exactly what is published.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +25,9 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from crossclaim.dataset.tables import ROW_DOCUMENT, TablePart, Tables, batch_schema, features
+from crossclaim.dataset.tables import ROW_DOCUMENT, TablePart, Tables, arrow_schema, batch_schema
 from crossclaim.formats.jsonstream import forget_pages, release_memory
-from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, Attribute, attributes_of
+from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, Attribute, attributes_of
 
 # Rows per row group: about ten megabytes of arrow data each. Fixed, so that the bytes of a
 # data file depend only on its rows; the small corpus fits in one row group per file.
@@ -55,23 +58,27 @@ class Published:
     pairs: Counter = field(default_factory=Counter)  # (label, split)
     publishers: Counter = field(default_factory=Counter)  # None: not named on the page
     token_splits: int = 0  # tokens cut at a span boundary inside a glued word
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, config: str, split: str, table: pa.Table) -> None:
-        self.rows[config][split] += table.num_rows
-        self.bytes[config][split] += table.nbytes
-        if config == "documents":
-            self.characters[split] += pc.sum(pc.utf8_length(table.column("text"))).as_py() or 0
-            self.publishers.update(table.column("publisher").to_pylist())
-            for layer in LAYERS:
-                found = pc.list_flatten(table.column(layer))
-                names = LAYERS[layer].label_names
-                self.spans.update((layer, names[label], split) for label in pc.struct_field(found, "label").to_pylist())
-                for a in bool_attributes(layer):
-                    self.spans[(layer, a.name, split)] += pc.sum(pc.struct_field(found, a.name)).as_py() or 0
-        elif config == "tokens":
-            self.tokens[split] += pc.sum(pc.list_value_length(table.column("tokens"))).as_py() or 0
-        else:
-            self.pairs.update((PAIR_LABELS[label], split) for label in table.column("label").to_pylist())
+        """Count a row group as written (data files are written in threads: one at a time in here)."""
+        with self._lock:
+            self.rows[config][split] += table.num_rows
+            self.bytes[config][split] += table.nbytes
+            if config == "documents":
+                self.characters[split] += pc.sum(pc.utf8_length(table.column("text"))).as_py() or 0
+                self.publishers.update(table.column("publisher").to_pylist())
+                for layer in LAYERS:
+                    found = pc.list_flatten(table.column(layer))
+                    names = LAYERS[layer].label_names
+                    labels = pc.struct_field(found, "label").to_pylist()
+                    self.spans.update((layer, names[label], split) for label in labels)
+                    for a in bool_attributes(layer):
+                        self.spans[(layer, a.name, split)] += pc.sum(pc.struct_field(found, a.name)).as_py() or 0
+            elif config == "tokens":
+                self.tokens[split] += pc.sum(pc.list_value_length(table.column("tokens"))).as_py() or 0
+            else:
+                self.pairs.update((PAIR_LABELS[label], split) for label in table.column("label").to_pylist())
 
 
 class RowGroups:
@@ -83,7 +90,7 @@ class RowGroups:
 
     def __init__(self, path: Path, config: str, split: str, published: Published) -> None:
         self.path, self.config, self.split, self.published = path, config, split, published
-        self.schema = features(config).arrow_schema
+        self.schema = arrow_schema(config)
         self.size = ROW_GROUP[config]
         self.pending: list[pa.Table] = []
         self.held = 0
@@ -208,15 +215,18 @@ class Spill:
             writer.close()
             forget_pages(self.files[where], written=True)
             self.files[where].close()
-        for config in ("documents", "tokens"):
-            for split in SPLITS:
-                if (config, split) not in self.writers:
-                    continue
-                rows = RowGroups(data_file(out, config, split), config, split, published)
-                for table in self._in_order(config, split, order):
-                    rows.add(table)
-                rows.close()
-                self._path(config, split).unlink()  # and its pages in the cache with it
+
+        def write_one(config: str, split: str) -> None:
+            rows = RowGroups(data_file(out, config, split), config, split, published)
+            for table in self._in_order(config, split, order):
+                rows.add(table)
+            rows.close()
+            self._path(config, split).unlink()  # and its pages in the cache with it
+
+        # one thread per data file: arrow casts, encodes and compresses without the interpreter lock
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            for done in [pool.submit(write_one, *where) for where in sorted(self.writers)]:
+                done.result()
         published.token_splits += self.splits_made
 
     def _path(self, config: str, split: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -83,6 +84,12 @@ def features(config: str) -> Features:
             }
         )
     raise ValueError(config)
+
+
+@functools.cache
+def arrow_schema(config: str) -> pa.Schema:
+    """The arrow schema of a config's features (made once: a build asks for it every batch)."""
+    return features(config).arrow_schema
 
 
 ROW_DOCUMENT = {"documents": "id", "tokens": "document_id"}  # the column naming a row's document
@@ -241,7 +248,7 @@ def _token_strings(joined: Joined, starts: np.ndarray, ends: np.ndarray) -> pa.A
 def batch_schema(config: str) -> pa.Schema:
     """The arrow schema of a config's rows while a build holds them: tag ids (class labels, int64 when
     published) in one byte each, as they were a third of a large build's memory; ``finish`` casts them."""
-    schema = features(config).arrow_schema
+    schema = arrow_schema(config)
     if config != "tokens":
         return schema
     assert all(len(names) <= 127 for names in TAG_NAMES.values())
@@ -324,7 +331,7 @@ class TableBuilder:
 
     def _flush(self, split: str) -> None:
         if self.rows[split]:
-            schema = features("documents").arrow_schema
+            schema = arrow_schema("documents")
             self.part.batches["documents"][split].append(pa.RecordBatch.from_pylist(self.rows[split], schema=schema))
             self.rows[split] = []
         if len(self.tokens[split]):
@@ -362,7 +369,7 @@ def in_manifest_order(table: pa.Table, config: str, corpus: Corpus) -> pa.Table:
     rank = [corpus.order[d] for d in table.column(ROW_DOCUMENT[config]).to_pylist()]
     if rank != sorted(rank):
         table = table.take(pa.array(sorted(range(len(rank)), key=rank.__getitem__), pa.int64()))
-    return table.cast(features(config).arrow_schema)
+    return table.cast(arrow_schema(config))
 
 
 def pair_tables(
@@ -372,7 +379,7 @@ def pair_tables(
     rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
     for p in pairs:
         rows[pair_split(p, split_of)].append(pair_row(p, claims))
-    schema = features("claim_pairs").arrow_schema
+    schema = arrow_schema("claim_pairs")
     return {s: pa.Table.from_pylist(r, schema=schema) for s, r in rows.items()}
 
 
