@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crossclaim.errors import InputError
-from crossclaim.formats.jsonio import MAX_DEPTH, _deeper_than, json_lines, loads, read_json
+from crossclaim.formats.jsonio import MAX_DEPTH, deeper_than, json_lines, loads, read_json
 
 # JSON values as the standard library writes them; strings full of what trips hand-made scanners
 TRICKY = st.text(st.sampled_from(list('ab[]{}",:\\ \n\t') + ["\u2028", "\u2029", "\x85", "🚗", "小", "\ud7ff"]))
@@ -47,7 +47,7 @@ def test_valid_json_reads_as_the_standard_library_reads_it(value, ascii_only: bo
 def test_the_byte_level_depth_check_agrees_with_the_parse_tree(value, limit: int) -> None:
     for ascii_only in (True, False):
         data = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8")
-        assert _deeper_than(data, limit) == (depth(value) > limit)
+        assert deeper_than(data, limit) == (depth(value) > limit)
 
 
 DEEP = "[" * 5000 + "]" * 5000

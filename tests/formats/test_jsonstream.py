@@ -31,11 +31,27 @@ def write(tmp_path: Path, text: str | bytes) -> Path:
     return path
 
 
-@settings(max_examples=200, deadline=None)
-@given(items=st.lists(JSON, max_size=6), indent=st.sampled_from([None, 1]), chunk=st.integers(1, 64))
-def test_elements_equal_pythons_json_for_any_chunking(tmp_path_factory, items, indent, chunk) -> None:
-    path = write(tmp_path_factory.mktemp("j"), json.dumps(items, indent=indent, ensure_ascii=indent is None))
-    assert list(iter_array(path, chunk=chunk)) == items
+@settings(max_examples=300, deadline=None)
+@given(
+    items=st.lists(JSON, max_size=6),
+    layout=st.sampled_from([{}, {"indent": 1}, {"separators": (",", ":")}]),
+    chunk=st.integers(1, 64),
+    window=st.integers(1, 96),
+)
+def test_elements_equal_pythons_json_for_any_chunking(tmp_path_factory, items, layout, chunk, window) -> None:
+    # a buffer's boundaries are first guessed in a window at its end (inside a string or not, any depth),
+    # and a guess msgspec refuses falls back to the full scan: whatever the window, the same elements
+    text = json.dumps(items, ensure_ascii="indent" not in layout, **layout)
+    path = write(tmp_path_factory.mktemp("j"), text)
+    assert list(iter_array(path, chunk=chunk, window=window)) == items
+
+
+def test_nesting_is_bounded_also_where_boundaries_are_guessed(tmp_path: Path) -> None:
+    deep = "[" * MAX_DEPTH + "]" * MAX_DEPTH  # one level too many inside the array
+    path = write(tmp_path, f"[1, {deep}, 2, 3, 4, 5, 6, 7, 8, 9]")
+    with pytest.raises(InputError, match=f"element #1: nested deeper than {MAX_DEPTH} levels"):
+        list(iter_array(path, chunk=len(deep) + 6, window=4))
+    assert list(iter_array(write(tmp_path, f"[1, {deep[1:-1]}, 2, 3]"), chunk=8, window=4))[0] == 1
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import gc
 import multiprocessing
 import os
 import signal
@@ -306,7 +307,7 @@ def _parts(job: _Job, workers: int | None) -> Iterator[_PartResult]:
     _JOB = job
     try:
         fork = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=fork, initializer=_die_with, initargs=(os.getpid(),)) as pool:
+        with ProcessPoolExecutor(workers, mp_context=fork, initializer=_start_worker, initargs=(os.getpid(),)) as pool:
             pending: deque = deque()
             for part in numbered:
                 pending.append(pool.submit(_build_part, part))
@@ -318,8 +319,13 @@ def _parts(job: _Job, workers: int | None) -> Iterator[_PartResult]:
         _JOB = None
 
 
-def _die_with(parent: int) -> None:
-    """A worker ends when the build that forked it does: a killed build leaves no idle orphans behind."""
+def _start_worker(parent: int) -> None:
+    """A worker ends when the build that forked it does: a killed build leaves no idle orphans behind.
+
+    Its garbage collector stays off: a worker parses and drops millions of objects that hold no
+    reference cycles, and the collector, back on after each part, only rescanned them (5% of a build).
+    """
+    gc.disable()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # Linux
     if os.getppid() != parent:  # the build died before the line above

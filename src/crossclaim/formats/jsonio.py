@@ -158,7 +158,7 @@ def _loads(
         raise InputError(where, f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # anything else the parser refuses: still one line, never a traceback
         raise InputError(where, f"not valid JSON: {shown(str(exc))}") from None
-    if _deeper_than(data, MAX_DEPTH):
+    if deeper_than(data, MAX_DEPTH):
         raise InputError(where, f"nested deeper than {MAX_DEPTH} levels")
     lone = _lone_surrogate(text) if (b"\\ud" in data or b"\\uD" in data) else None
     if lone is not None:
@@ -238,7 +238,7 @@ _CURLY_TO_SQUARE = bytes.maketrans(b"{}", b"[]")
 _STRING = re.compile(rb'"[^"]*"')
 
 
-def _deeper_than(data: bytes, limit: int) -> bool:
+def deeper_than(data: bytes, limit: int) -> bool:
     """Whether the valid JSON ``data`` nests deeper than ``limit``: byte passes, no parse tree walk.
 
     Escaped backslashes and quotes are dropped, so every remaining quote delimits a string; the data

@@ -2,10 +2,11 @@
 
 A Label Studio export is one JSON array of tasks; parsing it whole holds every task as Python
 objects at once (about 0.3 MB per task) and keeps the garbage collector rescanning them. Here the
-file is read in chunks, numpy finds the byte ranges of the top-level elements (commas at depth 1
-outside strings), and each element is parsed by orjson on its own. A buffer always starts right
-after an element boundary, so every scan starts outside any string at depth 1 and no escape state
-crosses a buffer.
+file is read in chunks and cut into its top-level elements, each parsed by orjson on its own. A
+buffer always starts right after an element boundary, so every scan starts outside any string at
+depth 1 and no escape state crosses a buffer. The last boundary of a buffer is first guessed from
+a small window at its end and confirmed by msgspec reading everything before it as whole elements
+(``_speculated``); where that fails, numpy finds every boundary (commas at depth 1 outside strings).
 
 Faults are reported, never guessed around: a file that is not a JSON array (an HTML error page, a
 truncated download), nesting deeper than ``MAX_DEPTH``, integers of more than 18 digits (the bound
@@ -24,14 +25,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import orjson
 
 from crossclaim.errors import InputError
-from crossclaim.formats.jsonio import check_integers
+from crossclaim.formats.jsonio import MAX_DEPTH, check_integers, deeper_than
 
 CHUNK = 1 << 22  # bytes read at a time
-MAX_DEPTH = 64  # Label Studio exports nest about 8 deep
+WINDOW = 1 << 18  # bytes at the end of a buffer searched for a boundary first (``_speculated``)
 
 _KIND = np.zeros(256, dtype=np.int8)  # 1 quote, 2 open, 3 close, 4 comma
 for _byte, _kind in ((b'"', 1), (b"[", 2), (b"{", 2), (b"]", 3), (b"}", 3), (b",", 4)):
@@ -94,7 +96,17 @@ def _boundaries(buf: bytes, start: int, depth: int) -> tuple[list[int], int, int
     The scan starts outside any string at ``depth``. Returns the mark offsets, the depth at the
     end of the buffer and the deepest nesting seen.
     """
-    a = np.frombuffer(buf, dtype=np.uint8, offset=start)
+    pos, kinds, outside, steps = _structure(np.frombuffer(buf, dtype=np.uint8, offset=start), inside=False)
+    depths = np.cumsum(steps, dtype=np.int32) + depth
+    marks = pos[((kinds == 4) & outside & (depths == 1)) | ((steps == -1) & (depths == 0))]
+    deepest = int(depths.max()) if len(depths) else depth
+    end_depth = int(depths[-1]) if len(depths) else depth
+    return [int(m) + start for m in marks.tolist()], end_depth, deepest
+
+
+def _structure(a: np.ndarray, inside: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Offsets and kinds of the structural bytes of ``a``, which of them are outside strings (``a``
+    starts inside one if ``inside``), and the depth step each takes (+1 open, -1 close, 0)."""
     kinds_full = _KIND[a]
     pos = np.flatnonzero(kinds_full)
     kinds = kinds_full[pos]
@@ -107,15 +119,40 @@ def _boundaries(buf: bytes, start: int, depth: int) -> tuple[list[int], int, int
         if odd:
             keep = ~np.isin(pos, np.array(odd, dtype=pos.dtype))
             pos, kinds, quotes = pos[keep], kinds[keep], quotes[keep]
-    outside = (np.cumsum(quotes, dtype=np.uint8) & 1) == 0
-    step = np.zeros(len(kinds), dtype=np.int16)
-    step[outside & (kinds == 2)] = 1
-    step[outside & (kinds == 3)] = -1
-    depths = np.cumsum(step, dtype=np.int32) + depth
-    marks = pos[((kinds == 4) & outside & (depths == 1)) | ((step == -1) & (depths == 0))]
-    deepest = int(depths.max()) if len(depths) else depth
-    end_depth = int(depths[-1]) if len(depths) else depth
-    return [int(m) + start for m in marks.tolist()], end_depth, deepest
+    outside = (np.cumsum(quotes, dtype=np.uint8) & 1) == int(inside)
+    steps = np.zeros(len(kinds), dtype=np.int8)
+    steps[outside & (kinds == 2)] = 1
+    steps[outside & (kinds == 3)] = -1
+    return pos, kinds, outside, steps
+
+
+def _speculated(buf: bytes, window: int = WINDOW) -> tuple[list[bytes], int] | None:
+    """The elements at the start of ``buf`` (which starts right after a boundary), found without scanning
+    all of it, and the offset after them; None when the guess below fails (scan it all, ``_boundaries``).
+
+    Only the last ``window`` bytes are scanned, once as if they began outside a string and once as if
+    inside: the last comma at the shallowest depth in the window ends an element if the window holds a
+    boundary at all. A guess counts only if msgspec, a strict parser, reads everything before it as a
+    complete JSON array. A prefix that parses as whole elements from the array's depth ends exactly at
+    a boundary (the parser is in the same state there as on the whole file), so a wrong guess is
+    refused, never accepted.
+    """
+    start = max(0, len(buf) - window)
+    a = np.frombuffer(buf, dtype=np.uint8, offset=start)
+    for inside in (False, True):
+        pos, kinds, outside, steps = _structure(a, inside)
+        depths = np.cumsum(steps, dtype=np.int32)
+        commas = (kinds == 4) & outside
+        if not commas.any():
+            continue
+        shallowest = pos[commas & (depths == depths[commas].min())]
+        end = start + int(shallowest[-1])
+        try:
+            elements = msgspec.json.decode(b"".join((b"[", memoryview(buf)[:end], b"]")), type=list[msgspec.Raw])
+        except msgspec.DecodeError:
+            continue
+        return [bytes(e) for e in elements], end + 1
+    return None
 
 
 def _backslashes_before(a: np.ndarray, p: int) -> int:
@@ -125,14 +162,14 @@ def _backslashes_before(a: np.ndarray, p: int) -> int:
     return n
 
 
-def iter_array(path: Path, where: str | None = None, chunk: int = CHUNK) -> Iterator[object]:
+def iter_array(path: Path, where: str | None = None, chunk: int = CHUNK, window: int = WINDOW) -> Iterator[object]:
     """Yield the elements of the JSON array in ``path`` one by one; InputError on any fault."""
     where = where or str(path)
-    for n, piece in enumerate(iter_array_raw(path, where, chunk)):
+    for n, piece in enumerate(iter_array_raw(path, where, chunk, window)):
         yield parse_element(piece, where, n)
 
 
-def iter_array_raw(path: Path, where: str | None = None, chunk: int = CHUNK) -> Iterator[bytes]:
+def iter_array_raw(path: Path, where: str | None = None, chunk: int = CHUNK, window: int = WINDOW) -> Iterator[bytes]:
     """The bytes of each element of the JSON array in ``path`` (parse them with ``parse_element``)."""
     where = where or str(path)
     try:
@@ -151,6 +188,13 @@ def iter_array_raw(path: Path, where: str | None = None, chunk: int = CHUNK) -> 
         while not done:
             more = fh.read(chunk)
             forget_pages(fh)
+            found = _speculated(buf, window) if more else None
+            if found is not None:
+                pieces, used = found
+                yield from pieces
+                n += len(pieces)
+                buf = buf[used:] + more
+                continue
             marks, depth, deepest = _boundaries(buf, 0, 1)
             if deepest > MAX_DEPTH:
                 raise InputError(where, f"nested deeper than {MAX_DEPTH} levels: not a Label Studio export")
@@ -193,7 +237,9 @@ def parse_element(piece: bytes, where: str, n: int) -> object:
         value = orjson.loads(piece)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"{where}: element #{n}", f"not valid JSON: {exc}") from None
-    check_integers(piece, f"{where}: element #{n}")  # the bound every JSON input has
+    check_integers(piece, f"{where}: element #{n}")  # the bounds every JSON input has
+    if deeper_than(piece, MAX_DEPTH - 1):  # the array itself is one level (a speculated split never saw the rest)
+        raise InputError(f"{where}: element #{n}", f"nested deeper than {MAX_DEPTH} levels: not a Label Studio export")
     return value
 
 
