@@ -151,89 +151,74 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
 
 
 def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Problems) -> list[Span] | None:
+    """The spans of one annotation's result; problems are named (``at``, region id) only when found."""
     if not isinstance(result, list):
         problems.add(at, "result is not a list")
         return None
     regions: dict[str, dict] = {}
-    attrs: list[tuple[str, dict]] = []
-    relations: list[tuple[str, dict]] = []
+    attrs: list[dict] = []
+    relations: list[dict] = []
     for r in result:
         if not isinstance(r, dict):
             problems.add(at, "a result item is not a JSON object")
             continue
-        rid = r.get("id")
-        here = f"{at}, region {rid}"
-        if r.get("type") == "relation":
-            relations.append((here, r))
+        kind = r.get("type")
+        if kind == "relation":
+            relations.append(r)
             continue
-        name = r.get("from_name")
-        if not isinstance(name, str) or name not in RESULT_TYPES:
-            problems.add(here, f"from_name {name!r} is not in the labeling config")
-            continue
-        if r.get("type") != RESULT_TYPES[name]:
+        name, rid = r.get("from_name"), r.get("id")
+        expected = RESULT_TYPES.get(name) if isinstance(name, str) else None
+        if expected is None:
+            problems.add(f"{at}, region {rid}", f"from_name {name!r} is not in the labeling config")
+        elif kind != expected:
             problems.add(
-                here, f"type {r.get('type')!r} does not match control {name!r} (expected {RESULT_TYPES[name]!r})"
+                f"{at}, region {rid}", f"type {kind!r} does not match control {name!r} (expected {expected!r})"
             )
-            continue
-        if not isinstance(rid, str) or not rid:
-            problems.add(here, "missing region id")
-            continue
-        if not isinstance(r.get("value"), dict):
-            problems.add(here, "value is not a JSON object")
-            continue
-        if name in LAYERS:
-            if rid in regions:
-                problems.add(here, "duplicate region id")
-                continue
-            regions[rid] = r
+        elif not isinstance(rid, str) or not rid:
+            problems.add(f"{at}, region {rid}", "missing region id")
+        elif not isinstance(r.get("value"), dict):
+            problems.add(f"{at}, region {rid}", "value is not a JSON object")
+        elif name not in LAYERS:
+            attrs.append(r)
+        elif rid in regions:
+            problems.add(f"{at}, region {rid}", "duplicate region id")
         else:
-            attrs.append((here, r))
-    spans: dict[str, dict] = {}
+            regions[rid] = r
+    spans: dict[str, tuple] = {}  # region id -> Span fields but its attributes
     for rid, r in regions.items():
-        span = _region_span(rid, r, text, to_py, f"{at}, region {rid}", problems)
-        if span is not None:
-            spans[rid] = span
-    for here, r in attrs:
-        _apply_attribute(here, r, regions, spans, problems)
-    for here, r in relations:
-        _apply_relation(here, r, regions, spans, problems)
-    return [Span(**fields) for fields in spans.values()]
+        fields = _region_span(rid, r, text, to_py, at, problems)
+        if fields is not None:
+            spans[rid] = fields
+    found: dict[str, dict] = {rid: {} for rid in spans}  # region id -> its attributes
+    for r in attrs:
+        _apply_attribute(at, r, regions, found, problems)
+    for r in relations:
+        _apply_relation(at, r, regions, found, problems)
+    return [Span(*fields, found[rid]) for rid, fields in spans.items()]
 
 
-def _region_span(rid: str, r: dict, text: str, to_py: Utf16, here: str, problems: Problems) -> dict | None:
+def _region_span(rid: str, r: dict, text: str, to_py: Utf16, at: str, problems: Problems) -> tuple | None:
+    """(layer, id, start, end, text, label) of a labels region, or None with its problem added."""
     v = r["value"]
     labels = v.get("labels")
     start, end, rtext = v.get("start"), v.get("end"), v.get("text")
-    if not (isinstance(labels, list) and len(labels) == 1 and isinstance(labels[0], str)):
-        problems.add(here, f"value.labels must hold exactly one label, got {labels!r}")
-        return None
-    if not (type(start) is int and type(end) is int):
-        problems.add(here, f"value.start/end must be integers, got {start!r}/{end!r}")
-        return None
-    if not isinstance(rtext, str):
-        problems.add(here, "value.text must be a string")
-        return None
-    if not (0 <= start < end <= len(text)):
-        problems.add(
-            here, f"offsets {start}:{end} out of range (text has {len(text)} characters){_utf16_hint(v, text, to_py)}"
-        )
-        return None
-    if text[start:end] != rtext:
-        problems.add(
-            here,
+    if not (type(labels) is list and len(labels) == 1 and isinstance(labels[0], str)):
+        what = f"value.labels must hold exactly one label, got {labels!r}"
+    elif not (type(start) is int and type(end) is int):
+        what = f"value.start/end must be integers, got {start!r}/{end!r}"
+    elif not isinstance(rtext, str):
+        what = "value.text must be a string"
+    elif not (0 <= start < end <= len(text)):
+        what = f"offsets {start}:{end} out of range (text has {len(text)} characters){_utf16_hint(v, text, to_py)}"
+    elif text[start:end] != rtext:
+        what = (
             f"value.text {rtext!r} does not match the text at {start}:{end} ({text[start:end]!r})"
-            + _utf16_hint(v, text, to_py),
+            + _utf16_hint(v, text, to_py)
         )
-        return None
-    return {
-        "layer": r["from_name"],
-        "id": rid,
-        "start": start,
-        "end": end,
-        "text": rtext,
-        "label": labels[0],
-        "attrs": {},
-    }
+    else:
+        return (r["from_name"], rid, start, end, rtext, labels[0])
+    problems.add(f"{at}, region {rid}", what)
+    return None
 
 
 def _utf16_hint(v: dict, text: str, to_py: Utf16) -> str:
@@ -247,33 +232,34 @@ def _utf16_hint(v: dict, text: str, to_py: Utf16) -> str:
     )
 
 
-def _apply_attribute(here: str, r: dict, regions: dict, spans: dict, problems: Problems) -> None:
+def _apply_attribute(at: str, r: dict, regions: dict, found: dict, problems: Problems) -> None:
     rid, name, v = r["id"], r["from_name"], r["value"]
     attr = CONTROLS[name]
     if rid not in regions:
-        problems.add(here, f"per-region {name!r} has no region {rid!r} in this annotation")
+        problems.add(f"{at}, region {rid}", f"per-region {name!r} has no region {rid!r} in this annotation")
         return
-    if rid not in spans:
+    if rid not in found:
         return  # the region itself is already reported
     if regions[rid]["from_name"] != attr.layer:
-        problems.add(here, f"unknown attribute {name!r} for a {regions[rid]['from_name']} region")
+        problems.add(f"{at}, region {rid}", f"unknown attribute {name!r} for a {regions[rid]['from_name']} region")
         return
     if attr.kind == "text":
         texts = v.get("text")
         if not (isinstance(texts, list) and len(texts) == 1 and isinstance(texts[0], str)):
-            problems.add(here, f"{name!r} must hold exactly one text, got {texts!r}")
+            problems.add(f"{at}, region {rid}", f"{name!r} must hold exactly one text, got {texts!r}")
             return
-        spans[rid]["attrs"][name] = texts[0]
+        found[rid][name] = texts[0]
         return
     choices = v.get("choices")
     if not (isinstance(choices, list) and len(choices) == 1 and choices[0] in attr.choice_values()):
-        problems.add(here, f"{name!r} must be one of the configured choices, got {choices!r}")
+        problems.add(f"{at}, region {rid}", f"{name!r} must be one of the configured choices, got {choices!r}")
         return
-    spans[rid]["attrs"][name] = (choices[0] == "true") if attr.kind == "bool" else choices[0]
+    found[rid][name] = (choices[0] == "true") if attr.kind == "bool" else choices[0]
 
 
-def _apply_relation(here: str, r: dict, regions: dict, spans: dict, problems: Problems) -> None:
+def _apply_relation(at: str, r: dict, regions: dict, found: dict, problems: Problems) -> None:
     src, dst = r.get("from_id"), r.get("to_id")
+    here = f"{at}, region {r.get('id')}"
     for end_id in (src, dst):
         if not isinstance(end_id, str) or end_id not in regions:
             problems.add(here, f"relation {src!r} -> {dst!r} points to a missing region {end_id!r}")
@@ -292,9 +278,9 @@ def _apply_relation(here: str, r: dict, regions: dict, spans: dict, problems: Pr
             f"{LAYERS[attr.refs or ''].noun}, not {regions[src]['from_name']} -> {regions[dst]['from_name']}",
         )
         return
-    if src in spans:
-        held = spans[src]["attrs"].get(attr.name, ())
-        spans[src]["attrs"][attr.name] = tuple(sorted({*held, dst}, key=_natural))
+    if src in found:
+        held = found[src].get(attr.name, ())
+        found[src][attr.name] = tuple(sorted({*held, dst}, key=_natural))
 
 
 def _natural(rid: str) -> tuple:
