@@ -98,34 +98,9 @@ ROW_DOCUMENT = {"documents": "id", "tokens": "document_id"}  # the column naming
 # rows (pure)
 
 
-def span_row(s: Span, contradictory: set[str]) -> dict:
-    """One span as a row; a derived flag is true for the spans in ``contradictory``."""
-    row = {
-        "id": s.id,
-        "start": s.start,
-        "end": s.end,
-        "text": s.text,
-        "label": LAYERS[s.layer].label_names.index(s.label),
-    }
-    for a in attributes_of(s.layer):
-        value = s.id in contradictory if a.derived else s.attrs.get(a.name, a.empty)
-        row[a.name] = bool(value) if a.kind == "bool" else list(value) if a.kind == "refs" else value
-    return row
-
-
-def document_row(
-    doc: Document,
-    ann: Annotation | None,
-    task: Task | None,
-    contradictory: set[str],
-    split_of: Mapping[str, str],
-) -> dict:
-    """A document's row, as published: claims name only claims of the same or an earlier split
-    (``nested_declarations``)."""
-    spans = (
-        [nested_declarations(s, doc.split, split_of) if s.layer == "claims" else s for s in ann.spans] if ann else []
-    )
-    row = {
+def document_fields(doc: Document, ann: Annotation | None, task: Task | None) -> dict:
+    """A document's row but its spans: the manifest's metadata, the text, and the gold annotation's."""
+    return {
         "id": doc.id,
         "source_file": doc.source_file,
         "sha256": doc.sha256,
@@ -141,10 +116,74 @@ def document_row(
         "lead_time": ann.lead_time if ann else None,
         "task_meta": json.dumps(task.meta, sort_keys=True, ensure_ascii=False) if task and task.meta else None,
     }
-    for layer in LAYERS:
-        layer_spans = sorted((s for s in spans if s.layer == layer), key=lambda s: (s.start, s.end))
-        row[layer] = [span_row(s, contradictory) for s in layer_spans]
-    return row
+
+
+class DocumentColumns:
+    """The documents config of one split, built column by column.
+
+    A row holds each layer's spans in order of offsets, a span its offsets, text, label and the
+    layer's attributes in declaration order (a derived flag true for the span ids in the document's
+    ``contradictory``); claims name only claims of the same or an earlier split
+    (``nested_declarations``). Spans are kept as they are added and turned into arrow columns a
+    field at a time, with no Python dict per span or row.
+    """
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+        self.spans: dict[str, list[Span]] = {layer: [] for layer in LAYERS}
+        self.flags: dict[str, list[set[str]]] = {layer: [] for layer in LAYERS}  # each span's ``contradictory``
+        self.offsets: dict[str, list[int]] = {layer: [0] for layer in LAYERS}
+
+    def add(
+        self, doc: Document, ann: Annotation | None, task: Task | None, contradictory: set[str], split_of: Mapping
+    ) -> None:
+        self.rows.append(document_fields(doc, ann, task))
+        by_layer: dict[str, list[Span]] = {layer: [] for layer in LAYERS}
+        for s in ann.spans if ann else ():
+            by_layer[s.layer].append(nested_declarations(s, doc.split, split_of) if s.layer == "claims" else s)
+        for layer, spans in by_layer.items():
+            spans.sort(key=_offsets)
+            self.spans[layer] += spans
+            self.flags[layer] += [contradictory] * len(spans)
+            self.offsets[layer].append(len(self.spans[layer]))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def batch(self) -> pa.RecordBatch:
+        schema = arrow_schema("documents")
+        columns = {name: pa.array([r[name] for r in self.rows], schema.field(name).type) for name in self.rows[0]}
+        for layer in LAYERS:
+            list_type = schema.field(layer).type
+            struct = list_type.value_type
+            values = self._span_columns(layer)
+            spans = pa.StructArray.from_arrays([pa.array(values[f.name], f.type) for f in struct], fields=list(struct))
+            columns[layer] = pa.ListArray.from_arrays(pa.array(self.offsets[layer], pa.int32()), spans, type=list_type)
+        return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
+
+    def _span_columns(self, layer: str) -> dict[str, list]:
+        spans, labels = self.spans[layer], {name: n for n, name in enumerate(LAYERS[layer].label_names)}
+        columns: dict[str, list] = {
+            "id": [s.id for s in spans],
+            "start": [s.start for s in spans],
+            "end": [s.end for s in spans],
+            "text": [s.text for s in spans],
+            "label": [labels[s.label] for s in spans],
+        }
+        for a in attributes_of(layer):
+            if a.derived:
+                columns[a.name] = [s.id in flags for s, flags in zip(spans, self.flags[layer])]
+            elif a.kind == "bool":
+                columns[a.name] = [bool(s.attrs.get(a.name)) for s in spans]
+            elif a.kind == "refs":
+                columns[a.name] = [list(s.attrs.get(a.name, ())) for s in spans]
+            else:
+                columns[a.name] = [s.attrs.get(a.name) for s in spans]
+        return columns
+
+
+def _offsets(s: Span) -> tuple[int, int]:
+    return s.start, s.end
 
 
 class TokenColumns:
@@ -316,24 +355,23 @@ class TableBuilder:
     def __init__(self, corpus: Corpus, claim_keys: set[tuple[str, str]] | None = None) -> None:
         self.corpus = corpus
         self.claim_keys = claim_keys  # the claims to keep whole (those pairs name); None: all of them
-        self.rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
+        self.rows = {s: DocumentColumns() for s in SPLITS}
         self.tokens = {s: TokenColumns() for s in SPLITS}
         self.part = TablePart({c: {s: [] for s in SPLITS} for c in CONFIGS}, {}, 0, {})
 
     def add(self, g: DocGold) -> None:
         d, spans, part = g.doc, g.spans, self.part
         flags = self.corpus.contradictory.get(d.id, set())
-        self.rows[d.split].append(document_row(d, g.annotation, g.task, flags, self.corpus.split_of))
+        self.rows[d.split].add(d, g.annotation, g.task, flags, self.corpus.split_of)
         self.tokens[d.split].add(d.id, d.text, spans, flags)
         kept_claims(g, self.claim_keys, part.claims, part.topics)
         if len(self.rows[d.split]) >= self.BATCH:
             self._flush(d.split)
 
     def _flush(self, split: str) -> None:
-        if self.rows[split]:
-            schema = arrow_schema("documents")
-            self.part.batches["documents"][split].append(pa.RecordBatch.from_pylist(self.rows[split], schema=schema))
-            self.rows[split] = []
+        if len(self.rows[split]):
+            self.part.batches["documents"][split].append(self.rows[split].batch())
+            self.rows[split] = DocumentColumns()
         if len(self.tokens[split]):
             batch, splits = self.tokens[split].batch()
             self.part.splits_made += splits

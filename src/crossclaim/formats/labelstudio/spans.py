@@ -211,10 +211,8 @@ def _region_span(rid: str, r: dict, text: str, to_py: Utf16, at: str, problems: 
     elif not (0 <= start < end <= len(text)):
         what = f"offsets {start}:{end} out of range (text has {len(text)} characters){_utf16_hint(v, text, to_py)}"
     elif text[start:end] != rtext:
-        what = (
-            f"value.text {rtext!r} does not match the text at {start}:{end} ({text[start:end]!r})"
-            + _utf16_hint(v, text, to_py)
-        )
+        hint = _utf16_hint(v, text, to_py)
+        what = f"value.text {rtext!r} does not match the text at {start}:{end} ({text[start:end]!r}){hint}"
     else:
         return (r["from_name"], rid, start, end, rtext, labels[0])
     problems.add(f"{at}, region {rid}", what)
