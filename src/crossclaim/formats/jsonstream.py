@@ -96,7 +96,8 @@ def _boundaries(buf: bytes, start: int, depth: int) -> tuple[list[int], int, int
     The scan starts outside any string at ``depth``. Returns the mark offsets, the depth at the
     end of the buffer and the deepest nesting seen.
     """
-    pos, kinds, outside, steps = _structure(np.frombuffer(buf, dtype=np.uint8, offset=start), inside=False)
+    pos, kinds, outside = _structure(np.frombuffer(buf, dtype=np.uint8, offset=start))
+    steps = _steps(kinds, outside)
     depths = np.cumsum(steps, dtype=np.int32) + depth
     marks = pos[((kinds == 4) & outside & (depths == 1)) | ((steps == -1) & (depths == 0))]
     deepest = int(depths.max()) if len(depths) else depth
@@ -104,9 +105,9 @@ def _boundaries(buf: bytes, start: int, depth: int) -> tuple[list[int], int, int
     return [int(m) + start for m in marks.tolist()], end_depth, deepest
 
 
-def _structure(a: np.ndarray, inside: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Offsets and kinds of the structural bytes of ``a``, which of them are outside strings (``a``
-    starts inside one if ``inside``), and the depth step each takes (+1 open, -1 close, 0)."""
+def _structure(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Offsets and kinds of the structural bytes of ``a``, and which of them are outside strings if
+    ``a`` starts outside one (if it starts inside one, every mark but a quote is on the other side)."""
     kinds_full = _KIND[a]
     pos = np.flatnonzero(kinds_full)
     kinds = kinds_full[pos]
@@ -119,30 +120,43 @@ def _structure(a: np.ndarray, inside: bool) -> tuple[np.ndarray, np.ndarray, np.
         if odd:
             keep = ~np.isin(pos, np.array(odd, dtype=pos.dtype))
             pos, kinds, quotes = pos[keep], kinds[keep], quotes[keep]
-    outside = (np.cumsum(quotes, dtype=np.uint8) & 1) == int(inside)
+    return pos, kinds, (np.cumsum(quotes, dtype=np.uint8) & 1) == 0
+
+
+def _steps(kinds: np.ndarray, outside: np.ndarray) -> np.ndarray:
+    """The depth step of each structural byte: +1 opens, -1 closes (outside strings), else 0."""
     steps = np.zeros(len(kinds), dtype=np.int8)
     steps[outside & (kinds == 2)] = 1
     steps[outside & (kinds == 3)] = -1
-    return pos, kinds, outside, steps
+    return steps
+
+
+_AFTER_STRING = np.zeros(256, dtype=bool)  # what may follow a string's closing quote in JSON
+_AFTER_STRING[list(b":,}] \t\r\n")] = True
 
 
 def _speculated(buf: bytes, window: int = WINDOW) -> tuple[list[bytes], int] | None:
     """The elements at the start of ``buf`` (which starts right after a boundary), found without scanning
     all of it, and the offset after them; None when the guess below fails (scan it all, ``_boundaries``).
 
-    Only the last ``window`` bytes are scanned, once as if they began outside a string and once as if
-    inside: the last comma at the shallowest depth in the window ends an element if the window holds a
-    boundary at all. A guess counts only if msgspec, a strict parser, reads everything before it as a
-    complete JSON array. A prefix that parses as whole elements from the array's depth ends exactly at
-    a boundary (the parser is in the same state there as on the whole file), so a wrong guess is
+    Only the last ``window`` bytes are scanned, as if they began outside a string and as if inside
+    (the likelier first: where more closing quotes are followed by what JSON allows there): the last
+    comma at the shallowest depth in the window ends an element if the window holds a boundary at
+    all. A guess counts only if msgspec, a strict parser, reads everything before it as a complete
+    JSON array. A prefix that parses as whole elements from the array's depth ends exactly at a
+    boundary (the parser is in the same state there as on the whole file), so a wrong guess is
     refused, never accepted.
     """
     start = max(0, len(buf) - window)
     a = np.frombuffer(buf, dtype=np.uint8, offset=start)
-    for inside in (False, True):
-        pos, kinds, outside, steps = _structure(a, inside)
-        depths = np.cumsum(steps, dtype=np.int32)
-        commas = (kinds == 4) & outside
+    pos, kinds, outside = _structure(a)
+    closes = (kinds == 1) & _AFTER_STRING[a[np.minimum(pos + 1, len(a) - 1)]]  # quotes that may end a string
+    sides = (outside, ~outside)
+    if np.count_nonzero(closes & outside) < np.count_nonzero(closes & ~outside):
+        sides = sides[::-1]
+    for side in sides:
+        depths = np.cumsum(_steps(kinds, side), dtype=np.int32)
+        commas = (kinds == 4) & side
         if not commas.any():
             continue
         shallowest = pos[commas & (depths == depths[commas].min())]

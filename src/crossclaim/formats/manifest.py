@@ -6,10 +6,10 @@ of the dataset maps back to the page and any edit of a raw page is caught at bui
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
-from dataclasses import asdict
 from datetime import date
 from pathlib import Path, PurePosixPath
 
@@ -264,7 +264,7 @@ def _name(value: object) -> str:
 
 
 def _with_text(doc: Document, text: str) -> Document:
-    return Document(**{**asdict(doc), "authors": doc.authors, "text": text})
+    return dataclasses.replace(doc, text=text)
 
 
 def manifest_entry(doc: Document) -> dict:
@@ -328,7 +328,7 @@ def ingest(annotations: Path, raw_file: Path, doc: Document) -> Document:
     if target.exists() and target.read_bytes() != data:
         raise InputError(str(target), "a different raw page with this name is already ingested")
     source = f"{RAW_DIR}/{raw_file.name}"
-    new = Document(**{**asdict(doc), "source_file": source, "sha256": sha256_text(data), "authors": doc.authors})
+    new = dataclasses.replace(doc, source_file=source, sha256=sha256_text(data))
     parse_manifest({"documents": [manifest_entry(new)]}, f"new manifest entry ({raw_file})")
     target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
