@@ -38,9 +38,9 @@ from crossclaim.dataset.gold import (
     stale_of,
 )
 from crossclaim.dataset.pairset import declarations, topics_of
-from crossclaim.dataset.published import Published, Spill, write_table, write_tables
+from crossclaim.dataset.published import Packed, Published, Spill, pack, write_table, write_tables
 from crossclaim.dataset.splits import contradictory_claims
-from crossclaim.dataset.tables import Corpus, TableBuilder, TablePart, make_tables, pair_tables
+from crossclaim.dataset.tables import Corpus, TableBuilder, make_tables, pair_tables
 from crossclaim.errors import InputError, Problems
 from crossclaim.files import Staged, transaction
 from crossclaim.formats.jsonio import read_json
@@ -222,7 +222,7 @@ def _rows(
             untasked.add(DocGold(d, None, None))
             if progress:
                 progress()
-    spill.add(untasked.flushed())
+    spill.add(pack(untasked.flushed()))
     return job.corpus, merged, len(docs)
 
 
@@ -251,7 +251,7 @@ class _Job:
 class _PartResult:
     """What one part of the export gave: its rows, tallies, and the problems found in it."""
 
-    table: TablePart
+    table: Packed
     tasks: int
     keys: list[tuple[object, object, str]]  # (task id, document id, where) of every task, for duplicates
     spans: Counter
@@ -378,4 +378,4 @@ def _build_part(part: tuple[int, list[bytes]], job: _Job | None = None) -> _Part
                         several.append(g.task)
     except InputError as exc:
         problems = Problems(exc.problems)
-    return _PartResult(builder.flushed(), len(raws), keys, spans, tally, several, notes, problems)
+    return _PartResult(pack(builder.flushed()), len(raws), keys, spans, tally, several, notes, problems)

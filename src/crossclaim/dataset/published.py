@@ -1,11 +1,12 @@
 """The configs written to parquet in fixed row groups, in manifest order, in bounded memory.
 
 A build's rows arrive in export order, a part of the export at a time (from worker processes).
-Each part's record batches are spilled to an arrow IPC file (lz4) per config and split as they
-arrive, with an index of where each document's rows are; ``Spill.write`` then reads them back in
-manifest order and writes row groups of a fixed number of rows, a thread per data file. So the published bytes depend
-neither on the export's order nor on how it was cut into parts, and a build holds one row group
-and a spilled batch or two at a time, whatever the size of the export. The counts the card and the
+Each part's record batches are compressed where they were built (``pack``) and spilled to a file
+per config and split as they arrive, with an index of where each document's rows are;
+``Spill.write`` then reads them back in manifest order and writes row groups of a fixed number of
+rows, a thread per data file. So the published bytes depend neither on the export's order nor on
+how it was cut into parts, and a build holds one row group and a spilled part or two at a time,
+whatever the size of the export. The counts the card and the
 datasheet report are taken off the row groups as they are written (``Published``): they describe
 exactly what is published.
 """
@@ -158,63 +159,103 @@ def write_tables(tables: Tables, out: Path) -> Published:
 # rows met in export order, published in manifest order
 
 
+SPILL_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
+Where = tuple[str, str]  # (config, split)
+
+
 @dataclass(frozen=True)
 class _Run:
+    """Where a document's rows are: a block of a spill file (offset, size), a batch in it, its rows."""
+
+    block: tuple[int, int]
     batch: int
     offset: int
     length: int
 
 
+@dataclass
+class Packed:
+    """A part's rows as the worker that built them hands them over: per config and split, one
+    compressed arrow IPC stream, and each document's (batch, first row, rows) in it."""
+
+    streams: dict[Where, bytes]
+    runs: dict[Where, list[tuple[str, int, int, int]]]
+    claims: dict
+    topics: dict
+    splits_made: int
+
+
+def pack(part: TablePart) -> Packed:
+    """Serialise and compress a part's batches where they were built (in a worker, in parallel)."""
+    streams: dict[Where, bytes] = {}
+    runs: dict[Where, list[tuple[str, int, int, int]]] = {}
+    for config, by_split in part.batches.items():
+        for split, batches in by_split.items():
+            if not batches:
+                continue
+            sink = pa.BufferOutputStream()
+            with ipc.new_stream(sink, batch_schema(config), options=SPILL_OPTIONS) as writer:
+                for batch in batches:
+                    writer.write_batch(batch)
+            streams[(config, split)] = sink.getvalue().to_pybytes()
+            runs[(config, split)] = [
+                (doc, n, start, length)
+                for n, batch in enumerate(batches)
+                for doc, start, length in _doc_runs(batch.column(ROW_DOCUMENT[config]).to_pylist())
+            ]
+    return Packed(streams, runs, part.claims, part.topics, part.splits_made)
+
+
+def _doc_runs(keys: list[str]) -> Iterator[tuple[str, int, int]]:
+    """(document, first row, rows) of each run of a batch's rows (a document's rows are consecutive)."""
+    start = 0
+    for k in range(1, len(keys) + 1):
+        if k == len(keys) or keys[k] != keys[start]:
+            yield keys[start], start, k - start
+            start = k
+
+
 class Spill:
-    """The documents and tokens configs of a build, spilled as they arrive, written in manifest order."""
+    """The documents and tokens configs of a build, spilled as they arrive, written in manifest order.
+
+    Each part's rows come as compressed IPC streams (``pack``), appended as blocks to a file per
+    config and split; ``write`` reads each document's block back in manifest order.
+    """
 
     def __init__(self, scratch: Path) -> None:
         self.scratch = scratch
-        self.writers: dict[tuple[str, str], ipc.RecordBatchFileWriter] = {}
-        self.files: dict[tuple[str, str], object] = {}  # the spill files' handles
-        self.batches: Counter = Counter()  # (config, split) -> batches spilled
-        self.runs: dict[tuple[str, str], dict[str, _Run]] = {}  # (config, split) -> document -> its rows
+        self.files: dict[Where, object] = {}  # the spill files' handles, appended to
+        self.blocks: Counter = Counter()  # (config, split) -> blocks spilled
+        self.runs: dict[Where, dict[str, _Run]] = {}  # (config, split) -> document -> its rows
         self.claims: dict = {}
         self.topics: dict = {}
         self.splits_made = 0
 
-    def add(self, part: TablePart) -> None:
-        """Spill a part's rows (its batches are let go of)."""
-        for config, by_split in part.batches.items():
-            for split, batches in by_split.items():
-                for batch in batches:
-                    self._spill(config, split, batch)
-                batches.clear()
+    def add(self, part: Packed) -> None:
+        """Spill a part's rows."""
+        for where, stream in part.streams.items():
+            if where not in self.files:
+                self.files[where] = open(self._path(*where), "wb")  # noqa: SIM115 (closed in ``write``)
+                self.runs[where] = {}
+            file = self.files[where]
+            block = (file.tell(), len(stream))
+            file.write(stream)
+            runs = self.runs[where]
+            for doc, batch, start, length in part.runs[where]:
+                runs[doc] = _Run(block, batch, start, length)
+            self.blocks[where] += 1
+            if self.blocks[where] % FORGET_EVERY == 0:
+                forget_pages(file, written=True)
         self.claims.update(part.claims)
         self.topics.update(part.topics)
         self.splits_made += part.splits_made
 
-    def _spill(self, config: str, split: str, batch: pa.RecordBatch) -> None:
-        where = (config, split)
-        if where not in self.writers:
-            options = ipc.IpcWriteOptions(compression="lz4")
-            self.files[where] = open(self._path(config, split), "wb")  # noqa: SIM115 (closed in ``write``)
-            self.writers[where] = ipc.new_file(self.files[where], batch_schema(config), options=options)
-            self.runs[where] = {}
-        runs, n = self.runs[where], self.batches[where]
-        keys = batch.column(ROW_DOCUMENT[config]).to_pylist()
-        start = 0
-        for k in range(1, len(keys) + 1):  # a document's rows are consecutive within a part
-            if k == len(keys) or keys[k] != keys[start]:
-                runs[keys[start]] = _Run(n, start, k - start)
-                start = k
-        self.writers[where].write_batch(batch)
-        self.batches[where] += 1
-        if self.batches[where] % FORGET_EVERY == 0:
-            forget_pages(self.files[where], written=True)
-
     def write(self, out: Path, order: Iterable[str], published: Published) -> None:
         """Write the spilled configs into ``out``, each split's documents in ``order``."""
         order = list(order)
-        for where, writer in self.writers.items():
-            writer.close()
-            forget_pages(self.files[where], written=True)
-            self.files[where].close()
+        for file in self.files.values():
+            forget_pages(file, written=True)
+            file.close()
 
         def write_one(config: str, split: str) -> None:
             rows = RowGroups(data_file(out, config, split), config, split, published)
@@ -225,12 +266,12 @@ class Spill:
 
         # one thread per data file: arrow casts, encodes and compresses without the interpreter lock
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-            for done in [pool.submit(write_one, *where) for where in sorted(self.writers)]:
+            for done in [pool.submit(write_one, *where) for where in sorted(self.files)]:
                 done.result()
         published.token_splits += self.splits_made
 
     def _path(self, config: str, split: str) -> Path:
-        return self.scratch / f"{config}-{split}.arrow"
+        return self.scratch / f"{config}-{split}.arrows"
 
     def _in_order(self, config: str, split: str, order: list[str]) -> Iterator[pa.Table]:
         """The split's rows in ``order``: consecutive documents of one spilled batch as one slice.
@@ -240,21 +281,23 @@ class Spill:
         """
         runs = self.runs[(config, split)]
         with open(self._path(config, split), "rb") as source:
-            reader = ipc.open_file(source)
             read = 0
-            batch, at, start, end = None, -1, 0, 0
+            block, batches = None, []
+            batch, at, start, end = None, None, 0, 0
             for run in (runs[doc] for doc in order if doc in runs):
-                if run.batch == at and run.offset == end:
+                if (run.block, run.batch) == at and run.offset == end:
                     end += run.length
                     continue
                 if batch is not None:
                     yield _rows(batch, start, end)
-                if run.batch != at:  # in an export in manifest order, each batch is read once
-                    batch = None
-                    batch, at = reader.get_batch(run.batch), run.batch
+                if run.block != block:  # in an export in manifest order, each block is read once
+                    block, batches = run.block, []
+                    source.seek(block[0])
+                    batches = list(ipc.open_stream(source.read(block[1])))
                     read += 1
                     if read % FORGET_EVERY == 0:
                         forget_pages(source)
+                batch, at = batches[run.batch], (run.block, run.batch)
                 start, end = run.offset, run.offset + run.length
             if batch is not None:
                 yield _rows(batch, start, end)
