@@ -4,8 +4,8 @@ The tokenizer is a single regular expression rather than spaCy's tokenizer: it i
 faster (the build must outpace Label Studio's own converter by 5x), trivially reimplemented
 in any language, and keeps glued scraping artefacts ("Xiaomiunveiled", "2025.Adek") as one
 token, which the token view then splits at span boundaries as the spec requires. A build takes
-its documents' tokens and sentences many texts at a time (``Joined``, numpy over code points),
-held by a property test to exactly what the expression and ``sentence_bounds`` give."""
+its documents' tokens many texts at a time (``Joined``, numpy over code points), held by a
+property test to exactly what the expression gives."""
 
 from __future__ import annotations
 
@@ -102,16 +102,10 @@ def sentence_bounds(text: str) -> tuple[tuple[int, int], ...]:
 
 
 _WORD_BEFORE_RE = re.compile(r"[\w.]*$")
-_SENT_SPLIT_RE = re.compile(f"({_SENT_END_RE.pattern})")
 
 
 def _is_abbreviation(line: str, dot: int) -> bool:
-    return _is_abbreviated(_WORD_BEFORE_RE.search(line, max(0, dot - 12), dot).group())
-
-
-def _is_abbreviated(word: str) -> bool:
-    """Whether the word before a period (at most 12 characters of it) makes the period an abbreviation's."""
-    word = word.lower()
+    word = _WORD_BEFORE_RE.search(line, max(0, dot - 12), dot).group().lower()
     return word in _ABBREV or len(word) == 1
 
 
@@ -173,10 +167,10 @@ class Utf16:
 
 
 # ---------------------------------------------------------------------------------------------
-# many texts at once: the same tokens and sentences, computed with numpy over code points
+# many texts at once: the same tokens, computed with numpy over code points
 #
-# A build tokenises millions of words; ``TOKEN_RE`` and ``sentence_bounds`` stay the definition,
-# and a property test holds these to them text for text.
+# A build tokenises millions of words; ``TOKEN_RE`` stays the definition, and a property test holds
+# these to it text for text.
 
 _JOINERS = np.array([ord(c) for c in "-.,:/&"], dtype=np.uint32)  # TOKEN_RE's inner joiners
 _APOSTROPHES = np.array([ord(c) for c in "'’"], dtype=np.uint32)
@@ -253,24 +247,3 @@ class Joined:
         joiners = gaps[joined]
         start[joiners] = end[joiners] = start[joiners + 1] = end[joiners + 1] = False
         return start[:n], end
-
-    def sentences(self) -> tuple[np.ndarray, np.ndarray]:
-        """Global starts and ends of every text's sentences (``sentence_bounds``), in order."""
-        text, codes, n = self.text, self.codes, len(self.codes)
-        # no match of _SENT_END_RE, lookahead included, crosses a line: one split finds every line's
-        marks = np.fromiter(accumulate(map(len, _SENT_SPLIT_RE.split(text)), initial=0), np.int64)
-        found, cuts = marks[1:-1:2], marks[2::2]
-        at_dot = codes[found] == 46
-        dots = found[at_dot]
-        # the word before a dot: [\w.]* back to what is neither (a newline ends a line's), 12 characters at most
-        breaks = np.concatenate(([-1], np.flatnonzero(~(self.word | (codes == 46)))))
-        lows = np.maximum(breaks[np.searchsorted(breaks, dots) - 1] + 1, dots - 12)
-        at_dot[at_dot] = [_is_abbreviated(text[a:d]) for a, d in zip(lows.tolist(), dots.tolist())]
-        cuts = cuts[~at_dot]
-        newlines = np.flatnonzero(codes == 10)
-        points = np.unique(np.concatenate(([0, n], newlines, newlines + 1, cuts)))
-        filled = np.flatnonzero(~self.space)
-        first = np.searchsorted(filled, points[:-1])
-        last = np.searchsorted(filled, points[1:]) - 1
-        keep = first <= last
-        return filled[first[keep]], filled[last[keep]] + 1

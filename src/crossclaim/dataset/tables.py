@@ -15,8 +15,8 @@ from crossclaim.dataset.gold import DocGold, Gold, kept_claims
 from crossclaim.dataset.splits import nested_declarations, pair_split
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
 from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS, TagLayer, attributes_of
-from crossclaim.schema.tags import TAG_IDS, TAG_NAMES, selected
-from crossclaim.text import Joined
+from crossclaim.schema.tags import TAG_NAMES, draws
+from crossclaim.text import Joined, sentence_bounds
 
 # ---------------------------------------------------------------------------------------------
 # features
@@ -209,63 +209,91 @@ class TokenColumns:
         see ``batch_schema``), and the number of tokens cut at a span boundary."""
         schema = batch_schema("tokens")
         joined = Joined.of([text for _, text, _, _ in self.docs])
-        bases = joined.starts.tolist()
-        cuts = np.fromiter(
-            (base + x for (_, _, spans, _), base in zip(self.docs, bases) for s in spans for x in (s.start, s.end)),
-            np.int64,
-        )
-        starts, ends, splits = joined.token_bounds(cuts)
-        first, last = joined.sentences()
+        spans = _SpanColumns.of(self.docs, joined.starts)
+        starts, ends, splits = joined.token_bounds(np.concatenate((spans.starts, spans.ends)))
+        first, last = _sentences(self.docs, joined.starts)
         # every token is inside one sentence (sentences end before white space): a sentence's tokens are
         # those up to the next sentence's
         offsets = pa.array(np.concatenate(([0], np.searchsorted(starts, last))).astype(np.int32))
         doc_of_sentence = np.searchsorted(joined.starts, first, side="right") - 1
-        doc_of_token = np.searchsorted(joined.starts, starts, side="right") - 1
-        base = joined.starts[doc_of_token]
+        base = joined.starts[np.searchsorted(joined.starts, starts, side="right") - 1]
         bounds = np.empty(2 * len(starts), dtype=np.int32)
         bounds[0::2], bounds[1::2] = starts - base, ends - base
 
         def nested(values: pa.Array, field: str) -> pa.Array:
             return pa.ListArray.from_arrays(offsets, values, type=schema.field(field).type)
 
+        pairs = pa.FixedSizeListArray.from_arrays(pa.array(bounds), 2)
         columns = {
             "document_id": pa.array([d for d, _, _, _ in self.docs], pa.string()).take(pa.array(doc_of_sentence)),
             "sentence_index": pa.array(
                 np.arange(len(first)) - np.searchsorted(doc_of_sentence, doc_of_sentence), pa.int32()
             ),
             "tokens": nested(_token_strings(joined, starts, ends), "tokens"),
-            "token_offsets": nested(
-                pa.FixedSizeListArray.from_arrays(pa.array(bounds), 2).cast(
-                    schema.field("token_offsets").type.value_type
-                ),
-                "token_offsets",
-            ),
-            **{t.name: nested(pa.array(self._tags(t, bases, starts, ends)), t.name) for t in TAG_LAYERS},
+            "token_offsets": nested(pairs.cast(schema.field("token_offsets").type.value_type), "token_offsets"),
+            **{t.name: nested(pa.array(spans.tags(t, starts, ends)), t.name) for t in TAG_LAYERS},
         }
         return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema), splits
 
-    def _tags(self, t: TagLayer, bases: list[int], starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+
+def _sentences(docs: list[tuple[str, str, list[Span], set[str]]], bases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Global starts and ends of the documents' sentences (``sentence_bounds``: a build has just
+    checked its claims against them, so they come from its cache)."""
+    found = [
+        np.array(sentence_bounds(text), np.int64).reshape(-1, 2) + base for (_, text, _, _), base in zip(docs, bases)
+    ]
+    both = np.concatenate(found) if found else np.empty((0, 2), np.int64)
+    return both[:, 0], both[:, 1]
+
+
+@dataclass(frozen=True)
+class _SpanColumns:
+    """The spans of a batch of documents as arrays: global offsets, layer and label (index in its layer)."""
+
+    spans: list[Span]
+    contradictory: list[set[str]]  # each span's document's
+    starts: np.ndarray
+    ends: np.ndarray
+    layers: np.ndarray
+    labels: np.ndarray
+
+    @classmethod
+    def of(cls, docs: list[tuple[str, str, list[Span], set[str]]], bases: np.ndarray) -> _SpanColumns:
+        spans = [s for _, _, doc_spans, _ in docs for s in doc_spans]
+        contradictory = [flags for _, _, doc_spans, flags in docs for _ in doc_spans]
+        base = np.repeat(bases, [len(doc_spans) for _, _, doc_spans, _ in docs])
+        n = len(spans)
+        return cls(
+            spans,
+            contradictory,
+            np.fromiter((s.start for s in spans), np.int64, n) + base,
+            np.fromiter((s.end for s in spans), np.int64, n) + base,
+            np.fromiter((_LAYER_INDEX[s.layer] for s in spans), np.int8, n),
+            np.fromiter((_LABEL_INDEX[s.layer][s.label] for s in spans), np.int8, n),
+        )
+
+    def tags(self, t: TagLayer, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         """IOB2 tag ids of tag layer ``t`` for every token (``spans_to_tag_ids`` for gold: spans on token
         boundaries, none sharing a token with another of its layer)."""
-        ids = TAG_IDS[t.name]
-        chosen = [
-            (base + s.start, base + s.end, ids[f"B-{s.label}"])
-            for (_, _, spans, flags), base in zip(self.docs, bases)
-            for s in selected(t, spans, flags)
-        ]
+        chosen = np.flatnonzero(self.layers == _LAYER_INDEX[t.layer])
+        if t.only is not None:
+            chosen = chosen[[draws(t, self.spans[k], self.contradictory[k]) for k in chosen.tolist()]]
+        chosen = chosen[np.argsort(self.starts[chosen], kind="stable")]
         tags = np.zeros(len(starts), np.int8)
-        if not chosen:
-            return tags
-        span_starts, span_ends, begin = np.array(sorted(chosen), np.int64).T
-        i = np.searchsorted(ends, span_starts, side="right")
-        j = np.searchsorted(starts, span_ends)
+        i = np.searchsorted(ends, self.starts[chosen], side="right")
+        j = np.searchsorted(starts, self.ends[chosen])
         if (j <= i).any() or (i[1:] < j[:-1]).any():
             raise ValueError(f"{t.name}: the token view is made of validated gold, whose spans never share a token")
+        begin = 1 + 2 * self.labels[chosen]  # B- then I- of each label, after O (``TagLayer.tag_names``)
         tags[i] = begin
         length = j - i - 1
         inside = np.repeat(i + 1 - np.cumsum(length) + length, length) + np.arange(length.sum())
         tags[inside] = np.repeat(begin + 1, length)
         return tags
+
+
+_LAYER_INDEX = {name: n for n, name in enumerate(LAYERS)}
+_LABEL_INDEX = {name: {label: n for n, label in enumerate(layer.label_names)} for name, layer in LAYERS.items()}
 
 
 def _token_strings(joined: Joined, starts: np.ndarray, ends: np.ndarray) -> pa.Array:

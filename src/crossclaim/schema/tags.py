@@ -40,15 +40,19 @@ def token_view(text: str, spans: list[Span]) -> TokenView:
 
 
 def selected(tag_layer: TagLayer, spans: list[Span], contradictory: set[str]) -> list[Span]:
-    """The spans a tag layer draws: its layer, kept only where its ``only`` flag is true.
+    """The spans a tag layer draws: its layer, kept only where its ``only`` flag is true."""
+    return [s for s in spans if s.layer == tag_layer.layer and draws(tag_layer, s, contradictory)]
+
+
+def draws(tag_layer: TagLayer, span: Span, contradictory: set[str]) -> bool:
+    """Whether a span of the tag layer's layer is drawn: always, or where its ``only`` flag is true.
 
     A derived flag (``contradictory``) is true for the span ids in ``contradictory``.
     """
-    out = [s for s in spans if s.layer == tag_layer.layer]
     if tag_layer.only is None:
-        return out
+        return True
     flag = ATTRIBUTE[(tag_layer.layer, tag_layer.only)]
-    return [s for s in out if (s.id in contradictory if flag.derived else s.attrs.get(flag.name))]
+    return span.id in contradictory if flag.derived else bool(span.attrs.get(flag.name))
 
 
 def token_range(starts: list[int], ends: list[int], start: int, end: int) -> tuple[int, int]:
