@@ -43,7 +43,11 @@ class ValueRule:
     examples: tuple[tuple[str, str], ...]
 
     def matches(self, value: str) -> bool:
-        return re.fullmatch(self.pattern, value) is not None
+        return self._compiled.fullmatch(value) is not None
+
+    @functools.cached_property
+    def _compiled(self) -> re.Pattern:
+        return re.compile(self.pattern)
 
 
 @dataclass(frozen=True)

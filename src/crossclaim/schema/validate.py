@@ -31,6 +31,7 @@ def span_problems(
     out: list[Problem] = []
     ids: set[str] = set()
     by_layer: dict[str, list[Span]] = defaultdict(list)
+    size = len(text)
     for s in spans:
         found: list[str] = []  # named once, only when something is wrong (most spans are fine)
         if s.id in ids:
@@ -40,38 +41,62 @@ def span_problems(
         if layer is None:
             out.append((name(s), f"unknown layer {s.layer!r}"))
             continue
-        if s.label not in layer.label_names:
+        if not (isinstance(s.label, str) and s.label in _label_set(s.layer)):
             found.append(f"unknown label {s.label!r} for layer {s.layer} (allowed: {', '.join(layer.label_names)})")
-        if not (isinstance(s.start, int) and isinstance(s.end, int) and 0 <= s.start < s.end <= len(text)):
-            found.append(f"offsets {s.start}:{s.end} out of range (document has {len(text)} characters)")
-            out += [(name(s), p) for p in found]
-            continue
-        if text[s.start : s.end] != s.text:
-            found.append(
-                f"span text {s.text!r} is not the document text at {s.start}:{s.end} ({text[s.start : s.end]!r})"
-            )
-        elif s.text != s.text.strip():
-            found.append(f"span {s.text!r} starts or ends with white space")
-        found += _attribute_problems(s, prediction)
+        start, end = s.start, s.end
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= size):
+            found.append(f"offsets {start}:{end} out of range (document has {size} characters)")
+        else:
+            if text[start:end] != s.text:
+                found.append(f"span text {s.text!r} is not the document text at {start}:{end} ({text[start:end]!r})")
+            elif s.text != s.text.strip():
+                found.append(f"span {s.text!r} starts or ends with white space")
+            if s.attrs or _required(s.layer):
+                found += _attribute_problems(s, prediction)
+            by_layer[s.layer].append(s)
         if found:
             here = name(s)
             out += [(here, p) for p in found]
-        by_layer[s.layer].append(s)
     if prediction:
         return out
     for layer_spans in by_layer.values():
-        layer_spans.sort(key=lambda s: (s.start, s.end))
+        layer_spans.sort(key=_offsets)
         for a, b in zip(layer_spans, layer_spans[1:]):
             if b.start < a.end:
                 out.append(
                     (name(b), f"overlaps {a.layer} span {a.id} {a.text!r} ({a.start}:{a.end}) inside a flat layer")
                 )
-    for layer_spans in by_layer.values():
+    for layer, layer_spans in by_layer.items():
+        refs = _has_refs(layer)
+        one_sentence = sentences is not None and LAYERS[layer].in_one_sentence
+        if not (refs or one_sentence):
+            continue
         for s in layer_spans:
-            out += [(name(s), p) for p in _reference_problems(s, by_layer)]
-            if sentences is not None and LAYERS[s.layer].in_one_sentence and not _inside_one(sentences, s.start, s.end):
+            if refs:
+                out += [(name(s), p) for p in _reference_problems(s, by_layer)]
+            if one_sentence and not _inside_one(sentences, s.start, s.end):
                 out.append((name(s), f"{LAYERS[s.layer].noun} {s.text!r} crosses a sentence boundary"))
     return out
+
+
+def _offsets(s: Span) -> tuple[int, int]:
+    return s.start, s.end
+
+
+@functools.cache
+def _label_set(layer: str) -> frozenset[str]:
+    return frozenset(LAYERS[layer].label_names)
+
+
+@functools.cache
+def _required(layer: str) -> bool:
+    """Whether a span of the layer must carry an attribute (one with none is then checked too)."""
+    return any(a.required and not a.derived for a in attributes_of(layer))
+
+
+@functools.cache
+def _has_refs(layer: str) -> bool:
+    return any(a.kind == "refs" for a in attributes_of(layer))
 
 
 def _attribute_problems(s: Span, prediction: bool = False) -> list[str]:
