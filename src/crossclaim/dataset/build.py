@@ -251,7 +251,7 @@ class _Job:
 class _PartResult:
     """What one part of the export gave: its rows, tallies, and the problems found in it."""
 
-    table: Packed
+    rows: Packed
     tasks: int
     keys: list[tuple[object, object, str]]  # (task id, document id, where) of every task, for duplicates
     spans: Counter
@@ -274,7 +274,7 @@ class _Merged:
     problems: Problems = field(default_factory=Problems)
 
     def add(self, r: _PartResult, spill: Spill) -> None:
-        spill.add(r.table)
+        spill.add(r.rows)
         ids = {i for i, _, _ in r.keys if isinstance(i, int | str)}
         docs = {d for _, d, _ in r.keys if isinstance(d, str)}
         for task_id, doc_id, here in r.keys:

@@ -6,6 +6,8 @@ import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import attrgetter
+from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -142,7 +144,7 @@ class DocumentColumns:
         for s in ann.spans if ann else ():
             by_layer[s.layer].append(nested_declarations(s, doc.split, split_of) if s.layer == "claims" else s)
         for layer, spans in by_layer.items():
-            spans.sort(key=_offsets)
+            spans.sort(key=attrgetter("start", "end"))
             self.spans[layer] += spans
             self.flags[layer] += [contradictory] * len(spans)
             self.offsets[layer].append(len(self.spans[layer]))
@@ -182,24 +184,26 @@ class DocumentColumns:
         return columns
 
 
-def _offsets(s: Span) -> tuple[int, int]:
-    return s.start, s.end
+class _TokenDoc(NamedTuple):
+    id: str
+    text: str
+    spans: list[Span]
+    contradictory: set[str]
 
 
 class TokenColumns:
     """The tokens config of one split, built a batch of documents at a time.
 
-    The documents' texts are tokenised and split into sentences together (``text.Joined``, numpy
-    over code points), and every column is made as one flat array plus sentence offsets: arrow
-    assembles the nested lists without a Python object per token or sentence (a large build has
-    millions of tokens).
+    The documents' texts are tokenised together (``text.Joined``, numpy over code points), and every
+    column is made as one flat array plus sentence offsets: arrow assembles the nested lists without
+    a Python object per token or sentence (a large build has millions of tokens).
     """
 
     def __init__(self) -> None:
-        self.docs: list[tuple[str, str, list[Span], set[str]]] = []
+        self.docs: list[_TokenDoc] = []
 
     def add(self, doc_id: str, text: str, spans: list[Span], contradictory: set[str]) -> None:
-        self.docs.append((doc_id, text, spans, contradictory))
+        self.docs.append(_TokenDoc(doc_id, text, spans, contradictory))
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -208,7 +212,7 @@ class TokenColumns:
         """The sentences of the documents added so far as one record batch (tag ids in one byte each,
         see ``batch_schema``), and the number of tokens cut at a span boundary."""
         schema = batch_schema("tokens")
-        joined = Joined.of([text for _, text, _, _ in self.docs])
+        joined = Joined.of([d.text for d in self.docs])
         spans = _SpanColumns.of(self.docs, joined.starts)
         starts, ends, splits = joined.token_bounds(np.concatenate((spans.starts, spans.ends)))
         first, last = _sentences(self.docs, joined.starts)
@@ -225,7 +229,7 @@ class TokenColumns:
 
         pairs = pa.FixedSizeListArray.from_arrays(pa.array(bounds), 2)
         columns = {
-            "document_id": pa.array([d for d, _, _, _ in self.docs], pa.string()).take(pa.array(doc_of_sentence)),
+            "document_id": pa.array([d.id for d in self.docs], pa.string()).take(pa.array(doc_of_sentence)),
             "sentence_index": pa.array(
                 np.arange(len(first)) - np.searchsorted(doc_of_sentence, doc_of_sentence), pa.int32()
             ),
@@ -236,12 +240,10 @@ class TokenColumns:
         return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema), splits
 
 
-def _sentences(docs: list[tuple[str, str, list[Span], set[str]]], bases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sentences(docs: list[_TokenDoc], bases: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Global starts and ends of the documents' sentences (``sentence_bounds``: a build has just
     checked its claims against them, so they come from its cache)."""
-    found = [
-        np.array(sentence_bounds(text), np.int64).reshape(-1, 2) + base for (_, text, _, _), base in zip(docs, bases)
-    ]
+    found = [np.array(sentence_bounds(d.text), np.int64).reshape(-1, 2) + base for d, base in zip(docs, bases)]
     both = np.concatenate(found) if found else np.empty((0, 2), np.int64)
     return both[:, 0], both[:, 1]
 
@@ -258,10 +260,10 @@ class _SpanColumns:
     labels: np.ndarray
 
     @classmethod
-    def of(cls, docs: list[tuple[str, str, list[Span], set[str]]], bases: np.ndarray) -> _SpanColumns:
-        spans = [s for _, _, doc_spans, _ in docs for s in doc_spans]
-        contradictory = [flags for _, _, doc_spans, flags in docs for _ in doc_spans]
-        base = np.repeat(bases, [len(doc_spans) for _, _, doc_spans, _ in docs])
+    def of(cls, docs: list[_TokenDoc], bases: np.ndarray) -> _SpanColumns:
+        spans = [s for d in docs for s in d.spans]
+        contradictory = [d.contradictory for d in docs for _ in d.spans]
+        base = np.repeat(bases, [len(d.spans) for d in docs])
         n = len(spans)
         return cls(
             spans,

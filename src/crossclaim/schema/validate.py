@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import functools
 from collections import defaultdict
+from operator import attrgetter
 
 from crossclaim.schema.records import Span
 from crossclaim.schema.scheme import ATTRIBUTE, LAYERS, Attribute, attributes_of
@@ -60,7 +61,7 @@ def span_problems(
     if prediction:
         return out
     for layer_spans in by_layer.values():
-        layer_spans.sort(key=_offsets)
+        layer_spans.sort(key=attrgetter("start", "end"))
         for a, b in zip(layer_spans, layer_spans[1:]):
             if b.start < a.end:
                 out.append(
@@ -77,10 +78,6 @@ def span_problems(
             if one_sentence and not _inside_one(sentences, s.start, s.end):
                 out.append((name(s), f"{LAYERS[s.layer].noun} {s.text!r} crosses a sentence boundary"))
     return out
-
-
-def _offsets(s: Span) -> tuple[int, int]:
-    return s.start, s.end
 
 
 @functools.cache
