@@ -90,19 +90,14 @@ def release_memory() -> None:
         own.malloc_trim(0)
 
 
-def _boundaries(buf: bytes, start: int, depth: int) -> tuple[list[int], int, int]:
-    """Structural marks in ``buf[start:]``: depth-1 commas and the closing bracket of the array.
-
-    The scan starts outside any string at ``depth``. Returns the mark offsets, the depth at the
-    end of the buffer and the deepest nesting seen.
-    """
-    pos, kinds, outside = _structure(np.frombuffer(buf, dtype=np.uint8, offset=start))
+def _boundaries(buf: bytes) -> list[int]:
+    """The element boundaries of ``buf``, which starts outside any string at the array's depth: its
+    depth-1 commas and the closing bracket of the array (nesting is bounded per element, by
+    ``parse_element``)."""
+    pos, kinds, outside = _structure(np.frombuffer(buf, dtype=np.uint8))
     steps = _steps(kinds, outside)
-    depths = np.cumsum(steps, dtype=np.int32) + depth
-    marks = pos[((kinds == 4) & outside & (depths == 1)) | ((steps == -1) & (depths == 0))]
-    deepest = int(depths.max()) if len(depths) else depth
-    end_depth = int(depths[-1]) if len(depths) else depth
-    return [int(m) + start for m in marks.tolist()], end_depth, deepest
+    depths = np.cumsum(steps, dtype=np.int32) + 1
+    return pos[((kinds == 4) & outside & (depths == 1)) | ((steps == -1) & (depths == 0))].tolist()
 
 
 def _structure(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -209,9 +204,7 @@ def iter_array_raw(path: Path, where: str | None = None, chunk: int = CHUNK, win
                 n += len(pieces)
                 buf = buf[used:] + more
                 continue
-            marks, depth, deepest = _boundaries(buf, 0, 1)
-            if deepest > MAX_DEPTH:
-                raise InputError(where, f"nested deeper than {MAX_DEPTH} levels: not a Label Studio export")
+            marks = _boundaries(buf)
             start = 0
             for m in marks:
                 piece = buf[start:m]
@@ -252,7 +245,7 @@ def parse_element(piece: bytes, where: str, n: int) -> object:
     except orjson.JSONDecodeError as exc:
         raise InputError(f"{where}: element #{n}", f"not valid JSON: {exc}") from None
     check_integers(piece, f"{where}: element #{n}")  # the bounds every JSON input has
-    if deeper_than(piece, MAX_DEPTH - 1):  # the array itself is one level (a speculated split never saw the rest)
+    if deeper_than(piece, MAX_DEPTH - 1):  # the array itself is one level
         raise InputError(f"{where}: element #{n}", f"nested deeper than {MAX_DEPTH} levels: not a Label Studio export")
     return value
 

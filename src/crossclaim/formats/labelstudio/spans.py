@@ -168,22 +168,23 @@ def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Pr
             continue
         name, rid = r.get("from_name"), r.get("id")
         expected = RESULT_TYPES.get(name) if isinstance(name, str) else None
+        what = None
         if expected is None:
-            problems.add(f"{at}, region {rid}", f"from_name {name!r} is not in the labeling config")
+            what = f"from_name {name!r} is not in the labeling config"
         elif kind != expected:
-            problems.add(
-                f"{at}, region {rid}", f"type {kind!r} does not match control {name!r} (expected {expected!r})"
-            )
+            what = f"type {kind!r} does not match control {name!r} (expected {expected!r})"
         elif not isinstance(rid, str) or not rid:
-            problems.add(f"{at}, region {rid}", "missing region id")
+            what = "missing region id"
         elif not isinstance(r.get("value"), dict):
-            problems.add(f"{at}, region {rid}", "value is not a JSON object")
+            what = "value is not a JSON object"
         elif name not in LAYERS:
             attrs.append(r)
         elif rid in regions:
-            problems.add(f"{at}, region {rid}", "duplicate region id")
+            what = "duplicate region id"
         else:
             regions[rid] = r
+        if what is not None:
+            problems.add(f"{at}, region {rid}", what)
     spans: dict[str, tuple] = {}  # region id -> Span fields but its attributes
     for rid, r in regions.items():
         fields = _region_span(rid, r, text, to_py, at, problems)
