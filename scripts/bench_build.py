@@ -202,8 +202,8 @@ import sys, time
 from pathlib import Path
 import matplotlib.pyplot
 from crossclaim.dataset.build import build
-last = [0.0]
 start = time.perf_counter()
+last = [start]
 build(Path(sys.argv[1]), progress=lambda: last.__setitem__(0, time.perf_counter()))
 end = time.perf_counter()
 print(end - start, end - last[0])
