@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import TEXT, gold_spans, span, task, write_repo
+from conftest import TEXT, add_document, gold_spans, span, task, write_repo
 from datasets import load_dataset
 from typer.testing import CliRunner
 
@@ -235,3 +235,17 @@ def test_gold_annotator_flag_chooses_among_several(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     row = load_dataset(str(root / "dataset"), "documents")["test"][0]
     assert row["annotator"] == "b@example.org" and row["figures"] == [] and len(row["entities"]) == 6
+
+
+@pytest.mark.parametrize("flags", [[], ["--drop-stale-pairs"]])  # streamed, and read whole
+def test_document_not_annotated_yet_is_named_and_left_out(tmp_path: Path, flags: list[str]) -> None:
+    cancelled = {**task([], doc_id="doc-y", text="Lei Jun spoke.", was_cancelled=True), "id": 2}
+    for tasks, why in (([], "has no task in the span export"), ([cancelled], "has no annotation (or only cancelled")):
+        root = write_repo(tmp_path / str(len(tasks)), [task(gold_spans()), *tasks])
+        add_document(root, "doc-y", "Lei Jun spoke.")
+        result = runner.invoke(app, ["build", "--root", str(root), *flags])
+        assert result.exit_code == 0, result.output
+        assert f"doc doc-y {why}" in result.output and "not annotated yet, left out of the dataset" in result.output
+        assert "from 1 documents" in result.output
+        # not published as a gold document without spans
+        assert load_dataset(str(root / "dataset"), "documents")["test"]["id"] == ["doc-x"]

@@ -26,7 +26,6 @@ from crossclaim.dataset.docs import write_generated
 from crossclaim.dataset.gold import (
     PAIR_EXPORT,
     SPAN_EXPORT,
-    DocGold,
     Gold,
     described_gold,
     gold_of_tasks,
@@ -36,6 +35,7 @@ from crossclaim.dataset.gold import (
     pair_problems,
     read_pairs,
     stale_of,
+    unannotated,
 )
 from crossclaim.dataset.pairset import declarations, topics_of
 from crossclaim.dataset.published import Packed, Published, Spill, pack, write_table, write_tables
@@ -138,7 +138,9 @@ def stage_build(root: Path, gold: Gold, out: Staged, progress=None) -> BuildRepo
     agreement = agreement_md(list(gold.tasks.values()), pair_annotations(gold.pair_tasks))
     _stage_outputs(root, lambda staging: write_tables(tables, staging), agreement, out)
     spans = Counter(s.layer for d in gold.docs for s in gold.spans(d.id))
-    return BuildReport(len(gold.docs), dict(spans), len(gold.pairs), tables.splits_made, gold.notes)
+    where = str(root / "annotations" / SPAN_EXPORT)
+    left = [unannotated(d, gold.tasks.get(d.id), where) for d in gold.docs if d.id not in gold.gold]
+    return BuildReport(len(gold.gold), dict(spans), len(gold.pairs), tables.splits_made, gold.notes + left)
 
 
 def _stage_outputs(root: Path, write: Callable[[Path], Published], agreement: str, out: Staged) -> None:
@@ -169,9 +171,7 @@ def stage_streamed(
     pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes, pairs_data)
     with system_arrow_pool(), tempfile.TemporaryDirectory(prefix="spill-", dir=out.stage) as scratch:
         spill = Spill(Path(scratch))
-        corpus, merged, documents = _rows(
-            annotations, gold_annotator, spans, pair_tasks, pairs, spill, progress, workers
-        )
+        corpus, merged = _rows(annotations, gold_annotator, spans, pair_tasks, pairs, spill, progress, workers)
         release_memory()  # the manifest's texts are gone: the spilled rows are all that is left
         where, span_where = str(annotations / PAIR_EXPORT), str(annotations / SPAN_EXPORT)
         InputError.collect(pair_problems(pair_tasks, pairs, spill.claims, where, span_where, topics=spill.topics))
@@ -185,7 +185,7 @@ def stage_streamed(
 
         agreement = agreement_md(merged.several, pair_annotations(pair_tasks), annotators=merged.tally.table())
         _stage_outputs(root, write, agreement, out)
-    return BuildReport(documents, dict(merged.spans), len(pairs), spill.splits_made, notes + merged.notes)
+    return BuildReport(merged.documents, dict(merged.spans), len(pairs), spill.splits_made, notes + merged.notes)
 
 
 def _rows(
@@ -197,8 +197,9 @@ def _rows(
     spill: Spill,
     progress,
     workers: int | None,
-) -> tuple[Corpus, _Merged, int]:
-    """Every document's rows, validated and spilled (the manifest, texts and all, is let go of on return)."""
+) -> tuple[Corpus, _Merged]:
+    """Every annotated document's rows, validated and spilled (the manifest, texts and all, is let go of on
+    return); the documents not annotated yet are named in the notes."""
     docs = load_manifest(annotations)
     published = contradictory_claims(pairs, {d.id: d.split for d in docs})
     job = _Job(
@@ -216,14 +217,12 @@ def _rows(
             for _ in range(result.tasks):
                 progress()
     InputError.collect(merged.problems)
-    untasked = TableBuilder(job.corpus, job.claim_keys)
     for d in docs:
         if d.id not in merged.docs:
-            untasked.add(DocGold(d, None, None))
+            merged.notes.append(unannotated(d, None, job.where))
             if progress:
                 progress()
-    spill.add(pack(untasked.flushed()))
-    return job.corpus, merged, len(docs)
+    return job.corpus, merged
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,6 +252,7 @@ class _PartResult:
 
     rows: Packed
     tasks: int
+    documents: int  # those published (the others have no gold annotation yet)
     keys: list[tuple[object, object, str]]  # (task id, document id, where) of every task, for duplicates
     spans: Counter
     tally: AnnotatorTally
@@ -267,6 +267,7 @@ class _Merged:
 
     ids: set = field(default_factory=set)
     docs: set = field(default_factory=set)
+    documents: int = 0  # published
     spans: Counter = field(default_factory=Counter)
     tally: AnnotatorTally = field(default_factory=AnnotatorTally)
     several: list[Task] = field(default_factory=list)
@@ -284,6 +285,7 @@ class _Merged:
                 self.problems.add(here, f"duplicate task for document {doc_id}")
         self.ids |= ids
         self.docs |= docs
+        self.documents += r.documents
         self.spans += r.spans
         self.tally.merge(r.tally)
         self.several += r.several
@@ -370,12 +372,16 @@ def _build_part(part: tuple[int, list[bytes]], job: _Job | None = None) -> _Part
         with collector_paused():
             tasks = parse_span_tasks(parsed(), job.where, job.by_id, start)
             for g in gold_of_tasks(tasks, job.by_id, job.where, job.gold_annotator, notes):
-                builder.add(g)
-                spans.update(s.layer for s in g.spans)
+                if g.annotation is None:
+                    notes.append(unannotated(g.doc, g.task, job.where))
+                else:
+                    builder.add(g)
+                    spans.update(s.layer for s in g.spans)
                 if g.task is not None:
                     tally.add(g.task)
                     if sum(not a.was_cancelled for a in g.task.annotations) > 1:
                         several.append(g.task)
     except InputError as exc:
         problems = Problems(exc.problems)
-    return _PartResult(pack(builder.flushed()), len(raws), keys, spans, tally, several, notes, problems)
+    rows = pack(builder.flushed())
+    return _PartResult(rows, len(raws), builder.documents, keys, spans, tally, several, notes, problems)

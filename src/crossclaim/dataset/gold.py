@@ -110,6 +110,17 @@ def stream_gold(
             yield DocGold(d, None, None)
 
 
+def unannotated(doc: Document, task: Task | None, where: str) -> str:
+    """The note naming a manifest document left out of the dataset: it has no gold annotation yet.
+
+    A document nobody has annotated yet (no task, or only cancelled annotations) is not published as
+    a document without spans: its empty layers would be scored as gold. An annotation marked ground
+    truth that holds no region does publish an empty document (``choose_gold``).
+    """
+    why = "has no task in the span export" if task is None else "has no annotation (or only cancelled ones)"
+    return f"{where}: doc {doc.id} {why}: not annotated yet, left out of the dataset"
+
+
 def gold_of_tasks(
     tasks: Iterable[Task], by_id: dict[str, Document], where: str, gold_annotator: str | None, notes: list[str]
 ) -> Iterator[DocGold]:

@@ -388,9 +388,11 @@ class TableBuilder:
         self.rows = {s: DocumentColumns() for s in SPLITS}
         self.tokens = {s: TokenColumns() for s in SPLITS}
         self.part = TablePart({c: {s: [] for s in SPLITS} for c in CONFIGS}, {}, 0, {})
+        self.documents = 0
 
     def add(self, g: DocGold) -> None:
         d, spans, part = g.doc, g.spans, self.part
+        self.documents += 1
         flags = self.corpus.contradictory.get(d.id, set())
         self.rows[d.split].add(d, g.annotation, g.task, flags, self.corpus.split_of)
         self.tokens[d.split].add(d.id, d.text, spans, flags)
@@ -452,10 +454,12 @@ def pair_tables(
 
 
 def make_tables(gold: Gold, progress=None) -> Tables:
-    """All rows of all configs from a loaded gold, as arrow tables with the schema's features."""
+    """All rows of all configs from a loaded gold, as arrow tables with the schema's features (the
+    documents not annotated yet are left out, see ``gold.unannotated``)."""
     builder = TableBuilder(Corpus.of(gold.docs, gold.contradictory()))
     for d in gold.docs:
-        builder.add(DocGold(d, gold.tasks.get(d.id), gold.gold.get(d.id)))
+        if d.id in gold.gold:
+            builder.add(DocGold(d, gold.tasks.get(d.id), gold.gold[d.id]))
         if progress:
             progress()
     return builder.finish(gold.pairs)
