@@ -50,6 +50,9 @@ PAGE = (
 START = PAGE.index("Xiaomiunveiled")
 END = PAGE.index("Footer") - 1
 TEXT = PAGE[START:END]
+# doc-y of the two-document fixtures: the fixture text and a sentence more, so spans at the same offsets fit
+# both (the same text twice would be one article in two documents, which the manifest refuses)
+TEXT_Y = TEXT + " Analysts were not surprised."
 
 
 def span(layer: str, sid: str, text: str, label: str, occurrence: int = 0, **attrs) -> Span:

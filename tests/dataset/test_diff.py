@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import TEXT, add_document, gold_spans, span, task, write_repo
+from conftest import TEXT, TEXT_Y, add_document, gold_spans, span, task, write_repo
 from test_pairset import pair_task
 from typer.testing import CliRunner
 
@@ -17,7 +17,7 @@ runner = CliRunner()
 
 def exports(directory: Path, x_spans: list[Span], pairs: list[dict]) -> Path:
     directory.mkdir()
-    spans = [task(x_spans), {**task(gold_spans(), doc_id="doc-y"), "id": 2}]
+    spans = [task(x_spans), {**task(gold_spans(), doc_id="doc-y", text=TEXT_Y), "id": 2}]
     (directory / "spans.json").write_text(json.dumps(spans), encoding="utf-8")
     (directory / "pairs.json").write_text(json.dumps(pairs), encoding="utf-8")
     return directory
@@ -43,7 +43,7 @@ def edited(spans: list[Span]) -> list[Span]:
 
 def test_diff_lists_every_change_per_document_and_layer_then_the_pairs(tmp_path: Path) -> None:
     root = write_repo(tmp_path / "repo")
-    add_document(root, "doc-y", TEXT, split="train")
+    add_document(root, "doc-y", TEXT_Y, split="train")
     old = exports(
         tmp_path / "old",
         gold_spans(),
@@ -102,7 +102,7 @@ def test_diff_names_a_directory_without_an_export(tmp_path: Path) -> None:
 
 def test_diff_names_a_bad_export_as_the_build_does(tmp_path: Path) -> None:
     root = write_repo(tmp_path / "repo")
-    add_document(root, "doc-y", TEXT, split="train")
+    add_document(root, "doc-y", TEXT_Y, split="train")
     old = exports(tmp_path / "old", gold_spans(), [])
     bad = exports(tmp_path / "bad", [s.replace(value="3 thirds") if s.id == "f3" else s for s in gold_spans()], [])
     result = runner.invoke(app, ["diff", str(old), str(bad), "--root", str(root)])

@@ -9,7 +9,7 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
-from conftest import TEXT, add_document, gold_spans, task, write_repo
+from conftest import TEXT_Y, add_document, gold_spans, task, write_repo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -38,9 +38,10 @@ def pair_task(a: tuple[str, str], b: tuple[str, str], label: str = "CONTRADICTS"
 
 
 def two_docs(tmp_path: Path, x_spans: list[Span], y_spans: list[Span], pairs: list[dict]) -> Path:
-    """doc-x (test split) and doc-y (the same text, train split), each with its gold spans, and claim pairs."""
-    root = write_repo(tmp_path, [task(x_spans), {**task(y_spans, doc_id="doc-y"), "id": 2}], pairs)
-    add_document(root, "doc-y", TEXT, split="train")
+    """doc-x (test split) and doc-y (its text and a sentence more, train split), each with its gold spans, and
+    claim pairs."""
+    root = write_repo(tmp_path, [task(x_spans), {**task(y_spans, doc_id="doc-y", text=TEXT_Y), "id": 2}], pairs)
+    add_document(root, "doc-y", TEXT_Y, split="train")
     return root
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import PAGE, REPO, write_repo
+from conftest import END, PAGE, REPO, START, write_repo
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
@@ -175,3 +175,59 @@ def test_ingest_checks_the_date_before_writing(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "'July 4' is not an ISO 8601 date" in result.output, result.output
     assert (root / "annotations" / "manifest.json").read_bytes() == before
     assert not (root / "annotations" / "raw" / "p.txt").exists()
+
+
+def test_a_text_is_one_document_at_ingest_and_at_build(tmp_path: Path) -> None:
+    """The same text from another raw file, or a slice overlapping another of the same page, would put an
+    article in two documents (and a test text in the training split): refused, even as a preview."""
+    root = write_repo(tmp_path)
+    copy = tmp_path / "copy.txt"
+    copy.write_text(PAGE, encoding="utf-8")
+    same_page = tmp_path / "page.txt"  # ingested under the name the repository already holds it
+    same_page.write_text(PAGE, encoding="utf-8")
+    cases = [
+        (copy, START, END, "has the same text as document doc-x (test split)"),
+        (
+            same_page,
+            START + 10,
+            END + 3,
+            f"slice {START + 10}:{END + 3} overlaps the slice {START}:{END} of document doc-x (test split)"
+            " on the same raw page",
+        ),
+    ]
+    before = (root / "annotations" / "manifest.json").read_bytes()
+    for raw, start, end, fragment in cases:
+        args = ["ingest", str(raw), "--id", "doc-2", "--split", "train", "--start", str(start), "--end", str(end)]
+        for yes in ([], ["--yes"]):
+            result = runner.invoke(app, [*args, *yes, "--root", str(root)])
+            assert result.exit_code == 2 and f"new document doc-2: {fragment}" in result.output, result.output
+    assert (root / "annotations" / "manifest.json").read_bytes() == before
+    assert not (root / "annotations" / "raw" / "copy.txt").exists()
+    # a slice next to the other one is a document of its own
+    ok = runner.invoke(
+        app,
+        [
+            "ingest",
+            str(same_page),
+            "--id",
+            "doc-2",
+            "--split",
+            "train",
+            "--start",
+            "0",
+            "--end",
+            str(START - 1),
+            "--yes",
+            "--root",
+            str(root),
+        ],
+    )
+    assert ok.exit_code == 0, ok.output
+    # the same checks hold for a manifest edited by hand
+    doc_x = next(
+        d for d in json.loads((root / "annotations" / "manifest.json").read_text())["documents"] if d["id"] == "doc-x"
+    )
+    edited(root, lambda m, d: m["documents"].append({**doc_x, "id": "doc-3", "split": "train"}))
+    result = runner.invoke(app, ["build", "--root", str(root)])
+    assert result.exit_code == 2, result.output
+    assert "manifest.json: document doc-3: has the same text as document doc-x (test split)" in result.output

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import END, PAGE, START, gold_spans, task
+from conftest import END, PAGE, START, TEXT, gold_spans, task
 
 import crossclaim.studio.sync as sync
 from crossclaim.formats.labelstudio.committed import PUSH_META
@@ -51,19 +51,23 @@ def spans():
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """N documents (the fixture page each time), each with one gold annotation by a@example.org."""
+    """N documents (the fixture page each time, its text ending in a sentence of its own: the same text
+    twice is refused), each with one gold annotation by a@example.org."""
     root = tmp_path_factory.mktemp("repo")
     ann = root / "annotations"
     (ann / "raw").mkdir(parents=True)
     (ann / "exports").mkdir()
     docs, tasks = [], []
     for k in range(N):
-        (ann / "raw" / f"page{k:03d}.txt").write_text(PAGE, encoding="utf-8")
-        doc = {"id": f"doc-{k:03d}", "source_file": f"raw/page{k:03d}.txt", "slice": {"start": START, "end": END}}
-        doc |= {"sha256": hashlib.sha256(PAGE.encode()).hexdigest(), "publisher": None, "headline": None}
+        own = f" This is page {k}."
+        page = PAGE[:END] + own + PAGE[END:]
+        (ann / "raw" / f"page{k:03d}.txt").write_text(page, encoding="utf-8")
+        sliced = {"start": START, "end": END + len(own)}
+        doc = {"id": f"doc-{k:03d}", "source_file": f"raw/page{k:03d}.txt", "slice": sliced}
+        doc |= {"sha256": hashlib.sha256(page.encode()).hexdigest(), "publisher": None, "headline": None}
         doc |= {"authors": [], "publication_date": None, "date_source": "test", "split": ("train", "test")[k % 2]}
         docs.append(doc)
-        t = task(spans(), doc_id=doc["id"])
+        t = task(spans(), doc_id=doc["id"], text=TEXT + own)
         del t["id"], t["annotations"][0]["id"]
         tasks.append(t)
     (ann / "manifest.json").write_text(json.dumps({"documents": docs}), encoding="utf-8")

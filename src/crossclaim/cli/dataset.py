@@ -101,7 +101,7 @@ def ingest(
 ) -> None:
     """Add a raw page to annotations/ with its manifest entry (slice explicit or guessed, with preview)."""
     from crossclaim.formats.jsonio import read_text
-    from crossclaim.formats.manifest import guess_slice
+    from crossclaim.formats.manifest import checked_ingest, guess_slice
     from crossclaim.formats.manifest import ingest as run_ingest
     from crossclaim.schema.records import Document
 
@@ -124,7 +124,7 @@ def ingest(
         date_source=date_source,
         split=split,
     )
-    piece = text[start:end]
+    piece = checked_ingest(root / "annotations", raw, doc)[1].text  # a preview only of what would be ingested
     out.print(
         f"slice {start}:{end} ({len(piece)} characters)\n--- first lines ---\n"
         + "\n".join(piece.splitlines()[:3])

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path, PurePosixPath
 
@@ -71,8 +72,34 @@ def load_manifest(annotations: Path) -> list[Document]:
             problems.add(where, f"slice {span} is out of range for {raw_path} ({len(raw)} characters)")
             continue
         out.append(_with_text(doc, raw[doc.slice_start : doc.slice_end]))
+    problems += shared_text(out, lambda d: f"{path}: document {_name(d.id)}")
     InputError.collect(problems)
     return out
+
+
+def shared_text(docs: list[Document], where: Callable[[Document], str]) -> Problems:
+    """Documents holding a text another one holds: the same text from two raw files, or overlapping
+    slices of one raw page. An article is one document: twice, it would be counted twice, or sit in
+    two splits (a test text in the training data). ``where(doc)`` names the later document."""
+    problems = Problems()
+    by_text: dict[str, Document] = {}
+    by_page: dict[str, list[Document]] = {}
+    for doc in docs:
+        first = by_text.setdefault(doc.text, doc)
+        if first is not doc:
+            problems.add(where(doc), f"has the same text as document {_name(first.id)} ({first.split} split)")
+            continue
+        page = by_page.setdefault(doc.sha256, [])
+        for other in page:
+            if doc.slice_start < other.slice_end and other.slice_start < doc.slice_end:
+                problems.add(
+                    where(doc),
+                    f"slice {doc.slice_start}:{doc.slice_end} overlaps the slice {other.slice_start}:{other.slice_end}"
+                    f" of document {_name(other.id)} ({other.split} split) on the same raw page",
+                )
+                break
+        page.append(doc)
+    return problems
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,8 +342,20 @@ def guess_slice(raw: str) -> tuple[int, int]:
 def ingest(annotations: Path, raw_file: Path, doc: Document) -> Document:
     """Copy a raw page unchanged into ``annotations/raw`` and add it to the manifest.
 
-    The new entry passes the manifest's own checks before anything is written.
+    The new entry passes every check (``checked_ingest``) before anything is written.
     """
+    docs, new, data = checked_ingest(annotations, raw_file, doc)
+    target = annotations / new.source_file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        write_bytes_atomic(target, data)
+    write_manifest(annotations, [*docs, new])
+    return new
+
+
+def checked_ingest(annotations: Path, raw_file: Path, doc: Document) -> tuple[list[Document], Document, bytes]:
+    """The manifest's documents, the new one (with its text) and the raw page's bytes, once the new entry
+    has passed the manifest's own checks (a preview shows only what an ingest would write)."""
     docs = load_manifest(annotations) if (annotations / MANIFEST).exists() else []
     if any(d.id == doc.id for d in docs):
         raise InputError(str(raw_file), f"document id {_name(doc.id)} is already in the manifest")
@@ -330,9 +369,6 @@ def ingest(annotations: Path, raw_file: Path, doc: Document) -> Document:
     source = f"{RAW_DIR}/{raw_file.name}"
     new = dataclasses.replace(doc, source_file=source, sha256=sha256_text(data))
     parse_manifest({"documents": [manifest_entry(new)]}, f"new manifest entry ({raw_file})")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        write_bytes_atomic(target, data)
     new = _with_text(new, raw[doc.slice_start : doc.slice_end])
-    write_manifest(annotations, [*docs, new])
-    return new
+    InputError.collect(shared_text([*docs, new], lambda d: f"{raw_file}: new document {_name(d.id)}"))
+    return docs, new, data
