@@ -52,30 +52,43 @@ def test_rebuild_is_byte_identical(repo: Path) -> None:
     assert snapshot(repo) == first
 
 
-def test_contradictory_claims_come_from_pairs(tmp_path: Path) -> None:
+# two claims of the fixture document that contradict each other, as a labelled pair
+PAIR = Pair(pair_id("doc-x", "c2", "doc-x", "c9"), "doc-x", "c2", "doc-x", "c9", "CONTRADICTS", "test rationale")
+
+
+def contradiction(tmp_path: Path, annotations: list[dict] | None = None) -> Path:
+    """A repository whose document holds the claims of ``PAIR`` and a claim-pair task on them (labelled
+    as ``PAIR`` unless ``annotations`` are given)."""
     other = [span("claims", "c9", "BYD cut prices by a third in May", "CLAIM", hedged=False, topic="su7_launch_date")]
     spans = [s for s in gold_spans() if s.layer != "claims" or s.id == "c2"] + other
-    pid = pair_id("doc-x", "c2", "doc-x", "c9")
-    pair = Pair(pid, "doc-x", "c2", "doc-x", "c9", "CONTRADICTS", "test rationale")
+    sides = {"a_doc": "doc-x", "a_claim": "c2", "a_text": "x", "b_doc": "doc-x", "b_claim": "c9", "b_text": "y"}
+    labelled = [{"id": 1, "completed_by": 1, "result": pair_results(PAIR)}]
     pair_task = {
         "id": 7,
-        "data": {
-            "pair_id": pid,
-            "a_doc": "doc-x",
-            "a_claim": "c2",
-            "a_text": "x",
-            "b_doc": "doc-x",
-            "b_claim": "c9",
-            "b_text": "y",
-        },
-        "annotations": [{"id": 1, "completed_by": 1, "result": pair_results(pair)}],
+        "data": {"pair_id": PAIR.id, **sides},
+        "annotations": labelled if annotations is None else annotations,
     }
-    root = write_repo(tmp_path, [task(spans)], [pair_task])
-    gold = load_gold(root / "annotations")
+    return write_repo(tmp_path, [task(spans)], [pair_task])
+
+
+def test_contradictory_claims_come_from_pairs(tmp_path: Path) -> None:
+    gold = load_gold(contradiction(tmp_path) / "annotations")
     tables = make_tables(gold)
     claims = tables.tables["documents"]["test"].column("claims").to_pylist()[0]
     assert {c["id"]: c["contradictory"] for c in claims} == {"c2": True, "c9": True}
     assert tables.tables["claim_pairs"]["test"].num_rows == 1
+
+
+def test_a_pair_not_labelled_yet_is_named_and_a_gold_without_label_refused(tmp_path: Path) -> None:
+    result = build(contradiction(tmp_path / "none", []))
+    assert result.exit_code == 0, result.output
+    assert f"pair {PAIR.id}: no label yet" in result.output and "0 claim pairs" in result.output
+    labelled = {"id": 1, "completed_by": {"id": 1, "email": "a@example.org"}, "result": pair_results(PAIR)}
+    empty_gold = {"id": 2, "completed_by": {"id": 2, "email": "b@example.org"}, "result": [], "ground_truth": True}
+    refuse(
+        contradiction(tmp_path / "empty", [labelled, empty_gold]),
+        f"pair {PAIR.id}: the gold annotation (by b@example.org) chooses no pair label",
+    )
 
 
 def refuse(root: Path, *fragments: str) -> str:

@@ -310,6 +310,10 @@ PAIR_CASES = {
         pair_case(rationale="half an emoji: \ud83d"),
         ["pairs.json, line 40", "is a lone surrogate, not a character"],
     ),
+    "pairs-only-annotation-empty": (
+        pair_case(lambda t: t[0]["annotations"][0].update(result=[])),
+        ["pair doc-x:c1~doc-x:c2", "the only annotation (by b@example.org) is empty", "choose a pair label"],
+    ),
     "pairs-missing-data": (pair_case(lambda t: t[0]["data"].pop("b_doc")), ["task 11", "data must hold"]),
     # c1 (ev_profitability_timing) and c2 (su7_launch_date): a cross-topic pair is one only when declared
     "pairs-cross-topic-undeclared": (

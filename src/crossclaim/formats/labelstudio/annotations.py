@@ -54,15 +54,20 @@ def flag(item: dict, name: str, here: str, problems: Problems) -> bool:
 
 
 def choose_gold(
-    annotations: list[Annotation], here: str, gold: str | None, problems: Problems, notes: list | None = None
+    annotations: list[Annotation],
+    here: str,
+    gold: str | None,
+    problems: Problems,
+    notes: list | None = None,
+    empty_hint: str = "mark it ground truth to accept an empty document",
 ) -> Annotation | None:
     """The gold annotation of a task, chosen explicitly, never guessed.
 
     Cancelled annotations are never gold. With ``gold`` (an annotator), that annotator's
     annotation is gold; otherwise the one marked ``ground_truth``; a single remaining
-    annotation is gold unless it is empty. Several candidates and no mark is an error.
-    Returns None when the task has no annotation (its layers stay empty) or after recording
-    a problem. Skipped annotations are reported in ``notes``.
+    annotation is gold unless it is empty (``empty_hint`` says what to do). Several candidates and no
+    mark is an error. Returns None when the task has no usable annotation (not annotated yet: the
+    caller names it) or after recording a problem. Skipped annotations are reported in ``notes``.
     """
     usable = []
     for a in annotations:
@@ -91,8 +96,7 @@ def choose_gold(
     if usable and usable[0].empty:
         problems.add(
             here,
-            f"the only annotation (by {usable[0].annotator}) is empty: not used as gold;"
-            " mark it ground truth to accept an empty document",
+            f"the only annotation (by {usable[0].annotator}) is empty: not used as gold; {empty_hint}",
         )
         return None
     return usable[0] if usable else None

@@ -126,13 +126,24 @@ def unknown_claims(tasks: list[PairTask], claims: Container[tuple[str, str]]) ->
 
 
 def gold_pairs(tasks: list[PairTask], where: str, gold: str | None = None, notes: list | None = None) -> list[Pair]:
-    """The gold pair of each parsed claim-pair task (see ``choose_gold``), sorted by pair id."""
+    """The gold pair of each parsed claim-pair task (see ``choose_gold``), sorted by pair id.
+
+    A task nobody has labelled yet (no annotation, or only cancelled ones) has no gold pair: it is named
+    in ``notes``. A gold annotation (marked ground truth, or ``gold``'s) that chooses no label is an
+    error: the pair's gold would disappear without a word.
+    """
     problems = Problems()
     pairs = []
     for task in tasks:
-        chosen = choose_gold(task.annotations, f"{where}: pair {task.data['pair_id']}", gold, problems, notes)
+        here = f"{where}: pair {task.data['pair_id']}"
+        before = len(problems)
+        chosen = choose_gold(task.annotations, here, gold, problems, notes, empty_hint="choose a pair label")
         if chosen is not None and isinstance(chosen.payload, Pair):
             pairs.append(chosen.payload)
+        elif chosen is not None:
+            problems.add(here, f"the gold annotation (by {chosen.annotator}) chooses no pair label")
+        elif len(problems) == before and notes is not None:
+            notes.append(f"{here}: no label yet (no annotation, or only cancelled ones): left out of claim_pairs")
     InputError.collect(problems)
     return sorted(pairs, key=lambda p: p.id)
 
