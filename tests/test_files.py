@@ -92,3 +92,10 @@ def test_atomic_writes_follow_the_umask(tmp_path: Path, mask: int) -> None:
     finally:
         os.umask(previous)
     assert stat.S_IMODE((tmp_path / "f.txt").stat().st_mode) == 0o666 & ~mask
+
+
+def test_a_file_that_cannot_be_written_is_named_not_its_temporary_file() -> None:
+    target = Path("/proc") / "scores.json"
+    with pytest.raises(OSError) as caught:
+        write_text_atomic(target, "{}")
+    assert caught.value.filename == str(target)

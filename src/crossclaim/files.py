@@ -84,8 +84,11 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 def atomic_file(path: Path) -> Iterator[BinaryIO]:
     """A binary file to fill bit by bit (an output too large to hold in memory): written beside ``path``
     and renamed over it when the block ends without an error; an error leaves ``path`` untouched."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:  # named by the file the caller asked for, not the temporary one
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
         os.fchmod(fd, file_mode())  # mkstemp makes 0600 files; the target follows the umask
         with os.fdopen(fd, "wb") as fh:

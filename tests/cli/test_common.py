@@ -136,6 +136,9 @@ def test_output_paths_are_checked_before_any_work(repo: Path, tmp_path: Path) ->
     under_file = preds / "scores.json"
     one_error(runner.invoke(app, ["score", str(preds), "--json", str(under_file), "--root", str(repo)]), "is a file")
     one_error(runner.invoke(app, ["score", str(target), "--root", str(repo)]), "is a directory, not a file")
+    unwritable = Path("/proc") / "scores.json"  # no file can be made in /proc, not even by root
+    args = ["score", str(preds), "--json", str(unwritable), "--root", str(repo)]
+    one_error(runner.invoke(app, args), f"--json {unwritable}: no file can be written in /proc")
 
 
 def test_an_interrupted_build_is_finished_by_the_next_command(repo: Path) -> None:

@@ -228,7 +228,7 @@ def test_serve_refuses_a_taken_port(tmp_path: Path) -> None:
 
 def test_missing_token_is_explained(repo_copy: Path) -> None:
     result = run("studio", "push", "--root", str(repo_copy), env={ENV_TOKEN: "", ENV_URL: "http://127.0.0.1:9"})
-    assert result.exit_code == 1 and f"set {ENV_TOKEN}" in result.output
+    assert result.exit_code == 2 and f"environment variable {ENV_TOKEN}: no API token: set {ENV_TOKEN}" in result.output
 
 
 def test_token_never_written_or_printed(studio: Server, repo_copy: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -82,9 +83,17 @@ def output_dir(path: Path, option: str) -> Path:
 
 
 def _check_ancestors(path: Path, option: str) -> None:
+    """The nearest existing ancestor of ``path`` is a directory a file can be made in (outputs are
+    written beside their target, then renamed: ``files.atomic_file``)."""
     existing = next((p for p in path.absolute().parents if p.exists()), None)
-    if existing is not None and not existing.is_dir():
+    if existing is None:
+        return
+    if not existing.is_dir():
         raise InputError(f"{option} {path}", f"{existing} is a file, not a directory")
+    try:
+        tempfile.TemporaryFile(dir=existing).close()
+    except OSError as exc:
+        raise InputError(f"{option} {path}", f"no file can be written in {existing}: {exc.strerror or exc}") from None
 
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")

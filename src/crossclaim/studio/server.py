@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from crossclaim.errors import StudioError
+from crossclaim.errors import InputError, StudioError
 from crossclaim.files import write_text_atomic
 
 ENV_TOKEN = "CROSSCLAIM_LS_TOKEN"
@@ -32,9 +32,10 @@ STATE_FILE = "server.json"
 def token_from_env() -> str:
     token = os.environ.get(ENV_TOKEN, "")
     if not token:
-        raise StudioError(
+        raise InputError(
+            f"environment variable {ENV_TOKEN}",
             f"no API token: set {ENV_TOKEN} (a token of your choosing for `serve`, or a "
-            "legacy or personal access token of an existing Label Studio user)"
+            "legacy or personal access token of an existing Label Studio user)",
         )
     return token
 
