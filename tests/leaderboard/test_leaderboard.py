@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from crossclaim.cli import app
 from crossclaim.dataset.gold import load_gold
+from crossclaim.errors import InputError
 from crossclaim.formats.predictions import Predictions, to_jsonl
 from crossclaim.leaderboard.run import OUTPUTS
 from crossclaim.schema.records import Span
@@ -212,6 +213,14 @@ def test_a_system_trains_for_the_test_split_on_the_splits_it_names_and_the_board
     committed = (REPO / "baselines" / "LEADERBOARD.md").read_text()
     assert "`minilm` is trained on the train and validation documents for the test split" in committed
     assert "| minilm | baseline | yes | train, validation |" in committed
+    # asked to predict every document it would train on, it says so (not that the corpus has no train split)
+    train = [d for d in gold.docs if d.split == "train"]
+    system.fit_splits = ("train",)
+    with pytest.raises(InputError, match="learns on the train split, and is asked to predict every document of it"):
+        predict_on(system, gold, train, [], "recorder")
+    system.fit_splits = ("dev",)
+    with pytest.raises(InputError, match="learns on the dev split, which the corpus does not have"):
+        predict_on(system, gold, test, [], "recorder")
 
 
 def test_folds_in_worker_processes_give_what_one_process_gives(tmp_path: Path, monkeypatch) -> None:

@@ -10,6 +10,8 @@ import typer
 from crossclaim.cli.common import ROOT, friendly, out, output_dir, output_file, progress_bar, project_root
 from crossclaim.errors import InputError
 
+PREDICTED_SPLITS = "train, validation, test or all (a learned system never predicts a document it trains on)."
+
 
 @friendly
 def score(
@@ -103,7 +105,7 @@ def predict(
         ),
     ] = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Predictions file to write (JSON Lines).")] = ...,
-    split: Annotated[str | None, typer.Option(help="train, validation, test or all. Default: test.")] = None,
+    split: Annotated[str | None, typer.Option(help=f"{PREDICTED_SPLITS} Default: test.")] = None,
     num_proc: Annotated[
         int, typer.Option("--num-proc", min=1, help="Worker processes over a corpus (datasets.map).")
     ] = 1,
@@ -146,7 +148,7 @@ def predict(
 @friendly
 def explain(
     system: Annotated[str, typer.Argument(help="A built-in baseline or a plug-in (see `crossclaim leaderboard`).")],
-    split: Annotated[str, typer.Option(help="train, validation, test or all.")] = "test",
+    split: Annotated[str, typer.Option(help=PREDICTED_SPLITS)] = "test",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="HTML page to write. Default: explain-SYSTEM-SPLIT.html.")
     ] = None,

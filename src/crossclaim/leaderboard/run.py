@@ -110,8 +110,10 @@ def run_system(
         out["cv"] = everything
         return out
     train = training_docs(system, docs, {d.id for d in test})
-    if len(docs) < 2 or not train:
-        raise InputError(f"system {name}", "learns, but the corpus has no training split")
+    if not train:
+        raise untrainable(system, name, docs)
+    if len(docs) < 2:
+        raise InputError(f"system {name}", "learns, but the corpus has fewer than two documents to cross-validate on")
     jobs = [(training_set(train, gold.spans, gold.pairs), test, pair_queries(test_pairs, by_id, claims))]
     for held in docs:
         rest = [d for d in docs if d.id != held.id]
@@ -145,12 +147,27 @@ def training_docs(system: System, docs: list[Document], predicted: set[str] | fr
     return [d for d in docs if d.split in splits and d.id not in predicted]
 
 
+def untrainable(system: System, name: str, docs: list[Document]) -> InputError:
+    """Why a learned system has no document to train on: its splits are empty, or every document of
+    them is one it is asked to predict."""
+    splits = fit_splits(system)
+    named = " and ".join(splits)
+    if not any(d.split in splits for d in docs):
+        return InputError(f"system {name}", f"learns on the {named} split, which the corpus does not have")
+    return InputError(
+        f"system {name}",
+        f"learns on the {named} split, and is asked to predict every document of it: a learned system never "
+        "predicts a document it trains on (predict another split; the leaderboard cross-validates over all)",
+    )
+
+
 def fit_learned(system: System, gold: Gold, name: str, predicted: set[str] | frozenset[str] = frozenset()) -> None:
     """Train a learned system on ``training_docs`` (as for the leaderboard's test evaluation)."""
     if system.learned:
-        train = training_docs(system, sorted(gold.docs, key=lambda d: d.id), predicted)
+        docs = sorted(gold.docs, key=lambda d: d.id)
+        train = training_docs(system, docs, predicted)
         if not train:
-            raise InputError(f"system {name}", "learns, but the corpus has no training split")
+            raise untrainable(system, name, docs)
         system.fit(training_set(train, gold.spans, gold.pairs))
 
 
