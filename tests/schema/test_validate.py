@@ -23,6 +23,8 @@ def test_offsets_text_labels_and_ids() -> None:
     assert "unknown layer 'people'" in problems([Span("people", "p", 0, 6, "Xiaomi", "ORG")])[0]
     assert "unknown label 'COMPANY'" in problems([Span("entities", "e", 0, 6, "Xiaomi", "COMPANY")])[0]
     assert "out of range" in problems([Span("entities", "e", 5, 5000, "x", "ORG")])[0]
+    assert "offsets 9:5 end before they start" in problems([Span("entities", "e", 9, 5, "x", "ORG")])[0]
+    assert "offsets 5:5 hold no character" in problems([Span("entities", "e", 5, 5, "", "ORG")])[0]
     assert "is not the document text at 0:6" in problems([Span("entities", "e", 0, 6, "Xiaomx", "ORG")])[0]
     assert "white space" in problems([Span("entities", "e", 14, 18, TEXT[14:18], "ORG")])[0]
 

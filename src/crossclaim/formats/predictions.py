@@ -17,6 +17,7 @@ from crossclaim.errors import InputError, Problems, shown
 from crossclaim.formats.jsonio import described, json_lines, json_type, read_text
 from crossclaim.schema.records import Document, Pair, Span
 from crossclaim.schema.scheme import LAYERS, PAIR_LABELS, TAG_LAYERS, Attribute, attributes_of
+from crossclaim.schema.validate import offsets_problem
 
 SCHEMA_FILE = Path(__file__).with_name("predictions.schema.json")
 SPAN_LAYERS: tuple[str, ...] = tuple(LAYERS)
@@ -259,10 +260,7 @@ def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: 
         problems.add(f"{here}.label", f"unknown label {shown(label)} for {layer} (allowed: {', '.join(allowed)})")
         return None
     if not 0 <= start < end <= len(doc.text):
-        problems.add(
-            f"{here}.start/end",
-            f"offsets {start}:{end} out of range (document {doc.id} has {len(doc.text)} characters)",
-        )
+        problems.add(f"{here}.start/end", offsets_problem(start, end, len(doc.text), f"document {doc.id}"))
         return None
     text = doc.text[start:end]
     if "text" in item and item["text"] != text:

@@ -46,7 +46,7 @@ def span_problems(
             found.append(f"unknown label {s.label!r} for layer {s.layer} (allowed: {', '.join(layer.label_names)})")
         start, end = s.start, s.end
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= size):
-            found.append(f"offsets {start}:{end} out of range (document has {size} characters)")
+            found.append(offsets_problem(start, end, size, "document"))
         else:
             if text[start:end] != s.text:
                 found.append(f"span text {s.text!r} is not the document text at {start}:{end} ({text[start:end]!r})")
@@ -78,6 +78,18 @@ def span_problems(
             if one_sentence and not _inside_one(sentences, s.start, s.end):
                 out.append((name(s), f"{LAYERS[s.layer].noun} {s.text!r} crosses a sentence boundary"))
     return out
+
+
+def offsets_problem(start: object, end: object, size: int, whole: str) -> str:
+    """What is wrong with span offsets that are not ``0 <= start < end <= size`` (``whole``: what has the
+    ``size`` characters, named in the message)."""
+    if isinstance(start, int) and isinstance(end, int) and 0 <= end <= start <= size:
+        return (
+            f"offsets {start}:{end} hold no character"
+            if start == end
+            else f"offsets {start}:{end} end before they start"
+        )
+    return f"offsets {start}:{end} out of range ({whole} has {size} characters)"
 
 
 @functools.cache

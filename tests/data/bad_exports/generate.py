@@ -98,7 +98,7 @@ SPAN_CASES = {
     ),
     "start-after-end": (
         edit(lambda e: region(e, "e1", "entities")["value"].update(start=5, end=2)),
-        ["region e1", "out of range"],
+        ["region e1", "offsets 5:2 end before they start"],
     ),
     "text-not-matching-offsets": (
         edit(lambda e: region(e, "e1", "entities")["value"].update(text="Xiaomu")),

@@ -16,7 +16,7 @@ from crossclaim.formats.jsonio import described
 from crossclaim.formats.labelstudio.annotations import annotator_of, flag
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
 from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, Attribute, attributes_of
-from crossclaim.schema.validate import span_problems
+from crossclaim.schema.validate import offsets_problem, span_problems
 from crossclaim.text import Utf16, sentence_bounds
 
 # Per-region controls by name (their Label Studio ``from_name``), relations by label.
@@ -210,7 +210,7 @@ def _region_span(rid: str, r: dict, text: str, to_py: Utf16, at: str, problems: 
     elif not isinstance(rtext, str):
         what = "value.text must be a string"
     elif not (0 <= start < end <= len(text)):
-        what = f"offsets {start}:{end} out of range (text has {len(text)} characters){_utf16_hint(v, text, to_py)}"
+        what = offsets_problem(start, end, len(text), "text") + _utf16_hint(v, text, to_py)
     elif text[start:end] != rtext:
         hint = _utf16_hint(v, text, to_py)
         what = f"value.text {rtext!r} does not match the text at {start}:{end} ({text[start:end]!r}){hint}"
