@@ -127,7 +127,7 @@ SPAN_CASES = {
                 {"type": "relation", "from_id": "c1", "to_id": "h404", "direction": "right", "labels": ["cue"]}
             )
         ),
-        ["task 1 (doc doc-x)", "missing region 'h404'"],
+        ["task 1 (doc doc-x), annotation 1 by a@example.org, relation 'c1' -> 'h404': points to a missing region"],
     ),
     "relation-wrong-label": (
         edit(lambda e: next(r for r in result(e) if r["type"] == "relation").update(labels=["because"])),

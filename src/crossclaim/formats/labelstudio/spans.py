@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Iterator
 
-from crossclaim.errors import InputError, Problems
+from crossclaim.errors import InputError, Problems, shown
 from crossclaim.formats.jsonio import described
 from crossclaim.formats.labelstudio.annotations import annotator_of, flag
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
@@ -258,10 +258,11 @@ def _apply_attribute(at: str, r: dict, regions: dict, found: dict, problems: Pro
 
 def _apply_relation(at: str, r: dict, regions: dict, found: dict, problems: Problems) -> None:
     src, dst = r.get("from_id"), r.get("to_id")
-    here = f"{at}, region {r.get('id')}"
+    rid = r.get("id")  # Label Studio's relations have none: they are named by their two ends
+    here = f"{at}, region {rid}" if rid is not None else f"{at}, relation {shown(src)} -> {shown(dst)}"
     for end_id in (src, dst):
         if not isinstance(end_id, str) or end_id not in regions:
-            problems.add(here, f"relation {src!r} -> {dst!r} points to a missing region {end_id!r}")
+            problems.add(here, f"points to a missing region {shown(end_id)}")
             return
     labels = r.get("labels")
     one = isinstance(labels, list) and len(labels) == 1 and isinstance(labels[0], str)
