@@ -44,7 +44,14 @@ def test_bad_export_is_refused_with_its_message(tmp_path: Path, case: str) -> No
     assert "Traceback" not in result.output
     for fragment in EXPECTED[case]:
         assert fragment in result.output, f"{case}: {fragment!r} not in {result.output!r}"
+    # each problem is said once (a refused value is not also reported missing)
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == SEVERAL.get(case, 1), result.output
     assert not (root / "dataset").exists()
+
+
+# the cases that are two problems: a task whose id and document both repeat; a stale pair and the advice
+SEVERAL = {"duplicate-task-ids.json": 2, "pairs-cross-topic-undeclared.json": 2}
 
 
 # a whole file that is not an export: `check` reads it as `pull` reads the server's answer

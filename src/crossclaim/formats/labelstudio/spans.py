@@ -195,7 +195,7 @@ def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Pr
         _apply_attribute(at, r, regions, found, problems)
     for r in relations:
         _apply_relation(at, r, regions, found, problems)
-    return [Span(*fields, found[rid]) for rid, fields in spans.items()]
+    return [Span(*fields, found[rid]) for rid, fields in spans.items() if rid in found]
 
 
 def _region_span(rid: str, r: dict, text: str, to_py: Utf16, at: str, problems: Problems) -> tuple | None:
@@ -232,28 +232,36 @@ def _utf16_hint(v: dict, text: str, to_py: Utf16) -> str:
 
 
 def _apply_attribute(at: str, r: dict, regions: dict, found: dict, problems: Problems) -> None:
-    rid, name, v = r["id"], r["from_name"], r["value"]
-    attr = CONTROLS[name]
+    """Set a per-region attribute on its region's span; a refused one takes the span out of ``found``
+    (reported once: no later check says the attribute is missing)."""
+    rid, name = r["id"], r["from_name"]
     if rid not in regions:
         problems.add(f"{at}, region {rid}", f"per-region {name!r} has no region {rid!r} in this annotation")
         return
     if rid not in found:
         return  # the region itself is already reported
-    if regions[rid]["from_name"] != attr.layer:
-        problems.add(f"{at}, region {rid}", f"unknown attribute {name!r} for a {regions[rid]['from_name']} region")
-        return
+    what = _attribute_value(CONTROLS[name], r["value"], regions[rid]["from_name"], found[rid])
+    if what is not None:
+        problems.add(f"{at}, region {rid}", what)
+        del found[rid]
+
+
+def _attribute_value(attr: Attribute, v: dict, layer: str, attrs: dict) -> str | None:
+    """Put the value of ``attr`` held by a control's ``value`` into ``attrs``, or say what is wrong with it."""
+    name = attr.name
+    if layer != attr.layer:
+        return f"unknown attribute {name!r} for a {layer} region"
     if attr.kind == "text":
         texts = v.get("text")
         if not (isinstance(texts, list) and len(texts) == 1 and isinstance(texts[0], str)):
-            problems.add(f"{at}, region {rid}", f"{name!r} must hold exactly one text, got {texts!r}")
-            return
-        found[rid][name] = texts[0]
-        return
+            return f"{name!r} must hold exactly one text, got {shown(texts)}"
+        attrs[name] = texts[0]
+        return None
     choices = v.get("choices")
     if not (isinstance(choices, list) and len(choices) == 1 and choices[0] in attr.choice_values()):
-        problems.add(f"{at}, region {rid}", f"{name!r} must be one of the configured choices, got {choices!r}")
-        return
-    found[rid][name] = (choices[0] == "true") if attr.kind == "bool" else choices[0]
+        return f"{name!r} must be one of the configured choices, got {shown(choices)}"
+    attrs[name] = (choices[0] == "true") if attr.kind == "bool" else choices[0]
+    return None
 
 
 def _apply_relation(at: str, r: dict, regions: dict, found: dict, problems: Problems) -> None:
