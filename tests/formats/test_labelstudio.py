@@ -79,6 +79,23 @@ def test_studio_check_finds_what_pull_would_and_writes_nothing(tmp_path: Path, c
     assert project_files(root) == before
 
 
+def test_studio_check_of_an_empty_export_names_the_file_of_each_loss(tmp_path: Path) -> None:
+    from conftest import gold_spans
+
+    root = write_repo(tmp_path, [task(gold_spans())])
+    empty = tmp_path / "empty.json"
+    empty.write_text("[]")
+    told = CliRunner().invoke(app, ["studio", "check", str(empty), "--root", str(root)])
+    assert (
+        told.exit_code == 2
+        and f"{empty}: cannot tell the project: it holds no task (say which with --project)" in told.output
+    )
+    lost = CliRunner().invoke(app, ["studio", "check", str(empty), "--root", str(root), "--project", "spans"])
+    assert lost.exit_code == 2
+    assert f"{empty}: document doc-x: its task (1 annotation) is not in the new export" in lost.output
+    assert f"{empty}: lacks work the committed exports (annotations/exports) hold: nothing was written" in lost.output
+
+
 # ---------------------------------------------------------------------------------------------
 # property: records -> Label Studio JSON -> records, with emoji and CJK text
 

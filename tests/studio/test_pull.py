@@ -91,7 +91,7 @@ def test_changes_are_shown_per_document_before_anything_is_written(root: Path) -
 @pytest.mark.parametrize(
     ("spans", "pairs", "fragments"),
     [
-        ([], [pair_task()], ["document doc-x: its task (2 annotations) is not in the new export"]),
+        ([], [pair_task()], ["Label Studio: document doc-x: its task (2 annotations) is not in the new export"]),
         ([], [], ["document doc-x", "claim pair doc-x:c1~doc-x:c2: its task (1 annotation) is not in the new export"]),
         (
             [{**span_task(), "annotations": span_task()["annotations"][1:]}],

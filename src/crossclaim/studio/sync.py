@@ -428,9 +428,8 @@ def read_exports(annotations: Path, paths: list[Path], project: str | None = Non
         fields = first.get("data") if isinstance(first.get("data"), dict) else {}
         kind = project or ("pairs" if "pair_id" in fields else "spans" if "doc_id" in fields else None)
         if kind is None:
-            raise InputError(
-                str(path), "cannot tell the project: the first task has neither data.doc_id nor data.pair_id"
-            )
+            why = "the first task has neither data.doc_id nor data.pair_id" if data else "it holds no task"
+            raise InputError(str(path), f"cannot tell the project: {why} (say which with --project)")
         if kind in given:
             raise InputError(str(path), f"a second {kind} export: give at most one file per project")
         given[kind] = data
@@ -569,8 +568,11 @@ def apply_exports(
             )
         lost = lost_work(old, new.seen.annotators, annotators_by_task(pairs_data, "pair_id")) if old else []
         if lost and not accept_deletions:
-            advice = "nothing was written: restore them in Label Studio, or accept the loss with --accept-deletions"
-            raise InputError(*lost[0], more=[*lost[1:], ("annotations/exports", advice)])
+            advice = (
+                "lacks work the committed exports (annotations/exports) hold: nothing was written; restore it in "
+                "Label Studio, or accept the loss with --accept-deletions"
+            )
+            InputError.collect([*((f"{source}: {where}", what) for where, what in lost), (source, advice)])
         InputError.collect(new.seen.utf16_problems)
         if new.invalid is not None:
             raise new.invalid
