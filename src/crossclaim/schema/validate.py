@@ -7,6 +7,7 @@ import functools
 from collections import defaultdict
 from operator import attrgetter
 
+from crossclaim.errors import shown
 from crossclaim.schema.records import Span
 from crossclaim.schema.scheme import ATTRIBUTE, LAYERS, Attribute, attributes_of
 
@@ -40,18 +41,20 @@ def span_problems(
         ids.add(s.id)
         layer = LAYERS.get(s.layer)
         if layer is None:
-            out.append((name(s), f"unknown layer {s.layer!r}"))
+            out.append((name(s), f"unknown layer {shown(s.layer)}"))
             continue
         if not (isinstance(s.label, str) and s.label in _label_set(s.layer)):
-            found.append(f"unknown label {s.label!r} for layer {s.layer} (allowed: {', '.join(layer.label_names)})")
+            allowed = ", ".join(layer.label_names)
+            found.append(f"unknown label {shown(s.label)} for layer {s.layer} (allowed: {allowed})")
         start, end = s.start, s.end
         if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= size):
             found.append(offsets_problem(start, end, size, "document"))
         else:
             if text[start:end] != s.text:
-                found.append(f"span text {s.text!r} is not the document text at {start}:{end} ({text[start:end]!r})")
+                there = shown(text[start:end])
+                found.append(f"span text {shown(s.text)} is not the document text at {start}:{end} ({there})")
             elif s.text != s.text.strip():
-                found.append(f"span {s.text!r} starts or ends with white space")
+                found.append(f"span {shown(s.text)} starts or ends with white space")
             if s.attrs or _required(s.layer):
                 found += _attribute_problems(s, prediction)
             by_layer[s.layer].append(s)
@@ -65,7 +68,7 @@ def span_problems(
         for a, b in zip(layer_spans, layer_spans[1:]):
             if b.start < a.end:
                 out.append(
-                    (name(b), f"overlaps {a.layer} span {a.id} {a.text!r} ({a.start}:{a.end}) inside a flat layer")
+                    (name(b), f"overlaps {a.layer} span {a.id} {shown(a.text)} ({a.start}:{a.end}) inside a flat layer")
                 )
     for layer, layer_spans in by_layer.items():
         refs = _has_refs(layer)
@@ -76,7 +79,7 @@ def span_problems(
             if refs:
                 out += [(name(s), p) for p in _reference_problems(s, by_layer)]
             if one_sentence and not _inside_one(sentences, s.start, s.end):
-                out.append((name(s), f"{LAYERS[s.layer].noun} {s.text!r} crosses a sentence boundary"))
+                out.append((name(s), f"{LAYERS[s.layer].noun} {shown(s.text)} crosses a sentence boundary"))
     return out
 
 
@@ -114,7 +117,7 @@ def _attribute_problems(s: Span, prediction: bool = False) -> list[str]:
         []
         if s.attrs.keys() <= _names_of(s.layer)
         else [
-            f"unknown attribute {name!r} on a {s.layer} span"
+            f"unknown attribute {shown(name)} on a {s.layer} span"
             for name in sorted(s.attrs)
             if (s.layer, name) not in ATTRIBUTE
         ]
@@ -124,7 +127,7 @@ def _attribute_problems(s: Span, prediction: bool = False) -> list[str]:
         if attr.derived or value is None or value == "":
             if attr.required and not attr.derived and not prediction:
                 what = attr.name if attr.kind == "text" else f"{attr.name!r} choice"
-                out.append(f"{LAYERS[s.layer].noun} {s.text!r} has no {what}")
+                out.append(f"{LAYERS[s.layer].noun} {shown(s.text)} has no {what}")
             continue
         out += _value_problems(attr, s.label, value)
     return out
@@ -139,16 +142,16 @@ def _value_problems(attr: Attribute, label: str, value: object) -> list[str]:
     """A present attribute value against its declared kind, choices and grammar."""
     if attr.kind == "text":
         if not isinstance(value, str):
-            return [f"{attr.name!r} must be text, got {value!r}"]
+            return [f"{attr.name!r} must be text, got {shown(value)}"]
         rule = attr.rules.get(label)
         if rule is not None and not rule.matches(value):
-            return [f"{attr.name} {value!r} does not fit the {label} grammar: {rule.form}"]
+            return [f"{attr.name} {shown(value)} does not fit the {label} grammar: {rule.form}"]
     elif attr.kind == "bool" and not isinstance(value, bool):
-        return [f"{attr.name!r} must be true or false, got {value!r}"]
+        return [f"{attr.name!r} must be true or false, got {shown(value)}"]
     elif attr.kind == "choice" and value not in attr.choices:
-        return [f"{attr.name} {value!r} is not in the controlled list"]
+        return [f"{attr.name} {shown(value)} is not in the controlled list"]
     elif attr.kind == "refs" and not (isinstance(value, tuple) and all(isinstance(v, str) for v in value)):
-        return [f"{attr.name!r} must be a list of span ids, got {value!r}"]
+        return [f"{attr.name!r} must be a list of span ids, got {shown(value)}"]
     return []
 
 
@@ -166,10 +169,11 @@ def _reference_problems(s: Span, by_layer: dict[str, list[Span]]) -> list[str]:
         for r in refs:
             t = targets.get(r)
             if t is None:
-                out.append(f"{attr.relation} {r!r} is not a {target_noun} of this document")
+                out.append(f"{attr.relation} {shown(r)} is not a {target_noun} of this document")
             elif attr.refs_inside and not (s.start <= t.start and t.end <= s.end):
                 out.append(
-                    f"{attr.relation} {r} {t.text!r} ({t.start}:{t.end}) is outside the {noun} ({s.start}:{s.end}): "
+                    f"{attr.relation} {r} {shown(t.text)} ({t.start}:{t.end}) is outside the {noun} "
+                    f"({s.start}:{s.end}): "
                     f"a {attr.relation} relation goes from a {noun} to a {target_noun} inside it"
                 )
         if attr.only_if and s.attrs.get(attr.only_if) is False:

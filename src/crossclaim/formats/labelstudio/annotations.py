@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from crossclaim.errors import Problems
+from crossclaim.errors import Problems, shown
 from crossclaim.schema.records import Annotation
 
 
@@ -45,7 +45,7 @@ def flag(item: dict, name: str, here: str, problems: Problems) -> bool:
     value = item.get(name, False)
     if isinstance(value, bool):
         return value
-    problems.add(here, f"{name} must be a JSON boolean (true or false), got {value!r}")
+    problems.add(here, f"{name} must be a JSON boolean (true or false), got {shown(value)}")
     return False
 
 
@@ -79,7 +79,7 @@ def choose_gold(
     if gold is not None:
         mine = [a for a in usable if a.annotator == gold]
         if len(mine) != 1:
-            problems.add(here, f"gold annotator {gold!r} has {len(mine)} usable annotations on this task")
+            problems.add(here, f"gold annotator {shown(gold)} has {len(mine)} usable annotations on this task")
             return None
         return mine[0]
     marked = [a for a in usable if a.ground_truth]

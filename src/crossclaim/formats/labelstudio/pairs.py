@@ -6,7 +6,7 @@ from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from html import escape
 
-from crossclaim.errors import InputError, Problems
+from crossclaim.errors import InputError, Problems, shown
 from crossclaim.formats.labelstudio.annotations import annotator_of, choose_gold, flag
 from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
 from crossclaim.schema.scheme import PAIR_LABELS, RATIONALE_REQUIRED
@@ -121,7 +121,7 @@ def unknown_claims(tasks: list[PairTask], claims: Container[tuple[str, str]]) ->
         for side in ("a", "b"):
             key = (task.data[f"{side}_doc"], task.data[f"{side}_claim"])
             if key not in claims:
-                out.append((task.where, f"names unknown claim {key[1]!r} of document {key[0]!r}"))
+                out.append((task.where, f"names unknown claim {shown(key[1])} of document {shown(key[0])}"))
     return out
 
 
@@ -170,13 +170,13 @@ def _pair_result(result: object, here: str, problems: Problems) -> tuple[str | N
         v = r.get("value") if isinstance(r, dict) else None
         if name == "label" and isinstance(v, dict) and isinstance(v.get("choices"), list):
             if len(v["choices"]) != 1 or v["choices"][0] not in PAIR_LABELS:
-                problems.add(here, f"label must be one of {', '.join(PAIR_LABELS)}, got {v['choices']!r}")
+                problems.add(here, f"label must be one of {', '.join(PAIR_LABELS)}, got {shown(v['choices'])}")
                 return None, ""
             label = v["choices"][0]
         elif name == "rationale" and isinstance(v, dict) and isinstance(v.get("text"), list):
             rationale = "\n".join(str(t) for t in v["text"])
         else:
-            problems.add(here, f"result item from_name {name!r} is not in the pair config")
+            problems.add(here, f"result item from_name {shown(name)} is not in the pair config")
     if label is None:
         problems.add(here, "no pair label chosen")
     return label, rationale

@@ -87,7 +87,7 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
     text = data["text"]
     if docs is not None:
         if doc_id not in docs:
-            problems.add(here, f"unknown document id {doc_id!r} (not in the manifest)")
+            problems.add(here, f"unknown document id {shown(doc_id)} (not in the manifest)")
             return None
         if docs[doc_id].text != text:
             problems.add(here, "data.text differs from the manifest document's text")
@@ -130,7 +130,7 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
             if kind == "annotations":
                 lead = item.get("lead_time")
                 if lead is not None and not isinstance(lead, (int, float)):
-                    problems.add(at, f"lead_time {lead!r} is not a number")
+                    problems.add(at, f"lead_time {shown(lead)} is not a number")
                     lead = None
                 task.annotations.append(
                     Annotation(
@@ -170,9 +170,9 @@ def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Pr
         expected = RESULT_TYPES.get(name) if isinstance(name, str) else None
         what = None
         if expected is None:
-            what = f"from_name {name!r} is not in the labeling config"
+            what = f"from_name {shown(name)} is not in the labeling config"
         elif kind != expected:
-            what = f"type {kind!r} does not match control {name!r} (expected {expected!r})"
+            what = f"type {shown(kind)} does not match control {shown(name)} (expected {expected!r})"
         elif not isinstance(rid, str) or not rid:
             what = "missing region id"
         elif not isinstance(r.get("value"), dict):
@@ -204,16 +204,16 @@ def _region_span(rid: str, r: dict, text: str, to_py: Utf16, at: str, problems: 
     labels = v.get("labels")
     start, end, rtext = v.get("start"), v.get("end"), v.get("text")
     if not (type(labels) is list and len(labels) == 1 and isinstance(labels[0], str)):
-        what = f"value.labels must hold exactly one label, got {labels!r}"
+        what = f"value.labels must hold exactly one label, got {shown(labels)}"
     elif not (type(start) is int and type(end) is int):
-        what = f"value.start/end must be integers, got {start!r}/{end!r}"
+        what = f"value.start/end must be integers, got {shown(start)}/{shown(end)}"
     elif not isinstance(rtext, str):
         what = "value.text must be a string"
     elif not (0 <= start < end <= len(text)):
         what = offsets_problem(start, end, len(text), "text") + _utf16_hint(v, text, to_py)
     elif text[start:end] != rtext:
         hint = _utf16_hint(v, text, to_py)
-        what = f"value.text {rtext!r} does not match the text at {start}:{end} ({text[start:end]!r}){hint}"
+        what = f"value.text {shown(rtext)} does not match the text at {start}:{end} ({shown(text[start:end])}){hint}"
     else:
         return (r["from_name"], rid, start, end, rtext, labels[0])
     problems.add(f"{at}, region {rid}", what)
@@ -236,7 +236,7 @@ def _apply_attribute(at: str, r: dict, regions: dict, found: dict, problems: Pro
     (reported once: no later check says the attribute is missing)."""
     rid, name = r["id"], r["from_name"]
     if rid not in regions:
-        problems.add(f"{at}, region {rid}", f"per-region {name!r} has no region {rid!r} in this annotation")
+        problems.add(f"{at}, region {rid}", f"per-region {shown(name)} has no region {shown(rid)} in this annotation")
         return
     if rid not in found:
         return  # the region itself is already reported
@@ -250,16 +250,16 @@ def _attribute_value(attr: Attribute, v: dict, layer: str, attrs: dict) -> str |
     """Put the value of ``attr`` held by a control's ``value`` into ``attrs``, or say what is wrong with it."""
     name = attr.name
     if layer != attr.layer:
-        return f"unknown attribute {name!r} for a {layer} region"
+        return f"unknown attribute {shown(name)} for a {layer} region"
     if attr.kind == "text":
         texts = v.get("text")
         if not (isinstance(texts, list) and len(texts) == 1 and isinstance(texts[0], str)):
-            return f"{name!r} must hold exactly one text, got {shown(texts)}"
+            return f"{shown(name)} must hold exactly one text, got {shown(texts)}"
         attrs[name] = texts[0]
         return None
     choices = v.get("choices")
     if not (isinstance(choices, list) and len(choices) == 1 and choices[0] in attr.choice_values()):
-        return f"{name!r} must be one of the configured choices, got {shown(choices)}"
+        return f"{shown(name)} must be one of the configured choices, got {shown(choices)}"
     attrs[name] = (choices[0] == "true") if attr.kind == "bool" else choices[0]
     return None
 
@@ -277,7 +277,7 @@ def _apply_relation(at: str, r: dict, regions: dict, found: dict, problems: Prob
     attr = RELATIONS.get(labels[0]) if one else None
     if attr is None:
         allowed = ", ".join(repr(k) for k in RELATIONS)
-        problems.add(here, f"relation labels must be [{allowed}], got {labels!r}")
+        problems.add(here, f"relation labels must be [{allowed}], got {shown(labels)}")
         return
     if regions[src]["from_name"] != attr.layer or regions[dst]["from_name"] != attr.refs:
         problems.add(
@@ -340,7 +340,8 @@ def _convert_region(v: dict, text: str, to_py: Utf16, here: str, problems: Probl
     rtext = v.get("text")
     if isinstance(rtext, str) and text[v["start"] : v["end"]] == rtext and text[start:end] != rtext:
         problems.add(
-            here, f"value.text {rtext!r} is at {v['start']}:{v['end']} in code points: this export needs no --utf16"
+            here,
+            f"value.text {shown(rtext)} is at {v['start']}:{v['end']} in code points: this export needs no --utf16",
         )
         return
     v["start"], v["end"] = start, end
