@@ -100,6 +100,7 @@ def test_bad_predictions_are_refused_naming_line_and_field(fixture_repo: Path, n
     assert result.exit_code == 2, result.output
     assert EXPECTED[name] in result.output, result.output
     assert "Traceback" not in result.output
+    assert len(result.output.splitlines()) == 1, result.output  # one problem, said once
 
 
 def test_readme_documents_the_format() -> None:

@@ -106,11 +106,15 @@ def json_lines(text: str, where: str, problems: Problems, first: int = 1) -> lis
 
     Lines are split on ``\\n`` only (a ``\\r`` before it is JSON white space). A bad line adds its
     problems to ``problems`` and is skipped, so every line is checked in one run; an empty file, a
-    byte-order mark or an HTML page is one error for the whole file. ``first``: the number of the
-    text's first line (a chunk of a file read a piece at a time).
+    byte-order mark, an HTML page or a JSON array over several lines is one error for the whole file.
+    ``first``: the number of the text's first line (a chunk of a file read a piece at a time).
     """
     _check_start(text, where, allow_empty=True)
     lines = text.split("\n")
+    if first == 1 and next((line for line in lines if line.strip()), "").strip() == "[":
+        raise InputError(
+            where, "is a JSON array written over several lines, not JSON Lines: write one JSON object per line"
+        )
     out: list[tuple[int, object]] = []
     for n, line in enumerate(lines, start=first):
         if not line.strip():
