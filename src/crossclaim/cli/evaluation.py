@@ -9,7 +9,9 @@ import typer
 
 from crossclaim.cli.common import ROOT, friendly, out, output_dir, output_file, progress_bar, project_root
 from crossclaim.errors import InputError
+from crossclaim.systems.registry import BUILTIN, ENTRY_POINT_GROUP
 
+SYSTEM_HELP = f"A built-in baseline ({', '.join(BUILTIN)}) or a plug-in (entry point group {ENTRY_POINT_GROUP})."
 PREDICTED_SPLITS = "train, validation, test or all (a learned system never predicts a document it trains on)."
 
 
@@ -45,7 +47,9 @@ def leaderboard(
             "exactly the built-in baselines; any other run needs --out.",
         ),
     ] = None,
-    system: Annotated[list[str] | None, typer.Option("--system", help="Run only this system (repeat).")] = None,
+    system: Annotated[
+        list[str] | None, typer.Option("--system", help=f"Run only this system (repeat). {SYSTEM_HELP}")
+    ] = None,
     predictions: Annotated[
         list[Path] | None, typer.Option("--predictions", help="Predictions file to rank on the test split (repeat).")
     ] = None,
@@ -96,7 +100,7 @@ def leaderboard(
 
 @friendly
 def predict(
-    system: Annotated[str, typer.Argument(help="A built-in baseline or a plug-in (see `crossclaim leaderboard`).")],
+    system: Annotated[str, typer.Argument(help=SYSTEM_HELP)],
     corpus: Annotated[
         Path | None,
         typer.Argument(
@@ -147,7 +151,7 @@ def predict(
 
 @friendly
 def explain(
-    system: Annotated[str, typer.Argument(help="A built-in baseline or a plug-in (see `crossclaim leaderboard`).")],
+    system: Annotated[str, typer.Argument(help=SYSTEM_HELP)],
     split: Annotated[str, typer.Option(help=PREDICTED_SPLITS)] = "test",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="HTML page to write. Default: explain-SYSTEM-SPLIT.html.")
