@@ -170,9 +170,10 @@ def test_ingest_checks_the_date_before_writing(tmp_path: Path) -> None:
     raw = tmp_path / "p.txt"
     raw.write_text("A new article about Xiaomi cars and profits today\n")
     before = (root / "annotations" / "manifest.json").read_bytes()
-    args = ["ingest", str(raw), "--id", "doc-2", "--split", "test", "--date", "July 4", "--yes", "--root", str(root)]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 2 and "'July 4' is not an ISO 8601 date" in result.output, result.output
+    args = ["ingest", str(raw), "--id", "doc-2", "--split", "test", "--date", "July 4", "--root", str(root)]
+    for yes in ([], ["--yes"]):  # the preview checks what the ingest would write
+        result = runner.invoke(app, [*args, *yes])
+        assert result.exit_code == 2 and "'July 4' is not an ISO 8601 date" in result.output, result.output
     assert (root / "annotations" / "manifest.json").read_bytes() == before
     assert not (root / "annotations" / "raw" / "p.txt").exists()
 
