@@ -34,7 +34,7 @@ import threading
 import time
 from pathlib import Path
 
-from crossclaim.dataset.build import MAX_WORKERS
+from crossclaim.dataset.build import worker_count
 from crossclaim.formats.labelstudio.config import span_config_xml
 from crossclaim.formats.labelstudio.spans import region_results
 from crossclaim.schema.records import Span
@@ -338,8 +338,7 @@ def main() -> None:
     parser.add_argument("--spans", type=int, default=80)
     args = parser.parse_args()
     curve = []
-    cores = os.cpu_count() or 1
-    workers = min(cores, MAX_WORKERS)
+    cores, workers = os.cpu_count() or 1, worker_count()
     for k, size in enumerate(args.sizes):
         with tempfile.TemporaryDirectory(prefix="crossclaim-bench-") as tmp:
             root = Path(tmp) / "repo"

@@ -301,7 +301,7 @@ def _parts(job: _Job, workers: int | None) -> Iterator[_PartResult]:
     if not job.path.exists():
         return
     numbered = ((n * PART, list(chunk)) for n, chunk in enumerate(_chunks(iter_array_raw(job.path, job.where), PART)))
-    workers = min(workers or os.cpu_count() or 1, MAX_WORKERS)
+    workers = worker_count(workers)
     if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield from (_build_part(part, job) for part in numbered)
         return
@@ -319,6 +319,11 @@ def _parts(job: _Job, workers: int | None) -> Iterator[_PartResult]:
                 yield pending.popleft().result()
     finally:
         _JOB = None
+
+
+def worker_count(workers: int | None = None) -> int:
+    """The processes a build spreads its parts over: ``workers``, by default one per core, at most ``MAX_WORKERS``."""
+    return min(workers or os.cpu_count() or 1, MAX_WORKERS)
 
 
 def _start_worker(parent: int) -> None:
