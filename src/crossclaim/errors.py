@@ -30,6 +30,11 @@ class InputError(Exception):
     def lines(self) -> list[str]:
         return [f"{where}: {what}" for where, what in self.problems]
 
+    def __reduce__(self) -> tuple:
+        """Picklable with every problem: a system's bad input found in a child process comes back whole."""
+        (where, what), *more = self.problems
+        return (type(self), (where, what, more))
+
 
 class Problems:
     """The one collector of a pass over an input: every problem found, with its place, in the order

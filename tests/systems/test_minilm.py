@@ -58,7 +58,12 @@ def test_other_weights_are_refused_naming_the_extra(tmp_path: Path, monkeypatch,
 
 
 def test_missing_package_exits_2_with_one_line(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, minilm.MODEL_PACKAGE, None)  # import fails as if not installed
+    # import fails as if not installed, here and in the pinned child (which gets this import path)
+    stub = tmp_path / "stub" / minilm.MODEL_PACKAGE
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text("raise ImportError('not installed (a test stub)')\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "stub"))
+    monkeypatch.setitem(sys.modules, minilm.MODEL_PACKAGE, None)
     minilm.load_encoder.cache_clear()
     try:
         result = CliRunner().invoke(

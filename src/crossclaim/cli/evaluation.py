@@ -87,7 +87,7 @@ def leaderboard(
             system or None,
             list(zip(names, files)),
             on_total=lambda n: bar.update(task, total=n),
-            tick=lambda: bar.advance(task),
+            tick=lambda label: bar.advance(task),
         )
     for ev, data in board.evaluations.items():
         for sys_name, scores in data.systems.items():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crossclaim.evaluation.results import PValue, Sample, Scores
 
@@ -54,9 +54,12 @@ class SystemInfo:
     learned: bool
     evaluations: tuple[str, ...]
     trained_on: tuple[str, ...] = ()  # a learned system: the splits it trains on for the test split
+    # metric (tag layer, figure_values, pairs) -> the documents it was developed on, never scored
+    developed_on: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         out = {"kind": self.kind, "learned": self.learned, "evaluations": list(self.evaluations)}
+        out |= {"developed_on": {k: list(v) for k, v in self.developed_on.items()}} if self.developed_on else {}
         return out | ({"trained_on": list(self.trained_on)} if self.trained_on else {})
 
 

@@ -18,6 +18,7 @@ EVALUATION_TITLE = {
     "cv": "Leave-one-document-out cross-validation (all documents)",
 }
 LAYER_TITLE = {t.name: t.what for t in TAG_LAYERS}
+METRIC_TITLE = LAYER_TITLE | {"figure_values": "figure values", "pairs": "claim pairs"}
 # ---------------------------------------------------------------------------------------------
 # rendering (pure)
 
@@ -82,12 +83,16 @@ def markdown(board: Board) -> str:
         f"with probability 1/2; `≤ {1 / (ROUNDS + 1):.4f}` means no round reached the observed difference (the",
         "test's floor, a bound). Not corrected for multiple comparisons.",
         "",
-        "Notes: the `regex` rules were written from the train and validation documents (doc-000, doc-002,",
-        "doc-004), so its cross-validation scores on those documents are optimistic; learned systems are",
-        "retrained per fold; predictions files are scored on the test split only. A dash means the system",
-        "does not predict that layer.",
+        "Notes: a system is never scored on the documents it was developed on: rules were written from",
+        "some documents, and a system that imports such rules for a layer is not scored there on that",
+        "layer (see *developed on* under Systems); a *p* compares two systems on the documents both are",
+        "scored on. Learned systems are retrained per fold; predictions files are scored on the test",
+        "split only. A dash means the system does not predict that layer (or, in a per-fold table, that",
+        "it is not scored on that document).",
         "",
     ]
+    for name in board.order:
+        lines += _developed_note(name, board.systems[name].developed_on, cv.documents)
     unpredicted = [
         LAYER_TITLE[t.name]
         for t in TAG_LAYERS
@@ -109,13 +114,33 @@ def markdown(board: Board) -> str:
         for t in TAG_LAYERS:
             lines += _layer_table(data, t.name, board.order, folds=ev == "cv")
         lines += _pair_table(data, board.order, folds=ev == "cv")
-    lines += ["## Systems", "", "| system | kind | retrained per fold | trained on (test split) |", "|---|---|---|---|"]
+    lines += [
+        "## Systems",
+        "",
+        "| system | kind | retrained per fold | trained on (test split) | developed on (never scored there) |",
+        "|---|---|---|---|---|",
+    ]
     for name in board.order:
         info = board.systems[name]
         trained = ", ".join(info.trained_on) or "—"
-        lines.append(f"| {name} | {info.kind} | {'yes' if info.learned else 'no'} | {trained} |")
+        developed = "; ".join(f"{METRIC_TITLE[m]}: {', '.join(d)}" for m, d in info.developed_on.items()) or "—"
+        lines.append(f"| {name} | {info.kind} | {'yes' if info.learned else 'no'} | {trained} | {developed} |")
     lines.append("")
     return "\n".join(lines)
+
+
+def _developed_note(name: str, developed: Mapping[str, tuple[str, ...]], documents: int) -> list[str]:
+    """One line per system developed on some documents: which metrics leave which documents out."""
+    if not developed:
+        return []
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for metric, docs in developed.items():
+        groups.setdefault(docs, []).append(METRIC_TITLE[metric])
+    parts = [
+        f"{', '.join(metrics)} on {documents - len(docs)} of {documents} documents (not {', '.join(docs)})"
+        for docs, metrics in groups.items()
+    ]
+    return [f"`{name}` is scored in cross-validation on {'; '.join(parts)}.", ""]
 
 
 def _fold_table(head: str, data: Evaluation, counts: Mapping[str, int], rows: list[tuple[str, Mapping]]) -> list[str]:

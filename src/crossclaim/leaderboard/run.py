@@ -12,13 +12,10 @@ software metadata), so a rerun reproduces the committed files byte for byte.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import multiprocessing
 import os
-from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +49,8 @@ from crossclaim.leaderboard.board import Board, Comparison, Evaluation, SystemIn
 from crossclaim.leaderboard.render import EVALUATIONS, chart, markdown
 from crossclaim.schema.records import Document, Pair
 from crossclaim.schema.scheme import SPLITS, TAG_LAYERS
-from crossclaim.systems.base import PairQuery, System, TrainingSet, pair_queries, training_set
+from crossclaim.systems.base import System, TrainingSet, pair_queries, training_set
+from crossclaim.systems.kernels import Job, run, run_jobs, run_pinned
 from crossclaim.systems.registry import BUILTIN, make_system, system_names
 
 OUTPUTS = ("LEADERBOARD.md", "leaderboard.json", "leaderboard.png")
@@ -67,6 +65,7 @@ class Entry:
     learned: bool
     predictions: dict[str, Predictions]  # evaluation -> predictions on its documents
     trained_on: tuple[str, ...] = ()  # a learned system: the splits it trains on for the test split
+    developed_on: Mapping[str, frozenset[str]] = field(default_factory=dict)  # metric -> documents left out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,59 +79,85 @@ def checked(preds: Predictions, name: str, gold: Gold, docs: list[Document]) -> 
     return parse_predictions(text, f"system {name} (as JSON Lines)", gold.docs, gold.pairs)
 
 
-def fit_predict(system: System, train: TrainingSet, docs: list[Document], queries: list[PairQuery]) -> Predictions:
-    """Train a learned system and predict: one fold (or the test run), run in a worker process."""
-    system.fit(train)
-    return system.predict(docs, queries)
-
-
-def run_system(
-    system: System, gold: Gold, tick: Callable[[], None], name: str = "", pool: Executor | None = None
-) -> dict[str, Predictions]:
-    """Predictions of one system for the test split and for every cross-validation fold.
-
-    A learned system's six trainings (the test run and one per fold) are independent: with ``pool``
-    they run in its worker processes, each on a copy of the untrained system, and their results
-    are put back in fold order, so the output is the same as in one process.
-    """
-    name = name or system.name or type(system).__name__
+def system_jobs(system: System, gold: Gold, name: str) -> list[Job]:
+    """The runs that give a system's predictions (pure): a system that does not learn runs once
+    over every document; a learned one trains for the test split, then once per held-out document."""
     docs = sorted(gold.docs, key=lambda d: d.id)
     by_id = {d.id: d for d in docs}
     claims = gold.claims()
-    split_of = {d.id: d.split for d in docs}
-    test = [d for d in docs if d.split == "test"]
-    test_pairs = [p for p in gold.pairs if pair_split(p, split_of) == "test"]
-    out: dict[str, Predictions] = {}
     if not system.learned:
-        everything = checked(system.predict(docs, pair_queries(gold.pairs, by_id, claims)), name, gold, docs)
-        tick()
-        out["test"] = everything.only([d.id for d in test])
-        out["cv"] = everything
-        return out
+        return [Job(system, None, docs, pair_queries(gold.pairs, by_id, claims), f"{name}: every document")]
+    test = [d for d in docs if d.split == "test"]
     train = training_docs(system, docs, {d.id for d in test})
     if not train:
         raise untrainable(system, name, docs)
     if len(docs) < 2:
         raise InputError(f"system {name}", "learns, but the corpus has fewer than two documents to cross-validate on")
-    jobs = [(training_set(train, gold.spans, gold.pairs), test, pair_queries(test_pairs, by_id, claims))]
+    split_of = {d.id: d.split for d in docs}
+    test_pairs = [p for p in gold.pairs if pair_split(p, split_of) == "test"]
+    jobs = [
+        Job(
+            system,
+            training_set(train, gold.spans, gold.pairs),
+            test,
+            pair_queries(test_pairs, by_id, claims),
+            f"{name}: test split",
+        )
+    ]
     for held in docs:
         rest = [d for d in docs if d.id != held.id]
         home = [p for p in gold.pairs if p.home() == held.id]
-        jobs.append((training_set(rest, gold.spans, gold.pairs), [held], pair_queries(home, by_id, claims)))
-    if pool is None:
-        results = []
-        for job in jobs:
-            results.append(fit_predict(system, *job))
-            tick()
-    else:
-        futures = [pool.submit(fit_predict, system, *job) for job in jobs]
-        for future in as_completed(futures):
-            future.result()
-            tick()
-        results = [f.result() for f in futures]
-    out["test"] = checked(results[0], name, gold, test)
-    out["cv"] = checked(merge(results[1:]), name, gold, docs)
-    return out
+        jobs.append(
+            Job(
+                system,
+                training_set(rest, gold.spans, gold.pairs),
+                [held],
+                pair_queries(home, by_id, claims),
+                f"{name}: fold {held.id}",
+            )
+        )
+    return jobs
+
+
+def assemble(system: System, gold: Gold, name: str, results: list[Predictions]) -> dict[str, Predictions]:
+    """A system's checked predictions per evaluation, from the results of its ``system_jobs`` in order."""
+    docs = sorted(gold.docs, key=lambda d: d.id)
+    test = [d for d in docs if d.split == "test"]
+    if not system.learned:
+        everything = checked(results[0], name, gold, docs)
+        return {"test": everything.only([d.id for d in test]), "cv": everything}
+    return {"test": checked(results[0], name, gold, test), "cv": checked(merge(results[1:]), name, gold, docs)}
+
+
+def run_jobs_of(jobs: list[Job], workers: int, tick: Callable[[str], None]) -> list[Predictions]:
+    """Every job: those of systems with fixed kernels in pinned child processes (``workers`` at a
+    time), the others here, one after another; results in job order."""
+    pinned = [k for k, job in enumerate(jobs) if job.system.fixed_kernels]
+    results: dict[int, Predictions] = dict(zip(pinned, run_jobs([jobs[k] for k in pinned], workers, tick)))
+    for k, job in enumerate(jobs):
+        if k not in results:
+            results[k] = run(job)
+            tick(job.label)
+    return [results[k] for k in range(len(jobs))]
+
+
+def run_systems(
+    systems: dict[str, System], gold: Gold, tick: Callable[[str], None] = lambda label: None, workers: int = 1
+) -> dict[str, dict[str, Predictions]]:
+    """Predictions of every system for the test split and for every cross-validation fold. Bad input
+    (a system that cannot train) fails before any run."""
+    jobs = {name: system_jobs(s, gold, name) for name, s in systems.items()}
+    flat = [job for name in systems for job in jobs[name]]
+    results = iter(run_jobs_of(flat, workers, tick))
+    return {name: assemble(s, gold, name, [next(results) for _ in jobs[name]]) for name, s in systems.items()}
+
+
+def run_system(
+    system: System, gold: Gold, tick: Callable[[str], None] = lambda label: None, name: str = "", workers: int = 1
+) -> dict[str, Predictions]:
+    """Predictions of one system for the test split and for every cross-validation fold."""
+    name = name or system.name or type(system).__name__
+    return run_systems({name: system}, gold, tick, workers)[name]
 
 
 def fit_splits(system: System) -> tuple[str, ...]:
@@ -163,20 +188,28 @@ def untrainable(system: System, name: str, docs: list[Document]) -> InputError:
 
 def fit_learned(system: System, gold: Gold, name: str, predicted: set[str] | frozenset[str] = frozenset()) -> None:
     """Train a learned system on ``training_docs`` (as for the leaderboard's test evaluation)."""
-    if system.learned:
-        docs = sorted(gold.docs, key=lambda d: d.id)
-        train = training_docs(system, docs, predicted)
-        if not train:
-            raise untrainable(system, name, docs)
-        system.fit(training_set(train, gold.spans, gold.pairs))
+    train = training_of(system, gold, name, predicted)
+    if train is not None:
+        system.fit(train)
+
+
+def training_of(system: System, gold: Gold, name: str, predicted: set[str] | frozenset[str]) -> TrainingSet | None:
+    """What a learned system trains on to predict the documents ``predicted`` (None: it does not learn)."""
+    if not system.learned:
+        return None
+    docs = sorted(gold.docs, key=lambda d: d.id)
+    train = training_docs(system, docs, predicted)
+    if not train:
+        raise untrainable(system, name, docs)
+    return training_set(train, gold.spans, gold.pairs)
 
 
 def predict_on(system: System, gold: Gold, docs: list[Document], pairs: list[Pair], name: str) -> Predictions:
-    """A system's checked predictions on ``docs`` and ``pairs``; a learned system is first trained (``fit_learned``)."""
-    fit_learned(system, gold, name, {d.id for d in docs})
-    return checked(
-        system.predict(docs, pair_queries(pairs, {d.id: d for d in gold.docs}, gold.claims())), name, gold, docs
-    )
+    """A system's checked predictions on ``docs`` and ``pairs``, a learned system trained first
+    (``training_of``); a system with fixed kernels runs in a pinned child, as on the leaderboard."""
+    queries = pair_queries(pairs, {d.id: d for d in gold.docs}, gold.claims())
+    job = Job(system, training_of(system, gold, name, {d.id for d in docs}), docs, queries, name)
+    return checked(run_pinned(job) if system.fixed_kernels else run(job), name, gold, docs)
 
 
 def run_on_split(system: System, gold: Gold, split: str, name: str) -> tuple[Predictions, list[Document], list[Pair]]:
@@ -208,8 +241,77 @@ def evaluation_pairs(gold: Gold) -> dict[str, list[Pair]]:
     return {"test": [p for p in gold.pairs if pair_split(p, split_of) == "test"], "cv": list(gold.pairs)}
 
 
-def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[], None] = lambda: None) -> Board:
-    """The leaderboard: scores, CIs and p-values against the best system, every float rounded."""
+METRICS = (*(t.name for t in TAG_LAYERS), "figure_values", "pairs")  # what development documents are declared for
+
+
+class Scorer:
+    """Counts of every system on one evaluation's documents, leaving out the documents a system was
+    developed on (per metric), cached by the documents left out: most systems need one count, a
+    system with rules two."""
+
+    def __init__(self, golds: list[GoldDoc], pairs: list[Pair], entries: list[Entry], ev: str) -> None:
+        self.golds, self.pairs, self.ev = golds, pairs, ev
+        self.preds = {e.name: e.predictions[ev] for e in entries if ev in e.predictions}
+        ids = {g.doc.id for g in golds}
+        self.left_out = {e.name: {m: frozenset(e.developed_on.get(m, ())) & ids for m in METRICS} for e in entries}
+        self._counts: dict[tuple[str, frozenset[str]], Counts] = {}
+
+    def counts(self, name: str, drop: frozenset[str]) -> Counts:
+        """Counts of ``name`` on the documents outside ``drop``, and on the pairs touching none of them."""
+        key = (name, drop)
+        if key not in self._counts:
+            golds = [g for g in self.golds if g.doc.id not in drop]
+            pairs = [p for p in self.pairs if p.a_doc not in drop and p.b_doc not in drop]
+            self._counts[key] = count(golds, self.preds[name], pairs)
+        return self._counts[key]
+
+    def scores(self, name: str) -> Scores:
+        """A system's scores, each metric on the documents it was not developed on."""
+        drops = self.left_out[name]
+        summaries = {d: summarize(self.counts(name, d)) for d in sorted(set(drops.values()), key=sorted)}
+        layers = {}
+        for t in [t.name for t in TAG_LAYERS]:
+            own = summaries[drops[t]].layers.get(t)
+            if own is None:
+                continue
+            values = summaries[drops["figure_values"]].layers[t].values if t == "figure_tags" else None
+            layers[t] = replace(own, values=values)
+        return Scores(layers, summaries[drops["pairs"]].pairs, next(iter(summaries.values())).sample)
+
+    def per_unit(self, name: str, key: str, drop: frozenset[str]) -> np.ndarray | None:
+        c = self.counts(name, drop)
+        return c.pairs if key == "pairs" else c.strict.get(key)
+
+    def compare(self) -> dict[str, Comparison]:
+        """Per layer (and pairs): the best system by strict micro F1 (pairs: macro-F1) on its own
+        scored documents, and every other one's approximate randomisation p-value against it on the
+        documents both are scored on."""
+        out: dict[str, Comparison] = {}
+        for key in [t.name for t in TAG_LAYERS] + ["pairs"]:
+            statistic = pair_macro_f1 if key == "pairs" else strict_f1
+            observed = {}
+            for name in self.preds:
+                x = self.per_unit(name, key, self.left_out[name][key])
+                if x is not None and len(x) and not np.isnan(f := float(statistic(x.sum(0)))):
+                    observed[name] = f
+            if not observed:
+                continue
+            order = list(self.preds)
+            best = max(observed, key=lambda n: (observed[n], -order.index(n)))
+            p_values = {}
+            for name in observed:
+                if name == best:
+                    continue
+                drop = self.left_out[best][key] | self.left_out[name][key]
+                a, b = self.per_unit(best, key, drop), self.per_unit(name, key, drop)
+                p_values[name] = None if a is None or b is None or not len(a) else randomization_test(a, b, statistic)
+            out[key] = Comparison(best, p_values)
+        return out
+
+
+def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[str], None] = lambda label: None) -> Board:
+    """The leaderboard: scores, CIs and p-values against the best system (floats unrounded: the
+    outputs round them once, ``write_outputs``)."""
     docs = evaluation_docs(gold)
     pairs = evaluation_pairs(gold)
     # the test split is scored with the flags the dataset publishes; cross-validation holds every
@@ -218,14 +320,11 @@ def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[], None] = l
     evaluations = {}
     for ev in EVALUATIONS:
         golds: list[GoldDoc] = [index_gold(d, gold.spans(d.id), flags[ev].get(d.id, set())) for d in docs[ev]]
-        counts: dict[str, Counts] = {}
+        scorer = Scorer(golds, pairs[ev], entries, ev)
         systems: dict[str, Scores] = {}
-        for e in entries:
-            if ev not in e.predictions:
-                continue
-            counts[e.name] = count(golds, e.predictions[ev], pairs[ev])
-            systems[e.name] = summarize(counts[e.name])
-            tick()
+        for name in scorer.preds:
+            systems[name] = scorer.scores(name)
+            tick(f"{name}: scored ({ev})")
         # the gold alone (no layer predicted, every pair unlabelled): the units and pair homes of this evaluation
         gold_counts = count(golds, Predictions({}, frozenset(), {}, {}), pairs[ev])
         evaluations[ev] = Evaluation(
@@ -243,15 +342,24 @@ def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[], None] = l
             else {},
             sample=sample(gold_counts)[0],
             systems=systems,
-            comparison=compare(counts),
+            comparison=scorer.compare(),
         )
     board = Board(
         evaluations=evaluations,
         order=tuple(e.name for e in entries),
-        systems={e.name: SystemInfo(e.kind, e.learned, tuple(sorted(e.predictions)), e.trained_on) for e in entries},
+        systems={
+            e.name: SystemInfo(
+                e.kind,
+                e.learned,
+                tuple(sorted(e.predictions)),
+                e.trained_on,
+                {m: tuple(sorted(d)) for m, d in sorted(e.developed_on.items()) if d},
+            )
+            for e in entries
+        },
         settings=SETTINGS,
     )
-    return rounded(board)
+    return board
 
 
 SETTINGS = {
@@ -275,29 +383,6 @@ SETTINGS = {
     "pairs": "CONTRADICTS P/R/F1 and macro-F1 over the labels present (scikit-learn); missing labels are wrong",
     "value_accuracy": "share of strictly matched figures whose value equals the gold value",
 }
-
-
-def compare(counts: dict[str, Counts]) -> dict[str, Comparison]:
-    """Per layer (and pairs): the best system by strict micro F1 (pairs: macro-F1) and every other
-    one's approximate randomisation p-value against it."""
-    out: dict[str, Comparison] = {}
-    for key in [t.name for t in TAG_LAYERS] + ["pairs"]:
-        per_unit = {
-            name: c.pairs if key == "pairs" else c.strict.get(key)
-            for name, c in counts.items()
-            if (c.pairs if key == "pairs" else c.strict.get(key)) is not None
-        }
-        statistic = pair_macro_f1 if key == "pairs" else strict_f1
-        observed = {name: float(statistic(x.sum(0))) for name, x in per_unit.items()}
-        observed = {name: f for name, f in observed.items() if not np.isnan(f)}
-        if not observed:
-            continue
-        best = max(observed, key=lambda n: (observed[n], -list(counts).index(n)))
-        out[key] = Comparison(
-            best,
-            {name: randomization_test(per_unit[best], per_unit[name], statistic) for name in observed if name != best},
-        )
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -328,7 +413,8 @@ def write_outputs(board: Board, out: Path) -> list[Path]:
     md = out / "LEADERBOARD.md"
     js = out / "leaderboard.json"
     png = out / "leaderboard.png"
-    write_text_atomic(js, json.dumps(board.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    # one rounding each, from the unrounded board: JSON to DIGITS places, the page and the plot to theirs
+    write_text_atomic(js, json.dumps(rounded(board).to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     write_text_atomic(md, markdown(board))
     write_bytes_atomic(png, chart(board))
     return [md, js, png]
@@ -337,21 +423,9 @@ def write_outputs(board: Board, out: Path) -> list[Path]:
 WORKERS_ENV = "CROSSCLAIM_WORKERS"
 
 
-@contextlib.contextmanager
-def worker_pool(needed: bool) -> Iterator[Executor | None]:
-    """Worker processes for the trainings, one per core (at most ``$CROSSCLAIM_WORKERS``); None on one core.
-
-    Forked where the platform can (a worker then starts with everything imported, which matters when
-    every model comes from the cache); a worker only trains and predicts, it never touches the
-    caller's threads (the progress bar). Elsewhere spawned.
-    """
-    workers = min(os.cpu_count() or 1, int(os.environ.get(WORKERS_ENV) or 1 << 30))
-    if not needed or workers < 2:
-        yield None
-        return
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-        yield pool
+def worker_count() -> int:
+    """Child processes run at once: one per core, at most ``$CROSSCLAIM_WORKERS``."""
+    return max(1, min(os.cpu_count() or 1, int(os.environ.get(WORKERS_ENV) or 1 << 30)))
 
 
 def leaderboard(
@@ -360,7 +434,7 @@ def leaderboard(
     names: list[str] | None = None,
     files: list[tuple[str, Path]] | None = None,
     on_total: Callable[[int], None] = lambda n: None,
-    tick: Callable[[], None] = lambda: None,
+    tick: Callable[[str], None] = lambda label: None,
 ) -> Board:
     """Run, score and write the leaderboard; returns the board. Bad input fails before any run."""
     gold = load_gold(root / "annotations")
@@ -368,17 +442,18 @@ def leaderboard(
     systems = {name: make_system(name) for name in names}
     loaded = file_entries(gold, files or [], set(systems))
     on_total(steps(systems, len(loaded), len(gold.docs)))
-    with worker_pool(any(s.learned for s in systems.values())) as pool:
-        entries = [
-            Entry(
-                name,
-                "baseline" if name in BUILTIN else "plug-in",
-                bool(s.learned),
-                run_system(s, gold, tick, name, pool),
-                fit_splits(s) if s.learned else (),
-            )
-            for name, s in systems.items()
-        ]
+    runs = run_systems(systems, gold, tick, worker_count())
+    entries = [
+        Entry(
+            name,
+            "baseline" if name in BUILTIN else "plug-in",
+            bool(s.learned),
+            runs[name],
+            fit_splits(s) if s.learned else (),
+            dict(s.developed_on),
+        )
+        for name, s in systems.items()
+    ]
     board = score_entries(gold, entries + loaded, tick)
     write_outputs(board, out)
     return board

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.formats.predictions import Predictions
@@ -51,6 +52,13 @@ class System(ABC):
     # the splits it trains on for a test-split run; a pair system may add validation, as the train
     # split alone may lack a label (the leaderboard says so)
     fit_splits: tuple[str, ...] = ("train",)
+    # its arithmetic goes through BLAS or a neural library: the leaderboard, ``predict`` and
+    # ``explain`` run it in a child process with fixed kernels (``systems.kernels``), which needs
+    # the system to be picklable (a class defined at the top level of a module)
+    fixed_kernels: bool = False
+    # metric (a tag layer, "figure_values" or "pairs") -> the documents its rules were written from,
+    # including those of rules it imports: the leaderboard never scores it on them
+    developed_on: Mapping[str, frozenset[str]] = MappingProxyType({})
 
     def fit(self, train: TrainingSet) -> None:  # noqa: B027  (rule-based systems learn nothing)
         """Learn from gold training documents; rule-based systems ignore it."""
