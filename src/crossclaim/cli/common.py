@@ -3,10 +3,12 @@ error boundary."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -133,6 +135,7 @@ def friendly(fn):
 
 
 def progress_bar() -> Progress:
+    """A transient bar on stderr; disabled (it prints nothing) when stderr is not a terminal."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -142,3 +145,37 @@ def progress_bar() -> Progress:
         transient=True,
         disable=not sys.stderr.isatty(),
     )
+
+
+class Steps:
+    """Progress of a job made of named steps, on stderr only (stdout and the files written never see it).
+
+    On a terminal a rich bar; elsewhere (a log file, a CI job) the bar is off, so each finished step is
+    one plain line, ``leaderboard: crf: fold doc-001 done (7/40)``: a run of minutes is never silent.
+    """
+
+    def __init__(self, bar: Progress, label: str) -> None:
+        self.bar, self.label = bar, label
+        self.task = bar.add_task(label, total=None)
+        self.total: int | None = None
+        self.done = 0
+
+    def set_total(self, total: int) -> None:
+        self.total = total
+        self.bar.update(self.task, total=total)
+
+    def tick(self, step: str) -> None:
+        """``step`` (what just finished) is done."""
+        self.done += 1
+        if not self.bar.disable:
+            self.bar.advance(self.task)
+            return
+        of = f"/{self.total}" if self.total is not None else ""
+        err.print(one_line(f"{self.label}: {step} done ({self.done}{of})"))
+
+
+@contextlib.contextmanager
+def steps_progress(label: str) -> Iterator[Steps]:
+    """A ``Steps`` reporter for the duration of the block (the bar is removed at its end)."""
+    with progress_bar() as bar:
+        yield Steps(bar, label)

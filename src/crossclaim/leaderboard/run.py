@@ -87,9 +87,12 @@ def fit_predict(system: System, train: TrainingSet, docs: list[Document], querie
 
 
 def run_system(
-    system: System, gold: Gold, tick: Callable[[], None], name: str = "", pool: Executor | None = None
+    system: System, gold: Gold, tick: Callable[[str], None], name: str = "", pool: Executor | None = None
 ) -> dict[str, Predictions]:
     """Predictions of one system for the test split and for every cross-validation fold.
+
+    ``tick`` is called with what just finished (``"crf: fold doc-001"``), so a run that takes minutes
+    can say where it is on a terminal and in a log alike.
 
     A learned system's six trainings (the test run and one per fold) are independent: with ``pool``
     they run in its worker processes, each on a copy of the untrained system, and their results
@@ -105,7 +108,7 @@ def run_system(
     out: dict[str, Predictions] = {}
     if not system.learned:
         everything = checked(system.predict(docs, pair_queries(gold.pairs, by_id, claims)), name, gold, docs)
-        tick()
+        tick(f"{name}: every document")
         out["test"] = everything.only([d.id for d in test])
         out["cv"] = everything
         return out
@@ -115,20 +118,21 @@ def run_system(
     if len(docs) < 2:
         raise InputError(f"system {name}", "learns, but the corpus has fewer than two documents to cross-validate on")
     jobs = [(training_set(train, gold.spans, gold.pairs), test, pair_queries(test_pairs, by_id, claims))]
+    what = [f"{name}: test split", *(f"{name}: fold {held.id}" for held in docs)]
     for held in docs:
         rest = [d for d in docs if d.id != held.id]
         home = [p for p in gold.pairs if p.home() == held.id]
         jobs.append((training_set(rest, gold.spans, gold.pairs), [held], pair_queries(home, by_id, claims)))
     if pool is None:
         results = []
-        for job in jobs:
+        for job, step in zip(jobs, what):
             results.append(fit_predict(system, *job))
-            tick()
+            tick(step)
     else:
-        futures = [pool.submit(fit_predict, system, *job) for job in jobs]
+        futures = {pool.submit(fit_predict, system, *job): step for job, step in zip(jobs, what)}
         for future in as_completed(futures):
             future.result()
-            tick()
+            tick(futures[future])
         results = [f.result() for f in futures]
     out["test"] = checked(results[0], name, gold, test)
     out["cv"] = checked(merge(results[1:]), name, gold, docs)
@@ -208,7 +212,7 @@ def evaluation_pairs(gold: Gold) -> dict[str, list[Pair]]:
     return {"test": [p for p in gold.pairs if pair_split(p, split_of) == "test"], "cv": list(gold.pairs)}
 
 
-def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[], None] = lambda: None) -> Board:
+def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[str], None] = lambda step: None) -> Board:
     """The leaderboard: scores, CIs and p-values against the best system, every float rounded."""
     docs = evaluation_docs(gold)
     pairs = evaluation_pairs(gold)
@@ -225,7 +229,7 @@ def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[], None] = l
                 continue
             counts[e.name] = count(golds, e.predictions[ev], pairs[ev])
             systems[e.name] = summarize(counts[e.name])
-            tick()
+            tick(f"scoring {e.name} ({ev})")
         # the gold alone (no layer predicted, every pair unlabelled): the units and pair homes of this evaluation
         gold_counts = count(golds, Predictions({}, frozenset(), {}, {}), pairs[ev])
         evaluations[ev] = Evaluation(
@@ -360,9 +364,13 @@ def leaderboard(
     names: list[str] | None = None,
     files: list[tuple[str, Path]] | None = None,
     on_total: Callable[[int], None] = lambda n: None,
-    tick: Callable[[], None] = lambda: None,
+    tick: Callable[[str], None] = lambda step: None,
 ) -> Board:
-    """Run, score and write the leaderboard; returns the board. Bad input fails before any run."""
+    """Run, score and write the leaderboard; returns the board. Bad input fails before any run.
+
+    ``on_total`` gets the number of steps (``steps``), then ``tick`` is called once per step with what
+    finished; neither ever reaches the outputs.
+    """
     gold = load_gold(root / "annotations")
     names = names if names is not None else system_names()
     systems = {name: make_system(name) for name in names}
