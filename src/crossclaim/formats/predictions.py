@@ -316,8 +316,9 @@ def _pairs(
             problems.add(f"{at}.pair_id", f"{shown(pid)} is not a gold claim pair (see the claim_pairs config)")
             continue
         if doc.id not in (pair.a_doc, pair.b_doc):
+            homes = " or ".join(dict.fromkeys((pair.a_doc, pair.b_doc)))  # one document when the pair is within it
             problems.add(
-                f"{at}.pair_id", f"pair {shown(pid)} does not involve document {doc.id}; put it on a line of its own"
+                f"{at}.pair_id", f"pair {shown(pid)} does not involve document {doc.id}; put it on the line of {homes}"
             )
             continue
         if label not in PAIR_LABELS:
