@@ -182,11 +182,18 @@ def parse_predictions(
     return Predictions(spans, tag_layers_of(layers, bool(flagged)), contradictory, labels if has_pairs else None)
 
 
-def require_documents(preds: Predictions, doc_ids: list[str], where: str) -> None:
-    """Every document to be scored must have its line: a silent gap would score as misses."""
+def require_documents(preds: Predictions, doc_ids: list[str], where: str, hint: str = "") -> None:
+    """Every document to be scored must have its line: a silent gap would score as misses.
+
+    An empty file is said to be empty (a list of every document would hide that); ``hint`` (what to
+    do, e.g. which split the file's documents are in) ends the message when lines are missing.
+    """
     missing = [d for d in doc_ids if d not in preds.spans]
+    if missing and not preds.spans:
+        raise InputError(where, "the file is empty (no document line): write one line per document of the scored split")
     if missing:
-        raise InputError(where, f"no line for document(s) {', '.join(missing)} of the scored split")
+        what = f"no line for document(s) {', '.join(missing)} of the scored split"
+        raise InputError(where, f"{what}; {hint}" if hint else what)
 
 
 def _document(row: dict, here: str, by_id: dict, seen: dict, n: int, problems: Problems) -> Document | None:
