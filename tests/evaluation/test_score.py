@@ -341,3 +341,20 @@ def test_an_empty_predictions_file_is_said_to_be_empty(tmp_path: Path, text: str
     empty.write_text(text, encoding="utf-8")
     said = score_error([str(empty)])
     assert f"{empty}: the file is empty (no document line)" in said and "doc-001" not in said
+
+
+def test_predictions_of_a_corpus_are_told_a_corpus_has_no_gold(tmp_path: Path) -> None:
+    """No line names a document of the dataset (``crossclaim predict SYSTEM CORPUS``): one error, not one per line."""
+    corpus = lines_of(tmp_path / "crawl.pred.jsonl", ["a1", "a2", "a3"])
+    said = score_error([str(corpus)])
+    assert (
+        f"{corpus}, line 1, field document_id: unknown document 'a1' (and 2 more lines): no line of the file is "
+        in said
+    )
+    assert "a corpus outside the dataset has no gold to score against" in said and "Pre-annotating a corpus" in said
+    board = ["leaderboard", "--root", str(REPO), "--out", str(tmp_path / "out"), "--system", "regex"]
+    result = CliRunner().invoke(app, [*board, "--predictions", str(corpus), "--name", "crawl"])
+    assert result.exit_code == 2 and "a corpus outside the dataset has no gold" in result.output, result.output
+    typo = lines_of(tmp_path / "typo.jsonl", ["doc-001", "doc-03"])  # one stray id among known ones: said per line
+    said = score_error([str(typo)])
+    assert "line 2, field document_id: unknown document 'doc-03' (known: " in said and "no gold" not in said

@@ -33,6 +33,12 @@ def pairs_of_split(pairs: list[Pair], split_of: dict[str, str], split: str) -> l
 # ---------------------------------------------------------------------------------------------
 # a predictions file on a split (the ``crossclaim score`` command)
 
+# what a file of predictions on documents outside the dataset (a corpus: ``crossclaim predict SYSTEM CORPUS``) is told
+NO_GOLD = (
+    "a corpus outside the dataset has no gold to score against; its predictions are pre-annotations "
+    '(see "Pre-annotating a corpus" in the README)'
+)
+
 
 def score_file(root: Path, path: Path, split: str) -> SplitScores:
     """Validate ``path`` against the corpus and score it on ``split`` (train, validation, test or all)."""
@@ -42,7 +48,7 @@ def score_file(root: Path, path: Path, split: str) -> SplitScores:
     if split not in (*SPLITS, "all"):
         raise InputError("--split", f"unknown split {split!r} (allowed: {', '.join(SPLITS)}, all)")
     gold = load_gold(root / "annotations")
-    preds = read_predictions(path, gold.docs, gold.pairs)
+    preds = read_predictions(path, gold.docs, gold.pairs, NO_GOLD)
     docs = [d for d in sorted(gold.docs, key=lambda d: d.id) if split == "all" or d.split == split]
     ids = [d.id for d in docs]
     split_of = {d.id: d.split for d in gold.docs}

@@ -38,7 +38,7 @@ from crossclaim.evaluation.metrics import (
     summarize,
 )
 from crossclaim.evaluation.results import Scores, rounded
-from crossclaim.evaluation.score import pairs_of_split
+from crossclaim.evaluation.score import NO_GOLD, pairs_of_split
 from crossclaim.files import write_bytes_atomic, write_text_atomic
 from crossclaim.formats.predictions import (
     Predictions,
@@ -315,7 +315,7 @@ def file_entries(gold: Gold, files: list[tuple[str, Path]], taken: set[str]) -> 
     for name, path in files:
         if name in taken or any(e.name == name for e in entries):
             raise InputError(f"--name {name}", "already the name of another system")
-        preds = read_predictions(path, gold.docs, gold.pairs)
+        preds = read_predictions(path, gold.docs, gold.pairs, NO_GOLD)
         require_documents(preds, test_ids, str(path))
         entries.append(Entry(name, "file", False, {"test": preds.only(test_ids)}))
     return entries
