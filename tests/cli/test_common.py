@@ -141,6 +141,29 @@ def test_output_paths_are_checked_before_any_work(repo: Path, tmp_path: Path) ->
     one_error(runner.invoke(app, args), f"--json {unwritable}: no file can be written in /proc")
 
 
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["predict", "regex", "--split", "test", "-o"], "--output"),
+        (["explain", "regex", "-o"], "--output"),
+        (["score", "PREDS", "--json"], "--json"),
+        (["leaderboard", "--system", "regex", "--out"], "--out"),
+        (["studio", "agreement", "--out"], "--out"),
+    ],
+)
+def test_an_output_in_a_missing_directory_is_refused_and_nothing_is_made(
+    repo: Path, tmp_path: Path, args: list[str], option: str
+) -> None:
+    """A mistyped directory is not created: the path is refused before any work."""
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"document_id": "doc-x"}) + "\n")
+    target = tmp_path / "missing" / "deeper" / "out.jsonl"
+    args = [str(preds) if a == "PREDS" else a for a in args]
+    result = runner.invoke(app, [*args, str(target), "--root", str(repo)])
+    one_error(result, f"{option} {target}: directory {target.parent} does not exist: create it first")
+    assert not (tmp_path / "missing").exists()
+
+
 def test_an_interrupted_build_is_finished_by_the_next_command(repo: Path) -> None:
     """A journal left by a killed build is rolled forward before any command reads the project."""
     from crossclaim.files import JOURNAL, WORK_DIR, Staged
