@@ -193,3 +193,26 @@ def test_an_interrupted_build_is_finished_by_the_next_command(repo: Path) -> Non
 def _identity(path: Path) -> tuple[int, int]:
     st = path.stat()
     return st.st_dev, st.st_ino
+
+
+def test_steps_are_plain_lines_only_when_there_is_no_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    """On a terminal the bar alone shows progress; without one (stderr not a terminal) each step is a line."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from crossclaim.cli.common import Steps
+
+    for disable in (False, True):
+        with Progress(console=Console(file=io.StringIO()), disable=disable) as bar:
+            steps = Steps(bar, "leaderboard")
+            steps.set_total(2)
+            steps.tick("crf: fold doc-001")
+            steps.tick("scoring crf (cv)")
+            assert bar.tasks[0].completed == 2
+        printed = capsys.readouterr()
+        assert printed.out == ""
+        assert printed.err == (
+            "leaderboard: crf: fold doc-001 done (1/2)\nleaderboard: scoring crf (cv) done (2/2)\n" if disable else ""
+        )

@@ -174,11 +174,10 @@ class Steps:
     def tick(self, step: str) -> None:
         """``step`` (what just finished) is done."""
         self.done += 1
-        if not self.bar.disable:
-            self.bar.advance(self.task)
-            return
-        of = f"/{self.total}" if self.total is not None else ""
-        err.print(one_line(f"{self.label}: {step} done ({self.done}{of})"))
+        self.bar.advance(self.task)
+        if self.bar.disable:
+            of = f"/{self.total}" if self.total is not None else ""
+            err.print(one_line(f"{self.label}: {step} done ({self.done}{of})"))
 
 
 @contextlib.contextmanager
