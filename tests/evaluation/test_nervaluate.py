@@ -85,7 +85,7 @@ def baseline_runs(corpus: Gold) -> dict[str, dict[str, Predictions]]:
     from crossclaim.leaderboard.run import run_system
     from crossclaim.systems.registry import BUILTIN, make_system
 
-    return {name: run_system(make_system(name), corpus, lambda: None, name) for name in BUILTIN}
+    return {name: run_system(make_system(name), corpus, lambda step: None, name) for name in BUILTIN}
 
 
 def test_every_baseline_is_in_the_run(baseline_runs) -> None:
