@@ -141,6 +141,29 @@ def test_output_paths_are_checked_before_any_work(repo: Path, tmp_path: Path) ->
     one_error(runner.invoke(app, args), f"--json {unwritable}: no file can be written in /proc")
 
 
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["predict", "regex", "--split", "test", "-o"], "--output"),
+        (["explain", "regex", "-o"], "--output"),
+        (["score", "PREDS", "--json"], "--json"),
+        (["leaderboard", "--system", "regex", "--out"], "--out"),
+        (["studio", "agreement", "--out"], "--out"),
+    ],
+)
+def test_an_output_in_a_missing_directory_is_refused_and_nothing_is_made(
+    repo: Path, tmp_path: Path, args: list[str], option: str
+) -> None:
+    """A mistyped directory is not created: the path is refused before any work."""
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"document_id": "doc-x"}) + "\n")
+    target = tmp_path / "missing" / "deeper" / "out.jsonl"
+    args = [str(preds) if a == "PREDS" else a for a in args]
+    result = runner.invoke(app, [*args, str(target), "--root", str(repo)])
+    one_error(result, f"{option} {target}: directory {target.parent} does not exist: create it first")
+    assert not (tmp_path / "missing").exists()
+
+
 def test_an_interrupted_build_is_finished_by_the_next_command(repo: Path) -> None:
     """A journal left by a killed build is rolled forward before any command reads the project."""
     from crossclaim.files import JOURNAL, WORK_DIR, Staged
@@ -170,3 +193,26 @@ def test_an_interrupted_build_is_finished_by_the_next_command(repo: Path) -> Non
 def _identity(path: Path) -> tuple[int, int]:
     st = path.stat()
     return st.st_dev, st.st_ino
+
+
+def test_steps_are_plain_lines_only_when_there_is_no_bar(capsys: pytest.CaptureFixture[str]) -> None:
+    """On a terminal the bar alone shows progress; without one (stderr not a terminal) each step is a line."""
+    import io
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from crossclaim.cli.common import Steps
+
+    for disable in (False, True):
+        with Progress(console=Console(file=io.StringIO()), disable=disable) as bar:
+            steps = Steps(bar, "leaderboard")
+            steps.set_total(2)
+            steps.tick("crf: fold doc-001")
+            steps.tick("scoring crf (cv)")
+            assert bar.tasks[0].completed == 2
+        printed = capsys.readouterr()
+        assert printed.out == ""
+        assert printed.err == (
+            "leaderboard: crf: fold doc-001 done (1/2)\nleaderboard: scoring crf (cv) done (2/2)\n" if disable else ""
+        )

@@ -305,3 +305,56 @@ def test_score_command_scores_the_gold_as_one_and_writes_json(tmp_path: Path) ->
     assert scores["layers"]["figure_tags"]["strict"]["micro"]["f1"] == 1.0
     bad = CliRunner().invoke(app, ["score", str(pred), "--split", "dev", "--root", str(root)])
     assert bad.exit_code == 2 and "unknown split" in bad.output
+
+
+def score_error(args: list[str]) -> str:
+    """The one error line of a refused ``crossclaim score`` on the committed corpus."""
+    result = CliRunner().invoke(app, ["score", *args, "--root", str(REPO)])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert len(result.output.splitlines()) == 1, result.output
+    return result.output
+
+
+def lines_of(path: Path, ids: list[str]) -> Path:
+    path.write_text("".join(json.dumps({"document_id": d}) + "\n" for d in ids), encoding="utf-8")
+    return path
+
+
+def test_a_file_of_another_split_is_told_its_split_and_the_option(tmp_path: Path) -> None:
+    test_file = lines_of(tmp_path / "test.jsonl", ["doc-001", "doc-003"])
+    said = score_error([str(test_file), "--split", "validation"])
+    assert (
+        "no line for document(s) doc-004 of the scored split; the file's documents doc-001, doc-003 are in the " in said
+    )
+    assert said.rstrip().endswith("test split: pass --split test")
+    mixed = lines_of(tmp_path / "mixed.jsonl", ["doc-000", "doc-001", "doc-002"])
+    said = score_error([str(mixed), "--split", "validation"])
+    assert "the file's documents are in the train split (doc-000, doc-002) and the test split (doc-001): " in said
+    assert said.rstrip().endswith("pass --split train")  # the test split lacks doc-003
+    partial = lines_of(tmp_path / "partial.jsonl", ["doc-001"])  # a gap in the split asked for: no hint
+    assert score_error([str(partial), "--split", "test"]).rstrip().endswith("doc-003 of the scored split")
+
+
+@pytest.mark.parametrize("text", ["", "\n\n"])
+def test_an_empty_predictions_file_is_said_to_be_empty(tmp_path: Path, text: str) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text(text, encoding="utf-8")
+    said = score_error([str(empty)])
+    assert f"{empty}: the file is empty (no document line)" in said and "doc-001" not in said
+
+
+def test_predictions_of_a_corpus_are_told_a_corpus_has_no_gold(tmp_path: Path) -> None:
+    """No line names a document of the dataset (``crossclaim predict SYSTEM CORPUS``): one error, not one per line."""
+    corpus = lines_of(tmp_path / "crawl.pred.jsonl", ["a1", "a2", "a3"])
+    said = score_error([str(corpus)])
+    assert (
+        f"{corpus}, line 1, field document_id: unknown document 'a1' (and 2 more lines): no line of the file is "
+        in said
+    )
+    assert "a corpus outside the dataset has no gold to score against" in said and "Pre-annotating a corpus" in said
+    board = ["leaderboard", "--root", str(REPO), "--out", str(tmp_path / "out"), "--system", "regex"]
+    result = CliRunner().invoke(app, [*board, "--predictions", str(corpus), "--name", "crawl"])
+    assert result.exit_code == 2 and "a corpus outside the dataset has no gold" in result.output, result.output
+    typo = lines_of(tmp_path / "typo.jsonl", ["doc-001", "doc-03"])  # one stray id among known ones: said per line
+    said = score_error([str(typo)])
+    assert "line 2, field document_id: unknown document 'doc-03' (known: " in said and "no gold" not in said

@@ -153,3 +153,14 @@ def test_huge_values_are_cut_in_messages() -> None:
         parse_predictions(line, "p.jsonl", gold.docs, gold.pairs)
     (message,) = caught.value.lines()
     assert len(message) < 300 and "(1,000,000 characters)" in message, message
+
+
+def test_a_pair_on_another_documents_line_is_told_which_line_it_belongs_on() -> None:
+    gold = make_gold()
+    across, within = gold.pairs[0], gold.pairs[2]  # doc-a with doc-c; two claims of doc-b
+    line = {"document_id": "doc-b", "pairs": [{"pair_id": across.id, "label": "AGREES"}]}
+    with pytest.raises(InputError, match="does not involve document doc-b; put it on the line of doc-a or doc-c$"):
+        parse_predictions(json.dumps(line), "p.jsonl", gold.docs, gold.pairs)
+    line = {"document_id": "doc-a", "pairs": [{"pair_id": within.id, "label": "AGREES"}]}
+    with pytest.raises(InputError, match="does not involve document doc-a; put it on the line of doc-b$"):
+        parse_predictions(json.dumps(line), "p.jsonl", gold.docs, gold.pairs)

@@ -242,3 +242,47 @@ def test_folds_in_parallel_children_give_what_one_child_at_a_time_gives(tmp_path
     for ev in ("test", "cv"):
         assert jsonl(pooled[ev], gold.docs, gold.pairs) == jsonl(alone[ev], gold.docs, gold.pairs)
     assert len(list((tmp_path / "two" / "crf").iterdir())) == 1 + len(gold.docs)  # every fold trained there
+
+
+def test_leaderboard_progress_is_plain_lines_on_stderr_when_it_is_not_a_terminal(
+    fixture_repo: Path, tmp_path: Path
+) -> None:
+    """Output sent to a file: one line per system run and per scoring, on stderr, never in stdout or the outputs."""
+    from crossclaim.leaderboard.run import leaderboard
+
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["leaderboard", "--root", str(fixture_repo), "--out", str(out), "--system", "regex"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "leaderboard: regex: every document done (1/3)",
+        "leaderboard: scoring regex (cv) done (2/3)",
+        "leaderboard: scoring regex (test) done (3/3)",
+    ]
+    assert "leaderboard:" not in result.stdout and "wrote " in result.stdout
+    quiet = tmp_path / "quiet"
+    leaderboard(fixture_repo, quiet, ["regex"])  # no progress reported at all
+    for name in OUTPUTS:
+        assert (out / name).read_bytes() == (quiet / name).read_bytes()
+        assert b"done (" not in (out / name).read_bytes()
+
+
+def test_a_learned_system_reports_its_test_run_and_every_fold_by_name() -> None:
+    from conftest import make_gold
+
+    from crossclaim.leaderboard.run import Entry, run_system, score_entries
+
+    class Empty(System):
+        name, learned = "empty", True
+
+        def fit(self, train) -> None:
+            pass
+
+        def predict(self, docs, queries) -> Predictions:
+            return Predictions({d.id: [] for d in docs}, frozenset(), {}, None)
+
+    gold = make_gold()
+    ticks: list[str] = []
+    predictions = run_system(Empty(), gold, ticks.append, "empty")
+    assert ticks == ["empty: test split", "empty: fold doc-a", "empty: fold doc-b", "empty: fold doc-c"]
+    score_entries(gold, [Entry("empty", "plug-in", True, predictions)], ticks.append)
+    assert ticks[4:] == ["scoring empty (cv)", "scoring empty (test)"]

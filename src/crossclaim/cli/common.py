@@ -3,10 +3,12 @@ error boundary."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -70,30 +72,37 @@ def output_file(path: Path, option: str) -> Path:
     """A file the command will write: refused up front (before any work) if it cannot be one."""
     if path.is_dir():
         raise InputError(f"{option} {path}", "is a directory: give a file name")
-    _check_ancestors(path, option)
+    _check_parent(path, option)
     return path
 
 
 def output_dir(path: Path, option: str) -> Path:
-    """A directory the command will write into: refused up front if it is a file."""
+    """A directory the command will write into: refused up front if it is a file. It may not exist
+    yet (the command makes it), but the directory it goes in must."""
     if path.exists() and not path.is_dir():
         raise InputError(f"{option} {path}", "is a file, not a directory")
-    _check_ancestors(path, option)
+    _check_parent(path, option)
     return path
 
 
-def _check_ancestors(path: Path, option: str) -> None:
-    """The nearest existing ancestor of ``path`` is a directory a file can be made in (outputs are
-    written beside their target, then renamed: ``files.atomic_file``)."""
-    existing = next((p for p in path.absolute().parents if p.exists()), None)
-    if existing is None:
-        return
-    if not existing.is_dir():
-        raise InputError(f"{option} {path}", f"{existing} is a file, not a directory")
+def _check_parent(path: Path, option: str) -> None:
+    """The directory ``path`` goes in exists and a file can be made in it (outputs are written beside
+    their target, then renamed: ``files.atomic_file``).
+
+    A missing directory is refused, not created: a mistyped path would otherwise leave a tree of
+    directories behind and the output where nobody looks for it.
+    """
+    parent = path.absolute().parent
+    if not parent.exists():
+        raise InputError(
+            f"{option} {path}", f"directory {parent} does not exist: create it first, or give a path in an existing one"
+        )
+    if not parent.is_dir():
+        raise InputError(f"{option} {path}", f"{parent} is a file, not a directory")
     try:
-        tempfile.TemporaryFile(dir=existing).close()
+        tempfile.TemporaryFile(dir=parent).close()
     except OSError as exc:
-        raise InputError(f"{option} {path}", f"no file can be written in {existing}: {exc.strerror or exc}") from None
+        raise InputError(f"{option} {path}", f"no file can be written in {parent}: {exc.strerror or exc}") from None
 
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
@@ -133,6 +142,7 @@ def friendly(fn):
 
 
 def progress_bar() -> Progress:
+    """A transient bar on stderr; disabled (it prints nothing) when stderr is not a terminal."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -142,3 +152,36 @@ def progress_bar() -> Progress:
         transient=True,
         disable=not sys.stderr.isatty(),
     )
+
+
+class Steps:
+    """Progress of a job made of named steps, on stderr only (stdout and the files written never see it).
+
+    On a terminal a rich bar; elsewhere (a log file, a CI job) the bar is off, so each finished step is
+    one plain line, ``leaderboard: crf: fold doc-001 done (7/40)``: a run of minutes is never silent.
+    """
+
+    def __init__(self, bar: Progress, label: str) -> None:
+        self.bar, self.label = bar, label
+        self.task = bar.add_task(label, total=None)
+        self.total: int | None = None
+        self.done = 0
+
+    def set_total(self, total: int) -> None:
+        self.total = total
+        self.bar.update(self.task, total=total)
+
+    def tick(self, step: str) -> None:
+        """``step`` (what just finished) is done."""
+        self.done += 1
+        self.bar.advance(self.task)
+        if self.bar.disable:
+            of = f"/{self.total}" if self.total is not None else ""
+            err.print(one_line(f"{self.label}: {step} done ({self.done}{of})"))
+
+
+@contextlib.contextmanager
+def steps_progress(label: str) -> Iterator[Steps]:
+    """A ``Steps`` reporter for the duration of the block (the bar is removed at its end)."""
+    with progress_bar() as bar:
+        yield Steps(bar, label)

@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from crossclaim.cli.common import ROOT, friendly, out, output_dir, output_file, progress_bar, project_root
+from crossclaim.cli.common import (
+    ROOT,
+    friendly,
+    out,
+    output_dir,
+    output_file,
+    progress_bar,
+    project_root,
+    steps_progress,
+)
 from crossclaim.errors import InputError
 from crossclaim.systems.registry import BUILTIN, ENTRY_POINT_GROUP
 
@@ -79,15 +88,9 @@ def leaderboard(
             raise InputError(f"--out {out_dir}", f"is the committed board: a run with {what} writes elsewhere")
     target = output_dir(out_dir if out_dir is not None else committed, "--out")
     began = time.perf_counter()
-    with progress_bar() as bar:
-        task = bar.add_task("leaderboard", total=None)
+    with steps_progress("leaderboard") as progress:
         board = run_leaderboard(
-            root,
-            target,
-            system or None,
-            list(zip(names, files)),
-            on_total=lambda n: bar.update(task, total=n),
-            tick=lambda label: bar.advance(task),
+            root, target, system or None, list(zip(names, files)), on_total=progress.set_total, tick=progress.tick
         )
     for ev, data in board.evaluations.items():
         for sys_name, scores in data.systems.items():

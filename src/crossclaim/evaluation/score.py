@@ -33,6 +33,12 @@ def pairs_of_split(pairs: list[Pair], split_of: dict[str, str], split: str) -> l
 # ---------------------------------------------------------------------------------------------
 # a predictions file on a split (the ``crossclaim score`` command)
 
+# what a file of predictions on documents outside the dataset (a corpus: ``crossclaim predict SYSTEM CORPUS``) is told
+NO_GOLD = (
+    "a corpus outside the dataset has no gold to score against; its predictions are pre-annotations "
+    '(see "Pre-annotating a corpus" in the README)'
+)
+
 
 def score_file(root: Path, path: Path, split: str) -> SplitScores:
     """Validate ``path`` against the corpus and score it on ``split`` (train, validation, test or all)."""
@@ -42,15 +48,35 @@ def score_file(root: Path, path: Path, split: str) -> SplitScores:
     if split not in (*SPLITS, "all"):
         raise InputError("--split", f"unknown split {split!r} (allowed: {', '.join(SPLITS)}, all)")
     gold = load_gold(root / "annotations")
-    preds = read_predictions(path, gold.docs, gold.pairs)
+    preds = read_predictions(path, gold.docs, gold.pairs, NO_GOLD)
     docs = [d for d in sorted(gold.docs, key=lambda d: d.id) if split == "all" or d.split == split]
     ids = [d.id for d in docs]
-    require_documents(preds, ids, str(path))
+    split_of = {d.id: d.split for d in gold.docs}
+    require_documents(preds, ids, str(path), split_hint(sorted(preds.spans), split_of, split))
     contradictory = gold.contradictory()
     golds = [index_gold(d, gold.spans(d.id), contradictory.get(d.id, set())) for d in docs]
-    pairs = pairs_of_split(gold.pairs, {d.id: d.split for d in gold.docs}, split)
+    pairs = pairs_of_split(gold.pairs, split_of, split)
     scores = evaluate(golds, preds.only(ids), pairs)
     return SplitScores(scores, split, tuple(ids), tuple(sorted(set(preds.spans) - set(ids))))
+
+
+def split_hint(file_ids: list[str], split_of: dict[str, str], split: str) -> str:
+    """Which split(s) a predictions file's documents are in, when none is in the split asked for: a file
+    written for another split (``--split`` forgotten) is told the option that scores it."""
+    if not file_ids or split == "all" or any(split_of[d] == split for d in file_ids):
+        return ""
+    by_split = {s: [d for d in file_ids if split_of[d] == s] for s in SPLITS}
+    by_split = {s: ids for s, ids in by_split.items() if ids}
+    if len(by_split) == 1:
+        said = f"the file's documents {_some(file_ids)} are in the {next(iter(by_split))} split"
+    else:
+        said = "the file's documents are in " + " and ".join(f"the {s} split ({_some(i)})" for s, i in by_split.items())
+    complete = [s for s, ids in by_split.items() if len(ids) == sum(1 for t in split_of.values() if t == s)]
+    return f"{said}: pass --split {' or --split '.join(complete)}" if complete else said
+
+
+def _some(ids: list[str], n: int = 10) -> str:
+    return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
 
 
 def sample_note(s: Sample) -> str:

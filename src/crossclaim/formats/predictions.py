@@ -130,19 +130,21 @@ def to_jsonl(preds: Predictions, docs: list[Document], pairs: list[Pair]) -> str
 # reading and validation
 
 
-def read_predictions(path: Path, docs: list[Document], pairs: list[Pair]) -> Predictions:
+def read_predictions(path: Path, docs: list[Document], pairs: list[Pair], no_known_hint: str = "") -> Predictions:
     """Read and validate a predictions file against the corpus; InputError names line and field."""
-    return parse_predictions(read_text(path), str(path), docs, pairs)
+    return parse_predictions(read_text(path), str(path), docs, pairs, no_known_hint=no_known_hint)
 
 
 def parse_predictions(
-    raw: str, where: str, docs: list[Document], pairs: list[Pair], first_line: int = 1
+    raw: str, where: str, docs: list[Document], pairs: list[Pair], first_line: int = 1, no_known_hint: str = ""
 ) -> Predictions:
     """Parse JSON Lines text; every problem of every line is collected before raising.
 
     Lines are parsed by the strict JSON layer (``jsonio.json_lines``): split on ``\\n`` only,
     duplicate keys refused, nesting and numbers bounded. ``first_line``: the number of the text's
-    first line in its file (a large file validated a chunk at a time).
+    first line in its file (a large file validated a chunk at a time). ``no_known_hint``: when no
+    line names a known document (the file is about other documents, such as a corpus outside the
+    dataset), one problem for the file saying so and what to do, not one per line.
     """
     by_id = {d.id: d for d in docs}
     pair_by_id = {p.id: p for p in pairs}
@@ -154,13 +156,14 @@ def parse_predictions(
     pair_line: dict[str, int] = {}
     layers: set[str] = set()
     flagged: list[bool] = []  # whether any claim carries `contradictory`
+    strangers: list[tuple[str, str]] = []  # (where, document id shown) of every line naming an unknown document
     has_pairs = False
     for n, row in json_lines(raw, where, problems, first_line):
         here = f"{where}, line {n}"
         if not isinstance(row, dict):
             problems.add(here, f"a line must be a JSON object, got {json_type(row)}")
             continue
-        doc = _document(row, here, by_id, seen_line, n, problems)
+        doc = _document(row, here, by_id, seen_line, n, problems, strangers)
         unknown = sorted(set(row) - {DOC_KEY, PAIRS_KEY, *SPAN_LAYERS})
         for key in unknown:
             problems.add(
@@ -178,24 +181,46 @@ def parse_predictions(
         if PAIRS_KEY in row:
             has_pairs = True
             _pairs(row[PAIRS_KEY], doc, here, pair_by_id, labels, pair_line, n, problems)
+    if no_known_hint and strangers and not seen_line:
+        problems = _no_known_document(problems, strangers, sorted(by_id), no_known_hint)
     InputError.collect(problems)
     return Predictions(spans, tag_layers_of(layers, bool(flagged)), contradictory, labels if has_pairs else None)
 
 
-def require_documents(preds: Predictions, doc_ids: list[str], where: str) -> None:
-    """Every document to be scored must have its line: a silent gap would score as misses."""
+def require_documents(preds: Predictions, doc_ids: list[str], where: str, hint: str = "") -> None:
+    """Every document to be scored must have its line: a silent gap would score as misses.
+
+    An empty file is said to be empty (a list of every document would hide that); ``hint`` (what to
+    do, e.g. which split the file's documents are in) ends the message when lines are missing.
+    """
     missing = [d for d in doc_ids if d not in preds.spans]
+    if missing and not preds.spans:
+        raise InputError(where, "the file is empty (no document line): write one line per document of the scored split")
     if missing:
-        raise InputError(where, f"no line for document(s) {', '.join(missing)} of the scored split")
+        what = f"no line for document(s) {', '.join(missing)} of the scored split"
+        raise InputError(where, f"{what}; {hint}" if hint else what)
 
 
-def _document(row: dict, here: str, by_id: dict, seen: dict, n: int, problems: Problems) -> Document | None:
+def _no_known_document(problems: Problems, unknown: list[tuple[str, str]], known: list[str], hint: str) -> Problems:
+    """The problems of a file none of whose lines names a known document: the first such line, how many
+    more, and ``hint``, in place of one problem per line."""
+    where, doc_id = unknown[0]
+    more = f" (and {len(unknown) - 1} more line{'s' if len(unknown) > 2 else ''})" if len(unknown) > 1 else ""
+    said = f"unknown document {doc_id}{more}: no line of the file is a document of the dataset (known: {_some(known)})"
+    places = {w for w, _ in unknown}
+    return Problems([(where, f"{said}; {hint}"), *(p for p in problems if p[0] not in places)])
+
+
+def _document(
+    row: dict, here: str, by_id: dict, seen: dict, n: int, problems: Problems, unknown: list[tuple[str, str]]
+) -> Document | None:
     doc_id = row.get(DOC_KEY)
     field_where = f"{here}, field {DOC_KEY}"
     if not isinstance(doc_id, str):
         problems.add(field_where, "missing or not a string")
         return None
     if doc_id not in by_id:
+        unknown.append((field_where, shown(doc_id)))
         problems.add(field_where, f"unknown document {shown(doc_id)} (known: {_some(sorted(by_id))})")
         return None
     if doc_id in seen:
@@ -316,8 +341,9 @@ def _pairs(
             problems.add(f"{at}.pair_id", f"{shown(pid)} is not a gold claim pair (see the claim_pairs config)")
             continue
         if doc.id not in (pair.a_doc, pair.b_doc):
+            homes = " or ".join(dict.fromkeys((pair.a_doc, pair.b_doc)))  # one document when the pair is within it
             problems.add(
-                f"{at}.pair_id", f"pair {shown(pid)} does not involve document {doc.id}; put it on a line of its own"
+                f"{at}.pair_id", f"pair {shown(pid)} does not involve document {doc.id}; put it on the line of {homes}"
             )
             continue
         if label not in PAIR_LABELS:

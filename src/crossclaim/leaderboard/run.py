@@ -324,7 +324,7 @@ def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[str], None] 
         systems: dict[str, Scores] = {}
         for name in scorer.preds:
             systems[name] = scorer.scores(name)
-            tick(f"{name}: scored ({ev})")
+            tick(f"scoring {name} ({ev})")
         # the gold alone (no layer predicted, every pair unlabelled): the units and pair homes of this evaluation
         gold_counts = count(golds, Predictions({}, frozenset(), {}, {}), pairs[ev])
         evaluations[ev] = Evaluation(
