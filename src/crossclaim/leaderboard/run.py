@@ -35,7 +35,7 @@ from crossclaim.evaluation.metrics import (
     summarize,
 )
 from crossclaim.evaluation.results import Scores, rounded
-from crossclaim.evaluation.score import pairs_of_split
+from crossclaim.evaluation.score import NO_GOLD, pairs_of_split
 from crossclaim.files import write_bytes_atomic, write_text_atomic
 from crossclaim.formats.predictions import (
     Predictions,
@@ -396,7 +396,7 @@ def file_entries(gold: Gold, files: list[tuple[str, Path]], taken: set[str]) -> 
     for name, path in files:
         if name in taken or any(e.name == name for e in entries):
             raise InputError(f"--name {name}", "already the name of another system")
-        preds = read_predictions(path, gold.docs, gold.pairs)
+        preds = read_predictions(path, gold.docs, gold.pairs, NO_GOLD)
         require_documents(preds, test_ids, str(path))
         entries.append(Entry(name, "file", False, {"test": preds.only(test_ids)}))
     return entries
@@ -436,7 +436,11 @@ def leaderboard(
     on_total: Callable[[int], None] = lambda n: None,
     tick: Callable[[str], None] = lambda label: None,
 ) -> Board:
-    """Run, score and write the leaderboard; returns the board. Bad input fails before any run."""
+    """Run, score and write the leaderboard; returns the board. Bad input fails before any run.
+
+    ``on_total`` gets the number of steps (``steps``), then ``tick`` is called once per step with what
+    finished; neither ever reaches the outputs.
+    """
     gold = load_gold(root / "annotations")
     names = names if names is not None else system_names()
     systems = {name: make_system(name) for name in names}
