@@ -27,10 +27,12 @@ from crossclaim.evaluation.counts import (
     with_pseudo,
 )
 from crossclaim.evaluation.metrics import (
+    claim_groups,
     distinct,
     interval,
     pair_macro_f1,
     pair_metrics,
+    pigeonhole_weights,
     randomization_test,
     resampled,
     sklearn_pairs,
@@ -264,7 +266,8 @@ def test_randomization_test_agrees_with_scipys_exact_paired_permutation_test() -
     exact = permutation_test(
         (units, units + len(a)), diff, permutation_type="samples", n_resamples=np.inf, vectorized=False
     )
-    ours = randomization_test(a, b, strict_f1, rounds=20000)
+    ours = randomization_test(a, b, strict_f1, rounds=20000)  # 2^10 swaps fit in the rounds: enumerated
+    assert ours.exact and ours.rounds == 2**10 and ours.groups == 10 and ours.floor == 2**-9
     assert ours.p == pytest.approx(exact.pvalue, abs=0.015) and not ours.at_floor
 
 
@@ -284,6 +287,43 @@ def test_randomization_test_is_one_for_identical_systems_and_a_flagged_bound_for
     assert interval(np.array([np.nan])) is None
 
 
+def test_pairs_carry_their_claims_and_the_bootstrap_resamples_claims_within_their_documents() -> None:
+    gold = make_gold()
+    c = count(golds_of(gold), gold_predictions(gold), gold.pairs)
+    ordered = sorted(gold.pairs, key=lambda p: p.id)
+    for k, p in enumerate(ordered):  # both ends of every pair, by document
+        assert {str(c.claim_docs[i]) for i in c.pair_claims[k]} == {p.a_doc, p.b_doc}
+    w = pigeonhole_weights(c.pair_claims, c.claim_docs, 200, 5)
+    claims = stratified_weights(c.claim_docs, 200, 5)
+    assert (w == claims[:, c.pair_claims[:, 0]] * claims[:, c.pair_claims[:, 1]]).all()
+    for d in np.unique(c.claim_docs):  # every document keeps its number of claims
+        assert (claims[:, c.claim_docs == d].sum(1) == (c.claim_docs == d).sum()).all()
+    s = summarize(c).sample
+    assert s.claims == len(c.claim_docs) and s.claim_groups == len(np.unique(claim_groups(c.pair_claims)))
+    assert s.pair_p_floor == 2.0 ** (1 - s.claim_groups) and "claims" in s.pair_unit
+
+
+def test_pairs_sharing_a_claim_are_one_group_and_move_together_in_the_paired_test() -> None:
+    pair_claims = np.array([[0, 1], [1, 2], [3, 4], [5, 6], [6, 7], [2, 8]])
+    groups = claim_groups(pair_claims)
+    assert len(np.unique(groups)) == 3 and len({groups[0], groups[1], groups[5]}) == 1
+    assert groups[3] == groups[4] != groups[2] != groups[0]
+    rng = np.random.default_rng(0)
+    a = np.zeros((6, 3, 4), dtype=np.int64)
+    a[np.arange(6), rng.integers(0, 3, 6), rng.integers(0, 3, 6)] = 1
+    b = np.zeros_like(a)
+    b[np.arange(6), 0, 1] = 1  # always wrong on CONTRADICTS
+    test = randomization_test(a, b, pair_macro_f1, groups=groups)
+    assert test.exact and test.rounds == 8 and test.groups == 3 and test.floor == 0.25
+    by_hand = []  # every one of the 2^3 swaps of whole groups
+    for bits in range(8):
+        swap = ((bits >> groups) & 1).astype(bool)[:, None, None]
+        x, y = np.where(swap, b, a).sum(0), np.where(swap, a, b).sum(0)
+        by_hand.append(abs(pair_macro_f1(x) - pair_macro_f1(y)))
+    observed = abs(pair_macro_f1(a.sum(0)) - pair_macro_f1(b.sum(0)))
+    assert test.p == pytest.approx(np.mean(np.array(by_hand) >= observed - 1e-12)) and test.p >= test.floor
+
+
 # ---------------------------------------------------------------------------------------------
 # the command
 
@@ -299,7 +339,8 @@ def test_score_command_scores_the_gold_as_one_and_writes_json(tmp_path: Path) ->
     result = CliRunner().invoke(app, ["score", str(pred), "--split", "test", "--root", str(root), "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "entity_tags" in result.output and "micro" in result.output
-    assert "sentences within their 1 document" in result.output and "not news in general" in result.output
+    assert "Span intervals resample sentences within their documents: 4 sentences of 1 document " in result.output
+    assert "not news in general" in result.output
     scores = json.loads(out.read_text())
     assert scores["documents"] == ["doc-x"]
     assert scores["layers"]["figure_tags"]["strict"]["micro"]["f1"] == 1.0

@@ -4,10 +4,11 @@ Predicted spans are snapped to the gold token view and placed on it so that seqe
 count is exact matching of snapped (start, end, label) spans: every predicted span is counted,
 and one the token view cannot hold becomes a pseudo-sentence whose gold is all ``O``.
 
-Counts are kept per *unit*, the thing that carries the variation: a sentence of the token view for
-the span layers (a span the view cannot hold belongs to the sentence of its first token), a claim
-pair for the pair layer. Summed over units they are the document's counts, so every statistic is a
-function of them and bootstrap resampling only re-adds rows.
+Counts are kept per *unit*: a sentence of the token view for the span layers (a span the view cannot
+hold belongs to the sentence of its first token), a claim pair for the pair layer. Summed over units
+they are the document's counts, so every statistic is a function of them and bootstrap resampling only
+re-adds rows (weighted). Pairs are not independent units: pairs that share a claim share its wording
+and its difficulty, so each pair also records its two claims, the unit the pair intervals resample.
 """
 
 from __future__ import annotations
@@ -275,7 +276,8 @@ class Counts:
     """Per-unit counts of one system: everything the metrics and the bootstrap need.
 
     Span layers are counted per sentence unit (``units[k]`` is the document of unit ``k``), the pair
-    layer per claim pair (``pair_docs[k]`` is the home document of pair ``k``, pairs in id order).
+    layer per claim pair (``pair_docs[k]`` is the home document of pair ``k``, pairs in id order;
+    ``pair_claims[k]`` its two claims, indices into ``claim_docs``, the document of every claim).
     """
 
     docs: list[str]
@@ -289,6 +291,8 @@ class Counts:
     pair_docs: np.ndarray | None  # (pairs,) index into docs of each pair's home document
     reports: dict[str, dict]  # tag layer -> seqeval classification_report (output_dict) on all documents
     y_pairs: tuple[list[str], list[str]] | None  # gold and predicted pair labels, for scikit-learn
+    pair_claims: np.ndarray | None = None  # (pairs, 2) index of each pair's two claims, claims in (doc, id) order
+    claim_docs: np.ndarray | None = None  # (claims,) document id of every claim of a pair in scope
 
     def by_document(self, per_unit: np.ndarray, pairs: bool = False) -> np.ndarray:
         """Per-unit counts summed per document: (docs, ...)."""
@@ -339,13 +343,14 @@ def count(golds: list[GoldDoc], preds: Predictions, pairs: list[Pair]) -> Counts
             pooled[t][0].extend(true_seqs)
             pooled[t][1].extend(placement.seqs)
     reports = {t: seqeval_report(*pooled[t]) for t in layers}
-    pair_counts, pair_docs, y_pairs = None, None, None
+    pair_counts, pair_docs, y_pairs, pair_claims, claim_docs = None, None, None, None, None
     if preds.pairs is not None and pairs:
         home = {g.doc.id: k for k, g in enumerate(golds)}
         ordered = sorted(pairs, key=lambda p: p.id)
         pair_counts = np.stack([pair_confusion([p], preds.pairs) for p in ordered])
         pair_docs = np.array([home[p.home(set(home))] for p in ordered], dtype=np.int64)
         y_pairs = ([p.label for p in ordered], [preds.pairs.get(p.id, "NONE") for p in ordered])
+        pair_claims, claim_docs = claims_of(ordered)
     units = np.repeat(np.arange(len(golds)), sizes)
     return Counts(
         [g.doc.id for g in golds],
@@ -359,7 +364,20 @@ def count(golds: list[GoldDoc], preds: Predictions, pairs: list[Pair]) -> Counts
         pair_docs,
         reports,
         y_pairs,
+        pair_claims,
+        claim_docs,
     )
+
+
+def claims_of(pairs: list[Pair]) -> tuple[np.ndarray, np.ndarray]:
+    """Each pair's two claims as indices into the claims of ``pairs`` in (doc, id) order, and the
+    document of every claim: the claim graph (claims as nodes, pairs as edges) the pair intervals and
+    the paired test on pairs need."""
+    ends = [((p.a_doc, p.a_claim), (p.b_doc, p.b_claim)) for p in pairs]
+    claims = sorted({c for end in ends for c in end})
+    index = {c: k for k, c in enumerate(claims)}
+    pair_claims = np.array([[index[a], index[b]] for a, b in ends], dtype=np.int64).reshape(len(pairs), 2)
+    return pair_claims, np.array([doc for doc, _ in claims], dtype=str)
 
 
 def seqeval_report(true: list[list[str]], pred: list[list[str]]) -> dict:

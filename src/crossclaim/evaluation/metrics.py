@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from sklearn.metrics import precision_recall_fscore_support
 
 from crossclaim.evaluation.counts import LABELS, Counts
@@ -80,7 +82,13 @@ def pair_metrics(c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
 
 
 # ---------------------------------------------------------------------------------------------
-# bootstrap over units (sentences, claim pairs), stratified by document
+# bootstrap over units: sentences within documents; claims within documents for pairs
+
+SPAN_UNIT = "sentences within their documents"
+PAIR_UNIT = (
+    "claims within their documents, a pair counted as often as the product of its two claims' draws "
+    "(pigeonhole bootstrap)"
+)
 
 
 def stratified_weights(groups: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
@@ -96,6 +104,36 @@ def stratified_weights(groups: np.ndarray, resamples: int = RESAMPLES, seed: int
         members = np.flatnonzero(groups == g)
         out[:, members] = rng.multinomial(len(members), np.full(len(members), 1 / len(members)), size=resamples)
     return out
+
+
+def pigeonhole_weights(
+    pair_claims: np.ndarray, claim_docs: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED
+) -> np.ndarray:
+    """(resamples, pairs): the claims resampled within their documents, each pair weighted by the
+    product of the draws of its two claims (the pigeonhole bootstrap for dyadic data; Owen 2007,
+    Owen & Eckles 2012).
+
+    Pairs are not independent: every pair that shares a claim shares its wording, so pairs resampled
+    one by one understate the spread (20 of the test split's 34 CONTRADICTS pairs touch two claims).
+    A claim drawn twice brings all its pairs twice, one not drawn drops them all. Claims are drawn
+    within their own document (a pair's two claims come from two documents, so its home document is
+    no stratum for it): the documents are held fixed, as for sentences, and every document keeps its
+    number of claims. The scheme is conservative (its variance includes the pair-level term twice over
+    in expectation), the side a small sample should err on.
+    """
+    claim_weights = stratified_weights(claim_docs, resamples, seed)
+    return claim_weights[:, pair_claims[:, 0]] * claim_weights[:, pair_claims[:, 1]]
+
+
+def claim_groups(pair_claims: np.ndarray) -> np.ndarray:
+    """(pairs,): the connected group of the claim graph (claims as nodes, pairs as edges) of every pair.
+
+    Two pairs are in one group when a chain of shared claims links them: the smallest sets of pairs
+    that share nothing with the rest, so the units that are exchangeable in the paired test."""
+    n = int(pair_claims.max()) + 1 if pair_claims.size else 0
+    graph = coo_matrix((np.ones(len(pair_claims)), (pair_claims[:, 0], pair_claims[:, 1])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    return label[pair_claims[:, 0]]
 
 
 def resampled(per_unit: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -119,7 +157,26 @@ def interval(samples: np.ndarray) -> list[float] | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# paired test: approximate randomisation over units
+# paired test: approximate randomisation over exchangeable groups of units
+
+
+def exhaustive(groups: int, rounds: int = ROUNDS) -> bool:
+    """Whether the test enumerates every swap of ``groups`` units instead of sampling ``rounds`` of them."""
+    return groups < 63 and 2**groups <= rounds
+
+
+def p_floor(groups: int, rounds: int = ROUNDS) -> float:
+    """The lowest p the test can reach: 2^(1 - groups) (the identity and the full swap always reach the
+    observed difference), and never below 1 / (rounds + 1) when the swaps are sampled."""
+    exact = 2.0 ** (1 - groups) if groups < 1024 else 0.0
+    return exact if exhaustive(groups, rounds) else max(exact, 1 / (rounds + 1))
+
+
+def swaps(groups: int, rounds: int, seed: int) -> np.ndarray:
+    """(rounds, groups) 0/1 swaps: all 2^groups of them when they fit in ``rounds``, else a seeded sample."""
+    if exhaustive(groups, rounds):
+        return ((np.arange(2**groups)[:, None] >> np.arange(groups)) & 1).astype(np.int8)
+    return np.random.default_rng(seed).integers(0, 2, size=(rounds, groups), dtype=np.int8)
 
 
 def randomization_test(
@@ -128,23 +185,31 @@ def randomization_test(
     statistic: Callable[[np.ndarray], np.ndarray],
     rounds: int = ROUNDS,
     seed: int = SEED,
+    groups: np.ndarray | None = None,
 ) -> PValue | None:
     """Two-sided approximate randomisation test of statistic(a) - statistic(b) (Noreen 1989; Yeh 2000).
 
     ``a`` and ``b`` are per-unit counts of two systems on the same gold (units × ...). Under the null
-    the two systems' outputs are exchangeable unit by unit, so each round swaps every unit's counts
-    between them with probability 1/2; p = (k + 1) / (rounds + 1) where k rounds reach the observed
-    absolute difference. k = 0 puts p at its floor 1 / (rounds + 1): a bound, flagged, never exact.
+    the two systems' outputs are exchangeable group by group (``groups[k]`` is unit k's group; default:
+    every unit its own), so each round swaps all units of a group together with probability 1/2. Units
+    of one group must move together when they are dependent (pairs sharing a claim). With g groups there
+    are 2^g swaps: when they fit in ``rounds`` all are enumerated and p = k / 2^g is exact (k counts the
+    identity); otherwise p = (k + 1) / (rounds + 1) where k sampled rounds reach the observed absolute
+    difference, and k = 0 puts p at its floor 1 / (rounds + 1): a bound, flagged, never exact.
     """
     obs = statistic(a.sum(0)) - statistic(b.sum(0))
     if np.isnan(obs):
         return None
-    swaps = np.random.default_rng(seed).integers(0, 2, size=(rounds, len(a)), dtype=np.int8)
-    shift = resampled(b - a, swaps)
+    labels = np.unique(np.arange(len(a)) if groups is None else groups, return_inverse=True)[1]
+    g = int(labels.max()) + 1 if len(a) else 0
+    exact = exhaustive(g, rounds)
+    shift = resampled(b - a, swaps(g, rounds, seed)[:, labels])
     diff = np.abs(statistic(a.sum(0) + shift) - statistic(b.sum(0) - shift))
     diff = diff[~np.isnan(diff)]
     extreme = int(np.sum(diff >= abs(float(obs)) - 1e-12))
-    return PValue((extreme + 1) / (diff.size + 1), diff.size, extreme == 0)
+    floor = p_floor(g, rounds)
+    p = extreme / diff.size if exact else (extreme + 1) / (diff.size + 1)
+    return PValue(p, diff.size, p <= floor * (1 + 1e-9), g, floor, exact)
 
 
 def strict_f1(c: np.ndarray) -> np.ndarray:
@@ -232,7 +297,7 @@ def value_score(values: np.ndarray, w: np.ndarray) -> ValueAccuracy:
 
 
 def pair_score(c: Counts, w: np.ndarray) -> PairScore:
-    """Point estimates from scikit-learn, intervals from the stratified bootstrap over claim pairs."""
+    """Point estimates from scikit-learn, intervals from the bootstrap over claims (``pigeonhole_weights``)."""
     contradicts, macro = sklearn_pairs(*c.y_pairs)
     _, _, f_boot, macro_boot = pair_metrics(resampled(c.pairs, w))
     unlabelled = sum(1 for y in c.y_pairs[1] if y not in PAIR_LABELS)
@@ -242,10 +307,18 @@ def pair_score(c: Counts, w: np.ndarray) -> PairScore:
     return PairScore(contradicts, _ci(f_boot), macro, _ci(macro_boot), len(c.y_pairs[0]), unlabelled, by_doc)
 
 
+def pair_weights(c: Counts, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray | None:
+    """The pairs' bootstrap weights: claims resampled within their documents (``pigeonhole_weights``)."""
+    if c.pairs is None or c.pair_claims is None or c.claim_docs is None:
+        return None
+    return pigeonhole_weights(c.pair_claims, c.claim_docs, resamples, seed)
+
+
 def sample(c: Counts, resamples: int = RESAMPLES, seed: int = SEED) -> tuple[Sample, np.ndarray, np.ndarray | None]:
-    """What is resampled, with the weights: sentences within documents, claim pairs within home documents."""
+    """What is resampled, with the weights: sentences within documents, claims within documents for pairs."""
     w = stratified_weights(c.units, resamples, seed)
-    wp = stratified_weights(c.pair_docs, resamples, seed) if c.pairs is not None else None
+    wp = pair_weights(c, resamples, seed)
+    groups = None if wp is None else len(np.unique(claim_groups(c.pair_claims)))
     info = Sample(
         documents=len(c.docs),
         sentences=len(c.units),
@@ -253,12 +326,18 @@ def sample(c: Counts, resamples: int = RESAMPLES, seed: int = SEED) -> tuple[Sam
         resamples=resamples,
         distinct_sentence_resamples=distinct(w),
         distinct_pair_resamples=None if wp is None else distinct(wp),
+        span_unit=SPAN_UNIT,
+        pair_unit=None if wp is None else PAIR_UNIT,
+        claims=0 if c.claim_docs is None else len(c.claim_docs),
+        claim_groups=groups,
+        pair_p_floor=None if groups is None else p_floor(groups),
     )
     return info, w, wp
 
 
 def summarize(c: Counts, resamples: int = RESAMPLES, seed: int = SEED) -> Scores:
-    """The scores of one system: point estimates from seqeval / scikit-learn, CIs by the stratified bootstrap."""
+    """The scores of one system: point estimates from seqeval / scikit-learn, CIs by the bootstrap over
+    sentences within documents (span layers) and over claims within documents (pairs)."""
     info, w, wp = sample(c, resamples, seed)
     layers = {}
     for t in c.strict:

@@ -135,8 +135,11 @@ class PairScore:
 
 @dataclass(frozen=True)
 class Sample:
-    """What the intervals resample: sentences within their documents and claim pairs within their home
-    documents, the documents held fixed; how many of the drawn resamples are distinct."""
+    """What the intervals resample, in words (``span_unit``, ``pair_unit``) and in numbers: sentences
+    within their documents; for pairs, the claims within their documents, each pair weighted by the
+    draws of both its claims. The documents are held fixed. ``claim_groups`` is the number of connected
+    groups of claims (pairs sharing a claim, transitively), the units the paired test on pairs swaps,
+    and ``pair_p_floor`` the lowest p that test can reach with that many groups."""
 
     documents: int
     sentences: int
@@ -144,6 +147,11 @@ class Sample:
     resamples: int
     distinct_sentence_resamples: int
     distinct_pair_resamples: int | None  # None when no pair is scored
+    span_unit: str = ""
+    pair_unit: str | None = None  # None when no pair is scored
+    claims: int = 0  # distinct claims of the pairs in scope
+    claim_groups: int | None = None  # connected groups of claims; None when no pair is scored
+    pair_p_floor: float | None = None  # lowest p of the paired test on pairs; None when no pair is scored
 
     def to_json(self) -> dict:
         return {
@@ -153,20 +161,38 @@ class Sample:
             "resamples": self.resamples,
             "distinct_sentence_resamples": self.distinct_sentence_resamples,
             "distinct_pair_resamples": self.distinct_pair_resamples,
+            "span_unit": self.span_unit,
+            "pair_unit": self.pair_unit,
+            "claims": self.claims,
+            "claim_groups": self.claim_groups,
+            "pair_p_floor": self.pair_p_floor,
         }
 
 
 @dataclass(frozen=True)
 class PValue:
-    """A p-value of the paired test; ``at_floor`` when no round reached the observed difference, so
-    ``p`` = 1 / (rounds + 1) is a bound, not an estimate."""
+    """A p-value of the paired test, which swaps ``groups`` exchangeable units (sentences; connected
+    groups of claims) between two systems. ``exact`` when all 2^groups swaps were enumerated (``rounds``
+    is then 2^groups and p the exact permutation p). ``floor`` is the lowest p the test can reach:
+    2^(1 - groups) (the identity and the full swap always reach the observed difference), or
+    1 / (rounds + 1) when sampled; ``at_floor`` when p is there (sampled: a bound, not an estimate)."""
 
     p: float
     rounds: int
     at_floor: bool
+    groups: int = 0
+    floor: float = 0.0
+    exact: bool = False
 
     def to_json(self) -> dict:
-        return {"p": self.p, "rounds": self.rounds, "at_floor": self.at_floor}
+        return {
+            "p": self.p,
+            "rounds": self.rounds,
+            "at_floor": self.at_floor,
+            "groups": self.groups,
+            "floor": self.floor,
+            "exact": self.exact,
+        }
 
 
 @dataclass(frozen=True)

@@ -80,14 +80,18 @@ def _some(ids: list[str], n: int = 10) -> str:
 
 
 def sample_note(s: Sample) -> str:
-    """How the intervals were drawn, in one line: units, resamples and how many of them are distinct."""
+    """How the intervals were drawn: the unit each one resamples, resamples, and how many are distinct."""
     text = (
-        f"95% CIs: {s.resamples:,} bootstrap resamples of {s.sentences} sentences within their {s.documents} "
-        f"document{'s' if s.documents != 1 else ''} ({s.distinct_sentence_resamples:,} distinct)"
+        f"95% CIs: {s.resamples:,} bootstrap resamples. Span intervals resample {s.span_unit or 'sentences'}: "
+        f"{s.sentences} sentences of {s.documents} document{'s' if s.documents != 1 else ''} "
+        f"({s.distinct_sentence_resamples:,} distinct)"
     )
     if s.distinct_pair_resamples is not None:
-        text += f" and of {s.pairs} claim pairs within their home documents ({s.distinct_pair_resamples:,} distinct)"
-    return text + "; they describe these documents, not news in general"
+        text += (
+            f". Pair intervals resample {s.pair_unit}: {s.claims} claims of {s.pairs} pairs "
+            f"({s.distinct_pair_resamples:,} distinct)"
+        )
+    return text + ". They describe these documents, not news in general"
 
 
 def unplaced_note(n: int) -> str:

@@ -37,18 +37,25 @@ def _p(p: PValue | None, best: bool) -> str:
         return "best"
     if p is None:
         return "—"
-    return f"≤ {p.p:.4f}" if p.at_floor else f"{p.p:.4f}"
+    if p.at_floor:  # enumerated exactly, p is exact there; sampled, only a bound
+        return f"{p.p:.4f} (lowest)" if p.exact else f"≤ {p.p:.4f}"
+    return f"{p.p:.4f}"
 
 
 def sample_line(data: Evaluation) -> str:
-    """Documents, units and resamples of one evaluation, in one sentence."""
+    """Documents, units and resamples of one evaluation; for pairs, the claims resampled, their connected
+    groups (what the paired test swaps) and the lowest p the test can reach with that many groups."""
     s = data.sample
     text = (
-        f"{s.documents} documents ({', '.join(data.documents)}), {s.sentences} sentences "
-        f"({s.resamples:,} resamples, {s.distinct_sentence_resamples:,} distinct)"
+        f"{s.documents} documents ({', '.join(data.documents)}), {s.sentences} sentences, the unit of the span "
+        f"intervals ({s.resamples:,} resamples, {s.distinct_sentence_resamples:,} distinct)"
     )
     if s.distinct_pair_resamples is not None:
-        text += f", {s.pairs} gold claim pairs ({s.distinct_pair_resamples:,} distinct resamples)"
+        text += (
+            f"; {s.pairs} gold claim pairs between {s.claims} claims, the unit of the pair intervals "
+            f"({s.distinct_pair_resamples:,} distinct resamples). The claims form {s.claim_groups} connected "
+            f"groups, the units the pairs' *p* swaps: it cannot go below {s.pair_p_floor:.4f}"
+        )
     return text + "."
 
 
@@ -71,17 +78,24 @@ def markdown(board: Board) -> str:
         "",
         "**How uncertain these numbers are.** Brackets are 95% percentile intervals from",
         f"{RESAMPLES:,} bootstrap resamples (seed {SEED}) of the units that carry the variation: the sentences",
-        "of every document, resampled within that document (span layers), and the claim pairs, resampled",
-        "within their home document (pairs). The documents themselves are held fixed, so **the intervals",
-        f"describe these {cv.documents} documents ({test.documents} on the test split), not news in general**:",
+        "of every document, resampled within that document (span layers), and for pairs the claims, resampled",
+        "within their own document, a pair counting as often as the product of its two claims' draws (the",
+        "pigeonhole bootstrap: pairs that share a claim move together, as they are not independent; a pair's",
+        "two documents differ, so its claims' documents are the strata). The documents themselves are held",
+        f"fixed, so **the intervals describe these {cv.documents} documents ({test.documents} on the test split),",
+        "not news in general**:",
         "with so few documents, from one story cluster, nothing here measures how a system would do on",
         "other outlets or other stories (the per-fold tables show how much the documents differ). A",
-        "simulation in the tests checks that these intervals cover a known true F1 at least 90% of the time",
-        "on synthetic data shaped like this corpus, where resampling whole documents does not. *p*: two-sided",
-        "approximate randomisation test against the best system of the table (strict micro F1; pairs:",
-        f"macro-F1), {ROUNDS:,} rounds, each swapping every sentence's (pair's) output between the two systems",
-        f"with probability 1/2; `≤ {1 / (ROUNDS + 1):.4f}` means no round reached the observed difference (the",
-        "test's floor, a bound). Not corrected for multiple comparisons.",
+        "simulation in the tests checks that these intervals cover a known true F1 90% of the time or more",
+        "on synthetic data shaped like this corpus, where resampling whole documents (or pairs one by one)",
+        "does not. *p*: two-sided approximate randomisation test against the best system of the table (strict",
+        f"micro F1; pairs: macro-F1), {ROUNDS:,} rounds, each swapping every sentence's output between the two",
+        "systems with probability 1/2; for pairs, all pairs of a connected group of claims (pairs sharing a",
+        "claim, transitively) are swapped together, and with g groups every one of the 2^g swaps is enumerated",
+        f"when there are no more than {ROUNDS:,}. The identity and the full swap always reach the observed",
+        "difference, so *p* cannot go below 2^(1 - g): each evaluation states g and that floor for pairs, and",
+        f"`(lowest)` marks a *p* there. `≤ {1 / (ROUNDS + 1):.4f}` means no sampled round reached the observed",
+        "difference (a bound). Not corrected for multiple comparisons.",
         "",
         "Notes: a system is never scored on the documents it was developed on: rules were written from",
         "some documents, and a system that imports such rules for a layer is not scored there on that",
@@ -256,9 +270,9 @@ def chart_caption(board: Board) -> str:
             f"{s.sentences} sentences, {board.evaluations[ev].pairs} claim pairs."
         )
     return (
-        " ".join(parts) + "\nError bars: 95% bootstrap intervals over sentences (claim pairs) resampled within their "
-        "documents: they describe these documents, not news in general.\nHatched box: the system does not predict "
-        "the layer (not a score of 0)."
+        " ".join(parts) + "\nError bars: 95% bootstrap intervals over sentences (claim pairs: over claims) resampled "
+        "within their documents: they describe these documents, not news in general.\nHatched box: the system does "
+        "not predict the layer (not a score of 0)."
     )
 
 

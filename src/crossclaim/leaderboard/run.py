@@ -25,9 +25,12 @@ from crossclaim.dataset.splits import pair_split
 from crossclaim.errors import InputError
 from crossclaim.evaluation.counts import PARTIAL_SCHEME, SNAPPING, Counts, GoldDoc, count, entities, index_gold
 from crossclaim.evaluation.metrics import (
+    PAIR_UNIT,
     RESAMPLES,
     ROUNDS,
     SEED,
+    SPAN_UNIT,
+    claim_groups,
     pair_macro_f1,
     randomization_test,
     sample,
@@ -285,7 +288,7 @@ class Scorer:
     def compare(self) -> dict[str, Comparison]:
         """Per layer (and pairs): the best system by strict micro F1 (pairs: macro-F1) on its own
         scored documents, and every other one's approximate randomisation p-value against it on the
-        documents both are scored on."""
+        documents both are scored on (pairs swapped by connected group of claims)."""
         out: dict[str, Comparison] = {}
         for key in [t.name for t in TAG_LAYERS] + ["pairs"]:
             statistic = pair_macro_f1 if key == "pairs" else strict_f1
@@ -304,7 +307,12 @@ class Scorer:
                     continue
                 drop = self.left_out[best][key] | self.left_out[name][key]
                 a, b = self.per_unit(best, key, drop), self.per_unit(name, key, drop)
-                p_values[name] = None if a is None or b is None or not len(a) else randomization_test(a, b, statistic)
+                if a is None or b is None or not len(a):
+                    p_values[name] = None
+                    continue
+                # pairs sharing a claim are swapped together (sentences: one group each)
+                groups = claim_groups(self.counts(best, drop).pair_claims) if key == "pairs" else None
+                p_values[name] = randomization_test(a, b, statistic, groups=groups)
             out[key] = Comparison(best, p_values)
         return out
 
@@ -364,14 +372,20 @@ def score_entries(gold: Gold, entries: list[Entry], tick: Callable[[str], None] 
 
 SETTINGS = {
     "bootstrap": (
-        f"{RESAMPLES} resamples, seed {SEED}: the sentences of every document resampled with replacement within "
-        "that document (span layers), the claim pairs within their home document (pairs); 95% percentile "
-        "intervals. The documents are held fixed: the intervals describe these documents, not news in general"
+        f"{RESAMPLES} resamples, seed {SEED}; 95% percentile intervals. Span layers: {SPAN_UNIT}. Pairs: {PAIR_UNIT}, "
+        "because pairs that share a claim are not independent (most claims are in several pairs), so resampling "
+        "pairs one by one understates the spread. Claims are drawn within their own document, as sentences are: "
+        "the documents are held fixed, the intervals describe these documents, not news in general"
     ),
     "p_value": (
-        f"two-sided approximate randomisation test ({ROUNDS} rounds, seed {SEED}): every sentence's (or pair's) "
-        "counts swapped between the two systems with probability 1/2; strict micro F1 (span layers) or macro-F1 "
-        f"(pairs) against the best system of the layer; p = (k + 1) / ({ROUNDS} + 1), at_floor when k = 0 (a bound)"
+        f"two-sided approximate randomisation test ({ROUNDS} rounds, seed {SEED}) of strict micro F1 (span layers) "
+        "or macro-F1 (pairs) against the best system of the layer: each round swaps the two systems' output on "
+        "every exchangeable group with probability 1/2. Span layers: every sentence is a group. Pairs: a group "
+        "is a connected group of claims (pairs sharing a claim, transitively), all its pairs swapped together; "
+        f"with g groups there are 2^g swaps, all enumerated when 2^g <= {ROUNDS} (p = k / 2^g, exact), else "
+        f"sampled (p = (k + 1) / ({ROUNDS} + 1)). The identity and the full swap always reach the observed "
+        "difference, so p cannot go below 2^(1 - g) (nor 1 / (rounds + 1) when sampled): the sample's "
+        "claim_groups and pair_p_floor give g and that floor for pairs; at_floor when p is at it (a bound)"
     ),
     "snapping": SNAPPING,
     "strict": (
