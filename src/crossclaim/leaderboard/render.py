@@ -137,7 +137,12 @@ def markdown(board: Board) -> str:
     for name in board.order:
         info = board.systems[name]
         trained = ", ".join(info.trained_on) or "—"
-        developed = "; ".join(f"{METRIC_TITLE[m]}: {', '.join(d)}" for m, d in info.developed_on.items()) or "—"
+        developed = (
+            "; ".join(
+                f"{t}: {', '.join(info.developed_on[m])}" for m, t in METRIC_TITLE.items() if m in info.developed_on
+            )
+            or "—"
+        )
         lines.append(f"| {name} | {info.kind} | {'yes' if info.learned else 'no'} | {trained} | {developed} |")
     lines.append("")
     return "\n".join(lines)
@@ -148,13 +153,15 @@ def _developed_note(name: str, developed: Mapping[str, tuple[str, ...]], documen
     if not developed:
         return []
     groups: dict[tuple[str, ...], list[str]] = {}
-    for metric, docs in developed.items():
-        groups.setdefault(docs, []).append(METRIC_TITLE[metric])
+    for metric in METRIC_TITLE:  # in the board's order: layers, then figure values, then pairs
+        if metric in developed:
+            groups.setdefault(developed[metric], []).append(METRIC_TITLE[metric])
     parts = [
-        f"{', '.join(metrics)} on {documents - len(docs)} of {documents} documents (not {', '.join(docs)})"
+        f"{', '.join(metrics)} on {documents - len(docs)} of {documents} documents "
+        f"(it was developed on {', '.join(docs)})"
         for docs, metrics in groups.items()
     ]
-    return [f"`{name}` is scored in cross-validation on {'; '.join(parts)}.", ""]
+    return [f"`{name}` is scored in cross-validation for {'; for '.join(parts)}.", ""]
 
 
 def _fold_table(head: str, data: Evaluation, counts: Mapping[str, int], rows: list[tuple[str, Mapping]]) -> list[str]:
@@ -272,7 +279,18 @@ def chart_caption(board: Board) -> str:
     return (
         " ".join(parts) + "\nError bars: 95% bootstrap intervals over sentences (claim pairs: over claims) resampled "
         "within their documents: they describe these documents, not news in general.\nHatched box: the system does "
-        "not predict the layer (not a score of 0)."
+        "not predict the layer (not a score of 0)." + _developed_caption(board)
+    )
+
+
+def _developed_caption(board: Board) -> str:
+    """Which systems the chart scores on fewer documents (those they were not developed on)."""
+    developed = [name for name in board.order if board.systems[name].developed_on]
+    if not developed:
+        return ""
+    return (
+        f"\n{', '.join(developed)}: never scored on the documents their rules were written from "
+        "(fewer cross-validation documents; see LEADERBOARD.md)."
     )
 
 
