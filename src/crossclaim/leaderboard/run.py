@@ -6,8 +6,9 @@ document. Claim pairs are labelled in the fold of the first of their two documen
 "home"), with no pair that touches the held-out document in training. Predictions files given on
 the command line are scored on the test split only (they cannot be retrained).
 
-Outputs are deterministic (fixed seeds, sorted keys, rounded numbers, no timestamps, PNG without
-software metadata), so a rerun reproduces the committed files byte for byte.
+Outputs are deterministic (fixed seeds, fixed numeric kernels for every system that computes in
+floats (``systems.kernels``), sorted keys, numbers rounded once, no timestamps, PNG without software
+metadata), so a rerun on any x86-64 machine reproduces the committed files byte for byte.
 """
 
 from __future__ import annotations
@@ -253,7 +254,7 @@ class Scorer:
     system with rules two."""
 
     def __init__(self, golds: list[GoldDoc], pairs: list[Pair], entries: list[Entry], ev: str) -> None:
-        self.golds, self.pairs, self.ev = golds, pairs, ev
+        self.golds, self.pairs = golds, pairs
         self.preds = {e.name: e.predictions[ev] for e in entries if ev in e.predictions}
         ids = {g.doc.id for g in golds}
         self.left_out = {e.name: {m: frozenset(e.developed_on.get(m, ())) & ids for m in METRICS} for e in entries}
