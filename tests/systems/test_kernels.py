@@ -21,6 +21,7 @@ import pytest
 from crossclaim.systems.kernels import (
     OPENBLAS_ARCHITECTURE,
     PINNED,
+    UNSET,
     KernelReport,
     check_kernels,
     pinnable,
@@ -29,15 +30,22 @@ from crossclaim.systems.kernels import (
 
 REPO = Path(__file__).resolve().parents[2]
 CI = os.environ.get("CI") == "true"
-CHOSEN = ("OPENBLAS_CORETYPE", "ATEN_CPU_CAPABILITY", "NPY_DISABLE_CPU_FEATURES", "MKL_CBWR", "ONEDNN_MAX_CPU_ISA")
+CHOSEN = (*PINNED, *UNSET)
 # the machine's own choice, and an older one every x86-64 machine with AVX can run
 KERNEL_CHOICES = {
     "native": {},
-    "older": {"OPENBLAS_CORETYPE": "Sandybridge", "ATEN_CPU_CAPABILITY": "default"},
+    "older": {
+        "OPENBLAS_CORETYPE": "Sandybridge",
+        "OPENBLAS_L2_SIZE": "1048576",
+        "ATEN_CPU_CAPABILITY": "default",
+        "NPY_DISABLE_CPU_FEATURES": "FMA3 AVX2 AVX512F AVX512CD AVX512_SKX AVX512_CLX AVX512_CNL AVX512_ICL",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX",
+    },
 }
 PROBE = (
-    "import json, numpy, torch; from crossclaim.systems.kernels import kernel_report; "
-    "r = kernel_report(); print(json.dumps([r.openblas, r.torch, r.numpy_wider]))"
+    "import json, numpy, torch; from numpy._core._multiarray_umath import __cpu_features__ as f; "
+    "from crossclaim.systems.kernels import kernel_report; "
+    "r = kernel_report(); print(json.dumps([r.openblas, r.torch, f['AVX2'], r.numpy_wider]))"
 )
 SYSTEMS = ("crf", "sentence-logreg", "spacy-sm-ft", "minilm", "spacy-sm")
 
@@ -114,9 +122,9 @@ def test_the_pinned_environment_wins_over_the_callers_choices(tmp_path: Path) ->
         caller = environment(choice, tmp_path)
         outside = probe(caller)
         inside = probe(pinned_environment(caller))
-        assert inside == [[OPENBLAS_ARCHITECTURE], "AVX2", []], inside
+        assert inside == [[OPENBLAS_ARCHITECTURE], "AVX2", True, []], inside
         reports[name] = outside
-    assert reports["native"][0] != reports["older"][0] and reports["native"][1] != reports["older"][1], reports
+    assert all(reports["native"][k] != reports["older"][k] for k in range(3)), reports  # OpenBLAS, torch, numpy
     assert all(pinned_environment(os.environ)[k] == v for k, v in PINNED.items())
 
 

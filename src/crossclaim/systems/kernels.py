@@ -34,6 +34,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+from pathlib import Path
 
 from crossclaim.errors import InputError
 from crossclaim.formats.predictions import Predictions
@@ -50,21 +51,44 @@ PINNED: dict[str, str] = {
     "ATEN_CPU_CAPABILITY": "avx2",
     "MKL_CBWR": "AVX2,STRICT",
     "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "OPENBLAS_L2_SIZE": "262144",  # OpenBLAS sizes some blocks by the L2 cache it detects: fixed too
 }
+# other kernel choices a caller may have made, dropped from the child's environment
+UNSET = (
+    "NPY_ENABLE_CPU_FEATURES",
+    "NPY_DISABLE_CPU_FEATURES",
+    "MKL_ENABLE_INSTRUCTIONS",
+    "MKL_DEBUG_CPU_TYPE",
+    "DNNL_MAX_CPU_ISA",
+    "OPENBLAS_VERBOSE",
+    "GOTO_NUM_THREADS",
+    "OPENBLAS_DEFAULT_NUM_THREADS",
+)
 OPENBLAS_ARCHITECTURE = "Haswell"
 TORCH_CAPABILITY = "AVX2"
 # numpy's dispatch targets that the pinned level allows (numpy's baseline SSE..SSE3 is always on)
 NUMPY_ALLOWED = frozenset({"SSSE3", "SSE41", "POPCNT", "SSE42", "AVX", "F16C", "FMA3", "AVX2"})
-NUMPY_REQUIRED = ("AVX2", "FMA3")
 ENV_FLAG = "CROSSCLAIM_PINNED_KERNELS"  # set in the child: what it was started with
 
 
+def cpu_flags() -> frozenset[str]:
+    """The processor's own feature flags (``/proc/cpuinfo``), whatever the environment switched off
+    in the libraries; empty where the file does not exist."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return frozenset(line.partition(":")[2].split())
+    return frozenset()
+
+
 def pinnable() -> bool:
-    """Whether this machine can run the pinned kernels (x86-64 with AVX2 and FMA)."""
+    """Whether this machine can run the pinned kernels: x86-64 with AVX2 and FMA."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return False
-    features = _numpy_features()
-    return all(features.get(f) for f in NUMPY_REQUIRED)
+    return {"avx2", "fma"} <= cpu_flags()
 
 
 def _numpy_features() -> dict[str, bool]:
@@ -82,17 +106,17 @@ def _numpy_dispatch() -> list[str]:
 def pinned_environment(environ: Mapping[str, str]) -> dict[str, str]:
     """The child's environment: the caller's, with every kernel choice fixed (on x86-64 with AVX2).
 
-    numpy's dispatch is capped by switching off each wider target this machine has (numpy refuses
-    to switch off one the machine lacks). ``PYTHONPATH`` carries the caller's import path, so a
-    plug-in system importable here is importable there.
+    Whatever the caller chose is replaced, not merged: numpy switches off every dispatch target
+    wider than the pinned level (a target the machine lacks is ignored by numpy) and no narrower
+    one; choices the pinned set does not name are dropped (``UNSET``). ``PYTHONPATH`` carries the
+    caller's import path, so a plug-in system importable here is importable there.
     """
-    env = dict(environ)
+    env = {k: v for k, v in environ.items() if k not in UNSET}
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     if not pinnable():
         env[ENV_FLAG] = "0"
         return env
-    features = _numpy_features()
-    wider = [f for f in _numpy_dispatch() if f not in NUMPY_ALLOWED and features.get(f)]
+    wider = [f for f in _numpy_dispatch() if f not in NUMPY_ALLOWED]
     env |= PINNED | {"NPY_DISABLE_CPU_FEATURES": " ".join(wider), ENV_FLAG: "1"}
     return env
 
