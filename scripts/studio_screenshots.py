@@ -9,7 +9,8 @@ Chromium and saves, into ``annotations/studio/``:
 - ``span-claim-selected.png``: the same task with a hedged claim selected (hedged, topic, cues);
 - ``pair-task.png``: the claim pair, each claim highlighted in its sentence, with its label and rationale.
 
-Needs the ``test`` extra (selenium) and Debian's ``chromium`` and ``chromium-driver``; the server boot
+Drives the browser with the test suite's driver, ``tests/studio/browser.py``. Needs the ``test`` extra
+(selenium) and Debian's ``chromium`` and ``chromium-driver``; the server boot
 takes about a minute. Look at the PNGs before committing them; they are never compared byte for byte.
 
     python scripts/studio_screenshots.py [--doc doc-001] [--sentences 25:28] [--out annotations/studio]
@@ -30,13 +31,15 @@ from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_x
 from crossclaim.formats.labelstudio.pairs import pair_results, pair_task_data
 from crossclaim.formats.labelstudio.spans import region_results
 from crossclaim.schema.records import Annotation, Span
-from crossclaim.studio.browser import Annotator, browser_missing, chromium
 from crossclaim.studio.client import Studio
 from crossclaim.studio.server import DEFAULT_USER, ENV_PASSWORD, free_port, serve, stop
 from crossclaim.studio.sync import annotation_payload
 from crossclaim.text import sentence_bounds
 
 ROOT = Path(__file__).resolve().parents[1]
+# The browser driver is test tooling (it needs the `test` extra), kept with the browser test it serves.
+sys.path.insert(0, str(ROOT / "tests"))
+from studio.browser import Annotator, browser_missing, chromium  # noqa: E402
 
 
 def excerpt(gold: Gold, doc_id: str, first: int, last: int) -> tuple[dict, Annotation]:

@@ -165,7 +165,7 @@ STUDIO_TOKEN = "crossclaim-test-token-7f3a9c"  # made up for the test server; mu
 def browser_ready() -> None:
     """Debian's headless Chromium can run (else skipped, or a failure when CI=true); requested before a
     server boots, so a missing browser is known first."""
-    from crossclaim.studio.browser import browser_missing
+    from studio.browser import browser_missing
 
     reason = browser_missing()
     if reason and os.environ.get("CI") == "true":

@@ -9,6 +9,7 @@ from conftest import REPO
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
+from crossclaim.files import WORK_DIR
 
 GENERATED = [
     "annotations/studio/span_config.xml",
@@ -37,6 +38,28 @@ def test_committed_dataset_and_docs_are_a_pure_function_of_annotations(tmp_path:
     for rel in GENERATED:
         if (REPO / rel).exists():
             assert (root / rel).read_bytes() == (REPO / rel).read_bytes(), f"{rel} is stale: run `crossclaim build`"
+
+
+def test_a_build_writes_nothing_outside_the_data_and_its_docs(tmp_path: Path) -> None:
+    """A data build never edits package source: a checkout's stale predictions schema stays as it was
+    (``scripts/predictions_schema.py`` regenerates it)."""
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "annotations", root / "annotations")
+    shutil.copy(REPO / "DATASHEET.md", root / "DATASHEET.md")
+    schema = root / "src" / "crossclaim" / "formats" / "predictions.schema.json"
+    schema.parent.mkdir(parents=True)
+    schema.write_text("stale\n", encoding="utf-8")
+
+    def outside() -> dict[str, bytes]:  # what the build may not write: all but the data, the datasheet, its lock
+        mine = ("annotations", "dataset", "DATASHEET.md", WORK_DIR)
+        files = (p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] not in mine)
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in files}
+
+    before = outside()
+    result = CliRunner().invoke(app, ["build", "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    assert outside() == before
+    assert schema.read_text(encoding="utf-8") == "stale\n"
 
 
 def test_readme_quickstart_runs_exactly_the_ci_test_command() -> None:

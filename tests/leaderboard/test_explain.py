@@ -107,7 +107,7 @@ def test_the_page_escapes_every_text() -> None:
 
 @pytest.mark.browser
 def test_the_page_renders_in_chromium_with_its_marks(browser_ready: None, tmp_path: Path) -> None:
-    from crossclaim.studio.browser import chromium
+    from studio.browser import chromium
 
     gold = hostile_gold()
     path = tmp_path / "explain.html"

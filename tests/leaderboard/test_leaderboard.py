@@ -14,10 +14,10 @@ from crossclaim.cli import app
 from crossclaim.dataset.gold import load_gold
 from crossclaim.errors import InputError
 from crossclaim.formats.predictions import Predictions, to_jsonl
-from crossclaim.leaderboard.run import OUTPUTS
+from crossclaim.leaderboard.run import OUTPUTS, output_directory
 from crossclaim.schema.records import Span
 from crossclaim.systems.base import System
-from crossclaim.systems.registry import ENTRY_POINT_GROUP
+from crossclaim.systems.registry import BUILTIN, ENTRY_POINT_GROUP
 
 runner = CliRunner()
 
@@ -161,6 +161,32 @@ def test_only_the_builtin_baselines_write_the_committed_board(
     with_file = runner.invoke(app, [*base, "--system", "regex", "--predictions", str(oracle), "--name", "o"])
     assert with_file.exit_code == 2 and "a run with predictions files" in with_file.output
     assert not committed.exists()
+
+
+def test_output_directory_keeps_the_committed_board_for_the_builtin_baselines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rule itself, without the CLI: only exactly the built-in baselines default to the committed board."""
+    committed, elsewhere = tmp_path / "baselines", tmp_path / "elsewhere"
+    monkeypatch.setattr("crossclaim.systems.registry.entry_points", lambda group: [])
+    assert output_directory(tmp_path, None, None, []) == committed
+    assert output_directory(tmp_path, None, list(reversed(BUILTIN)), []) == committed  # every baseline, any order
+    assert output_directory(tmp_path, elsewhere, None, []) == elsewhere
+    assert output_directory(tmp_path, elsewhere, ["regex"], [tmp_path / "p.jsonl"]) == elsewhere
+    refused = [
+        (["regex"], [], None, "--out", "required: a run with a selection of systems does not write the committed"),
+        (["regex"], [], committed, f"--out {committed}", "is the committed board: a run with a selection of systems"),
+        (None, [tmp_path / "p.jsonl"], None, "--out", "required: a run with predictions files does not write"),
+        ([*BUILTIN, "echo"], [], tmp_path / "." / "baselines", "--out", "is the committed board: a run with plug-ins"),
+    ]
+    for names, files, out, where, message in refused:
+        with pytest.raises(InputError) as caught:
+            output_directory(tmp_path, out, names, files)
+        ((said_where, said),) = caught.value.problems
+        assert said_where.startswith(where) and message in said, caught.value
+    plugin(monkeypatch, "echo", "crossclaim.baselines.regex:RegexSystem")
+    with pytest.raises(InputError, match="a run with plug-ins does not write the committed board"):
+        output_directory(tmp_path, None, None, [])
 
 
 def test_predict_refuses_bad_arguments(fixture_repo: Path, tmp_path: Path) -> None:

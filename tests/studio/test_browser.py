@@ -20,13 +20,13 @@ import pytest
 import requests
 from conftest import STUDIO_TOKEN, add_document, delete_projects, gold_spans, task, write_repo
 from datasets import load_dataset
+from studio.browser import Annotator, chromium
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
 from crossclaim.formats.labelstudio.config import span_config_xml
 from crossclaim.schema.records import pair_id
 from crossclaim.schema.scheme import ATTRIBUTE, VALUE_RULES
-from crossclaim.studio.browser import Annotator, chromium
 from crossclaim.studio.server import DEFAULT_USER, ENV_PASSWORD, ENV_TOKEN, ENV_URL
 from crossclaim.studio.sync import PAIR_PROJECT, SPAN_PROJECT
 

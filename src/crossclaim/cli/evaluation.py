@@ -68,25 +68,16 @@ def leaderboard(
     """Run every system on the test split and in leave-one-document-out CV; write the leaderboard."""
     import time
 
-    from crossclaim.leaderboard.run import OUTPUTS
+    from crossclaim.leaderboard.run import OUTPUTS, output_directory
     from crossclaim.leaderboard.run import leaderboard as run_leaderboard
-    from crossclaim.systems.registry import BUILTIN, system_names
 
     root = project_root(root)
     files = list(predictions or [])
     names = list(name or [])
     if len(files) != len(names):
         raise InputError("--predictions/--name", f"{len(files)} files but {len(names)} names: give one --name per file")
-    committed = root / "baselines"
-    runs = list(system) if system else system_names()
-    if sorted(runs) != sorted(BUILTIN) or files:
-        # plug-ins, a selection of systems or predictions files never change the committed board
-        what = "predictions files" if files else ("plug-ins" if set(runs) - set(BUILTIN) else "a selection of systems")
-        if out_dir is None:
-            raise InputError("--out", f"required: a run with {what} does not write the committed board {committed}")
-        if out_dir.resolve() == committed.resolve():
-            raise InputError(f"--out {out_dir}", f"is the committed board: a run with {what} writes elsewhere")
-    target = output_dir(out_dir if out_dir is not None else committed, "--out")
+    # which runs may write the committed board is the leaderboard's rule; the CLI only checks the directory
+    target = output_dir(output_directory(root, out_dir, system, files), "--out")
     began = time.perf_counter()
     with steps_progress("leaderboard") as progress:
         board = run_leaderboard(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -58,6 +58,26 @@ from crossclaim.systems.kernels import Job, run, run_jobs, run_pinned
 from crossclaim.systems.registry import BUILTIN, make_system, system_names
 
 OUTPUTS = ("LEADERBOARD.md", "leaderboard.json", "leaderboard.png")
+COMMITTED = "baselines"  # the committed board's directory, under the project root
+
+
+def output_directory(root: Path, out: Path | None, names: Sequence[str] | None, files: Sequence[Path]) -> Path:
+    """Where a run writes its board: by default the committed one, ``root/baselines``.
+
+    Only a run of exactly the built-in baselines writes the committed board, so it always means the
+    same thing: plug-ins, a selection of systems or predictions files never change it. Such a run must
+    name ``out`` and may not name the committed board there; both are refused before anything runs.
+    ``names`` is the systems the run was asked for (None: every system found).
+    """
+    committed = root / COMMITTED
+    runs = list(names) if names else system_names()
+    if sorted(runs) != sorted(BUILTIN) or files:
+        what = "predictions files" if files else ("plug-ins" if set(runs) - set(BUILTIN) else "a selection of systems")
+        if out is None:
+            raise InputError("--out", f"required: a run with {what} does not write the committed board {committed}")
+        if out.resolve() == committed.resolve():
+            raise InputError(f"--out {out}", f"is the committed board: a run with {what} writes elsewhere")
+    return out if out is not None else committed
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """An annotator in a real browser: Debian's headless Chromium driven by Selenium through Label Studio's UI.
 
-Used by the browser end-to-end test and by ``scripts/studio_screenshots.py``. It works the interface
+Test tooling, not part of the package (no user of ``crossclaim`` drives a browser): used by the browser
+end-to-end test, the explain page's browser test and ``scripts/studio_screenshots.py`` (which puts
+``tests/`` on its path), all of which import it as ``studio.browser``. It works the interface
 as a person does (a real mouse drag selects text, clicks pick labels and choices, keys type values)
 and reads the editor's state (``window.Htx``) only to wait and to report, never to change it.
 
