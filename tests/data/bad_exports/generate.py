@@ -315,6 +315,10 @@ PAIR_CASES = {
         ["pair doc-x:c1~doc-x:c2", "the only annotation (by b@example.org) is empty", "choose a pair label"],
     ),
     "pairs-missing-data": (pair_case(lambda t: t[0]["data"].pop("b_doc")), ["task 11", "data must hold"]),
+    "pairs-unknown-document": (
+        pair_case(lambda t: t[0]["data"].update(b_doc="doc-y", pair_id=pair_id("doc-x", "c1", "doc-y", "c2"))),
+        ["task 11", "names unknown claim 'c2' of document 'doc-y'"],
+    ),
     # c1 (ev_profitability_timing) and c2 (su7_launch_date): a cross-topic pair is one only when declared
     "pairs-cross-topic-undeclared": (
         pair_case(),
