@@ -51,6 +51,7 @@ from crossclaim.formats.jsonstream import (
     release_memory,
     system_arrow_pool,
 )
+from crossclaim.formats.labelstudio.annotations import is_task_id
 from crossclaim.formats.labelstudio.committed import export_json
 from crossclaim.formats.labelstudio.spans import from_utf16, parse_span_tasks
 from crossclaim.formats.manifest import load_manifest
@@ -280,12 +281,12 @@ class _Merged:
 
     def add(self, r: _PartResult, spill: Spill) -> None:
         spill.add(r.rows)
-        ids = {i for i, _, _ in r.keys if isinstance(i, int | str)}
+        ids = {i for i, _, _ in r.keys if is_task_id(i)}  # a malformed id is reported by the part's parser
         docs = {d for _, d, _ in r.keys if isinstance(d, str)}
         for task_id, doc_id, here in r.keys:
-            if task_id in self.ids:
+            if is_task_id(task_id) and task_id in self.ids:
                 self.problems.add(here, "duplicate task id")
-            if doc_id in self.docs:
+            if isinstance(doc_id, str) and doc_id in self.docs:
                 self.problems.add(here, f"duplicate task for document {doc_id}")
         self.ids |= ids
         self.docs |= docs

@@ -269,6 +269,7 @@ SPAN_CASES = {
         edit(lambda e: e.append({**copy.deepcopy(e[0]), "id": 2})),
         ["task 2", "duplicate task for document doc-x"],
     ),
+    "task-id-a-list": (edit(lambda e: e[0].update(id=[1])), ["task #0", "id a list [1] is not an integer or a string"]),
     "task-not-an-object": (edit(lambda e: e.append("doc-x")), ["task #1", "not a JSON object"]),
     "meta-not-an-object": (
         edit(lambda e: e[0].update(meta=["batch"])),
@@ -315,6 +316,10 @@ PAIR_CASES = {
         ["pair doc-x:c1~doc-x:c2", "the only annotation (by b@example.org) is empty", "choose a pair label"],
     ),
     "pairs-missing-data": (pair_case(lambda t: t[0]["data"].pop("b_doc")), ["task 11", "data must hold"]),
+    "pairs-task-id-an-object": (
+        pair_case(lambda t: t[0].update(id={"id": 11})),
+        ["task #0", "id an object {'id': 11} is not an integer or a string"],
+    ),
     "pairs-unknown-document": (
         pair_case(lambda t: t[0]["data"].update(b_doc="doc-y", pair_id=pair_id("doc-x", "c1", "doc-y", "c2"))),
         ["task 11", "names unknown claim 'c2' of document 'doc-y'"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from crossclaim.errors import Problems, shown
+from crossclaim.formats.jsonio import described
 from crossclaim.schema.records import Annotation
 
 
@@ -15,6 +16,20 @@ def annotator_of(completed_by: object) -> str:
     if isinstance(completed_by, str):
         return completed_by
     return f"user:{completed_by}"
+
+
+def is_task_id(value: object) -> bool:
+    """A task id as Label Studio gives it: an integer or a string (a JSON boolean is neither).
+
+    Ids are compared and kept in sets to find duplicates, so a list or an object must be refused
+    before that (it cannot be hashed), and ``true`` must not pass as the id 1.
+    """
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def task_id_problem(value: object) -> str | None:
+    """What is wrong with a task's ``id`` (absent is fine: Label Studio's own exports always have one)."""
+    return None if value is None or is_task_id(value) else f"id {described(value)} is not an integer or a string"
 
 
 def annotators_by_task(data: object, key: str) -> dict[str, Counter[str]]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from html import escape
 
 from crossclaim.errors import InputError, Problems, shown
-from crossclaim.formats.labelstudio.annotations import annotator_of, choose_gold, flag
+from crossclaim.formats.labelstudio.annotations import annotator_of, choose_gold, flag, is_task_id, task_id_problem
 from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
 from crossclaim.schema.scheme import PAIR_LABELS, RATIONALE_REQUIRED
 from crossclaim.text import sentence_bounds
@@ -71,7 +71,11 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
     problems = Problems()
     tasks: dict[str, PairTask] = {}
     for n, raw in enumerate(data):
-        here = f"{where}: task {raw.get('id', '#' + str(n)) if isinstance(raw, dict) else '#' + str(n)}"
+        task_id = raw.get("id") if isinstance(raw, dict) else None
+        here = f"{where}: task {task_id if is_task_id(task_id) else '#' + str(n)}"
+        if isinstance(raw, dict) and (what := task_id_problem(raw.get("id"))) is not None:
+            problems.add(here, what)
+            continue
         d = raw.get("data") if isinstance(raw, dict) else None
         if not isinstance(d, dict) or any(not isinstance(d.get(f), str) for f in PAIR_FIELDS):
             problems.add(here, f"data must hold the strings {', '.join(PAIR_FIELDS)}")

@@ -12,8 +12,7 @@ import copy
 from collections.abc import Iterable, Iterator
 
 from crossclaim.errors import InputError, Problems, shown
-from crossclaim.formats.jsonio import described
-from crossclaim.formats.labelstudio.annotations import annotator_of, flag
+from crossclaim.formats.labelstudio.annotations import annotator_of, flag, is_task_id, task_id_problem
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
 from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, Attribute, attributes_of
 from crossclaim.schema.validate import offsets_problem, span_problems
@@ -53,10 +52,10 @@ def parse_span_tasks(
         if not isinstance(raw, dict):
             problems.add(here, "task is not a JSON object")
             continue
-        here = f"{where}: task {raw.get('id', '#' + str(n))}"
         task_id = raw.get("id")
-        if isinstance(task_id, bool) or (task_id is not None and not isinstance(task_id, int | str)):
-            problems.add(here, f"id {described(task_id)} is not an integer or a string")
+        here = f"{where}: task {task_id if is_task_id(task_id) else '#' + str(n)}"
+        if (what := task_id_problem(task_id)) is not None:
+            problems.add(here, what)
             continue
         if task_id is not None:
             if task_id in seen_ids:
