@@ -320,6 +320,22 @@ PAIR_CASES = {
         pair_case(lambda t: t[0].update(id={"id": 11})),
         ["task #0", "id an object {'id': 11} is not an integer or a string"],
     ),
+    "pairs-annotations-an-integer": (
+        pair_case(lambda t: t[0].update(annotations=3)),
+        ["task 11 (pair doc-x:c1~doc-x:c2)", "annotations is not a list (got an integer 3)"],
+    ),
+    "pairs-annotations-a-float": (
+        pair_case(lambda t: t[0].update(annotations=2.5)),
+        ["task 11 (pair doc-x:c1~doc-x:c2)", "annotations is not a list (got a number 2.5)"],
+    ),
+    "pairs-annotations-true": (
+        pair_case(lambda t: t[0].update(annotations=True)),
+        ["task 11 (pair doc-x:c1~doc-x:c2)", "annotations is not a list (got true)"],
+    ),
+    "annotations-false": (
+        edit(lambda e: e[0].update(annotations=False)),
+        ["task 1 (doc doc-x)", "annotations is not a list (got false)"],
+    ),
     "pairs-unknown-document": (
         pair_case(lambda t: t[0]["data"].update(b_doc="doc-y", pair_id=pair_id("doc-x", "c1", "doc-y", "c2"))),
         ["task 11", "names unknown claim 'c2' of document 'doc-y'"],

@@ -32,6 +32,21 @@ def task_id_problem(value: object) -> str | None:
     return None if value is None or is_task_id(value) else f"id {described(value)} is not an integer or a string"
 
 
+def items_of(raw: dict, kind: str, here: str, problems: Problems) -> list:
+    """A task's ``annotations`` or ``predictions``: a list, or absent/null (none yet).
+
+    Anything else (3, 2.5, true, false, an object) is a problem, not an empty list: ``false`` read as
+    "no annotation" would silently drop a task's work.
+    """
+    items = raw.get(kind)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        problems.add(here, f"{kind} is not a list (got {described(items)})")
+        return []
+    return items
+
+
 def annotators_by_task(data: object, key: str) -> dict[str, Counter[str]]:
     """Task key (``data[key]``: a document or pair id) -> its annotators, counted; read leniently.
 

@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from html import escape
 
 from crossclaim.errors import InputError, Problems, shown
-from crossclaim.formats.labelstudio.annotations import annotator_of, choose_gold, flag, is_task_id, task_id_problem
+from crossclaim.formats.labelstudio.annotations import (
+    annotator_of,
+    choose_gold,
+    flag,
+    is_task_id,
+    items_of,
+    task_id_problem,
+)
 from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
 from crossclaim.schema.scheme import PAIR_LABELS, RATIONALE_REQUIRED
 from crossclaim.text import sentence_bounds
@@ -88,7 +95,7 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
             problems.add(here, "duplicate task for this pair")
             continue
         task = PairTask({f: d[f] for f in PAIR_FIELDS}, [], here)
-        for k, item in enumerate(raw.get("annotations") or []):
+        for k, item in enumerate(items_of(raw, "annotations", here, problems)):
             if not isinstance(item, dict):
                 problems.add(f"{here}, annotation #{k}", "not a JSON object")
                 continue

@@ -12,7 +12,7 @@ import copy
 from collections.abc import Iterable, Iterator
 
 from crossclaim.errors import InputError, Problems, shown
-from crossclaim.formats.labelstudio.annotations import annotator_of, flag, is_task_id, task_id_problem
+from crossclaim.formats.labelstudio.annotations import annotator_of, flag, is_task_id, items_of, task_id_problem
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
 from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, Attribute, attributes_of
 from crossclaim.schema.validate import offsets_problem, span_problems
@@ -99,11 +99,7 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
     to_py = Utf16(text)
     sentences = sentence_bounds(text)
     for kind in ("annotations", "predictions"):
-        items = raw.get(kind) or []
-        if not isinstance(items, list):
-            problems.add(here, f"{kind} is not a list")
-            continue
-        for k, item in enumerate(items):
+        for k, item in enumerate(items_of(raw, kind, here, problems)):
             if not isinstance(item, dict):
                 problems.add(f"{here}, {kind[:-1]} #{k}", "not a JSON object")
                 continue
