@@ -252,7 +252,16 @@ SPAN_CASES = {
     ),
     "lead-time-not-a-number": (
         edit(lambda e: e[0]["annotations"][0].update(lead_time="ten")),
-        ["annotation 1", "lead_time 'ten' is not a number"],
+        ["annotation 1", "lead_time a string 'ten' is not a number"],
+    ),
+    # bool is an int in Python: true was published as a lead time of 1 s
+    "lead-time-true": (
+        edit(lambda e: e[0]["annotations"][0].update(lead_time=True)),
+        ["annotation 1", "lead_time true"],
+    ),
+    "completed-by-a-list": (
+        edit(lambda e: e[0]["annotations"][0].update(completed_by=["a@example.org"])),
+        ["task 1 (doc doc-x), annotation 1", "completed_by a list ['a@example.org'] names no annotator"],
     ),
     "missing-data-text": (edit(lambda e: e[0]["data"].pop("text")), ["task 1", "missing data.text"]),
     "missing-doc-id": (edit(lambda e: e[0]["data"].pop("doc_id")), ["task 1", "missing data.doc_id"]),
@@ -335,6 +344,18 @@ PAIR_CASES = {
     "annotations-false": (
         edit(lambda e: e[0].update(annotations=False)),
         ["task 1 (doc doc-x)", "annotations is not a list (got false)"],
+    ),
+    "pairs-lead-time-a-string": (
+        pair_case(lambda t: t[0]["annotations"][0].update(lead_time="12s")),
+        ["task 11", "annotation 5 by b@example.org", "lead_time a string '12s' is not a number (seconds) or null"],
+    ),
+    "pairs-rationale-not-strings": (
+        pair_case(lambda t: t[0]["annotations"][0]["result"][1]["value"].update(text=[123, None])),
+        ["task 11", "annotation 5 by b@example.org", "rationale text must be a list of strings, got [123, None]"],
+    ),
+    "pairs-completed-by-true": (
+        pair_case(lambda t: t[0]["annotations"][0].update(completed_by=True)),
+        ["task 11", "annotation 5", "completed_by true names no annotator"],
     ),
     "pairs-unknown-document": (
         pair_case(lambda t: t[0]["data"].update(b_doc="doc-y", pair_id=pair_id("doc-x", "c1", "doc-y", "c2"))),

@@ -79,6 +79,37 @@ def flag(item: dict, name: str, here: str, problems: Problems) -> bool:
     return False
 
 
+def lead_time(item: dict, here: str, problems: Problems) -> float | None:
+    """An annotation's ``lead_time`` (seconds spent, published with the gold): a JSON number, or absent/null.
+
+    ``true`` is refused although Python's bool is an int (it would be published as 1.0 s), and so is a
+    string such as "12s" (once silently dropped to null in the pair project).
+    """
+    value = item.get("lead_time")
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return value
+    problems.add(here, f"lead_time {described(value)} is not a number (seconds) or null")
+    return None
+
+
+def annotator(item: dict, here: str, problems: Problems) -> str:
+    """Who made an annotation (published with the gold): ``completed_by`` as ``annotator_of`` names it.
+
+    Label Studio gives a user object (its ``email``, or its integer ``id``), or the id alone (absent is
+    left as it was read: a hand-made export may have none); anything
+    else (true, a list, an e-mail that is a number) would be published as a made-up name like "user:True".
+    """
+    who = item.get("completed_by")
+    if isinstance(who, dict):
+        email, uid = who.get("email"), who.get("id")
+        ok = (isinstance(email, str) and email != "") or (email in (None, "") and is_task_id(uid))
+    else:
+        ok = who is None or (isinstance(who, str) and who != "") or (isinstance(who, int) and not isinstance(who, bool))
+    if not ok:
+        problems.add(here, f"completed_by {described(who)} names no annotator (a user object with an email or id)")
+    return annotator_of(who)
+
+
 # ---------------------------------------------------------------------------------------------
 # gold selection
 

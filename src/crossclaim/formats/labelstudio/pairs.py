@@ -8,11 +8,13 @@ from html import escape
 
 from crossclaim.errors import InputError, Problems, shown
 from crossclaim.formats.labelstudio.annotations import (
+    annotator,
     annotator_of,
     choose_gold,
     flag,
     is_task_id,
     items_of,
+    lead_time,
     task_id_problem,
 )
 from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
@@ -99,7 +101,8 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
             if not isinstance(item, dict):
                 problems.add(f"{here}, annotation #{k}", "not a JSON object")
                 continue
-            at = f"{here}, annotation {item.get('id', '#' + str(k))} by {annotator_of(item.get('completed_by'))}"
+            at = f"{here}, annotation {item.get('id', '#' + str(k))}"
+            at = f"{at} by {annotator(item, at, problems)}"
             ann = _pair_annotation(item, at, problems)
             if not ann.was_cancelled and item.get("result"):
                 label, rationale = _pair_result(item.get("result"), at, problems)
@@ -160,12 +163,11 @@ def gold_pairs(tasks: list[PairTask], where: str, gold: str | None = None, notes
 
 
 def _pair_annotation(a: dict, here: str, problems: Problems) -> Annotation:
-    lead = a.get("lead_time")
     return Annotation(
         doc_id="",
         annotator=annotator_of(a.get("completed_by")),
         spans=[],
-        lead_time=lead if isinstance(lead, (int, float)) else None,
+        lead_time=lead_time(a, here, problems),
         ground_truth=flag(a, "ground_truth", here, problems),
         was_cancelled=flag(a, "was_cancelled", here, problems),
     )
@@ -185,7 +187,10 @@ def _pair_result(result: object, here: str, problems: Problems) -> tuple[str | N
                 return None, ""
             label = v["choices"][0]
         elif name == "rationale" and isinstance(v, dict) and isinstance(v.get("text"), list):
-            rationale = "\n".join(str(t) for t in v["text"])
+            if not all(isinstance(t, str) for t in v["text"]):  # [123, null] was published as "123\nNone"
+                problems.add(here, f"rationale text must be a list of strings, got {shown(v['text'])}")
+                return None, ""
+            rationale = "\n".join(v["text"])
         else:
             problems.add(here, f"result item from_name {shown(name)} is not in the pair config")
     if label is None:

@@ -12,7 +12,7 @@ import copy
 from collections.abc import Iterable, Iterator
 
 from crossclaim.errors import InputError, Problems, shown
-from crossclaim.formats.labelstudio.annotations import annotator_of, flag, is_task_id, items_of, task_id_problem
+from crossclaim.formats.labelstudio.annotations import annotator, flag, is_task_id, items_of, lead_time, task_id_problem
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
 from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, Attribute, attributes_of
 from crossclaim.schema.validate import offsets_problem, span_problems
@@ -104,8 +104,9 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
                 problems.add(f"{here}, {kind[:-1]} #{k}", "not a JSON object")
                 continue
             if kind == "annotations":
-                who = annotator_of(item.get("completed_by"))
-                at = f"{here}, annotation {item.get('id', '#' + str(k))} by {who}"
+                at = f"{here}, annotation {item.get('id', '#' + str(k))}"
+                who = annotator(item, at, problems)
+                at = f"{at} by {who}"
             else:
                 who = str(item.get("model_version") or "")
                 at = f"{here}, prediction {item.get('id', '#' + str(k))} ({who or 'no model_version'})"
@@ -123,16 +124,12 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
                 )
             )
             if kind == "annotations":
-                lead = item.get("lead_time")
-                if lead is not None and not isinstance(lead, (int, float)):
-                    problems.add(at, f"lead_time {shown(lead)} is not a number")
-                    lead = None
                 task.annotations.append(
                     Annotation(
                         doc_id=doc_id,
                         annotator=who,
                         spans=spans,
-                        lead_time=lead,
+                        lead_time=lead_time(item, at, problems),
                         ground_truth=flag(item, "ground_truth", at, problems),
                         was_cancelled=flag(item, "was_cancelled", at, problems),
                     )
