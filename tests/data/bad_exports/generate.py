@@ -150,6 +150,14 @@ SPAN_CASES = {
         edit(lambda e: region(e, "f3", "value")["value"].update(text=["a third"])),
         ["region f3", "does not fit the PERCENT grammar"],
     ),
+    "figure-two-value-results": (
+        edit(lambda e: result(e).append({**region(e, "f3", "value"), "value": {"text": ["33"]}})),
+        ["region f3", "a second result for control 'value'"],
+    ),
+    "claim-two-hedged-results": (
+        edit(lambda e: result(e).append({**region(e, "c1", "hedged"), "value": {"choices": ["false"]}})),
+        ["region c1", "a second result for control 'hedged'"],
+    ),
     "textarea-two-texts": (
         edit(lambda e: region(e, "f3", "value")["value"].update(text=["33.33", "33"])),
         ["region f3", "must hold exactly one text"],
@@ -356,6 +364,14 @@ PAIR_CASES = {
     "pairs-completed-by-true": (
         pair_case(lambda t: t[0]["annotations"][0].update(completed_by=True)),
         ["task 11", "annotation 5", "completed_by true names no annotator"],
+    ),
+    "pairs-two-label-results": (
+        pair_case(
+            lambda t: t[0]["annotations"][0]["result"].append(
+                {**t[0]["annotations"][0]["result"][0], "value": {"choices": ["AGREES"]}}
+            )
+        ),
+        ["task 11", "annotation 5 by b@example.org, region 'label'", "a second result for control 'label'"],
     ),
     "pairs-unknown-document": (
         pair_case(lambda t: t[0]["data"].update(b_doc="doc-y", pair_id=pair_id("doc-x", "c1", "doc-y", "c2"))),

@@ -178,9 +178,15 @@ def _pair_result(result: object, here: str, problems: Problems) -> tuple[str | N
     if not isinstance(result, list):
         problems.add(here, "result is not a list")
         return None, ""
+    seen: set[str] = set()
     for r in result:
         name = r.get("from_name") if isinstance(r, dict) else None
         v = r.get("value") if isinstance(r, dict) else None
+        if name in ("label", "rationale"):
+            if name in seen:  # the last one would win without a word
+                problems.add(f"{here}, region {shown(r.get('id'))}", f"a second result for control {name!r}")
+                return None, ""
+            seen.add(name)
         if name == "label" and isinstance(v, dict) and isinstance(v.get("choices"), list):
             if len(v["choices"]) != 1 or v["choices"][0] not in PAIR_LABELS:
                 problems.add(here, f"label must be one of {', '.join(PAIR_LABELS)}, got {shown(v['choices'])}")

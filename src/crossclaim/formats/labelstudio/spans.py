@@ -232,6 +232,10 @@ def _apply_attribute(at: str, r: dict, regions: dict, found: dict, problems: Pro
         return
     if rid not in found:
         return  # the region itself is already reported
+    if name in found[rid]:  # the last one would win without a word
+        problems.add(f"{at}, region {rid}", f"a second result for control {shown(name)}: a region holds one")
+        del found[rid]
+        return
     what = _attribute_value(CONTROLS[name], r["value"], regions[rid]["from_name"], found[rid])
     if what is not None:
         problems.add(f"{at}, region {rid}", what)
