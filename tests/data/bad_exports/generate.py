@@ -205,6 +205,10 @@ SPAN_CASES = {
         edit(lambda e: region(e, "c1", "topic")["value"].update(choices=["weather"])),
         ["region c1", "must be one of the configured choices"],
     ),
+    "choices-a-string": (
+        edit(lambda e: region(e, "c1", "hedged")["value"].update(choices="true")),
+        ["region c1", "'hedged' choices must be a list, got 'true'"],
+    ),
     "choice-not-in-config": (
         edit(lambda e: region(e, "c1", "hedged")["value"].update(choices=["maybe"])),
         ["region c1", "'hedged' must be one of the configured choices"],
@@ -372,6 +376,18 @@ PAIR_CASES = {
             )
         ),
         ["task 11", "annotation 5 by b@example.org, region 'label'", "a second result for control 'label'"],
+    ),
+    "pairs-choices-a-string": (
+        pair_case(lambda t: t[0]["annotations"][0]["result"][0]["value"].update(choices="AGREES")),
+        ["task 11", "annotation 5 by b@example.org", "label choices must be a list, got a string 'AGREES'"],
+    ),
+    "pairs-rationale-a-string": (
+        pair_case(lambda t: t[0]["annotations"][0]["result"][1]["value"].update(text="both cannot be true")),
+        ["task 11", "rationale text must be a list of strings, got 'both cannot be true'"],
+    ),
+    "pairs-label-value-a-list": (
+        pair_case(lambda t: t[0]["annotations"][0]["result"][0].update(value=["AGREES"])),
+        ["task 11", "label result: value is not a JSON object, got a list ['AGREES']"],
     ),
     "pairs-unknown-document": (
         pair_case(lambda t: t[0]["data"].update(b_doc="doc-y", pair_id=pair_id("doc-x", "c1", "doc-y", "c2"))),

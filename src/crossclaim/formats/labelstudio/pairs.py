@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from html import escape
 
 from crossclaim.errors import InputError, Problems, shown
+from crossclaim.formats.jsonio import described
 from crossclaim.formats.labelstudio.annotations import (
     annotator,
     annotator_of,
@@ -187,14 +188,21 @@ def _pair_result(result: object, here: str, problems: Problems) -> tuple[str | N
                 problems.add(f"{here}, region {shown(r.get('id'))}", f"a second result for control {name!r}")
                 return None, ""
             seen.add(name)
-        if name == "label" and isinstance(v, dict) and isinstance(v.get("choices"), list):
+        if name in ("label", "rationale") and not isinstance(v, dict):
+            problems.add(here, f"{name} result: value is not a JSON object, got {described(v)}")
+            return None, ""
+        if name == "label":
+            if not isinstance(v.get("choices"), list):  # a known control with a malformed value says so
+                problems.add(here, f"label choices must be a list, got {described(v.get('choices'))}")
+                return None, ""
             if len(v["choices"]) != 1 or v["choices"][0] not in PAIR_LABELS:
                 problems.add(here, f"label must be one of {', '.join(PAIR_LABELS)}, got {shown(v['choices'])}")
                 return None, ""
             label = v["choices"][0]
-        elif name == "rationale" and isinstance(v, dict) and isinstance(v.get("text"), list):
-            if not all(isinstance(t, str) for t in v["text"]):  # [123, null] was published as "123\nNone"
-                problems.add(here, f"rationale text must be a list of strings, got {shown(v['text'])}")
+        elif name == "rationale":
+            if not (isinstance(v.get("text"), list) and all(isinstance(t, str) for t in v["text"])):
+                # [123, null] was published as "123\nNone"; a bare string was "not in the pair config"
+                problems.add(here, f"rationale text must be a list of strings, got {shown(v.get('text'))}")
                 return None, ""
             rationale = "\n".join(v["text"])
         else:

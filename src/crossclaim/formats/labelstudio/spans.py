@@ -254,6 +254,8 @@ def _attribute_value(attr: Attribute, v: dict, layer: str, attrs: dict) -> str |
         attrs[name] = texts[0]
         return None
     choices = v.get("choices")
+    if not isinstance(choices, list):  # "true" is not ["true"]: say what the shape must be
+        return f"{shown(name)} choices must be a list, got {shown(choices)}"
     if not (isinstance(choices, list) and len(choices) == 1 and choices[0] in attr.choice_values()):
         return f"{shown(name)} must be one of the configured choices, got {shown(choices)}"
     attrs[name] = (choices[0] == "true") if attr.kind == "bool" else choices[0]
