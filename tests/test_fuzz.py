@@ -87,6 +87,7 @@ TEXT_OPS = [
     "truncate",
     "insert",
     "utf16",
+    "utf32",
     "latin1",
     "bom",
     "html",
@@ -127,6 +128,8 @@ def mutate_text(draw, text: str) -> bytes:
         text = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway [/x]</title></head></html>\n"
     if op == "utf16":
         return text.encode("utf-16")
+    if op == "utf32":
+        return text.encode(draw(st.sampled_from(["utf-32", "utf-32-be"])))
     if op == "latin1":
         return text.encode("latin-1", "replace")
     return (b"\xef\xbb\xbf" if op == "bom" else b"") + text.encode("utf-8", "surrogatepass")

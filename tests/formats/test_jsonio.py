@@ -102,12 +102,18 @@ def test_files_that_are_not_utf8_json(tmp_path: Path) -> None:
     cases = {
         "dir": None,
         "utf16.json": codecs.BOM_UTF16_LE + "[]".encode("utf-16-le"),
+        "utf32.json": "[]".encode("utf-32"),  # its mark begins with UTF-16-LE's
+        "utf32-be.json": "[1]".encode("utf-32-be"),
+        "utf16-le.json": '{"a": 1}'.encode("utf-16-le"),
         "latin1.json": b'{"a": 1}\n{"b": "caf\xe9"}',
         "missing.json": ...,
     }
     expected = {
         "dir": "is a directory",
         "utf16.json": "is UTF-16",
+        "utf32.json": "is UTF-32 (it starts with a UTF-32 byte-order mark): save it as UTF-8",
+        "utf32-be.json": "is UTF-32 without a byte-order mark",
+        "utf16-le.json": "is UTF-16 without a byte-order mark",
         "latin1.json": "line 2: not UTF-8: byte 0xe9",
         "missing.json": "cannot read: No such file or directory",
     }

@@ -67,8 +67,8 @@ def decode(data: bytes, where: str) -> str:
     """UTF-8 text of ``data``; a byte-order mark or a byte that is not UTF-8 is named with its line."""
     if data.startswith(codecs.BOM_UTF8):
         raise InputError(where, "starts with a byte-order mark: save it as UTF-8 without BOM")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputError(where, "is UTF-16 (it starts with a UTF-16 byte-order mark): save it as UTF-8")
+    if (wide := _wide_encoding(data)) is not None:
+        raise InputError(where, f"is {wide}: save it as UTF-8")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -76,6 +76,32 @@ def decode(data: bytes, where: str) -> str:
         raise InputError(
             f"{where}, line {line}", f"not UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start:,}"
         ) from None
+
+
+# UTF-32's marks first: the UTF-32-LE mark begins with the UTF-16-LE one (FF FE), so a UTF-32 file was called UTF-16
+_MARKS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """UTF-16 or UTF-32 and how it shows, or None: by its byte-order mark, or without one by where the zero
+    bytes of its first two characters fall (JSON text begins with ASCII; RFC 4627, section 3)."""
+    for mark, name in _MARKS:
+        if data.startswith(mark):
+            return f"{name} (it starts with a {name} byte-order mark)"
+    zeros = tuple(b == 0 for b in data[:4])
+    shapes = {
+        (True, True, True, False): "UTF-32",
+        (False, True, True, True): "UTF-32",
+        (True, False, True, False): "UTF-16",
+        (False, True, False, True): "UTF-16",
+    }
+    name = shapes.get(zeros) if len(zeros) == 4 else None
+    return f"{name} without a byte-order mark (zero bytes between its first characters)" if name else None
 
 
 def read_text(path: Path) -> str:
