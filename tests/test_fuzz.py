@@ -87,6 +87,7 @@ TEXT_OPS = [
     "truncate",
     "insert",
     "utf16",
+    "utf32",
     "latin1",
     "bom",
     "html",
@@ -127,6 +128,8 @@ def mutate_text(draw, text: str) -> bytes:
         text = "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway [/x]</title></head></html>\n"
     if op == "utf16":
         return text.encode("utf-16")
+    if op == "utf32":
+        return text.encode(draw(st.sampled_from(["utf-32", "utf-32-be"])))
     if op == "latin1":
         return text.encode("latin-1", "replace")
     return (b"\xef\xbb\xbf" if op == "bom" else b"") + text.encode("utf-8", "surrogatepass")
@@ -268,3 +271,42 @@ def test_fuzzed_predictions_score_or_are_refused(project: Path, valid_prediction
     if result.exit_code == 0:
         accepted_predictions_fit_the_schema(preds.read_bytes())
     scores.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# cases the fuzzers found, kept as fixed examples (each once a traceback or a silent wrong value)
+
+
+def refused(root: Path, args: list[str]) -> list[str]:
+    """Run a command that must refuse its input: exit code 2, ``error:`` lines only, nothing written."""
+    before = outputs(root)
+    result = runner.invoke(app, args)
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code == 2, result.output
+    lines = result.output.splitlines()
+    assert lines and all(line.startswith("error: ") for line in lines), result.output
+    assert outputs(root) == before, "something was written on exit code 2"
+    return lines
+
+
+def test_a_manifest_document_removed_while_its_task_and_pairs_remain(tmp_path: Path) -> None:
+    """The span task names the document the manifest lost: that is said first, not a KeyError on a pair's split."""
+    from conftest import TEXT_Y, add_document
+
+    from crossclaim.formats.labelstudio.pairs import pair_results
+    from crossclaim.schema.records import Pair, pair_id
+
+    root = write_repo(tmp_path, [task(gold_spans()), {**task(gold_spans(), "doc-y", TEXT_Y), "id": 2}])
+    add_document(root, "doc-y", TEXT_Y)
+    pid = pair_id("doc-x", "c1", "doc-y", "c1")
+    pair = Pair(pid, "doc-x", "c1", "doc-y", "c1", "CONTRADICTS", "both cannot be true")
+    sides = {"a_doc": "doc-x", "a_claim": "c1", "a_text": "a", "b_doc": "doc-y", "b_claim": "c1", "b_text": "b"}
+    item = {"id": 1, "completed_by": {"id": 2, "email": "b@example.org"}, "result": pair_results(pair)}
+    (root / "annotations" / "exports" / "pairs.json").write_text(
+        json.dumps([{"id": 11, "data": {"pair_id": pid, **sides}, "annotations": [item]}]), encoding="utf-8"
+    )
+    manifest = root / "annotations" / "manifest.json"
+    docs = json.loads(manifest.read_text(encoding="utf-8"))
+    manifest.write_text(json.dumps({"documents": docs["documents"][:1]}), encoding="utf-8")
+    first = refused(root, ["build", "--root", str(root)])[0]
+    assert first.endswith("task 2 (doc doc-y): unknown document id 'doc-y' (not in the manifest)")

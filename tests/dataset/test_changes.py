@@ -7,7 +7,7 @@ import json
 
 from conftest import make_gold
 
-from crossclaim.dataset.changes import GoldDigest, changes, delta, lost_work
+from crossclaim.dataset.changes import GoldDigest, changes, delta, losing_pull, lost_work
 from crossclaim.formats.labelstudio.annotations import annotators_by_task
 from crossclaim.formats.labelstudio.pairs import PairTask
 from crossclaim.schema.records import Annotation, Pair, Span, Task
@@ -72,6 +72,38 @@ def test_lost_work_names_tasks_and_annotations_the_new_exports_lack() -> None:
         "document doc-a",
         "its task (1 annotation) is not in the new export",
     )
+
+
+def test_a_losing_pull_says_the_new_export_s_own_problems_first() -> None:
+    """A task whose doc_id changed to an unknown id is why its document's task looks lost: the cause comes first."""
+    lost = [("document doc-002", "its task (2 annotations) is not in the new export")]
+    cause = [("x span export: task 3 (doc doc-777)", "unknown document id 'doc-777' (not in the manifest)")]
+    said = losing_pull(lost, cause, "x")
+    assert said[0] == cause[0]
+    assert said[1] == ("x: document doc-002", "its task (2 annotations) is not in the new export")
+    assert said[2][0] == "x" and "--accept-deletions" in said[2][1] and len(said) == 3
+    assert losing_pull(lost, [], "x") == said[1:]
+
+
+def test_studio_check_names_an_unknown_document_id_before_the_work_it_seems_to_lose(tmp_path) -> None:
+    from conftest import gold_spans, project_files, task, write_repo
+    from typer.testing import CliRunner
+
+    from crossclaim.cli import app
+
+    root = write_repo(tmp_path / "repo", [task(gold_spans())])
+    before = project_files(root)
+    moved = task(gold_spans())
+    moved["data"]["doc_id"] = "doc-777"
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([moved]), encoding="utf-8")
+    result = CliRunner().invoke(app, ["studio", "check", str(export), "--root", str(root), "--project", "spans"])
+    assert result.exit_code == 2, result.output
+    lines = result.output.splitlines()
+    assert lines[0].endswith("task 1 (doc doc-777): unknown document id 'doc-777' (not in the manifest)"), lines
+    assert lines[1].endswith("document doc-x: its task (1 annotation) is not in the new export"), lines
+    assert "--accept-deletions" in lines[2] and len(lines) == 3
+    assert project_files(root) == before
 
 
 def test_a_change_of_content_or_order_is_told_apart() -> None:

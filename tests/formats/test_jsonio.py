@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
+import io
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -102,12 +105,18 @@ def test_files_that_are_not_utf8_json(tmp_path: Path) -> None:
     cases = {
         "dir": None,
         "utf16.json": codecs.BOM_UTF16_LE + "[]".encode("utf-16-le"),
+        "utf32.json": "[]".encode("utf-32"),  # its mark begins with UTF-16-LE's
+        "utf32-be.json": "[1]".encode("utf-32-be"),
+        "utf16-le.json": '{"a": 1}'.encode("utf-16-le"),
         "latin1.json": b'{"a": 1}\n{"b": "caf\xe9"}',
         "missing.json": ...,
     }
     expected = {
         "dir": "is a directory",
         "utf16.json": "is UTF-16",
+        "utf32.json": "is UTF-32 (it starts with a UTF-32 byte-order mark): save it as UTF-8",
+        "utf32-be.json": "is UTF-32 without a byte-order mark",
+        "utf16-le.json": "is UTF-16 without a byte-order mark",
         "latin1.json": "line 2: not UTF-8: byte 0xe9",
         "missing.json": "cannot read: No such file or directory",
     }
@@ -138,3 +147,84 @@ def test_exports_streamed_element_by_element_have_the_same_integer_bound(tmp_pat
         list(iter_array(path))
     (line,) = caught.value.lines()
     assert line == f"{path}: element #1: integer '9223372036854775813' does not fit 64 bits (-2**63 to 2**63-1)"
+
+
+# ---------------------------------------------------------------------------------------------
+# the size bound counts bytes as they are read: a pipe or a device reports a size of 0
+
+
+class _Endless(io.RawIOBase):
+    """A file object that never ends (like /dev/zero), counting what was read from it."""
+
+    def __init__(self) -> None:
+        self.served = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        buffer[:] = b"0" * len(buffer)
+        self.served += len(buffer)
+        return len(buffer)
+
+
+def test_an_endless_file_is_refused_after_the_bound_not_read_on() -> None:
+    from crossclaim.formats.jsonio import read_bounded
+
+    endless = _Endless()
+    with pytest.raises(InputError) as caught:
+        read_bounded(io.BufferedReader(endless, 64), "endless", 1000)
+    assert caught.value.lines() == ["endless: is more than 1,000 bytes; inputs are limited to 1,000 bytes"]
+    assert endless.served < 1000 + 64 + 1
+
+
+@pytest.mark.parametrize("size", [0, 10, 999, 1000])
+def test_a_file_system_size_that_is_wrong_is_only_a_hint(size: int) -> None:
+    from crossclaim.formats.jsonio import read_bounded
+
+    assert read_bounded(io.BytesIO(b"x" * 1000), "f", 1000, size) == b"x" * 1000
+    with pytest.raises(InputError):
+        read_bounded(io.BytesIO(b"x" * 1001), "f", 1000, size)
+
+
+def test_a_pipe_past_the_bound_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from crossclaim.formats import jsonio
+
+    monkeypatch.setattr(jsonio, "MAX_BYTES", 1000)
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+
+    def write(data: bytes) -> None:
+        with contextlib.suppress(BrokenPipeError), fifo.open("wb") as fh:
+            fh.write(data)
+
+    for data, fits in ((b"[" + b"0," * 400 + b"0]", True), (b" " * 5000 + b"[]", False)):
+        writer = threading.Thread(target=write, args=(data,))
+        writer.start()
+        try:
+            if fits:
+                assert read_json(fifo) == [0] * 401
+            else:
+                with pytest.raises(InputError, match="is more than 1,000 bytes"):
+                    read_json(fifo)
+        finally:
+            writer.join(5)
+
+
+def test_score_dev_zero_is_refused_with_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from conftest import gold_spans, task, write_repo
+    from typer.testing import CliRunner
+
+    from crossclaim.cli import app
+    from crossclaim.formats import jsonio
+
+    if not Path("/dev/zero").exists():
+        pytest.skip("no /dev/zero")
+    monkeypatch.setattr(jsonio, "MAX_BYTES", 1 << 20)
+    root = write_repo(tmp_path, [task(gold_spans())])
+    assert CliRunner().invoke(app, ["build", "--root", str(root)]).exit_code == 0
+    result = CliRunner().invoke(app, ["score", "/dev/zero", "--root", str(root)])
+    assert result.exit_code == 2, result.output
+    assert result.output == "error: /dev/zero: is more than 1,048,576 bytes; inputs are limited to 1,048,576 bytes\n"

@@ -51,6 +51,7 @@ from crossclaim.formats.jsonstream import (
     release_memory,
     system_arrow_pool,
 )
+from crossclaim.formats.labelstudio.annotations import is_task_id
 from crossclaim.formats.labelstudio.committed import export_json
 from crossclaim.formats.labelstudio.spans import from_utf16, parse_span_tasks
 from crossclaim.formats.manifest import load_manifest
@@ -201,7 +202,11 @@ def _rows(
     """Every annotated document's rows, validated and spilled (the manifest, texts and all, is let go of on
     return); the documents not annotated yet are named in the notes."""
     docs = load_manifest(annotations)
-    published = contradictory_claims(pairs, {d.id: d.split for d in docs})
+    split_of = {d.id: d.split for d in docs}
+    # a pair naming a document the manifest lacks is reported after the span export (whose task for that
+    # document says so first, the real cause); until then it has no split and flags no claim
+    known = [p for p in pairs if p.a_doc in split_of and p.b_doc in split_of]
+    published = contradictory_claims(known, split_of)
     job = _Job(
         Corpus.of(docs, published),
         {d.id: d for d in docs},
@@ -276,12 +281,12 @@ class _Merged:
 
     def add(self, r: _PartResult, spill: Spill) -> None:
         spill.add(r.rows)
-        ids = {i for i, _, _ in r.keys if isinstance(i, int | str)}
+        ids = {i for i, _, _ in r.keys if is_task_id(i)}  # a malformed id is reported by the part's parser
         docs = {d for _, d, _ in r.keys if isinstance(d, str)}
         for task_id, doc_id, here in r.keys:
-            if task_id in self.ids:
+            if is_task_id(task_id) and task_id in self.ids:
                 self.problems.add(here, "duplicate task id")
-            if doc_id in self.docs:
+            if isinstance(doc_id, str) and doc_id in self.docs:
                 self.problems.add(here, f"duplicate task for document {doc_id}")
         self.ids |= ids
         self.docs |= docs

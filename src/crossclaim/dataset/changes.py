@@ -194,6 +194,21 @@ def lost_work(old: GoldDigest, spans: dict[str, Counter[str]], pairs: dict[str, 
     return lost
 
 
+def losing_pull(lost: list[tuple[str, str]], causes: list[tuple[str, str]], source: str) -> list[tuple[str, str]]:
+    """The problems of new exports that lack committed work, in the order to say them.
+
+    ``causes`` are the problems of the new span export's own tasks: one of them may be why work looks
+    lost (a task whose ``data.doc_id`` was changed to an unknown id takes its document's task away), so
+    they come first, the real cause before its consequence. Problems found later (a claim pair naming a
+    claim that went with its task) are consequences of the loss, and are left for after it is accepted.
+    """
+    advice = (
+        "lacks work the committed exports (annotations/exports) hold: nothing was written; restore it in "
+        "Label Studio, or accept the loss with --accept-deletions"
+    )
+    return [*causes, *((f"{source}: {where}", what) for where, what in lost), (source, advice)]
+
+
 def _span_content(s: Span) -> tuple:
     return (s.layer, s.id, s.start, s.end, s.text, s.label, tuple(sorted(s.attrs.items())))
 

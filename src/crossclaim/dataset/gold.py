@@ -231,16 +231,18 @@ class GoldStream:
         self.pair_tasks, self.pairs = read_pairs(annotations, gold_annotator, self.notes, pairs_data, self.pair_where)
         self.claims: dict[tuple[str, str], Span] = {}
         self.topics: dict[tuple[str, str], str | None] = {}
+        self.spans_valid = False  # the span export read to its end without a problem (pairs are checked after)
 
     def __iter__(self) -> Iterator[DocGold]:
         named = None if self.all_claims else named_claims(self.pair_tasks)
-        self.claims, self.topics = {}, {}
+        self.claims, self.topics, self.spans_valid = {}, {}, False
         data = self.spans_data
         if data is not None and not isinstance(data, list | Iterator):
             data = iter(data)
         for g in stream_gold(self.annotations, self.docs, self.gold_annotator, self.notes, data, self.span_where):
             kept_claims(g, named, self.claims, self.topics)
             yield g
+        self.spans_valid = True
         where = self.pair_where or str(self.annotations / PAIR_EXPORT)
         span_where = self.span_where or str(self.annotations / SPAN_EXPORT)
         InputError.collect(

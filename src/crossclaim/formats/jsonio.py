@@ -28,6 +28,7 @@ import json.scanner
 import math
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 from crossclaim.errors import InputError, Problems, shown
 
@@ -50,25 +51,55 @@ class _Refused(ValueError):
 # files -> text
 
 
-def read_bytes(path: Path, limit: int = MAX_BYTES) -> bytes:
-    """The bytes of an input file; a directory, a missing or unreadable file is one clear InputError."""
+def read_bytes(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of an input file, at most ``limit`` (``MAX_BYTES``); a directory, a missing or unreadable
+    file, or one too big is one clear InputError."""
+    limit = MAX_BYTES if limit is None else limit  # looked up per call: a test bounds it smaller
     try:
         if path.is_dir():
             raise InputError(str(path), "is a directory, not a file")
         size = path.stat().st_size
-        if size > limit:
+        if size > limit:  # a regular file too big is refused before a byte is read
             raise InputError(str(path), f"is {size:,} bytes; inputs are limited to {limit:,} bytes")
-        return path.read_bytes()
+        with path.open("rb") as fh:
+            return read_bounded(fh, str(path), limit, size)
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
+
+
+CHUNK = 1 << 24  # bytes read at a time past the size the file system reported
+
+
+def read_bounded(fh: BinaryIO, where: str, limit: int, size: int = 0) -> bytes:
+    """All of ``fh``, counting the bytes as they are read: past ``limit`` it is refused, not read on.
+
+    The size a file system reports is only a hint: it is 0 for a pipe, a device or /proc
+    (``/dev/zero`` is endless, ``head -c 1200M /dev/zero | crossclaim score /dev/stdin`` is not small),
+    and a file may grow. The first read asks for that size and one byte more (one allocation for a
+    regular file); only if that byte comes is the rest read in chunks, up to ``limit`` + 1 bytes.
+    """
+    first = min(size, limit) + 1
+    data = fh.read(first)
+    if len(data) < first:  # the end came where the file system said it would (or sooner)
+        return data
+    chunks, total = [data], len(data)
+    while total <= limit:
+        chunk = fh.read(min(CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    if total > limit:
+        raise InputError(where, f"is more than {limit:,} bytes; inputs are limited to {limit:,} bytes")
+    return b"".join(chunks)
 
 
 def decode(data: bytes, where: str) -> str:
     """UTF-8 text of ``data``; a byte-order mark or a byte that is not UTF-8 is named with its line."""
     if data.startswith(codecs.BOM_UTF8):
         raise InputError(where, "starts with a byte-order mark: save it as UTF-8 without BOM")
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise InputError(where, "is UTF-16 (it starts with a UTF-16 byte-order mark): save it as UTF-8")
+    if (wide := _wide_encoding(data)) is not None:
+        raise InputError(where, f"is {wide}: save it as UTF-8")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -76,6 +107,32 @@ def decode(data: bytes, where: str) -> str:
         raise InputError(
             f"{where}, line {line}", f"not UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start:,}"
         ) from None
+
+
+# UTF-32's marks first: the UTF-32-LE mark begins with the UTF-16-LE one (FF FE), so a UTF-32 file was called UTF-16
+_MARKS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """UTF-16 or UTF-32 and how it shows, or None: by its byte-order mark, or without one by where the zero
+    bytes of its first two characters fall (JSON text begins with ASCII; RFC 4627, section 3)."""
+    for mark, name in _MARKS:
+        if data.startswith(mark):
+            return f"{name} (it starts with a {name} byte-order mark)"
+    zeros = tuple(b == 0 for b in data[:4])
+    shapes = {
+        (True, True, True, False): "UTF-32",
+        (False, True, True, True): "UTF-32",
+        (True, False, True, False): "UTF-16",
+        (False, True, False, True): "UTF-16",
+    }
+    name = shapes.get(zeros) if len(zeros) == 4 else None
+    return f"{name} without a byte-order mark (zero bytes between its first characters)" if name else None
 
 
 def read_text(path: Path) -> str:

@@ -542,7 +542,7 @@ def apply_exports(
     everything but the swap (``crossclaim studio check``); ``source`` names the exports in messages.
     """
     from crossclaim.dataset.build import stage_streamed
-    from crossclaim.dataset.changes import changes, lost_work
+    from crossclaim.dataset.changes import changes, losing_pull, lost_work
     from crossclaim.dataset.gold import PAIR_EXPORT, PREDICTION_EXPORT, SPAN_EXPORT
     from crossclaim.files import transaction
     from crossclaim.formats.jsonio import unwritable_strings
@@ -568,11 +568,8 @@ def apply_exports(
             )
         lost = lost_work(old, new.seen.annotators, annotators_by_task(pairs_data, "pair_id")) if old else []
         if lost and not accept_deletions:
-            advice = (
-                "lacks work the committed exports (annotations/exports) hold: nothing was written; restore it in "
-                "Label Studio, or accept the loss with --accept-deletions"
-            )
-            InputError.collect([*((f"{source}: {where}", what) for where, what in lost), (source, advice)])
+            causes = new.invalid.problems if new.invalid is not None and not new.stream.spans_valid else []
+            InputError.collect(losing_pull(lost, causes, source))
         InputError.collect(new.seen.utf16_problems)
         if new.invalid is not None:
             raise new.invalid

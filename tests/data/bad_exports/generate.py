@@ -150,6 +150,14 @@ SPAN_CASES = {
         edit(lambda e: region(e, "f3", "value")["value"].update(text=["a third"])),
         ["region f3", "does not fit the PERCENT grammar"],
     ),
+    "figure-two-value-results": (
+        edit(lambda e: result(e).append({**region(e, "f3", "value"), "value": {"text": ["33"]}})),
+        ["region f3", "a second result for control 'value'"],
+    ),
+    "claim-two-hedged-results": (
+        edit(lambda e: result(e).append({**region(e, "c1", "hedged"), "value": {"choices": ["false"]}})),
+        ["region c1", "a second result for control 'hedged'"],
+    ),
     "textarea-two-texts": (
         edit(lambda e: region(e, "f3", "value")["value"].update(text=["33.33", "33"])),
         ["region f3", "must hold exactly one text"],
@@ -196,6 +204,10 @@ SPAN_CASES = {
     "claim-unknown-topic": (
         edit(lambda e: region(e, "c1", "topic")["value"].update(choices=["weather"])),
         ["region c1", "must be one of the configured choices"],
+    ),
+    "choices-a-string": (
+        edit(lambda e: region(e, "c1", "hedged")["value"].update(choices="true")),
+        ["region c1", "'hedged' choices must be a list, got 'true'"],
     ),
     "choice-not-in-config": (
         edit(lambda e: region(e, "c1", "hedged")["value"].update(choices=["maybe"])),
@@ -252,7 +264,16 @@ SPAN_CASES = {
     ),
     "lead-time-not-a-number": (
         edit(lambda e: e[0]["annotations"][0].update(lead_time="ten")),
-        ["annotation 1", "lead_time 'ten' is not a number"],
+        ["annotation 1", "lead_time a string 'ten' is not a number"],
+    ),
+    # bool is an int in Python: true was published as a lead time of 1 s
+    "lead-time-true": (
+        edit(lambda e: e[0]["annotations"][0].update(lead_time=True)),
+        ["annotation 1", "lead_time true"],
+    ),
+    "completed-by-a-list": (
+        edit(lambda e: e[0]["annotations"][0].update(completed_by=["a@example.org"])),
+        ["task 1 (doc doc-x), annotation 1", "completed_by a list ['a@example.org'] names no annotator"],
     ),
     "missing-data-text": (edit(lambda e: e[0]["data"].pop("text")), ["task 1", "missing data.text"]),
     "missing-doc-id": (edit(lambda e: e[0]["data"].pop("doc_id")), ["task 1", "missing data.doc_id"]),
@@ -269,6 +290,7 @@ SPAN_CASES = {
         edit(lambda e: e.append({**copy.deepcopy(e[0]), "id": 2})),
         ["task 2", "duplicate task for document doc-x"],
     ),
+    "task-id-a-list": (edit(lambda e: e[0].update(id=[1])), ["task #0", "id a list [1] is not an integer or a string"]),
     "task-not-an-object": (edit(lambda e: e.append("doc-x")), ["task #1", "not a JSON object"]),
     "meta-not-an-object": (
         edit(lambda e: e[0].update(meta=["batch"])),
@@ -315,6 +337,62 @@ PAIR_CASES = {
         ["pair doc-x:c1~doc-x:c2", "the only annotation (by b@example.org) is empty", "choose a pair label"],
     ),
     "pairs-missing-data": (pair_case(lambda t: t[0]["data"].pop("b_doc")), ["task 11", "data must hold"]),
+    "pairs-task-id-an-object": (
+        pair_case(lambda t: t[0].update(id={"id": 11})),
+        ["task #0", "id an object {'id': 11} is not an integer or a string"],
+    ),
+    "pairs-annotations-an-integer": (
+        pair_case(lambda t: t[0].update(annotations=3)),
+        ["task 11 (pair doc-x:c1~doc-x:c2)", "annotations is not a list (got an integer 3)"],
+    ),
+    "pairs-annotations-a-float": (
+        pair_case(lambda t: t[0].update(annotations=2.5)),
+        ["task 11 (pair doc-x:c1~doc-x:c2)", "annotations is not a list (got a number 2.5)"],
+    ),
+    "pairs-annotations-true": (
+        pair_case(lambda t: t[0].update(annotations=True)),
+        ["task 11 (pair doc-x:c1~doc-x:c2)", "annotations is not a list (got true)"],
+    ),
+    "annotations-false": (
+        edit(lambda e: e[0].update(annotations=False)),
+        ["task 1 (doc doc-x)", "annotations is not a list (got false)"],
+    ),
+    "pairs-lead-time-a-string": (
+        pair_case(lambda t: t[0]["annotations"][0].update(lead_time="12s")),
+        ["task 11", "annotation 5 by b@example.org", "lead_time a string '12s' is not a number (seconds) or null"],
+    ),
+    "pairs-rationale-not-strings": (
+        pair_case(lambda t: t[0]["annotations"][0]["result"][1]["value"].update(text=[123, None])),
+        ["task 11", "annotation 5 by b@example.org", "rationale text must be a list of strings, got [123, None]"],
+    ),
+    "pairs-completed-by-true": (
+        pair_case(lambda t: t[0]["annotations"][0].update(completed_by=True)),
+        ["task 11", "annotation 5", "completed_by true names no annotator"],
+    ),
+    "pairs-two-label-results": (
+        pair_case(
+            lambda t: t[0]["annotations"][0]["result"].append(
+                {**t[0]["annotations"][0]["result"][0], "value": {"choices": ["AGREES"]}}
+            )
+        ),
+        ["task 11", "annotation 5 by b@example.org, region 'label'", "a second result for control 'label'"],
+    ),
+    "pairs-choices-a-string": (
+        pair_case(lambda t: t[0]["annotations"][0]["result"][0]["value"].update(choices="AGREES")),
+        ["task 11", "annotation 5 by b@example.org", "label choices must be a list, got a string 'AGREES'"],
+    ),
+    "pairs-rationale-a-string": (
+        pair_case(lambda t: t[0]["annotations"][0]["result"][1]["value"].update(text="both cannot be true")),
+        ["task 11", "rationale text must be a list of strings, got 'both cannot be true'"],
+    ),
+    "pairs-label-value-a-list": (
+        pair_case(lambda t: t[0]["annotations"][0]["result"][0].update(value=["AGREES"])),
+        ["task 11", "label result: value is not a JSON object, got a list ['AGREES']"],
+    ),
+    "pairs-unknown-document": (
+        pair_case(lambda t: t[0]["data"].update(b_doc="doc-y", pair_id=pair_id("doc-x", "c1", "doc-y", "c2"))),
+        ["task 11", "names unknown claim 'c2' of document 'doc-y'"],
+    ),
     # c1 (ev_profitability_timing) and c2 (su7_launch_date): a cross-topic pair is one only when declared
     "pairs-cross-topic-undeclared": (
         pair_case(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from crossclaim.errors import Problems, shown
+from crossclaim.formats.jsonio import described
 from crossclaim.schema.records import Annotation
 
 
@@ -15,6 +16,35 @@ def annotator_of(completed_by: object) -> str:
     if isinstance(completed_by, str):
         return completed_by
     return f"user:{completed_by}"
+
+
+def is_task_id(value: object) -> bool:
+    """A task id as Label Studio gives it: an integer or a string (a JSON boolean is neither).
+
+    Ids are compared and kept in sets to find duplicates, so a list or an object must be refused
+    before that (it cannot be hashed), and ``true`` must not pass as the id 1.
+    """
+    return isinstance(value, int | str) and not isinstance(value, bool)
+
+
+def task_id_problem(value: object) -> str | None:
+    """What is wrong with a task's ``id`` (absent is fine: Label Studio's own exports always have one)."""
+    return None if value is None or is_task_id(value) else f"id {described(value)} is not an integer or a string"
+
+
+def items_of(raw: dict, kind: str, here: str, problems: Problems) -> list:
+    """A task's ``annotations`` or ``predictions``: a list, or absent/null (none yet).
+
+    Anything else (3, 2.5, true, false, an object) is a problem, not an empty list: ``false`` read as
+    "no annotation" would silently drop a task's work.
+    """
+    items = raw.get(kind)
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        problems.add(here, f"{kind} is not a list (got {described(items)})")
+        return []
+    return items
 
 
 def annotators_by_task(data: object, key: str) -> dict[str, Counter[str]]:
@@ -47,6 +77,37 @@ def flag(item: dict, name: str, here: str, problems: Problems) -> bool:
         return value
     problems.add(here, f"{name} must be a JSON boolean (true or false), got {shown(value)}")
     return False
+
+
+def lead_time(item: dict, here: str, problems: Problems) -> float | None:
+    """An annotation's ``lead_time`` (seconds spent, published with the gold): a JSON number, or absent/null.
+
+    ``true`` is refused although Python's bool is an int (it would be published as 1.0 s), and so is a
+    string such as "12s" (once silently dropped to null in the pair project).
+    """
+    value = item.get("lead_time")
+    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
+        return value
+    problems.add(here, f"lead_time {described(value)} is not a number (seconds) or null")
+    return None
+
+
+def annotator(item: dict, here: str, problems: Problems) -> str:
+    """Who made an annotation (published with the gold): ``completed_by`` as ``annotator_of`` names it.
+
+    Label Studio gives a user object (its ``email``, or its integer ``id``), or the id alone (absent is
+    left as it was read: a hand-made export may have none); anything
+    else (true, a list, an e-mail that is a number) would be published as a made-up name like "user:True".
+    """
+    who = item.get("completed_by")
+    if isinstance(who, dict):
+        email, uid = who.get("email"), who.get("id")
+        ok = (isinstance(email, str) and email != "") or (email in (None, "") and is_task_id(uid))
+    else:
+        ok = who is None or (isinstance(who, str) and who != "") or (isinstance(who, int) and not isinstance(who, bool))
+    if not ok:
+        problems.add(here, f"completed_by {described(who)} names no annotator (a user object with an email or id)")
+    return annotator_of(who)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,7 +7,17 @@ from dataclasses import dataclass
 from html import escape
 
 from crossclaim.errors import InputError, Problems, shown
-from crossclaim.formats.labelstudio.annotations import annotator_of, choose_gold, flag
+from crossclaim.formats.jsonio import described
+from crossclaim.formats.labelstudio.annotations import (
+    annotator,
+    annotator_of,
+    choose_gold,
+    flag,
+    is_task_id,
+    items_of,
+    lead_time,
+    task_id_problem,
+)
 from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
 from crossclaim.schema.scheme import PAIR_LABELS, RATIONALE_REQUIRED
 from crossclaim.text import sentence_bounds
@@ -71,7 +81,11 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
     problems = Problems()
     tasks: dict[str, PairTask] = {}
     for n, raw in enumerate(data):
-        here = f"{where}: task {raw.get('id', '#' + str(n)) if isinstance(raw, dict) else '#' + str(n)}"
+        task_id = raw.get("id") if isinstance(raw, dict) else None
+        here = f"{where}: task {task_id if is_task_id(task_id) else '#' + str(n)}"
+        if isinstance(raw, dict) and (what := task_id_problem(raw.get("id"))) is not None:
+            problems.add(here, what)
+            continue
         d = raw.get("data") if isinstance(raw, dict) else None
         if not isinstance(d, dict) or any(not isinstance(d.get(f), str) for f in PAIR_FIELDS):
             problems.add(here, f"data must hold the strings {', '.join(PAIR_FIELDS)}")
@@ -84,11 +98,12 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
             problems.add(here, "duplicate task for this pair")
             continue
         task = PairTask({f: d[f] for f in PAIR_FIELDS}, [], here)
-        for k, item in enumerate(raw.get("annotations") or []):
+        for k, item in enumerate(items_of(raw, "annotations", here, problems)):
             if not isinstance(item, dict):
                 problems.add(f"{here}, annotation #{k}", "not a JSON object")
                 continue
-            at = f"{here}, annotation {item.get('id', '#' + str(k))} by {annotator_of(item.get('completed_by'))}"
+            at = f"{here}, annotation {item.get('id', '#' + str(k))}"
+            at = f"{at} by {annotator(item, at, problems)}"
             ann = _pair_annotation(item, at, problems)
             if not ann.was_cancelled and item.get("result"):
                 label, rationale = _pair_result(item.get("result"), at, problems)
@@ -149,12 +164,11 @@ def gold_pairs(tasks: list[PairTask], where: str, gold: str | None = None, notes
 
 
 def _pair_annotation(a: dict, here: str, problems: Problems) -> Annotation:
-    lead = a.get("lead_time")
     return Annotation(
         doc_id="",
         annotator=annotator_of(a.get("completed_by")),
         spans=[],
-        lead_time=lead if isinstance(lead, (int, float)) else None,
+        lead_time=lead_time(a, here, problems),
         ground_truth=flag(a, "ground_truth", here, problems),
         was_cancelled=flag(a, "was_cancelled", here, problems),
     )
@@ -165,16 +179,32 @@ def _pair_result(result: object, here: str, problems: Problems) -> tuple[str | N
     if not isinstance(result, list):
         problems.add(here, "result is not a list")
         return None, ""
+    seen: set[str] = set()
     for r in result:
         name = r.get("from_name") if isinstance(r, dict) else None
         v = r.get("value") if isinstance(r, dict) else None
-        if name == "label" and isinstance(v, dict) and isinstance(v.get("choices"), list):
+        if name in ("label", "rationale"):
+            if name in seen:  # the last one would win without a word
+                problems.add(f"{here}, region {shown(r.get('id'))}", f"a second result for control {name!r}")
+                return None, ""
+            seen.add(name)
+        if name in ("label", "rationale") and not isinstance(v, dict):
+            problems.add(here, f"{name} result: value is not a JSON object, got {described(v)}")
+            return None, ""
+        if name == "label":
+            if not isinstance(v.get("choices"), list):  # a known control with a malformed value says so
+                problems.add(here, f"label choices must be a list, got {described(v.get('choices'))}")
+                return None, ""
             if len(v["choices"]) != 1 or v["choices"][0] not in PAIR_LABELS:
                 problems.add(here, f"label must be one of {', '.join(PAIR_LABELS)}, got {shown(v['choices'])}")
                 return None, ""
             label = v["choices"][0]
-        elif name == "rationale" and isinstance(v, dict) and isinstance(v.get("text"), list):
-            rationale = "\n".join(str(t) for t in v["text"])
+        elif name == "rationale":
+            if not (isinstance(v.get("text"), list) and all(isinstance(t, str) for t in v["text"])):
+                # [123, null] was published as "123\nNone"; a bare string was "not in the pair config"
+                problems.add(here, f"rationale text must be a list of strings, got {shown(v.get('text'))}")
+                return None, ""
+            rationale = "\n".join(v["text"])
         else:
             problems.add(here, f"result item from_name {shown(name)} is not in the pair config")
     if label is None:

@@ -12,8 +12,7 @@ import copy
 from collections.abc import Iterable, Iterator
 
 from crossclaim.errors import InputError, Problems, shown
-from crossclaim.formats.jsonio import described
-from crossclaim.formats.labelstudio.annotations import annotator_of, flag
+from crossclaim.formats.labelstudio.annotations import annotator, flag, is_task_id, items_of, lead_time, task_id_problem
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
 from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, Attribute, attributes_of
 from crossclaim.schema.validate import offsets_problem, span_problems
@@ -53,10 +52,10 @@ def parse_span_tasks(
         if not isinstance(raw, dict):
             problems.add(here, "task is not a JSON object")
             continue
-        here = f"{where}: task {raw.get('id', '#' + str(n))}"
         task_id = raw.get("id")
-        if isinstance(task_id, bool) or (task_id is not None and not isinstance(task_id, int | str)):
-            problems.add(here, f"id {described(task_id)} is not an integer or a string")
+        here = f"{where}: task {task_id if is_task_id(task_id) else '#' + str(n)}"
+        if (what := task_id_problem(task_id)) is not None:
+            problems.add(here, what)
             continue
         if task_id is not None:
             if task_id in seen_ids:
@@ -100,17 +99,14 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
     to_py = Utf16(text)
     sentences = sentence_bounds(text)
     for kind in ("annotations", "predictions"):
-        items = raw.get(kind) or []
-        if not isinstance(items, list):
-            problems.add(here, f"{kind} is not a list")
-            continue
-        for k, item in enumerate(items):
+        for k, item in enumerate(items_of(raw, kind, here, problems)):
             if not isinstance(item, dict):
                 problems.add(f"{here}, {kind[:-1]} #{k}", "not a JSON object")
                 continue
             if kind == "annotations":
-                who = annotator_of(item.get("completed_by"))
-                at = f"{here}, annotation {item.get('id', '#' + str(k))} by {who}"
+                at = f"{here}, annotation {item.get('id', '#' + str(k))}"
+                who = annotator(item, at, problems)
+                at = f"{at} by {who}"
             else:
                 who = str(item.get("model_version") or "")
                 at = f"{here}, prediction {item.get('id', '#' + str(k))} ({who or 'no model_version'})"
@@ -128,16 +124,12 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
                 )
             )
             if kind == "annotations":
-                lead = item.get("lead_time")
-                if lead is not None and not isinstance(lead, (int, float)):
-                    problems.add(at, f"lead_time {shown(lead)} is not a number")
-                    lead = None
                 task.annotations.append(
                     Annotation(
                         doc_id=doc_id,
                         annotator=who,
                         spans=spans,
-                        lead_time=lead,
+                        lead_time=lead_time(item, at, problems),
                         ground_truth=flag(item, "ground_truth", at, problems),
                         was_cancelled=flag(item, "was_cancelled", at, problems),
                     )
@@ -240,6 +232,10 @@ def _apply_attribute(at: str, r: dict, regions: dict, found: dict, problems: Pro
         return
     if rid not in found:
         return  # the region itself is already reported
+    if name in found[rid]:  # the last one would win without a word
+        problems.add(f"{at}, region {rid}", f"a second result for control {shown(name)}: a region holds one")
+        del found[rid]
+        return
     what = _attribute_value(CONTROLS[name], r["value"], regions[rid]["from_name"], found[rid])
     if what is not None:
         problems.add(f"{at}, region {rid}", what)
@@ -258,6 +254,8 @@ def _attribute_value(attr: Attribute, v: dict, layer: str, attrs: dict) -> str |
         attrs[name] = texts[0]
         return None
     choices = v.get("choices")
+    if not isinstance(choices, list):  # "true" is not ["true"]: say what the shape must be
+        return f"{shown(name)} choices must be a list, got {shown(choices)}"
     if not (isinstance(choices, list) and len(choices) == 1 and choices[0] in attr.choice_values()):
         return f"{shown(name)} must be one of the configured choices, got {shown(choices)}"
     attrs[name] = (choices[0] == "true") if attr.kind == "bool" else choices[0]
