@@ -5,8 +5,8 @@ training documents, predicting on the plain tokenisation of new documents (the g
 tokens at gold span boundaries, which a system must not see). Features: the word, its shape and
 affixes, lexicon hits, and the same for two neighbours either side. Figure values come from the
 shared rule-based normaliser. L-BFGS training is deterministic. Trained models are cached
-(``crossclaim.systems.cache``), keyed by the training gold, the parameters, the libraries' versions
-and the source of the code that computes the features.
+(``crossclaim.systems.learned``), keyed by the training gold, the parameters, the libraries' versions
+and the source of every project module this one imports (the features, the figure rules).
 """
 
 from __future__ import annotations
@@ -22,23 +22,13 @@ from crossclaim.formats.predictions import Predictions, tag_layers_of
 from crossclaim.schema.records import Document, Span
 from crossclaim.schema.scheme import TAG_LAYERS
 from crossclaim.schema.tags import TAG_NAMES, TokenView, selected, spans_to_tag_ids, tags_to_spans, token_view
-from crossclaim.systems.base import PairQuery, System, TrainingSet
-from crossclaim.systems.cache import cache_key, cached_object, code_digest, library_versions
+from crossclaim.systems.base import PairQuery, TrainingSet
+from crossclaim.systems.learned import LearnedSystem
 
 from .figures import COUNT_NOUNS, MONTHS, WEEKDAYS, WORD_NUMBERS, WRITTEN_FROM, normalise
 from .regex import HEDGE_WORDS
 
 LAYERS = {"entity_tags": "entities", "figure_tags": "figures", "hedge_tags": "hedges"}
-# what a trained model depends on besides its data and parameters (the model cache's key)
-LIBRARIES = ("sklearn-crfsuite", "python-crfsuite")
-CODE = (
-    "crossclaim.baselines.crf",
-    "crossclaim.baselines.figures",
-    "crossclaim.baselines.regex",
-    "crossclaim.schema.tags",
-    "crossclaim.text",
-    "crossclaim.systems.kernels",
-)
 LEXICONS: dict[str, frozenset[str]] = {
     "hedge": frozenset(HEDGE_WORDS),
     "month": frozenset(m.lower() for m in MONTHS),
@@ -162,7 +152,10 @@ def _training_rows(doc: Document, spans: list[Span], contradictory: set[str]) ->
     return feats, by_layer
 
 
-class CrfSystem(System):
+Models = dict[str, sklearn_crfsuite.CRF]  # tag layer -> its CRF
+
+
+class CrfSystem(LearnedSystem[Models]):
     """Three CRFs (entities, figures, hedge cues) trained on the train split, retrained per fold."""
 
     name = "crf"
@@ -171,18 +164,21 @@ class CrfSystem(System):
     developed_on = MappingProxyType({m: WRITTEN_FROM for m in ("figure_tags", "figure_values", "hedge_tags")})
     learned = True
     layers = tag_layers_of({"entities", "figures", "hedges"}, contradictory=False)
+    libraries = ("sklearn-crfsuite", "python-crfsuite")
 
     def __init__(self, c1: float = 0.05, c2: float = 0.05, max_iterations: int = 60, cache: Path | None = None) -> None:
         self.params = {"c1": c1, "c2": c2, "max_iterations": max_iterations}
         self.cache = cache  # None: the default cache root
-        self.models: dict[str, sklearn_crfsuite.CRF] = {}
+        self.models: Models = {}
 
-    def fit(self, train: TrainingSet) -> None:
-        """Train (or load from the model cache) the three CRFs."""
-        key = cache_key(self.name, self.params, train, library_versions(*LIBRARIES), code_digest(*CODE))
-        self.models = cached_object(self.name, key, lambda: self._train(train), self.cache)
+    def configuration(self) -> object:
+        return self.params
 
-    def _train(self, train: TrainingSet) -> dict[str, sklearn_crfsuite.CRF]:
+    def use(self, model: Models) -> None:
+        self.models = model
+
+    def train(self, train: TrainingSet) -> Models:
+        """The three CRFs, trained on the gold token view of the training documents."""
         X: list = []
         Y: dict[str, list] = {name: [] for name in LAYERS}
         for doc in train.docs:

@@ -1,7 +1,11 @@
 """Figure rules: one master regular expression finds figures, small functions normalise their values.
 
+Each kind of figure is one ``Rule`` record: its label, the forms it is written in and its value
+function, declared together (``RULES``, in priority order); the master expression ``FIGURE_RE`` is
+built from the records, one named group per rule, and a match finds its rule by that group's name.
+
 Written from the train and validation documents (doc-000, doc-002, doc-004) and the annotation
-spec only. Approximators ("over", "more than", "nearly") stay outside the spans because no branch
+spec only. Approximators ("over", "more than", "nearly") stay outside the spans because no rule
 matches them; counted nouns stay outside the span and go into the QUANTITY value. Relative dates
 resolve against the publication date, else keep X for what is unknown (``XXXX-H2``).
 ``normalise`` is shared with the learned baselines, which find spans but not values.
@@ -13,7 +17,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, getcontext
 
 # the documents these rules (and regex.py's) were written from: no system using them is scored there
 WRITTEN_FROM = frozenset({"doc-000", "doc-002", "doc-004"})
@@ -100,7 +104,7 @@ STOP = frozenset([
 # fmt: on
 
 # ---------------------------------------------------------------------------------------------
-# the master expression: branch order is priority (first match wins at a position)
+# the master expression: rule order is priority (first match wins at a position)
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
@@ -153,200 +157,13 @@ WORD_NUMBERS = tuple(
         "ninety",
     ]
 )
-DIGIT = ("<digit>",)  # a branch whose match starts with a number
+DIGIT = ("<digit>",)  # a form whose match starts with a number
 UNITS = ("year", "years", "month", "months", "week", "weeks", "day", "days", "decade", "decades", "quarter",
          "quarters", "hour", "hours", "minute", "minutes", "second", "seconds")  # fmt: skip
 
 
 def _cased(*words: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(w for word in words for w in (word, word[0].upper() + word[1:])))
-
-
-@dataclass(frozen=True)
-class Branch:
-    """One rule. ``starts``: the literal words its matches start with (``<digit>``: a number).
-
-    The scanner only tries the rules where some ``starts`` word begins (a cheap guard, tested to
-    find exactly what the plain alternation of all rules finds).
-    """
-
-    kind: str
-    label: str
-    starts: tuple[str, ...]
-    pattern: str
-
-
-BRANCHES: list[Branch] = [
-    Branch("date_full", "DATE", MONTH_NAMES, rf"{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? {_YEAR}\b"),
-    Branch("date_full", "DATE", DIGIT, rf"\b\d{{1,2}} {_MONTH},? {_YEAR}\b"),
-    Branch("date_month_year", "DATE", MONTH_NAMES, rf"{_MONTH},? {_YEAR}\b"),
-    Branch("date_month_day", "DATE", MONTH_NAMES, rf"{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?(?![\d,.]\d)\b"),
-    Branch(
-        "date_half",
-        "DATE",
-        _cased("the first half", "the second half", "first half", "second half"),
-        rf"(?:[Tt]he )?(?:[Ff]irst|[Ss]econd) half(?: of (?:{_YEAR}|the year|this year|next year|last year))?\b",
-    ),
-    Branch("date_half", "DATE", ("1H", "2H", "H1", "H2"), rf"\b(?:[12]H|H[12])(?: ?{_YEAR})?\b"),
-    Branch(
-        "date_quarter",
-        "DATE",
-        _cased(*(f"{the}{n} quarter" for the in ("the ", "") for n in ("first", "second", "third", "fourth"))),
-        rf"(?:[Tt]he )?(?:[Ff]irst|[Ss]econd|[Tt]hird|[Ff]ourth) quarter"
-        rf"(?: of (?:{_YEAR}|the year|this year|next year|last year))?\b",
-    ),
-    Branch("date_quarter", "DATE", ("Q1", "Q2", "Q3", "Q4"), rf"\bQ[1-4](?: (?:of )?{_YEAR})?\b"),
-    Branch("date_part", "DATE", _cased("early", "mid", "late"), rf"\b(?:[Ee]arly|[Mm]id|[Ll]ate)[- ]{_YEAR}\b"),
-    Branch("date_end", "DATE", _cased("the end of", "end of"), rf"(?:[Tt]he )?end of (?:{_YEAR}|the year|this year)\b"),
-    Branch(
-        "duration_rel",
-        "DURATION",
-        _cased("the next", "the past", "the last", "the coming"),
-        rf"[Tt]he (?:next|past|last|coming) (?:(?:few|several|{_WORDNUM}|\d+) )?{_DUR_UNIT}\b",
-    ),
-    Branch(
-        "date_rel",
-        "DATE",
-        _cased("the year", "this year", "next year", "last year", "this month", "next month", "last month"),
-        rf"\b(?:{_REL_YEAR}|(?:[Tt]his|[Nn]ext|[Ll]ast) month)\b(?!-)",
-    ),
-    Branch("date_weekday", "DATE", tuple(WEEKDAYS), rf"\b{_WEEKDAY}\b"),
-    Branch("date_today", "DATE", _cased("today", "yesterday"), r"\b(?:[Tt]oday|[Yy]esterday)\b"),
-    Branch(
-        "date_month",
-        "DATE",
-        MONTH_NAMES,
-        r"\b(?:January|February|March|April|June|July|August|September|October|November|December)\b"
-        r"|(?<![.!?\n] )(?<!\n)\bMay\b(?! (?:be|have|not|also|well|take|see|need)\b)",
-    ),
-    Branch(
-        "money_pre",
-        "MONEY",
-        ("US$", "HK$", "S$", "$", "€", "£", "¥"),
-        rf"(?:US\$|HK\$|S\$|\$|€|£|¥)\s?(?:{_NUM})(?:{_SCALE})?",
-    ),
-    Branch(
-        "money_pre",
-        "MONEY",
-        ("RMB", "CNY", "USD", "EUR", "HKD"),
-        rf"\b(?:RMB|CNY|USD|EUR|HKD) ?(?:{_NUM})(?:{_SCALE})?",
-    ),
-    Branch(
-        "money_post",
-        "MONEY",
-        DIGIT,
-        rf"\b(?:{_NUM})(?:{_SCALE})? (?:yuan|renminbi|RMB|CNY|USD|US dollars|dollars|euros|pounds|yen)\b",
-    ),
-    Branch(
-        "money_vague",
-        "MONEY",
-        ("billions", "millions"),
-        r"\b(?:billions|millions)(?= (?:of dollars|of yuan|in (?:losses|revenue|sales|investment|funding|profits?))\b)",
-    ),
-    Branch("percent_num", "PERCENT", DIGIT, rf"\b(?:{_NUM})(?: ?%| percent\b| per cent\b| percentage points?\b)"),
-    Branch(
-        "percent_frac",
-        "PERCENT",
-        _cased("a third", "one third", "two thirds", "two-thirds", "a quarter", "three quarters", "three-quarters"),
-        r"\b(?:[Aa] third|[Oo]ne third|[Tt]wo[- ]thirds|[Aa] quarter|[Tt]hree[- ]quarters)\b(?= of\b)",
-    ),
-    Branch(
-        "percent_frac",
-        "PERCENT",
-        ("half",),
-        r"(?<!first )(?<!second )(?<!the )(?<!a )\bhalf\b(?= (?:of|its|their|the|all)\b)",
-    ),
-    Branch(
-        "duration_num",
-        "DURATION",
-        DIGIT
-        + _cased(*WORD_NUMBERS, "a dozen")
-        + _cased(*(f"{a}{sep}{u}" for a in ("a", "an") for sep in " -" for u in UNITS)),
-        rf"\b(?:\d+(?:\.\d+)?|{_WORDNUM}|[Aa]n?|[Aa] dozen)[- ]{_DUR_UNIT}\b(?!-old)",
-    ),
-    Branch(
-        "duration_vague",
-        "DURATION",
-        _cased("a few", "few", "several", "many"),
-        r"\b(?:[Aa] few|[Ff]ew|[Ss]everal|[Mm]any) (?:years|months|weeks|days|decades)\b",
-    ),
-    Branch(
-        "duration_vague",
-        "DURATION",
-        ("years", "months", "weeks", "days", "decades"),
-        r"(?:(?<=[Ww]ithin )|(?<=[Aa]fter )|(?<=through )|(?<=\b[Ff]or )|(?<=\b[Oo]ver )|(?<=\b[Ii]n ))"
-        r"(?:years|months|weeks|days|decades)\b(?! ago)",
-    ),
-    Branch(
-        "quantity_range",
-        "QUANTITY",
-        _cased("tens of", "hundreds of", "thousands of", "dozens of", "millions of"),
-        r"\b(?:[Tt]ens of (?:thousands|millions)|[Hh]undreds of thousands"
-        r"|[Tt]housands|[Hh]undreds|[Dd]ozens|[Mm]illions)\b(?= of \w)",
-    ),
-    Branch(
-        "quantity_age",
-        "QUANTITY",
-        ("twenties", "thirties", "forties", "fifties", "sixties", "seventies"),
-        r"(?:(?<=\btheir )|(?<=\bhis )|(?<=\bher ))(?:twenties|thirties|forties|fifties|sixties|seventies)\b",
-    ),
-    Branch("date_decade", "DATE", DIGIT, r"(?<=\b[Tt]he )(?:19|20)\d0s\b"),
-    Branch("date_year", "DATE", DIGIT, rf"(?<![\w$€£¥.,-]){_YEAR}(?![\w%]|[.,]\d)"),
-    Branch(
-        "quantity_num",
-        "QUANTITY",
-        DIGIT,
-        rf"(?<![\w$€£¥.,/#-])(?:{_NUM})(?:{_SCALE})?{_MEASURE}(?![\w%]|[.,]\d)",
-    ),
-    Branch(
-        "quantity_word",
-        "QUANTITY",
-        WORD_NUMBERS,
-        rf"\b(?:{_WORDNUM})(?: (?:hundred|thousand|million|billion))?\b(?= (?:\w+ ){{0,2}}(?:{_NOUNS})s?\b)",
-    ),
-]
-
-KIND_LABEL = {b.kind: b.label for b in BRANCHES}
-# All rules in priority order (first match wins at a position); FIGURE_RE.finditer is the reference.
-FIGURE_RE = re.compile("|".join(f"(?P<{b.kind}__{i}>{b.pattern})" for i, b in enumerate(BRANCHES)))
-
-
-def trie_regex(words: list[str]) -> str:
-    """A regular expression matching exactly ``words``, factored as a trie (fast to reject)."""
-    trie: dict = {}
-    for w in words:
-        node = trie
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def emit(node: dict) -> str:
-        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
-        if not alts:
-            return ""
-        if len(alts) == 1 and "" not in node:
-            return alts[0]
-        return "(?:" + "|".join(alts) + ")" + ("?" if "" in node else "")
-
-    return emit(trie)
-
-
-def _candidate_re() -> re.Pattern:
-    """Positions where some rule can start. Extra positions are harmless (the rules just fail
-    there); a missing one would lose a figure, which the scanner test guards against."""
-    words = sorted({w for b in BRANCHES for w in b.starts if w != DIGIT[0]})
-    glued = [w for w in words if w in MONTH_NAMES]  # months also start a match inside glued words
-    symbols = "".join(sorted(w for w in words if len(w) == 1 and not w.isalnum()))
-    wordy = [w for w in words if w[0].isalnum() and w not in glued]
-    assert all(len(w) == 1 or w[0].isalnum() for w in words), "multi-character symbol triggers need the trie"
-    return re.compile(rf"\b(?:{trie_regex(wordy)}\b|\d)|[{re.escape(symbols)}]|{trie_regex(glued)}")
-
-
-CANDIDATE_RE = _candidate_re()
-
-
-def kind_of(m: re.Match) -> str:
-    return m.lastgroup.split("__")[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,10 +173,12 @@ def kind_of(m: re.Match) -> str:
 def parse_number(text: str) -> Decimal | None:
     """Digits (with thousands commas), number words ("three", "twenty-five") or "a"/"an"."""
     t = text.strip().lower().replace(",", "")
-    try:
-        return Decimal(t)
+    try:  # the parse itself: Decimal says whether t is a number by raising
+        x = Decimal(t)
     except InvalidOperation:
         pass
+    else:
+        return x if x.is_finite() else None  # "nan", "infinity" are words, not amounts
     if t in UNITS_WORDS:
         return Decimal(UNITS_WORDS[t])
     if "-" in t:
@@ -373,7 +192,9 @@ def fmt(x: Decimal) -> str:
     """A plain decimal string: integers without a point, fractions to at most two places."""
     if x == x.to_integral_value():
         return str(int(x))
-    return format(x.quantize(Decimal("0.01")).normalize(), "f")
+    # enough digits for any number (the default 28 would refuse a longer one instead of writing it)
+    exact = Context(prec=max(getcontext().prec, x.adjusted() + 4))
+    return format(x.quantize(Decimal("0.01"), context=exact).normalize(context=exact), "f")
 
 
 _AMOUNT_RE = re.compile(rf"({_NUM}|{_WORDNUM}|an?)(?: ?({_SCALE_WORDS}))?\b", re.IGNORECASE)
@@ -641,33 +462,330 @@ def quantity(text: str, after: str, pub: Pub) -> str | None:
     return f"{fmt(x)} {unit or counted_noun(after)}"
 
 
-VALUE_FN: dict[str, Callable[[str, str, Pub], str | None]] = {
-    "date_full": date_full,
-    "date_month_year": date_month_year,
-    "date_month_day": date_month_day,
-    "date_month": date_month,
-    "date_half": date_half,
-    "date_quarter": date_quarter,
-    "date_part": date_part,
-    "date_end": date_end,
-    "date_rel": date_rel,
-    "date_weekday": date_weekday,
-    "date_today": date_today,
-    "date_year": date_year,
-    "date_decade": date_decade,
-    "money_pre": money,
-    "money_post": money,
-    "money_vague": money,
-    "percent_num": percent_num,
-    "percent_frac": percent_frac,
-    "duration_rel": duration,
-    "duration_num": duration,
-    "duration_vague": duration,
-    "quantity_range": quantity,
-    "quantity_age": quantity,
-    "quantity_num": quantity,
-    "quantity_word": quantity,
-}
+# ---------------------------------------------------------------------------------------------
+# the rules: one record per kind of figure
+
+
+# (span text, text after the span, publication date) -> the value, or None where there is none
+ValueFn = Callable[[str, str, Pub], str | None]
+
+
+@dataclass(frozen=True)
+class Form:
+    """One way a kind of figure is written: its pattern, and the literal words its matches start with
+    (``<digit>``: a number).
+
+    The scanner only tries the rules where some ``starts`` word begins (a cheap guard, tested to
+    find exactly what the plain alternation of all rules finds).
+    """
+
+    starts: tuple[str, ...]
+    pattern: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One kind of figure, declared in one place: the label it gives, the forms it is written in
+    (tried in order) and the function that normalises a match to its value. A value function
+    returns None on purpose where a value cannot be computed (a number it cannot read)."""
+
+    kind: str
+    label: str
+    value: ValueFn
+    forms: tuple[Form, ...]
+
+    @property
+    def pattern(self) -> str:
+        """The alternation of its forms, each a group of its own (a form's ``|`` stays inside it)."""
+        return "|".join(f"(?:{f.pattern})" for f in self.forms)
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "date_full",
+        "DATE",
+        date_full,
+        (
+            Form(MONTH_NAMES, rf"{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? {_YEAR}\b"),
+            Form(DIGIT, rf"\b\d{{1,2}} {_MONTH},? {_YEAR}\b"),
+        ),
+    ),
+    Rule(
+        "date_month_year",
+        "DATE",
+        date_month_year,
+        (Form(MONTH_NAMES, rf"{_MONTH},? {_YEAR}\b"),),
+    ),
+    Rule(
+        "date_month_day",
+        "DATE",
+        date_month_day,
+        (Form(MONTH_NAMES, rf"{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?(?![\d,.]\d)\b"),),
+    ),
+    Rule(
+        "date_half",
+        "DATE",
+        date_half,
+        (
+            Form(
+                _cased("the first half", "the second half", "first half", "second half"),
+                rf"(?:[Tt]he )?(?:[Ff]irst|[Ss]econd) half"
+                rf"(?: of (?:{_YEAR}|the year|this year|next year|last year))?\b",
+            ),
+            Form(("1H", "2H", "H1", "H2"), rf"\b(?:[12]H|H[12])(?: ?{_YEAR})?\b"),
+        ),
+    ),
+    Rule(
+        "date_quarter",
+        "DATE",
+        date_quarter,
+        (
+            Form(
+                _cased(*(f"{the}{n} quarter" for the in ("the ", "") for n in ("first", "second", "third", "fourth"))),
+                rf"(?:[Tt]he )?(?:[Ff]irst|[Ss]econd|[Tt]hird|[Ff]ourth) quarter"
+                rf"(?: of (?:{_YEAR}|the year|this year|next year|last year))?\b",
+            ),
+            Form(("Q1", "Q2", "Q3", "Q4"), rf"\bQ[1-4](?: (?:of )?{_YEAR})?\b"),
+        ),
+    ),
+    Rule(
+        "date_part",
+        "DATE",
+        date_part,
+        (Form(_cased("early", "mid", "late"), rf"\b(?:[Ee]arly|[Mm]id|[Ll]ate)[- ]{_YEAR}\b"),),
+    ),
+    Rule(
+        "date_end",
+        "DATE",
+        date_end,
+        (Form(_cased("the end of", "end of"), rf"(?:[Tt]he )?end of (?:{_YEAR}|the year|this year)\b"),),
+    ),
+    Rule(
+        "duration_rel",
+        "DURATION",
+        duration,
+        (
+            Form(
+                _cased("the next", "the past", "the last", "the coming"),
+                rf"[Tt]he (?:next|past|last|coming) (?:(?:few|several|{_WORDNUM}|\d+) )?{_DUR_UNIT}\b",
+            ),
+        ),
+    ),
+    Rule(
+        "date_rel",
+        "DATE",
+        date_rel,
+        (
+            Form(
+                _cased("the year", "this year", "next year", "last year", "this month", "next month", "last month"),
+                rf"\b(?:{_REL_YEAR}|(?:[Tt]his|[Nn]ext|[Ll]ast) month)\b(?!-)",
+            ),
+        ),
+    ),
+    Rule(
+        "date_weekday",
+        "DATE",
+        date_weekday,
+        (Form(tuple(WEEKDAYS), rf"\b{_WEEKDAY}\b"),),
+    ),
+    Rule(
+        "date_today",
+        "DATE",
+        date_today,
+        (Form(_cased("today", "yesterday"), r"\b(?:[Tt]oday|[Yy]esterday)\b"),),
+    ),
+    Rule(
+        "date_month",
+        "DATE",
+        date_month,
+        (
+            Form(
+                MONTH_NAMES,
+                r"\b(?:January|February|March|April|June|July|August|September|October|November|December)\b"
+                r"|(?<![.!?\n] )(?<!\n)\bMay\b(?! (?:be|have|not|also|well|take|see|need)\b)",
+            ),
+        ),
+    ),
+    Rule(
+        "money_pre",
+        "MONEY",
+        money,
+        (
+            Form(("US$", "HK$", "S$", "$", "€", "£", "¥"), rf"(?:US\$|HK\$|S\$|\$|€|£|¥)\s?(?:{_NUM})(?:{_SCALE})?"),
+            Form(("RMB", "CNY", "USD", "EUR", "HKD"), rf"\b(?:RMB|CNY|USD|EUR|HKD) ?(?:{_NUM})(?:{_SCALE})?"),
+        ),
+    ),
+    Rule(
+        "money_post",
+        "MONEY",
+        money,
+        (
+            Form(
+                DIGIT, rf"\b(?:{_NUM})(?:{_SCALE})? (?:yuan|renminbi|RMB|CNY|USD|US dollars|dollars|euros|pounds|yen)\b"
+            ),
+        ),
+    ),
+    Rule(
+        "money_vague",
+        "MONEY",
+        money,
+        (
+            Form(
+                ("billions", "millions"),
+                r"\b(?:billions|millions)"
+                r"(?= (?:of dollars|of yuan|in (?:losses|revenue|sales|investment|funding|profits?))\b)",
+            ),
+        ),
+    ),
+    Rule(
+        "percent_num",
+        "PERCENT",
+        percent_num,
+        (Form(DIGIT, rf"\b(?:{_NUM})(?: ?%| percent\b| per cent\b| percentage points?\b)"),),
+    ),
+    Rule(
+        "percent_frac",
+        "PERCENT",
+        percent_frac,
+        (
+            Form(
+                _cased(
+                    "a third", "one third", "two thirds", "two-thirds", "a quarter", "three quarters", "three-quarters"
+                ),
+                r"\b(?:[Aa] third|[Oo]ne third|[Tt]wo[- ]thirds|[Aa] quarter|[Tt]hree[- ]quarters)\b(?= of\b)",
+            ),
+            Form(("half",), r"(?<!first )(?<!second )(?<!the )(?<!a )\bhalf\b(?= (?:of|its|their|the|all)\b)"),
+        ),
+    ),
+    Rule(
+        "duration_num",
+        "DURATION",
+        duration,
+        (
+            Form(
+                DIGIT
+                + _cased(*WORD_NUMBERS, "a dozen")
+                + _cased(*(f"{a}{sep}{u}" for a in ("a", "an") for sep in " -" for u in UNITS)),
+                rf"\b(?:\d+(?:\.\d+)?|{_WORDNUM}|[Aa]n?|[Aa] dozen)[- ]{_DUR_UNIT}\b(?!-old)",
+            ),
+        ),
+    ),
+    Rule(
+        "duration_vague",
+        "DURATION",
+        duration,
+        (
+            Form(
+                _cased("a few", "few", "several", "many"),
+                r"\b(?:[Aa] few|[Ff]ew|[Ss]everal|[Mm]any) (?:years|months|weeks|days|decades)\b",
+            ),
+            Form(
+                ("years", "months", "weeks", "days", "decades"),
+                r"(?:(?<=[Ww]ithin )|(?<=[Aa]fter )|(?<=through )|(?<=\b[Ff]or )|(?<=\b[Oo]ver )|(?<=\b[Ii]n ))"
+                r"(?:years|months|weeks|days|decades)\b(?! ago)",
+            ),
+        ),
+    ),
+    Rule(
+        "quantity_range",
+        "QUANTITY",
+        quantity,
+        (
+            Form(
+                _cased("tens of", "hundreds of", "thousands of", "dozens of", "millions of"),
+                r"\b(?:[Tt]ens of (?:thousands|millions)|[Hh]undreds of thousands"
+                r"|[Tt]housands|[Hh]undreds|[Dd]ozens|[Mm]illions)\b(?= of \w)",
+            ),
+        ),
+    ),
+    Rule(
+        "quantity_age",
+        "QUANTITY",
+        quantity,
+        (
+            Form(
+                ("twenties", "thirties", "forties", "fifties", "sixties", "seventies"),
+                r"(?:(?<=\btheir )|(?<=\bhis )|(?<=\bher ))(?:twenties|thirties|forties|fifties|sixties|seventies)\b",
+            ),
+        ),
+    ),
+    Rule(
+        "date_decade",
+        "DATE",
+        date_decade,
+        (Form(DIGIT, r"(?<=\b[Tt]he )(?:19|20)\d0s\b"),),
+    ),
+    Rule(
+        "date_year",
+        "DATE",
+        date_year,
+        (Form(DIGIT, rf"(?<![\w$€£¥.,-]){_YEAR}(?![\w%]|[.,]\d)"),),
+    ),
+    Rule(
+        "quantity_num",
+        "QUANTITY",
+        quantity,
+        (Form(DIGIT, rf"(?<![\w$€£¥.,/#-])(?:{_NUM})(?:{_SCALE})?{_MEASURE}(?![\w%]|[.,]\d)"),),
+    ),
+    Rule(
+        "quantity_word",
+        "QUANTITY",
+        quantity,
+        (
+            Form(
+                WORD_NUMBERS,
+                rf"\b(?:{_WORDNUM})(?: (?:hundred|thousand|million|billion))?\b(?= (?:\w+ ){{0,2}}(?:{_NOUNS})s?\b)",
+            ),
+        ),
+    ),
+)
+
+RULE_OF: dict[str, Rule] = {r.kind: r for r in RULES}
+assert len(RULE_OF) == len(RULES), "two rules of one kind"
+assert all(re.compile(f.pattern).groups == 0 for r in RULES for f in r.forms), "a form captures: use (?:...)"
+# All rules in priority order (first match wins at a position), one named group per rule (its kind);
+# FIGURE_RE.finditer is the reference.
+FIGURE_RE = re.compile("|".join(f"(?P<{r.kind}>{r.pattern})" for r in RULES))
+
+
+def trie_regex(words: list[str]) -> str:
+    """A regular expression matching exactly ``words``, factored as a trie (fast to reject)."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for ch in w:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        alts = [re.escape(ch) + emit(sub) for ch, sub in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        if len(alts) == 1 and "" not in node:
+            return alts[0]
+        return "(?:" + "|".join(alts) + ")" + ("?" if "" in node else "")
+
+    return emit(trie)
+
+
+def _candidate_re() -> re.Pattern:
+    """Positions where some rule can start. Extra positions are harmless (the rules just fail
+    there); a missing one would lose a figure, which the scanner test guards against."""
+    words = sorted({w for r in RULES for f in r.forms for w in f.starts if w != DIGIT[0]})
+    glued = [w for w in words if w in MONTH_NAMES]  # months also start a match inside glued words
+    symbols = "".join(sorted(w for w in words if len(w) == 1 and not w.isalnum()))
+    wordy = [w for w in words if w[0].isalnum() and w not in glued]
+    assert all(len(w) == 1 or w[0].isalnum() for w in words), "multi-character symbol triggers need the trie"
+    return re.compile(rf"\b(?:{trie_regex(wordy)}\b|\d)|[{re.escape(symbols)}]|{trie_regex(glued)}")
+
+
+CANDIDATE_RE = _candidate_re()
+
+
+def rule_of(m: re.Match[str]) -> Rule:
+    """The rule a match of ``FIGURE_RE`` is of: the one whose group matched (every match is in one)."""
+    assert m.lastgroup is not None, "not a match of FIGURE_RE"
+    return RULE_OF[m.lastgroup]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -710,36 +828,38 @@ def find_figures(text: str, publication_date: str | None) -> list[Figure]:
     for m in _scan(text):
         if m.start() < skip_to:
             continue
-        kind = kind_of(m)
+        rule = rule_of(m)
         after = text[m.end() : m.end() + 80]
         if (
-            kind == "quantity_num"
+            rule.kind == "quantity_num"
             and _noun(after) == "unit"
             and _CAPITALISED_BEFORE.search(text[max(0, m.start() - 40) : m.start()])
         ):
             continue
-        value = VALUE_FN[kind](m.group(), after, pub)
-        if KIND_LABEL[kind] == "QUANTITY" and value and "/" in value.split(" ")[-1]:
+        value = rule.value(m.group(), after, pub)
+        if rule.label == "QUANTITY" and value and "/" in value.split(" ")[-1]:
             rate = _RATE_RE.match(after)
             skip_to = m.end() + rate.end() if rate else skip_to
-        out.append(Figure(m.start(), m.end(), KIND_LABEL[kind], value))
+        out.append(Figure(m.start(), m.end(), rule.label, value))
     return out
 
 
-_GENERIC = {"MONEY": money, "PERCENT": percent_num, "QUANTITY": quantity, "DURATION": duration}
+# the value of a figure of each label whose text no rule matches: the label's most general parse
+_GENERIC: dict[str, ValueFn] = {"MONEY": money, "PERCENT": percent_num, "QUANTITY": quantity, "DURATION": duration}
 
 
 def normalise(label: str, text: str, after: str, publication_date: str | None) -> str | None:
-    """The value of a figure found by another system: the rule for its text, else a generic parse."""
+    """The value of a figure found by another system: the rule for its text, else a generic parse.
+
+    Nothing here catches an exception: the value functions return None where they find no value
+    (the generic parses take any text, and are tested on texts no rule matches).
+    """
     pub = Pub.of(publication_date)
     m = FIGURE_RE.fullmatch(text)
-    if m and KIND_LABEL[kind_of(m)] == label:
-        return VALUE_FN[kind_of(m)](text, after, pub)
+    if m and rule_of(m).label == label:
+        return rule_of(m).value(text, after, pub)
     if label == "DATE":
-        inner = next((f for f in FIGURE_RE.finditer(text) if KIND_LABEL[kind_of(f)] == "DATE"), None)
-        return VALUE_FN[kind_of(inner)](inner.group(), after, pub) if inner else None
+        inner = next((f for f in FIGURE_RE.finditer(text) if rule_of(f).label == "DATE"), None)
+        return rule_of(inner).value(inner.group(), after, pub) if inner else None
     fn = _GENERIC.get(label)
-    try:
-        return fn(text, after, pub) if fn else None
-    except (KeyError, ValueError, AttributeError, InvalidOperation):
-        return None
+    return fn(text, after, pub) if fn else None

@@ -52,8 +52,9 @@ from crossclaim.errors import InputError
 from crossclaim.formats.predictions import Predictions, tag_layers_of
 from crossclaim.schema.records import Document, Pair, Span
 from crossclaim.schema.scheme import CATCH_ALL_TOPICS, LAYERS
-from crossclaim.systems.base import PairQuery, System, TrainingSet
-from crossclaim.systems.cache import cache_key, cached_object, code_digest, library_versions
+from crossclaim.systems.base import PairQuery, TrainingSet
+from crossclaim.systems.cache import cache_key, cached_object, library_versions
+from crossclaim.systems.learned import LearnedSystem
 from crossclaim.text import sentence_bounds
 
 from .figures import WRITTEN_FROM, Figure, find_figures
@@ -73,15 +74,6 @@ FIGURE_LABELS = tuple(LAYERS["figures"].label_names)
 PAIR_LABELS = ("AGREES", "CONTRADICTS", "UNRELATED")
 PAIR_C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)  # the pair classifier's C, chosen per training run (choose_c)
 DEFAULT_C = 1.0  # without an inner fold to choose on
-# what a trained model depends on besides its data and settings (the model cache's key)
-LIBRARIES = ("scikit-learn", "scipy", "numpy", "sentence-transformers", "torch", "transformers")
-CODE = (
-    "crossclaim.baselines.minilm",
-    "crossclaim.baselines.figures",
-    "crossclaim.baselines.regex",
-    "crossclaim.text",
-    "crossclaim.systems.kernels",
-)
 Classifier = LogisticRegression | DummyClassifier | None
 
 
@@ -317,7 +309,7 @@ class Models:
     default_topic: str = "strategy_outlook"
 
 
-class MiniLMSystem(System):
+class MiniLMSystem(LearnedSystem[Models]):
     """MiniLM embeddings + logistic regressions: claim pairs, hedged claims, contradictory claims."""
 
     name = "minilm"
@@ -330,6 +322,7 @@ class MiniLMSystem(System):
     labels_pairs = True
     fit_splits = ("train", "validation")
     layers = tag_layers_of({"claims"}, contradictory=True)
+    libraries = ("scikit-learn", "scipy", "numpy", "sentence-transformers", "torch", "transformers")
 
     def __init__(self, cache: Path | None = None) -> None:
         self.cache = cache  # None: the default cache root
@@ -339,22 +332,28 @@ class MiniLMSystem(System):
 
     # -- training
 
-    def fit(self, train: TrainingSet) -> None:
-        """Train (or load from the model cache) the classifiers; the embeddings have a cache of their own."""
+    def prepare(self, train: TrainingSet) -> None:
+        """Check the encoder and take the pair partners and dates from the training set (not cached: they
+        are the training set itself); the classifiers are the cached model, the embeddings have a cache
+        of their own."""
         model_dir()  # a missing or wrong model fails before any work
         self.dates = sorted(d.publication_date for d in train.docs if d.publication_date)
-        by_id = {d.id: d for d in train.docs}
         self.known = [
             (self._gold_claim(d.id, s), d)
             for d in sorted(train.docs, key=lambda d: d.id)
             for s in sorted(train.spans[d.id], key=lambda s: s.id)
             if s.layer == "claims"
         ]
-        settings = {"weights": WEIGHTS_SHA256, "decimals": DECIMALS, "c_grid": PAIR_C_GRID}
-        key = cache_key(self.name, settings, train, library_versions(*LIBRARIES), code_digest(*CODE))
-        self.models = cached_object(self.name, key, lambda: self._train(train, by_id), self.cache)
 
-    def _train(self, train: TrainingSet, by_id: dict[str, Document]) -> Models:
+    def configuration(self) -> object:
+        return {"weights": WEIGHTS_SHA256, "decimals": DECIMALS, "c_grid": PAIR_C_GRID}
+
+    def use(self, model: Models) -> None:
+        self.models = model
+
+    def train(self, train: TrainingSet) -> Models:
+        """The classifiers (pairs, hedged claims, other claims, topics), trained on the training gold."""
+        by_id = {d.id: d for d in train.docs}
         gold = {(d, s.id): s for d in by_id for s in train.spans[d] if s.layer == "claims"}
         sides = []
         ys = []

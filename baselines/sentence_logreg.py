@@ -4,7 +4,7 @@ A sentence is positive when it overlaps a gold hedged claim of the training docu
 sentence becomes one hedged claim spanning the sentence without its final punctuation (claims are
 minimal clauses, so strict boundaries are hard for it; the partial scores show how close it is).
 A second TF-IDF + logistic regression, trained on the gold claims, gives each claim a topic.
-Trained models are cached (``crossclaim.systems.cache``).
+Trained models are cached (``crossclaim.systems.learned``).
 """
 
 from __future__ import annotations
@@ -17,16 +17,14 @@ from sklearn.pipeline import Pipeline, make_pipeline
 
 from crossclaim.formats.predictions import Predictions, tag_layers_of
 from crossclaim.schema.records import Document, Span
-from crossclaim.systems.base import PairQuery, System, TrainingSet
-from crossclaim.systems.cache import cache_key, cached_object, code_digest, library_versions
+from crossclaim.systems.base import PairQuery, TrainingSet
+from crossclaim.systems.learned import LearnedSystem
 from crossclaim.text import sentence_bounds
 
 _TRAILING = " .!?\"”’')"
-CODE = (
-    "crossclaim.baselines.sentence_logreg",
-    "crossclaim.text",
-    "crossclaim.systems.kernels",
-)  # the training code (part of the cache key)
+# what ``fit`` learns: the claim classifier, the topic classifier (None without two classes to tell
+# apart) and the topic of claims when there is no topic classifier
+Models = tuple[Pipeline | None, Pipeline | None, str]
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -58,13 +56,14 @@ def _pipeline(multiclass: bool = False) -> Pipeline:
     return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True), model)
 
 
-class SentenceLogregSystem(System):
+class SentenceLogregSystem(LearnedSystem[Models]):
     """Sentence classifier for hedged claims, trained on the train split, retrained per fold."""
 
     name = "sentence-logreg"
     fixed_kernels = True
     learned = True
     layers = tag_layers_of({"claims"}, contradictory=False)
+    libraries = ("scikit-learn", "scipy", "numpy")
 
     def __init__(self, cache: Path | None = None) -> None:
         self.cache = cache  # None: the default cache root
@@ -72,15 +71,11 @@ class SentenceLogregSystem(System):
         self.topics: Pipeline | None = None
         self.default_topic = "strategy_outlook"
 
-    def fit(self, train: TrainingSet) -> None:
-        """Train (or load from the model cache) both classifiers."""
-        key = cache_key(self.name, train, library_versions("scikit-learn", "scipy", "numpy"), code_digest(*CODE))
-        self.claims, self.topics, self.default_topic = cached_object(
-            self.name, key, lambda: self._train(train), self.cache
-        )
+    def use(self, model: Models) -> None:
+        self.claims, self.topics, self.default_topic = model
 
-    @staticmethod
-    def _train(train: TrainingSet) -> tuple[Pipeline | None, Pipeline | None, str]:
+    def train(self, train: TrainingSet) -> Models:
+        """Both classifiers, trained on the sentences and gold claims of the training documents."""
         texts: list[str] = []
         ys: list[int] = []
         topic_texts: list[str] = []

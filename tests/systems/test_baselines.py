@@ -90,6 +90,32 @@ def test_normalise_serves_spans_found_by_other_systems() -> None:
     assert normalise("PERCENT", "no number", "", None) is None
 
 
+@pytest.mark.parametrize(
+    ("label", "text", "value"),
+    [
+        ("DURATION", "nan years", "PXY"),  # a word that Decimal reads, not a number
+        ("DURATION", "infinity months", "PXM"),
+        ("DURATION", "several quarters", "PXM"),
+        ("MONEY", "$12345678901234567890123456789.5", "USD 12345678901234567890123456789.5"),  # past 28 digits
+        ("QUANTITY", "lots", None),
+        ("PERCENT", "%", None),
+        ("MONEY", "dollars", None),
+    ],
+)
+def test_generic_parses_take_any_text_and_say_none_without_a_value(label: str, text: str, value: str | None) -> None:
+    # nothing catches an exception in ``normalise``: a text with no value gives None (or X) by design
+    assert normalise(label, text, "", None) == value
+
+
+def test_one_rule_per_kind_of_figure_builds_the_master_expression() -> None:
+    kinds = [r.kind for r in figures.RULES]
+    groups = sorted(FIGURE_RE.groupindex, key=FIGURE_RE.groupindex.__getitem__)
+    assert len(set(kinds)) == len(kinds) and groups == kinds  # one named group per rule, in priority order
+    assert all(r.forms and r.label in VALUE_RULES for r in figures.RULES)
+    m = FIGURE_RE.fullmatch("12 March 2025")  # the second form of its rule
+    assert m is not None and figures.rule_of(m) is figures.RULE_OF["date_full"]
+
+
 # ---------------------------------------------------------------------------------------------
 # hedges, claims, pairs
 
@@ -181,4 +207,4 @@ def test_every_baseline_is_deterministic_and_writes_valid_predictions(
 def test_registry_lists_builtins_first() -> None:
     assert system_names()[:6] == ["regex", "crf", "spacy-sm", "sentence-logreg", "spacy-sm-ft", "minilm"]
     assert isinstance(make_system("regex"), RegexSystem)
-    assert figures.BRANCHES and regex.HEDGE_WORDS
+    assert figures.RULES and regex.HEDGE_WORDS

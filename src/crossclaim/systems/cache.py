@@ -1,7 +1,8 @@
 """A cache of learned models outside the committed tree, for any learned system.
 
 A model is a directory, found under a key that hashes everything it depends on: its training data,
-its configuration and the versions of the libraries that train and run it (``cache_key``). A
+its configuration, the versions of the libraries that train and run it and the source of its code
+(``cache_key``; ``crossclaim.systems.learned`` says what goes into a learned system's key). A
 changed input gives a new key, never a stale model, so nothing is ever invalidated by hand.
 ``cached_dir`` builds a missing entry in a temporary directory beside it and renames it into place
 (atomic): a killed run leaves no half-written model, and two processes building the same key at
@@ -15,8 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib
-import importlib.util
 import json
 import os
 import pickle
@@ -70,17 +69,6 @@ def library_versions(*distributions: str) -> dict[str, str]:
         except PackageNotFoundError:
             out[name] = "none"
     return out
-
-
-def code_digest(*modules: str) -> str:
-    """A digest of the source of the modules that train a model: editing the training code is a new key."""
-    h = hashlib.sha256()
-    for name in modules:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            raise ModuleNotFoundError(name)
-        h.update(name.encode() + b"\0" + Path(spec.origin).read_bytes() + b"\0")
-    return h.hexdigest()
 
 
 def cached_dir(kind: str, key: str, build: Callable[[Path], None], root: Path | None = None) -> Path:
