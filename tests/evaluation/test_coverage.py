@@ -66,11 +66,12 @@ def replicate(docs: list[int], rng: np.random.Generator) -> tuple[np.ndarray, np
     return np.stack([n_tp, n_pred, n_gold], 1)[:, None, :], groups, float(truth)
 
 
-def coverage(docs: list[int], method: str, seed: int = 7) -> float:
+def coverage(docs: list[int], method: str, seed: int = 7, draw=None) -> float:
+    """Share of replicates (drawn by ``draw``, default ``replicate``) whose interval holds the truth."""
     rng = np.random.default_rng(seed)
     hits = 0
     for k in range(REPLICATES):
-        units, groups, truth = replicate(docs, rng)
+        units, groups, truth = (draw or replicate)(docs, rng)
         if method == "sentences":
             weights = stratified_weights(groups, RESAMPLES, seed + k)
         else:
@@ -126,17 +127,7 @@ def recurring_string_replicate(docs: list[int], rng: np.random.Generator) -> tup
 
 
 def recurring_string_coverage(docs: list[int], method: str, seed: int = 11) -> float:
-    rng = np.random.default_rng(seed)
-    hits = 0
-    for k in range(REPLICATES):
-        units, groups, truth = recurring_string_replicate(docs, rng)
-        if method == "sentences":
-            weights = stratified_weights(groups, RESAMPLES, seed + k)
-        else:
-            weights = document_weights(groups, RESAMPLES, rng)
-        lo, hi = interval(strict_f1(resampled(units, weights)))
-        hits += lo <= truth <= hi
-    return hits / REPLICATES
+    return coverage(docs, method, seed, recurring_string_replicate)
 
 
 @pytest.mark.parametrize("docs", [list(range(5)), TEST_SPLIT], ids=["cross-validation", "test-split"])
