@@ -8,8 +8,9 @@ on an AVX2 one), numpy's own dispatched loops (AVX512F or AVX2), torch's ATen ke
 gradient, and a few epochs of training turn that into another model (spacy-sm-ft's hedge cues moved
 from F1 0.614 to 0.629 between two machines). Each of these libraries reads its choice from the
 environment *once, when it loads*, so a process that has imported numpy can no longer change it.
-The child is started with the choices fixed (``PINNED``), checks that every library took them
-(``check_kernels``), runs the system and sends its predictions back.
+The child is started with the choices fixed (``PINNED``), runs systems' jobs one after another
+(``Worker``: the imports are paid once), checks after each that every library took the choices
+(``check_kernels``) and sends the predictions back.
 
 What is fixed: the x86-64-v3 level (AVX2 and FMA), which every machine of the project's kind has;
 anything wider (AVX-512) is switched off. One thread everywhere. BLIS, which thinc uses by default,
@@ -30,11 +31,15 @@ import pickle
 import platform
 import subprocess
 import sys
+import tempfile
+import threading
 import traceback
+from collections import deque
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from crossclaim.errors import InputError
 from crossclaim.formats.predictions import Predictions
@@ -183,51 +188,121 @@ def run(job: Job) -> Predictions:
     return job.system.predict(job.docs, job.queries)
 
 
-def run_pinned(job: Job) -> Predictions:
-    """The job in a fresh child process with the pinned kernels; its errors come back as they were raised."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "crossclaim.systems.kernels"],
-        input=pickle.dumps(job, protocol=5),
-        capture_output=True,
-        env=pinned_environment(os.environ),
-        check=False,
-    )
-    if proc.returncode == 0:
-        status, value = pickle.loads(proc.stdout)
+class Worker:
+    """A child process with the pinned kernels that runs jobs one after another, so a run of many
+    jobs pays the imports (torch, spaCy) once per child, not once per job.
+
+    The protocol is pickles framed by their length, on the child's stdin and a private copy of its
+    stdout (the child's own stdout is sent to stderr: a library that prints cannot break a frame).
+    Its stderr goes to a temporary file, shown when the child dies.
+    """
+
+    def __init__(self) -> None:
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the child; closed in close())
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "crossclaim.systems.kernels"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=pinned_environment(os.environ),
+        )
+
+    def run(self, job: Job) -> Predictions:
+        """The job's predictions; its errors come back as they were raised."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            _send(self.proc.stdin, job)
+            status, value = _receive(self.proc.stdout)
+        except (EOFError, BrokenPipeError):
+            code = self.proc.wait()
+            self.log.seek(0)
+            tail = self.log.read().decode("utf-8", "replace")[-4000:]
+            raise RuntimeError(f"{job.label}: its child process exited with code {code}:\n{tail}") from None
         if status == "ok":
             return value
         if status == "input":
             raise value
         raise RuntimeError(f"{job.label} failed in its child process:\n{value}")
-    tail = proc.stderr.decode("utf-8", "replace")[-4000:]
-    raise RuntimeError(f"{job.label}: its child process exited with code {proc.returncode}:\n{tail}")
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait()
+        self.log.close()
+
+
+def _send(stream: BinaryIO, obj: object) -> None:
+    data = pickle.dumps(obj, protocol=5)
+    stream.write(len(data).to_bytes(8, "little") + data)
+    stream.flush()
+
+
+def _receive(stream: BinaryIO) -> object:
+    head = stream.read(8)
+    if len(head) < 8:
+        raise EOFError
+    size = int.from_bytes(head, "little")
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError
+    return pickle.loads(data)
+
+
+def run_pinned(job: Job) -> Predictions:
+    """One job in a fresh pinned child."""
+    return run_jobs([job], 1)[0]
 
 
 def run_jobs(jobs: list[Job], workers: int, done: Callable[[str], None] = lambda label: None) -> list[Predictions]:
-    """Every job, each in its own pinned child, at most ``workers`` at a time; results in job order
-    (so the output never depends on which child finished first)."""
-    if not jobs:
-        return []
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        futures = {pool.submit(run_pinned, job): job for job in jobs}
-        for future in as_completed(futures):
+    """Every job in pinned children, ``workers`` children each taking the next job when free;
+    results in job order (so the output never depends on which child ran what, or when)."""
+    pending = deque(enumerate(jobs))
+    results: dict[int, Predictions] = {}
+    lock = threading.Lock()
+
+    def drain() -> None:
+        worker = Worker()
+        try:
+            while True:
+                with lock:
+                    if not pending:
+                        return
+                    k, job = pending.popleft()
+                try:
+                    results[k] = worker.run(job)
+                except BaseException:
+                    with lock:
+                        pending.clear()  # the others stop after their current job
+                    raise
+                done(job.label)
+        finally:
+            worker.close()
+
+    with ThreadPoolExecutor(max(1, min(workers, len(jobs)))) as pool:
+        for future in [pool.submit(drain) for _ in range(min(max(1, workers), len(jobs)))]:
             future.result()
-            done(futures[future].label)
-        return [f.result() for f in futures]
+    return [results[k] for k in range(len(jobs))]
 
 
 def main() -> None:
-    """The child: read a pickled ``Job`` on stdin, check the kernels, run it, write the result on stdout."""
-    job: Job = pickle.loads(sys.stdin.buffer.read())
-    try:
-        result = ("ok", run(job))
-        if os.environ.get(ENV_FLAG) == "1":
-            check_kernels(kernel_report())
-    except InputError as exc:
-        result = ("input", exc)
-    except Exception:  # a crash goes back as text: the parent names the job and shows it
-        result = ("crash", traceback.format_exc())
-    sys.stdout.buffer.write(pickle.dumps(result, protocol=5))
+    """The child: run each framed ``Job`` that arrives on stdin, check the kernels, frame the result
+    back, until stdin closes."""
+    protocol = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed goes to stderr, never into a frame
+    while True:
+        try:
+            job: Job = _receive(sys.stdin.buffer)
+        except EOFError:
+            return
+        try:
+            result = ("ok", run(job))
+            if os.environ.get(ENV_FLAG) == "1":
+                check_kernels(kernel_report())
+        except InputError as exc:
+            result = ("input", exc)
+        except Exception:  # a crash goes back as text: the parent names the job and shows it
+            result = ("crash", traceback.format_exc())
+        _send(protocol, result)
 
 
 if __name__ == "__main__":
