@@ -54,7 +54,7 @@ def build(
     spans = ", ".join(f"{k} {v}" for k, v in sorted(report.spans.items()))
     out.print(
         f"built dataset/ from {report.documents} documents: {spans or 'no spans'}; "
-        f"{report.pairs} claim pairs; {report.token_splits} tokens split at span boundaries",
+        f"{report.pairs} claim pairs; {report.tokens_cut} tokens split at span boundaries",
         highlight=False,
     )
 

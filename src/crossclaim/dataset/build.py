@@ -40,7 +40,7 @@ from crossclaim.dataset.gold import (
 from crossclaim.dataset.pairset import declarations, topics_of
 from crossclaim.dataset.published import Packed, Published, Spill, pack, write_table, write_tables
 from crossclaim.dataset.splits import contradictory_claims
-from crossclaim.dataset.tables import Corpus, TableBuilder, make_tables, pair_tables
+from crossclaim.dataset.tables import CorpusContext, TableBuilder, make_tables, pair_tables
 from crossclaim.errors import InputError, Problems
 from crossclaim.files import Staged, transaction
 from crossclaim.formats.jsonio import read_json
@@ -65,7 +65,7 @@ class BuildReport:
     documents: int
     spans: dict[str, int]
     pairs: int
-    token_splits: int
+    tokens_cut: int
     notes: list[str]
 
 
@@ -141,7 +141,7 @@ def stage_build(root: Path, gold: Gold, out: Staged, progress=None) -> BuildRepo
     spans = Counter(s.layer for d in gold.docs for s in gold.spans(d.id))
     where = str(root / "annotations" / SPAN_EXPORT)
     left = [unannotated(d, gold.tasks.get(d.id), where) for d in gold.docs if d.id not in gold.gold]
-    return BuildReport(len(gold.gold), dict(spans), len(gold.pairs), tables.splits_made, gold.notes + left)
+    return BuildReport(len(gold.gold), dict(spans), len(gold.pairs), tables.tokens_cut, gold.notes + left)
 
 
 def _stage_outputs(root: Path, write: Callable[[Path], Published], agreement: str, out: Staged) -> None:
@@ -172,7 +172,7 @@ def stage_streamed(
     pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes, pairs_data)
     with system_arrow_pool(), tempfile.TemporaryDirectory(prefix="spill-", dir=out.stage) as scratch:
         spill = Spill(Path(scratch))
-        corpus, merged = _rows(annotations, gold_annotator, spans, pair_tasks, pairs, spill, progress, workers)
+        corpus, merged = _rows_of_parts(annotations, gold_annotator, spans, pair_tasks, pairs, spill, progress, workers)
         release_memory()  # the manifest's texts are gone: the spilled rows are all that is left
         where, span_where = str(annotations / PAIR_EXPORT), str(annotations / SPAN_EXPORT)
         InputError.collect(pair_problems(pair_tasks, pairs, spill.claims, where, span_where, topics=spill.topics))
@@ -186,10 +186,10 @@ def stage_streamed(
 
         agreement = agreement_md(merged.several, pair_annotations(pair_tasks), annotators=merged.tally.table())
         _stage_outputs(root, write, agreement, out)
-    return BuildReport(merged.documents, dict(merged.spans), len(pairs), spill.splits_made, notes + merged.notes)
+    return BuildReport(merged.documents, dict(merged.spans), len(pairs), spill.tokens_cut, notes + merged.notes)
 
 
-def _rows(
+def _rows_of_parts(
     annotations: Path,
     gold_annotator: str | None,
     spans: Path | None,
@@ -198,7 +198,7 @@ def _rows(
     spill: Spill,
     progress,
     workers: int | None,
-) -> tuple[Corpus, _Merged]:
+) -> tuple[CorpusContext, _Merged]:
     """Every annotated document's rows, validated and spilled (the manifest, texts and all, is let go of on
     return); the documents not annotated yet are named in the notes."""
     docs = load_manifest(annotations)
@@ -208,7 +208,7 @@ def _rows(
     known = [p for p in pairs if p.a_doc in split_of and p.b_doc in split_of]
     published = contradictory_claims(known, split_of)
     job = _Job(
-        Corpus.of(docs, published),
+        CorpusContext.of(docs, published),
         {d.id: d for d in docs},
         annotations,
         gold_annotator,
@@ -239,7 +239,7 @@ PART = 64  # tasks per part
 
 @dataclass(frozen=True)
 class _Job:
-    corpus: Corpus
+    corpus: CorpusContext
     by_id: dict[str, Document]
     annotations: Path
     gold_annotator: str | None

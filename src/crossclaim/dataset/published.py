@@ -58,7 +58,7 @@ class Published:
     spans: Counter = field(default_factory=Counter)  # (layer, label or attribute, split)
     pairs: Counter = field(default_factory=Counter)  # (label, split)
     publishers: Counter = field(default_factory=Counter)  # None: not named on the page
-    token_splits: int = 0  # tokens cut at a span boundary inside a glued word
+    tokens_cut: int = 0  # tokens cut at a span boundary inside a glued word
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, config: str, split: str, table: pa.Table) -> None:
@@ -148,7 +148,7 @@ def write_table(out: Path, config: str, split: str, table: pa.Table, published: 
 
 def write_tables(tables: Tables, out: Path) -> Published:
     """Every config of a build held in memory, as data files under ``out``."""
-    published = Published(token_splits=tables.splits_made)
+    published = Published(tokens_cut=tables.tokens_cut)
     for config, by_split in tables.tables.items():
         for split, table in by_split.items():
             write_table(out, config, split, table, published)
@@ -182,7 +182,7 @@ class Packed:
     runs: dict[Where, list[tuple[str, int, int, int]]]
     claims: dict
     topics: dict
-    splits_made: int
+    tokens_cut: int
 
 
 def pack(part: TablePart) -> Packed:
@@ -203,7 +203,7 @@ def pack(part: TablePart) -> Packed:
                 for n, batch in enumerate(batches)
                 for doc, start, length in _doc_runs(batch.column(ROW_DOCUMENT[config]).to_pylist())
             ]
-    return Packed(streams, runs, part.claims, part.topics, part.splits_made)
+    return Packed(streams, runs, part.claims, part.topics, part.tokens_cut)
 
 
 def _doc_runs(keys: list[str]) -> Iterator[tuple[str, int, int]]:
@@ -229,7 +229,7 @@ class Spill:
         self.runs: dict[Where, dict[str, _Run]] = {}  # (config, split) -> document -> its rows
         self.claims: dict = {}
         self.topics: dict = {}
-        self.splits_made = 0
+        self.tokens_cut = 0
 
     def add(self, part: Packed) -> None:
         """Spill a part's rows."""
@@ -248,7 +248,7 @@ class Spill:
                 forget_pages(file, written=True)
         self.claims.update(part.claims)
         self.topics.update(part.topics)
-        self.splits_made += part.splits_made
+        self.tokens_cut += part.tokens_cut
 
     def write(self, out: Path, order: Iterable[str], published: Published) -> None:
         """Write the spilled configs into ``out``, each split's documents in ``order``."""
@@ -268,7 +268,7 @@ class Spill:
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
             for done in [pool.submit(write_one, *where) for where in sorted(self.files)]:
                 done.result()
-        published.token_splits += self.splits_made
+        published.tokens_cut += self.tokens_cut
 
     def _path(self, config: str, split: str) -> Path:
         return self.scratch / f"{config}-{split}.arrows"
@@ -289,7 +289,7 @@ class Spill:
                     end += run.length
                     continue
                 if batch is not None:
-                    yield _rows(batch, start, end)
+                    yield _row_slice(batch, start, end)
                 if run.block != block:  # in an export in manifest order, each block is read once
                     block, batches = run.block, []
                     source.seek(block[0])
@@ -300,9 +300,9 @@ class Spill:
                 batch, at = batches[run.batch], (run.block, run.batch)
                 start, end = run.offset, run.offset + run.length
             if batch is not None:
-                yield _rows(batch, start, end)
+                yield _row_slice(batch, start, end)
 
 
-def _rows(batch: pa.RecordBatch, start: int, end: int) -> pa.Table:
+def _row_slice(batch: pa.RecordBatch, start: int, end: int) -> pa.Table:
     rows = pa.Table.from_batches([batch.slice(start, end - start)])
     return rows if end - start == batch.num_rows else rows.take(pa.array(range(end - start), pa.int64()))

@@ -23,7 +23,7 @@ def statistics(published: Published) -> dict:
         "tokens": {s: published.tokens[s] for s in SPLITS},
         "spans": published.spans,
         "pairs": published.pairs,
-        "token_splits": published.token_splits,
+        "tokens_cut": published.tokens_cut,
         "rows": {c: {s: published.rows[c][s] for s in SPLITS} for c in CONFIGS},
         "bytes": {c: {s: published.bytes[c][s] for s in SPLITS} for c in CONFIGS},
     }
@@ -47,7 +47,7 @@ def stats_md(stats: dict) -> str:
             out.append(_row(f"{layer} / {a.name}", [stats["spans"][(layer, a.name, s)] for s in SPLITS]))
     out += ["", "**Claim pairs per label**", "", head.replace("| |", "| label |", 1)]
     out += [_row(label, [stats["pairs"][(label, s)] for s in SPLITS]) for label in PAIR_LABELS]
-    out += ["", f"Tokens split at a span boundary inside a glued word: {stats['token_splits']}.", ""]
+    out += ["", f"Tokens split at a span boundary inside a glued word: {stats['tokens_cut']}.", ""]
     return "\n".join(out) + "\n"
 
 

@@ -347,11 +347,11 @@ class Tables:
     """The built configs held whole: config -> split -> arrow table."""
 
     tables: dict[str, dict[str, pa.Table]]
-    splits_made: int  # tokens cut at a span boundary inside a glued word
+    tokens_cut: int  # tokens cut at a span boundary inside a glued word
 
 
 @dataclass(frozen=True)
-class Corpus:
+class CorpusContext:
     """What every document's rows depend on beyond the document itself."""
 
     order: dict[str, int]  # manifest position
@@ -359,7 +359,7 @@ class Corpus:
     contradictory: dict[str, set[str]]
 
     @classmethod
-    def of(cls, docs: list[Document], contradictory: dict[str, set[str]]) -> Corpus:
+    def of(cls, docs: list[Document], contradictory: dict[str, set[str]]) -> CorpusContext:
         return cls({d.id: n for n, d in enumerate(docs)}, {d.id: d.split for d in docs}, contradictory)
 
 
@@ -369,7 +369,7 @@ class TablePart:
 
     batches: dict[str, dict[str, list[pa.RecordBatch]]]
     claims: dict[tuple[str, str], Span]  # those the pair checks need whole (``gold.kept_claims``)
-    splits_made: int
+    tokens_cut: int
     topics: dict[tuple[str, str], str | None]  # every claim's
 
 
@@ -382,7 +382,7 @@ class TableBuilder:
 
     BATCH = 256
 
-    def __init__(self, corpus: Corpus, claim_keys: set[tuple[str, str]] | None = None) -> None:
+    def __init__(self, corpus: CorpusContext, claim_keys: set[tuple[str, str]] | None = None) -> None:
         self.corpus = corpus
         self.claim_keys = claim_keys  # the claims to keep whole (those pairs name); None: all of them
         self.rows = {s: DocumentColumns() for s in SPLITS}
@@ -406,7 +406,7 @@ class TableBuilder:
             self.rows[split] = DocumentColumns()
         if len(self.tokens[split]):
             batch, splits = self.tokens[split].batch()
-            self.part.splits_made += splits
+            self.part.tokens_cut += splits
             if batch.num_rows:
                 self.part.batches["tokens"][split].append(batch)
             self.tokens[split] = TokenColumns()
@@ -430,10 +430,10 @@ class TableBuilder:
                 for s in SPLITS
             }
         tables["claim_pairs"] = pair_tables(pairs, part.claims, self.corpus.split_of)
-        return Tables(tables, part.splits_made)
+        return Tables(tables, part.tokens_cut)
 
 
-def in_manifest_order(table: pa.Table, config: str, corpus: Corpus) -> pa.Table:
+def in_manifest_order(table: pa.Table, config: str, corpus: CorpusContext) -> pa.Table:
     """Rows sorted by their document's manifest position (a stable sort keeps sentence order), cast
     to the published schema."""
     rank = [corpus.order[d] for d in table.column(ROW_DOCUMENT[config]).to_pylist()]
@@ -456,7 +456,7 @@ def pair_tables(
 def make_tables(gold: Gold, progress=None) -> Tables:
     """All rows of all configs from a loaded gold, as arrow tables with the schema's features (the
     documents not annotated yet are left out, see ``gold.unannotated``)."""
-    builder = TableBuilder(Corpus.of(gold.docs, gold.contradictory()))
+    builder = TableBuilder(CorpusContext.of(gold.docs, gold.contradictory()))
     for d in gold.docs:
         if d.id in gold.gold:
             builder.add(DocGold(d, gold.tasks.get(d.id), gold.gold[d.id]))

@@ -47,7 +47,7 @@ class System(ABC):
 
     name: str = ""
     learned: bool = False  # retrained on every cross-validation fold
-    layers: frozenset[str] = frozenset()  # span layers it predicts (others are not scored)
+    layers: frozenset[str] = frozenset()  # the tag layers it predicts (entity_tags, ...): the others are not scored
     labels_pairs: bool = False
     # the splits it trains on for a test-split run; a pair system may add validation, as the train
     # split alone may lack a label (the leaderboard says so)
