@@ -84,6 +84,7 @@ def coverage(docs: list[int], method: str, seed: int = 7, draw=None) -> float:
 @pytest.mark.parametrize("docs", [list(range(5)), TEST_SPLIT], ids=["cross-validation", "test-split"])
 def test_sentence_intervals_cover_the_truth_where_document_resampling_does_not(docs: list[int]) -> None:
     ours, naive = coverage(docs, "sentences"), coverage(docs, "documents")
+    print(f"coverage, {len(docs)} documents: sentences {ours:.1%}, whole documents {naive:.1%}")  # pytest -s
     assert ours >= 0.90, f"stratified sentence bootstrap covers the true F1 in only {ours:.1%} of replicates"
     assert naive < 0.90, f"the simulation is too easy: document resampling covers {naive:.1%}"
 
@@ -133,6 +134,7 @@ def recurring_string_coverage(docs: list[int], method: str, seed: int = 11) -> f
 @pytest.mark.parametrize("docs", [list(range(5)), TEST_SPLIT], ids=["cross-validation", "test-split"])
 def test_sentence_intervals_cover_the_truth_when_one_string_recurs_across_sentences(docs: list[int]) -> None:
     ours = recurring_string_coverage(docs, "sentences")
+    print(f"coverage with a recurring string, {len(docs)} documents: sentences {ours:.1%}")  # pytest -s
     assert 0.90 <= ours <= 0.99, f"the sentence bootstrap covers the true F1 in {ours:.1%} of replicates"
     if docs == TEST_SPLIT:  # with two documents, resampling documents is far off: the simulation can fail
         naive = recurring_string_coverage(docs, "documents")
@@ -227,5 +229,6 @@ def test_claim_graph_has_the_test_splits_degrees() -> None:
 
 def test_claim_intervals_cover_the_truth_where_pair_resampling_does_not() -> None:
     ours, naive = pair_coverage("claims"), pair_coverage("pairs")
+    print(f"pair coverage: claims {ours:.1%}, pairs within home documents {naive:.1%}")  # pytest -s
     assert 0.90 <= ours <= 0.99, f"the bootstrap over claims covers the true F1 in {ours:.1%} of replicates"
     assert naive < 0.90, f"pairs resampled within their home documents cover {naive:.1%}: the simulation is too easy"

@@ -248,11 +248,6 @@ def _receive(stream: BinaryIO) -> object:
     return pickle.loads(data)
 
 
-def run_pinned(job: Job) -> Predictions:
-    """One job in a fresh pinned child."""
-    return run_jobs([job], 1)[0]
-
-
 def run_jobs(jobs: list[Job], workers: int, done: Callable[[str], None] = lambda label: None) -> list[Predictions]:
     """Every job in pinned children, ``workers`` children each taking the next job when free;
     results in job order (so the output never depends on which child ran what, or when)."""
