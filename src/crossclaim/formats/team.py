@@ -1,0 +1,93 @@
+"""The annotation team, declared once in ``annotations/team.json`` (no secrets in it).
+
+Who annotates and who adjudicates decides how gold is chosen (a single adjudicator's annotation),
+who counts in agreement (adjudicators do not), whose Label Studio accounts are made, and how many
+annotators each task of a new pass goes to. Passwords never live here: they come from the
+environment when accounts are made.
+
+    {"adjudicators": ["lead@example.org"], "annotators": ["ann1@example.org", "ann2@example.org"],
+     "overlap": 2, "pre_annotations": "every"}
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from crossclaim.errors import InputError, Problems, shown
+from crossclaim.formats.jsonio import described, read_json
+
+TEAM = "team.json"
+PRE_ANNOTATIONS = ("every", "none")  # pre-annotations go to every annotator of a pass, or to none
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_FIELDS = {"adjudicators", "annotators", "overlap", "pre_annotations"}
+
+
+@dataclass(frozen=True)
+class Team:
+    """The declared team: annotators and adjudicators by e-mail, and the defaults of a new pass."""
+
+    annotators: tuple[str, ...] = ()
+    adjudicators: tuple[str, ...] = ()
+    overlap: int = 2  # annotators per task in a pass
+    pre_annotations: str = "every"
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return self.annotators + self.adjudicators
+
+    def role(self, email: str) -> str | None:
+        """``"annotator"``, ``"adjudicator"`` or None (not declared: a historical annotator)."""
+        if email in self.adjudicators:
+            return "adjudicator"
+        return "annotator" if email in self.annotators else None
+
+
+def load_team(annotations: Path) -> Team:
+    """The team of ``annotations/team.json``; an empty team when there is no such file.
+
+    Raises InputError naming the file and field on a malformed file, an e-mail declared twice or in
+    both roles, or an overlap the annotators cannot fill.
+    """
+    path = annotations / TEAM
+    if not path.is_file():
+        return Team()
+    return parse_team(read_json(path), str(path))
+
+
+def parse_team(raw: object, where: str) -> Team:
+    """A validated ``Team`` from the parsed JSON of a team file (every problem named, then raised)."""
+    if not isinstance(raw, dict):
+        raise InputError(where, f"a team file is a JSON object, not {described(raw)}")
+    problems = Problems()
+    for key in sorted(set(raw) - _FIELDS):
+        problems.add(f"{where}: field {shown(key)}", f"unknown field (known: {', '.join(sorted(_FIELDS))})")
+    roles = {}
+    for role in ("annotators", "adjudicators"):
+        emails = raw.get(role, [])
+        if not isinstance(emails, list):
+            problems.add(f"{where}: field {role}", f"a list of e-mail addresses, not {described(emails)}")
+            emails = []
+        for n, email in enumerate(emails):
+            here = f"{where}: {role}[{n}]"
+            if not isinstance(email, str) or not _EMAIL.fullmatch(email):
+                problems.add(here, f"not an e-mail address: {shown(email)}")
+            elif email in roles:
+                problems.add(here, f"{email} is declared twice (as {roles[email]} already)")
+            else:
+                roles[email] = role
+    overlap = raw.get("overlap", Team.overlap)
+    if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 1:
+        problems.add(f"{where}: field overlap", f"a whole number of annotators, at least 1, not {shown(overlap)}")
+        overlap = Team.overlap
+    pre = raw.get("pre_annotations", Team.pre_annotations)
+    if pre not in PRE_ANNOTATIONS:
+        problems.add(f"{where}: field pre_annotations", f"one of {', '.join(PRE_ANNOTATIONS)}, not {shown(pre)}")
+    InputError.collect(problems)
+    return Team(
+        annotators=tuple(e for e, r in roles.items() if r == "annotators"),
+        adjudicators=tuple(e for e, r in roles.items() if r == "adjudicators"),
+        overlap=overlap,
+        pre_annotations=pre,
+    )
