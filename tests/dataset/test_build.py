@@ -6,13 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import TEXT, add_document, gold_spans, span, task, write_repo
+from conftest import TEXT, add_document, built_tables, gold_spans, span, task, write_repo
 from datasets import load_dataset
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
-from crossclaim.dataset.gold import load_gold
-from crossclaim.dataset.tables import make_tables
 from crossclaim.formats.labelstudio.pairs import pair_results
 from crossclaim.schema.records import Pair, pair_id
 
@@ -72,11 +70,10 @@ def contradiction(tmp_path: Path, annotations: list[dict] | None = None) -> Path
 
 
 def test_contradictory_claims_come_from_pairs(tmp_path: Path) -> None:
-    gold = load_gold(contradiction(tmp_path) / "annotations")
-    tables = make_tables(gold)
-    claims = tables.tables["documents"]["test"].column("claims").to_pylist()[0]
+    tables = built_tables(contradiction(tmp_path))
+    claims = tables["documents"]["test"].column("claims").to_pylist()[0]
     assert {c["id"]: c["contradictory"] for c in claims} == {"c2": True, "c9": True}
-    assert tables.tables["claim_pairs"]["test"].num_rows == 1
+    assert tables["claim_pairs"]["test"].num_rows == 1
 
 
 def test_a_pair_not_labelled_yet_is_named_and_a_gold_without_label_refused(tmp_path: Path) -> None:

@@ -1,6 +1,10 @@
 """The validated gold: manifest documents, Label Studio exports, the gold annotation of each task.
 
-``load_gold`` is the only way annotations/ is read; it raises InputError naming file, task and
+The rules of reading annotations/ live here and in ``formats``: ``read_pairs`` (the claim-pair
+export), ``gold_of_tasks`` (the span tasks, validated by ``parse_span_tasks``, each with its gold
+annotation) and ``pair_problems`` (pairs against the gold claims). ``load_gold`` applies them to the
+whole of annotations/ at once (scoring, the leaderboard, push); a build applies the same functions a
+part of the span export at a time (``dataset.build``). Each raises InputError naming file, task and
 region on bad input.
 """
 
@@ -22,8 +26,7 @@ from crossclaim.dataset.pairset import (
 )
 from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.errors import InputError, Problems
-from crossclaim.formats.jsonio import read_json
-from crossclaim.formats.jsonstream import iter_array
+from crossclaim.formats.jsonio import iter_array, read_json
 from crossclaim.formats.labelstudio.annotations import choose_gold
 from crossclaim.formats.labelstudio.pairs import PairTask, gold_pairs, parse_pair_tasks, unknown_claims
 from crossclaim.formats.labelstudio.spans import parse_span_tasks

@@ -155,7 +155,7 @@ def index_gold(doc: Document, spans: list[Span], contradictory: set[str]) -> Gol
 def layer_tags(view: TokenView, spans: list[Span], contradictory: set[str], tag_layer: str) -> list[list[str]]:
     """IOB2 tag names per sentence of one tag layer of the gold."""
     chosen = selected(TAG_LAYER[tag_layer], spans, contradictory)
-    ids, _ = spans_to_tag_ids(view.starts, view.ends, chosen, tag_layer)
+    ids = spans_to_tag_ids(view.starts, view.ends, chosen, tag_layer)
     names = TAG_NAMES[tag_layer]
     return [[names[k] for k in ids[i:j]] for i, j in view.sentences]
 

@@ -256,8 +256,8 @@ def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[s
     """
     from crossclaim.dataset.gold import SPAN_EXPORT, GoldStream
     from crossclaim.dataset.pairset import missing_pair_tasks
-    from crossclaim.formats.jsonstream import collector_paused
     from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
+    from crossclaim.scale import collector_paused
 
     known = studio.projects()
     listings = {
@@ -449,7 +449,7 @@ class _Seen:
 
 
 def _span_tasks(spans: list | Path, seen: _Seen, utf16: bool, where: str) -> Iterator[object]:
-    from crossclaim.formats.jsonstream import iter_array
+    from crossclaim.formats.jsonio import iter_array
     from crossclaim.formats.labelstudio.annotations import annotators_by_task
     from crossclaim.formats.labelstudio.spans import from_utf16
 
@@ -541,14 +541,14 @@ def apply_exports(
     swapped in as one set: after a failure at any point, nothing has changed. ``commit=False`` does
     everything but the swap (``crossclaim studio check``); ``source`` names the exports in messages.
     """
-    from crossclaim.dataset.build import stage_streamed
+    from crossclaim.dataset.build import Exports, stage
     from crossclaim.dataset.changes import changes, losing_pull, lost_work
     from crossclaim.dataset.gold import PAIR_EXPORT, PREDICTION_EXPORT, SPAN_EXPORT
     from crossclaim.files import transaction
-    from crossclaim.formats.jsonio import unwritable_strings
-    from crossclaim.formats.jsonstream import collector_paused, iter_array, release_memory
+    from crossclaim.formats.jsonio import iter_array, unwritable_strings
     from crossclaim.formats.labelstudio.annotations import annotators_by_task
     from crossclaim.formats.labelstudio.committed import committed_pairs, export_json
+    from crossclaim.scale import collector_paused, release_memory
 
     annotations = root / "annotations"
     pair_where = f"{source} claim-pair export"
@@ -592,7 +592,7 @@ def apply_exports(
             if with_predictions:
                 predicted.write(out.file(Path("annotations") / PREDICTION_EXPORT))
             # one process: forked workers would each start as a copy of this one's pages
-            report = stage_streamed(root, out, gold_annotator, spans=staged, pairs_data=pair_export, workers=1)
+            report = stage(root, out, Exports(staged, pair_export), gold_annotator, workers=1)
             if not commit:
                 out.abandon()
     return report
