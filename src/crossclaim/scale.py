@@ -6,8 +6,10 @@
   memory map, the manifest) already in memory and receives only the bounds of its next part. With
   one worker, or where ``fork`` does not exist, the parts run inline: the same function, the same
   results.
-- ``collector_paused`` and ``release_memory``: a pass over an export of tens of thousands of tasks
-  allocates millions of small objects without reference cycles.
+- ``collector_paused``, ``release_memory``, ``system_arrow_pool`` and ``forget_pages``: a pass over an
+  export of tens of thousands of tasks allocates millions of small objects without reference cycles,
+  and writes scratch files of hundreds of megabytes whose pages the kernel would otherwise keep (and
+  charge to the build) as page cache.
 """
 
 from __future__ import annotations
@@ -102,3 +104,32 @@ def release_memory() -> None:
     own = ctypes.CDLL(None)  # this process's symbols: glibc's when it is glibc
     if hasattr(own, "malloc_trim"):
         own.malloc_trim(0)
+
+
+@contextmanager
+def system_arrow_pool() -> Iterator[None]:
+    """Arrow allocations through the system allocator, whose freed memory ``release_memory`` hands back.
+
+    Arrow's default pool keeps what is freed for reuse: writing data files from several threads grew
+    a large build by the size of its row groups per thread. Each buffer remembers its pool, so the
+    previous default is safely restored afterwards.
+    """
+    import pyarrow as pa  # only a build needs arrow; this module sits below everything
+
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(before)
+
+
+def forget_pages(path: os.PathLike | str) -> None:
+    """Write a file's pages out and tell the kernel they will not be read soon: a file written once and
+    read back once later (a spilled part) would otherwise sit in the page cache, memory charged to the
+    build that wrote it, and dirty pages cannot be reclaimed until written."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    with contextlib.suppress(OSError), open(path, "rb+") as fh:
+        os.fdatasync(fh.fileno())
+        os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)

@@ -49,7 +49,7 @@ from crossclaim.formats.labelstudio.committed import export_json
 from crossclaim.formats.labelstudio.pairs import PairTask
 from crossclaim.formats.labelstudio.spans import TaskKeys, from_utf16, parse_span_tasks, task_here
 from crossclaim.formats.manifest import load_manifest
-from crossclaim.scale import in_order, worker_count
+from crossclaim.scale import in_order, release_memory, system_arrow_pool, worker_count
 from crossclaim.schema.records import Document, Pair, Span, Task
 
 DATASET = Path("dataset")
@@ -127,7 +127,9 @@ def stage(
         pair_tasks, pairs = checked_pairs(job, pair_tasks, pairs, summary, out if drop_stale_pairs else None)
         staging = out.dir(DATASET)
         published = Published(tokens_cut=summary.tokens_cut)
-        sink.write(staging, [d.id for d in job.docs], published)
+        with system_arrow_pool():
+            sink.write(staging, [d.id for d in job.docs], published)
+        release_memory()
         for split, table in pair_tables(pairs, summary.claims, job.corpus.split_of).items():
             write_table(staging, "claim_pairs", split, table, published)
     agreement = agreement_md(summary.several, pair_annotations(pair_tasks), annotators=summary.tally.table())

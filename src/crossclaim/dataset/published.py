@@ -25,6 +25,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
 from crossclaim.dataset.tables import ROW_DOCUMENT, TablePart, arrow_schema, batch_schema
+from crossclaim.scale import forget_pages
 from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, Attribute, attributes_of
 
 # Rows per row group: about ten megabytes of arrow data each. Fixed, so that the bytes of a
@@ -139,6 +140,7 @@ def write_table(out: Path, config: str, split: str, table: pa.Table, published: 
 # ---------------------------------------------------------------------------------------------
 # rows met in export order, published in manifest order
 
+SPILL = ipc.IpcWriteOptions(compression="lz4")  # a third of the bytes to write and read back
 Where = tuple[str, str]  # (config, split)
 Run = tuple[Path, int, int, int]  # a document's rows: spill file, batch in it, first row, rows
 
@@ -151,9 +153,10 @@ def spill(part: TablePart, scratch: Path, name: str) -> dict[Where, dict[str, Ru
             if not batches:
                 continue
             path = scratch / f"{config}-{split}-{name}.arrow"
-            with ipc.new_file(path, batch_schema(config)) as writer:
+            with ipc.new_file(path, batch_schema(config), options=SPILL) as writer:
                 for batch in batches:
                     writer.write_batch(batch)
+            forget_pages(path)
             runs[(config, split)] = {
                 doc: (path, n, start, length)
                 for n, batch in enumerate(batches)
