@@ -12,9 +12,11 @@ topic), and the build names it rather than drop its gold silently.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
+
+import numpy as np
 
 from crossclaim.formats.labelstudio.pairs import PairTask
 from crossclaim.schema.records import Span, pair_id
@@ -158,3 +160,51 @@ STALE_ADVICE = (
     "declare the pair in a claim's compare_with, or drop these pair tasks and their labels with"
     " `crossclaim build --drop-stale-pairs` (each dropped pair is printed, for the changelog)"
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# the claim graph: claims as nodes, pairs as edges
+
+
+def claim_graph(ends: Sequence[tuple[ClaimKey, ClaimKey]]) -> tuple[np.ndarray, list[ClaimKey]]:
+    """(pairs, 2): each pair's two claims as indices into the claims of ``ends`` in (document, id)
+    order, and those claims."""
+    claims = sorted({c for end in ends for c in end})
+    index = {c: k for k, c in enumerate(claims)}
+    pair_claims = np.array([[index[a], index[b]] for a, b in ends], dtype=np.int64).reshape(len(ends), 2)
+    return pair_claims, claims
+
+
+def claim_groups(pair_claims: np.ndarray) -> np.ndarray:
+    """(pairs,): the connected group of the claim graph (claims as nodes, pairs as edges) of every pair.
+
+    Two pairs are in one group when a chain of shared claims links them: the smallest sets of pairs
+    that share nothing with the rest. The leaderboard's paired test swaps them as its exchangeable
+    units; the card counts those of the CONTRADICTS pairs as the distinct discrepancies behind them.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = int(pair_claims.max()) + 1 if pair_claims.size else 0
+    graph = coo_matrix((np.ones(len(pair_claims)), (pair_claims[:, 0], pair_claims[:, 1])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    return label[pair_claims[:, 0]]
+
+
+@dataclass(frozen=True)
+class Discrepancies:
+    """What stands behind a set of pairs (the CONTRADICTS pairs of a split): how many pairs, how many
+    distinct claims they join, and how many connected groups of claims they form (``claim_groups``):
+    pairs of one group share a claim, directly or through others, so they are not independent."""
+
+    pairs: int
+    claims: int
+    groups: int
+
+
+def discrepancies(ends: Sequence[tuple[ClaimKey, ClaimKey]]) -> Discrepancies:
+    """Pairs, distinct claims and connected groups of claims of the pairs ``ends`` (their two claims each)."""
+    if not ends:
+        return Discrepancies(0, 0, 0)
+    pair_claims, claims = claim_graph(ends)
+    return Discrepancies(len(ends), len(claims), len(np.unique(claim_groups(pair_claims))))

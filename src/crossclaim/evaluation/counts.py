@@ -21,6 +21,7 @@ import numpy as np
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2, Entities
 
+from crossclaim.dataset.pairset import claim_graph
 from crossclaim.formats.predictions import Predictions
 from crossclaim.schema.records import Document, Pair, Span
 from crossclaim.schema.scheme import LAYERS, PAIR_LABELS, TAG_LAYERS
@@ -373,10 +374,7 @@ def claims_of(pairs: list[Pair]) -> tuple[np.ndarray, np.ndarray]:
     """Each pair's two claims as indices into the claims of ``pairs`` in (doc, id) order, and the
     document of every claim: the claim graph (claims as nodes, pairs as edges) the pair intervals and
     the paired test on pairs need."""
-    ends = [((p.a_doc, p.a_claim), (p.b_doc, p.b_claim)) for p in pairs]
-    claims = sorted({c for end in ends for c in end})
-    index = {c: k for k, c in enumerate(claims)}
-    pair_claims = np.array([[index[a], index[b]] for a, b in ends], dtype=np.int64).reshape(len(pairs), 2)
+    pair_claims, claims = claim_graph([((p.a_doc, p.a_claim), (p.b_doc, p.b_claim)) for p in pairs])
     return pair_claims, np.array([doc for doc, _ in claims], dtype=str)
 
 
