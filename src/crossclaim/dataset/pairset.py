@@ -6,7 +6,8 @@ catch-all (``Topic.catch_all``), which names no comparable proposition. A claim'
 Two claims of one (non catch-all) topic in the same document may also form a pair, kept where the
 article contradicts itself; no such pair is made automatically. Every other pair task is *stale*:
 its pair is not in the set (an undeclared cross-topic pair, or a pair that only shares a catch-all
-topic), and the build names it rather than drop its gold silently.
+topic), and the build names it rather than drop its gold silently. No claim in page furniture enters
+the set (``pairable``; the build refuses such a claim, a push lets it through to be deleted).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from itertools import combinations
 import numpy as np
 
 from crossclaim.formats.labelstudio.pairs import PairTask
-from crossclaim.schema.records import Span, pair_id
+from crossclaim.schema.records import Document, Span, pair_id
 from crossclaim.schema.scheme import CATCH_ALL_TOPICS
 
 ClaimKey = tuple[str, str]  # (document id, claim id)
@@ -105,8 +106,19 @@ def topic_pairs(topics: Topics) -> Iterator[tuple[ClaimKey, ClaimKey]]:
                 yield a, b
 
 
-def wanted_pairs(claims: Mapping[ClaimKey, Span], where: str) -> dict[str, tuple[ClaimKey, ClaimKey]]:
-    """The pairs that need a task: every pair by topic and every declared pair, by pair id (sorted)."""
+def pairable(claims: Mapping[ClaimKey, Span], docs: Mapping[str, Document]) -> dict[ClaimKey, Span]:
+    """The claims that may enter the pair set: those outside the page furniture of their document (a claim
+    in furniture is refused at build; a push, which lets it through so it can be deleted, pairs it with none)."""
+    return {k: c for k, c in claims.items() if k[0] not in docs or docs[k[0]].furniture_at(c.start, c.end) is None}
+
+
+def wanted_pairs(
+    claims: Mapping[ClaimKey, Span], where: str, docs: Mapping[str, Document] | None = None
+) -> dict[str, tuple[ClaimKey, ClaimKey]]:
+    """The pairs that need a task: every pair by topic and every declared pair, by pair id (sorted); with
+    ``docs``, no claim in page furniture (``pairable``)."""
+    if docs is not None:
+        claims = pairable(claims, docs)
     out = {pair_id(*a, *b): (a, b) for a, b in topic_pairs(topics_of(claims))}
     out |= declarations(claims, where).pairs
     return dict(sorted(out.items()))
@@ -143,11 +155,17 @@ def stale_pairs(
     return sorted(out, key=lambda s: s.pair_id)
 
 
-def missing_pair_tasks(tasks: Iterable[PairTask], claims: Mapping[ClaimKey, Span], where: str) -> list[PairTask]:
-    """New, unlabelled tasks for the pairs of the pair set that have none yet (what ``push`` creates)."""
+def missing_pair_tasks(
+    tasks: Iterable[PairTask],
+    claims: Mapping[ClaimKey, Span],
+    where: str,
+    docs: Mapping[str, Document] | None = None,
+) -> list[PairTask]:
+    """New, unlabelled tasks for the pairs of the pair set that have none yet (what ``push`` creates);
+    ``docs``: the documents, whose page furniture no claim of a new pair may be in."""
     have = {t.data["pair_id"] for t in tasks}
     out = []
-    for pid, (a, b) in wanted_pairs(claims, where).items():
+    for pid, (a, b) in wanted_pairs(claims, where, docs).items():
         if pid not in have:
             data = {"pair_id": pid}
             for side, (doc, cid) in (("a", a), ("b", b)):

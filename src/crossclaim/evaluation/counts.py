@@ -162,8 +162,20 @@ def layer_tags(view: TokenView, spans: list[Span], contradictory: set[str], tag_
 
 
 def predicted_spans(g: GoldDoc, spans: list[Span], contradictory: set[str], tag_layer: str) -> list[Snapped]:
-    """A system's spans of one tag layer snapped to the gold token view of ``g``."""
-    return snap(g.view, selected(TAG_LAYER[tag_layer], spans, contradictory))
+    """A system's spans of one tag layer snapped to the gold token view of ``g``, those touching the
+    document's page furniture dropped first (``outside_furniture``): every scorer goes through here."""
+    return snap(g.view, selected(TAG_LAYER[tag_layer], outside_furniture(g.doc, spans), contradictory))
+
+
+def outside_furniture(doc: Document, spans: list[Span]) -> list[Span]:
+    """The spans that share no character with the page furniture the manifest declares in ``doc``.
+
+    Furniture (bylines, captions, share bars, ...) is not annotated, so a span there is neither right nor
+    wrong: it is dropped before scoring, as is one that reaches into furniture from the article text
+    (its snapped tokens would hold furniture)."""
+    if not doc.furniture:
+        return spans
+    return [s for s in spans if doc.furniture_at(s.start, s.end) is None]
 
 
 def predicted_placement(g: GoldDoc, snapped: list[Snapped], tag_layer: str) -> Placement:
