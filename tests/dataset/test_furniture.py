@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from conftest import TEXT, gold_spans, span, task, write_repo
+from datasets import load_dataset
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
@@ -52,6 +53,17 @@ def test_gold_outside_furniture_builds_and_every_reader_sees_the_ranges(tmp_path
     gold = load_gold(root / "annotations")
     assert gold.docs[0].furniture == (Furniture(*PROMO),)
     assert all(gold.docs[0].furniture_at(s.start, s.end) is None for s in gold.spans("doc-x"))
+    docs = load_dataset(str(root / "dataset"), "documents")["test"]
+    kinds = docs.features["furniture"].feature["kind"].names
+    ((published,),) = docs["furniture"]
+    assert (published["start"], published["end"], kinds[published["kind"]]) == PROMO
+    assert published["text"] == "Fans wrote 小米 🚗 SU7 online."
+
+
+def test_without_furniture_the_column_is_empty(tmp_path: Path) -> None:
+    root = write_repo(tmp_path, [task(gold_spans())])
+    assert runner.invoke(app, ["build", "--root", str(root)]).exit_code == 0
+    assert load_dataset(str(root / "dataset"), "documents")["test"]["furniture"] == [[]]
 
 
 def test_a_push_reads_gold_in_furniture_so_it_can_be_deleted_there(tmp_path: Path) -> None:
