@@ -39,9 +39,10 @@ def writes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     assert len(seen_stages) == len(seen), "a data file was written outside stage()"
 
 
-@pytest.mark.parametrize(
-    "flags", [[], ["--workers", "1"], ["--workers", "2"], ["--utf16"], ["--drop-stale-pairs"], ["--gold", "a@example.org"]]
-)
+FLAGS = [[], ["--workers", "1"], ["--workers", "2"], ["--utf16"], ["--drop-stale-pairs"], ["--gold", "a@example.org"]]
+
+
+@pytest.mark.parametrize("flags", FLAGS)
 def test_every_build_flag_reaches_the_one_writer(tmp_path: Path, writes: list[Path], flags: list[str]) -> None:
     root = write_repo(tmp_path, [in_utf16(task(gold_spans())) if "--utf16" in flags else task(gold_spans())])
     result = runner.invoke(app, ["build", "--root", str(root), *flags])

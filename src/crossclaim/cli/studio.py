@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from crossclaim.cli.common import ROOT, err, friendly, out, output_file, project_root
+from crossclaim.cli.common import ROOT, err, friendly, out, output_file, project_root, warn_unreleased
 from crossclaim.errors import InputError
 from crossclaim.studio.client import Studio
 from crossclaim.studio.server import DEFAULT_URL, DEFAULT_USER, ENV_URL, ENV_USER, read_state, token_from_env
@@ -164,7 +164,10 @@ def pull(
 ) -> None:
     """Export both projects, validate, show what changes, then replace annotations/exports and dataset/ as one set."""
     root = project_root(root)
+    from crossclaim.dataset.releases import read_releases
     from crossclaim.studio.sync import pull as run
+
+    releases = read_releases(root)  # a bad record is refused before anything is written
 
     def show(lines: list[str]) -> None:
         for line in lines:
@@ -185,6 +188,7 @@ def pull(
         f"pulled and rebuilt: {report.documents} documents, {sum(report.spans.values())} gold spans, "
         f"{report.pairs} claim pairs"
     )
+    warn_unreleased(root, releases)
 
 
 @studio_app.command()

@@ -103,14 +103,16 @@ def build(
 def stage(
     root: Path,
     out: Staged,
-    exports: Exports,
+    exports: Exports | None = None,
     gold_annotator: str | None = None,
     progress: Callable[[], None] | None = None,
     workers: int | None = None,
     drop_stale_pairs: bool = False,
 ) -> BuildReport:
-    """Stage dataset/ and the generated files in ``out`` from ``exports`` (nothing is replaced yet)."""
+    """Stage dataset/ and the generated files in ``out`` from ``exports`` (default: the committed ones);
+    nothing is replaced yet."""
     annotations = root / "annotations"
+    exports = exports or Exports(annotations / SPAN_EXPORT)
     notes: list[str] = []
     pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes, exports.pairs)
     with tempfile.TemporaryDirectory(prefix="spill-", dir=out.stage) as scratch:

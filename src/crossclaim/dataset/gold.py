@@ -25,13 +25,14 @@ from crossclaim.dataset.pairset import (
     topics_of,
 )
 from crossclaim.dataset.splits import contradictory_claims
-from crossclaim.errors import InputError, Problems
+from crossclaim.errors import InputError, Problems, shown
 from crossclaim.formats.jsonio import iter_array, read_json
 from crossclaim.formats.labelstudio.annotations import choose_gold
 from crossclaim.formats.labelstudio.pairs import PairTask, gold_pairs, parse_pair_tasks, unknown_claims
 from crossclaim.formats.labelstudio.spans import parse_span_tasks
 from crossclaim.formats.manifest import load_manifest
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
+from crossclaim.schema.scheme import LAYERS
 
 SPAN_EXPORT = Path("exports/spans.json")
 PAIR_EXPORT = Path("exports/pairs.json")
@@ -91,11 +92,13 @@ def stream_gold(
     notes: list[str],
     data: list | None = None,
     where: str | None = None,
+    furniture: bool = True,
 ) -> Iterator[DocGold]:
     """Every document with its validated gold, one task at a time as the span export is read.
 
     Documents come in export order, then those without a task in manifest order. Problems are
     raised after the last document, so a build that stages its output writes nothing of a bad export.
+    ``furniture``: gold spans in page furniture are refused (``gold_of_tasks``).
     """
     path = annotations / SPAN_EXPORT
     where = where or str(path)
@@ -105,7 +108,8 @@ def stream_gold(
         raws = data if data is not None else iter_array(path)
         if not isinstance(raws, list | Iterator):
             raise InputError(where, "a Label Studio export is a JSON list of tasks")
-        for g in gold_of_tasks(parse_span_tasks(raws, where, by_id), by_id, where, gold_annotator, notes):
+        tasks = parse_span_tasks(raws, where, by_id)
+        for g in gold_of_tasks(tasks, by_id, where, gold_annotator, notes, furniture):
             seen.add(g.doc.id)
             yield g
     for d in docs:
@@ -125,16 +129,48 @@ def unannotated(doc: Document, task: Task | None, where: str) -> str:
 
 
 def gold_of_tasks(
-    tasks: Iterable[Task], by_id: dict[str, Document], where: str, gold_annotator: str | None, notes: list[str]
+    tasks: Iterable[Task],
+    by_id: dict[str, Document],
+    where: str,
+    gold_annotator: str | None,
+    notes: list[str],
+    furniture: bool = True,
 ) -> Iterator[DocGold]:
-    """Each valid task with its gold annotation (``choose_gold``); problems raised after the last."""
+    """Each valid task with its gold annotation (``choose_gold``); problems raised after the last.
+
+    ``furniture``: a gold span in page furniture the manifest declares is a problem (``in_furniture``);
+    left out where exports are read under other rules than the manifest's now (a push, so that such a span
+    can be deleted in Label Studio; the committed gold a pull compares with; an older export).
+    """
     problems = Problems()
     for task in tasks:
         before = len(problems)
-        chosen = choose_gold(task.annotations, f"{where}: doc {task.doc_id}", gold_annotator, problems, notes)
+        here = f"{where}: doc {task.doc_id}"
+        chosen = choose_gold(task.annotations, here, gold_annotator, problems, notes)
+        if chosen is not None and furniture:
+            problems += in_furniture(by_id[task.doc_id], chosen, here)
         if len(problems) == before:
             yield DocGold(by_id[task.doc_id], task, chosen)
     InputError.collect(problems)
+
+
+def in_furniture(doc: Document, annotation: Annotation, here: str) -> list[tuple[str, str]]:
+    """A problem for every gold span that shares a character with page furniture the manifest declares:
+    furniture is not annotated (and a predicted span touching it is not scored, so such a gold span could
+    never be found)."""
+    out = []
+    for s in annotation.spans:
+        f = doc.furniture_at(s.start, s.end)
+        if f is not None:
+            out.append(
+                (
+                    f"{here}, annotation by {annotation.annotator}, region {s.id}",
+                    f"{LAYERS[s.layer].noun} {shown(s.text, 40)} at {s.start}:{s.end} is in page furniture "
+                    f"({f.kind} {f.start}:{f.end}, annotations/manifest.json): furniture is never annotated; "
+                    "delete the region in Label Studio",
+                )
+            )
+    return out
 
 
 def read_pairs(
@@ -206,7 +242,8 @@ class GoldStream:
     nothing before the iteration is over writes nothing of bad input, and holds one task at a time.
     ``spans_data`` / ``pairs_data`` stand in for the export files (any iterable of tasks for the
     spans); ``source`` names where they came from in messages. ``pair_set=False`` leaves out the
-    check that every pair task is a pair of the pair set (exports made under an older release's rules).
+    check that every pair task is a pair of the pair set (exports made under an older release's rules);
+    ``furniture=False`` the check that no gold span is in declared page furniture.
 
     After the iteration, ``claims`` holds the gold claims the pair tasks name and those with a
     ``compare_with`` (``all_claims``: every one), ``topics`` every gold claim's topic: all of them
@@ -222,6 +259,7 @@ class GoldStream:
         source: str | None = None,
         pair_set: bool = True,
         all_claims: bool = False,
+        furniture: bool = True,
     ) -> None:
         self.annotations = annotations
         self.gold_annotator = gold_annotator
@@ -230,7 +268,7 @@ class GoldStream:
         self.spans_data = spans_data
         self.span_where = f"{source} span export" if source and spans_data is not None else None
         self.pair_where = f"{source} claim-pair export" if source and pairs_data is not None else None
-        self.pair_set, self.all_claims = pair_set, all_claims
+        self.pair_set, self.all_claims, self.furniture = pair_set, all_claims, furniture
         self.pair_tasks, self.pairs = read_pairs(annotations, gold_annotator, self.notes, pairs_data, self.pair_where)
         self.claims: dict[tuple[str, str], Span] = {}
         self.topics: dict[tuple[str, str], str | None] = {}
@@ -242,7 +280,10 @@ class GoldStream:
         data = self.spans_data
         if data is not None and not isinstance(data, list | Iterator):
             data = iter(data)
-        for g in stream_gold(self.annotations, self.docs, self.gold_annotator, self.notes, data, self.span_where):
+        stream = stream_gold(
+            self.annotations, self.docs, self.gold_annotator, self.notes, data, self.span_where, self.furniture
+        )
+        for g in stream:
             kept_claims(g, named, self.claims, self.topics)
             yield g
         self.spans_valid = True
@@ -273,16 +314,19 @@ def load_gold(
     pairs_data: list | None = None,
     source: str | None = None,
     pair_set: bool = True,
+    furniture: bool = True,
 ) -> Gold:
     """Read and validate annotations/ whole; raise InputError naming file, task and region on bad input.
 
     ``spans_data`` / ``pairs_data`` stand in for the export files (a pull validates what it
     would write before writing it); ``source`` names where they came from in messages. ``pair_set=False``
     skips the check that every pair task is in the pair set (comparing exports of different scheme
-    versions). A build, push or pull that need not hold every document at once streams instead
-    (``GoldStream``).
+    versions); ``furniture=False`` the check that no gold span is in declared page furniture. A build, push
+    or pull that need not hold every document at once streams instead (``GoldStream``).
     """
-    stream = GoldStream(annotations, gold_annotator, spans_data, pairs_data, source, pair_set, all_claims=True)
+    stream = GoldStream(
+        annotations, gold_annotator, spans_data, pairs_data, source, pair_set, all_claims=True, furniture=furniture
+    )
     tasks: dict[str, Task] = {}
     gold: dict[str, Annotation] = {}
     for g in stream:
@@ -295,15 +339,15 @@ def load_gold(
 
 def read_export_dir(annotations: Path, directory: Path, gold_annotator: str | None = None) -> Gold:
     """The gold of a directory holding a ``spans.json`` and a ``pairs.json`` export, read against the
-    manifest of ``annotations`` as ``load_gold`` reads the committed ones. The pair-set check is left
-    out: an older export was made under the rules of its own release."""
+    manifest of ``annotations`` as ``load_gold`` reads the committed ones. The pair-set and page-furniture
+    checks are left out: an older export was made under the rules of its own release."""
     data = []
     for name in (SPAN_EXPORT.name, PAIR_EXPORT.name):
         path = directory / name
         if not path.is_file():
             raise InputError(str(path), f"no {name} here: give a directory holding spans.json and pairs.json")
         data.append(read_json(path))
-    return load_gold(annotations, gold_annotator, data[0], data[1], str(directory), pair_set=False)
+    return load_gold(annotations, gold_annotator, data[0], data[1], str(directory), pair_set=False, furniture=False)
 
 
 def pair_annotations(tasks: list[PairTask]) -> dict[str, list[Pair]]:

@@ -54,6 +54,7 @@ class Published:
     tokens: Counter = field(default_factory=Counter)  # per split
     spans: Counter = field(default_factory=Counter)  # (layer, label or attribute, split)
     pairs: Counter = field(default_factory=Counter)  # (label, split)
+    contradicts: dict[str, list] = field(default_factory=dict)  # split -> both claims of each CONTRADICTS pair
     publishers: Counter = field(default_factory=Counter)  # None: not named on the page
     tokens_cut: int = 0  # tokens cut at a span boundary inside a glued word
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -76,7 +77,23 @@ class Published:
             elif config == "tokens":
                 self.tokens[split] += pc.sum(pc.list_value_length(table.column("tokens"))).as_py() or 0
             else:
-                self.pairs.update((PAIR_LABELS[label], split) for label in table.column("label").to_pylist())
+                labels = table.column("label").to_pylist()
+                self.pairs.update((PAIR_LABELS[label], split) for label in labels)
+                self.contradicts.setdefault(split, []).extend(
+                    _claims_of(table.filter(pc.equal(table.column("label"), PAIR_LABELS.index("CONTRADICTS"))))
+                )
+
+
+def _claims_of(pairs: pa.Table) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """The two claims ``(document, claim id)`` of each row of the claim_pairs config."""
+    sides = [
+        zip(
+            pc.struct_field(pairs.column(side), "document_id").to_pylist(),
+            pc.struct_field(pairs.column(side), "claim_id").to_pylist(),
+        )
+        for side in ("claim_a", "claim_b")
+    ]
+    return list(zip(*sides))
 
 
 class RowGroups:

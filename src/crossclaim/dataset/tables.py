@@ -16,7 +16,16 @@ from datasets import ClassLabel, Features, List, Value
 from crossclaim.dataset.gold import DocGold, kept_claims
 from crossclaim.dataset.splits import nested_declarations, pair_split
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
-from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS, TagLayer, attributes_of
+from crossclaim.schema.scheme import (
+    CONFIGS,
+    FURNITURE,
+    LAYERS,
+    PAIR_LABELS,
+    SPLITS,
+    TAG_LAYERS,
+    TagLayer,
+    attributes_of,
+)
 from crossclaim.schema.tags import LABEL_INDEX, TAG_NAMES, draws, tag_ids
 from crossclaim.text import Joined, sentence_bounds
 
@@ -59,6 +68,7 @@ def features(config: str) -> Features:
                 "lead_time": Value("float64"),
                 "task_meta": Value("string"),
                 **{name: List(_span_struct(name)) for name in LAYERS},
+                "furniture": FURNITURE_FEATURE,
             }
         )
     if config == "tokens":
@@ -97,6 +107,28 @@ def arrow_schema(config: str) -> pa.Schema:
 ROW_DOCUMENT = {"documents": "id", "tokens": "document_id"}  # the column naming a row's document
 
 # ---------------------------------------------------------------------------------------------
+# page furniture: one column of the documents config, from the manifest (kinds from ``scheme.FURNITURE``)
+
+FURNITURE_FEATURE = List(
+    {
+        "start": Value("int32"),
+        "end": Value("int32"),
+        "kind": ClassLabel(names=list(FURNITURE)),
+        "text": Value("string"),
+    }
+)
+
+
+def furniture_rows(doc: Document) -> list[dict]:
+    """The furniture ranges the manifest declares in ``doc``, as the column holds them (kind as its class id)."""
+    kinds = list(FURNITURE)
+    return [
+        {"start": f.start, "end": f.end, "kind": kinds.index(f.kind), "text": doc.text[f.start : f.end]}
+        for f in doc.furniture
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
 # rows (pure)
 
 
@@ -117,6 +149,7 @@ def document_fields(doc: Document, ann: Annotation | None, task: Task | None) ->
         "annotator": ann.annotator if ann else None,
         "lead_time": ann.lead_time if ann else None,
         "task_meta": json.dumps(task.meta, sort_keys=True, ensure_ascii=False) if task and task.meta else None,
+        "furniture": furniture_rows(doc),
     }
 
 

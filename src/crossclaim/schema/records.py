@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,8 +48,18 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Furniture:
+    """A range of page furniture in a document (``scheme.FURNITURE`` kinds; offsets into its text, end-exclusive)."""
+
+    start: int
+    end: int
+    kind: str
+
+
+@dataclass(frozen=True)
 class Document:
-    """A document of the manifest: metadata and its text (a slice of a raw page)."""
+    """A document of the manifest: metadata and its text (a slice of a raw page), and the page furniture
+    the manifest declares in it (sorted, disjoint)."""
 
     id: str
     source_file: str
@@ -62,6 +73,17 @@ class Document:
     date_source: str
     split: str
     text: str = ""
+    furniture: tuple[Furniture, ...] = ()
+
+    def furniture_at(self, start: int, end: int) -> Furniture | None:
+        """The first furniture range sharing a character with ``start:end`` (None: the span is article text).
+
+        An empty span touches the range it stands in."""
+        ranges = self.furniture
+        k = bisect.bisect_right([f.end for f in ranges], start)  # the first range ending after ``start``
+        if k < len(ranges) and ranges[k].start < max(end, start + 1):
+            return ranges[k]
+        return None
 
 
 @dataclass

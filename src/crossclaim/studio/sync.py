@@ -270,14 +270,16 @@ def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[s
     spool = Spool()
     try:
         annotations = root / "annotations"
-        stream = GoldStream(annotations, pair_set=False, all_claims=True)  # new pairs may join any claim
+        # new pairs may join any claim; a gold span in page furniture goes up so it can be deleted there
+        stream = GoldStream(annotations, pair_set=False, all_claims=True, furniture=False)
         with collector_paused():
             spans = [
                 spool.add(span_item(g.doc, g.task, with_annotations, predictions.get(g.doc.id, [])), "doc_id")
                 for g in stream
             ]
         docs, claims = {d.id: d for d in stream.docs}, stream.claims
-        pair_tasks = stream.pair_tasks + missing_pair_tasks(stream.pair_tasks, claims, str(annotations / SPAN_EXPORT))
+        new_pairs = missing_pair_tasks(stream.pair_tasks, claims, str(annotations / SPAN_EXPORT), docs)
+        pair_tasks = stream.pair_tasks + new_pairs
         pairs = [spool.add(pair_item(t, with_annotations, docs, claims), "pair_id") for t in pair_tasks]
         items = {SPAN_PROJECT: spans, PAIR_PROJECT: pairs}
         users = studio.user_ids(spool.annotators) if spool.annotators else {}
@@ -605,7 +607,8 @@ def _committed_digest(annotations: Path, gold_annotator: str | None):
 
     if not ((annotations / SPAN_EXPORT).exists() or (annotations / PAIR_EXPORT).exists()):
         return None
-    digest, stream = GoldDigest(), GoldStream(annotations, gold_annotator, pair_set=False)  # made under its own rules
+    stream = GoldStream(annotations, gold_annotator, pair_set=False, furniture=False)  # made under its own rules
+    digest = GoldDigest()
     for g in stream:
         digest.add(g)
     digest.add_pairs(stream.pair_tasks, stream.pairs)
