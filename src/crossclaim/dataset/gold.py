@@ -24,10 +24,11 @@ from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.errors import InputError, Problems
 from crossclaim.formats.jsonio import read_json
 from crossclaim.formats.jsonstream import iter_array
-from crossclaim.formats.labelstudio.annotations import choose_gold
+from crossclaim.formats.labelstudio.annotations import IN_DISPUTE, GoldPolicy, dispute_note, settle_gold
 from crossclaim.formats.labelstudio.pairs import PairTask, gold_pairs, parse_pair_tasks, unknown_claims
 from crossclaim.formats.labelstudio.spans import parse_span_tasks
 from crossclaim.formats.manifest import load_manifest
+from crossclaim.formats.team import load_team
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
 
 SPAN_EXPORT = Path("exports/spans.json")
@@ -97,17 +98,25 @@ def stream_gold(
     path = annotations / SPAN_EXPORT
     where = where or str(path)
     by_id = {d.id: d for d in docs}
+    policy = gold_policy(annotations, gold_annotator)
     seen: set[str] = set()
     if data is not None or path.is_file():
         raws = data if data is not None else iter_array(path)
         if not isinstance(raws, list | Iterator):
             raise InputError(where, "a Label Studio export is a JSON list of tasks")
-        for g in gold_of_tasks(parse_span_tasks(raws, where, by_id), by_id, where, gold_annotator, notes):
+        for g in gold_of_tasks(parse_span_tasks(raws, where, by_id), by_id, where, policy, notes):
             seen.add(g.doc.id)
             yield g
     for d in docs:
         if d.id not in seen:
             yield DocGold(d, None, None)
+
+
+def gold_policy(annotations: Path, gold_annotator: GoldPolicy | str | None) -> GoldPolicy:
+    """The gold rule's inputs: the ``--gold`` annotator and the team's adjudicators (annotations/team.json)."""
+    if isinstance(gold_annotator, GoldPolicy):
+        return gold_annotator
+    return GoldPolicy(gold_annotator, frozenset(load_team(annotations).adjudicators))
 
 
 def unannotated(doc: Document, task: Task | None, where: str) -> str:
@@ -117,18 +126,24 @@ def unannotated(doc: Document, task: Task | None, where: str) -> str:
     a document without spans: its empty layers would be scored as gold. An annotation marked ground
     truth that holds no region does publish an empty document (``choose_gold``).
     """
+    if task is not None and task.gold is not None and task.gold.rule == IN_DISPUTE:
+        return f"{where}: doc {doc.id} is {dispute_note(task.gold)}: left out of the dataset until it is settled"
     why = "has no task in the span export" if task is None else "has no annotation (or only cancelled ones)"
     return f"{where}: doc {doc.id} {why}: not annotated yet, left out of the dataset"
 
 
 def gold_of_tasks(
-    tasks: Iterable[Task], by_id: dict[str, Document], where: str, gold_annotator: str | None, notes: list[str]
+    tasks: Iterable[Task],
+    by_id: dict[str, Document],
+    where: str,
+    gold_annotator: GoldPolicy | str | None,
+    notes: list[str],
 ) -> Iterator[DocGold]:
-    """Each valid task with its gold annotation (``choose_gold``); problems raised after the last."""
+    """Each valid task with its gold annotation (``settle_gold``); problems raised after the last."""
     problems = Problems()
     for task in tasks:
         before = len(problems)
-        chosen = choose_gold(task.annotations, f"{where}: doc {task.doc_id}", gold_annotator, problems, notes)
+        chosen = settle_gold(task, f"{where}: doc {task.doc_id}", gold_annotator, problems, notes)
         if len(problems) == before:
             yield DocGold(by_id[task.doc_id], task, chosen)
     InputError.collect(problems)
@@ -143,7 +158,7 @@ def read_pairs(
     if data is None and not path.is_file():
         return [], []
     tasks = parse_pair_tasks(data if data is not None else read_json(path), where)
-    return tasks, gold_pairs(tasks, where, gold_annotator, notes)
+    return tasks, gold_pairs(tasks, where, gold_policy(annotations, gold_annotator), notes)
 
 
 def named_claims(tasks: list[PairTask]) -> set[tuple[str, str]]:
