@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from crossclaim.errors import Problems, shown
@@ -281,6 +281,14 @@ def settle_gold(
     return chosen
 
 
+def gold_annotation(task: Gradable) -> Annotation | None:
+    """The annotation a task's gold record names (None: no record, or no gold)."""
+    record = task.gold
+    if record is None or (record.kept is None and record.annotation is None):
+        return None
+    return record.kept if record.kept is not None else task.annotations[record.annotation]
+
+
 def dispute_note(record: GoldRecord) -> str:
     """What a task in dispute is, in notes: who disagree, and what settles it."""
     who = ", ".join(record.disputants) if record.disputants else "its annotators"
@@ -294,6 +302,9 @@ def _recorded(task: Gradable, here: str, problems: Problems) -> Annotation | Non
     """The gold a committed record names, once checked against the task's annotations."""
     record = task.gold
     assert record is not None
+    if record.rule in (KEPT, IN_DISPUTE) and not record.disputants:  # who disagree: not committed, derived
+        who = tuple(sorted({a.annotator for a in task.annotations if not a.was_cancelled}))
+        record = task.gold = replace(record, disputants=who)
     if record.kept is not None:
         return record.kept
     if record.annotation is None:
@@ -369,11 +380,6 @@ def gold_record_json(record: GoldRecord, kept: Callable[[Annotation], dict] | No
     if record.kept is not None and kept is not None:
         out["kept"] = kept(record.kept)
     return out
-
-
-def same_annotation(a: Annotation, b: Annotation) -> bool:
-    """The same annotator's same work, region ids included (a previous gold found again)."""
-    return a.annotator == b.annotator and not b.was_cancelled and exact_work(a) == exact_work(b)
 
 
 def exact_work(a: Annotation) -> object:
