@@ -200,7 +200,8 @@ def _task_html(d: Dispute) -> str:
     for layer in d.layers:
         out.append(f'<table class="layer" data-layer="{escape(layer, quote=True)}">')
         out.append(
-            f"<tr><th colspan=3>{escape(layer)}</th></tr><tr><th>annotator</th><th>what</th><th>detail</th></tr>"
+            '<colgroup><col class="who"><col class="kind"><col></colgroup>'
+            f"<tr><th colspan=3>{escape(layer)}</th></tr><tr><th>annotator</th><th>difference</th><th>what</th></tr>"
         )
         for v in d.versus:
             for diff in sorted((x for x in v.differences if x.layer == layer), key=lambda x: KINDS.index(x.kind)):

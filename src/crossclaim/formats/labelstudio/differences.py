@@ -68,7 +68,7 @@ def pair_differences(reference: tuple[str | None, str], other: tuple[str | None,
     if reference[0] != other[0]:
         out.append(Difference(PAIRS, LABEL, f"label {reference[0] or '(none)'} → {other[0] or '(none)'}"))
     if reference[1] != other[1]:
-        out.append(Difference(PAIRS, RATIONALE, f"rationale {_quote(reference[1])} → {_quote(other[1])}"))
+        out.append(Difference(PAIRS, RATIONALE, f"rationale '{reference[1]}' → '{other[1]}'"))  # whole: it is read
     return out
 
 
@@ -140,5 +140,6 @@ def _plain(v: object) -> str:
 
 
 def _quote(text: str) -> str:
+    """A text in quotes, on one line, cut at ``QUOTED`` characters (quotes inside are not escaped: it is read)."""
     text = " ".join(text.split())
-    return repr(text if len(text) <= QUOTED else text[: QUOTED - 1] + "…")
+    return "'" + (text if len(text) <= QUOTED else text[: QUOTED - 1] + "…") + "'"
