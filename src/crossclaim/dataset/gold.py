@@ -124,7 +124,7 @@ def unannotated(doc: Document, task: Task | None, where: str) -> str:
 
     A document nobody has annotated yet (no task, or only cancelled annotations) is not published as
     a document without spans: its empty layers would be scored as gold. An annotation marked ground
-    truth that holds no region does publish an empty document (``choose_gold``).
+    truth (or an adjudicator's) that holds no region does publish an empty document (``settle_gold``).
     """
     if task is not None and task.gold is not None and task.gold.rule == IN_DISPUTE:
         return f"{where}: doc {doc.id} is {dispute_note(task.gold)}: left out of the dataset until it is settled"
