@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 
 import pytest
-from conftest import TEXT, add_document, gold_spans, task, write_repo
+from conftest import REPO, TEXT, add_document, gold_spans, task, write_repo
 from datasets import load_dataset
 
 from crossclaim.errors import InputError
@@ -167,3 +168,30 @@ def test_push_s_account_and_the_author_may_save_and_an_unchanged_annotation_keep
     # an id this server does not know is named as such
     with pytest.raises(InputError, match="last saved by user:77"):
         pull(root, [span_task(annotation(A, fewer(), 1, updated_by=77))], [])
+
+
+def test_todays_gold_is_kept_under_the_rule_dataset_rebuilds_byte_for_byte(tmp_path: Path) -> None:
+    """Every committed task without its record: the rule (with the team) chooses the same gold, and a
+    build from the records it writes makes the committed dataset/ again, byte for byte."""
+    root = tmp_path / "repo"
+    shutil.copytree(REPO / "annotations", root / "annotations")
+    for name in ("DATASHEET.md", "README.md"):
+        shutil.copy(REPO / name, root / name)
+    for rel in ("spans.json", "pairs.json"):
+        path = root / "annotations" / "exports" / rel
+        committed = json.loads(path.read_text(encoding="utf-8"))
+        stripped = copy.deepcopy(committed)
+        for t in stripped:
+            assert t.pop("gold")["rule"] == "ground_truth"
+        path.write_text(json.dumps(stripped), encoding="utf-8")
+    spans = json.loads((root / "annotations" / "exports" / "spans.json").read_text(encoding="utf-8"))
+    pairs = json.loads((root / "annotations" / "exports" / "pairs.json").read_text(encoding="utf-8"))
+    apply_exports(root, spans, pairs)
+    for rel in ("spans.json", "pairs.json"):
+        assert (root / "annotations" / "exports" / rel).read_bytes() == (
+            REPO / "annotations" / "exports" / rel
+        ).read_bytes()
+    built = {p.relative_to(root / "dataset"): p.read_bytes() for p in (root / "dataset").rglob("*") if p.is_file()}
+    committed = {p.relative_to(REPO / "dataset"): p.read_bytes() for p in (REPO / "dataset").rglob("*") if p.is_file()}
+    assert sorted(built) == sorted(committed)
+    assert all(built[k] == committed[k] for k in committed), [str(k) for k in committed if built[k] != committed[k]]
