@@ -305,7 +305,7 @@ def disputes(
     for d in found:
         title = Text.assemble((f"{d.what} {d.key}", "bold"), "  ", (d.status, "red" if not d.settled else "green"))
         table = Table(title=title, title_justify="left", show_lines=False, expand=False)
-        for column in ("layer", "annotator", "what", "detail"):
+        for column in ("layer", "annotator", "difference", "what"):
             table.add_column(column, overflow="fold")
         for layer in d.layers:
             for v in d.versus:
