@@ -148,7 +148,8 @@ def test_an_annotation_saved_by_someone_else_is_refused_unless_accepted(tmp_path
     assert all((root / "annotations" / "exports" / n).read_bytes() == b for n, b in before.items())
 
     report = pull(root, spans, edited, accept_edits=True)
-    assert any("(accepted with --accept-edits)" in n for n in report.notes)
+    (accepted,) = [n for n in report.notes if "(accepted with --accept-edits)" in n]
+    assert "last saved by b@example.org" in accepted and "label CONTRADICTS → UNRELATED" in accepted
     (t,) = committed(root, "pairs.json")
     assert t["annotations"][0]["updated_by"] == {"email": B["email"]}
 

@@ -717,8 +717,9 @@ def apply_exports(
         if new.invalid is not None:
             raise new.invalid
         _settle_pairs(new, before, editors, pair_where)
-        if new.edits and not accept_edits:
-            InputError.collect(refused_edits(new.edits, annotations, new.stream, before, source))
+        edits = described_edits(new.edits, annotations, new.stream, before, source) if new.edits else []
+        if edits and not accept_edits:
+            InputError.collect([*edits, (source, EDITS_ADVICE)])
         docs = {d.id: d for d in new.stream.docs}
         pair_export = committed_pairs(new.stream.pair_tasks, docs, new.stream.claims)
         try:
@@ -728,7 +729,7 @@ def apply_exports(
         InputError.collect(new.unwritable)
         new.digest.add_pairs(new.stream.pair_tasks, new.stream.pairs)
         show(changes(old, new.digest).lines())
-        notes = new.notes + [f"{e.where}: {e.described()} (accepted with --accept-edits)" for e in new.edits]
+        notes = new.notes + [f"{where}: {what} (accepted with --accept-edits)" for where, what in edits]
         del old, new, docs, before
         release_memory()
 
@@ -862,11 +863,17 @@ class Editors:
         return edits
 
 
-def refused_edits(
+EDITS_ADVICE = (
+    "holds annotations changed by someone other than their author: nothing was written; ask the people named, "
+    "restore the annotation in Label Studio, or take the edit with --accept-edits"
+)
+
+
+def described_edits(
     edits: list[Edit], annotations: Path, stream: GoldStream, before: Committed | None, source: str
 ) -> list[tuple[str, str]]:
-    """The problems of a pull that would take edits of someone else's annotations: each named with both
-    people and what changed (the committed version read again), then what to do."""
+    """Each edit of someone else's annotation as (where, what): both people and what changed (the
+    committed version read again)."""
     spans = {e.where.removeprefix("document ") for e in edits if e.where.startswith("document ")}
     old_spans = _committed_tasks(annotations, spans, {d.id: d for d in stream.docs}) if spans else {}
     out = []
@@ -879,8 +886,4 @@ def refused_edits(
             olds = pair.annotations if pair is not None else []
         mine = [a for a in olds if a.annotator == e.annotation.annotator]
         out.append((f"{source}: {e.where}", Edit(e.where, e.annotation, mine[0] if mine else None).described()))
-    advice = (
-        "holds annotations changed by someone other than their author: nothing was written; ask the people "
-        "named, restore the annotation in Label Studio, or take the edit with --accept-edits"
-    )
-    return [*out, (source, advice)]
+    return out
