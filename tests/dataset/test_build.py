@@ -240,7 +240,10 @@ def test_gold_annotator_flag_chooses_among_several(tmp_path: Path) -> None:
     }
     t["annotations"].append(other)
     root = write_repo(tmp_path, [t])
-    assert build(root).exit_code == 2  # two annotations, no ground_truth mark: never a guess
+    disputed = build(root)  # two annotations that differ, no rule chooses: never a guess
+    assert disputed.exit_code == 0, disputed.output
+    assert "doc doc-x is in dispute (a@example.org, b@example.org disagree" in disputed.output
+    assert "left out of the dataset until it is settled" in disputed.output and "from 0 documents" in disputed.output
     result = runner.invoke(app, ["build", "--root", str(root), "--gold", "b@example.org"])
     assert result.exit_code == 0, result.output
     row = load_dataset(str(root / "dataset"), "documents")["test"][0]

@@ -13,7 +13,13 @@ from crossclaim.cli.common import ROOT, err, friendly, out, progress_bar, projec
 @friendly
 def build(
     root: ROOT = None,
-    gold: Annotated[str | None, typer.Option(help="Annotator whose annotation is gold on every task.")] = None,
+    gold: Annotated[
+        str | None,
+        typer.Option(
+            help="Annotator whose annotation is gold on the tasks they annotated, where the export records no gold "
+            "(see the gold rule in the README)."
+        ),
+    ] = None,
     utf16: Annotated[
         bool,
         typer.Option(
@@ -95,7 +101,13 @@ def diff(
     old: Annotated[Path, typer.Argument(help="Directory holding the older spans.json and pairs.json exports.")],
     new: Annotated[Path, typer.Argument(help="Directory holding the newer spans.json and pairs.json exports.")],
     root: ROOT = None,
-    gold: Annotated[str | None, typer.Option(help="Annotator whose annotation is gold on every task.")] = None,
+    gold: Annotated[
+        str | None,
+        typer.Option(
+            help="Annotator whose annotation is gold on the tasks they annotated, where the export records no gold "
+            "(see the gold rule in the README)."
+        ),
+    ] = None,
 ) -> None:
     """Print, as Markdown for the changelog, the gold spans (per document and layer) and claim pairs added,
     removed, relabelled or changed between two exports (read against this project's manifest)."""

@@ -31,6 +31,7 @@ from crossclaim.dataset.gold import (
     SPAN_EXPORT,
     described_gold,
     gold_of_tasks,
+    gold_policy,
     named_claims,
     pair_annotations,
     pair_problems,
@@ -45,6 +46,7 @@ from crossclaim.dataset.tables import CorpusContext, TableBuilder, pair_tables
 from crossclaim.errors import InputError, Problems
 from crossclaim.files import Staged, transaction
 from crossclaim.formats.jsonio import array_elements, parse_element, read_json
+from crossclaim.formats.labelstudio.annotations import GoldPolicy
 from crossclaim.formats.labelstudio.committed import export_json
 from crossclaim.formats.labelstudio.pairs import PairTask
 from crossclaim.formats.labelstudio.spans import TaskKeys, from_utf16, parse_span_tasks, task_here
@@ -157,7 +159,7 @@ class Job:
     by_id: dict[str, Document]
     corpus: CorpusContext
     claim_keys: set[tuple[str, str]]  # the claims pairs name: only those are kept whole for the pairs
-    gold_annotator: str | None
+    gold: GoldPolicy  # how each task's gold is chosen where the export records none
     where: str  # the span export as messages name it (the committed file, also when a staged one is read)
     pair_where: str  # the claim-pair export, likewise
     scratch: Path  # where parts spill their rows
@@ -182,7 +184,8 @@ class Job:
         tasks = array_elements(spans, where) if spans.exists() else []
         by_id = {d.id: d for d in docs}
         pair_where = str(annotations / PAIR_EXPORT)
-        return cls(tasks, docs, by_id, corpus, named_claims(pair_tasks), gold_annotator, where, pair_where, scratch)
+        policy = gold_policy(annotations, gold_annotator)
+        return cls(tasks, docs, by_id, corpus, named_claims(pair_tasks), policy, where, pair_where, scratch)
 
 
 @dataclass
@@ -221,7 +224,7 @@ def rows_of_part(job: Job, start: int, end: int) -> Part:
     builder = TableBuilder(job.corpus, job.claim_keys)
     try:
         tasks = parse_span_tasks(parsed(), job.where, job.by_id, start, TaskKeys.ignoring())
-        for g in gold_of_tasks(tasks, job.by_id, job.where, job.gold_annotator, part.notes):
+        for g in gold_of_tasks(tasks, job.by_id, job.where, job.gold, part.notes):
             if g.annotation is None:
                 part.notes.append(unannotated(g.doc, g.task, job.where))
             else:

@@ -27,10 +27,11 @@ from crossclaim.dataset.pairset import (
 from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.errors import InputError, Problems, shown
 from crossclaim.formats.jsonio import iter_array, read_json
-from crossclaim.formats.labelstudio.annotations import choose_gold
+from crossclaim.formats.labelstudio.annotations import IN_DISPUTE, GoldPolicy, dispute_note, settle_gold
 from crossclaim.formats.labelstudio.pairs import PairTask, gold_pairs, parse_pair_tasks, unknown_claims
 from crossclaim.formats.labelstudio.spans import parse_span_tasks
 from crossclaim.formats.manifest import load_manifest
+from crossclaim.formats.team import load_team
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
 from crossclaim.schema.scheme import LAYERS
 
@@ -103,13 +104,14 @@ def stream_gold(
     path = annotations / SPAN_EXPORT
     where = where or str(path)
     by_id = {d.id: d for d in docs}
+    policy = gold_policy(annotations, gold_annotator)
     seen: set[str] = set()
     if data is not None or path.is_file():
         raws = data if data is not None else iter_array(path)
         if not isinstance(raws, list | Iterator):
             raise InputError(where, "a Label Studio export is a JSON list of tasks")
         tasks = parse_span_tasks(raws, where, by_id)
-        for g in gold_of_tasks(tasks, by_id, where, gold_annotator, notes, furniture):
+        for g in gold_of_tasks(tasks, by_id, where, policy, notes, furniture):
             seen.add(g.doc.id)
             yield g
     for d in docs:
@@ -117,13 +119,22 @@ def stream_gold(
             yield DocGold(d, None, None)
 
 
+def gold_policy(annotations: Path, gold_annotator: GoldPolicy | str | None) -> GoldPolicy:
+    """The gold rule's inputs: the ``--gold`` annotator and the team's adjudicators (annotations/team.json)."""
+    if isinstance(gold_annotator, GoldPolicy):
+        return gold_annotator
+    return GoldPolicy(gold_annotator, frozenset(load_team(annotations).adjudicators))
+
+
 def unannotated(doc: Document, task: Task | None, where: str) -> str:
     """The note naming a manifest document left out of the dataset: it has no gold annotation yet.
 
     A document nobody has annotated yet (no task, or only cancelled annotations) is not published as
     a document without spans: its empty layers would be scored as gold. An annotation marked ground
-    truth that holds no region does publish an empty document (``choose_gold``).
+    truth (or an adjudicator's) that holds no region does publish an empty document (``settle_gold``).
     """
+    if task is not None and task.gold is not None and task.gold.rule == IN_DISPUTE:
+        return f"{where}: doc {doc.id} is {dispute_note(task.gold)}: left out of the dataset until it is settled"
     why = "has no task in the span export" if task is None else "has no annotation (or only cancelled ones)"
     return f"{where}: doc {doc.id} {why}: not annotated yet, left out of the dataset"
 
@@ -132,11 +143,11 @@ def gold_of_tasks(
     tasks: Iterable[Task],
     by_id: dict[str, Document],
     where: str,
-    gold_annotator: str | None,
+    gold_annotator: GoldPolicy | str | None,
     notes: list[str],
     furniture: bool = True,
 ) -> Iterator[DocGold]:
-    """Each valid task with its gold annotation (``choose_gold``); problems raised after the last.
+    """Each valid task with its gold annotation (``settle_gold``); problems raised after the last.
 
     ``furniture``: a gold span in page furniture the manifest declares is a problem (``in_furniture``);
     left out where exports are read under other rules than the manifest's now (a push, so that such a span
@@ -146,7 +157,7 @@ def gold_of_tasks(
     for task in tasks:
         before = len(problems)
         here = f"{where}: doc {task.doc_id}"
-        chosen = choose_gold(task.annotations, here, gold_annotator, problems, notes)
+        chosen = settle_gold(task, here, gold_annotator, problems, notes)
         if chosen is not None and furniture:
             problems += in_furniture(by_id[task.doc_id], chosen, here)
         if len(problems) == before:
@@ -182,7 +193,7 @@ def read_pairs(
     if data is None and not path.is_file():
         return [], []
     tasks = parse_pair_tasks(data if data is not None else read_json(path), where)
-    return tasks, gold_pairs(tasks, where, gold_annotator, notes)
+    return tasks, gold_pairs(tasks, where, gold_policy(annotations, gold_annotator), notes)
 
 
 def named_claims(tasks: list[PairTask]) -> set[tuple[str, str]]:

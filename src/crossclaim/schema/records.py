@@ -97,21 +97,40 @@ class Annotation:
     ground_truth: bool = False
     was_cancelled: bool = False
     payload: object = None  # the parsed result of projects whose result is not spans (a Pair)
+    updated_by: str | None = None  # who last saved it in Label Studio (None: nobody since a bulk import)
 
     @property
     def empty(self) -> bool:
         return not self.spans and not self.payload
 
 
+@dataclass(frozen=True)
+class GoldRecord:
+    """Which annotation of a task is gold, and the rule that chose it (``formats.labelstudio.annotations``).
+
+    ``annotation`` indexes the task's annotations (in committed order); ``kept`` holds a previous gold
+    that is no longer among them (a task in dispute keeps its previous gold). ``annotation`` and
+    ``kept`` are both None when the task has no gold (not annotated yet, or in dispute with no
+    previous gold); ``disputants`` names who disagree on a task in dispute.
+    """
+
+    rule: str
+    annotation: int | None = None
+    annotator: str | None = None
+    kept: Annotation | None = None
+    disputants: tuple[str, ...] = ()
+
+
 @dataclass
 class Task:
-    """A span-project task: a document with every annotation and prediction made on it."""
+    """A span-project task: a document with every annotation and prediction made on it, and its gold."""
 
     doc_id: str
     text: str
     meta: dict = field(default_factory=dict)
     annotations: list[Annotation] = field(default_factory=list)
     predictions: list[Prediction] = field(default_factory=list)
+    gold: GoldRecord | None = None  # as committed, or as the gold rule decided it
 
 
 @dataclass

@@ -12,7 +12,16 @@ import copy
 from collections.abc import Iterable, Iterator
 
 from crossclaim.errors import InputError, Problems, shown
-from crossclaim.formats.labelstudio.annotations import annotator, flag, is_task_id, items_of, lead_time, task_id_problem
+from crossclaim.formats.labelstudio.annotations import (
+    annotator,
+    editor,
+    flag,
+    is_task_id,
+    items_of,
+    lead_time,
+    read_gold_record,
+    task_id_problem,
+)
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
 from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, Attribute, attributes_of
 from crossclaim.schema.validate import offsets_problem, span_problems
@@ -137,41 +146,48 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
                 continue
             if kind == "annotations":
                 at = f"{here}, annotation {item.get('id', '#' + str(k))}"
-                who = annotator(item, at, problems)
-                at = f"{at} by {who}"
-            else:
-                who = str(item.get("model_version") or "")
-                at = f"{here}, prediction {item.get('id', '#' + str(k))} ({who or 'no model_version'})"
+                ann = _parse_annotation(item, at, doc_id, text, to_py, sentences, problems)
+                if ann is not None:
+                    task.annotations.append(ann)
+                continue
+            who = str(item.get("model_version") or "")
+            at = f"{here}, prediction {item.get('id', '#' + str(k))} ({who or 'no model_version'})"
             spans = _parse_result(item.get("result"), text, to_py, at, problems)
             if spans is None:
                 continue
             problems.extend(
-                span_problems(
-                    text,
-                    spans,
-                    at,
-                    sentences,
-                    lambda s, at=at: f"{at}, region {s.id}",
-                    prediction=kind == "predictions",
-                )
+                span_problems(text, spans, at, sentences, lambda s, at=at: f"{at}, region {s.id}", prediction=True)
             )
-            if kind == "annotations":
-                task.annotations.append(
-                    Annotation(
-                        doc_id=doc_id,
-                        annotator=who,
-                        spans=spans,
-                        lead_time=lead_time(item, at, problems),
-                        ground_truth=flag(item, "ground_truth", at, problems),
-                        was_cancelled=flag(item, "was_cancelled", at, problems),
-                    )
-                )
-            else:
-                score = item.get("score")
-                task.predictions.append(
-                    Prediction(doc_id, who, spans, score if isinstance(score, (int, float)) else None)
-                )
+            score = item.get("score")
+            task.predictions.append(Prediction(doc_id, who, spans, score if isinstance(score, (int, float)) else None))
+    task.gold = read_gold_record(
+        raw.get("gold"),
+        here,
+        problems,
+        lambda item, at: _parse_annotation(item, at, doc_id, text, to_py, sentences, problems),
+    )
     return task
+
+
+def _parse_annotation(
+    item: dict, at: str, doc_id: str, text: str, to_py: Utf16, sentences: list, problems: Problems
+) -> Annotation | None:
+    """One annotation of a span task, every region checked (None when its result is unreadable)."""
+    who = annotator(item, at, problems)
+    at = f"{at} by {who}"
+    spans = _parse_result(item.get("result"), text, to_py, at, problems)
+    if spans is None:
+        return None
+    problems.extend(span_problems(text, spans, at, sentences, lambda s, at=at: f"{at}, region {s.id}"))
+    return Annotation(
+        doc_id=doc_id,
+        annotator=who,
+        spans=spans,
+        lead_time=lead_time(item, at, problems),
+        ground_truth=flag(item, "ground_truth", at, problems),
+        was_cancelled=flag(item, "was_cancelled", at, problems),
+        updated_by=editor(item, at, problems),
+    )
 
 
 def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Problems) -> list[Span] | None:
