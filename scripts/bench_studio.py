@@ -1,9 +1,12 @@
-"""Benchmark: `crossclaim studio` push and pull against a real Label Studio, beside its own bulk import.
+"""Benchmark: `crossclaim studio` push and pull against a real Label Studio, on SQLite and on PostgreSQL.
 
-Starts a Label Studio server of its own on a free port of 127.0.0.1 (a fresh data directory in a
-temporary directory, stopped at the end), makes a synthetic project with ``scripts/bench_build.py``'s
-generator (2,000 documents of about 4,200 characters with about 80 regions each, one gold
-annotation per document) in a temporary repository, and runs, each in a child process of its own:
+The same synthetic project (``scripts/bench_build.py``'s generator: 2,000 documents of about 4,200
+characters with about 80 regions each, one gold annotation per document, in a temporary
+repository, copied once per database) goes to two Label Studio servers in turn, each on a free
+port of 127.0.0.1 with a fresh data directory, stopped at the end: one on SQLite (the default),
+one on PostgreSQL (a throwaway cluster of the installed PostgreSQL, with its default durability
+settings, as a team's server would run; see ``crossclaim.studio.pgcluster``). Against each, in a
+child process of its own:
 
 1. ``bare import``: Label Studio's own ``POST /api/projects/<id>/import`` fed the very tasks the
    first push sends (annotations included), in the same chunks, into a project of its own;
@@ -16,26 +19,29 @@ annotation per document) in a temporary repository, and runs, each in a child pr
 For each step: seconds of work (timed inside the child, after its imports), HTTP requests made,
 and the peak RSS of the client side (the child and every process it starts, summed, sampled every
 20 ms; shared pages of forked workers count once per process, so it errs high). The server's own
-processes are not counted. Prints the ratio of the first push to the bare import and the machine's
-load (the server and client share its cores). Goals: 10,000 tasks push and pull without error;
-first push within 2x of the bare import; a no-op re-push of 2,000 tasks in <= 10 s; pull peak
-RSS <= 1 GB at 10,000 tasks. Run by hand (about ten minutes at 10,000 tasks), never in CI.
+processes are not counted. Then, per step, PostgreSQL's seconds over SQLite's. Goals: first push
+within 2x of the bare import; a no-op re-push of 2,000 tasks in <= 10 s; pull peak RSS <= 1 GB at
+10,000 tasks; PostgreSQL no slower than 1.5x SQLite on first push, no-op re-push and pull. Run by
+hand (about ten minutes at 2,000 tasks), never in CI.
 
-    python scripts/bench_studio.py [--tasks 2000] [--chars 4200] [--spans 80]
+    python scripts/bench_studio.py [--tasks 2000] [--chars 4200] [--spans 80] [--databases sqlite postgresql]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import secrets
+import shutil
 import tempfile
 from pathlib import Path
 
 from bench_build import PeakMemory, make_corpus, run_watched
 
-from crossclaim.studio.server import ENV_TOKEN, ENV_URL, free_port, serve, stop
+from crossclaim.studio import pgcluster
+from crossclaim.studio.server import ENV_DB_PASSWORD, ENV_TOKEN, ENV_URL, free_port, parse_database, serve, stop
 
 # Each child imports first, times only the work, and prints one JSON line last.
 PREPARE = """
@@ -126,52 +132,74 @@ def load() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
+def bench_database(name: str, root: Path, tmp: Path) -> dict[str, float]:
+    """Serve Label Studio on database ``name`` (sqlite or postgresql), run the five steps against it with
+    the repository ``root``, print a row per step; returns the seconds per step."""
+    token = secrets.token_urlsafe(24)  # for this run's own server only; handed to children in the environment
+    data_dir = tmp / f"studio-{name}"
+    with contextlib.ExitStack() as stack:
+        database = None
+        if name == "postgresql":
+            cluster = stack.enter_context(pgcluster.running(secrets.token_urlsafe(18)))
+            database = parse_database(cluster.create_database("labelstudio"))
+            os.environ[ENV_DB_PASSWORD] = cluster.password  # read by `serve` only, as a team's server would
+        print(f"\nstarting Label Studio on {name} ({load()})...", flush=True)
+        server = serve(data_dir, free_port(), token, database=database)
+        stack.callback(stop, data_dir)
+        os.environ.pop(ENV_DB_PASSWORD, None)
+        env = {**os.environ, ENV_TOKEN: token, ENV_URL: server.url}
+        chunks_dir = tmp / f"chunks-{name}"
+        chunks_dir.mkdir()
+        prepared, _ = run_child(PREPARE, env, str(root), str(chunks_dir))
+        print(f"  {'step':22} {'seconds':>8} {'requests':>9} {'client peak RSS':>16}  result")
+        rows = {}
+        chunks = json.dumps(prepared)
+        for step, code, args in (
+            (f"bare import ({len(prepared['chunks'])} chunks)", BARE, (chunks, str(prepared["projects"][0]))),
+            ("first push", PUSH, (str(root),)),
+            ("no-op re-push", PUSH, (str(root),)),
+            ("pull", PULL, (str(root),)),
+            ("bare import, again", BARE, (chunks, str(prepared["projects"][1]))),
+        ):
+            report, peak = run_child(code, env, *args)
+            rows[step.split(" (")[0]] = report["seconds"]
+            print(
+                f"  {step:22} {report['seconds']:8.1f} {report['requests']:9d} {peak:13.0f} MB  {report['result']}",
+                flush=True,
+            )
+        bare = (rows["bare import"] + rows["bare import, again"]) / 2
+        print(f"  first push / bare import (mean of the two): {rows['first push'] / bare:.2f}x (goal <= 2x)")
+        print(f"  no-op re-push: {rows['no-op re-push']:.1f} s (goal <= 10 s at 2,000 tasks)")
+        print(f"  {load()}")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=2000)
     parser.add_argument("--chars", type=int, default=4200)
     parser.add_argument("--spans", type=int, default=80)
+    parser.add_argument("--databases", nargs="+", choices=("sqlite", "postgresql"), default=["sqlite", "postgresql"])
     args = parser.parse_args()
+    if "postgresql" in args.databases and pgcluster.missing():
+        parser.error(pgcluster.missing())
     with tempfile.TemporaryDirectory(prefix="crossclaim-bench-studio-") as tmp:
-        root = Path(tmp) / "repo"
-        export, chars, regions = make_corpus(root, args.tasks, args.chars, args.spans)
-        token = secrets.token_urlsafe(24)  # for this run's own server only; handed to children in the environment
-        data_dir = Path(tmp) / "studio"
-        print(f"starting Label Studio on 127.0.0.1 ({load()})...", flush=True)
-        server = serve(data_dir, free_port(), token)
-        env = {**os.environ, ENV_TOKEN: token, ENV_URL: server.url}
-        try:
-            print(
-                f"\n{args.tasks} tasks: {chars / args.tasks:.0f} characters and {regions / args.tasks:.0f} regions "
-                f"per task, {export.stat().st_size / 1e6:.1f} MB of JSON; server {server.url} "
-                "(its processes are not counted below)"
-            )
-            chunks_dir = Path(tmp) / "chunks"
-            chunks_dir.mkdir()
-            prepared, _ = run_child(PREPARE, env, str(root), str(chunks_dir))
-            print(f"  {'step':22} {'seconds':>8} {'requests':>9} {'client peak RSS':>16}  result")
-            rows = {}
-            chunks = json.dumps(prepared)
-            for name, code, args in (
-                (f"bare import ({len(prepared['chunks'])} chunks)", BARE, (chunks, str(prepared["projects"][0]))),
-                ("first push", PUSH, (str(root),)),
-                ("no-op re-push", PUSH, (str(root),)),
-                ("pull", PULL, (str(root),)),
-                ("bare import, again", BARE, (chunks, str(prepared["projects"][1]))),
-            ):
-                report, peak = run_child(code, env, *args)
-                rows[name.split(" (")[0]] = report["seconds"]
-                print(
-                    f"  {name:22} {report['seconds']:8.1f} {report['requests']:9d} {peak:13.0f} MB  {report['result']}",
-                    flush=True,
-                )
-            bare = (rows["bare import"] + rows["bare import, again"]) / 2
-            print(f"  first push / bare import (mean of the two): {rows['first push'] / bare:.2f}x (goal <= 2x)")
-            print(f"  no-op re-push: {rows['no-op re-push']:.1f} s (goal <= 10 s at 2,000 tasks)")
-            print("  pull peak RSS goal: <= 1024 MB at 10,000 tasks")
-            print(f"  {load()}")
-        finally:
-            stop(data_dir)
+        corpus = Path(tmp) / "corpus"
+        export, chars, regions = make_corpus(corpus, args.tasks, args.chars, args.spans)
+        print(
+            f"{args.tasks} tasks: {chars / args.tasks:.0f} characters and {regions / args.tasks:.0f} regions "
+            f"per task, {export.stat().st_size / 1e6:.1f} MB of JSON (the server's processes are not counted below)"
+        )
+        seconds = {}
+        for name in args.databases:
+            root = Path(tmp) / f"repo-{name}"
+            shutil.copytree(corpus, root)  # the same tasks, untouched by the other database's pull
+            seconds[name] = bench_database(name, root, Path(tmp))
+        if len(seconds) == 2:
+            print("\nPostgreSQL / SQLite, seconds (goal <= 1.5x on first push, no-op re-push and pull):")
+            for step in ("bare import", "first push", "no-op re-push", "pull", "bare import, again"):
+                lite, pg = seconds["sqlite"][step], seconds["postgresql"][step]
+                print(f"  {step:22} {lite:8.1f} s {pg:8.1f} s  {pg / lite:5.2f}x")
 
 
 if __name__ == "__main__":

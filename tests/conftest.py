@@ -1,5 +1,5 @@
-"""Shared fixtures: a tiny repository made by the tests (one raw page, one document), and one Label
-Studio server for the whole session."""
+"""Shared fixtures: a tiny repository made by the tests (one raw page, one document), one Label
+Studio server for the whole session, and one on PostgreSQL for the tests that need it."""
 
 from __future__ import annotations
 
@@ -22,10 +22,12 @@ from crossclaim.formats.labelstudio.spans import region_results
 from crossclaim.formats.predictions import ALL_TAG_LAYERS, Predictions
 from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
 from crossclaim.studio.server import (
+    ENV_DB_PASSWORD,
     ENV_PASSWORD,
     STATE_FILE,
     Server,
     free_port,
+    parse_database,
     port_is_free,
     process_identity,
     serve,
@@ -208,18 +210,75 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         try:
             yield srv
         finally:
-            record = data_dir / STATE_FILE
-            seen = (process_identity(srv.pid), record.read_text(encoding="utf-8") if record.exists() else "no record")
-            assert stop(data_dir) == "stopped", f"stop could not verify the server it started: {seen}"
-            deadline = time.monotonic() + 20
-            while not port_is_free(srv.port) and time.monotonic() < deadline:
-                time.sleep(0.5)
-            assert port_is_free(srv.port), "the server process outlived stop()"
+            stop_verified(srv)
 
 
 @pytest.fixture(scope="session")
 def server(studio: Server) -> str:
     return studio.url
+
+
+def stop_verified(srv: Server) -> None:
+    """Stop a server a fixture started, and check that it is gone and its port free."""
+    record = srv.data_dir / STATE_FILE
+    seen = (process_identity(srv.pid), record.read_text(encoding="utf-8") if record.exists() else "no record")
+    assert stop(srv.data_dir) == "stopped", f"stop could not verify the server it started: {seen}"
+    deadline = time.monotonic() + 20
+    while not port_is_free(srv.port, srv.host) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert port_is_free(srv.port, srv.host), "the server process outlived stop()"
+
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL: a throwaway cluster and a Label Studio server on it, once per session (marked `postgres`)
+
+SHARED_HOST = "127.0.0.2"  # loopback, yet an address `serve` treats as one others can reach
+PG_ADMIN_PASSWORD = "crossclaim-pg-admin-password-5d1e"  # made up for the test server; must never leak
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A throwaway PostgreSQL cluster on a free port of 127.0.0.1 (skipped with the reason where
+    PostgreSQL is not installed, a failure when CI=true), stopped and removed at the end."""
+    from crossclaim.studio import pgcluster
+
+    reason = pgcluster.missing()
+    if reason and os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the PostgreSQL tests must run)")
+    if reason:
+        pytest.skip(reason)
+    with pgcluster.running(secrets.token_urlsafe(18), durable=False) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_password(postgres, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The cluster's password in the environment, as a command that reaches the database reads it."""
+    monkeypatch.setenv(ENV_DB_PASSWORD, postgres.password)
+    return postgres.password
+
+
+@pytest.fixture(scope="session")
+def pg_studio(postgres, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Label Studio on PostgreSQL, listening on 127.0.0.2: an address `serve` treats as shared, so it
+    runs as a team's server would (an admin password of 12 characters or more, sign-up only through
+    the invite link), yet nothing outside this machine can reach it."""
+    data_dir = tmp_path_factory.mktemp("pg-studio")
+    url = postgres.create_database("labelstudio")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(ENV_DB_PASSWORD, postgres.password)  # read when the server starts, never kept in the session
+        srv = serve(
+            data_dir,
+            free_port(),
+            STUDIO_TOKEN,
+            password=PG_ADMIN_PASSWORD,
+            host=SHARED_HOST,
+            database=parse_database(url),
+        )
+    try:
+        yield srv
+    finally:
+        stop_verified(srv)
 
 
 def delete_projects(url: str) -> None:

@@ -1,9 +1,10 @@
-"""``crossclaim studio``: the Label Studio round trip (serve, stop, push, pull, agreement).
+"""``crossclaim studio``: the Label Studio round trip (serve, stop, team, push, pull, agreement).
 
 Server faults exit with code 1, bad exports with code 2; both print one line per problem."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Annotated
@@ -11,13 +12,34 @@ from typing import Annotated
 import typer
 
 from crossclaim.cli.common import ROOT, err, friendly, out, output_file, project_root, warn_unreleased
-from crossclaim.errors import InputError
+from crossclaim.errors import InputError, StudioError
 from crossclaim.studio.client import Studio
-from crossclaim.studio.server import DEFAULT_URL, DEFAULT_USER, ENV_URL, ENV_USER, read_state, token_from_env
+from crossclaim.studio.server import (
+    DEFAULT_HOST,
+    DEFAULT_URL,
+    DEFAULT_USER,
+    ENV_DB_PASSWORD,
+    ENV_PASSWORD,
+    ENV_URL,
+    ENV_USER,
+    MIN_PASSWORD,
+    Server,
+    is_our_server,
+    read_state,
+    token_from_env,
+)
 
-studio_app = typer.Typer(help="Annotation round trips with a local Label Studio server.", no_args_is_help=True)
+studio_app = typer.Typer(help="Annotation round trips with a Label Studio server.", no_args_is_help=True)
 DATA_DIR = Annotated[Path | None, typer.Option(help="Server data directory (default: ROOT/.studio).")]
 URL = Annotated[str | None, typer.Option(help=f"Server URL (default: ${ENV_URL}, the served one, or {DEFAULT_URL}).")]
+SERVED = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Data directory of the server `serve` started (default: ROOT/.studio); on that server accounts "
+        "are made through Label Studio's own code.",
+    ),
+]
 
 
 def _data_dir(root: Path | None, data_dir: Path | None) -> Path:
@@ -25,12 +47,45 @@ def _data_dir(root: Path | None, data_dir: Path | None) -> Path:
     return data_dir or project_root(root, new_project=True) / ".studio"
 
 
-def connect(root: Path, url: str | None) -> Studio:
+def served(root: Path, data_dir: Path | None) -> Server | None:
+    """The server `serve` started from the data directory, if it still runs (verified in /proc)."""
+    state = read_state((data_dir or root / ".studio").resolve())
+    return state if state is not None and is_our_server(state) else None
+
+
+def connect(root: Path, url: str | None, data_dir: Path | None = None, accounts: bool = False) -> Studio:
+    """A client of the server at ``url`` (or $CROSSCLAIM_LS_URL, or the served one).
+
+    ``accounts``: when that server is the one `serve` started, users are made through Label Studio's
+    Django code (historical annotators kept out of the member list), started now so that it loads
+    while the caller validates.
+    """
     url = url or os.environ.get(ENV_URL)
+    local = None
     if not url:
-        state = read_state(root / ".studio")  # the served one, if any
-        url = state.url if state else DEFAULT_URL
-    return Studio(url, token_from_env())
+        local = served(root, data_dir)
+    elif accounts:
+        with contextlib.suppress(StudioError):  # a server named by URL needs no readable record here
+            local = served(root, data_dir)
+    if not url:
+        if local is None:
+            state = read_state((data_dir or root / ".studio").resolve())  # recorded, not verified
+            url = state.url if state else DEFAULT_URL
+        else:
+            url = local.url
+    helper = None
+    if accounts and local is not None and local.url.rstrip("/") == url.rstrip("/"):
+        from crossclaim.formats.team import load_team
+        from crossclaim.studio.accounts import LocalAccounts
+
+        helper = LocalAccounts(local, load_team(root / "annotations").members)
+        helper.start()
+    try:
+        return Studio(url, token_from_env(), helper)
+    except BaseException:
+        if helper is not None:
+            helper.close()
+        raise
 
 
 @studio_app.command()
@@ -38,20 +93,43 @@ def connect(root: Path, url: str | None) -> Studio:
 def serve(
     root: ROOT = None,
     data_dir: DATA_DIR = None,
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (never silently changed).")] = 8080,
+    port: Annotated[int, typer.Option(help="Port to listen on (never silently changed).")] = 8080,
+    host: Annotated[
+        str,
+        typer.Option(
+            help=f"IPv4 address to listen on; any but {DEFAULT_HOST} (0.0.0.0: every interface) needs "
+            f"${ENV_PASSWORD} of at least {MIN_PASSWORD} characters."
+        ),
+    ] = DEFAULT_HOST,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            help=f"postgresql://USER@HOST:PORT/DB to keep the data in PostgreSQL (the password from "
+            f"${ENV_DB_PASSWORD} or $PGPASSWORD, never in the URL); default: SQLite in the data directory."
+        ),
+    ] = None,
 ) -> None:
-    """Start a local Label Studio (user and token from the environment) and wait for /health."""
+    """Start Label Studio (user, token and passwords from the environment) and wait for /health."""
+    from crossclaim.studio.server import parse_database
     from crossclaim.studio.server import serve as run
 
+    db = parse_database(database)
     user = os.environ.get(ENV_USER, DEFAULT_USER)
-    err.print(f"starting Label Studio on 127.0.0.1:{port} (first boot takes about a minute)...")
-    server = run(_data_dir(root, data_dir), port, token_from_env(), user)
+    where = "SQLite" if db.kind == "sqlite" else db.url
+    err.print(f"starting Label Studio on {host}:{port} with {where} (first boot takes a minute or two)...")
+    server = run(_data_dir(root, data_dir), port, token_from_env(), user, host=host, database=db)
     login = (
-        f"log in as {user} with $CROSSCLAIM_LS_PASSWORD"
-        if os.environ.get("CROSSCLAIM_LS_PASSWORD")
-        else "no $CROSSCLAIM_LS_PASSWORD was set, so the web login has a random password: the API works"
+        f"log in as {user} with ${ENV_PASSWORD}"
+        if os.environ.get(ENV_PASSWORD)
+        else f"no ${ENV_PASSWORD} was set, so the web login has a random password: the API works"
     )
     out.print(f"Label Studio is up at {server.url} (pid {server.pid}); {login}", highlight=False)
+    if host != DEFAULT_HOST:
+        out.print(
+            f"listening on {host}: plain HTTP, so put TLS in front of it; sign-up needs the invite link "
+            "(`crossclaim studio team` makes the team's accounts)",
+            highlight=False,
+        )
 
 
 @studio_app.command()
@@ -71,9 +149,57 @@ def stop(root: ROOT = None, data_dir: DATA_DIR = None) -> None:
 
 @studio_app.command()
 @friendly
+def team(
+    root: ROOT = None,
+    url: URL = None,
+    data_dir: SERVED = None,
+    reset_passwords: Annotated[
+        bool,
+        typer.Option("--reset-passwords", help="Also set the password of members who have one already."),
+    ] = False,
+) -> None:
+    """Label Studio accounts for the members of annotations/team.json, as ordinary members.
+
+    Passwords from $CROSSCLAIM_TEAM_PASSWORDS (lines EMAIL PASSWORD) or the file named by
+    $CROSSCLAIM_TEAM_PASSWORDS_FILE. On the server `serve` started: Label Studio's own code; on
+    another: its invite sign-up, after which the invite link is reset.
+    """
+    from crossclaim.formats.team import TEAM, load_team
+    from crossclaim.studio.accounts import LocalAccounts, read_passwords, team_local, team_remote
+
+    root = project_root(root)
+    declared = load_team(root / "annotations")
+    if not declared.members:
+        raise InputError(f"annotations/{TEAM}", "declares no annotator or adjudicator: nobody to make an account for")
+    passwords = read_passwords(declared)
+    url = url or os.environ.get(ENV_URL)
+    local = served(root, data_dir)
+    if local is not None and (url is None or url.rstrip("/") == local.url.rstrip("/")):
+        accounts = LocalAccounts(local)
+        try:
+            done = team_local(accounts, declared, passwords, reset_passwords)
+        finally:
+            accounts.close()
+        how = f"on the server serve started ({local.url}), through Label Studio's own code"
+    else:
+        if reset_passwords:
+            raise InputError(
+                "--reset-passwords", "needs the server `serve` started: Label Studio's API cannot set a password"
+            )
+        studio = connect(root, url, data_dir)
+        done = team_remote(studio, declared, passwords)
+        how = f"on {studio.url}, through its invite sign-up (the invite link was reset afterwards)"
+    for member in done:
+        out.print(member.line(), markup=False, highlight=False)
+    out.print(f"team: {len(done)} members {how}", highlight=False)
+
+
+@studio_app.command()
+@friendly
 def push(
     root: ROOT = None,
     url: URL = None,
+    data_dir: SERVED = None,
     gold: Annotated[bool, typer.Option("--gold", help="Also push every committed annotation.")] = False,
     predictions: Annotated[list[str] | None, typer.Option(help="A system whose output to push as predictions.")] = None,
     predictions_file: Annotated[Path | None, typer.Option(help="A predictions JSONL file to push.")] = None,
@@ -97,7 +223,12 @@ def push(
     from crossclaim.studio.sync import push as run
 
     preds = _predictions(root, predictions or [], predictions_file, name)
-    report = run(root, connect(root, url), gold, preds)
+    studio = connect(root, url, data_dir, accounts=gold)
+    try:
+        report = run(root, studio, gold, preds)
+    finally:
+        if studio.accounts is not None:
+            studio.accounts.close()
     out.print(
         f"pushed: {report.created_tasks} tasks created, {report.kept_tasks} already there; "
         f"{report.annotations_written} annotations and {report.predictions_written} predictions written"

@@ -10,12 +10,14 @@ alive: the development server stalls about 40 ms on every request of a kept-aliv
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import requests
 
@@ -46,6 +48,15 @@ class Imported:
     predictions: int
 
 
+class Accounts(Protocol):
+    """What the client needs of Label Studio's Django code on a server `serve` started (``accounts.LocalAccounts``)."""
+
+    def user_ids(self, emails: set[str], keep: int | None) -> tuple[dict[str, int], set[int]]: ...
+    def admit(self, ids: set[int]) -> list[int]: ...
+    def retire(self, ids: set[int]) -> list[int]: ...
+    def close(self) -> None: ...
+
+
 # ---------------------------------------------------------------------------------------------
 # the API client
 
@@ -56,7 +67,7 @@ class Studio:
     ``requests`` counts every HTTP request made (the benchmark prints it).
     """
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, accounts: Accounts | None = None) -> None:
         try:
             import httpx
             from label_studio_sdk import LabelStudio
@@ -68,6 +79,9 @@ class Studio:
         self.url = url.rstrip("/")
         self.token = token
         self.requests = 1
+        # Label Studio's Django code on a server `serve` started: users outside the organization (below)
+        self.accounts = accounts
+        self.outsiders: set[int] = set()  # user ids of annotators kept out of the organization
         try:
             r = requests.get(f"{self.url}/health", timeout=3, headers={"Connection": "close"})
         except requests.RequestException:
@@ -88,6 +102,7 @@ class Studio:
         self.ls = LabelStudio(base_url=self.url, api_key=token, timeout=TIMEOUT, httpx_client=self.http)
         me = self.call(self.ls.users.whoami)
         self.me: str | None = getattr(me, "email", None) or None  # the token's user: push's own account
+        self.me_id: int = me.id
 
     def _count(self, request) -> None:
         self.requests += 1
@@ -155,14 +170,45 @@ class Studio:
         return {u.id: u.email for u in self.call(lambda: list(self.ls.users.list())) if u.email}
 
     def user_ids(self, emails: set[str]) -> dict[str, int]:
-        """Ids of the annotators' users, creating the missing ones, so annotator identity survives."""
+        """Ids of the annotators' users, creating the missing ones, so annotator identity survives.
+
+        On a server `serve` started (``accounts``), a missing user is made without a password and
+        outside the organization, and a historical annotator (not in the team file) is taken out of
+        it: neither shows in the member list. Elsewhere the API is all there is, and every user it
+        makes joins the organization (without a password: nobody can log in as them).
+        """
+        if self.accounts is not None:
+            users, outsiders = self.accounts.user_ids(emails, keep=self.me_id)
+            self.outsiders |= outsiders
+            return users
         users = {u.email: u.id for u in self.call(lambda: list(self.ls.users.list()))}
         for email in sorted(emails - users.keys()):
             if email.startswith("user:"):
                 raise StudioError(f"annotator {email!r} has no e-mail: cannot recreate the user")
             username = email.split("@")[0][:30] + "-" + secrets.token_hex(3)
-            users[email] = self.call(self.ls.users.create, email=email, username=username).id
+            try:
+                users[email] = self.call(self.ls.users.create, email=email, username=username).id
+            except StudioError as exc:
+                if "already exists" not in str(exc):
+                    raise
+                raise StudioError(
+                    f"annotator {email} has an account outside the organization of {self.url} (a push to the "
+                    "server `serve` started keeps historical annotators there): push with that server's --data-dir"
+                ) from None
         return users
+
+    @contextlib.contextmanager
+    def admitted(self) -> Iterator[None]:
+        """Label Studio's bulk import takes annotations only by members of the organization: the
+        annotators kept outside it are members for the length of the import, and out again after."""
+        if self.accounts is None or not self.outsiders:
+            yield
+            return
+        admitted = set(self.accounts.admit(self.outsiders))
+        try:
+            yield
+        finally:
+            self.accounts.retire(admitted)
 
     # --- tasks
 

@@ -167,11 +167,12 @@ def push_items(
 ) -> None:
     """Make ``items`` exist in ``project``, given what the listing showed there (see ``plan_push``)."""
     plan = plan_push(items, listed, what)
-    for chunk in chunked(import_bodies(plan.new, spool, users, what), CHUNK_BYTES):
-        done = studio.import_tasks(project, json_array(chunk), len(chunk))
-        report.created_tasks += done.tasks
-        report.annotations_written += done.annotations
-        report.predictions_written += done.predictions
+    with studio.admitted() if plan.new else contextlib.nullcontext():
+        for chunk in chunked(import_bodies(plan.new, spool, users, what), CHUNK_BYTES):
+            done = studio.import_tasks(project, json_array(chunk), len(chunk))
+            report.created_tasks += done.tasks
+            report.annotations_written += done.annotations
+            report.predictions_written += done.predictions
     report.kept_tasks += plan.unchanged + len(plan.check)
     for k in range(0, len(plan.check), IDS_PER_QUERY):
         part = plan.check[k : k + IDS_PER_QUERY]
