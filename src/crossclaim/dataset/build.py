@@ -55,6 +55,7 @@ from crossclaim.formats.labelstudio.annotations import is_task_id
 from crossclaim.formats.labelstudio.committed import export_json
 from crossclaim.formats.labelstudio.spans import from_utf16, parse_span_tasks
 from crossclaim.formats.manifest import load_manifest
+from crossclaim.formats.team import load_team
 from crossclaim.schema.records import Document, Task
 
 DATASET = Path("dataset")
@@ -136,7 +137,8 @@ def _without_stale_pairs(gold: Gold, annotations: Path, out: Staged) -> Gold:
 def stage_build(root: Path, gold: Gold, out: Staged, progress=None) -> BuildReport:
     """Stage dataset/ and the generated files for a loaded ``gold`` in ``out`` (nothing is replaced yet)."""
     tables = make_tables(gold, progress)
-    agreement = agreement_md(list(gold.tasks.values()), pair_annotations(gold.pair_tasks))
+    team = load_team(root / "annotations")
+    agreement = agreement_md(list(gold.tasks.values()), pair_annotations(gold.pair_tasks), team=team)
     _stage_outputs(root, lambda staging: write_tables(tables, staging), agreement, out)
     spans = Counter(s.layer for d in gold.docs for s in gold.spans(d.id))
     where = str(root / "annotations" / SPAN_EXPORT)
@@ -184,7 +186,10 @@ def stage_streamed(
                 write_table(staging, "claim_pairs", split, table, published)
             return published
 
-        agreement = agreement_md(merged.several, pair_annotations(pair_tasks), annotators=merged.tally.table())
+        team = load_team(annotations)  # its adjudicators are not compared
+        agreement = agreement_md(
+            merged.several, pair_annotations(pair_tasks), annotators=merged.tally.table(), team=team
+        )
         _stage_outputs(root, write, agreement, out)
     return BuildReport(merged.documents, dict(merged.spans), len(pairs), spill.tokens_cut, notes + merged.notes)
 

@@ -75,6 +75,7 @@ class Annotation:
     ground_truth: bool = False
     was_cancelled: bool = False
     payload: object = None  # the parsed result of projects whose result is not spans (a Pair)
+    pass_name: str | None = None  # the annotation pass it was made in (``crossclaim studio push --pass``), if any
 
     @property
     def empty(self) -> bool:

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from crossclaim.formats.labelstudio.annotations import PASS_KEY
 from crossclaim.formats.labelstudio.pairs import PairTask, pair_results, pair_task_data
 from crossclaim.formats.labelstudio.spans import parse_span_export, region_results
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
@@ -103,13 +104,16 @@ def committed_meta(meta: dict) -> dict:
 
 
 def _annotation(a: Annotation, result: list[dict]) -> dict:
-    return {
+    out = {
         "completed_by": {"email": a.annotator},
         "ground_truth": a.ground_truth,
         "was_cancelled": a.was_cancelled,
         "lead_time": a.lead_time,
         "result": result,
     }
+    if a.pass_name is not None:  # brought by a pull of that pass (absent otherwise: older exports keep their bytes)
+        out[PASS_KEY] = a.pass_name
+    return out
 
 
 def _ordered(spans: list[Span]) -> list[Span]:

@@ -16,6 +16,7 @@ from crossclaim.formats.labelstudio.annotations import (
     is_task_id,
     items_of,
     lead_time,
+    pass_of,
     task_id_problem,
 )
 from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
@@ -171,6 +172,7 @@ def _pair_annotation(a: dict, here: str, problems: Problems) -> Annotation:
         lead_time=lead_time(a, here, problems),
         ground_truth=flag(a, "ground_truth", here, problems),
         was_cancelled=flag(a, "was_cancelled", here, problems),
+        pass_name=pass_of(a, here, problems),
     )
 
 
