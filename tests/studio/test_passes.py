@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import STUDIO_TOKEN, TEXT_Y, add_document, span, write_repo
-from test_pull import pair_task, span_task
+from conftest import STUDIO_TOKEN, TEXT, TEXT_Y, add_document, span, write_repo
+from test_pull import pair_task as unmarked_pair_task
+from test_pull import span_task
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
@@ -39,6 +40,12 @@ from crossclaim.studio.sync import apply_exports
 
 ANN1, ANN2, LEAD = "ann1@team.example", "ann2@team.example", "lead@team.example"
 NAME = "round-2"
+
+
+def pair_task(gt: bool = False) -> dict:
+    task = unmarked_pair_task()
+    task["annotations"][0]["ground_truth"] = gt
+    return task
 
 
 # ---------------------------------------------------------------------------------------------
@@ -107,6 +114,73 @@ def test_a_plain_pull_keeps_the_passes_committed_annotations_and_ids() -> None:
     assert out["meta"][ID_META] == {"dljnItd8xT": "c7"}
 
 
+def pass_export(text: str = TEXT) -> list[dict]:
+    """The pass's span project as Label Studio exports it: ann1 drew an entity and a claim (random ids) on doc-x."""
+    claim = span("claims", "dljnItd8xT", "BYD cut prices by a third in May", "CLAIM", hedged=False,
+                 topic="market_impact")  # fmt: skip
+    annotation = {"id": 40, "completed_by": {"id": 9, "email": ANN1}, "lead_time": 3.0, "result": region_results(
+        [span("entities", "Qw3_rT-yU8", "Xiaomi", "ORG"), claim], text)}  # fmt: skip
+    prediction = {"model_version": "regex@1", "result": region_results([span("entities", "e1", "BYD", "ORG")], text)}
+    data = {"doc_id": "doc-x", "text": text, "headline": ""}
+    return [{"id": 70, "data": data, "meta": {}, "annotations": [annotation], "predictions": [prediction]}]
+
+
+def files(root: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and ".crossclaim" not in str(p)}
+
+
+def test_check_and_pull_of_a_pass_offline_and_a_plain_pull_after_it(team_repo: Path) -> None:
+    from crossclaim.dataset.gold import load_gold
+    from crossclaim.studio.passes import merge_pass
+    from crossclaim.studio.sync import prepared_exports
+
+    root = team_repo
+    exports = root / "annotations" / "exports"
+    committed_pairs = json.loads((exports / "pairs.json").read_text(encoding="utf-8"))
+    main_export = [span_task()]  # what the gold projects hold: no pass annotation
+    path = root.parent / "pass-spans.json"
+    path.write_text(json.dumps(pass_export()), encoding="utf-8")
+    before = files(root)
+    checked = CliRunner().invoke(app, ["studio", "check", str(path), "--root", str(root), "--pass", NAME])
+    assert checked.exit_code == 0, checked.output
+    assert f"change: doc-x: annotations 1 added ({ANN1})" in checked.output and "nothing written" in checked.output
+    as_main = CliRunner().invoke(app, ["studio", "check", str(path), "--root", str(root)])
+    assert as_main.exit_code == 2 and "the annotation by a@example.org is not in the new export" in as_main.output
+    assert files(root) == before
+
+    spans, pairs = merge_pass(root / "annotations", pass_export(), None, NAME, root.parent, "Label Studio pass")
+    apply_exports(root, spans, pairs)
+    (x,) = json.loads((exports / "spans.json").read_text(encoding="utf-8"))
+    brought = [a for a in x["annotations"] if a.get(PASS_KEY) == NAME]
+    assert [r["id"] for r in brought[0]["result"] if r["from_name"] in ("entities", "claims")] == ["e7", "c3"]
+    assert json.loads((exports / "pairs.json").read_text(encoding="utf-8")) == committed_pairs
+    assert load_gold(root / "annotations").gold["doc-x"].annotator == "b@example.org"
+
+    after = files(root)
+    shown: list[str] = []
+    spans, pairs = prepared_exports(root / "annotations", main_export, [pair_task(gt=True)], root.parent)
+    apply_exports(root, spans, pairs, show=shown.extend)
+    assert shown == ["no change"] and files(root) == after  # the gold projects' pull keeps the pass's work
+    path.write_text(json.dumps(main_export), encoding="utf-8")
+    again = CliRunner().invoke(app, ["studio", "check", str(path), "--root", str(root)])
+    assert again.exit_code == 0 and "change: no change" in again.output, again.output
+    redone = CliRunner().invoke(app, ["studio", "check", str(root.parent / "p.json"), "--root", str(root)])
+    assert redone.exit_code == 2 and "Traceback" not in redone.output
+
+
+def test_refused_combinations_say_why(team_repo: Path) -> None:
+    cases = [
+        (["push", "--pass", NAME, "--gold"], "a pass starts with no annotation"),
+        (["push", "--pass", "two words"], "a pass name is"),
+        (["push", "--overlap", "2"], "is the overlap of a --pass"),
+        (["pull", "--pass", NAME, "--utf16"], "not with --pass"),
+        (["pull", "--pass", NAME, "--with-predictions"], "pre-annotations never join"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(app, ["studio", *args, "--root", str(team_repo)], env={ENV_TOKEN: "t"})
+        assert result.exit_code == 2 and message in result.output, (args, result.output)
+
+
 # ---------------------------------------------------------------------------------------------
 # on the session's server: two annotators, blind, each from their own queue
 
@@ -168,8 +242,7 @@ def run(*args: str, url: str):
 def team_repo(tmp_path: Path) -> Path:
     """A project whose committed work came from a pull (doc-x: two annotations, one of them gold; a pair and
     its gold label), a document nobody has annotated yet (doc-y), and a declared team."""
-    labelled = pair_task()
-    labelled["annotations"][0]["ground_truth"] = True  # committed tasks have their gold marked
+    labelled = pair_task(gt=True)  # committed tasks have their gold marked
     root = write_repo(tmp_path, [span_task()], [labelled])
     apply_exports(root, [span_task()], [labelled])
     add_document(root, "doc-y", TEXT_Y)
@@ -227,6 +300,7 @@ def test_a_pass_is_annotated_blind_from_each_queue_and_pulled_beside_the_committ
     one.submit(spans_p.id, first, region_results(mine, first["data"]["text"]))
     seen = two.next(spans_p.id)
     assert seen["id"] == first["id"] and seen["annotations"] == []  # ann1's work is not shown to ann2
+    assert seen["predictions"] == first["predictions"]  # the same pre-annotations for every annotator
     two.submit(spans_p.id, seen, region_results(mine[:1], seen["data"]["text"]))
     y1 = one.next(spans_p.id)
     assert y1["data"]["doc_id"] == "doc-y"
