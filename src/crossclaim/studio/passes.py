@@ -19,6 +19,7 @@ Every pull also gives the regions Label Studio named at random their readable da
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -334,7 +335,7 @@ def carried(annotations: Path) -> Carried:
     out = Carried()
     path = annotations / SPAN_EXPORT
     marks = (f'"{PASS_KEY}"'.encode(), f'"{ID_META}"'.encode())
-    if path.is_file():
+    if path.is_file() and _mentions(path, marks):
         for n, piece in enumerate(iter_array_raw(path)):
             if any(m in piece for m in marks):
                 _carry(parse_element(piece, str(path), n), "doc_id", out.spans, out.ids)
@@ -342,6 +343,16 @@ def carried(annotations: Path) -> Carried:
         for raw in read_json(annotations / PAIR_EXPORT):
             _carry(raw, "pair_id", out.pairs, None)
     return out
+
+
+def _mentions(path: Path, marks: tuple[bytes, ...]) -> bool:
+    """Whether a file holds any of ``marks`` (one search through the mapped file: most exports hold none)."""
+    import mmap
+
+    if path.stat().st_size == 0:
+        return False
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        return any(data.find(m) >= 0 for m in marks)
 
 
 def _carry(raw: object, key: str, annotations: dict[str, list[dict]], ids: dict | None) -> None:
@@ -376,10 +387,34 @@ def prepared_spans(spans: object, carry: Carried, scratch: Path, where: str) -> 
 
     A document whose task the export lacks gets none back: the lost work is named by the pull.
     """
-    tasks = (with_carried(t, "doc_id", carry.spans, carry.ids, where) for t in _tasks(spans, where))
     if not isinstance(spans, Path):
-        return list(tasks)
-    return write_array(tasks, scratch / "prepared-spans.json")
+        return [with_carried(t, "doc_id", carry.spans, carry.ids, where) for t in _tasks(spans, where)]
+    from crossclaim.formats.jsonstream import iter_array_raw, parse_element
+
+    def tasks() -> Iterator[bytes]:
+        for n, piece in enumerate(iter_array_raw(spans, where)):
+            if carry.spans or carry.ids or _random_ids(piece):  # else the task goes on as the server wrote it
+                piece = orjson.dumps(
+                    with_carried(parse_element(piece, where, n), "doc_id", carry.spans, carry.ids, where)
+                )
+            yield piece
+
+    dest = scratch / "prepared-spans.json"
+    with open(dest, "wb") as fh:
+        fh.write(b"[")
+        for n, piece in enumerate(tasks()):
+            fh.write((b"," if n else b"") + piece)
+        fh.write(b"]")
+    return dest
+
+
+_ID_VALUES = re.compile(rb'"id"\s*:\s*"((?:[^"\\]|\\.)*)"')  # every string-valued "id" of a task's JSON
+_READABLE = re.compile(rb"[a-z]+[0-9]+")
+
+
+def _random_ids(piece: bytes) -> bool:
+    """Whether a task's JSON holds a region id that is not readable (read without parsing the task)."""
+    return any(_READABLE.fullmatch(value) is None for value in _ID_VALUES.findall(piece))
 
 
 def prepared_pairs(pairs: object, carry: Carried, where: str) -> list:
