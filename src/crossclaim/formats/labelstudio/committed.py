@@ -6,8 +6,9 @@ None of it is gold, and all of it changes when the same work is pushed to anothe
 again. The committed form keeps what a rebuild and a push need: the task ``data`` and ``meta`` (with the
 dataset ids handed out to Label Studio's random region ids, ``ids.ID_META``); per annotation the
 annotator's e-mail, ``ground_truth``, ``was_cancelled``, ``lead_time``, the result and the pass that brought
-it, if any (``pass``, absent otherwise), regenerated from the validated records, so it is exactly what ``push`` sends (a pair task's data
-gets the context shown to the annotator, recomputed from the gold). Predictions (pre-annotations)
+it, if any (``pass``, absent otherwise), regenerated from the validated records, so it is exactly what
+``push`` sends (a pair task's data gets the context shown to the annotator, recomputed from the gold;
+``push`` sends a pass's annotations to the pass's projects only). Predictions (pre-annotations)
 are not gold: they go to a file of their own, and only when asked for. The record ``push`` keeps in
 a task's meta (``PUSH_META``) is the server's business and is dropped too.
 
