@@ -146,7 +146,7 @@ def _training_rows(doc: Document, spans: list[Span], contradictory: set[str]) ->
     by_layer = {}
     tag_layer = {t.name: t for t in TAG_LAYERS}
     for name in LAYERS:
-        ids, _ = spans_to_tag_ids(view.starts, view.ends, selected(tag_layer[name], spans, contradictory), name)
+        ids = spans_to_tag_ids(view.starts, view.ends, selected(tag_layer[name], spans, contradictory), name)
         tags = [TAG_NAMES[name][k] for k in ids]
         by_layer[name] = [tags[i:j] for i, j in view.sentences]
     return feats, by_layer

@@ -138,6 +138,29 @@ def write_repo(root: Path, tasks: list[dict] | None = None, pairs: list[dict] | 
     return root
 
 
+def built_tables(root: Path) -> dict[str, dict[str, object]]:
+    """Build ``root`` (the one build path) and read its data files back: config -> split -> arrow table
+    (an empty table for a split without a data file)."""
+    import pyarrow.parquet as pq
+
+    from crossclaim.dataset.build import build as run_build
+    from crossclaim.dataset.tables import arrow_schema
+    from crossclaim.schema.scheme import CONFIGS, SPLITS
+
+    if not (root / "DATASHEET.md").exists():
+        (root / "DATASHEET.md").write_text("<!-- BEGIN GENERATED: statistics -->\n<!-- END GENERATED: statistics -->\n")
+    run_build(root, workers=1)
+    return {
+        config: {
+            split: pq.read_table(path)
+            if (path := root / "dataset" / config / f"{split}-00000-of-00001.parquet").exists()
+            else arrow_schema(config).empty_table()
+            for split in SPLITS
+        }
+        for config in CONFIGS
+    }
+
+
 def add_document(root: Path, doc_id: str, page: str, **meta: object) -> None:
     """Add a document to a repository made by ``write_repo``: a raw page of its own, taken whole."""
     ann = root / "annotations"

@@ -155,6 +155,25 @@ class Staged:
         """Keep nothing: the transaction ends without replacing anything (a dry run)."""
         self.abandoned = True
 
+    def changed(self) -> list[str]:
+        """The paths under ``root`` (relative, sorted) that a commit would change: a dry run's answer to
+        "are the outputs up to date?" (a file staged with the bytes its target has changes nothing; a
+        staged directory changes every file of it that is new, different or gone)."""
+        out: list[str] = []
+        for rel, kind in sorted(self.entries.items()):
+            staged, target = self._staged(Path(rel)), self.root / rel
+            if kind == "file":
+                if not (target.is_file() and filecmp.cmp(target, staged, shallow=False)):
+                    out.append(rel)
+                continue
+            new, old = _files_under(staged), _files_under(target)
+            out += [
+                f"{rel}/{name}"
+                for name in sorted(new | old)
+                if name not in new or name not in old or not filecmp.cmp(staged / name, target / name, shallow=False)
+            ]
+        return out
+
     def commit(self) -> None:
         """Write the journal (the commit point), then move every staged path into place."""
         entries = []
@@ -333,3 +352,8 @@ def _exchange(a: Path, b: Path) -> bool:
     if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
         return False
     raise OSError(code, os.strerror(code), str(a))
+
+
+def _files_under(path: Path) -> set[str]:
+    """The files under ``path``, relative POSIX paths (none when it is not a directory)."""
+    return {p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()} if path.is_dir() else set()

@@ -6,13 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import TEXT, add_document, gold_spans, span, task, write_repo
+from conftest import TEXT, add_document, built_tables, gold_spans, span, task, write_repo
 from datasets import load_dataset
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
-from crossclaim.dataset.gold import load_gold
-from crossclaim.dataset.tables import make_tables
 from crossclaim.formats.labelstudio.pairs import pair_results
 from crossclaim.schema.records import Pair, pair_id
 
@@ -72,11 +70,10 @@ def contradiction(tmp_path: Path, annotations: list[dict] | None = None) -> Path
 
 
 def test_contradictory_claims_come_from_pairs(tmp_path: Path) -> None:
-    gold = load_gold(contradiction(tmp_path) / "annotations")
-    tables = make_tables(gold)
-    claims = tables.tables["documents"]["test"].column("claims").to_pylist()[0]
+    tables = built_tables(contradiction(tmp_path))
+    claims = tables["documents"]["test"].column("claims").to_pylist()[0]
     assert {c["id"]: c["contradictory"] for c in claims} == {"c2": True, "c9": True}
-    assert tables.tables["claim_pairs"]["test"].num_rows == 1
+    assert tables["claim_pairs"]["test"].num_rows == 1
 
 
 def test_a_pair_not_labelled_yet_is_named_and_a_gold_without_label_refused(tmp_path: Path) -> None:
@@ -243,7 +240,10 @@ def test_gold_annotator_flag_chooses_among_several(tmp_path: Path) -> None:
     }
     t["annotations"].append(other)
     root = write_repo(tmp_path, [t])
-    assert build(root).exit_code == 2  # two annotations, no ground_truth mark: never a guess
+    disputed = build(root)  # two annotations that differ, no rule chooses: never a guess
+    assert disputed.exit_code == 0, disputed.output
+    assert "doc doc-x is in dispute (a@example.org, b@example.org disagree" in disputed.output
+    assert "left out of the dataset until it is settled" in disputed.output and "from 0 documents" in disputed.output
     result = runner.invoke(app, ["build", "--root", str(root), "--gold", "b@example.org"])
     assert result.exit_code == 0, result.output
     row = load_dataset(str(root / "dataset"), "documents")["test"][0]

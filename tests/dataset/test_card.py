@@ -214,3 +214,38 @@ def test_release_is_the_newest_changelog_entry() -> None:
     assert release_of("# Changelog\n\n## 2.1.0 (2027-03-04)\n\ntext\n\n## 2.0.0 (2027-01-01)\n").version == "2.1.0"
     assert release_of("## 1.2.3\n").date is None
     assert release_of(None).version == "0.0.0"
+
+
+def test_the_card_says_what_stands_behind_the_contradicts_pairs_of_each_split() -> None:
+    """Pairs, distinct claims and discrepancies per split, as the card states them, recounted from the published
+    claim_pairs config with a union-find of the test's own; and the caution is there."""
+    import pyarrow.parquet as pq
+    from test_pairset import groups_by_hand
+
+    from crossclaim.schema.scheme import PAIR_LABELS, SPLITS
+
+    card = (DATASET / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in card.splitlines():
+        for name in ("CONTRADICTS pairs", "distinct claims in them", "distinct discrepancies"):
+            if line.startswith(f"| {name} |"):
+                rows[name] = [int(x) for x in line.strip("|").split("|")[1:]]
+    every = []
+    for k, split in enumerate(SPLITS):
+        path = DATASET / "claim_pairs" / f"{split}-00000-of-00001.parquet"
+        table = pq.read_table(path).to_pylist() if path.exists() else []
+        ends = [
+            (
+                (r["claim_a"]["document_id"], r["claim_a"]["claim_id"]),
+                (r["claim_b"]["document_id"], r["claim_b"]["claim_id"]),
+            )
+            for r in table
+            if r["label"] == PAIR_LABELS.index("CONTRADICTS")
+        ]
+        every += ends
+        assert rows["CONTRADICTS pairs"][k] == len(ends), split
+        assert rows["distinct claims in them"][k] == len({c for e in ends for c in e}), split
+        assert rows["distinct discrepancies"][k] == groups_by_hand(ends), split
+    assert rows["distinct discrepancies"][-1] == groups_by_hand(every)
+    assert rows["CONTRADICTS pairs"][SPLITS.index("test")] > rows["distinct discrepancies"][SPLITS.index("test")]
+    assert "The pairs are not independent" in card and "resample claims" in card

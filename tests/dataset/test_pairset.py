@@ -208,3 +208,40 @@ def test_push_gets_a_task_for_every_pair_without_one(monkeypatch_catch_all) -> N
         }
     ]
     assert new[0].annotations == []
+
+
+# ---------------------------------------------------------------------------------------------
+# the claim graph: what stands behind a set of pairs
+
+
+def groups_by_hand(ends: list[tuple[tuple[str, str], tuple[str, str]]]) -> int:
+    """Connected groups of claims, by union-find (an implementation independent of scipy's)."""
+    parent: dict = {}
+
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in ends:
+        parent[find(a)] = find(b)
+    return len({find(c) for end in ends for c in end})
+
+
+def test_discrepancies_count_pairs_claims_and_connected_groups() -> None:
+    a, b, c, d, e = (("d1", "c1"), ("d2", "c1"), ("d3", "c1"), ("d1", "c2"), ("d2", "c2"))
+    found = pairset.discrepancies([(a, b), (b, c), (d, e)])  # a-b-c one discrepancy through b; d-e another
+    assert (found.pairs, found.claims, found.groups) == (3, 5, 2)
+    assert pairset.discrepancies([]) == pairset.Discrepancies(0, 0, 0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.integers(0, 7)).filter(lambda t: t[0] != t[1]), max_size=12))
+def test_discrepancies_agree_with_union_find(edges) -> None:
+    ends = [((f"d{x % 3}", f"c{x}"), (f"d{y % 3}", f"c{y}")) for x, y in edges]
+    found = pairset.discrepancies(ends)
+    assert found.pairs == len(ends)
+    assert found.claims == len({c for end in ends for c in end})
+    assert found.groups == groups_by_hand(ends)

@@ -8,11 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, built_tables
 
 from crossclaim.dataset.gold import load_gold
 from crossclaim.dataset.splits import contradictory_claims, pair_split
-from crossclaim.dataset.tables import make_tables
 from crossclaim.schema.records import Pair, pair_id
 from crossclaim.schema.scheme import CONFIGS, SPLITS
 
@@ -79,8 +78,10 @@ def _without(src: Path, dest: Path, dropped: set[str]) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def full_tables():
-    return make_tables(load_gold(REPO / "annotations")).tables
+def full_tables(tmp_path_factory):
+    root = tmp_path_factory.mktemp("full")
+    shutil.copytree(REPO / "annotations", root / "annotations")
+    return built_tables(root)
 
 
 @pytest.mark.parametrize("kept", [("train",), ("train", "validation")])
@@ -90,7 +91,7 @@ def test_earlier_splits_are_unchanged_without_the_later_splits(tmp_path: Path, f
     gold = load_gold(tmp_path / "annotations")
     assert gone and not {d.id for d in gold.docs} & gone
     assert {d.split for d in gold.docs} == set(kept)
-    rebuilt = make_tables(gold).tables
+    rebuilt = built_tables(tmp_path)
     for config in CONFIGS:
         for split in kept:
             assert full_tables[config][split].num_rows > 0, f"{config}/{split} is empty: the check would be vacuous"

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from crossclaim.cli import app
 from crossclaim.dataset.gold import Gold
+from crossclaim.dataset.pairset import claim_groups
 from crossclaim.evaluation.counts import (
     count,
     index_gold,
@@ -27,7 +28,6 @@ from crossclaim.evaluation.counts import (
     with_pseudo,
 )
 from crossclaim.evaluation.metrics import (
-    claim_groups,
     distinct,
     interval,
     pair_macro_f1,

@@ -15,19 +15,22 @@ from crossclaim.formats.labelstudio.pairs import parse_pair_tasks
 from crossclaim.formats.labelstudio.spans import parse_span_export, region_results
 
 ANNOTATIONS = REPO / "annotations"
-TASK_KEYS = {"data", "meta", "annotations"}
-ANNOTATION_KEYS = {"completed_by", "ground_truth", "was_cancelled", "lead_time", "result"}
+TASK_KEYS = {"data", "meta", "annotations", "gold"}
+ANNOTATION_KEYS = {"completed_by", "updated_by", "ground_truth", "was_cancelled", "lead_time", "result"}
 
 
 def served(export: list[dict], seed: int) -> list[dict]:
-    """The export as a server might hand it back: its own ids and times, any order."""
+    """The export as a server might hand it back: its own ids and times, any order, no gold record (the
+    rule finds the same gold), ``updated_by`` empty as after a bulk import."""
     rng = random.Random(seed)
     out = copy.deepcopy(export)
     rng.shuffle(out)
     for n, t in enumerate(out):
+        t.pop("gold", None)
         t.update(id=1000 + n, inner_id=n, created_at=f"2030-01-0{seed % 9 + 1}T00:00:00Z", updated_by=seed, project=7)
         for k, a in enumerate(t["annotations"]):
             a.update(id=5000 + k + seed, created_ago=f"{seed} minutes", unique_id=f"u-{seed}-{k}", task=1000 + n)
+            a["updated_by"] = None
             a["completed_by"] = {**a["completed_by"], "id": seed + k, "first_name": ""}
             rng.shuffle(a["result"])
         rng.shuffle(t["annotations"])
@@ -45,8 +48,10 @@ def test_the_committed_exports_are_in_committed_form() -> None:
     assert export_json(c.spans) == (ANNOTATIONS / SPAN_EXPORT).read_text(encoding="utf-8")
     assert export_json(c.pairs) == (ANNOTATIONS / PAIR_EXPORT).read_text(encoding="utf-8")
     for t in [*spans, *pairs]:
-        assert set(t) <= TASK_KEYS
+        assert set(t) - {"meta"} == TASK_KEYS - {"meta"} and set(t["gold"]) == {"annotation", "annotator", "rule"}
         assert all(set(a) == ANNOTATION_KEYS and set(a["completed_by"]) == {"email"} for a in t["annotations"])
+        gold = t["annotations"][t["gold"]["annotation"]]
+        assert gold["completed_by"]["email"] == t["gold"]["annotator"] and gold["ground_truth"]
 
 
 def test_server_ids_times_and_order_change_no_committed_byte() -> None:

@@ -139,7 +139,7 @@ def test_json_lines_split_on_newline_only() -> None:
 
 
 def test_exports_streamed_element_by_element_have_the_same_integer_bound(tmp_path: Path) -> None:
-    from crossclaim.formats.jsonstream import iter_array
+    from crossclaim.formats.jsonio import iter_array
 
     path = tmp_path / "export.json"
     path.write_text('[{"id": 1, "text": "' + "1" * 40 + '"}, {"id": 9223372036854775813}]')

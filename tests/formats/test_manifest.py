@@ -232,3 +232,64 @@ def test_a_text_is_one_document_at_ingest_and_at_build(tmp_path: Path) -> None:
     result = runner.invoke(app, ["build", "--root", str(root)])
     assert result.exit_code == 2, result.output
     assert "manifest.json: document doc-3: has the same text as document doc-x (test split)" in result.output
+
+
+# ---------------------------------------------------------------------------------------------
+# page furniture declared per document
+
+FANS = 122  # "Fans wrote 小米 🚗 SU7 online." closes the fixture text (149 characters)
+
+
+def furniture(*ranges: tuple[int, int, str]) -> list[dict]:
+    return [{"start": a, "end": b, "kind": k} for a, b, k in ranges]
+
+
+BAD_FURNITURE = {
+    "not a list": ({"start": 0, "end": 6, "kind": "byline"}, "field furniture: must be a list of ranges"),
+    "unknown kind": (
+        furniture((0, 6, "footer")),
+        "furniture[0].kind: 'footer' is not a kind of furniture (allowed: byline",
+    ),
+    "kind a list": (furniture((0, 6, ["byline"])), "furniture[0].kind: ['byline'] is not a kind of furniture"),  # type: ignore[arg-type]
+    "missing end": ([{"start": 0, "kind": "byline"}], "furniture[0].end: missing"),
+    "end a string": ([{"start": 0, "end": "6", "kind": "byline"}], "furniture[0].end: must be an integer"),
+    "extra field": ([{"start": 0, "end": 6, "kind": "byline", "text": "x"}], "furniture[0].text: unknown field"),
+    "empty": (furniture((6, 6, "byline")), "furniture[0]: 6:6 is not a range of the document"),
+    "overlapping": (
+        furniture((0, 6, "byline"), (4, 9, "caption")),
+        "furniture[1]: 4:9 overlaps the range before it, 0:6",
+    ),
+    "unsorted": (
+        furniture((FANS, 149, "promo"), (0, 6, "byline")),
+        f"furniture[1]: 0:6 comes before the range before it, {FANS}:149",
+    ),
+    "beyond the text": (
+        furniture((FANS, 150, "promo")),
+        f"furniture[0]: {FANS}:150 ends beyond the document (149 characters)",
+    ),
+    "cutting a token": (furniture((0, 4, "byline")), "furniture[0]: 0:4: its end 4 cuts the token 'Xiaomiunveiled'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FURNITURE))
+def test_bad_furniture_is_refused_in_one_line_naming_the_range(tmp_path: Path, case: str) -> None:
+    value, fragment = BAD_FURNITURE[case]
+    root = edited(write_repo(tmp_path), lambda m, d: d.update(furniture=value))
+    result = runner.invoke(app, ["build", "--root", str(root)])
+    assert result.exit_code == 2, result.output
+    assert "manifest.json: document doc-x, field furniture" in result.output and fragment in result.output
+    assert not (root / "dataset").exists()
+
+
+def test_furniture_is_read_sorted_and_written_only_when_declared(tmp_path: Path) -> None:
+    from crossclaim.formats.manifest import manifest_entry
+    from crossclaim.schema.records import Furniture
+
+    root = edited(write_repo(tmp_path), lambda m, d: d.update(furniture=furniture((FANS, 149, "promo"))))
+    (doc,) = load_manifest(root / "annotations")
+    assert doc.furniture == (Furniture(FANS, 149, "promo"),)
+    assert doc.text[FANS:149] == "Fans wrote 小米 🚗 SU7 online."
+    assert manifest_entry(doc)["furniture"] == furniture((FANS, 149, "promo"))
+    assert "furniture" not in manifest_entry(load_manifest(write_repo(tmp_path / "plain") / "annotations")[0])
+    assert doc.furniture_at(FANS - 5, FANS) is None and doc.furniture_at(FANS - 5, FANS + 1) is not None
+    assert doc.furniture_at(148, 149) is not None and doc.furniture_at(FANS + 3, FANS + 3) is not None

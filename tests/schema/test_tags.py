@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import TEXT, gold_spans
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,8 +16,7 @@ def roundtrip(text: str, spans: list[Span]) -> None:
     view = token_view(text, spans)
     for t in TAG_LAYERS:
         chosen = selected(t, spans, {"c2"})
-        ids, lost = spans_to_tag_ids(view.starts, view.ends, chosen, t.name)
-        assert lost == 0
+        ids = spans_to_tag_ids(view.starts, view.ends, chosen, t.name)
         names = [TAG_NAMES[t.name][i] for i in ids]
         back = tags_to_spans(names, view.starts, view.ends)
         assert back == sorted((s.start, s.end, s.label) for s in chosen), t.name
@@ -47,8 +47,15 @@ def test_split_inside_number_and_name() -> None:
 def test_projected_prediction_inside_token_takes_the_token() -> None:
     view = token_view("Xiaomiunveiled it.", [])
     pred = [Span("entities", "p", 0, 6, "Xiaomi", "ORG")]
-    ids, lost = spans_to_tag_ids(view.starts, view.ends, pred, "entity_tags")
-    assert [TAG_NAMES["entity_tags"][i] for i in ids] == ["B-ORG", "O", "O"] and lost == 0
+    ids = spans_to_tag_ids(view.starts, view.ends, pred, "entity_tags")
+    assert [TAG_NAMES["entity_tags"][i] for i in ids] == ["B-ORG", "O", "O"]
+
+
+def test_spans_that_share_a_token_are_not_gold() -> None:
+    view = token_view("Xiaomi unveiled it.", [])
+    both = [Span("entities", "a", 0, 6, "Xiaomi", "ORG"), Span("entities", "b", 3, 15, "omi unveiled", "ORG")]
+    with pytest.raises(ValueError, match="share one"):
+        spans_to_tag_ids(view.starts, view.ends, both, "entity_tags")
 
 
 WORDS = st.sampled_from(["Xiaomi", "EV", "76,000", "cars", "said", "小米", "🚗", "U.S.", "2025.Adek", "’s", ",", "."])

@@ -235,3 +235,24 @@ def test_a_pair_made_stale_by_a_catch_all_topic_is_named_and_pulled_once_declare
     )
     pull(root, [declared], [pair_task()])
     assert build(root).pairs == 1
+
+
+def test_gold_in_page_furniture_is_refused_by_a_pull_until_deleted(tmp_path: Path) -> None:
+    """Furniture declared in the manifest while the committed gold still holds spans in it: a pull of the same
+    work names each such span and writes nothing; once they are deleted in Label Studio the pull goes through."""
+    root = write_repo(tmp_path, [task(gold_spans())])
+    apply_exports(root, [task(gold_spans())], [])
+    path = root / "annotations" / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    fans = TEXT.index("Fans wrote")
+    manifest["documents"][0]["furniture"] = [{"start": fans, "end": len(TEXT), "kind": "promo"}]
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    before = tree(root)
+    with pytest.raises(InputError) as refused:
+        pull(root, [task(gold_spans())], [])
+    assert [where.rsplit(", ", 1)[-1] for where, _ in refused.value.problems] == ["region e5", "region e6"]
+    assert tree(root) == before
+    kept = [s for s in gold_spans() if s.end <= fans]
+    assert pull(root, [task(kept)], []) == [
+        "doc-x: gold spans 2 removed (e5, e6); annotations 1 changed (a@example.org)"
+    ]

@@ -16,6 +16,7 @@ app = typer.Typer(
 )
 for command in (
     dataset.build,
+    dataset.release,
     dataset.summary,
     dataset.diff,
     dataset.ingest,

@@ -114,6 +114,16 @@ def one_line(text: str) -> str:
     return text if len(text) <= MAX_LINE else text[: MAX_LINE - 1] + "…"
 
 
+def warn_unreleased(root: Path, releases: list) -> None:
+    """A warning on stderr (the command still succeeds) when dataset/ publishes gold other than the last
+    release's under the same version (``dataset.releases``); ``releases``: the record, read before the work."""
+    from crossclaim.dataset.releases import unreleased_change
+
+    warning = unreleased_change(root, releases)
+    if warning:
+        err.print(f"warning: {warning}", markup=False, highlight=False)
+
+
 def print_error(line: str) -> None:
     err.print(Text.assemble(("error:", "red"), " ", one_line(line)))
 

@@ -1,4 +1,4 @@
-"""``crossclaim build``, ``summary``, ``diff`` and ``ingest``: the dataset commands."""
+"""``crossclaim build``, ``release``, ``summary``, ``diff`` and ``ingest``: the dataset commands."""
 
 from __future__ import annotations
 
@@ -7,13 +7,19 @@ from typing import Annotated
 
 import typer
 
-from crossclaim.cli.common import ROOT, err, friendly, out, progress_bar, project_root
+from crossclaim.cli.common import ROOT, err, friendly, out, progress_bar, project_root, warn_unreleased
 
 
 @friendly
 def build(
     root: ROOT = None,
-    gold: Annotated[str | None, typer.Option(help="Annotator whose annotation is gold on every task.")] = None,
+    gold: Annotated[
+        str | None,
+        typer.Option(
+            help="Annotator whose annotation is gold on the tasks they annotated, where the export records no gold "
+            "(see the gold rule in the README)."
+        ),
+    ] = None,
     utf16: Annotated[
         bool,
         typer.Option(
@@ -34,9 +40,11 @@ def build(
 ) -> None:
     """Validate annotations/ and regenerate dataset/ and the generated docs, committed as one set."""
     from crossclaim.dataset.build import build as run_build
+    from crossclaim.dataset.releases import read_releases
     from crossclaim.formats.manifest import load_manifest
 
     root = project_root(root)
+    releases = read_releases(root)  # a bad record is refused before anything is written
     n = len(load_manifest(root / "annotations"))
     with progress_bar() as bar:
         task = bar.add_task("building", total=n)
@@ -57,6 +65,27 @@ def build(
         f"{report.pairs} claim pairs; {report.tokens_cut} tokens split at span boundaries",
         highlight=False,
     )
+    warn_unreleased(root, releases)
+
+
+@friendly
+def release(
+    version: Annotated[str, typer.Argument(help="The version released, X.Y.Z: the changelog's newest entry.")],
+    root: ROOT = None,
+    gold: Annotated[str | None, typer.Option(help="Annotator whose annotation is gold on every task.")] = None,
+) -> None:
+    """Record VERSION as released with the gold dataset/ publishes (annotations/releases.json): only for a
+    version greater than the last, named by the changelog's newest entry, with dataset/ built from annotations/ now."""
+    from crossclaim.dataset.releases import RELEASES
+    from crossclaim.dataset.releases import release as run
+
+    root = project_root(root)
+    made = run(root, version, gold)
+    out.print(
+        f"released {made.version}: {len(made.gold.documents)} documents and the claim pairs of "
+        f"{len(made.gold.claim_pairs)} splits recorded in {RELEASES.as_posix()}",
+        highlight=False,
+    )
 
 
 @friendly
@@ -72,7 +101,13 @@ def diff(
     old: Annotated[Path, typer.Argument(help="Directory holding the older spans.json and pairs.json exports.")],
     new: Annotated[Path, typer.Argument(help="Directory holding the newer spans.json and pairs.json exports.")],
     root: ROOT = None,
-    gold: Annotated[str | None, typer.Option(help="Annotator whose annotation is gold on every task.")] = None,
+    gold: Annotated[
+        str | None,
+        typer.Option(
+            help="Annotator whose annotation is gold on the tasks they annotated, where the export records no gold "
+            "(see the gold rule in the README)."
+        ),
+    ] = None,
 ) -> None:
     """Print, as Markdown for the changelog, the gold spans (per document and layer) and claim pairs added,
     removed, relabelled or changed between two exports (read against this project's manifest)."""

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from crossclaim.cli.common import ROOT, err, friendly, out, output_file, project_root
+from crossclaim.cli.common import ROOT, err, friendly, out, output_file, project_root, warn_unreleased
 from crossclaim.errors import InputError
 from crossclaim.studio.client import Studio
 from crossclaim.studio.server import DEFAULT_URL, DEFAULT_USER, ENV_URL, ENV_USER, read_state, token_from_env
@@ -190,7 +190,12 @@ def _predictions(root: Path, systems: list[str], path: Path | None, name: str | 
 def pull(
     root: ROOT = None,
     url: URL = None,
-    gold: Annotated[str | None, typer.Option(help="Annotator whose annotations are gold.")] = None,
+    gold: Annotated[
+        str | None,
+        typer.Option(
+            help="Annotator whose annotation is gold on the tasks they annotated (unless one is ground truth)."
+        ),
+    ] = None,
     utf16: Annotated[
         bool, typer.Option("--utf16", help="The server counts offsets in UTF-16 code units (older Label Studio).")
     ] = False,
@@ -198,6 +203,13 @@ def pull(
         bool,
         typer.Option(
             "--accept-deletions", help="Accept that tasks or annotations missing on the server leave the gold."
+        ),
+    ] = False,
+    accept_edits: Annotated[
+        bool,
+        typer.Option(
+            "--accept-edits",
+            help="Accept annotations changed in Label Studio by someone other than their author (or push's account).",
         ),
     ] = False,
     with_predictions: Annotated[
@@ -215,10 +227,16 @@ def pull(
         ),
     ] = None,
 ) -> None:
-    """Export both projects, validate, show what changes, then replace annotations/exports and dataset/ as one set."""
+    """Export both projects, validate, show what changes, then replace annotations/exports and dataset/ as one set.
+
+    Each task's gold is chosen by the rule (see the README): a task in dispute keeps its previous gold,
+    or stays out of the dataset, and is named in a note; `crossclaim studio disputes` lists what differs."""
     root = project_root(root)
+    from crossclaim.dataset.releases import read_releases
     from crossclaim.studio.passes import pull_pass
     from crossclaim.studio.sync import pull as run
+
+    releases = read_releases(root)  # a bad record is refused before anything is written
 
     def show(lines: list[str]) -> None:
         for line in lines:
@@ -232,7 +250,15 @@ def pull(
                     "not with --pass: a pass's export comes from Label Studio 1.23 and its "
                     "pre-annotations never join the committed exports",
                 )
-        report = pull_pass(root, connect(root, url), pass_name, gold, accept_deletions=accept_deletions, show=show)
+        report = pull_pass(
+            root,
+            connect(root, url),
+            pass_name,
+            gold,
+            accept_deletions=accept_deletions,
+            accept_edits=accept_edits,
+            show=show,
+        )
     else:
         report = run(
             root,
@@ -240,6 +266,7 @@ def pull(
             gold,
             utf16=utf16,
             accept_deletions=accept_deletions,
+            accept_edits=accept_edits,
             with_predictions=with_predictions,
             show=show,
         )
@@ -249,6 +276,7 @@ def pull(
         f"pulled and rebuilt: {report.documents} documents, {sum(report.spans.values())} gold spans, "
         f"{report.pairs} claim pairs"
     )
+    warn_unreleased(root, releases)
 
 
 @studio_app.command()
@@ -262,6 +290,9 @@ def check(
     utf16: Annotated[bool, typer.Option("--utf16", help="The export counts offsets in UTF-16 code units.")] = False,
     accept_deletions: Annotated[
         bool, typer.Option("--accept-deletions", help="Accept that work missing from the export leaves the gold.")
+    ] = False,
+    accept_edits: Annotated[
+        bool, typer.Option("--accept-edits", help="Accept annotations changed by someone other than their author.")
     ] = False,
     project: Annotated[
         str | None, typer.Option(help="spans or pairs: which project the files come from (default: from their data).")
@@ -300,6 +331,7 @@ def check(
             gold,
             utf16=utf16,
             accept_deletions=accept_deletions,
+            accept_edits=accept_edits,
             show=show,
             commit=False,
             source=source,
@@ -334,3 +366,42 @@ def agreement(
         from crossclaim.files import write_text_atomic
 
         write_text_atomic(output, text)
+
+
+@studio_app.command()
+@friendly
+def disputes(
+    root: ROOT = None,
+    url: URL = None,
+    gold: Annotated[
+        str | None, typer.Option(help="Annotator whose annotation is gold on the tasks they annotated, as for pull.")
+    ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Also list settled tasks whose annotations differ (with their gold).")
+    ] = False,
+    output: Annotated[Path, typer.Option("--out", help="The HTML page to write.")] = Path("disputes.html"),
+) -> None:
+    """List every disagreement between annotators by task and layer, with each task's link in Label Studio;
+    also written as one self-contained HTML page. An adjudicator settles a dispute with an annotation of
+    their own: the next pull takes it as gold."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from crossclaim.studio.disputes import disputes_on_server, summary, write_page
+
+    root = project_root(root)
+    output_file(output, "--out")
+    found = disputes_on_server(connect(root, url), root / "annotations", gold, everything)
+    for d in found:
+        title = Text.assemble((f"{d.what} {d.key}", "bold"), "  ", (d.status, "red" if not d.settled else "green"))
+        table = Table(title=title, title_justify="left", show_lines=False, expand=False)
+        for column in ("layer", "annotator", "difference", "what"):
+            table.add_column(column, overflow="fold")
+        for layer in d.layers:
+            for v in d.versus:
+                for diff in (x for x in v.differences if x.layer == layer):
+                    table.add_row(Text(layer), Text(v.annotator), Text(diff.kind), Text(diff.what))
+        out.print(table)
+        out.print(Text(f"  reference: {d.reference}" + (f"; open {d.link}" if d.link else "")))
+    write_page(output, found)
+    out.print(Text(f"{summary(found)}; written to {output}"))

@@ -208,7 +208,7 @@ how it was made. Version {release.version} (changes: `{CHANGELOG_FILE}`).
 
 | config | one row per | |
 |---|---|---|
-| `documents` (default) | document | metadata, text, each layer as a list of spans (offsets, text, label, attributes) |
+| `documents` (default) | document | metadata, text, spans per layer (offsets, text, label, attributes), `furniture` |
 | `tokens` | sentence | tokens, token character offsets, {tag_layers} IOB2 tag layers (what seqeval scores) |
 | `claim_pairs` | pair of claims | both claims (document id, claim id, text), each one's topic, label, rationale |
 

@@ -1,6 +1,10 @@
 """The validated gold: manifest documents, Label Studio exports, the gold annotation of each task.
 
-``load_gold`` is the only way annotations/ is read; it raises InputError naming file, task and
+The rules of reading annotations/ live here and in ``formats``: ``read_pairs`` (the claim-pair
+export), ``gold_of_tasks`` (the span tasks, validated by ``parse_span_tasks``, each with its gold
+annotation) and ``pair_problems`` (pairs against the gold claims). ``load_gold`` applies them to the
+whole of annotations/ at once (scoring, the leaderboard, push); a build applies the same functions a
+part of the span export at a time (``dataset.build``). Each raises InputError naming file, task and
 region on bad input.
 """
 
@@ -21,14 +25,15 @@ from crossclaim.dataset.pairset import (
     topics_of,
 )
 from crossclaim.dataset.splits import contradictory_claims
-from crossclaim.errors import InputError, Problems
-from crossclaim.formats.jsonio import read_json
-from crossclaim.formats.jsonstream import iter_array
-from crossclaim.formats.labelstudio.annotations import choose_gold
+from crossclaim.errors import InputError, Problems, shown
+from crossclaim.formats.jsonio import iter_array, read_json
+from crossclaim.formats.labelstudio.annotations import IN_DISPUTE, GoldPolicy, dispute_note, settle_gold
 from crossclaim.formats.labelstudio.pairs import PairTask, gold_pairs, parse_pair_tasks, unknown_claims
 from crossclaim.formats.labelstudio.spans import parse_span_tasks
 from crossclaim.formats.manifest import load_manifest
+from crossclaim.formats.team import load_team
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
+from crossclaim.schema.scheme import LAYERS
 
 SPAN_EXPORT = Path("exports/spans.json")
 PAIR_EXPORT = Path("exports/pairs.json")
@@ -88,21 +93,25 @@ def stream_gold(
     notes: list[str],
     data: list | None = None,
     where: str | None = None,
+    furniture: bool = True,
 ) -> Iterator[DocGold]:
     """Every document with its validated gold, one task at a time as the span export is read.
 
     Documents come in export order, then those without a task in manifest order. Problems are
     raised after the last document, so a build that stages its output writes nothing of a bad export.
+    ``furniture``: gold spans in page furniture are refused (``gold_of_tasks``).
     """
     path = annotations / SPAN_EXPORT
     where = where or str(path)
     by_id = {d.id: d for d in docs}
+    policy = gold_policy(annotations, gold_annotator)
     seen: set[str] = set()
     if data is not None or path.is_file():
         raws = data if data is not None else iter_array(path)
         if not isinstance(raws, list | Iterator):
             raise InputError(where, "a Label Studio export is a JSON list of tasks")
-        for g in gold_of_tasks(parse_span_tasks(raws, where, by_id), by_id, where, gold_annotator, notes):
+        tasks = parse_span_tasks(raws, where, by_id)
+        for g in gold_of_tasks(tasks, by_id, where, policy, notes, furniture):
             seen.add(g.doc.id)
             yield g
     for d in docs:
@@ -110,28 +119,69 @@ def stream_gold(
             yield DocGold(d, None, None)
 
 
+def gold_policy(annotations: Path, gold_annotator: GoldPolicy | str | None) -> GoldPolicy:
+    """The gold rule's inputs: the ``--gold`` annotator and the team's adjudicators (annotations/team.json)."""
+    if isinstance(gold_annotator, GoldPolicy):
+        return gold_annotator
+    return GoldPolicy(gold_annotator, frozenset(load_team(annotations).adjudicators))
+
+
 def unannotated(doc: Document, task: Task | None, where: str) -> str:
     """The note naming a manifest document left out of the dataset: it has no gold annotation yet.
 
     A document nobody has annotated yet (no task, or only cancelled annotations) is not published as
     a document without spans: its empty layers would be scored as gold. An annotation marked ground
-    truth that holds no region does publish an empty document (``choose_gold``).
+    truth (or an adjudicator's) that holds no region does publish an empty document (``settle_gold``).
     """
+    if task is not None and task.gold is not None and task.gold.rule == IN_DISPUTE:
+        return f"{where}: doc {doc.id} is {dispute_note(task.gold)}: left out of the dataset until it is settled"
     why = "has no task in the span export" if task is None else "has no annotation (or only cancelled ones)"
     return f"{where}: doc {doc.id} {why}: not annotated yet, left out of the dataset"
 
 
 def gold_of_tasks(
-    tasks: Iterable[Task], by_id: dict[str, Document], where: str, gold_annotator: str | None, notes: list[str]
+    tasks: Iterable[Task],
+    by_id: dict[str, Document],
+    where: str,
+    gold_annotator: GoldPolicy | str | None,
+    notes: list[str],
+    furniture: bool = True,
 ) -> Iterator[DocGold]:
-    """Each valid task with its gold annotation (``choose_gold``); problems raised after the last."""
+    """Each valid task with its gold annotation (``settle_gold``); problems raised after the last.
+
+    ``furniture``: a gold span in page furniture the manifest declares is a problem (``in_furniture``);
+    left out where exports are read under other rules than the manifest's now (a push, so that such a span
+    can be deleted in Label Studio; the committed gold a pull compares with; an older export).
+    """
     problems = Problems()
     for task in tasks:
         before = len(problems)
-        chosen = choose_gold(task.annotations, f"{where}: doc {task.doc_id}", gold_annotator, problems, notes)
+        here = f"{where}: doc {task.doc_id}"
+        chosen = settle_gold(task, here, gold_annotator, problems, notes)
+        if chosen is not None and furniture:
+            problems += in_furniture(by_id[task.doc_id], chosen, here)
         if len(problems) == before:
             yield DocGold(by_id[task.doc_id], task, chosen)
     InputError.collect(problems)
+
+
+def in_furniture(doc: Document, annotation: Annotation, here: str) -> list[tuple[str, str]]:
+    """A problem for every gold span that shares a character with page furniture the manifest declares:
+    furniture is not annotated (and a predicted span touching it is not scored, so such a gold span could
+    never be found)."""
+    out = []
+    for s in annotation.spans:
+        f = doc.furniture_at(s.start, s.end)
+        if f is not None:
+            out.append(
+                (
+                    f"{here}, annotation by {annotation.annotator}, region {s.id}",
+                    f"{LAYERS[s.layer].noun} {shown(s.text, 40)} at {s.start}:{s.end} is in page furniture "
+                    f"({f.kind} {f.start}:{f.end}, annotations/manifest.json): furniture is never annotated; "
+                    "delete the region in Label Studio",
+                )
+            )
+    return out
 
 
 def read_pairs(
@@ -143,7 +193,7 @@ def read_pairs(
     if data is None and not path.is_file():
         return [], []
     tasks = parse_pair_tasks(data if data is not None else read_json(path), where)
-    return tasks, gold_pairs(tasks, where, gold_annotator, notes)
+    return tasks, gold_pairs(tasks, where, gold_policy(annotations, gold_annotator), notes)
 
 
 def named_claims(tasks: list[PairTask]) -> set[tuple[str, str]]:
@@ -203,7 +253,8 @@ class GoldStream:
     nothing before the iteration is over writes nothing of bad input, and holds one task at a time.
     ``spans_data`` / ``pairs_data`` stand in for the export files (any iterable of tasks for the
     spans); ``source`` names where they came from in messages. ``pair_set=False`` leaves out the
-    check that every pair task is a pair of the pair set (exports made under an older release's rules).
+    check that every pair task is a pair of the pair set (exports made under an older release's rules);
+    ``furniture=False`` the check that no gold span is in declared page furniture.
 
     After the iteration, ``claims`` holds the gold claims the pair tasks name and those with a
     ``compare_with`` (``all_claims``: every one), ``topics`` every gold claim's topic: all of them
@@ -219,6 +270,7 @@ class GoldStream:
         source: str | None = None,
         pair_set: bool = True,
         all_claims: bool = False,
+        furniture: bool = True,
     ) -> None:
         self.annotations = annotations
         self.gold_annotator = gold_annotator
@@ -227,7 +279,7 @@ class GoldStream:
         self.spans_data = spans_data
         self.span_where = f"{source} span export" if source and spans_data is not None else None
         self.pair_where = f"{source} claim-pair export" if source and pairs_data is not None else None
-        self.pair_set, self.all_claims = pair_set, all_claims
+        self.pair_set, self.all_claims, self.furniture = pair_set, all_claims, furniture
         self.pair_tasks, self.pairs = read_pairs(annotations, gold_annotator, self.notes, pairs_data, self.pair_where)
         self.claims: dict[tuple[str, str], Span] = {}
         self.topics: dict[tuple[str, str], str | None] = {}
@@ -239,7 +291,10 @@ class GoldStream:
         data = self.spans_data
         if data is not None and not isinstance(data, list | Iterator):
             data = iter(data)
-        for g in stream_gold(self.annotations, self.docs, self.gold_annotator, self.notes, data, self.span_where):
+        stream = stream_gold(
+            self.annotations, self.docs, self.gold_annotator, self.notes, data, self.span_where, self.furniture
+        )
+        for g in stream:
             kept_claims(g, named, self.claims, self.topics)
             yield g
         self.spans_valid = True
@@ -270,16 +325,19 @@ def load_gold(
     pairs_data: list | None = None,
     source: str | None = None,
     pair_set: bool = True,
+    furniture: bool = True,
 ) -> Gold:
     """Read and validate annotations/ whole; raise InputError naming file, task and region on bad input.
 
     ``spans_data`` / ``pairs_data`` stand in for the export files (a pull validates what it
     would write before writing it); ``source`` names where they came from in messages. ``pair_set=False``
     skips the check that every pair task is in the pair set (comparing exports of different scheme
-    versions). A build, push or pull that need not hold every document at once streams instead
-    (``GoldStream``).
+    versions); ``furniture=False`` the check that no gold span is in declared page furniture. A build, push
+    or pull that need not hold every document at once streams instead (``GoldStream``).
     """
-    stream = GoldStream(annotations, gold_annotator, spans_data, pairs_data, source, pair_set, all_claims=True)
+    stream = GoldStream(
+        annotations, gold_annotator, spans_data, pairs_data, source, pair_set, all_claims=True, furniture=furniture
+    )
     tasks: dict[str, Task] = {}
     gold: dict[str, Annotation] = {}
     for g in stream:
@@ -292,15 +350,15 @@ def load_gold(
 
 def read_export_dir(annotations: Path, directory: Path, gold_annotator: str | None = None) -> Gold:
     """The gold of a directory holding a ``spans.json`` and a ``pairs.json`` export, read against the
-    manifest of ``annotations`` as ``load_gold`` reads the committed ones. The pair-set check is left
-    out: an older export was made under the rules of its own release."""
+    manifest of ``annotations`` as ``load_gold`` reads the committed ones. The pair-set and page-furniture
+    checks are left out: an older export was made under the rules of its own release."""
     data = []
     for name in (SPAN_EXPORT.name, PAIR_EXPORT.name):
         path = directory / name
         if not path.is_file():
             raise InputError(str(path), f"no {name} here: give a directory holding spans.json and pairs.json")
         data.append(read_json(path))
-    return load_gold(annotations, gold_annotator, data[0], data[1], str(directory), pair_set=False)
+    return load_gold(annotations, gold_annotator, data[0], data[1], str(directory), pair_set=False, furniture=False)
 
 
 def pair_annotations(tasks: list[PairTask]) -> dict[str, list[Pair]]:

@@ -6,18 +6,21 @@ catch-all (``Topic.catch_all``), which names no comparable proposition. A claim'
 Two claims of one (non catch-all) topic in the same document may also form a pair, kept where the
 article contradicts itself; no such pair is made automatically. Every other pair task is *stale*:
 its pair is not in the set (an undeclared cross-topic pair, or a pair that only shares a catch-all
-topic), and the build names it rather than drop its gold silently.
+topic), and the build names it rather than drop its gold silently. No claim in page furniture enters
+the set (``pairable``; the build refuses such a claim, a push lets it through to be deleted).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
+import numpy as np
+
 from crossclaim.formats.labelstudio.pairs import PairTask
-from crossclaim.schema.records import Span, pair_id
+from crossclaim.schema.records import Document, Span, pair_id
 from crossclaim.schema.scheme import CATCH_ALL_TOPICS
 
 ClaimKey = tuple[str, str]  # (document id, claim id)
@@ -103,8 +106,19 @@ def topic_pairs(topics: Topics) -> Iterator[tuple[ClaimKey, ClaimKey]]:
                 yield a, b
 
 
-def wanted_pairs(claims: Mapping[ClaimKey, Span], where: str) -> dict[str, tuple[ClaimKey, ClaimKey]]:
-    """The pairs that need a task: every pair by topic and every declared pair, by pair id (sorted)."""
+def pairable(claims: Mapping[ClaimKey, Span], docs: Mapping[str, Document]) -> dict[ClaimKey, Span]:
+    """The claims that may enter the pair set: those outside the page furniture of their document (a claim
+    in furniture is refused at build; a push, which lets it through so it can be deleted, pairs it with none)."""
+    return {k: c for k, c in claims.items() if k[0] not in docs or docs[k[0]].furniture_at(c.start, c.end) is None}
+
+
+def wanted_pairs(
+    claims: Mapping[ClaimKey, Span], where: str, docs: Mapping[str, Document] | None = None
+) -> dict[str, tuple[ClaimKey, ClaimKey]]:
+    """The pairs that need a task: every pair by topic and every declared pair, by pair id (sorted); with
+    ``docs``, no claim in page furniture (``pairable``)."""
+    if docs is not None:
+        claims = pairable(claims, docs)
     out = {pair_id(*a, *b): (a, b) for a, b in topic_pairs(topics_of(claims))}
     out |= declarations(claims, where).pairs
     return dict(sorted(out.items()))
@@ -141,11 +155,17 @@ def stale_pairs(
     return sorted(out, key=lambda s: s.pair_id)
 
 
-def missing_pair_tasks(tasks: Iterable[PairTask], claims: Mapping[ClaimKey, Span], where: str) -> list[PairTask]:
-    """New, unlabelled tasks for the pairs of the pair set that have none yet (what ``push`` creates)."""
+def missing_pair_tasks(
+    tasks: Iterable[PairTask],
+    claims: Mapping[ClaimKey, Span],
+    where: str,
+    docs: Mapping[str, Document] | None = None,
+) -> list[PairTask]:
+    """New, unlabelled tasks for the pairs of the pair set that have none yet (what ``push`` creates);
+    ``docs``: the documents, whose page furniture no claim of a new pair may be in."""
     have = {t.data["pair_id"] for t in tasks}
     out = []
-    for pid, (a, b) in wanted_pairs(claims, where).items():
+    for pid, (a, b) in wanted_pairs(claims, where, docs).items():
         if pid not in have:
             data = {"pair_id": pid}
             for side, (doc, cid) in (("a", a), ("b", b)):
@@ -158,3 +178,51 @@ STALE_ADVICE = (
     "declare the pair in a claim's compare_with, or drop these pair tasks and their labels with"
     " `crossclaim build --drop-stale-pairs` (each dropped pair is printed, for the changelog)"
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# the claim graph: claims as nodes, pairs as edges
+
+
+def claim_graph(ends: Sequence[tuple[ClaimKey, ClaimKey]]) -> tuple[np.ndarray, list[ClaimKey]]:
+    """(pairs, 2): each pair's two claims as indices into the claims of ``ends`` in (document, id)
+    order, and those claims."""
+    claims = sorted({c for end in ends for c in end})
+    index = {c: k for k, c in enumerate(claims)}
+    pair_claims = np.array([[index[a], index[b]] for a, b in ends], dtype=np.int64).reshape(len(ends), 2)
+    return pair_claims, claims
+
+
+def claim_groups(pair_claims: np.ndarray) -> np.ndarray:
+    """(pairs,): the connected group of the claim graph (claims as nodes, pairs as edges) of every pair.
+
+    Two pairs are in one group when a chain of shared claims links them: the smallest sets of pairs
+    that share nothing with the rest. The leaderboard's paired test swaps them as its exchangeable
+    units; the card counts those of the CONTRADICTS pairs as the distinct discrepancies behind them.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = int(pair_claims.max()) + 1 if pair_claims.size else 0
+    graph = coo_matrix((np.ones(len(pair_claims)), (pair_claims[:, 0], pair_claims[:, 1])), shape=(n, n))
+    _, label = connected_components(graph, directed=False)
+    return label[pair_claims[:, 0]]
+
+
+@dataclass(frozen=True)
+class Discrepancies:
+    """What stands behind a set of pairs (the CONTRADICTS pairs of a split): how many pairs, how many
+    distinct claims they join, and how many connected groups of claims they form (``claim_groups``):
+    pairs of one group share a claim, directly or through others, so they are not independent."""
+
+    pairs: int
+    claims: int
+    groups: int
+
+
+def discrepancies(ends: Sequence[tuple[ClaimKey, ClaimKey]]) -> Discrepancies:
+    """Pairs, distinct claims and connected groups of claims of the pairs ``ends`` (their two claims each)."""
+    if not ends:
+        return Discrepancies(0, 0, 0)
+    pair_claims, claims = claim_graph(ends)
+    return Discrepancies(len(ends), len(claims), len(np.unique(claim_groups(pair_claims))))

@@ -1,14 +1,12 @@
-"""The configs written to parquet in fixed row groups, in manifest order, in bounded memory.
+"""The data files: rows that come in any order, written as parquet in manifest order, in bounded memory.
 
-A build's rows arrive in export order, a part of the export at a time (from worker processes).
-Each part's record batches are compressed where they were built (``pack``) and spilled to a file
-per config and split as they arrive, with an index of where each document's rows are;
-``Spill.write`` then reads them back in manifest order and writes row groups of a fixed number of
-rows, a thread per data file. So the published bytes depend neither on the export's order nor on
-how it was cut into parts, and a build holds one row group and a spilled part or two at a time,
-whatever the size of the export. The counts the card and the
-datasheet report are taken off the row groups as they are written (``Published``): they describe
-exactly what is published.
+A build's rows arrive a part of the export at a time, from worker processes. Each worker spills its
+part's record batches to arrow files of its own (``spill``); the ``Sink`` keeps only where each
+document's rows are, and ``Sink.write`` reads them back (memory-mapped) in manifest order and writes
+row groups of a fixed number of rows, a thread per data file. So the published bytes depend neither
+on the export's order nor on how it was cut into parts, and a build holds a row group at a time,
+whatever the size of the export. The counts the card and the datasheet report are taken off the row
+groups as they are written (``Published``): they describe exactly what is published.
 """
 
 from __future__ import annotations
@@ -16,7 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,14 +24,13 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from crossclaim.dataset.tables import ROW_DOCUMENT, TablePart, Tables, arrow_schema, batch_schema
-from crossclaim.formats.jsonstream import forget_pages, release_memory
+from crossclaim.dataset.tables import ROW_DOCUMENT, TablePart, arrow_schema, batch_schema
+from crossclaim.scale import forget_pages
 from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, Attribute, attributes_of
 
 # Rows per row group: about ten megabytes of arrow data each. Fixed, so that the bytes of a
 # data file depend only on its rows; the small corpus fits in one row group per file.
 ROW_GROUP = {"documents": 512, "tokens": 16384, "claim_pairs": 16384}
-FORGET_EVERY = 16  # spilled batches between two hints to the kernel that their pages will not be used again
 PARQUET = {"compression": "zstd", "use_dictionary": False, "write_statistics": False}
 
 
@@ -57,6 +54,7 @@ class Published:
     tokens: Counter = field(default_factory=Counter)  # per split
     spans: Counter = field(default_factory=Counter)  # (layer, label or attribute, split)
     pairs: Counter = field(default_factory=Counter)  # (label, split)
+    contradicts: dict[str, list] = field(default_factory=dict)  # split -> both claims of each CONTRADICTS pair
     publishers: Counter = field(default_factory=Counter)  # None: not named on the page
     tokens_cut: int = 0  # tokens cut at a span boundary inside a glued word
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -79,7 +77,23 @@ class Published:
             elif config == "tokens":
                 self.tokens[split] += pc.sum(pc.list_value_length(table.column("tokens"))).as_py() or 0
             else:
-                self.pairs.update((PAIR_LABELS[label], split) for label in table.column("label").to_pylist())
+                labels = table.column("label").to_pylist()
+                self.pairs.update((PAIR_LABELS[label], split) for label in labels)
+                self.contradicts.setdefault(split, []).extend(
+                    _claims_of(table.filter(pc.equal(table.column("label"), PAIR_LABELS.index("CONTRADICTS"))))
+                )
+
+
+def _claims_of(pairs: pa.Table) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """The two claims ``(document, claim id)`` of each row of the claim_pairs config."""
+    sides = [
+        zip(
+            pc.struct_field(pairs.column(side), "document_id").to_pylist(),
+            pc.struct_field(pairs.column(side), "claim_id").to_pylist(),
+        )
+        for side in ("claim_a", "claim_b")
+    ]
+    return list(zip(*sides))
 
 
 class RowGroups:
@@ -96,7 +110,6 @@ class RowGroups:
         self.pending: list[pa.Table] = []
         self.held = 0
         self.writer: pq.ParquetWriter | None = None
-        self.file = None  # the data file, written through this handle so its pages can be let go of
 
     def add(self, rows: pa.Table) -> None:
         self.pending.append(rows)
@@ -113,19 +126,14 @@ class RowGroups:
         self.pending, self.held = [], 0
         if self.writer is not None:
             self.writer.close()
-            forget_pages(self.file, written=True)
-            self.file.close()
             self.published.files.append(self.path)
-            release_memory()  # the writer's buffers, before the next file's
 
     def _write(self, rows: pa.Table) -> None:
         group = canonical(rows.cast(self.schema) if rows.schema != self.schema else rows)
         if self.writer is None:  # an empty parquet file cannot be loaded: an empty split gets none
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.file = open(self.path, "wb")  # noqa: SIM115 (closed in ``close``)
-            self.writer = pq.ParquetWriter(self.file, self.schema, **PARQUET)
+            self.writer = pq.ParquetWriter(self.path, self.schema, **PARQUET)
         self.writer.write_table(group, row_group_size=self.size)
-        forget_pages(self.file, written=True)
         self.published.count(self.config, self.split, group)
 
 
@@ -140,70 +148,38 @@ def canonical(table: pa.Table) -> pa.Table:
 
 
 def write_table(out: Path, config: str, split: str, table: pa.Table, published: Published) -> None:
-    """A table held whole (the claim pairs; every config of a build held in memory), as a data file."""
+    """A table held whole (the claim pairs), as a data file."""
     rows = RowGroups(data_file(out, config, split), config, split, published)
     rows.add(table)
     rows.close()
 
 
-def write_tables(tables: Tables, out: Path) -> Published:
-    """Every config of a build held in memory, as data files under ``out``."""
-    published = Published(tokens_cut=tables.tokens_cut)
-    for config, by_split in tables.tables.items():
-        for split, table in by_split.items():
-            write_table(out, config, split, table, published)
-    return published
-
-
 # ---------------------------------------------------------------------------------------------
 # rows met in export order, published in manifest order
 
-
-SPILL_OPTIONS = ipc.IpcWriteOptions(compression="lz4")
+SPILL = ipc.IpcWriteOptions(compression="lz4")  # a third of the bytes to write and read back
 Where = tuple[str, str]  # (config, split)
+Run = tuple[Path, int, int, int]  # a document's rows: spill file, batch in it, first row, rows
 
 
-@dataclass(frozen=True)
-class _Run:
-    """Where a document's rows are: a block of a spill file (offset, size), a batch in it, its rows."""
-
-    block: tuple[int, int]
-    batch: int
-    offset: int
-    length: int
-
-
-@dataclass
-class Packed:
-    """A part's rows as the worker that built them hands them over: per config and split, one
-    compressed arrow IPC stream, and each document's (batch, first row, rows) in it."""
-
-    streams: dict[Where, bytes]
-    runs: dict[Where, list[tuple[str, int, int, int]]]
-    claims: dict
-    topics: dict
-    tokens_cut: int
-
-
-def pack(part: TablePart) -> Packed:
-    """Serialise and compress a part's batches where they were built (in a worker, in parallel)."""
-    streams: dict[Where, bytes] = {}
-    runs: dict[Where, list[tuple[str, int, int, int]]] = {}
+def spill(part: TablePart, scratch: Path, name: str) -> dict[Where, dict[str, Run]]:
+    """Write a part's batches to arrow files in ``scratch`` (named after ``name``); where each document's rows are."""
+    runs: dict[Where, dict[str, Run]] = {}
     for config, by_split in part.batches.items():
         for split, batches in by_split.items():
             if not batches:
                 continue
-            sink = pa.BufferOutputStream()
-            with ipc.new_stream(sink, batch_schema(config), options=SPILL_OPTIONS) as writer:
+            path = scratch / f"{config}-{split}-{name}.arrow"
+            with ipc.new_file(path, batch_schema(config), options=SPILL) as writer:
                 for batch in batches:
                     writer.write_batch(batch)
-            streams[(config, split)] = sink.getvalue().to_pybytes()
-            runs[(config, split)] = [
-                (doc, n, start, length)
+            forget_pages(path)
+            runs[(config, split)] = {
+                doc: (path, n, start, length)
                 for n, batch in enumerate(batches)
                 for doc, start, length in _doc_runs(batch.column(ROW_DOCUMENT[config]).to_pylist())
-            ]
-    return Packed(streams, runs, part.claims, part.topics, part.tokens_cut)
+            }
+    return runs
 
 
 def _doc_runs(keys: list[str]) -> Iterator[tuple[str, int, int]]:
@@ -215,94 +191,50 @@ def _doc_runs(keys: list[str]) -> Iterator[tuple[str, int, int]]:
             start = k
 
 
-class Spill:
-    """The documents and tokens configs of a build, spilled as they arrive, written in manifest order.
+class Sink:
+    """The documents and tokens configs of a build: where each document's spilled rows are, until
+    ``write`` publishes them in manifest order."""
 
-    Each part's rows come as compressed IPC streams (``pack``), appended as blocks to a file per
-    config and split; ``write`` reads each document's block back in manifest order.
-    """
+    def __init__(self) -> None:
+        self.runs: dict[Where, dict[str, Run]] = {}
 
-    def __init__(self, scratch: Path) -> None:
-        self.scratch = scratch
-        self.files: dict[Where, object] = {}  # the spill files' handles, appended to
-        self.blocks: Counter = Counter()  # (config, split) -> blocks spilled
-        self.runs: dict[Where, dict[str, _Run]] = {}  # (config, split) -> document -> its rows
-        self.claims: dict = {}
-        self.topics: dict = {}
-        self.tokens_cut = 0
+    def add(self, runs: dict[Where, dict[str, Run]]) -> None:
+        for where, docs in runs.items():
+            self.runs.setdefault(where, {}).update(docs)
 
-    def add(self, part: Packed) -> None:
-        """Spill a part's rows."""
-        for where, stream in part.streams.items():
-            if where not in self.files:
-                self.files[where] = open(self._path(*where), "wb")  # noqa: SIM115 (closed in ``write``)
-                self.runs[where] = {}
-            file = self.files[where]
-            block = (file.tell(), len(stream))
-            file.write(stream)
-            runs = self.runs[where]
-            for doc, batch, start, length in part.runs[where]:
-                runs[doc] = _Run(block, batch, start, length)
-            self.blocks[where] += 1
-            if self.blocks[where] % FORGET_EVERY == 0:
-                forget_pages(file, written=True)
-        self.claims.update(part.claims)
-        self.topics.update(part.topics)
-        self.tokens_cut += part.tokens_cut
-
-    def write(self, out: Path, order: Iterable[str], published: Published) -> None:
+    def write(self, out: Path, order: list[str], published: Published) -> None:
         """Write the spilled configs into ``out``, each split's documents in ``order``."""
-        order = list(order)
-        for file in self.files.values():
-            forget_pages(file, written=True)
-            file.close()
 
         def write_one(config: str, split: str) -> None:
             rows = RowGroups(data_file(out, config, split), config, split, published)
-            for table in self._in_order(config, split, order):
+            for table in _in_order(self.runs[(config, split)], order):
                 rows.add(table)
             rows.close()
-            self._path(config, split).unlink()  # and its pages in the cache with it
 
         # one thread per data file: arrow casts, encodes and compresses without the interpreter lock
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-            for done in [pool.submit(write_one, *where) for where in sorted(self.files)]:
+            for done in [pool.submit(write_one, *where) for where in sorted(self.runs)]:
                 done.result()
-        published.tokens_cut += self.tokens_cut
-
-    def _path(self, config: str, split: str) -> Path:
-        return self.scratch / f"{config}-{split}.arrows"
-
-    def _in_order(self, config: str, split: str, order: list[str]) -> Iterator[pa.Table]:
-        """The split's rows in ``order``: consecutive documents of one spilled batch as one slice.
-
-        A slice that leaves part of its batch behind is copied, so that rows held for a row group
-        never keep whole batches alive (an export in random order would otherwise hold them all).
-        """
-        runs = self.runs[(config, split)]
-        with open(self._path(config, split), "rb") as source:
-            read = 0
-            block, batches = None, []
-            batch, at, start, end = None, None, 0, 0
-            for run in (runs[doc] for doc in order if doc in runs):
-                if (run.block, run.batch) == at and run.offset == end:
-                    end += run.length
-                    continue
-                if batch is not None:
-                    yield _row_slice(batch, start, end)
-                if run.block != block:  # in an export in manifest order, each block is read once
-                    block, batches = run.block, []
-                    source.seek(block[0])
-                    batches = list(ipc.open_stream(source.read(block[1])))
-                    read += 1
-                    if read % FORGET_EVERY == 0:
-                        forget_pages(source)
-                batch, at = batches[run.batch], (run.block, run.batch)
-                start, end = run.offset, run.offset + run.length
-            if batch is not None:
-                yield _row_slice(batch, start, end)
 
 
-def _row_slice(batch: pa.RecordBatch, start: int, end: int) -> pa.Table:
-    rows = pa.Table.from_batches([batch.slice(start, end - start)])
-    return rows if end - start == batch.num_rows else rows.take(pa.array(range(end - start), pa.int64()))
+def _in_order(runs: dict[str, Run], order: list[str]) -> Iterator[pa.Table]:
+    """The rows of ``runs`` in ``order``: consecutive documents of one spilled batch as one slice."""
+    readers: dict[Path, ipc.RecordBatchFileReader] = {}
+    at, start, end = None, 0, 0
+    for run in (runs[doc] for doc in order if doc in runs):
+        path, batch, offset, length = run
+        if (path, batch) == at and offset == end:
+            end += length
+            continue
+        if at is not None:
+            yield _rows(readers, at, start, end)
+        at, start, end = (path, batch), offset, offset + length
+    if at is not None:
+        yield _rows(readers, at, start, end)
+
+
+def _rows(readers: dict[Path, ipc.RecordBatchFileReader], at: tuple[Path, int], start: int, end: int) -> pa.Table:
+    path, batch = at
+    if path not in readers:
+        readers[path] = ipc.open_file(pa.memory_map(str(path)))
+    return pa.Table.from_batches([readers[path].get_batch(batch).slice(start, end - start)])

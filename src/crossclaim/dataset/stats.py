@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+from crossclaim.dataset.pairset import Discrepancies, discrepancies
 from crossclaim.dataset.published import Published, bool_attributes
 from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS
 
@@ -23,6 +24,10 @@ def statistics(published: Published) -> dict:
         "tokens": {s: published.tokens[s] for s in SPLITS},
         "spans": published.spans,
         "pairs": published.pairs,
+        "discrepancies": {
+            **{s: discrepancies(published.contradicts.get(s, [])) for s in SPLITS},
+            "total": discrepancies([e for s in SPLITS for e in published.contradicts.get(s, [])]),
+        },
         "tokens_cut": published.tokens_cut,
         "rows": {c: {s: published.rows[c][s] for s in SPLITS} for c in CONFIGS},
         "bytes": {c: {s: published.bytes[c][s] for s in SPLITS} for c in CONFIGS},
@@ -47,8 +52,40 @@ def stats_md(stats: dict) -> str:
             out.append(_row(f"{layer} / {a.name}", [stats["spans"][(layer, a.name, s)] for s in SPLITS]))
     out += ["", "**Claim pairs per label**", "", head.replace("| |", "| label |", 1)]
     out += [_row(label, [stats["pairs"][(label, s)] for s in SPLITS]) for label in PAIR_LABELS]
+    out += ["", *discrepancies_md(stats["discrepancies"])]
     out += ["", f"Tokens split at a span boundary inside a glued word: {stats['tokens_cut']}.", ""]
     return "\n".join(out) + "\n"
+
+
+def discrepancies_md(found: dict[str, Discrepancies]) -> list[str]:
+    """What stands behind the CONTRADICTS pairs of each split, and the caution that follows: pairs that
+    share a claim are one discrepancy read once, not independent evidence."""
+    head = "| | " + " | ".join(SPLITS) + " | total |\n|---|" + "---:|" * (len(SPLITS) + 1)
+    rows = [("CONTRADICTS pairs", "pairs"), ("distinct claims in them", "claims"), ("distinct discrepancies", "groups")]
+    out = ["**Claims behind the CONTRADICTS pairs**", "", head]
+    out += [
+        f"| {name} | " + " | ".join(str(getattr(found[s], key)) for s in (*SPLITS, "total")) + " |"
+        for name, key in rows
+    ]
+    said = [
+        f"{found[s].pairs} {s} CONTRADICTS pair{'s' if found[s].pairs != 1 else ''} rest on {found[s].claims} distinct "
+        f"claims and {found[s].groups} discrepanc{'ies' if found[s].groups != 1 else 'y'}"
+        for s in reversed(SPLITS)
+        if found[s].pairs
+    ]
+    out += [
+        "",
+        "A discrepancy is a connected group of claims linked by CONTRADICTS pairs: two pairs are in one group when "
+        "a chain of shared claims joins them (a claim may also sit in pairs of a later split, so the total column "
+        "counts each claim and each group once). The pairs are not independent: "
+        + ("; ".join(said) if said else "there is none")
+        + ". Pairs that share a claim share its wording and how it is read: a system that misreads one claim "
+        "tends to miss every pair of it, so a pair count overstates the evidence, which is better counted in "
+        "claims and discrepancies. The leaderboard's pair intervals resample claims within their documents "
+        "(each pair weighted by the draws of its two claims), and its paired test swaps whole connected groups "
+        "of claims.",
+    ]
+    return out
 
 
 def label_chart(stats: dict) -> bytes:

@@ -13,11 +13,20 @@ import numpy as np
 import pyarrow as pa
 from datasets import ClassLabel, Features, List, Value
 
-from crossclaim.dataset.gold import DocGold, Gold, kept_claims
+from crossclaim.dataset.gold import DocGold, kept_claims
 from crossclaim.dataset.splits import nested_declarations, pair_split
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
-from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS, TAG_LAYERS, TagLayer, attributes_of
-from crossclaim.schema.tags import TAG_NAMES, draws
+from crossclaim.schema.scheme import (
+    CONFIGS,
+    FURNITURE,
+    LAYERS,
+    PAIR_LABELS,
+    SPLITS,
+    TAG_LAYERS,
+    TagLayer,
+    attributes_of,
+)
+from crossclaim.schema.tags import LABEL_INDEX, TAG_NAMES, draws, tag_ids
 from crossclaim.text import Joined, sentence_bounds
 
 # ---------------------------------------------------------------------------------------------
@@ -59,6 +68,7 @@ def features(config: str) -> Features:
                 "lead_time": Value("float64"),
                 "task_meta": Value("string"),
                 **{name: List(_span_struct(name)) for name in LAYERS},
+                "furniture": FURNITURE_FEATURE,
             }
         )
     if config == "tokens":
@@ -97,6 +107,28 @@ def arrow_schema(config: str) -> pa.Schema:
 ROW_DOCUMENT = {"documents": "id", "tokens": "document_id"}  # the column naming a row's document
 
 # ---------------------------------------------------------------------------------------------
+# page furniture: one column of the documents config, from the manifest (kinds from ``scheme.FURNITURE``)
+
+FURNITURE_FEATURE = List(
+    {
+        "start": Value("int32"),
+        "end": Value("int32"),
+        "kind": ClassLabel(names=list(FURNITURE)),
+        "text": Value("string"),
+    }
+)
+
+
+def furniture_rows(doc: Document) -> list[dict]:
+    """The furniture ranges the manifest declares in ``doc``, as the column holds them (kind as its class id)."""
+    kinds = list(FURNITURE)
+    return [
+        {"start": f.start, "end": f.end, "kind": kinds.index(f.kind), "text": doc.text[f.start : f.end]}
+        for f in doc.furniture
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
 # rows (pure)
 
 
@@ -117,6 +149,7 @@ def document_fields(doc: Document, ann: Annotation | None, task: Task | None) ->
         "annotator": ann.annotator if ann else None,
         "lead_time": ann.lead_time if ann else None,
         "task_meta": json.dumps(task.meta, sort_keys=True, ensure_ascii=False) if task and task.meta else None,
+        "furniture": furniture_rows(doc),
     }
 
 
@@ -271,31 +304,18 @@ class _SpanColumns:
             np.fromiter((s.start for s in spans), np.int64, n) + base,
             np.fromiter((s.end for s in spans), np.int64, n) + base,
             np.fromiter((_LAYER_INDEX[s.layer] for s in spans), np.int8, n),
-            np.fromiter((_LABEL_INDEX[s.layer][s.label] for s in spans), np.int8, n),
+            np.fromiter((LABEL_INDEX[s.layer][s.label] for s in spans), np.int8, n),
         )
 
     def tags(self, t: TagLayer, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-        """IOB2 tag ids of tag layer ``t`` for every token (``spans_to_tag_ids`` for gold: spans on token
-        boundaries, none sharing a token with another of its layer)."""
+        """IOB2 tag ids of tag layer ``t`` for every token of the batch (``tag_ids``)."""
         chosen = np.flatnonzero(self.layers == _LAYER_INDEX[t.layer])
         if t.only is not None:
             chosen = chosen[[draws(t, self.spans[k], self.contradictory[k]) for k in chosen.tolist()]]
-        chosen = chosen[np.argsort(self.starts[chosen], kind="stable")]
-        tags = np.zeros(len(starts), np.int8)
-        i = np.searchsorted(ends, self.starts[chosen], side="right")
-        j = np.searchsorted(starts, self.ends[chosen])
-        if (j <= i).any() or (i[1:] < j[:-1]).any():
-            raise ValueError(f"{t.name}: the token view is made of validated gold, whose spans never share a token")
-        begin = 1 + 2 * self.labels[chosen]  # B- then I- of each label, after O (``TagLayer.tag_names``)
-        tags[i] = begin
-        length = j - i - 1
-        inside = np.repeat(i + 1 - np.cumsum(length) + length, length) + np.arange(length.sum())
-        tags[inside] = np.repeat(begin + 1, length)
-        return tags
+        return tag_ids(starts, ends, self.starts[chosen], self.ends[chosen], self.labels[chosen])
 
 
 _LAYER_INDEX = {name: n for n, name in enumerate(LAYERS)}
-_LABEL_INDEX = {name: {label: n for n, label in enumerate(layer.label_names)} for name, layer in LAYERS.items()}
 
 
 def _token_strings(joined: Joined, starts: np.ndarray, ends: np.ndarray) -> pa.Array:
@@ -342,14 +362,6 @@ def pair_row(p: Pair, claims: dict[tuple[str, str], Span]) -> dict:
     }
 
 
-@dataclass
-class Tables:
-    """The built configs held whole: config -> split -> arrow table."""
-
-    tables: dict[str, dict[str, pa.Table]]
-    tokens_cut: int  # tokens cut at a span boundary inside a glued word
-
-
 @dataclass(frozen=True)
 class CorpusContext:
     """What every document's rows depend on beyond the document itself."""
@@ -377,7 +389,7 @@ class TableBuilder:
     """The three configs, filled one document at a time in bounded memory.
 
     Rows are kept as arrow record batches (flushed every ``BATCH`` documents), never as Python
-    objects for the whole corpus; ``finish`` puts each split's rows in manifest order.
+    objects for the whole corpus; the sink (``published``) puts each split's rows in manifest order.
     """
 
     BATCH = 256
@@ -417,30 +429,6 @@ class TableBuilder:
             self._flush(split)
         return self.part
 
-    def finish(self, pairs: list[Pair]) -> Tables:
-        """Every config held whole, each split in manifest order, with the published schema (a build
-        of the small corpus, and tests; a large build spills its parts instead, see ``published``)."""
-        part = self.flushed()
-        tables: dict[str, dict[str, pa.Table]] = {}
-        for config in ("documents", "tokens"):
-            tables[config] = {
-                s: in_manifest_order(
-                    pa.Table.from_batches(part.batches[config][s], schema=batch_schema(config)), config, self.corpus
-                )
-                for s in SPLITS
-            }
-        tables["claim_pairs"] = pair_tables(pairs, part.claims, self.corpus.split_of)
-        return Tables(tables, part.tokens_cut)
-
-
-def in_manifest_order(table: pa.Table, config: str, corpus: CorpusContext) -> pa.Table:
-    """Rows sorted by their document's manifest position (a stable sort keeps sentence order), cast
-    to the published schema."""
-    rank = [corpus.order[d] for d in table.column(ROW_DOCUMENT[config]).to_pylist()]
-    if rank != sorted(rank):
-        table = table.take(pa.array(sorted(range(len(rank)), key=rank.__getitem__), pa.int64()))
-    return table.cast(arrow_schema(config))
-
 
 def pair_tables(
     pairs: list[Pair], claims: dict[tuple[str, str], Span], split_of: dict[str, str]
@@ -451,15 +439,3 @@ def pair_tables(
         rows[pair_split(p, split_of)].append(pair_row(p, claims))
     schema = arrow_schema("claim_pairs")
     return {s: pa.Table.from_pylist(r, schema=schema) for s, r in rows.items()}
-
-
-def make_tables(gold: Gold, progress=None) -> Tables:
-    """All rows of all configs from a loaded gold, as arrow tables with the schema's features (the
-    documents not annotated yet are left out, see ``gold.unannotated``)."""
-    builder = TableBuilder(CorpusContext.of(gold.docs, gold.contradictory()))
-    for d in gold.docs:
-        if d.id in gold.gold:
-            builder.add(DocGold(d, gold.tasks.get(d.id), gold.gold[d.id]))
-        if progress:
-            progress()
-    return builder.finish(gold.pairs)

@@ -21,6 +21,7 @@ import numpy as np
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2, Entities
 
+from crossclaim.dataset.pairset import claim_graph
 from crossclaim.formats.predictions import Predictions
 from crossclaim.schema.records import Document, Pair, Span
 from crossclaim.schema.scheme import LAYERS, PAIR_LABELS, TAG_LAYERS
@@ -155,14 +156,26 @@ def index_gold(doc: Document, spans: list[Span], contradictory: set[str]) -> Gol
 def layer_tags(view: TokenView, spans: list[Span], contradictory: set[str], tag_layer: str) -> list[list[str]]:
     """IOB2 tag names per sentence of one tag layer of the gold."""
     chosen = selected(TAG_LAYER[tag_layer], spans, contradictory)
-    ids, _ = spans_to_tag_ids(view.starts, view.ends, chosen, tag_layer)
+    ids = spans_to_tag_ids(view.starts, view.ends, chosen, tag_layer)
     names = TAG_NAMES[tag_layer]
     return [[names[k] for k in ids[i:j]] for i, j in view.sentences]
 
 
 def predicted_spans(g: GoldDoc, spans: list[Span], contradictory: set[str], tag_layer: str) -> list[Snapped]:
-    """A system's spans of one tag layer snapped to the gold token view of ``g``."""
-    return snap(g.view, selected(TAG_LAYER[tag_layer], spans, contradictory))
+    """A system's spans of one tag layer snapped to the gold token view of ``g``, those touching the
+    document's page furniture dropped first (``outside_furniture``): every scorer goes through here."""
+    return snap(g.view, selected(TAG_LAYER[tag_layer], outside_furniture(g.doc, spans), contradictory))
+
+
+def outside_furniture(doc: Document, spans: list[Span]) -> list[Span]:
+    """The spans that share no character with the page furniture the manifest declares in ``doc``.
+
+    Furniture (bylines, captions, share bars, ...) is not annotated, so a span there is neither right nor
+    wrong: it is dropped before scoring, as is one that reaches into furniture from the article text
+    (its snapped tokens would hold furniture)."""
+    if not doc.furniture:
+        return spans
+    return [s for s in spans if doc.furniture_at(s.start, s.end) is None]
 
 
 def predicted_placement(g: GoldDoc, snapped: list[Snapped], tag_layer: str) -> Placement:
@@ -373,10 +386,7 @@ def claims_of(pairs: list[Pair]) -> tuple[np.ndarray, np.ndarray]:
     """Each pair's two claims as indices into the claims of ``pairs`` in (doc, id) order, and the
     document of every claim: the claim graph (claims as nodes, pairs as edges) the pair intervals and
     the paired test on pairs need."""
-    ends = [((p.a_doc, p.a_claim), (p.b_doc, p.b_claim)) for p in pairs]
-    claims = sorted({c for end in ends for c in end})
-    index = {c: k for k, c in enumerate(claims)}
-    pair_claims = np.array([[index[a], index[b]] for a, b in ends], dtype=np.int64).reshape(len(pairs), 2)
+    pair_claims, claims = claim_graph([((p.a_doc, p.a_claim), (p.b_doc, p.b_claim)) for p in pairs])
     return pair_claims, np.array([doc for doc, _ in claims], dtype=str)
 
 

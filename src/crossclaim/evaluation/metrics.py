@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from sklearn.metrics import precision_recall_fscore_support
 
+from crossclaim.dataset.pairset import claim_groups
 from crossclaim.evaluation.counts import LABELS, Counts
 from crossclaim.evaluation.results import (
     CI,
@@ -123,17 +122,6 @@ def pigeonhole_weights(
     """
     claim_weights = stratified_weights(claim_docs, resamples, seed)
     return claim_weights[:, pair_claims[:, 0]] * claim_weights[:, pair_claims[:, 1]]
-
-
-def claim_groups(pair_claims: np.ndarray) -> np.ndarray:
-    """(pairs,): the connected group of the claim graph (claims as nodes, pairs as edges) of every pair.
-
-    Two pairs are in one group when a chain of shared claims links them: the smallest sets of pairs
-    that share nothing with the rest, so the units that are exchangeable in the paired test."""
-    n = int(pair_claims.max()) + 1 if pair_claims.size else 0
-    graph = coo_matrix((np.ones(len(pair_claims)), (pair_claims[:, 0], pair_claims[:, 1])), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
-    return label[pair_claims[:, 0]]
 
 
 def resampled(per_unit: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -1,7 +1,10 @@
 """The one reader of JSON input: strict, bounded, and precise about what is wrong and where.
 
 Every JSON or JSON Lines input (the manifest, Label Studio exports, predictions files) is read here.
-The standard library parses; the checks around it are the ones it lacks:
+The standard library parses a file whole; a Label Studio export, which may hold tens of thousands
+of tasks, is read a task at a time instead (``iter_array``: msgspec checks the file's syntax and cuts
+it into its elements over a memory map, orjson parses each). The checks around the parsers are the
+ones they lack:
 
 - numbers are bounded: integers fit a signed 64-bit column, floats are finite, and ``NaN`` /
   ``Infinity`` (which Python accepts and JSON does not) are refused;
@@ -26,9 +29,14 @@ import json
 import json.decoder
 import json.scanner
 import math
+import mmap
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
+
+import msgspec
+import orjson
 
 from crossclaim.errors import InputError, Problems, shown
 
@@ -187,6 +195,69 @@ def json_line(line: str, where: str, last_line: bool = False) -> object:
     """One line of JSON Lines parsed strictly with unique keys; ``where`` names the file and line, and a
     fault is located by column only (a streamed corpus is read a line at a time)."""
     return _loads(line, where, True, None, last_line=last_line, in_line=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# a JSON array an element at a time (a Label Studio export)
+
+
+def iter_array(path: Path, where: str | None = None) -> Iterator[object]:
+    """The elements of the JSON array in ``path``, parsed one by one (``parse_element``)."""
+    where = where or str(path)
+    for n, element in enumerate(array_elements(path, where)):
+        yield parse_element(element, where, n)
+
+
+def array_elements(path: Path, where: str | None = None) -> list[msgspec.Raw]:
+    """The undecoded elements of the JSON array in ``path``; InputError unless the whole file is one.
+
+    msgspec checks the syntax of the whole file and cuts it into elements that point into a memory
+    map of it: a file of gigabytes is never copied into memory, and a truncated or malformed one is
+    refused before any of its tasks is used.
+    """
+    where = where or str(path)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096)
+            _check_start(head.decode("utf-8", "replace"), where)
+            if (wide := _wide_encoding(head)) is not None:
+                raise InputError(where, f"is {wide}: save it as UTF-8")
+            if not head.lstrip().startswith(b"["):
+                begins = shown(head.lstrip()[:40].decode("utf-8", "replace"))
+                raise InputError(where, f"not a JSON array (it begins {begins}): an export is a list of tasks")
+            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except OSError as exc:
+        raise InputError(where, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        return msgspec.json.decode(mapped, type=list[msgspec.Raw])
+    except msgspec.DecodeError as exc:
+        raise InputError(*_array_fault(mapped, where, str(exc))) from None
+
+
+def _array_fault(data: mmap.mmap, where: str, message: str) -> tuple[str, str]:
+    """Where (with the line) and what for msgspec's account of a malformed array."""
+    if message.startswith("Input data was truncated"):
+        return where, "truncated: the file ends inside the array (an interrupted download?)"
+    found = re.search(r"(.*) \(byte (\d+)\)$", message)
+    if found is None:
+        return where, f"not valid JSON: {message}"
+    what, at = found.group(1).removeprefix("JSON is malformed: "), int(found.group(2))
+    line = data[:at].count(b"\n") + 1
+    return f"{where}, line {line}", f"not valid JSON: {what} at byte offset {at:,}"
+
+
+def parse_element(element: bytes | msgspec.Raw, where: str, n: int) -> object:
+    """One element of an array, parsed by orjson under this module's bounds (integers, nesting)."""
+    data = bytes(element)
+    here = f"{where}: element #{n}"
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise InputError(here, f"not valid JSON: {exc}") from None
+    check_integers(data, here)
+    if deeper_than(data, MAX_DEPTH - 1):  # the array itself is one level
+        raise InputError(here, f"nested deeper than {MAX_DEPTH} levels: not a Label Studio export")
+    return value
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ of the dataset maps back to the page and any edit of a raw page is caught at bui
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import hashlib
 import json
@@ -17,8 +18,9 @@ from pathlib import Path, PurePosixPath
 from crossclaim.errors import InputError, Problems, shown
 from crossclaim.files import write_bytes_atomic, write_text_atomic
 from crossclaim.formats.jsonio import decode, described, json_type, read_bytes, read_json
-from crossclaim.schema.records import Document
-from crossclaim.schema.scheme import SPLITS
+from crossclaim.schema.records import Document, Furniture
+from crossclaim.schema.scheme import FURNITURE, SPLITS
+from crossclaim.text import tokens
 
 MANIFEST = "manifest.json"
 RAW_DIR = "raw"
@@ -71,7 +73,9 @@ def load_manifest(annotations: Path) -> list[Document]:
             span = f"{doc.slice_start}:{doc.slice_end}"
             problems.add(where, f"slice {span} is out of range for {raw_path} ({len(raw)} characters)")
             continue
-        out.append(_with_text(doc, raw[doc.slice_start : doc.slice_end]))
+        text = raw[doc.slice_start : doc.slice_end]
+        problems += furniture_problems(doc, text, where)
+        out.append(_with_text(doc, text))
     problems += shared_text(out, lambda d: f"{path}: document {_name(d.id)}")
     InputError.collect(problems)
     return out
@@ -102,6 +106,26 @@ def shared_text(docs: list[Document], where: Callable[[Document], str]) -> Probl
     return problems
 
 
+def furniture_problems(doc: Document, text: str, where: str) -> list[tuple[str, str]]:
+    """Furniture ranges that end beyond the document's text, or that start or end inside a token: a range
+    holds whole tokens, so that no token of the token view is partly furniture and partly article."""
+    out = []
+    starts, ends, _ = tokens(text) if doc.furniture else ([], [], 0)
+    for n, f in enumerate(doc.furniture):
+        here = f"{where}, field furniture[{n}]"
+        if f.end > len(text):
+            out.append((here, f"{f.start}:{f.end} ends beyond the document ({len(text)} characters)"))
+            continue
+        for name, at in (("start", f.start), ("end", f.end)):
+            k = bisect.bisect_right(starts, at) - 1  # the last token starting at or before ``at``
+            if k >= 0 and starts[k] < at < ends[k]:
+                token = shown(text[starts[k] : ends[k]], 30)
+                out.append(
+                    (here, f"{f.start}:{f.end}: its {name} {at} cuts the token {token} (ranges hold whole tokens)")
+                )
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # the manifest's JSON, field by field
 
@@ -117,6 +141,7 @@ FIELDS = (
     "date_source",
     "split",
 )
+OPTIONAL = ("furniture",)  # fields an entry may leave out (written only when not empty)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
 _ID_FORBIDDEN = re.compile(r"[\s:~]|[\x00-\x1f\x7f]")
@@ -156,13 +181,16 @@ def _entry(entry: object, n: int, where: str, problems: Problems) -> Document | 
     doc_id = entry.get("id")
     here = f"{where}: document {_name(doc_id) if isinstance(doc_id, str) and doc_id else f'#{n}'}"
     found: list[tuple[str, str]] = [
-        (f"{here}, field {_name(key)}", f"unknown field (allowed: {', '.join(FIELDS)})")
-        for key in sorted(set(entry) - set(FIELDS))
+        (f"{here}, field {_name(key)}", f"unknown field (allowed: {', '.join(FIELDS + OPTIONAL)})")
+        for key in sorted(set(entry) - set(FIELDS + OPTIONAL))
     ]
     for key in FIELDS:
         if key not in entry:
             found.append((f"{here}, field {key}", "missing"))
             continue
+        for sub, what in _CHECKS[key](entry[key]):
+            found.append((f"{here}, field {key}{sub}", what))
+    for key in (k for k in OPTIONAL if k in entry):
         for sub, what in _CHECKS[key](entry[key]):
             found.append((f"{here}, field {key}{sub}", what))
     problems += found
@@ -180,6 +208,7 @@ def _entry(entry: object, n: int, where: str, problems: Problems) -> Document | 
         publication_date=entry["publication_date"],
         date_source=entry["date_source"],
         split=entry["split"],
+        furniture=tuple(Furniture(f["start"], f["end"], f["kind"]) for f in entry.get("furniture", ())),
     )
 
 
@@ -265,6 +294,51 @@ def _check_split(value: object) -> list[tuple[str, str]]:
     return []
 
 
+def _check_furniture(value: object) -> list[tuple[str, str]]:
+    """A list of ``{"start", "end", "kind"}`` ranges in document offsets, sorted and not overlapping (that
+    they fit the document's text and its tokens is checked with the text, ``furniture_problems``)."""
+    if not isinstance(value, list):
+        return _type_problem(value, 'a list of ranges {"start": ..., "end": ..., "kind": ...}')
+    found: list[tuple[str, str]] = []
+    previous: tuple[int, int] | None = None
+    for n, item in enumerate(value):
+        here = f"[{n}]"
+        if not isinstance(item, dict):
+            found.append((here, f'must be an object {{"start": ..., "end": ..., "kind": ...}}, got {described(item)}'))
+            continue
+        wrong = [
+            (f"{here}.{_name(k)}", "unknown field (allowed: start, end, kind)")
+            for k in sorted(set(item) - {"start", "end", "kind"})
+        ]
+        for key in ("start", "end"):
+            if key not in item:
+                wrong.append((f"{here}.{key}", "missing"))
+            elif not _is_int(item[key]):
+                wrong.append((f"{here}.{key}", f"must be an integer, got {described(item[key])}"))
+        kind = item.get("kind")
+        if not isinstance(kind, str) or kind not in FURNITURE:
+            got = "missing" if "kind" not in item else f"{shown(kind)} is not a kind of furniture"
+            wrong.append((f"{here}.kind", f"{got} (allowed: {', '.join(FURNITURE)})"))
+        found += wrong
+        if wrong:
+            continue
+        start, end = item["start"], item["end"]
+        if not 0 <= start < end:
+            found.append((here, f"{start}:{end} is not a range of the document (0 <= start < end)"))
+        elif previous is not None and start < previous[1]:
+            how = "overlaps" if start >= previous[0] else "comes before"
+            found.append(
+                (
+                    here,
+                    f"{start}:{end} {how} the range before it, {previous[0]}:{previous[1]} "
+                    "(ranges are sorted and disjoint)",
+                )
+            )
+        else:
+            previous = (start, end)
+    return found
+
+
 _CHECKS = {
     "id": _check_id,
     "source_file": _check_source_file,
@@ -276,6 +350,7 @@ _CHECKS = {
     "publication_date": _check_date,
     "date_source": _check_text,
     "split": _check_split,
+    "furniture": _check_furniture,
 }
 
 
@@ -306,7 +381,11 @@ def manifest_entry(doc: Document) -> dict:
         "publication_date": doc.publication_date,
         "date_source": doc.date_source,
         "split": doc.split,
-    }
+    } | (
+        {"furniture": [{"start": f.start, "end": f.end, "kind": f.kind} for f in doc.furniture]}
+        if doc.furniture
+        else {}
+    )
 
 
 def write_manifest(annotations: Path, docs: list[Document]) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from crossclaim.dataset.gold import Gold, load_gold
+from crossclaim.dataset.pairset import claim_groups
 from crossclaim.dataset.splits import pair_split
 from crossclaim.errors import InputError
 from crossclaim.evaluation.counts import PARTIAL_SCHEME, SNAPPING, Counts, GoldDoc, count, entities, index_gold
@@ -31,7 +32,6 @@ from crossclaim.evaluation.metrics import (
     ROUNDS,
     SEED,
     SPAN_UNIT,
-    claim_groups,
     pair_macro_f1,
     randomization_test,
     sample,

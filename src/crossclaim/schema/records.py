@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,8 +48,18 @@ class Span:
 
 
 @dataclass(frozen=True)
+class Furniture:
+    """A range of page furniture in a document (``scheme.FURNITURE`` kinds; offsets into its text, end-exclusive)."""
+
+    start: int
+    end: int
+    kind: str
+
+
+@dataclass(frozen=True)
 class Document:
-    """A document of the manifest: metadata and its text (a slice of a raw page)."""
+    """A document of the manifest: metadata and its text (a slice of a raw page), and the page furniture
+    the manifest declares in it (sorted, disjoint)."""
 
     id: str
     source_file: str
@@ -62,6 +73,17 @@ class Document:
     date_source: str
     split: str
     text: str = ""
+    furniture: tuple[Furniture, ...] = ()
+
+    def furniture_at(self, start: int, end: int) -> Furniture | None:
+        """The first furniture range sharing a character with ``start:end`` (None: the span is article text).
+
+        An empty span touches the range it stands in."""
+        ranges = self.furniture
+        k = bisect.bisect_right([f.end for f in ranges], start)  # the first range ending after ``start``
+        if k < len(ranges) and ranges[k].start < max(end, start + 1):
+            return ranges[k]
+        return None
 
 
 @dataclass
@@ -75,6 +97,7 @@ class Annotation:
     ground_truth: bool = False
     was_cancelled: bool = False
     payload: object = None  # the parsed result of projects whose result is not spans (a Pair)
+    updated_by: str | None = None  # who last saved it in Label Studio (None: nobody since a bulk import)
     pass_name: str | None = None  # the annotation pass it was made in (``crossclaim studio push --pass``), if any
 
     @property
@@ -82,15 +105,33 @@ class Annotation:
         return not self.spans and not self.payload
 
 
+@dataclass(frozen=True)
+class GoldRecord:
+    """Which annotation of a task is gold, and the rule that chose it (``formats.labelstudio.annotations``).
+
+    ``annotation`` indexes the task's annotations (in committed order); ``kept`` holds a previous gold
+    that is no longer among them (a task in dispute keeps its previous gold). ``annotation`` and
+    ``kept`` are both None when the task has no gold (not annotated yet, or in dispute with no
+    previous gold); ``disputants`` names who disagree on a task in dispute.
+    """
+
+    rule: str
+    annotation: int | None = None
+    annotator: str | None = None
+    kept: Annotation | None = None
+    disputants: tuple[str, ...] = ()
+
+
 @dataclass
 class Task:
-    """A span-project task: a document with every annotation and prediction made on it."""
+    """A span-project task: a document with every annotation and prediction made on it, and its gold."""
 
     doc_id: str
     text: str
     meta: dict = field(default_factory=dict)
     annotations: list[Annotation] = field(default_factory=list)
     predictions: list[Prediction] = field(default_factory=list)
+    gold: GoldRecord | None = None  # as committed, or as the gold rule decided it
 
 
 @dataclass

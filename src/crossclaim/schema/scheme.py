@@ -388,6 +388,17 @@ TAG_LAYERS: tuple[TagLayer, ...] = (
     TagLayer("contradictory_claim_tags", "claims", only="contradictory", what="claims in a CONTRADICTS pair"),
 )
 
+# Page furniture: text of the page inside a document's slice that is not the article (the manifest declares
+# its ranges per document). It is never annotated, predicted spans touching it are not scored, and no claim
+# in it is paired (annotations/GUIDELINES.md).
+FURNITURE: dict[str, str] = {
+    "byline": "the author's name, title or dateline, and the scraper's repetitions of them",
+    "caption": "a photo or video caption, credit or label",
+    "share-bar": "share buttons and the names of the services they share to",
+    "navigation": "menus, breadcrumbs, tags and links to other pages",
+    "promo": "advertising, newsletter and subscription prompts, recommended or related content",
+}
+
 CONFIGS = ("documents", "tokens", "claim_pairs")
 SPLITS = ("train", "validation", "test")
 

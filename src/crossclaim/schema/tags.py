@@ -5,12 +5,18 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
+import numpy as np
+
 from crossclaim.schema.records import Span
-from crossclaim.schema.scheme import ATTRIBUTE, TAG_LAYERS, TagLayer
-from crossclaim.text import sentence_bounds, split_at, tokens_of
+from crossclaim.schema.scheme import ATTRIBUTE, LAYERS, TAG_LAYERS, TagLayer
+from crossclaim.text import sentence_bounds, tokens
 
 TAG_NAMES: dict[str, list[str]] = {t.name: t.tag_names() for t in TAG_LAYERS}
 TAG_IDS: dict[str, dict[str, int]] = {k: {n: i for i, n in enumerate(v)} for k, v in TAG_NAMES.items()}
+TAG_LAYER: dict[str, TagLayer] = {t.name: t for t in TAG_LAYERS}
+LABEL_INDEX: dict[str, dict[str, int]] = {
+    name: {lab: n for n, lab in enumerate(layer.label_names)} for name, layer in LAYERS.items()
+}
 
 
 @dataclass
@@ -25,11 +31,8 @@ class TokenView:
 
 
 def token_view(text: str, spans: list[Span]) -> TokenView:
-    starts, ends, strings = tokens_of(text)
-    cuts = {s.start for s in spans} | {s.end for s in spans}
-    starts, ends, splits = split_at(starts, ends, cuts)
-    if splits:
-        strings = [text[a:b] for a, b in zip(starts, ends)]
+    starts, ends, splits = tokens(text, {s.start for s in spans} | {s.end for s in spans})
+    strings = [text[a:b] for a, b in zip(starts, ends)]
     sentences = []
     for a, b in sentence_bounds(text):
         i = bisect.bisect_left(starts, a)
@@ -61,32 +64,46 @@ def token_range(starts: list[int], ends: list[int], start: int, end: int) -> tup
     return i, max(i, bisect.bisect_left(starts, end))
 
 
-def spans_to_tag_ids(starts: list[int], ends: list[int], spans: list[Span], tag_layer: str) -> tuple[list[int], int]:
-    """IOB2 tag ids for the tokens; a token is in a span when they share a character.
+def spans_to_tag_ids(starts: list[int], ends: list[int], spans: list[Span], tag_layer: str) -> list[int]:
+    """IOB2 tag ids of a tag layer for one document's tokens (``tag_ids``, for lists of offsets).
 
-    Meant for gold, whose spans fall on token boundaries by construction and never share a token.
-    For anything else, a token already taken by an earlier span of the layer is not retagged and
-    the number of spans that lost every token that way is returned; scoring therefore places
-    predicted spans its own way (``crossclaim.evaluation.counts.place``), losing none.
+    >>> spans_to_tag_ids([0, 7, 13], [6, 12, 17], [Span("entities", "e1", 0, 12, "Xiaomi Corp.", "ORG")], "entity_tags")
+    [1, 2, 0]
     """
-    ids = TAG_IDS[tag_layer]
-    tags = [0] * len(starts)
-    lost = 0
-    for s in sorted(spans, key=lambda s: (s.start, s.end)):
-        i, j = token_range(starts, ends, s.start, s.end)
-        if i < j and not any(tags[i:j]):  # the usual case (gold): every token of the span is free
-            tags[i] = ids[f"B-{s.label}"]
-            tags[i + 1 : j] = [ids[f"I-{s.label}"]] * (j - i - 1)
-            continue
-        free = [k for k in range(i, j) if tags[k] == 0]
-        if not free:
-            lost += 1
-            continue
-        tags[free[0]] = ids[f"B-{s.label}"]
-        inside = ids[f"I-{s.label}"]
-        for k in free[1:]:
-            tags[k] = inside
-    return tags, lost
+    labels = LABEL_INDEX[TAG_LAYER[tag_layer].layer]
+    return tag_ids(
+        np.asarray(starts, np.int64),
+        np.asarray(ends, np.int64),
+        np.fromiter((s.start for s in spans), np.int64, len(spans)),
+        np.fromiter((s.end for s in spans), np.int64, len(spans)),
+        np.fromiter((labels[s.label] for s in spans), np.int8, len(spans)),
+    ).tolist()
+
+
+def tag_ids(
+    starts: np.ndarray, ends: np.ndarray, span_starts: np.ndarray, span_ends: np.ndarray, labels: np.ndarray
+) -> np.ndarray:
+    """IOB2 tag ids for tokens (``starts``, ``ends``: sorted offsets) from one tag layer's spans: a token
+    is in a span when they share a character; ``labels`` holds each span's label as its index in the
+    layer (B- then I- of each label follow O, see ``TagLayer.tag_names``).
+
+    The one encoder, for gold: its spans fall on token boundaries (the token view cuts tokens to fit
+    them) and never share a token with another span of their tag layer; anything else is a ValueError.
+    Scoring places predicted spans its own way (``crossclaim.evaluation.counts.place``), losing none.
+    """
+    order = np.argsort(span_starts, kind="stable")
+    span_starts, span_ends, labels = span_starts[order], span_ends[order], labels[order]
+    tags = np.zeros(len(starts), np.int8)
+    i = np.searchsorted(ends, span_starts, side="right")  # first token ending after the span starts
+    j = np.searchsorted(starts, span_ends)  # first token starting at or after its end
+    if (j <= i).any() or (i[1:] < j[:-1]).any():
+        raise ValueError("spans of one tag layer that cover no token or share one: not gold")
+    begin = 1 + 2 * labels.astype(np.int8)
+    tags[i] = begin
+    length = j - i - 1
+    inside = np.repeat(i + 1 - np.cumsum(length) + length, length) + np.arange(length.sum())
+    tags[inside] = np.repeat(begin + 1, length)
+    return tags
 
 
 def tags_to_spans(tags: list[str], starts: list[int], ends: list[int]) -> list[tuple[int, int, str]]:

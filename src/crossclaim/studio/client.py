@@ -86,7 +86,8 @@ class Studio:
             event_hooks={"request": [self._count]},
         )
         self.ls = LabelStudio(base_url=self.url, api_key=token, timeout=TIMEOUT, httpx_client=self.http)
-        self.call(self.ls.users.whoami)
+        me = self.call(self.ls.users.whoami)
+        self.me: str | None = getattr(me, "email", None) or None  # the token's user: push's own account
 
     def _count(self, request) -> None:
         self.requests += 1
@@ -148,6 +149,10 @@ class Studio:
         if p.label_config.strip() != config.strip():
             self.call(self.ls.projects.update, id=p.id, label_config=config)
         return p.id
+
+    def users(self) -> dict[int, str]:
+        """Every user's e-mail by id (an export names who last saved an annotation by id alone)."""
+        return {u.id: u.email for u in self.call(lambda: list(self.ls.users.list())) if u.email}
 
     def user_ids(self, emails: set[str]) -> dict[str, int]:
         """Ids of the annotators' users, creating the missing ones, so annotator identity survives."""

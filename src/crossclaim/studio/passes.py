@@ -109,8 +109,8 @@ def push_pass(root: Path, studio: Studio, name: str, team: Team, overlap: int | 
     pair of the pair set as a task, pre-annotations if any, no annotation; the pass settings applied."""
     from crossclaim.dataset.gold import SPAN_EXPORT, GoldStream
     from crossclaim.dataset.pairset import missing_pair_tasks
-    from crossclaim.formats.jsonstream import collector_paused
     from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
+    from crossclaim.scale import collector_paused
     from crossclaim.studio.plan import LISTED_FIELDS, Listed
     from crossclaim.studio.sync import Background, PushReport, Spool, pair_item, push_items, span_item
 
@@ -130,11 +130,12 @@ def push_pass(root: Path, studio: Studio, name: str, team: Team, overlap: int | 
     spool = Spool()
     try:
         annotations = root / "annotations"
-        stream = GoldStream(annotations, pair_set=False, all_claims=True)
+        stream = GoldStream(annotations, pair_set=False, all_claims=True, furniture=False)  # as push reads it
         with collector_paused():
             spans = [spool.add(span_item(g.doc, None, False, predictions.get(g.doc.id, [])), "doc_id") for g in stream]
         docs, claims = {d.id: d for d in stream.docs}, stream.claims
-        pair_tasks = stream.pair_tasks + missing_pair_tasks(stream.pair_tasks, claims, str(annotations / SPAN_EXPORT))
+        new_pairs = missing_pair_tasks(stream.pair_tasks, claims, str(annotations / SPAN_EXPORT), docs)
+        pair_tasks = stream.pair_tasks + new_pairs
         pairs = [spool.add(pair_item(t, False, docs, claims), "pair_id") for t in pair_tasks]
         report = PushReport()
         for title, config, items, what, shown in (
@@ -187,7 +188,11 @@ def pass_work(tasks: Iterable[object], key: str, name: str) -> PassWork:
 
 def merged_with_pass(committed: Iterable[object], work: PassWork, key: str, name: str) -> Iterator[object]:
     """The committed tasks, each with the pass's annotations in place of those it brought before, then
-    new tasks for the keys the committed export lacks (a document or pair annotated first in this pass)."""
+    new tasks for the keys the committed export lacks (a document or pair annotated first in this pass).
+
+    A committed task's ``gold`` record is left out: the pull settles each task's gold by the rule, as a
+    pull of the gold projects does (a ground truth mark stays gold; a dispute keeps the previous gold).
+    """
     left = dict(work.annotations)
     for raw in committed:
         data = raw.get("data") if isinstance(raw, dict) else None
@@ -195,7 +200,8 @@ def merged_with_pass(committed: Iterable[object], work: PassWork, key: str, name
         if isinstance(raw, dict) and isinstance(raw.get("annotations"), list):
             kept = [a for a in raw["annotations"] if not (isinstance(a, dict) and a.get(PASS_KEY) == name)]
             brought = left.pop(task_key, []) if isinstance(task_key, str) else []
-            raw = {**raw, "annotations": kept + (brought if isinstance(brought, list) else [brought])}
+            raw = {k: v for k, v in raw.items() if k != "gold"}
+            raw["annotations"] = kept + (brought if isinstance(brought, list) else [brought])
         yield raw
     for task_key, anns in left.items():
         yield {"data": work.data.get(task_key, {}), "annotations": anns}
@@ -208,10 +214,11 @@ def pull_pass(
     gold_annotator: str | None = None,
     *,
     accept_deletions: bool = False,
+    accept_edits: bool = False,
     show=lambda lines: None,
 ):
     """One pass's annotations → annotations/exports (replacing what that pass brought before) → dataset/."""
-    from crossclaim.studio.sync import SOURCE, apply_exports, find_project
+    from crossclaim.studio.sync import SOURCE, Editors, apply_exports, find_project
 
     check_pass_name(name)
     span_title, pair_title = pass_titles(name)
@@ -231,8 +238,10 @@ def pull_pass(
             merged_pairs,
             gold_annotator,
             accept_deletions=accept_deletions,
+            accept_edits=accept_edits,
             show=show,
             source=source,
+            editors=Editors(studio.users(), studio.me),
         )
 
 
@@ -243,8 +252,7 @@ def merge_pass(
     lists; None: that project's committed export unchanged), the span export written to ``scratch`` a task
     at a time, regions given readable ids."""
     from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT
-    from crossclaim.formats.jsonio import read_json
-    from crossclaim.formats.jsonstream import iter_array
+    from crossclaim.formats.jsonio import iter_array, read_json
 
     span_where, pair_where = f"{source} span export", f"{source} claim-pair export"
     committed = annotations / SPAN_EXPORT
@@ -287,7 +295,7 @@ def exports_to_check(
 
 
 def _tasks(data: object, where: str) -> Iterable[object]:
-    from crossclaim.formats.jsonstream import iter_array
+    from crossclaim.formats.jsonio import iter_array
 
     if isinstance(data, Path):
         return iter_array(data, where)
@@ -326,17 +334,17 @@ class Carried:
 def carried(annotations: Path) -> Carried:
     """Read from the committed exports what a plain pull keeps (see ``Carried``).
 
-    The span export is scanned element by element; only a task that mentions a pass or handed-out ids is parsed.
+    The span export is searched once; only a task that mentions a pass or handed-out ids is parsed.
     """
     from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT
-    from crossclaim.formats.jsonio import read_json
-    from crossclaim.formats.jsonstream import iter_array_raw, parse_element
+    from crossclaim.formats.jsonio import array_elements, parse_element, read_json
 
     out = Carried()
     path = annotations / SPAN_EXPORT
     marks = (f'"{PASS_KEY}"'.encode(), f'"{ID_META}"'.encode())
     if path.is_file() and _mentions(path, marks):
-        for n, piece in enumerate(iter_array_raw(path)):
+        for n, element in enumerate(array_elements(path)):
+            piece = bytes(element)
             if any(m in piece for m in marks):
                 _carry(parse_element(piece, str(path), n), "doc_id", out.spans, out.ids)
     if (annotations / PAIR_EXPORT).is_file():
@@ -389,10 +397,11 @@ def prepared_spans(spans: object, carry: Carried, scratch: Path, where: str) -> 
     """
     if not isinstance(spans, Path):
         return [with_carried(t, "doc_id", carry.spans, carry.ids, where) for t in _tasks(spans, where)]
-    from crossclaim.formats.jsonstream import iter_array_raw, parse_element
+    from crossclaim.formats.jsonio import array_elements, parse_element
 
     def tasks() -> Iterator[bytes]:
-        for n, piece in enumerate(iter_array_raw(spans, where)):
+        for n, element in enumerate(array_elements(spans, where)):
+            piece = bytes(element)
             if carry.spans or carry.ids or _random_ids(piece):  # else the task goes on as the server wrote it
                 piece = orjson.dumps(
                     with_carried(parse_element(piece, where, n), "doc_id", carry.spans, carry.ids, where)

@@ -24,10 +24,11 @@ import orjson
 
 from crossclaim.errors import InputError, StudioError
 from crossclaim.formats.corpus import Corpus
+from crossclaim.formats.labelstudio.annotations import IN_DISPUTE, KEPT, gold_annotation
 from crossclaim.formats.labelstudio.committed import PUSH_META, SortedExport, committed_meta
 from crossclaim.formats.labelstudio.pairs import PairTask, pair_results, pair_task_data
 from crossclaim.formats.labelstudio.spans import region_results, task_data
-from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
+from crossclaim.schema.records import Annotation, Document, GoldRecord, Pair, Prediction, Span, Task
 from crossclaim.studio.client import IDS_PER_QUERY, Project, Studio
 from crossclaim.studio.plan import (
     CHUNK_BYTES,
@@ -260,8 +261,8 @@ def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[s
     """
     from crossclaim.dataset.gold import SPAN_EXPORT, GoldStream
     from crossclaim.dataset.pairset import missing_pair_tasks
-    from crossclaim.formats.jsonstream import collector_paused
     from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
+    from crossclaim.scale import collector_paused
 
     known = studio.projects()
     listings = {
@@ -274,14 +275,16 @@ def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[s
     spool = Spool()
     try:
         annotations = root / "annotations"
-        stream = GoldStream(annotations, pair_set=False, all_claims=True)  # new pairs may join any claim
+        # new pairs may join any claim; a gold span in page furniture goes up so it can be deleted there
+        stream = GoldStream(annotations, pair_set=False, all_claims=True, furniture=False)
         with collector_paused():
             spans = [
                 spool.add(span_item(g.doc, g.task, with_annotations, predictions.get(g.doc.id, [])), "doc_id")
                 for g in stream
             ]
         docs, claims = {d.id: d for d in stream.docs}, stream.claims
-        pair_tasks = stream.pair_tasks + missing_pair_tasks(stream.pair_tasks, claims, str(annotations / SPAN_EXPORT))
+        new_pairs = missing_pair_tasks(stream.pair_tasks, claims, str(annotations / SPAN_EXPORT), docs)
+        pair_tasks = stream.pair_tasks + new_pairs
         pairs = [spool.add(pair_item(t, with_annotations, docs, claims), "pair_id") for t in pair_tasks]
         items = {SPAN_PROJECT: spans, PAIR_PROJECT: pairs}
         users = studio.user_ids(spool.annotators) if spool.annotators else {}
@@ -397,12 +400,13 @@ def pull(
     *,
     utf16: bool = False,
     accept_deletions: bool = False,
+    accept_edits: bool = False,
     with_predictions: bool = False,
     show=lambda lines: None,
 ):
     """Label Studio → annotations/ → dataset/: export both projects to scratch files, keep the passes'
     committed annotations beside them and give new regions readable ids (``studio.passes``), then
-    ``apply_exports``."""
+    ``apply_exports`` (who last saved each annotation by e-mail; push's own account is the token's user)."""
     known = studio.projects()
     spans_project, pairs_project = find_project(studio, SPAN_PROJECT, known), find_project(studio, PAIR_PROJECT, known)
     with tempfile.TemporaryDirectory(prefix="crossclaim-pull-") as scratch:
@@ -416,8 +420,10 @@ def pull(
             gold_annotator,
             utf16=utf16,
             accept_deletions=accept_deletions,
+            accept_edits=accept_edits,
             with_predictions=with_predictions,
             show=show,
+            editors=Editors(studio.users(), studio.me),
         )
 
 
@@ -426,7 +432,7 @@ def prepared_exports(
 ) -> tuple[list | Path, list]:
     """A gold project's exports as a pull validates them: every pass's committed annotations kept beside
     them, regions Label Studio named at random given readable ids (``studio.passes``)."""
-    from crossclaim.formats.jsonstream import iter_array
+    from crossclaim.formats.jsonio import iter_array
     from crossclaim.studio.passes import carried, prepared_pairs, prepared_spans, refuse_utf16_with_passes
 
     carry = carried(annotations)
@@ -482,12 +488,13 @@ class _Seen:
     utf16_problems: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _span_tasks(spans: list | Path, seen: _Seen, utf16: bool, where: str) -> Iterator[object]:
-    from crossclaim.formats.jsonstream import iter_array
+def _span_tasks(spans: list | Path, seen: _Seen, utf16: bool, where: str, editors: Editors) -> Iterator[object]:
+    from crossclaim.formats.jsonio import iter_array
     from crossclaim.formats.labelstudio.annotations import annotators_by_task
     from crossclaim.formats.labelstudio.spans import from_utf16
 
     for raw in iter_array(spans, where) if isinstance(spans, Path) else spans:
+        editors.name(raw)
         if utf16:
             try:
                 (raw,) = from_utf16([raw], where)
@@ -508,6 +515,8 @@ class _NewExports:
     seen: _Seen
     invalid: InputError | None = None
     unwritable: list[tuple[str, str]] = field(default_factory=list)
+    edits: list[Edit] = field(default_factory=list)  # annotations saved by someone other than their author
+    notes: list[str] = field(default_factory=list)  # tasks in dispute whose previous gold is kept
 
 
 def _read_new(
@@ -519,38 +528,154 @@ def _read_new(
     committed: SortedExport,
     predicted: SortedExport | None,
     source: str,
+    old: Committed | None,
+    editors: Editors,
 ) -> _NewExports:
     """Validate the new span export a task at a time, putting each task in committed form as it goes.
 
-    ``predicted`` is None unless predictions are asked for. Problems are kept, not raised: lost work
-    is named first (``apply_exports``).
+    Each task's gold is settled by the rule; a task in dispute keeps its previous gold (``old``), found
+    among its annotations or else carried whole from the committed export. Each annotation is checked
+    against its committed version (``Edit``). ``predicted`` is None unless predictions are asked for.
+    Problems are kept, not raised: lost work is named first (``apply_exports``).
     """
     from crossclaim.dataset.changes import GoldDigest
-    from crossclaim.dataset.gold import GoldStream
+    from crossclaim.dataset.gold import DocGold, GoldStream
     from crossclaim.formats.jsonio import unwritable_strings
     from crossclaim.formats.labelstudio.committed import committed_predictions, committed_task
 
     where = f"{source} span export"
     seen = _Seen()
-    stream = GoldStream(annotations, gold_annotator, _span_tasks(spans, seen, utf16, where), pairs_data, source)
+    tasks = _span_tasks(spans, seen, utf16, where, editors)
+    stream = GoldStream(annotations, gold_annotator, tasks, pairs_data, source)
     new = _NewExports(GoldDigest(), stream, seen)
+    carried: dict[str, tuple[dict, Task]] = {}  # document -> (data, task) whose previous gold must be read again
     try:
         for g in stream:
-            new.digest.add(g)
+            carry = False  # its previous gold is to be read again from the committed export
+            if g.task is not None and old is not None:
+                new.edits += editors.check(f"document {g.doc.id}", g.task.annotations, old.annotations.get(g.doc.id))
+                previous = old.gold.get(g.doc.id)
+                if g.task.gold is not None and g.task.gold.rule == IN_DISPUTE and previous is not None:
+                    found = _kept(g.task, previous)
+                    if found is None:
+                        carried[g.doc.id] = (seen.last[1]["data"], g.task)
+                        carry = True
+                    else:
+                        g = DocGold(g.doc, g.task, found)
+                        new.notes.append(_kept_note(f"{where}: doc {g.doc.id}", g.task))
+            if not carry:
+                new.digest.add(g)
             if g.task is None:
                 continue
             doc_id, raw = seen.last
             if doc_id != g.doc.id:  # the stream validates each task as soon as it is read
                 raise RuntimeError(f"task of {g.doc.id} validated out of turn")
             try:
-                committed.add(g.doc.id, committed_task(raw["data"], g.task))
+                if not carry:
+                    committed.add(g.doc.id, committed_task(raw["data"], g.task))
                 if predicted is not None and (p := committed_predictions(raw["data"], g.task)):
                     predicted.add(g.doc.id, p)
             except UnicodeEncodeError:  # a lone surrogate: name it (every string is searched only now)
                 new.unwritable += unwritable_strings([raw], where)
     except InputError as exc:
         new.invalid = exc
+    if new.invalid is None and old is not None:
+        _carry_previous_gold(annotations, carried, stream, new, committed, where)
     return new
+
+
+def _identity(a: Annotation) -> tuple[str, int]:
+    """An annotation's author and a hash of its work (region ids included): a previous gold found again."""
+    from crossclaim.formats.labelstudio.annotations import exact_work
+
+    return a.annotator, hash(repr(exact_work(a)))
+
+
+def _kept(task: Task | PairTask, previous: tuple[str, int]) -> Annotation | None:
+    """Settle a task in dispute on its previous gold where it is still among its annotations, unchanged."""
+    assert task.gold is not None
+    for n, a in enumerate(task.annotations):
+        if not a.was_cancelled and _identity(a) == previous:
+            task.gold = GoldRecord(KEPT, n, a.annotator, disputants=task.gold.disputants)
+            return a
+    return None
+
+
+def _kept_note(here: str, task: Task | PairTask) -> str:
+    from crossclaim.formats.labelstudio.annotations import dispute_note
+
+    assert task.gold is not None
+    how = "kept" if task.gold.kept is None else "kept from the committed exports (no longer in Label Studio)"
+    return f"{here}: {dispute_note(task.gold)}: its previous gold, by {task.gold.annotator}, is {how}"
+
+
+def _carry_previous_gold(
+    annotations: Path,
+    carried: dict[str, tuple[dict, Task]],
+    stream: GoldStream,
+    new: _NewExports,
+    committed: SortedExport,
+    where: str,
+) -> None:
+    """Tasks in dispute whose previous gold is no longer in Label Studio keep it from the committed export."""
+    from crossclaim.dataset.gold import DocGold
+    from crossclaim.formats.labelstudio.committed import committed_task
+
+    if not carried:
+        return
+    by_id = {d.id: d for d in stream.docs}
+    for doc_id, before in _committed_tasks(annotations, set(carried), by_id).items():
+        data, task = carried[doc_id]
+        previous = gold_annotation(before)
+        assert previous is not None and task.gold is not None
+        task.gold = GoldRecord(KEPT, None, previous.annotator, previous, task.gold.disputants)
+        new.digest.add(DocGold(by_id[doc_id], task, previous))
+        committed.add(doc_id, committed_task(data, task))
+        new.notes.append(_kept_note(f"{where}: doc {doc_id}", task))
+
+
+def _committed_tasks(annotations: Path, doc_ids: set[str], by_id: dict[str, Document]) -> dict[str, Task]:
+    """The committed span tasks of ``doc_ids``, read again (rare: only to describe an edit or to keep a
+    previous gold), each with its recorded gold settled."""
+    from crossclaim.dataset.gold import SPAN_EXPORT
+    from crossclaim.errors import Problems
+    from crossclaim.formats.jsonio import iter_array
+    from crossclaim.formats.labelstudio.annotations import settle_gold
+    from crossclaim.formats.labelstudio.spans import parse_span_tasks
+
+    path = annotations / SPAN_EXPORT
+    wanted = (
+        raw
+        for raw in iter_array(path)
+        if isinstance(raw, dict) and isinstance(raw.get("data"), dict) and raw["data"].get("doc_id") in doc_ids
+    )
+    out = {}
+    for task in parse_span_tasks(wanted, str(path), by_id):
+        settle_gold(task, f"{path}: doc {task.doc_id}", None, Problems())
+        out[task.doc_id] = task
+    return out
+
+
+def _settle_pairs(new: _NewExports, old: Committed | None, editors: Editors, where: str) -> None:
+    """The claim-pair tasks: each annotation checked against its committed version, and a task in dispute
+    keeps its previous gold pair (found among its annotations, or carried from the committed export)."""
+    if old is None:
+        return
+    stream = new.stream
+    for task in stream.pair_tasks:
+        pid = task.data["pair_id"]
+        before = old.pair_tasks.get(pid)
+        new.edits += editors.check(
+            f"claim pair {pid}", task.annotations, _entries(before.annotations) if before else None
+        )
+        previous = gold_annotation(before) if before is not None else None
+        if task.gold is None or task.gold.rule != IN_DISPUTE or previous is None:
+            continue
+        if _kept(task, _identity(previous)) is None:
+            task.gold = GoldRecord(KEPT, None, previous.annotator, previous, task.gold.disputants)
+        assert isinstance(previous.payload, Pair)
+        stream.pairs = sorted([*stream.pairs, previous.payload], key=lambda p: p.id)
+        new.notes.append(_kept_note(f"{where}: pair {pid}", task))
 
 
 def apply_exports(
@@ -561,28 +686,34 @@ def apply_exports(
     *,
     utf16: bool = False,
     accept_deletions: bool = False,
+    accept_edits: bool = False,
     with_predictions: bool = False,
     show=lambda lines: None,
     commit: bool = True,
     source: str = SOURCE,
+    editors: Editors | None = None,
 ):
     """Replace annotations/exports/ with two server exports (lists, or files read a task at a time) and rebuild.
 
     Both exports are validated in full; ``show`` gets what changes per document before anything is
     written; a task or annotation of the committed exports that the new ones lack is an error unless
-    ``accept_deletions``. The committed exports (volatile fields dropped, see ``committed``),
-    predictions (only ``with_predictions``), dataset/ and the generated docs are then staged and
-    swapped in as one set: after a failure at any point, nothing has changed. ``commit=False`` does
-    everything but the swap (``crossclaim studio check``); ``source`` names the exports in messages.
+    ``accept_deletions``, and so is an annotation that differs from its committed version and was last
+    saved by someone other than its author or push's own account, unless ``accept_edits`` (``editors``:
+    who the exports' user ids are, and push's account). Each task's gold is settled by the rule
+    (``formats.labelstudio.annotations``); a task in dispute keeps its previous gold, named in the notes.
+    The committed exports (volatile fields dropped, see ``committed``), predictions (only
+    ``with_predictions``), dataset/ and the generated docs are then staged and swapped in as one set:
+    after a failure at any point, nothing has changed. ``commit=False`` does everything but the swap
+    (``crossclaim studio check``); ``source`` names the exports in messages.
     """
-    from crossclaim.dataset.build import stage_streamed
+    from crossclaim.dataset.build import Exports, stage
     from crossclaim.dataset.changes import changes, losing_pull, lost_work
     from crossclaim.dataset.gold import PAIR_EXPORT, PREDICTION_EXPORT, SPAN_EXPORT
     from crossclaim.files import transaction
-    from crossclaim.formats.jsonio import unwritable_strings
-    from crossclaim.formats.jsonstream import collector_paused, iter_array, release_memory
+    from crossclaim.formats.jsonio import iter_array, unwritable_strings
     from crossclaim.formats.labelstudio.annotations import annotators_by_task
     from crossclaim.formats.labelstudio.committed import committed_pairs, export_json
+    from crossclaim.scale import collector_paused, release_memory
 
     annotations = root / "annotations"
     pair_where = f"{source} claim-pair export"
@@ -594,11 +725,24 @@ def apply_exports(
         scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="crossclaim-pull-")))
         committed = stack.enter_context(contextlib.closing(SortedExport(scratch / "spans")))
         predicted = stack.enter_context(contextlib.closing(SortedExport(scratch / "predictions")))
+        editors = editors or Editors()
+        for raw in pairs_data if isinstance(pairs_data, list) else []:
+            editors.name(raw)
         with collector_paused():
-            old = _committed_digest(annotations, gold_annotator)
+            before = _committed(annotations, gold_annotator)
+            old = before.digest if before is not None else None
             wanted_predictions = predicted if with_predictions else None
             new = _read_new(
-                annotations, spans, pairs_data, gold_annotator, utf16, committed, wanted_predictions, source
+                annotations,
+                spans,
+                pairs_data,
+                gold_annotator,
+                utf16,
+                committed,
+                wanted_predictions,
+                source,
+                before,
+                editors,
             )
         lost = lost_work(old, new.seen.annotators, annotators_by_task(pairs_data, "pair_id")) if old else []
         if lost and not accept_deletions:
@@ -607,6 +751,10 @@ def apply_exports(
         InputError.collect(new.seen.utf16_problems)
         if new.invalid is not None:
             raise new.invalid
+        _settle_pairs(new, before, editors, pair_where)
+        edits = described_edits(new.edits, annotations, new.stream, before, source) if new.edits else []
+        if edits and not accept_edits:
+            InputError.collect([*edits, (source, EDITS_ADVICE)])
         docs = {d.id: d for d in new.stream.docs}
         pair_export = committed_pairs(new.stream.pair_tasks, docs, new.stream.claims)
         try:
@@ -616,7 +764,8 @@ def apply_exports(
         InputError.collect(new.unwritable)
         new.digest.add_pairs(new.stream.pair_tasks, new.stream.pairs)
         show(changes(old, new.digest).lines())
-        del old, new, docs
+        notes = new.notes + [f"{where}: {what} (accepted with --accept-edits)" for where, what in edits]
+        del old, new, docs, before
         release_memory()
 
         with transaction(root) as out:
@@ -626,21 +775,150 @@ def apply_exports(
             if with_predictions:
                 predicted.write(out.file(Path("annotations") / PREDICTION_EXPORT))
             # one process: forked workers would each start as a copy of this one's pages
-            report = stage_streamed(root, out, gold_annotator, spans=staged, pairs_data=pair_export, workers=1)
+            report = stage(root, out, Exports(staged, pair_export), gold_annotator, workers=1)
+            report.notes[:0] = notes
             if not commit:
                 out.abandon()
     return report
 
 
-def _committed_digest(annotations: Path, gold_annotator: str | None):
-    """The digest of the committed gold, read a document at a time (None when nothing is committed yet)."""
+@dataclass
+class Committed:
+    """What a pull needs of the committed exports, read a document at a time: the digest of the gold
+    (``changes``), per document each annotation's content hash and ``updated_by`` and the gold
+    annotation (small: its spans are held only for documents with several annotations), and the
+    claim-pair tasks whole (they are few)."""
+
+    digest: GoldDigest
+    annotations: dict[str, tuple[Entry, ...]] = field(default_factory=dict)
+    gold: dict[str, tuple[str, int]] = field(default_factory=dict)  # document -> its gold's annotator and work
+    pair_tasks: dict[str, PairTask] = field(default_factory=dict)
+
+
+def _committed(annotations: Path, gold_annotator: str | None) -> Committed | None:
+    """The committed gold, read a document at a time (None when nothing is committed yet)."""
     from crossclaim.dataset.changes import GoldDigest
     from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT, GoldStream
 
     if not ((annotations / SPAN_EXPORT).exists() or (annotations / PAIR_EXPORT).exists()):
         return None
-    digest, stream = GoldDigest(), GoldStream(annotations, gold_annotator, pair_set=False)  # made under its own rules
+    out = Committed(GoldDigest())
+    stream = GoldStream(annotations, gold_annotator, pair_set=False, furniture=False)  # made under its own rules
     for g in stream:
-        digest.add(g)
-    digest.add_pairs(stream.pair_tasks, stream.pairs)
-    return digest
+        out.digest.add(g)
+        if g.task is not None:
+            out.annotations[g.doc.id] = _entries(g.task.annotations)
+            if g.annotation is not None:
+                out.gold[g.doc.id] = _identity(g.annotation)
+    out.digest.add_pairs(stream.pair_tasks, stream.pairs)
+    out.pair_tasks = {t.data["pair_id"]: t for t in stream.pair_tasks}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# provenance: who last saved each annotation, and edits of another person's work
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A committed annotation as a pull compares it: its author, content hash and last editor."""
+
+    annotator: str
+    content: int
+    updated_by: str | None
+
+
+def _content(a: Annotation) -> int:
+    """A hash of what an annotation holds (its work with region ids, its flags, its lead time)."""
+    from crossclaim.formats.labelstudio.annotations import exact_work
+
+    return hash((repr(exact_work(a)), a.ground_truth, a.was_cancelled, a.lead_time))
+
+
+def _entries(annotations: list[Annotation]) -> tuple[Entry, ...]:
+    return tuple(Entry(a.annotator, _content(a), a.updated_by) for a in annotations)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """An annotation that differs from the committed exports, last saved by someone else than its author."""
+
+    where: str  # "document doc-003", "claim pair doc-000:c1~doc-003:c3"
+    annotation: Annotation
+    before: Annotation | None = None  # its committed version, once read again (None: a new annotation)
+
+    def described(self) -> str:
+        from crossclaim.formats.labelstudio.differences import differences
+
+        a = self.annotation
+        head = f"the annotation by {a.annotator} was last saved by {a.updated_by}, not its author"
+        if self.before is None:
+            return f"{head}: it is not in the committed exports"
+        what = "; ".join(
+            d.what if d.layer in ("pairs", "annotation") else f"{d.layer} {d.kind}: {d.what}"
+            for d in differences(self.before, a, flags=True)
+        )
+        return f"{head}: {what or 'its content changed'}"
+
+
+@dataclass
+class Editors:
+    """Who last saved the annotations of an export: the server's users by id, and push's own account.
+
+    ``name`` puts each user's e-mail beside the id Label Studio exports in ``updated_by``; ``check``
+    compares a task's annotations with their committed versions.
+    """
+
+    users: dict[int, str] = field(default_factory=dict)
+    own: str | None = None  # the token's user: what push writes is saved by this account
+
+    def name(self, raw: object) -> None:
+        from crossclaim.formats.labelstudio.annotations import users_by_id
+
+        named = users_by_id(self.users)
+        items = raw.get("annotations") if isinstance(raw, dict) else None
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict) and "updated_by" in item:
+                item["updated_by"] = named(item["updated_by"])
+
+    def check(self, where: str, annotations: list[Annotation], committed: tuple[Entry, ...] | None) -> list[Edit]:
+        """The edits among a task's annotations (its committed entries: None for a new task).
+
+        An annotation unchanged since the commit keeps its committed ``updated_by`` when the server's is
+        empty or push's account (push wrote what was committed); one that changed and was last saved by
+        neither its author, nor nobody, nor push's account is an ``Edit``.
+        """
+        edits = []
+        for a in annotations:
+            same = [e for e in committed or () if e.annotator == a.annotator and e.content == _content(a)]
+            if same and a.updated_by in (None, self.own):
+                a.updated_by = same[0].updated_by
+            elif not same and a.updated_by not in (None, a.annotator, self.own):
+                edits.append(Edit(where, a))
+        return edits
+
+
+EDITS_ADVICE = (
+    "holds annotations changed by someone other than their author: nothing was written; ask the people named, "
+    "restore the annotation in Label Studio, or take the edit with --accept-edits"
+)
+
+
+def described_edits(
+    edits: list[Edit], annotations: Path, stream: GoldStream, before: Committed | None, source: str
+) -> list[tuple[str, str]]:
+    """Each edit of someone else's annotation as (where, what): both people and what changed (the
+    committed version read again)."""
+    spans = {e.where.removeprefix("document ") for e in edits if e.where.startswith("document ")}
+    old_spans = _committed_tasks(annotations, spans, {d.id: d for d in stream.docs}) if spans else {}
+    out = []
+    for e in edits:
+        if e.where.startswith("document "):
+            task = old_spans.get(e.where.removeprefix("document "))
+            olds = task.annotations if task is not None else []
+        else:
+            pair = before.pair_tasks.get(e.where.removeprefix("claim pair ")) if before is not None else None
+            olds = pair.annotations if pair is not None else []
+        mine = [a for a in olds if a.annotator == e.annotation.annotator]
+        out.append((f"{source}: {e.where}", Edit(e.where, e.annotation, mine[0] if mine else None).described()))
+    return out

@@ -313,13 +313,21 @@ SPAN_CASES = {
         edit(lambda e: e[0].update(meta=["batch"])),
         ["task 1 (doc doc-x)", "meta is not a JSON object"],
     ),
-    "several-annotators-no-gold": (
-        edit(
-            lambda e: e[0]["annotations"].append(
-                {**copy.deepcopy(e[0]["annotations"][0]), "id": 2, "completed_by": {"id": 2, "email": "b@example.org"}}
-            )
-        ),
-        ["doc doc-x", "several annotations", "ground_truth"],
+    "gold-record-unknown-rule": (
+        edit(lambda e: e[0].update(gold={"rule": "majority", "annotation": 0, "annotator": "a@example.org"})),
+        ["task 1 (doc doc-x), gold", "rule 'majority' is not one of ground_truth"],
+    ),
+    "gold-record-out-of-range": (
+        edit(lambda e: e[0].update(gold={"rule": "single", "annotation": 3, "annotator": "a@example.org"})),
+        ["doc doc-x", "gold.annotation 3 is not an annotation of this task"],
+    ),
+    "gold-record-wrong-annotator": (
+        edit(lambda e: e[0].update(gold={"rule": "single", "annotation": 0, "annotator": "b@example.org"})),
+        ["doc doc-x", "gold.annotator 'b@example.org' is not the annotator of annotation 0 (a@example.org)"],
+    ),
+    "updated-by-a-string-list": (
+        edit(lambda e: e[0]["annotations"][0].update(updated_by=["b@example.org"])),
+        ["annotation 1 by a@example.org", "updated_by a list", "names no user"],
     ),
     "only-annotation-empty": (
         edit(lambda e: e[0]["annotations"][0].update(result=[])),

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from crossclaim.errors import Problems, shown
 from crossclaim.formats.jsonio import described
-from crossclaim.schema.records import Annotation
+from crossclaim.schema.records import Annotation, GoldRecord, Pair, Span
+from crossclaim.schema.scheme import ATTRIBUTES
 
 PASS_KEY = "pass"  # an annotation's key in the committed exports naming the pass that brought it
 PASS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")  # a pass name: it is part of two project titles
@@ -108,6 +112,29 @@ def lead_time(item: dict, here: str, problems: Problems) -> float | None:
     return None
 
 
+def editor(item: dict, here: str, problems: Problems) -> str | None:
+    """Who last saved an annotation in Label Studio (``updated_by``): an e-mail, ``user:<id>``, or None.
+
+    Label Studio exports the user's id; a pull puts the e-mail beside it (``{"id": 3, "email": ...}``),
+    and the committed exports keep ``{"email": ...}``. An id equal to the author's (``completed_by``)
+    is the author. None (null or absent) means nobody saved it through the API since a bulk import.
+    """
+    who = item.get("updated_by")
+    if who is None:
+        return None
+    author = item.get("completed_by")
+    if isinstance(who, int) and not isinstance(who, bool):
+        if isinstance(author, dict) and author.get("id") == who and isinstance(author.get("email"), str):
+            return author["email"]
+        return f"user:{who}"
+    if isinstance(who, dict) and isinstance(who.get("email"), str) and who["email"]:
+        return who["email"]
+    if isinstance(who, dict) and who.get("email") in (None, "") and is_task_id(who.get("id")):
+        return f"user:{who['id']}"
+    problems.add(here, f"updated_by {described(who)} names no user (a user id, or an object with an email)")
+    return None
+
+
 def annotator(item: dict, here: str, problems: Problems) -> str:
     """Who made an annotation (published with the gold): ``completed_by`` as ``annotator_of`` names it.
 
@@ -127,53 +154,263 @@ def annotator(item: dict, here: str, problems: Problems) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# gold selection
+# gold: one declared rule, never a guess
+
+# The rules, in the order they are tried; the committed exports record which one chose each task's gold.
+GROUND_TRUTH = "ground_truth"  # the one annotation marked ground truth
+GOLD_ANNOTATOR = "gold_annotator"  # the annotation of the annotator given with --gold, where they made one
+ADJUDICATOR = "adjudicator"  # the one annotation by an adjudicator of the team (annotations/team.json)
+SINGLE = "single"  # the only annotation
+UNANIMOUS = "unanimous"  # every annotation the same, region ids aside (the first annotator's is kept)
+KEPT = "in_dispute_kept"  # in dispute: the previous gold is kept until it is settled
+IN_DISPUTE = "in_dispute"  # in dispute, and no previous gold: no gold (left out) until it is settled
+UNANNOTATED = "unannotated"  # no usable annotation yet
+RULES = (GROUND_TRUTH, GOLD_ANNOTATOR, ADJUDICATOR, SINGLE, UNANIMOUS, KEPT, IN_DISPUTE, UNANNOTATED)
+RULE_NAMES = {
+    GROUND_TRUTH: "the one annotation marked ground truth",
+    GOLD_ANNOTATOR: "the --gold annotator's annotation",
+    ADJUDICATOR: "the one adjudicator's annotation",
+    SINGLE: "the only annotation",
+    UNANIMOUS: "all annotations equal",
+    KEPT: "in dispute: previous gold kept",
+    IN_DISPUTE: "in dispute: no gold",
+    UNANNOTATED: "not annotated yet",
+}
 
 
-def choose_gold(
-    annotations: list[Annotation],
+@dataclass(frozen=True)
+class GoldPolicy:
+    """What the gold rule is given besides the annotations: the ``--gold`` annotator and the adjudicators."""
+
+    annotator: str | None = None
+    adjudicators: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def of(cls, gold: GoldPolicy | str | None) -> GoldPolicy:
+        return gold if isinstance(gold, GoldPolicy) else cls(gold)
+
+
+class Gradable(Protocol):
+    """A task of either project: its annotations and its gold record."""
+
+    annotations: list[Annotation]
+    gold: GoldRecord | None
+
+
+def work_of(a: Annotation) -> object:
+    """What an annotation says, region ids aside: equal for two annotations that say the same.
+
+    A claim pair: its label and rationale. Spans: each region's layer, offsets, label and attributes,
+    an attribute holding region ids (a claim's ``cues``) by the regions it names.
+    """
+    if isinstance(a.payload, Pair):
+        return (a.payload.label, a.payload.rationale)
+    return spans_work(a.spans)
+
+
+_REFS = {(attr.layer, attr.name) for attr in ATTRIBUTES if attr.kind == "refs"}
+
+
+def spans_work(spans: list[Span]) -> tuple:
+    """Spans as ``work_of`` compares them: region ids replaced by what the regions are."""
+    at = {s.id: (s.layer, s.start, s.end, s.label) for s in spans}
+
+    def value(s: Span, name: str, v: object) -> object:
+        if (s.layer, name) in _REFS and isinstance(v, tuple):
+            return tuple(sorted(at.get(r, (r,)) for r in v))
+        return v
+
+    return tuple(
+        sorted(
+            (s.layer, s.start, s.end, s.label, tuple(sorted((k, value(s, k, v)) for k, v in s.attrs.items())))
+            for s in spans
+        )
+    )
+
+
+def decide_gold(
+    usable: list[Annotation], policy: GoldPolicy, work: Callable[[Annotation], object] = work_of
+) -> GoldRecord:
+    """The gold of a task's usable (not cancelled) annotations, in committed order, by the first rule that applies.
+
+    A single annotation marked ground truth; else the ``--gold`` annotator's, where that annotator made
+    one (a task they have not touched goes on to the next rule); else a single adjudicator's; else a
+    single annotation; else the first of several equal ones (region ids aside). Otherwise the task is
+    in dispute (``IN_DISPUTE``: the caller may keep a previous gold). Pure: no problem is raised here.
+    """
+
+    def only(found: list[int], rule: str) -> GoldRecord | None:
+        return GoldRecord(rule, found[0], usable[found[0]].annotator) if len(found) == 1 else None
+
+    if not usable:
+        return GoldRecord(UNANNOTATED)
+    indices = range(len(usable))
+    chosen = (
+        only([i for i in indices if usable[i].ground_truth], GROUND_TRUTH)
+        or (policy.annotator and only([i for i in indices if usable[i].annotator == policy.annotator], GOLD_ANNOTATOR))
+        or only([i for i in indices if usable[i].annotator in policy.adjudicators], ADJUDICATOR)
+        or only(list(indices), SINGLE)
+    )
+    if chosen:
+        return chosen
+    if len({repr(work(a)) for a in usable}) == 1:  # the first annotator's: their region ids become the dataset's
+        first = min(indices, key=lambda i: (usable[i].annotator, repr(exact_work(usable[i]))))
+        return GoldRecord(UNANIMOUS, first, usable[first].annotator)
+    return GoldRecord(IN_DISPUTE, disputants=tuple(sorted({a.annotator for a in usable})))
+
+
+def settle_gold(
+    task: Gradable,
     here: str,
-    gold: str | None,
+    gold: GoldPolicy | str | None,
     problems: Problems,
     notes: list | None = None,
-    empty_hint: str = "mark it ground truth to accept an empty document",
+    empty_hint: str = "an adjudicator's annotation (annotations/team.json) or a ground_truth mark accepts an empty "
+    "document",
 ) -> Annotation | None:
-    """The gold annotation of a task, chosen explicitly, never guessed.
+    """The gold annotation of a task, by its committed record or else by the rule (``decide_gold``); never guessed.
 
-    Cancelled annotations are never gold. With ``gold`` (an annotator), that annotator's
-    annotation is gold; otherwise the one marked ``ground_truth``; a single remaining
-    annotation is gold unless it is empty (``empty_hint`` says what to do). Several candidates and no
-    mark is an error. Returns None when the task has no usable annotation (not annotated yet: the
-    caller names it) or after recording a problem. Skipped annotations are reported in ``notes``.
+    A task read from the committed exports carries the record of the pull that wrote it: it is
+    checked against the annotations and kept. Otherwise the rule decides, and ``task.gold`` is set to
+    its record (indices count the task's annotations). Cancelled annotations are never gold (named
+    in ``notes``); an empty annotation is not gold by the ``single`` or ``unanimous`` rule
+    (``empty_hint`` says what to do). Returns None when the task has no gold (not annotated yet, or
+    in dispute: the caller names it, ``task.gold`` says which) or after recording a problem.
     """
-    usable = []
-    for a in annotations:
-        if a.was_cancelled:
-            if notes is not None:
-                notes.append(f"{here}: cancelled annotation by {a.annotator} is not used")
-            continue
-        usable.append(a)
-    if gold is not None:
-        mine = [a for a in usable if a.annotator == gold]
-        if len(mine) != 1:
-            problems.add(here, f"gold annotator {shown(gold)} has {len(mine)} usable annotations on this task")
+    for a in task.annotations:
+        if a.was_cancelled and notes is not None:
+            notes.append(f"{here}: cancelled annotation by {a.annotator} is not used")
+    if task.gold is not None:
+        return _recorded(task, here, problems)
+    usable = [i for i, a in enumerate(task.annotations) if not a.was_cancelled]
+    record = decide_gold([task.annotations[i] for i in usable], GoldPolicy.of(gold))
+    if record.annotation is not None:
+        record = GoldRecord(record.rule, usable[record.annotation], record.annotator)
+    task.gold = record
+    if record.annotation is None:
+        return None
+    chosen = task.annotations[record.annotation]
+    if chosen.empty and record.rule in (SINGLE, UNANIMOUS):
+        whose = f"the only annotation (by {chosen.annotator})" if record.rule == SINGLE else "every annotation"
+        problems.add(here, f"{whose} is empty: not used as gold; {empty_hint}")
+        return None
+    return chosen
+
+
+def gold_annotation(task: Gradable) -> Annotation | None:
+    """The annotation a task's gold record names (None: no record, or no gold)."""
+    record = task.gold
+    if record is None or (record.kept is None and record.annotation is None):
+        return None
+    return record.kept if record.kept is not None else task.annotations[record.annotation]
+
+
+def dispute_note(record: GoldRecord) -> str:
+    """What a task in dispute is, in notes: who disagree, and what settles it."""
+    who = ", ".join(record.disputants) if record.disputants else "its annotators"
+    return (
+        f"in dispute ({who} disagree, and no ground truth mark, --gold annotator or single adjudicator "
+        "decides; see crossclaim studio disputes)"
+    )
+
+
+def _recorded(task: Gradable, here: str, problems: Problems) -> Annotation | None:
+    """The gold a committed record names, once checked against the task's annotations."""
+    record = task.gold
+    assert record is not None
+    if record.rule in (KEPT, IN_DISPUTE) and not record.disputants:  # who disagree: not committed, derived
+        who = tuple(sorted({a.annotator for a in task.annotations if not a.was_cancelled}))
+        record = task.gold = replace(record, disputants=who)
+    if record.kept is not None:
+        return record.kept
+    if record.annotation is None:
+        return None
+    if not 0 <= record.annotation < len(task.annotations):
+        problems.add(here, f"gold.annotation {record.annotation} is not an annotation of this task")
+        return None
+    chosen = task.annotations[record.annotation]
+    if chosen.annotator != record.annotator:
+        problems.add(
+            here,
+            f"gold.annotator {shown(record.annotator)} is not the annotator of annotation "
+            f"{record.annotation} ({chosen.annotator})",
+        )
+        return None
+    if chosen.was_cancelled:
+        problems.add(here, f"gold.annotation {record.annotation} (by {chosen.annotator}) is cancelled: never gold")
+        return None
+    return chosen
+
+
+def read_gold_record(
+    raw: object, here: str, problems: Problems, kept: Callable[[dict, str], Annotation | None]
+) -> GoldRecord | None:
+    """A task's committed ``gold`` record (absent: None, the rule decides), its shape checked.
+
+    ``{"rule": RULE, "annotation": INDEX or null, "annotator": EMAIL or null}``, and for a kept previous
+    gold that is no longer among the annotations ``"kept"``: that annotation in committed form, read by ``kept``.
+    """
+    if raw is None:
+        return None
+    at = f"{here}, gold"
+    if not isinstance(raw, dict):
+        problems.add(at, f"must be a JSON object, not {described(raw)}")
+        return None
+    unknown = sorted(set(raw) - {"rule", "annotation", "annotator", "kept"})
+    rule, index, who = raw.get("rule"), raw.get("annotation"), raw.get("annotator")
+    what = None
+    if unknown:
+        what = f"unknown field {shown(unknown[0])} (known: annotation, annotator, kept, rule)"
+    elif rule not in RULES:
+        what = f"rule {shown(rule)} is not one of {', '.join(RULES)}"
+    elif index is not None and (isinstance(index, bool) or not isinstance(index, int)):
+        what = f"annotation {described(index)} is not an index into the task's annotations, or null"
+    elif who is not None and not isinstance(who, str):
+        what = f"annotator {described(who)} is not an e-mail, or null"
+    elif (index is None) != (who is None) and raw.get("kept") is None:
+        what = "annotation and annotator go together (both null when the task has no gold)"
+    elif rule in (IN_DISPUTE, UNANNOTATED) and (index is not None or raw.get("kept") is not None):
+        what = f"a task whose rule is {rule} has no gold annotation"
+    elif rule not in (IN_DISPUTE, UNANNOTATED) and index is None and raw.get("kept") is None:
+        what = f"rule {rule} names no gold annotation"
+    elif raw.get("kept") is not None and (rule != KEPT or index is not None):
+        what = f"kept is the previous gold of a task in dispute (rule {KEPT}, annotation null)"
+    if what is not None:
+        problems.add(at, what)
+        return None
+    held = None
+    if raw.get("kept") is not None:
+        if not isinstance(raw["kept"], dict):
+            problems.add(f"{at}.kept", f"must be an annotation (a JSON object), not {described(raw['kept'])}")
             return None
-        return mine[0]
-    marked = [a for a in usable if a.ground_truth]
-    if len(marked) == 1:
-        return marked[0]
-    if len(marked) > 1 or len(usable) > 1:
-        who = ", ".join(a.annotator for a in (marked or usable))
-        problems.add(
-            here,
-            f"several annotations ({who}) and no single ground_truth mark: "
-            "mark one as ground truth in Label Studio or pass --gold ANNOTATOR",
-        )
-        return None
-    if usable and usable[0].empty:
-        problems.add(
-            here,
-            f"the only annotation (by {usable[0].annotator}) is empty: not used as gold; {empty_hint}",
-        )
-        return None
-    return usable[0] if usable else None
+        held = kept(raw["kept"], f"{at}.kept")
+        if held is None:
+            return None
+        who = held.annotator
+    return GoldRecord(rule, index, who, held)
+
+
+def gold_record_json(record: GoldRecord, kept: Callable[[Annotation], dict] | None = None) -> dict:
+    """A gold record as committed (see ``read_gold_record``); ``kept`` puts a kept annotation in committed form."""
+    out: dict = {"rule": record.rule, "annotation": record.annotation, "annotator": record.annotator}
+    if record.kept is not None and kept is not None:
+        out["kept"] = kept(record.kept)
+    return out
+
+
+def exact_work(a: Annotation) -> object:
+    """An annotation's work with its region ids (what the dataset publishes of it)."""
+    if isinstance(a.payload, Pair):
+        return (a.payload.label, a.payload.rationale)
+    return tuple(sorted((s.layer, s.id, s.start, s.end, s.label, tuple(sorted(s.attrs.items()))) for s in a.spans))
+
+
+def users_by_id(users: Mapping[int, str]) -> Callable[[object], object]:
+    """For a pull: a function giving an export's ``updated_by`` user id as ``{"id", "email"}`` (others as they are)."""
+
+    def named(who: object) -> object:
+        if isinstance(who, int) and not isinstance(who, bool) and who in users:
+            return {"id": who, "email": users[who]}
+        return who
+
+    return named

@@ -8,7 +8,10 @@ dataset ids handed out to Label Studio's random region ids, ``ids.ID_META``); pe
 annotator's e-mail, ``ground_truth``, ``was_cancelled``, ``lead_time``, the result and the pass that brought
 it, if any (``pass``, absent otherwise), regenerated from the validated records, so it is exactly what
 ``push`` sends (a pair task's data gets the context shown to the annotator, recomputed from the gold;
-``push`` sends a pass's annotations to the pass's projects only). Predictions (pre-annotations)
+``push`` sends a pass's annotations to the pass's projects only). Two things ``push`` does not
+send are kept for provenance: per annotation ``updated_by``, who last saved it in Label Studio (null
+when nobody has since a bulk import), and per task ``gold``, which annotation is gold (an index into
+the task's annotations, as committed) and the rule that chose it (``annotations.RULES``). Predictions (pre-annotations)
 are not gold: they go to a file of their own, and only when asked for. The record ``push`` keeps in
 a task's meta (``PUSH_META``) is the server's business and is dropped too.
 
@@ -24,10 +27,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from crossclaim.formats.labelstudio.annotations import PASS_KEY
+from crossclaim.errors import Problems
+from crossclaim.formats.labelstudio.annotations import PASS_KEY, gold_record_json, settle_gold
 from crossclaim.formats.labelstudio.pairs import PairTask, pair_results, pair_task_data
 from crossclaim.formats.labelstudio.spans import parse_span_export, region_results
-from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
+from crossclaim.schema.records import Annotation, Document, GoldRecord, Pair, Span, Task
 
 PUSH_META = "crossclaim_push"  # the key of a task's meta where `push` records what it wrote
 
@@ -62,8 +66,12 @@ def committed_exports(
     spans_data: list, pair_tasks: list[PairTask], docs: dict[str, Document], claims: dict[tuple[str, str], Span]
 ) -> CommittedExports:
     """The committed form of a validated span export and the parsed claim-pair tasks (``claims``: the
-    gold claims, from which each pair task's context is recomputed, as ``push`` does)."""
+    gold claims, from which each pair task's context is recomputed, as ``push`` does).
+
+    A span task without a gold record gets the rule's, with no ``--gold`` annotator and no adjudicator."""
     tasks = {t.doc_id: t for t in parse_span_export(spans_data, "export", docs)}
+    for t in tasks.values():  # the gold record of an export that has none (a server's): by the rule
+        settle_gold(t, f"export: doc {t.doc_id}", None, Problems())
     data = {raw["data"]["doc_id"]: raw["data"] for raw in spans_data}
     spans = [committed_task(data[doc_id], tasks[doc_id]) for doc_id in sorted(tasks)]
     predictions = [p for doc_id in sorted(tasks) if (p := committed_predictions(data[doc_id], tasks[doc_id]))]
@@ -73,8 +81,13 @@ def committed_exports(
 def committed_task(data: dict, task: Task) -> dict:
     """A validated span task in committed form (``data`` as the server gave it)."""
     text = data["text"]
-    annotations = [_annotation(a, region_results(_ordered(a.spans), text)) for a in task.annotations]
-    return {"data": data, "meta": committed_meta(task.meta), "annotations": _sorted(annotations)}
+
+    def form(a: Annotation) -> dict:
+        return _annotation(a, region_results(_ordered(a.spans), text))
+
+    annotations, gold = _with_gold(task.annotations, task.gold, form)
+    out = {"data": data, "meta": committed_meta(task.meta), "annotations": annotations}
+    return out | ({"gold": gold} if gold is not None else {})
 
 
 def committed_predictions(data: dict, task: Task) -> dict | None:
@@ -90,15 +103,29 @@ def committed_pairs(
     pair_tasks: list[PairTask], docs: dict[str, Document], claims: dict[tuple[str, str], Span]
 ) -> list[dict]:
     """Claim-pair tasks in committed form, each task's context recomputed from the gold ``claims``."""
-    return [
-        {
-            "data": pair_task_data(t.data, docs, claims),
-            "annotations": _sorted(
-                [_annotation(a, pair_results(a.payload) if isinstance(a.payload, Pair) else []) for a in t.annotations]
-            ),
-        }
-        for t in sorted(pair_tasks, key=lambda t: t.data["pair_id"])
-    ]
+
+    def form(a: Annotation) -> dict:
+        return _annotation(a, pair_results(a.payload) if isinstance(a.payload, Pair) else [])
+
+    out = []
+    for t in sorted(pair_tasks, key=lambda t: t.data["pair_id"]):
+        annotations, gold = _with_gold(t.annotations, t.gold, form)
+        task = {"data": pair_task_data(t.data, docs, claims), "annotations": annotations}
+        out.append(task | ({"gold": gold} if gold is not None else {}))
+    return out
+
+
+def _with_gold(annotations: list[Annotation], gold: GoldRecord | None, form) -> tuple[list[dict], dict | None]:
+    """A task's annotations in committed form and order, and its gold record with the index in that order."""
+    formed = [(form(a), n) for n, a in enumerate(annotations)]
+    order = _sorted([f for f, _ in formed])
+    if gold is None:
+        return order, None
+    if gold.annotation is not None:
+        # the gold's place after sorting; an equal twin (same annotator, same content) is the same annotation
+        target = formed[gold.annotation][0]
+        gold = GoldRecord(gold.rule, next(i for i, f in enumerate(order) if f is target), gold.annotator)
+    return order, gold_record_json(gold, form)
 
 
 def committed_meta(meta: dict) -> dict:
@@ -108,6 +135,7 @@ def committed_meta(meta: dict) -> dict:
 def _annotation(a: Annotation, result: list[dict]) -> dict:
     out = {
         "completed_by": {"email": a.annotator},
+        "updated_by": {"email": a.updated_by} if a.updated_by is not None else None,
         "ground_truth": a.ground_truth,
         "was_cancelled": a.was_cancelled,
         "lead_time": a.lead_time,

@@ -9,17 +9,22 @@ from html import escape
 from crossclaim.errors import InputError, Problems, shown
 from crossclaim.formats.jsonio import described
 from crossclaim.formats.labelstudio.annotations import (
+    IN_DISPUTE,
+    GoldPolicy,
     annotator,
     annotator_of,
-    choose_gold,
+    dispute_note,
+    editor,
     flag,
     is_task_id,
     items_of,
     lead_time,
     pass_of,
+    read_gold_record,
+    settle_gold,
     task_id_problem,
 )
-from crossclaim.schema.records import Annotation, Document, Pair, Span, pair_id
+from crossclaim.schema.records import Annotation, Document, GoldRecord, Pair, Span, pair_id
 from crossclaim.schema.scheme import PAIR_LABELS, RATIONALE_REQUIRED
 from crossclaim.text import sentence_bounds
 
@@ -73,6 +78,7 @@ class PairTask:
     data: dict
     annotations: list[Annotation]
     where: str = ""  # "file: task N (pair ID)", for problems found later
+    gold: GoldRecord | None = None  # as committed, or as the gold rule decided it
 
 
 def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Span] | None = None) -> list[PairTask]:
@@ -104,25 +110,10 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
                 problems.add(f"{here}, annotation #{k}", "not a JSON object")
                 continue
             at = f"{here}, annotation {item.get('id', '#' + str(k))}"
-            at = f"{at} by {annotator(item, at, problems)}"
-            ann = _pair_annotation(item, at, problems)
-            if not ann.was_cancelled and item.get("result"):
-                label, rationale = _pair_result(item.get("result"), at, problems)
-                if label in RATIONALE_REQUIRED and not rationale.strip():
-                    problems.add(at, f"a {label} pair needs a rationale")
-                if label is not None:
-                    ann.payload = Pair(
-                        id=d["pair_id"],
-                        a_doc=d["a_doc"],
-                        a_claim=d["a_claim"],
-                        b_doc=d["b_doc"],
-                        b_claim=d["b_claim"],
-                        label=label,
-                        rationale=rationale,
-                        annotator=ann.annotator,
-                        lead_time=ann.lead_time,
-                    )
-            task.annotations.append(ann)
+            task.annotations.append(_pair_annotation(item, at, d, problems))
+        task.gold = read_gold_record(
+            raw.get("gold"), here, problems, lambda item, at, d=d: _pair_annotation(item, at, d, problems)
+        )
         tasks[d["pair_id"]] = task
     if claims is not None:
         problems += unknown_claims(list(tasks.values()), claims)
@@ -141,39 +132,63 @@ def unknown_claims(tasks: list[PairTask], claims: Container[tuple[str, str]]) ->
     return out
 
 
-def gold_pairs(tasks: list[PairTask], where: str, gold: str | None = None, notes: list | None = None) -> list[Pair]:
-    """The gold pair of each parsed claim-pair task (see ``choose_gold``), sorted by pair id.
+def gold_pairs(
+    tasks: list[PairTask], where: str, gold: GoldPolicy | str | None = None, notes: list | None = None
+) -> list[Pair]:
+    """The gold pair of each parsed claim-pair task (see ``settle_gold``), sorted by pair id.
 
     A task nobody has labelled yet (no annotation, or only cancelled ones) has no gold pair: it is named
-    in ``notes``. A gold annotation (marked ground truth, or ``gold``'s) that chooses no label is an
-    error: the pair's gold would disappear without a word.
+    in ``notes``, as is a task in dispute. A gold annotation that chooses no label is an error: the
+    pair's gold would disappear without a word.
     """
     problems = Problems()
     pairs = []
     for task in tasks:
         here = f"{where}: pair {task.data['pair_id']}"
         before = len(problems)
-        chosen = choose_gold(task.annotations, here, gold, problems, notes, empty_hint="choose a pair label")
+        chosen = settle_gold(task, here, gold, problems, notes, empty_hint="choose a pair label")
         if chosen is not None and isinstance(chosen.payload, Pair):
             pairs.append(chosen.payload)
         elif chosen is not None:
             problems.add(here, f"the gold annotation (by {chosen.annotator}) chooses no pair label")
+        elif len(problems) == before and notes is not None and task.gold and task.gold.rule == IN_DISPUTE:
+            notes.append(f"{here}: {dispute_note(task.gold)}: left out of claim_pairs until it is settled")
         elif len(problems) == before and notes is not None:
             notes.append(f"{here}: no label yet (no annotation, or only cancelled ones): left out of claim_pairs")
     InputError.collect(problems)
     return sorted(pairs, key=lambda p: p.id)
 
 
-def _pair_annotation(a: dict, here: str, problems: Problems) -> Annotation:
-    return Annotation(
+def _pair_annotation(item: dict, here: str, d: dict, problems: Problems) -> Annotation:
+    """One annotation of a claim-pair task (``d``: its data), its label and rationale parsed into a Pair."""
+    here = f"{here} by {annotator(item, here, problems)}"
+    ann = Annotation(
         doc_id="",
-        annotator=annotator_of(a.get("completed_by")),
+        annotator=annotator_of(item.get("completed_by")),
         spans=[],
-        lead_time=lead_time(a, here, problems),
-        ground_truth=flag(a, "ground_truth", here, problems),
-        was_cancelled=flag(a, "was_cancelled", here, problems),
-        pass_name=pass_of(a, here, problems),
+        lead_time=lead_time(item, here, problems),
+        ground_truth=flag(item, "ground_truth", here, problems),
+        was_cancelled=flag(item, "was_cancelled", here, problems),
+        updated_by=editor(item, here, problems),
+        pass_name=pass_of(item, here, problems),
     )
+    if not ann.was_cancelled and item.get("result"):
+        label, rationale = _pair_result(item.get("result"), here, problems)
+        if label in RATIONALE_REQUIRED and not rationale.strip():
+            problems.add(here, f"a {label} pair needs a rationale")
+        if label is not None:
+            ann.payload = Pair(
+                id=d["pair_id"],
+                a_doc=d["a_doc"],
+                a_claim=d["a_claim"],
+                b_doc=d["b_doc"],
+                b_claim=d["b_claim"],
+                label=label,
+                rationale=rationale,
+                annotator=ann.annotator,
+                lead_time=ann.lead_time,
+            )
+    return ann
 
 
 def _pair_result(result: object, here: str, problems: Problems) -> tuple[str | None, str]:

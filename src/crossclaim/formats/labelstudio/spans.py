@@ -14,11 +14,13 @@ from collections.abc import Iterable, Iterator
 from crossclaim.errors import InputError, Problems, shown
 from crossclaim.formats.labelstudio.annotations import (
     annotator,
+    editor,
     flag,
     is_task_id,
     items_of,
     lead_time,
     pass_of,
+    read_gold_record,
     task_id_problem,
 )
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
@@ -44,41 +46,73 @@ def parse_span_export(data: object, where: str, docs: dict[str, Document] | None
 
 
 def parse_span_tasks(
-    raws: Iterable[object], where: str, docs: dict[str, Document] | None = None, start: int = 0
+    raws: Iterable[object],
+    where: str,
+    docs: dict[str, Document] | None = None,
+    start: int = 0,
+    seen: TaskKeys | None = None,
 ) -> Iterator[Task]:
     """Validate tasks one at a time as they are read (a streamed export), yielding each good one.
 
     Every problem is collected and raised as one error after the last task, so a caller that
     stages its output keeps nothing of an export that turns out to be bad. ``start`` numbers the
-    tasks of a part of an export as in the whole.
+    tasks of a part of an export as in the whole; ``seen`` holds the tasks met before (by default
+    none: a build that reads its export in parts checks duplicates across all of them itself, and
+    passes ``TaskKeys.ignoring()``).
     """
     problems = Problems()
-    seen_ids: set = set()
-    seen_docs: set[str] = set()
+    seen = TaskKeys() if seen is None else seen
     for n, raw in enumerate(raws, start):
         here = f"{where}: task #{n}"
         if not isinstance(raw, dict):
             problems.add(here, "task is not a JSON object")
             continue
         task_id = raw.get("id")
-        here = f"{where}: task {task_id if is_task_id(task_id) else '#' + str(n)}"
+        here = task_here(where, task_id, n)
         if (what := task_id_problem(task_id)) is not None:
             problems.add(here, what)
             continue
-        if task_id is not None:
-            if task_id in seen_ids:
-                problems.add(here, "duplicate task id")
-            seen_ids.add(task_id)
+        data = raw.get("data")
+        problems.extend(seen.check(task_id, data.get("doc_id") if isinstance(data, dict) else None, here))
         before = len(problems)
         task = _parse_task(raw, here, docs, problems)
-        if task is None:
-            continue
-        if task.doc_id in seen_docs:
-            problems.add(here, f"duplicate task for document {task.doc_id}")
-        seen_docs.add(task.doc_id)
-        if len(problems) == before:  # only clean tasks go on; the rest is reported at the end
+        if task is not None and len(problems) == before:  # only clean tasks go on; the rest is reported at the end
             yield task
     InputError.collect(problems)
+
+
+def task_here(where: str, task_id: object, n: int) -> str:
+    """How messages name a task: by its id, or by its position when it has no usable id."""
+    return f"{where}: task {task_id if is_task_id(task_id) else '#' + str(n)}"
+
+
+class TaskKeys:
+    """The task ids and documents met so far in an export: a second task with either is a duplicate."""
+
+    def __init__(self, active: bool = True) -> None:
+        self.active = active
+        self.ids: set = set()
+        self.docs: set[str] = set()
+
+    @classmethod
+    def ignoring(cls) -> TaskKeys:
+        """Keys that find no duplicate (the caller checks them across the whole export)."""
+        return cls(active=False)
+
+    def check(self, task_id: object, doc_id: object, here: str) -> list[tuple[str, str]]:
+        """The duplicate problems of one more task (an id or document that is not valid is left to the parser)."""
+        if not self.active:
+            return []
+        found = []
+        if is_task_id(task_id):
+            if task_id in self.ids:
+                found.append((here, "duplicate task id"))
+            self.ids.add(task_id)
+        if isinstance(doc_id, str):
+            if doc_id in self.docs:
+                found.append((here, f"duplicate task for document {doc_id}"))
+            self.docs.add(doc_id)
+        return found
 
 
 def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems: Problems) -> Task | None:
@@ -113,42 +147,49 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
                 continue
             if kind == "annotations":
                 at = f"{here}, annotation {item.get('id', '#' + str(k))}"
-                who = annotator(item, at, problems)
-                at = f"{at} by {who}"
-            else:
-                who = str(item.get("model_version") or "")
-                at = f"{here}, prediction {item.get('id', '#' + str(k))} ({who or 'no model_version'})"
+                ann = _parse_annotation(item, at, doc_id, text, to_py, sentences, problems)
+                if ann is not None:
+                    task.annotations.append(ann)
+                continue
+            who = str(item.get("model_version") or "")
+            at = f"{here}, prediction {item.get('id', '#' + str(k))} ({who or 'no model_version'})"
             spans = _parse_result(item.get("result"), text, to_py, at, problems)
             if spans is None:
                 continue
             problems.extend(
-                span_problems(
-                    text,
-                    spans,
-                    at,
-                    sentences,
-                    lambda s, at=at: f"{at}, region {s.id}",
-                    prediction=kind == "predictions",
-                )
+                span_problems(text, spans, at, sentences, lambda s, at=at: f"{at}, region {s.id}", prediction=True)
             )
-            if kind == "annotations":
-                task.annotations.append(
-                    Annotation(
-                        doc_id=doc_id,
-                        annotator=who,
-                        spans=spans,
-                        lead_time=lead_time(item, at, problems),
-                        ground_truth=flag(item, "ground_truth", at, problems),
-                        was_cancelled=flag(item, "was_cancelled", at, problems),
-                        pass_name=pass_of(item, at, problems),
-                    )
-                )
-            else:
-                score = item.get("score")
-                task.predictions.append(
-                    Prediction(doc_id, who, spans, score if isinstance(score, (int, float)) else None)
-                )
+            score = item.get("score")
+            task.predictions.append(Prediction(doc_id, who, spans, score if isinstance(score, (int, float)) else None))
+    task.gold = read_gold_record(
+        raw.get("gold"),
+        here,
+        problems,
+        lambda item, at: _parse_annotation(item, at, doc_id, text, to_py, sentences, problems),
+    )
     return task
+
+
+def _parse_annotation(
+    item: dict, at: str, doc_id: str, text: str, to_py: Utf16, sentences: list, problems: Problems
+) -> Annotation | None:
+    """One annotation of a span task, every region checked (None when its result is unreadable)."""
+    who = annotator(item, at, problems)
+    at = f"{at} by {who}"
+    spans = _parse_result(item.get("result"), text, to_py, at, problems)
+    if spans is None:
+        return None
+    problems.extend(span_problems(text, spans, at, sentences, lambda s, at=at: f"{at}, region {s.id}"))
+    return Annotation(
+        doc_id=doc_id,
+        annotator=who,
+        spans=spans,
+        lead_time=lead_time(item, at, problems),
+        ground_truth=flag(item, "ground_truth", at, problems),
+        was_cancelled=flag(item, "was_cancelled", at, problems),
+        updated_by=editor(item, at, problems),
+        pass_name=pass_of(item, at, problems),
+    )
 
 
 def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Problems) -> list[Span] | None:

@@ -1,0 +1,145 @@
+"""What one annotation of a task says differently from another, layer by layer (pure functions).
+
+Used where a person must see a disagreement: ``crossclaim studio disputes`` (each annotation against
+the task's gold, or against the first annotator's where there is none) and the message of a pull that
+refuses an edit (the committed annotation against the one on the server). Region ids are never
+compared: two annotators' regions get different ids for the same text. Regions are paired by layer and
+offsets; a region of one annotation that overlaps an unpaired region of the same layer in the other
+has *moved*; what is left is *added* (only in the other) or *missing* (only in the reference).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crossclaim.schema.records import Annotation, Pair, Span
+from crossclaim.schema.scheme import ATTRIBUTES, LAYERS
+
+ADDED, MISSING, MOVED, RELABELLED, ATTRIBUTE = "added", "missing", "moved", "relabelled", "attribute"
+LABEL, RATIONALE, FLAG = "label", "rationale", "flag"
+KINDS = (ADDED, MISSING, MOVED, RELABELLED, ATTRIBUTE, LABEL, RATIONALE, FLAG)
+PAIRS = "pairs"  # the layer name of a claim pair's label and rationale, in reports
+_REFS = {(a.layer, a.name): a.refs for a in ATTRIBUTES if a.kind == "refs"}
+QUOTED = 60  # characters of a span's or rationale's text quoted before an ellipsis
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One thing ``other`` says differently from the reference, in words (``what``) for a person."""
+
+    layer: str  # a span layer, or ``PAIRS``
+    kind: str  # one of ``KINDS``
+    what: str
+
+
+def differences(reference: Annotation, other: Annotation, flags: bool = False) -> list[Difference]:
+    """Everything ``other`` says differently from ``reference``, by layer (schema order), then kind.
+
+    ``flags`` adds ``ground_truth``, ``was_cancelled`` and ``lead_time`` (what an edit may change besides
+    the work itself).
+    """
+    out: list[Difference] = []
+    if isinstance(reference.payload, Pair) or isinstance(other.payload, Pair):
+        out += pair_differences(_pair(reference), _pair(other))
+    else:
+        for layer in LAYERS:
+            out += span_differences(
+                layer,
+                [s for s in reference.spans if s.layer == layer],
+                [s for s in other.spans if s.layer == layer],
+                reference.spans,
+                other.spans,
+            )
+    if flags:
+        for name in ("ground_truth", "was_cancelled", "lead_time"):
+            before, after = getattr(reference, name), getattr(other, name)
+            if before != after:
+                out.append(Difference("annotation", FLAG, f"{name} {_plain(before)} → {_plain(after)}"))
+    return out
+
+
+def _pair(a: Annotation) -> tuple[str | None, str]:
+    return (a.payload.label, a.payload.rationale) if isinstance(a.payload, Pair) else (None, "")
+
+
+def pair_differences(reference: tuple[str | None, str], other: tuple[str | None, str]) -> list[Difference]:
+    """A claim pair's label and rationale, each when it differs."""
+    out = []
+    if reference[0] != other[0]:
+        out.append(Difference(PAIRS, LABEL, f"label {reference[0] or '(none)'} → {other[0] or '(none)'}"))
+    if reference[1] != other[1]:
+        out.append(Difference(PAIRS, RATIONALE, f"rationale '{reference[1]}' → '{other[1]}'"))  # whole: it is read
+    return out
+
+
+def span_differences(
+    layer: str, reference: list[Span], other: list[Span], ref_all: list[Span], other_all: list[Span]
+) -> list[Difference]:
+    """The regions of one layer: relabelled, attribute values, moved, added and missing (``*_all``:
+    every region of each annotation, which a claim's ``cues`` name)."""
+    out: list[Difference] = []
+    ref_ids, other_ids = {s.id: s for s in ref_all}, {s.id: s for s in other_all}
+    left = sorted(reference, key=_at)
+    right = sorted(other, key=_at)
+    paired: list[tuple[Span, Span]] = []
+    for s in list(right):  # same offsets first
+        match = next((r for r in left if (r.start, r.end) == (s.start, s.end)), None)
+        if match is not None:
+            paired.append((match, s))
+            left.remove(match)
+            right.remove(s)
+    moved: list[tuple[Span, Span]] = []
+    for s in list(right):  # then overlapping ones
+        match = next((r for r in left if r.start < s.end and s.start < r.end), None)
+        if match is not None:
+            moved.append((match, s))
+            left.remove(match)
+            right.remove(s)
+    for r, s in sorted(paired + moved, key=lambda p: _at(p[0])):
+        if (r.start, r.end) != (s.start, s.end):
+            out.append(Difference(layer, MOVED, f"{r.label} {_span(r)} → {_span(s)}"))
+        if r.label != s.label:
+            out.append(Difference(layer, RELABELLED, f"{_span(s)}: {r.label} → {s.label}"))
+        for name in sorted(set(r.attrs) | set(s.attrs)):
+            before, after = _value(r, name, ref_ids), _value(s, name, other_ids)
+            if before != after:
+                out.append(Difference(layer, ATTRIBUTE, f"{s.label} {_span(s)}: {name} {before} → {after}"))
+    out += [Difference(layer, ADDED, f"{s.label} {_span(s)}{_attrs(s, other_ids)}") for s in right]
+    out += [Difference(layer, MISSING, f"{r.label} {_span(r)}{_attrs(r, ref_ids)}") for r in left]
+    return out
+
+
+def _at(s: Span) -> tuple:
+    return (s.start, s.end, s.label, s.id)
+
+
+def _span(s: Span) -> str:
+    return f"{_quote(s.text)} ({s.start}–{s.end})"
+
+
+def _value(s: Span, name: str, regions: dict[str, Span]) -> str:
+    """An attribute's value in words; region ids (a claim's cues) by the text of the regions they name."""
+    v = s.attrs.get(name)
+    if v is None:
+        return "(none)"
+    if (s.layer, name) in _REFS and isinstance(v, tuple):
+        named = [regions[r] for r in v if r in regions]
+        return "[" + ", ".join(_quote(r.text) for r in sorted(named, key=_at)) + "]"
+    return _plain(v)
+
+
+def _attrs(s: Span, regions: dict[str, Span]) -> str:
+    shown = [f"{name} {_value(s, name, regions)}" for name in sorted(s.attrs)]
+    return f" with {', '.join(shown)}" if shown else ""
+
+
+def _plain(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return "(none)" if v is None else str(v)
+
+
+def _quote(text: str) -> str:
+    """A text in quotes, on one line, cut at ``QUOTED`` characters (quotes inside are not escaped: it is read)."""
+    text = " ".join(text.split())
+    return "'" + (text if len(text) <= QUOTED else text[: QUOTED - 1] + "…") + "'"

@@ -1,0 +1,69 @@
+"""A JSON array read an element at a time (a Label Studio export), against Python's json on made-up inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crossclaim.errors import InputError
+from crossclaim.formats.jsonio import MAX_DEPTH, iter_array
+
+TRICKY = st.sampled_from(['"', "\\", "\\\\", '\\"', ",", "[", "]", "{", "}", "小米", "🚗", "\u2028", " "])
+STRINGS = st.lists(st.one_of(st.text(max_size=8), TRICKY), max_size=4).map("".join)
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | STRINGS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(STRINGS, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def write(tmp_path: Path, text: str | bytes) -> Path:
+    path = tmp_path / "export.json"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return path
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(JSON, max_size=6), layout=st.sampled_from([{}, {"indent": 1}, {"separators": (",", ":")}]))
+def test_elements_equal_pythons_json(tmp_path_factory, items, layout) -> None:
+    text = json.dumps(items, ensure_ascii="indent" not in layout, **layout)
+    assert list(iter_array(write(tmp_path_factory.mktemp("j"), text))) == items
+
+
+def test_nesting_is_bounded_per_element(tmp_path: Path) -> None:
+    deep = "[" * MAX_DEPTH + "]" * MAX_DEPTH  # one level too many inside the array
+    with pytest.raises(InputError, match=f"element #1: nested deeper than {MAX_DEPTH} levels"):
+        list(iter_array(write(tmp_path, f"[1, {deep}, 2, 3]")))
+    assert list(iter_array(write(tmp_path, f"[1, {deep[1:-1]}, 2, 3]")))[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<!DOCTYPE html><html>502 Bad Gateway</html>", "is an HTML page, not JSON"),
+        ('{"id": 1}', "not a JSON array (it begins '{\"id\": 1}')"),
+        ('[{"id": 1}, {"id": 2', "truncated: the file ends inside the array"),
+        ('[{"id": 1}]\n trailing', "export.json, line 2: not valid JSON: trailing characters at byte offset 14"),
+        ("[1, 2,]", "not valid JSON: trailing comma in array at byte offset 6"),
+        ("[" + "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1) + "]", f"nested deeper than {MAX_DEPTH} levels"),
+        ("[1" + "0" * 5000 + "]", "element #0: not valid JSON"),
+        ("", "is empty"),
+        ("\ufeff[1]", "starts with a byte-order mark"),
+    ],
+)
+def test_faults_are_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(InputError) as err:
+        list(iter_array(write(tmp_path, text), "export.json"))
+    assert message in str(err.value)
+
+
+def test_an_empty_array_is_fine(tmp_path: Path) -> None:
+    assert list(iter_array(write(tmp_path, b" [ ]\n"))) == []
