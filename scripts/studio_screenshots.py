@@ -26,6 +26,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import orjson
+
 from crossclaim.dataset.gold import Gold, load_gold
 from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
 from crossclaim.formats.labelstudio.pairs import pair_results, pair_task_data
@@ -94,16 +96,17 @@ def main() -> int:
             users = studio.user_ids({span_gold.annotator, pair_gold.annotator})
             spans = studio.project("CrossClaim spans", span_config_xml())
             pairs = studio.project("CrossClaim claim pairs", pair_config_xml())
-            result = region_results(span_gold.spans, span_data["text"])
-            studio.import_tasks(
-                spans, [{"data": span_data, "annotations": [annotation_payload(span_gold, result, users)]}]
-            )
-            result = pair_results(pair_gold.payload)
-            studio.import_tasks(
-                pairs, [{"data": pair_data, "annotations": [annotation_payload(pair_gold, result, users)]}]
-            )
-            (span_task,) = [t.id for t in studio.tasks(spans)]
-            (pair_task,) = [t.id for t in studio.tasks(pairs)]
+            for project, data, gold_annotation, result in (
+                (spans, span_data, span_gold, region_results(span_gold.spans, span_data["text"])),
+                (pairs, pair_data, pair_gold, pair_results(pair_gold.payload)),
+            ):
+                payload = {
+                    **annotation_payload(gold_annotation, result),
+                    "completed_by": users[gold_annotation.annotator],
+                }
+                studio.import_tasks(project, orjson.dumps([{"data": data, "annotations": [payload]}]), 1)
+            (span_task,) = [t["id"] for t in studio.list_tasks(spans, ("id",))]
+            (pair_task,) = [t["id"] for t in studio.list_tasks(pairs, ("id",))]
             with chromium(1400, 1500) as driver:
                 a = Annotator(driver, server.url)
                 a.login(DEFAULT_USER, password)

@@ -122,3 +122,104 @@ def test_a_pair_labelled_twice_by_one_annotator_is_not_compared() -> None:
     twice = {"a@example.org": [pairs[0], pairs[0], pairs[1]], "b@example.org": [pairs[0], pairs[1]]}
     assert pair_kappa(twice) == [("a@example.org", "b@example.org", 1, 1.0)]
     assert repeated_annotators([], twice) == [(pairs[0].id, "a@example.org", 2)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Krippendorff's alpha, and who counts
+
+
+def test_alpha_of_a_case_computed_by_hand() -> None:
+    """Two coders, four units, nominal: A 1 1 2 2, B 1 1 2 1. Coincidences o11 = 4, o22 = 2, o12 = o21 = 1,
+    n1 = 5, n2 = 3, n = 8: D_o = 2/8, D_e = 2 * 5 * 3 / (8 * 7) = 30/56, alpha = 1 - D_o / D_e = 8/15."""
+    from crossclaim.dataset.agreement import pair_alpha
+
+    a = [pair("p1", "AGREES"), pair("p2", "AGREES"), pair("p3", "UNRELATED"), pair("p4", "UNRELATED")]
+    b = [pair("p1", "AGREES"), pair("p2", "AGREES"), pair("p3", "UNRELATED"), pair("p4", "AGREES")]
+    ((row),) = pair_alpha({"a": a, "b": b})
+    assert (row.a, row.b, row.units) == ("a", "b", 4)
+    assert row.alpha == pytest.approx(8 / 15)
+
+
+def test_alpha_is_one_on_identical_labels_falls_with_disagreement_and_is_undefined_without_variation() -> None:
+    from crossclaim.dataset.agreement import ALL, pair_alpha
+
+    labels = ["AGREES", "CONTRADICTS", "UNRELATED", "AGREES", "UNRELATED"]
+    a = [pair(f"p{k}", lab) for k, lab in enumerate(labels)]
+    same = {"a": a, "b": list(a), "c": list(a)}
+    assert [r.alpha for r in pair_alpha(same)] == [1.0, 1.0, 1.0, 1.0]
+    assert pair_alpha(same)[-1].a == ALL
+    one_off = {**same, "c": [pair("p0", "UNRELATED"), *a[1:]]}
+    rows = {(r.a, r.b): r.alpha for r in pair_alpha(one_off)}
+    assert rows[("a", "b")] == 1.0 and rows[("a", "c")] < 1.0 and rows[(ALL, "")] < 1.0
+    assert rows[(ALL, "")] > rows[("a", "c")]  # two coders of three still agree on p0
+    flat = {"a": [pair("p1", "AGREES"), pair("p2", "AGREES")], "b": [pair("p1", "AGREES"), pair("p2", "AGREES")]}
+    assert [r.alpha for r in pair_alpha(flat)] == [None]
+
+
+def claims_of(hedged: tuple[bool, bool], topic: str = "ev_profitability_timing") -> list[Span]:
+    spans = gold_spans()
+    out = []
+    for s in spans:
+        if s.id == "c1":
+            s = s.replace(hedged=hedged[0], topic=topic)
+        elif s.id == "c2":
+            s = s.replace(hedged=hedged[1])
+        out.append(s)
+    return out
+
+
+def test_claim_attributes_get_alpha_on_claims_drawn_with_the_same_offsets() -> None:
+    from crossclaim.dataset.agreement import attribute_alpha
+
+    tasks = [
+        Task("doc-x", TEXT, annotations=[annotation("a@x", claims_of((True, False))),
+                                          annotation("b@x", claims_of((True, False)))]),
+        Task("doc-y", TEXT, annotations=[annotation("a@x", claims_of((True, False))),
+                                          annotation("b@x", claims_of((False, False), "market_impact"))]),
+    ]  # fmt: skip
+    ((hedged),) = attribute_alpha(tasks, "hedged")
+    assert hedged.units == 4 and hedged.alpha == pytest.approx(8 / 15)  # the hand-computed case, as booleans
+    ((topic),) = attribute_alpha(tasks, "topic")
+    assert topic.units == 4 and topic.alpha < 1
+    same = [Task("doc-x", TEXT, annotations=[annotation(w, claims_of((True, False))) for w in ("a@x", "b@x")])]
+    assert [r.alpha for r in attribute_alpha(same, "hedged")] == [1.0]
+
+
+def test_adjudicators_and_duplicates_are_not_counted_as_annotators() -> None:
+    from crossclaim.formats.team import Team
+
+    spans = gold_spans()
+    other = [s for s in spans if s.id != "e1"]
+    task = Task(
+        "doc-x",
+        TEXT,
+        annotations=[
+            annotation("ann1@x", spans),
+            annotation("ann2@x", other),
+            annotation("lead@x", list(other)),  # the adjudicator started from ann2's work
+            annotation("zed@x", list(spans)),  # Label Studio's Duplicate Annotation of ann1's: ids and all
+        ],
+    )
+    pairs = {
+        "ann1@x": [Pair("p1", "d1", "c1", "d2", "c2", "AGREES", "same year", "ann1@x")],
+        "ann2@x": [Pair("p1", "d1", "c1", "d2", "c2", "AGREES", "", "ann2@x")],
+        "lead@x": [Pair("p1", "d1", "c1", "d2", "c2", "AGREES", "same year", "lead@x")],
+        "zed@x": [Pair("p1", "d1", "c1", "d2", "c2", "AGREES", "same year", "zed@x")],
+    }
+    team = Team(annotators=("ann1@x", "ann2@x", "zed@x"), adjudicators=("lead@x",))
+    rows = span_agreement(counted(task, pairs, team).tasks)
+    assert {(r.a, r.b) for r in rows} == {("ann1@x", "ann2@x")}
+    md = agreement_md([task], pairs, team=team)
+    assert "Not compared (adjudicators, `annotations/team.json`): lead@x (2 annotations)." in md
+    assert "zed@x on doc-x (identical to ann1@x); zed@x on p1 (identical to ann1@x)" in md
+    assert "| lead@x | adjudicator |" in md
+    # without a team, the lead's copy of ann2's work is a duplicate (of identical ones, the first name counts)
+    assert "lead@x on doc-x (identical to ann2@x)" in agreement_md([task], pairs)
+    rows = span_agreement(counted(task, pairs, None).tasks)
+    assert {(r.a, r.b) for r in rows} == {("ann1@x", "ann2@x")}
+
+
+def counted(task: Task, pairs: dict, team):
+    from crossclaim.dataset.agreement import counted as select
+
+    return select([task], pairs, team)

@@ -108,3 +108,17 @@ def test_the_pair_label_is_required_and_the_rationale_for_the_labels_that_need_o
     assert rationale.get("required") == "true" and rationale.get("visibleWhen") == "choice-selected"
     assert rationale.get("whenTagName") == "label" and rationale.get("whenChoiceValue") == ",".join(RATIONALE_REQUIRED)
     assert [h.get("name") for h in root.iter("HyperText")] == ["a_text", "b_text"]  # the results' to_name
+
+
+def test_every_label_has_a_colour_of_its_own_from_the_schema() -> None:
+    """A label swapped for another of its layer (a hotkey pressed with a region selected) must show."""
+    from crossclaim.schema.scheme import label_colors
+
+    root, _ = parsed(span_config_xml())
+    shown = {(labels.get("name"), lab.get("value")): lab.get("background") for labels in root.iter("Labels")
+             for lab in labels.iter("Label")}  # fmt: skip
+    assert shown == label_colors()
+    assert len(set(shown.values())) == len(shown) == sum(len(layer.labels) for layer in LAYERS.values())
+    for layer in LAYERS.values():
+        assert shown[(layer.name, layer.labels[0].name)] == layer.color
+        assert all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in shown.values())

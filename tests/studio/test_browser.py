@@ -146,8 +146,15 @@ def annotate(url: str, spans: int, doc_y: int, pairs: int, pair: int, api: Api, 
     return ids
 
 
-def check_dataset(root: Path, ids: dict[str, str]) -> None:
-    """The rebuilt dataset, read by `datasets`: code-point offsets, text, attributes, relation, pair label."""
+def check_dataset(root: Path, drawn: dict[str, str]) -> None:
+    """The rebuilt dataset, read by `datasets`: code-point offsets, text, attributes, relation, pair label;
+    the regions' random ids replaced by readable ones, the map kept in the task's meta."""
+    from crossclaim.formats.labelstudio.ids import ID_META
+
+    exported = json.loads((root / "annotations" / "exports" / "spans.json").read_text(encoding="utf-8"))
+    (meta,) = [t["meta"] for t in exported if t["data"]["doc_id"] == "doc-y"]
+    ids = {what: meta[ID_META][rid] for what, rid in drawn.items()}
+    assert ids == {"figure": "f1", "hedge": "h1", "product": "e1", "claim": "c1"}, (drawn, meta)
     docs = load_dataset(str(root / "dataset"), "documents", split="test")
     (row,) = [r for r in docs if r["id"] == "doc-y"]
     assert row["text"] == PAGE and row["annotator"] == DEFAULT_USER

@@ -213,13 +213,31 @@ def push(
         ),
     ] = None,
     project_title: Annotated[str | None, typer.Option(help="The pre-annotation project of --corpus.")] = None,
+    pass_name: Annotated[
+        str | None,
+        typer.Option(
+            "--pass",
+            help="A pass of blind annotation: its own two projects (titled with NAME), every document and pair, "
+            "pre-annotations, no annotation; each task goes to --overlap annotators through their own queues.",
+        ),
+    ] = None,
+    overlap: Annotated[
+        int | None, typer.Option(help="Annotators per task of the --pass (default: annotations/team.json's overlap).")
+    ] = None,
 ) -> None:
     """Create or update both projects and import every document as a task, idempotently (with --corpus: a
-    pre-annotation project of its own instead)."""
+    pre-annotation project of its own instead; with --pass: a pass's projects)."""
     root = project_root(root)
     if corpus is not None or project_title is not None:
+        if pass_name is not None:
+            raise InputError("--pass", "a pass annotates the gold documents: not with --corpus")
         _push_corpus(root, url, corpus, project_title, predictions_file, name, gold or bool(predictions))
         return
+    if pass_name is not None:
+        _push_pass(root, url, pass_name, overlap, gold, predictions or [], predictions_file, name)
+        return
+    if overlap is not None:
+        raise InputError("--overlap", "is the overlap of a --pass: the gold projects take every annotation pushed")
     from crossclaim.studio.sync import push as run
 
     preds = _predictions(root, predictions or [], predictions_file, name)
@@ -232,6 +250,33 @@ def push(
     out.print(
         f"pushed: {report.created_tasks} tasks created, {report.kept_tasks} already there; "
         f"{report.annotations_written} annotations and {report.predictions_written} predictions written"
+    )
+
+
+def _push_pass(
+    root: Path,
+    url: str | None,
+    name: str,
+    overlap: int | None,
+    gold: bool,
+    systems: list[str],
+    path: Path | None,
+    model_version: str | None,
+) -> None:
+    from crossclaim.formats.team import load_team
+    from crossclaim.studio.passes import check_pass_name, pass_titles, push_pass
+
+    check_pass_name(name)
+    if gold:
+        raise InputError("--gold", "a pass starts with no annotation: annotators make them, blind")
+    team = load_team(root / "annotations")
+    preds = _predictions(root, systems, path, model_version)
+    report, n = push_pass(root, connect(root, url), name, team, overlap, preds)
+    titles = " and ".join(repr(t) for t in pass_titles(name))
+    out.print(
+        f"pushed pass {name} to {titles}: {report.created_tasks} tasks created, {report.kept_tasks} already there; "
+        f"{report.predictions_written} predictions written; each task goes to {n} annotators",
+        highlight=False,
     )
 
 
@@ -304,6 +349,14 @@ def pull(
             "--with-predictions", help="Also write the pre-annotations to annotations/exports/predictions.json."
         ),
     ] = False,
+    pass_name: Annotated[
+        str | None,
+        typer.Option(
+            "--pass",
+            help="Pull one pass: its annotations join the committed exports (replacing what it brought before), "
+            "nothing else changes.",
+        ),
+    ] = None,
 ) -> None:
     """Export both projects, validate, show what changes, then replace annotations/exports and dataset/ as one set.
 
@@ -311,6 +364,7 @@ def pull(
     or stays out of the dataset, and is named in a note; `crossclaim studio disputes` lists what differs."""
     root = project_root(root)
     from crossclaim.dataset.releases import read_releases
+    from crossclaim.studio.passes import pull_pass
     from crossclaim.studio.sync import pull as run
 
     releases = read_releases(root)  # a bad record is refused before anything is written
@@ -319,16 +373,34 @@ def pull(
         for line in lines:
             err.print(f"change: {line}", markup=False, highlight=False)
 
-    report = run(
-        root,
-        connect(root, url),
-        gold,
-        utf16=utf16,
-        accept_deletions=accept_deletions,
-        accept_edits=accept_edits,
-        with_predictions=with_predictions,
-        show=show,
-    )
+    if pass_name is not None:
+        for flag, given in (("--utf16", utf16), ("--with-predictions", with_predictions)):
+            if given:
+                raise InputError(
+                    flag,
+                    "not with --pass: a pass's export comes from Label Studio 1.23 and its "
+                    "pre-annotations never join the committed exports",
+                )
+        report = pull_pass(
+            root,
+            connect(root, url),
+            pass_name,
+            gold,
+            accept_deletions=accept_deletions,
+            accept_edits=accept_edits,
+            show=show,
+        )
+    else:
+        report = run(
+            root,
+            connect(root, url),
+            gold,
+            utf16=utf16,
+            accept_deletions=accept_deletions,
+            accept_edits=accept_edits,
+            with_predictions=with_predictions,
+            show=show,
+        )
     for note in report.notes:
         err.print(f"note: {note}", markup=False, highlight=False)
     out.print(
@@ -356,35 +428,47 @@ def check(
     project: Annotated[
         str | None, typer.Option(help="spans or pairs: which project the files come from (default: from their data).")
     ] = None,
+    pass_name: Annotated[
+        str | None, typer.Option("--pass", help="The files are exports of this pass's projects (as `pull --pass`).")
+    ] = None,
 ) -> None:
     """Validate export files offline exactly as `pull` would (the other project's export: the committed one).
 
     Prints what would change per document, then the problems (exit 2) or `ok`; writes nothing.
     """
+    import shutil
+    import tempfile
+
     root = project_root(root)
-    from crossclaim.studio.sync import apply_exports, read_exports
+    from crossclaim.studio.passes import exports_to_check
+    from crossclaim.studio.sync import apply_exports, given_exports
 
     if project not in (None, "spans", "pairs"):
         raise InputError("--project", f"{project!r} is not a project: spans or pairs")
-    spans, pairs = read_exports(root / "annotations", exports, project)
-
-    def show(lines: list[str]) -> None:
-        for line in lines:
-            out.print(f"change: {line}", markup=False, highlight=False)
-
     source = " + ".join(str(p) for p in exports)
-    report = apply_exports(
-        root,
-        spans,
-        pairs,
-        gold,
-        utf16=utf16,
-        accept_deletions=accept_deletions,
-        accept_edits=accept_edits,
-        show=show,
-        commit=False,
-        source=source,
-    )
+    given = given_exports(exports, project)
+    scratch = Path(tempfile.mkdtemp(prefix="crossclaim-check-"))
+    try:
+        spans, pairs = exports_to_check(root / "annotations", given, pass_name, utf16, scratch, source)
+
+        def show(lines: list[str]) -> None:
+            for line in lines:
+                out.print(f"change: {line}", markup=False, highlight=False)
+
+        report = apply_exports(
+            root,
+            spans,
+            pairs,
+            gold,
+            utf16=utf16,
+            accept_deletions=accept_deletions,
+            accept_edits=accept_edits,
+            show=show,
+            commit=False,
+            source=source,
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     out.print(
         f"ok: {report.documents} documents, {sum(report.spans.values())} gold spans, {report.pairs} claim pairs "
         "(nothing written)",
@@ -398,14 +482,16 @@ def agreement(
     root: ROOT = None,
     output: Annotated[Path | None, typer.Option("--out", help="Also write the tables to this Markdown file.")] = None,
 ) -> None:
-    """Pairwise agreement on tasks with several annotations (from annotations/exports)."""
+    """Agreement on tasks with several annotations (from annotations/exports): span F1 per layer, Krippendorff's
+    alpha of claim attributes and pair labels, per annotator pair and overall; adjudicators not compared."""
     from crossclaim.dataset.docs import agreement_block
     from crossclaim.dataset.gold import load_gold
+    from crossclaim.formats.team import load_team
 
     root = project_root(root)
     if output:
         output_file(output, "--out")
-    text = agreement_block(load_gold(root / "annotations"))
+    text = agreement_block(load_gold(root / "annotations"), load_team(root / "annotations"))
     out.print(text, markup=False, highlight=False)
     if output:
         from crossclaim.files import write_text_atomic

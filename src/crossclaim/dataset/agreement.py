@@ -1,18 +1,35 @@
 """Inter-annotator agreement on tasks with several annotations (pure functions).
 
+Who counts: annotators only. Annotations by the team's adjudicators (``annotations/team.json``) are
+left out (an adjudicator settles disagreements and often starts from an annotator's work), and so are
+duplicates: an annotation identical to another counted annotation of the same task (Label Studio's
+Duplicate Annotation copies regions with their ids, so a copy is identical down to the region ids; two
+annotators submitting the same pre-annotation untouched are identical too). Of identical annotations
+the one whose annotator's name comes first counts. A claim-pair annotation is a duplicate when its
+label and its (non-empty) rationale are another's: without a rationale, two equal labels are agreement.
+
 Span agreement is F1 between two annotators (symmetric: precision of one is recall of the
 other): *strict* needs the same start, end and label; *partial* pairs spans one-to-one that
-overlap and share the label. Figures add value agreement on strictly matched spans. Pair
-labels get Cohen's kappa (scikit-learn) over pairs both annotators labelled."""
+overlap and share the label; the overall row pools every annotator pair. Figures add value
+agreement on strictly matched spans. Pair labels and claim attributes (``hedged``, ``topic``) get
+Krippendorff's alpha (nominal, the ``krippendorff`` package) per annotator pair and over all
+annotators at once; pair labels also Cohen's kappa (scikit-learn) per annotator pair. A claim
+attribute is compared on claims drawn with the same offsets (the unit is a claim span of a
+document), a pair label on the pairs both labelled."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 
-from crossclaim.schema.records import Pair, Span, Task
+from crossclaim.formats.team import Team
+from crossclaim.schema.records import Annotation, Pair, Span, Task
 from crossclaim.schema.scheme import LAYERS
+
+ALPHA_ATTRIBUTES = ("hedged", "topic")  # claim attributes whose agreement is alpha
+ALL = "all annotators"  # the overall row's name
 
 
 @dataclass
@@ -139,6 +156,154 @@ def repeated_annotators(
     return sorted(out)
 
 
+# ---------------------------------------------------------------------------------------------
+# who counts: annotators, once per task
+
+
+@dataclass
+class Counted:
+    """The annotations agreement compares, and what was left out and why."""
+
+    tasks: list[Task]
+    pairs: dict[str, list[Pair]]
+    adjudicators: Counter[str] = field(default_factory=Counter)  # annotations left out, per adjudicator
+    duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # (task, annotator, identical to whom)
+
+
+def counted(tasks: list[Task], pairs_by_annotator: dict[str, list[Pair]] | None, team: Team | None) -> Counted:
+    """The annotations that count: no adjudicator's, no cancelled one, one of each set of identical ones."""
+    adjudicators = set(team.adjudicators) if team else set()
+    out = Counted([], {})
+    for task in tasks:
+        kept: list[Annotation] = []
+        seen: dict[tuple, str] = {}
+        for a in sorted(task.annotations, key=lambda a: a.annotator):
+            if a.was_cancelled:
+                continue
+            if a.annotator in adjudicators:
+                out.adjudicators[a.annotator] += 1
+                continue
+            key = _content(a.spans)
+            if key in seen and seen[key] != a.annotator:
+                out.duplicates.append((task.doc_id, a.annotator, seen[key]))
+                continue
+            seen.setdefault(key, a.annotator)
+            kept.append(a)
+        out.tasks.append(replace(task, annotations=kept))
+    by_pair: dict[str, list[Pair]] = defaultdict(list)
+    for who, pairs in (pairs_by_annotator or {}).items():
+        if who in adjudicators:
+            out.adjudicators[who] += len(pairs)
+            continue
+        for p in pairs:
+            by_pair[p.id].append(p)
+    for pid in sorted(by_pair):
+        seen_pairs: dict[tuple[str, str], str] = {}
+        for p in sorted(by_pair[pid], key=lambda p: p.annotator):
+            key = (p.label, p.rationale)
+            if p.rationale.strip() and key in seen_pairs and seen_pairs[key] != p.annotator:
+                out.duplicates.append((pid, p.annotator, seen_pairs[key]))
+                continue
+            seen_pairs.setdefault(key, p.annotator)
+            out.pairs.setdefault(p.annotator, []).append(p)
+    out.duplicates.sort()
+    return out
+
+
+def _content(spans: list[Span]) -> tuple:
+    return tuple(sorted((s.layer, s.id, s.start, s.end, s.label, tuple(sorted(s.attrs.items()))) for s in spans))
+
+
+# ---------------------------------------------------------------------------------------------
+# Krippendorff's alpha
+
+
+@dataclass(frozen=True)
+class Alpha:
+    """Alpha over the units at least two of the coders gave a value (``units``); None when undefined
+    (fewer than two such units, or every value the same: no variation to agree beyond chance on)."""
+
+    what: str  # "pair label", or a claim attribute
+    a: str  # an annotator, or ``ALL``
+    b: str  # the other annotator ("" for ``ALL``)
+    units: int
+    alpha: float | None
+
+
+def alpha_of(values: dict[str, dict[object, object]], what: str) -> list[Alpha]:
+    """Alpha per pair of coders and over all of them; ``values``: coder -> unit -> value (nominal)."""
+    rows = []
+    for a, b in combinations(sorted(values), 2):
+        rows.append(_alpha(what, a, b, {a: values[a], b: values[b]}))
+    if len(values) > 2:
+        rows.append(_alpha(what, ALL, "", values))
+    return [r for r in rows if r.units]
+
+
+def _alpha(what: str, a: str, b: str, values: dict[str, dict[object, object]]) -> Alpha:
+    import krippendorff
+    import numpy as np
+
+    coders = sorted(values)
+    seen = Counter(unit for c in coders for unit in values[c])
+    units = sorted((u for u, n in seen.items() if n > 1), key=repr)
+    if not units:
+        return Alpha(what, a, b, 0, None)
+    codes = {v: k for k, v in enumerate(sorted({repr(values[c][u]) for c in coders for u in units if u in values[c]}))}
+    if len(units) < 2 or len(codes) < 2:
+        return Alpha(what, a, b, len(units), None)
+    data = np.full((len(coders), len(units)), np.nan)
+    for i, c in enumerate(coders):
+        for j, u in enumerate(units):
+            if u in values[c]:
+                data[i, j] = codes[repr(values[c][u])]
+    value = float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
+    return Alpha(what, a, b, len(units), None if math.isnan(value) else value)
+
+
+def pair_alpha(by_annotator: dict[str, list[Pair]]) -> list[Alpha]:
+    """Alpha of the pair labels (each annotator's pairs labelled once: see ``_single_labels``)."""
+    return alpha_of({who: dict(_single_labels(pairs)) for who, pairs in by_annotator.items()}, "pair label")
+
+
+def attribute_alpha(tasks: list[Task], attribute: str) -> list[Alpha]:
+    """Alpha of a claim attribute over claims drawn with the same offsets (a unit: document, start, end).
+
+    An annotator with several annotations of one task is left out of that task (``repeated_annotators``).
+    """
+    values: dict[str, dict[object, object]] = defaultdict(dict)
+    for task in tasks:
+        usable = [a for a in task.annotations if not a.was_cancelled]
+        repeated = {who for who, n in Counter(a.annotator for a in usable).items() if n > 1}
+        for a in usable:
+            if a.annotator in repeated:
+                continue
+            for s in a.spans:
+                if s.layer == "claims" and s.attrs.get(attribute) is not None:
+                    values[a.annotator][(task.doc_id, s.start, s.end)] = s.attrs[attribute]
+    return alpha_of(dict(values), attribute)
+
+
+def overall_spans(rows: list[SpanAgreement]) -> list[SpanAgreement]:
+    """Per layer, every annotator pair's counts pooled (only where a layer has several pairs)."""
+    by_layer: dict[str, list[SpanAgreement]] = defaultdict(list)
+    for r in rows:
+        by_layer[r.layer].append(r)
+    out = []
+    for layer, rs in by_layer.items():
+        if len(rs) > 1:
+            total = SpanAgreement(layer, ALL, "", 0, 0, 0, 0, 0, 0)
+            for r in rs:
+                total.docs += r.docs
+                total.n_a += r.n_a
+                total.n_b += r.n_b
+                total.strict += r.strict
+                total.partial += r.partial
+                total.values_equal += r.values_equal
+            out.append(total)
+    return out
+
+
 class AnnotatorTally:
     """Per annotator: tasks annotated, spans per layer, cancelled annotations, lead times.
 
@@ -193,36 +358,85 @@ def agreement_md(
     pairs_by_annotator: dict[str, list[Pair]] | None = None,
     only: tuple[str, str] | None = None,
     annotators: list[tuple[str, int, dict[str, int], int, float | None]] | None = None,
+    team: Team | None = None,
 ) -> str:
-    """Markdown tables: span agreement per layer and annotator pair, pair-label kappa, annotators.
+    """Markdown: who is compared, span F1 per layer, alpha of claim attributes and pair labels, annotators.
 
-    ``annotators`` (an ``AnnotatorTally`` table) covers tasks not passed in ``tasks``.
+    ``annotators`` (an ``AnnotatorTally`` table) covers tasks not passed in ``tasks``; ``team`` names the
+    adjudicators, who are not compared; ``only`` keeps the rows of one annotator pair.
     """
-    rows = span_agreement(tasks)
+    kept = counted(tasks, pairs_by_annotator, team)
+    spans = span_agreement(kept.tasks)
+    spans += overall_spans(spans)
+    spans.sort(key=lambda r: (list(LAYERS).index(r.layer), r.a == ALL, r.a, r.b))
+    alphas = [row for attr in ALPHA_ATTRIBUTES for row in attribute_alpha(kept.tasks, attr)]
+    pair_rows = pair_alpha(kept.pairs)
+    kappas = {(a, b): (n, k) for a, b, n, k in pair_kappa(kept.pairs)}
     if only:
-        rows = [r for r in rows if {r.a, r.b} == set(only)]
-    out = [
+        spans = [r for r in spans if {r.a, r.b} == set(only)]
+        alphas = [r for r in alphas if {r.a, r.b} == set(only)]
+        pair_rows = [r for r in pair_rows if {r.a, r.b} == set(only)]
+    out = _who_md(kept)
+    out += [
+        "",
         "| layer | annotator A | annotator B | documents | spans A | spans B | strict F1 | partial F1 | "
         "figure value agreement |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in rows:
+    for r in spans:
         value = "" if r.value_agreement is None else f"{r.value_agreement:.3f} ({r.values_equal}/{r.strict})"
         out.append(
             f"| {r.layer} | {r.a} | {r.b} | {r.docs} | {r.n_a} | {r.n_b} | {r.strict_f1:.3f} | "
             f"{r.partial_f1:.3f} | {value} |"
         )
-    if pairs_by_annotator:
-        kappas = pair_kappa(pairs_by_annotator)
-        if kappas:
-            out += ["", "| pair labels: annotator A | annotator B | pairs | Cohen's kappa |", "|---|---|---:|---:|"]
-            out += [f"| {a} | {b} | {n} | {k:.3f} |" for a, b, n, k in kappas]
-    repeated = repeated_annotators(tasks, pairs_by_annotator)
+    if alphas:
+        out += [
+            "",
+            "| claim attribute | annotator A | annotator B | claims (same offsets) | Krippendorff's alpha |",
+            "|---|---|---|---:|---:|",
+        ]
+        out += [f"| {r.what} | {r.a} | {r.b} | {r.units} | {_shown_alpha(r.alpha)} |" for r in alphas]
+    if pair_rows:
+        out += [
+            "",
+            "| pair labels: annotator A | annotator B | pairs | Krippendorff's alpha | Cohen's kappa |",
+            "|---|---|---:|---:|---:|",
+        ]
+        for r in pair_rows:
+            kappa = kappas.get((r.a, r.b))
+            shown_kappa = f"{kappa[1]:.3f}" if kappa else ""
+            out.append(f"| {r.a} | {r.b} | {r.units} | {_shown_alpha(r.alpha)} | {shown_kappa} |")
+    repeated = repeated_annotators(kept.tasks, kept.pairs)
     if repeated:
         listed = "; ".join(f"{who} on {task} ({n} annotations)" for task, who, n in repeated)
         out += ["", f"Not compared (one annotator, several annotations of one task): {listed}."]
-    out += ["", "| annotator | tasks | spans per layer | cancelled | mean lead time (s) |", "|---|---:|---|---:|---:|"]
-    for name, n, spans, cancelled, lead in annotators if annotators is not None else per_annotator(tasks):
-        per = ", ".join(f"{k} {spans[k]}" for k in LAYERS if k in spans)
-        out.append(f"| {name} | {n} | {per} | {cancelled} | {'' if lead is None else f'{lead:.1f}'} |")
+    out += [
+        "",
+        "| annotator | role | tasks | spans per layer | cancelled | mean lead time (s) |",
+        "|---|---|---:|---|---:|---:|",
+    ]
+    for name, n, per_layer, cancelled, lead in annotators if annotators is not None else per_annotator(tasks):
+        per = ", ".join(f"{k} {per_layer[k]}" for k in LAYERS if k in per_layer)
+        role = (team.role(name) if team else None) or ""
+        out.append(f"| {name} | {role} | {n} | {per} | {cancelled} | {'' if lead is None else f'{lead:.1f}'} |")
     return "\n".join(out) + "\n"
+
+
+def _shown_alpha(value: float | None) -> str:
+    return "undefined" if value is None else f"{value:.3f}"
+
+
+def _who_md(kept: Counted) -> list[str]:
+    """The sentences saying who is compared and who is left out."""
+    out = [
+        "Compared: annotators only, each with each (and all at once where there are more than two). "
+        "Alpha is Krippendorff's (nominal); *undefined* where fewer than two units are shared or every value "
+        "is the same."
+    ]
+    if kept.adjudicators:
+        left = ", ".join(f"{who} ({n} annotations)" for who, n in sorted(kept.adjudicators.items()))
+        out.append(f"Not compared (adjudicators, `annotations/team.json`): {left}.")
+    if kept.duplicates:
+        listed = "; ".join(f"{who} on {task} (identical to {whose})" for task, who, whose in kept.duplicates)
+        out.append(f"Not compared (duplicates of another annotation of the task): {listed}.")
+    return [" ".join(out)]

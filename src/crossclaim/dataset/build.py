@@ -51,6 +51,7 @@ from crossclaim.formats.labelstudio.committed import export_json
 from crossclaim.formats.labelstudio.pairs import PairTask
 from crossclaim.formats.labelstudio.spans import TaskKeys, from_utf16, parse_span_tasks, task_here
 from crossclaim.formats.manifest import load_manifest
+from crossclaim.formats.team import load_team
 from crossclaim.scale import in_order, release_memory, system_arrow_pool, worker_count
 from crossclaim.schema.records import Document, Pair, Span, Task
 
@@ -136,7 +137,8 @@ def stage(
         release_memory()
         for split, table in pair_tables(pairs, summary.claims, job.corpus.split_of).items():
             write_table(staging, "claim_pairs", split, table, published)
-    agreement = agreement_md(summary.several, pair_annotations(pair_tasks), annotators=summary.tally.table())
+    team = load_team(annotations)  # its adjudicators are not compared
+    agreement = agreement_md(summary.several, pair_annotations(pair_tasks), annotators=summary.tally.table(), team=team)
     write_generated(root, staging, published, agreement, out)
     return BuildReport(summary.documents, dict(summary.spans), len(pairs), summary.tokens_cut, notes + summary.notes)
 

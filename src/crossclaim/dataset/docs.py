@@ -34,6 +34,7 @@ from crossclaim.dataset.stats import CHART, label_chart, statistics, stats_md
 from crossclaim.errors import InputError
 from crossclaim.files import Staged
 from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
+from crossclaim.formats.team import Team
 
 SPAN_CONFIG = Path("annotations/studio/span_config.xml")
 PAIR_CONFIG = Path("annotations/studio/pair_config.xml")
@@ -62,9 +63,10 @@ def write_generated(root: Path, staging: Path, published: Published, agreement: 
     replace_block(out, GUIDELINES, "labels", label_table_md(), required=False)
 
 
-def agreement_block(gold: Gold) -> str:
-    """The datasheet's agreement tables, from a loaded gold (``crossclaim studio agreement``)."""
-    return agreement_md(list(gold.tasks.values()), pair_annotations(gold.pair_tasks))
+def agreement_block(gold: Gold, team: Team | None = None) -> str:
+    """The datasheet's agreement tables, from a loaded gold (``crossclaim studio agreement``); the
+    ``team``'s adjudicators are not compared."""
+    return agreement_md(list(gold.tasks.values()), pair_annotations(gold.pair_tasks), team=team)
 
 
 def write_configs(out: Staged) -> None:

@@ -98,6 +98,7 @@ class Annotation:
     was_cancelled: bool = False
     payload: object = None  # the parsed result of projects whose result is not spans (a Pair)
     updated_by: str | None = None  # who last saved it in Label Studio (None: nobody since a bulk import)
+    pass_name: str | None = None  # the annotation pass it was made in (``crossclaim studio push --pass``), if any
 
     @property
     def empty(self) -> bool:

@@ -7,7 +7,9 @@ Changing a label here and running ``crossclaim build`` regenerates all of them."
 from __future__ import annotations
 
 import functools
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 
@@ -28,6 +30,11 @@ class Layer:
     color: str
     noun: str  # one span of the layer, in messages ("a figure", "a hedge cue")
     in_one_sentence: bool = False  # every span stays inside one sentence
+    id_prefix: str = ""  # its span ids: this prefix and a number (``c14``); default: the name's first letter
+
+    @property
+    def prefix(self) -> str:
+        return self.id_prefix or self.name[0]
 
     @functools.cached_property
     def label_names(self) -> list[str]:
@@ -84,6 +91,7 @@ LAYERS: dict[str, Layer] = {
             ),
             "#1f77b4",
             "entity",
+            id_prefix="e",
         ),
         Layer(
             "figures",
@@ -101,6 +109,7 @@ LAYERS: dict[str, Layer] = {
             ),
             "#2ca02c",
             "figure",
+            id_prefix="f",
         ),
         Layer(
             "hedges",
@@ -114,6 +123,7 @@ LAYERS: dict[str, Layer] = {
             ),
             "#ff7f0e",
             "hedge cue",
+            id_prefix="h",
         ),
         Layer(
             "claims",
@@ -128,9 +138,42 @@ LAYERS: dict[str, Layer] = {
             "#d62728",
             "claim",
             in_one_sentence=True,
+            id_prefix="c",
         ),
     )
 }
+
+# Colours of the labels in the labeling configs: each layer's first label keeps its layer's colour and every
+# other label takes the next colour of PALETTE that no layer holds, in declaration order. No two labels share
+# a colour, so a label swapped for another of its layer (a hotkey pressed while a region is selected) shows
+# in the text and in Label Studio's side-by-side comparison.
+PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1", "#636363",
+)  # fmt: skip
+
+
+def label_colors() -> dict[tuple[str, str], str]:
+    """(layer, label) -> its colour (``#rrggbb``), all different; computed from ``LAYERS`` when asked."""
+    taken = {layer.color.lower() for layer in LAYERS.values()}
+    spare = (c for c in itertools.chain(PALETTE, _more_colors()) if c.lower() not in taken)
+    out: dict[tuple[str, str], str] = {}
+    for layer in LAYERS.values():
+        for n, label in enumerate(layer.labels):
+            out[(layer.name, label.name)] = layer.color if n == 0 else next(spare)
+    return out
+
+
+def _more_colors() -> Iterator[str]:
+    """Colours beyond the palette, should a scheme need them: hues a golden angle apart."""
+    import colorsys
+
+    hue = 0.0
+    while True:
+        hue = (hue + 0.381966) % 1.0
+        r, g, b = colorsys.hls_to_rgb(hue, 0.45, 0.65)
+        yield f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+
 
 _NUM = r"\d+(?:\.\d+)?"
 _AMOUNT = rf"{_NUM}(?:\.\.{_NUM})?"  # a number, or a LOW..HIGH range for vague amounts

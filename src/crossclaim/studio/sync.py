@@ -85,7 +85,9 @@ def span_item(doc: Document, task: Task | None, with_annotations: bool, predicti
     """A span-project task dict: the document, its annotations (optional) and predictions."""
     item: dict = {"data": task_data(doc), "meta": committed_meta(task.meta) if task else {}}
     if with_annotations and task:
-        item["annotations"] = [annotation_payload(a, region_results(a.spans, doc.text)) for a in task.annotations]
+        item["annotations"] = [
+            annotation_payload(a, region_results(a.spans, doc.text)) for a in task.annotations if a.pass_name is None
+        ]  # a pass's annotations live in the pass's projects (``studio.passes``)
     item["predictions"] = [
         prediction_payload(p, region_results(p.spans, doc.text, origin="prediction")) for p in predictions
     ]
@@ -100,7 +102,9 @@ def pair_item(
     item: dict = {"data": pair_task_data(task.data, docs, claims)}
     if with_annotations:
         item["annotations"] = [
-            annotation_payload(a, pair_results(a.payload) if a.payload else []) for a in task.annotations
+            annotation_payload(a, pair_results(a.payload) if a.payload else [])
+            for a in task.annotations
+            if a.pass_name is None
         ]
     return item
 
@@ -401,13 +405,15 @@ def pull(
     with_predictions: bool = False,
     show=lambda lines: None,
 ):
-    """Label Studio → annotations/ → dataset/: export both projects to scratch files, then ``apply_exports``
-    (who last saved each annotation by e-mail; push's own account is the token's user)."""
+    """Label Studio → annotations/ → dataset/: export both projects to scratch files, keep the passes'
+    committed annotations beside them and give new regions readable ids (``studio.passes``), then
+    ``apply_exports`` (who last saved each annotation by e-mail; push's own account is the token's user)."""
     known = studio.projects()
     spans_project, pairs_project = find_project(studio, SPAN_PROJECT, known), find_project(studio, PAIR_PROJECT, known)
     with tempfile.TemporaryDirectory(prefix="crossclaim-pull-") as scratch:
         spans = studio.export(spans_project, Path(scratch) / "spans.json")
         pairs = studio.export(pairs_project, Path(scratch) / "pairs.json")
+        spans, pairs = prepared_exports(root / "annotations", spans, pairs, Path(scratch), utf16)
         return apply_exports(
             root,
             spans,
@@ -422,10 +428,40 @@ def pull(
         )
 
 
+def prepared_exports(
+    annotations: Path, spans: list | Path, pairs: list | Path, scratch: Path, utf16: bool = False, source: str = SOURCE
+) -> tuple[list | Path, list]:
+    """A gold project's exports as a pull validates them: every pass's committed annotations kept beside
+    them, regions Label Studio named at random given readable ids (``studio.passes``)."""
+    from crossclaim.formats.jsonio import iter_array
+    from crossclaim.studio.passes import carried, prepared_pairs, prepared_spans, refuse_utf16_with_passes
+
+    carry = carried(annotations)
+    if utf16:
+        refuse_utf16_with_passes(carry)
+    pair_where = f"{source} claim-pair export"
+    pairs_data = list(iter_array(pairs, pair_where)) if isinstance(pairs, Path) else pairs
+    return (
+        prepared_spans(spans, carry, scratch, f"{source} span export"),
+        prepared_pairs(pairs_data, carry, pair_where),
+    )
+
+
 def read_exports(annotations: Path, paths: list[Path], project: str | None = None) -> tuple[object, object]:
     """The span and claim-pair exports to check: the files given (of ``project``, or told apart by their
     task data), the committed export for a project no file is given for."""
     from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT
+    from crossclaim.formats.jsonio import read_json
+
+    given = given_exports(paths, project)
+    for kind, rel in (("spans", SPAN_EXPORT), ("pairs", PAIR_EXPORT)):
+        if kind not in given:
+            given[kind] = read_json(annotations / rel) if (annotations / rel).is_file() else []
+    return given["spans"], given["pairs"]
+
+
+def given_exports(paths: list[Path], project: str | None = None) -> dict[str, object]:
+    """The export files given, by project (``spans``, ``pairs``): ``project``, or told apart by their task data."""
     from crossclaim.errors import InputError
     from crossclaim.formats.jsonio import read_json
 
@@ -441,10 +477,7 @@ def read_exports(annotations: Path, paths: list[Path], project: str | None = Non
         if kind in given:
             raise InputError(str(path), f"a second {kind} export: give at most one file per project")
         given[kind] = data
-    for kind, rel in (("spans", SPAN_EXPORT), ("pairs", PAIR_EXPORT)):
-        if kind not in given:
-            given[kind] = read_json(annotations / rel) if (annotations / rel).is_file() else []
-    return given["spans"], given["pairs"]
+    return given
 
 
 @dataclass

@@ -246,6 +246,23 @@ SPAN_CASES = {
         ["region e1", "does not match control 'entities'"],
     ),
     "region-without-id": (edit(lambda e: region(e, "e1", "entities").pop("id")), ["missing region id"]),
+    # the slip: a hedge cue selected, then the claim hotkey pressed (Label Studio adds the label)
+    "two-layers-on-one-region": (
+        edit(
+            lambda e: result(e).append(
+                {
+                    **region(e, "h1", "hedges"),
+                    "from_name": "claims",
+                    "value": {**region(e, "h1", "hedges")["value"], "labels": ["CLAIM"]},
+                }
+            )
+        ),
+        ["annotation 1 by a@example.org", "region h1 carries labels of two layers: HEDGE and CLAIM"],
+    ),
+    "pass-not-a-name": (
+        edit(lambda e: e[0]["annotations"][0].update({"pass": "round 2"})),
+        ["annotation 1 by a@example.org", "pass 'round 2' is not a pass name"],
+    ),
     "duplicate-region-id": (
         edit(lambda e: result(e).append({**region(e, "e1", "entities")})),
         ["region e1", "duplicate region id"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -11,6 +12,21 @@ from crossclaim.errors import Problems, shown
 from crossclaim.formats.jsonio import described
 from crossclaim.schema.records import Annotation, GoldRecord, Pair, Span
 from crossclaim.schema.scheme import ATTRIBUTES
+
+PASS_KEY = "pass"  # an annotation's key in the committed exports naming the pass that brought it
+PASS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")  # a pass name: it is part of two project titles
+
+
+def pass_of(item: dict, here: str, problems: Problems) -> str | None:
+    """The annotation pass an annotation was made in (``pass`` in the committed exports), or None.
+
+    Label Studio knows nothing of passes: a pull of a pass writes the key on each annotation it brings.
+    """
+    value = item.get(PASS_KEY)
+    if value is None or (isinstance(value, str) and PASS_NAME.fullmatch(value)):
+        return value
+    problems.add(here, f"{PASS_KEY} {shown(value)} is not a pass name (letters, digits, '.', '_', '-')")
+    return None
 
 
 def annotator_of(completed_by: object) -> str:

@@ -3,10 +3,12 @@
 A Label Studio export carries what the server assigns or time-stamps (task, annotation and user ids,
 ``created_at``, ``updated_at``, ``created_ago``, ``inner_id``, ``unique_id``, comment counts, drafts).
 None of it is gold, and all of it changes when the same work is pushed to another server or pulled
-again. The committed form keeps what a rebuild and a push need: the task ``data`` and ``meta``; per
-annotation the annotator's e-mail, ``ground_truth``, ``was_cancelled``, ``lead_time`` and the result,
-regenerated from the validated records, so it is exactly what ``push`` sends (a pair task's data
-gets the context shown to the annotator, recomputed from the gold). Two things ``push`` does not
+again. The committed form keeps what a rebuild and a push need: the task ``data`` and ``meta`` (with the
+dataset ids handed out to Label Studio's random region ids, ``ids.ID_META``); per annotation the
+annotator's e-mail, ``ground_truth``, ``was_cancelled``, ``lead_time``, the result and the pass that brought
+it, if any (``pass``, absent otherwise), regenerated from the validated records, so it is exactly what
+``push`` sends (a pair task's data gets the context shown to the annotator, recomputed from the gold;
+``push`` sends a pass's annotations to the pass's projects only). Two things ``push`` does not
 send are kept for provenance: per annotation ``updated_by``, who last saved it in Label Studio (null
 when nobody has since a bulk import), and per task ``gold``, which annotation is gold (an index into
 the task's annotations, as committed) and the rule that chose it (``annotations.RULES``). Predictions (pre-annotations)
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crossclaim.errors import Problems
-from crossclaim.formats.labelstudio.annotations import gold_record_json, settle_gold
+from crossclaim.formats.labelstudio.annotations import PASS_KEY, gold_record_json, settle_gold
 from crossclaim.formats.labelstudio.pairs import PairTask, pair_results, pair_task_data
 from crossclaim.formats.labelstudio.spans import parse_span_export, region_results
 from crossclaim.schema.records import Annotation, Document, GoldRecord, Pair, Span, Task
@@ -131,7 +133,7 @@ def committed_meta(meta: dict) -> dict:
 
 
 def _annotation(a: Annotation, result: list[dict]) -> dict:
-    return {
+    out = {
         "completed_by": {"email": a.annotator},
         "updated_by": {"email": a.updated_by} if a.updated_by is not None else None,
         "ground_truth": a.ground_truth,
@@ -139,6 +141,9 @@ def _annotation(a: Annotation, result: list[dict]) -> dict:
         "lead_time": a.lead_time,
         "result": result,
     }
+    if a.pass_name is not None:  # brought by a pull of that pass (absent otherwise: older exports keep their bytes)
+        out[PASS_KEY] = a.pass_name
+    return out
 
 
 def _ordered(spans: list[Span]) -> list[Span]:

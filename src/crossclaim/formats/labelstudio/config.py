@@ -29,6 +29,7 @@ from crossclaim.schema.scheme import (
     PAIR_LABELS,
     RATIONALE_REQUIRED,
     Attribute,
+    label_colors,
 )
 
 # Label Studio's own order for assigning hotkeys (it leaves out h, r and u, which it binds itself).
@@ -111,10 +112,14 @@ def span_config_xml() -> str:
     """Labeling config of the span project: one <Labels> per layer, the text beside a column with the
     selected region's attributes (each shown only for the labels of its layer), and the relations."""
     keys = iter(HOTKEYS)
+    colors = label_colors()
     lines = ["<View>", STYLE, '  <Header value="$headline"/>', '  <View className="cc-labels">']
     for layer in LAYERS.values():
         lines.append(f'    <Labels name="{layer.name}" toName="text" choice="single">')
-        lines += [f'      <Label value="{lab.name}" background="{layer.color}"{_key(keys)}/>' for lab in layer.labels]
+        lines += [
+            f'      <Label value="{lab.name}" background="{colors[(layer.name, lab.name)]}"{_key(keys)}/>'
+            for lab in layer.labels
+        ]
         lines.append("    </Labels>")
     lines.append("  </View>")
     edited = [a for a in ATTRIBUTES if a.control]

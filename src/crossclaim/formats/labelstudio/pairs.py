@@ -19,6 +19,7 @@ from crossclaim.formats.labelstudio.annotations import (
     is_task_id,
     items_of,
     lead_time,
+    pass_of,
     read_gold_record,
     settle_gold,
     task_id_problem,
@@ -169,6 +170,7 @@ def _pair_annotation(item: dict, here: str, d: dict, problems: Problems) -> Anno
         ground_truth=flag(item, "ground_truth", here, problems),
         was_cancelled=flag(item, "was_cancelled", here, problems),
         updated_by=editor(item, here, problems),
+        pass_name=pass_of(item, here, problems),
     )
     if not ann.was_cancelled and item.get("result"):
         label, rationale = _pair_result(item.get("result"), here, problems)

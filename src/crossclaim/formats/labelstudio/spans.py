@@ -19,6 +19,7 @@ from crossclaim.formats.labelstudio.annotations import (
     is_task_id,
     items_of,
     lead_time,
+    pass_of,
     read_gold_record,
     task_id_problem,
 )
@@ -187,6 +188,7 @@ def _parse_annotation(
         ground_truth=flag(item, "ground_truth", at, problems),
         was_cancelled=flag(item, "was_cancelled", at, problems),
         updated_by=editor(item, at, problems),
+        pass_name=pass_of(item, at, problems),
     )
 
 
@@ -196,6 +198,7 @@ def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Pr
         problems.add(at, "result is not a list")
         return None
     regions: dict[str, dict] = {}
+    two_layers: set[str] = set()  # regions that also carry a label of another layer (reported once)
     attrs: list[dict] = []
     relations: list[dict] = []
     for r in result:
@@ -219,6 +222,12 @@ def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Pr
             what = "value is not a JSON object"
         elif name not in LAYERS:
             attrs.append(r)
+        elif rid in regions and regions[rid]["from_name"] != name:
+            # a label picked (or its hotkey pressed) while a region of another layer was selected
+            if rid not in two_layers:
+                both = f"{_label_of(regions[rid])} and {_label_of(r)}"
+                problems.add(at, f"region {rid} carries labels of two layers: {both}")
+            two_layers.add(rid)
         elif rid in regions:
             what = "duplicate region id"
         else:
@@ -227,6 +236,8 @@ def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Pr
             problems.add(f"{at}, region {rid}", what)
     spans: dict[str, tuple] = {}  # region id -> Span fields but its attributes
     for rid, r in regions.items():
+        if rid in two_layers:
+            continue  # its attributes and relations are not checked: the region itself is wrong
         fields = _region_span(rid, r, text, to_py, at, problems)
         if fields is not None:
             spans[rid] = fields
@@ -234,8 +245,18 @@ def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Pr
     for r in attrs:
         _apply_attribute(at, r, regions, found, problems)
     for r in relations:
-        _apply_relation(at, r, regions, found, problems)
+        if not any(isinstance(end, str) and end in two_layers for end in (r.get("from_id"), r.get("to_id"))):
+            _apply_relation(at, r, regions, found, problems)
     return [Span(*fields, found[rid]) for rid, fields in spans.items() if rid in found]
+
+
+def _label_of(r: dict) -> str:
+    """The label a labels result gives its region (its control's name when the value holds no single label)."""
+    labels = r["value"].get("labels")
+    if type(labels) is list and len(labels) == 1 and isinstance(labels[0], str):
+        known = labels[0] in LAYERS[r["from_name"]].label_names
+        return labels[0] if known else shown(labels[0])
+    return f"a {r['from_name']} label"
 
 
 def _region_span(rid: str, r: dict, text: str, to_py: Utf16, at: str, problems: Problems) -> tuple | None:
