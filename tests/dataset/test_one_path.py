@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 from crossclaim.cli import app
 from crossclaim.dataset import build as build_module
 from crossclaim.dataset.published import Sink
-from crossclaim.studio.sync import apply_exports
+from crossclaim.studio import sync
+from crossclaim.studio.sync import PullOptions, apply_exports
 from crossclaim.text import Utf16
 
 runner = CliRunner()
@@ -34,6 +35,7 @@ def writes(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
     monkeypatch.setattr(Sink, "write", recorded_write)
     monkeypatch.setattr(build_module, "stage", recorded_stage)
+    monkeypatch.setattr(sync, "stage", recorded_stage)  # pull's name for the same function
     seen_stages = staged
     yield seen
     assert len(seen_stages) == len(seen), "a data file was written outside stage()"
@@ -65,6 +67,6 @@ def in_utf16(t: dict) -> dict:
 @pytest.mark.parametrize("commit", [True, False])  # pull, and check (everything but the swap)
 def test_pull_and_check_reach_the_one_writer(tmp_path: Path, writes: list[Path], commit: bool) -> None:
     root = write_repo(tmp_path, [task(gold_spans())])
-    apply_exports(root, [task(gold_spans())], [], commit=commit)
+    apply_exports(root, [task(gold_spans())], [], PullOptions(commit=commit))
     assert len(writes) == 1
     assert (root / "dataset").exists() == commit

@@ -25,7 +25,6 @@ from crossclaim.formats.labelstudio.spans import region_results
 from crossclaim.formats.team import Team
 from crossclaim.schema.records import Pair
 from crossclaim.studio.passes import (
-    Carried,
     check_pass_name,
     merged_with_pass,
     pass_overlap,
@@ -33,7 +32,6 @@ from crossclaim.studio.passes import (
     pass_titles,
     pass_work,
     pre_annotation_version,
-    with_carried,
 )
 from crossclaim.studio.server import ENV_TOKEN, ENV_URL, Server, server_env
 from crossclaim.studio.sync import apply_exports
@@ -98,20 +96,6 @@ def test_a_pass_replaces_only_what_it_brought_before_and_adds_new_tasks() -> Non
     assert z == committed[1]  # another pass's work and tasks this pass did not touch: as they were
     assert y == {"data": {"doc_id": "doc-y", "text": "t"}, "annotations": [{**ann(ANN2, 8), PASS_KEY: NAME}]}
     assert all("predictions" not in t for t in merged)
-
-
-def test_a_plain_pull_keeps_the_passes_committed_annotations_and_ids() -> None:
-    carry = Carried(
-        spans={"doc-x": [{**ann(ANN1, 0), PASS_KEY: NAME}]},
-        pairs={},
-        ids={"doc-x": {"dljnItd8xT": "c7"}},
-    )
-    region = {"id": "dljnItd8xT", "from_name": "claims", "type": "labels", "value": {"start": 0, "end": 1}}
-    served = {"data": {"doc_id": "doc-x"}, "meta": {}, "annotations": [ann("a@x", 1, result=[region])]}
-    out = with_carried(served, "doc_id", carry.spans, carry.ids, "export")
-    assert [a.get(PASS_KEY) for a in out["annotations"]] == [None, NAME]
-    assert out["annotations"][0]["result"][0]["id"] == "c7"
-    assert out["meta"][ID_META] == {"dljnItd8xT": "c7"}
 
 
 def pass_export(text: str = TEXT) -> list[dict]:

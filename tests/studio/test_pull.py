@@ -18,7 +18,7 @@ from crossclaim.errors import InputError
 from crossclaim.formats.labelstudio.pairs import pair_results
 from crossclaim.formats.labelstudio.spans import region_results
 from crossclaim.schema.records import Pair, pair_id
-from crossclaim.studio.sync import apply_exports
+from crossclaim.studio.sync import PullOptions, apply_exports
 
 PID = pair_id("doc-x", "c1", "doc-x", "c2")
 B = {"id": 2, "email": "b@example.org"}
@@ -58,7 +58,7 @@ def tree(root: Path) -> dict[str, bytes]:
 
 def pull(root: Path, spans: list, pairs: list, **kw) -> list[str]:
     shown: list[str] = []
-    apply_exports(root, spans, pairs, show=shown.extend, **kw)
+    apply_exports(root, spans, pairs, PullOptions(**kw), shown.extend)
     return shown
 
 

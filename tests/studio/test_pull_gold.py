@@ -16,7 +16,7 @@ from crossclaim.errors import InputError
 from crossclaim.formats.labelstudio.pairs import pair_results
 from crossclaim.formats.labelstudio.spans import region_results
 from crossclaim.schema.records import Pair, Span, pair_id
-from crossclaim.studio.sync import Editors, apply_exports
+from crossclaim.studio.sync import Editors, PullOptions, apply_exports
 
 A = {"id": 1, "email": "a@example.org"}
 B = {"id": 2, "email": "b@example.org"}
@@ -66,7 +66,8 @@ def rows(root: Path) -> dict[str, dict]:
 
 
 def pull(root: Path, spans: list, pairs: list, **kw):
-    return apply_exports(root, copy.deepcopy(spans), copy.deepcopy(pairs), editors=Editors(USERS, ADMIN["email"]), **kw)
+    spans, pairs = copy.deepcopy(spans), copy.deepcopy(pairs)
+    return apply_exports(root, spans, pairs, PullOptions(**kw), editors=Editors(USERS, ADMIN["email"]))
 
 
 @pytest.fixture

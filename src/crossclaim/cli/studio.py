@@ -365,6 +365,7 @@ def pull(
     root = project_root(root)
     from crossclaim.dataset.releases import read_releases
     from crossclaim.studio.passes import pull_pass
+    from crossclaim.studio.sync import PullOptions
     from crossclaim.studio.sync import pull as run
 
     releases = read_releases(root)  # a bad record is refused before anything is written
@@ -381,26 +382,11 @@ def pull(
                     "not with --pass: a pass's export comes from Label Studio 1.23 and its "
                     "pre-annotations never join the committed exports",
                 )
-        report = pull_pass(
-            root,
-            connect(root, url),
-            pass_name,
-            gold,
-            accept_deletions=accept_deletions,
-            accept_edits=accept_edits,
-            show=show,
-        )
+    options = PullOptions(gold, utf16, accept_deletions, accept_edits, with_predictions)
+    if pass_name is not None:
+        report = pull_pass(root, connect(root, url), pass_name, options, show)
     else:
-        report = run(
-            root,
-            connect(root, url),
-            gold,
-            utf16=utf16,
-            accept_deletions=accept_deletions,
-            accept_edits=accept_edits,
-            with_predictions=with_predictions,
-            show=show,
-        )
+        report = run(root, connect(root, url), options, show)
     for note in report.notes:
         err.print(f"note: {note}", markup=False, highlight=False)
     out.print(
@@ -441,7 +427,7 @@ def check(
 
     root = project_root(root)
     from crossclaim.studio.passes import exports_to_check
-    from crossclaim.studio.sync import apply_exports, given_exports
+    from crossclaim.studio.sync import PullOptions, apply_exports, given_exports
 
     if project not in (None, "spans", "pairs"):
         raise InputError("--project", f"{project!r} is not a project: spans or pairs")
@@ -455,18 +441,8 @@ def check(
             for line in lines:
                 out.print(f"change: {line}", markup=False, highlight=False)
 
-        report = apply_exports(
-            root,
-            spans,
-            pairs,
-            gold,
-            utf16=utf16,
-            accept_deletions=accept_deletions,
-            accept_edits=accept_edits,
-            show=show,
-            commit=False,
-            source=source,
-        )
+        options = PullOptions(gold, utf16, accept_deletions, accept_edits, commit=False, source=source)
+        report = apply_exports(root, spans, pairs, options, show)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     out.print(

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
+from crossclaim.dataset.gold import gold_policy
 from crossclaim.errors import InputError, Problems
+from crossclaim.files import write_text_atomic
+from crossclaim.formats.jsonio import read_json
 from crossclaim.formats.labelstudio.annotations import (
     IN_DISPUTE,
     RULE_NAMES,
@@ -30,6 +33,7 @@ from crossclaim.formats.labelstudio.differences import KINDS, PAIRS, Difference,
 from crossclaim.formats.labelstudio.pairs import parse_pair_tasks
 from crossclaim.formats.labelstudio.spans import parse_span_tasks
 from crossclaim.schema.scheme import LAYERS
+from crossclaim.studio.sync import PAIR_PROJECT, SPAN_PROJECT, find_project
 
 
 @dataclass(frozen=True)
@@ -123,10 +127,6 @@ def disputes_on_server(studio, annotations: Path, gold: str | None = None, every
     """Export both projects of ``studio`` and find the disputes (the gold rule with this project's team)."""
     import tempfile
 
-    from crossclaim.dataset.gold import gold_policy
-    from crossclaim.formats.jsonio import read_json
-    from crossclaim.studio.sync import PAIR_PROJECT, SPAN_PROJECT, find_project
-
     known = studio.projects()
     spans_project, pairs_project = find_project(studio, SPAN_PROJECT, known), find_project(studio, PAIR_PROJECT, known)
     with tempfile.TemporaryDirectory(prefix="crossclaim-disputes-") as scratch:
@@ -219,6 +219,5 @@ def _task_html(d: Dispute) -> str:
 
 
 def write_page(path: Path, disputes: list[Dispute]) -> None:
-    from crossclaim.files import write_text_atomic
 
     write_text_atomic(path, disputes_html(disputes))

@@ -19,20 +19,47 @@ Every pull also gives the regions Label Studio named at random their readable da
 
 from __future__ import annotations
 
-import re
+import dataclasses
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
-
+from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT, GoldStream
+from crossclaim.dataset.pairset import missing_pair_tasks
 from crossclaim.errors import InputError, StudioError
+from crossclaim.formats.jsonio import iter_array, read_json
 from crossclaim.formats.labelstudio.annotations import PASS_KEY, PASS_NAME
-from crossclaim.formats.labelstudio.ids import ID_META, readable_ids
+from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
+from crossclaim.formats.labelstudio.ids import readable_ids
 from crossclaim.formats.team import Team
+from crossclaim.scale import collector_paused
 from crossclaim.schema.records import Prediction
+from crossclaim.studio.carried import (
+    carried,
+    export_tasks,
+    prepared_pairs,
+    prepared_spans,
+    refuse_utf16_with_passes,
+    write_array,
+)
 from crossclaim.studio.client import Studio
+from crossclaim.studio.plan import LISTED_FIELDS, Listed
+from crossclaim.studio.sync import (
+    PAIR_PROJECT,
+    SOURCE,
+    SPAN_PROJECT,
+    Background,
+    Editors,
+    PullOptions,
+    PushReport,
+    Spool,
+    apply_exports,
+    find_project,
+    pair_item,
+    push_items,
+    span_item,
+)
 
 SAMPLING = "Sequential sampling"  # documents in manifest order; with an overlap above 1 a started task comes first
 
@@ -47,7 +74,6 @@ def check_pass_name(name: str) -> str:
 
 def pass_titles(name: str) -> tuple[str, str]:
     """The titles of a pass's span and claim-pair projects."""
-    from crossclaim.studio.sync import PAIR_PROJECT, SPAN_PROJECT
 
     return f"{SPAN_PROJECT} (pass {name})", f"{PAIR_PROJECT} (pass {name})"
 
@@ -107,12 +133,6 @@ def pre_annotation_version(team: Team, predictions: dict[str, list[Prediction]])
 def push_pass(root: Path, studio: Studio, name: str, team: Team, overlap: int | None, predictions: dict):
     """Make (or bring up to date, idempotently) the pass's two projects: every manifest document and every
     pair of the pair set as a task, pre-annotations if any, no annotation; the pass settings applied."""
-    from crossclaim.dataset.gold import SPAN_EXPORT, GoldStream
-    from crossclaim.dataset.pairset import missing_pair_tasks
-    from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
-    from crossclaim.scale import collector_paused
-    from crossclaim.studio.plan import LISTED_FIELDS, Listed
-    from crossclaim.studio.sync import Background, PushReport, Spool, pair_item, push_items, span_item
 
     check_pass_name(name)
     n = pass_overlap(team, overlap)
@@ -207,18 +227,8 @@ def merged_with_pass(committed: Iterable[object], work: PassWork, key: str, name
         yield {"data": work.data.get(task_key, {}), "annotations": anns}
 
 
-def pull_pass(
-    root: Path,
-    studio: Studio,
-    name: str,
-    gold_annotator: str | None = None,
-    *,
-    accept_deletions: bool = False,
-    accept_edits: bool = False,
-    show=lambda lines: None,
-):
+def pull_pass(root: Path, studio: Studio, name: str, options: PullOptions, show=lambda lines: None):
     """One pass's annotations → annotations/exports (replacing what that pass brought before) → dataset/."""
-    from crossclaim.studio.sync import SOURCE, Editors, apply_exports, find_project
 
     check_pass_name(name)
     span_title, pair_title = pass_titles(name)
@@ -232,17 +242,8 @@ def pull_pass(
         pairs = studio.export(pairs_project, Path(scratch) / "pass-pairs.json")
         source = f"{SOURCE} pass {name}"
         merged_spans, merged_pairs = merge_pass(root / "annotations", spans, pairs, name, Path(scratch), source)
-        return apply_exports(
-            root,
-            merged_spans,
-            merged_pairs,
-            gold_annotator,
-            accept_deletions=accept_deletions,
-            accept_edits=accept_edits,
-            show=show,
-            source=source,
-            editors=Editors(studio.users(), studio.me),
-        )
+        options = dataclasses.replace(options, source=source)
+        return apply_exports(root, merged_spans, merged_pairs, options, show, Editors(studio.users(), studio.me))
 
 
 def merge_pass(
@@ -251,20 +252,18 @@ def merge_pass(
     """The committed exports with pass ``name``'s annotations replaced by those of its exports (files or
     lists; None: that project's committed export unchanged), the span export written to ``scratch`` a task
     at a time, regions given readable ids."""
-    from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT
-    from crossclaim.formats.jsonio import iter_array, read_json
 
     span_where, pair_where = f"{source} span export", f"{source} claim-pair export"
     committed = annotations / SPAN_EXPORT
     base = iter_array(committed) if committed.is_file() else iter(())
     if spans is not None:
-        work = pass_work(_tasks(spans, span_where), "doc_id", name)
+        work = pass_work(export_tasks(spans, span_where), "doc_id", name)
         base = (readable_ids(t, span_where) for t in merged_with_pass(base, work, "doc_id", name))
     merged_spans = write_array(base, scratch / "merged-spans.json")
     pair_base = read_json(annotations / PAIR_EXPORT) if (annotations / PAIR_EXPORT).is_file() else []
     if pairs is None:
         return merged_spans, pair_base
-    pair_work = pass_work(_tasks(pairs, pair_where), "pair_id", name)
+    pair_work = pass_work(export_tasks(pairs, pair_where), "pair_id", name)
     return merged_spans, list(merged_with_pass(pair_base, pair_work, "pair_id", name))
 
 
@@ -273,8 +272,6 @@ def exports_to_check(
 ) -> tuple[list | Path, list]:
     """What ``crossclaim studio check`` validates: the export files ``given`` (by project) as the pull of the
     gold projects, or of pass ``name``, would prepare them; the committed export for a project not given."""
-    from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT
-    from crossclaim.formats.jsonio import read_json
 
     if name is not None:
         check_pass_name(name)
@@ -292,150 +289,3 @@ def exports_to_check(
     spans = prepared_spans(given["spans"], carry, scratch, f"{source} span export") if "spans" in given else None
     pairs = prepared_pairs(given["pairs"], carry, f"{source} claim-pair export") if "pairs" in given else None
     return (committed["spans"] if spans is None else spans), (committed["pairs"] if pairs is None else pairs)
-
-
-def _tasks(data: object, where: str) -> Iterable[object]:
-    from crossclaim.formats.jsonio import iter_array
-
-    if isinstance(data, Path):
-        return iter_array(data, where)
-    if not isinstance(data, list):
-        raise InputError(where, "a Label Studio export is a JSON list of tasks")
-    return data
-
-
-def write_array(items: Iterable[object], dest: Path) -> Path:
-    """A JSON array written one element at a time (a pull's scratch file, read back by the streaming reader)."""
-    with open(dest, "wb") as fh:
-        fh.write(b"[")
-        for n, item in enumerate(items):
-            fh.write((b"," if n else b"") + orjson.dumps(item))
-        fh.write(b"]")
-    return dest
-
-
-# ---------------------------------------------------------------------------------------------
-# a plain pull: the gold projects' export with the passes' committed annotations kept
-
-
-@dataclass
-class Carried:
-    """What the committed exports hold that the gold projects do not: the passes' annotations, and the
-    dataset ids handed out to Label Studio's random region ids (by document)."""
-
-    spans: dict[str, list[dict]] = field(default_factory=dict)
-    pairs: dict[str, list[dict]] = field(default_factory=dict)
-    ids: dict[str, dict[str, str]] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return bool(self.spans or self.pairs or self.ids)
-
-
-def carried(annotations: Path) -> Carried:
-    """Read from the committed exports what a plain pull keeps (see ``Carried``).
-
-    The span export is searched once; only a task that mentions a pass or handed-out ids is parsed.
-    """
-    from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT
-    from crossclaim.formats.jsonio import array_elements, parse_element, read_json
-
-    out = Carried()
-    path = annotations / SPAN_EXPORT
-    marks = (f'"{PASS_KEY}"'.encode(), f'"{ID_META}"'.encode())
-    if path.is_file() and _mentions(path, marks):
-        for n, element in enumerate(array_elements(path)):
-            piece = bytes(element)
-            if any(m in piece for m in marks):
-                _carry(parse_element(piece, str(path), n), "doc_id", out.spans, out.ids)
-    if (annotations / PAIR_EXPORT).is_file():
-        for raw in read_json(annotations / PAIR_EXPORT):
-            _carry(raw, "pair_id", out.pairs, None)
-    return out
-
-
-def _mentions(path: Path, marks: tuple[bytes, ...]) -> bool:
-    """Whether a file holds any of ``marks`` (one search through the mapped file: most exports hold none)."""
-    import mmap
-
-    if path.stat().st_size == 0:
-        return False
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        return any(data.find(m) >= 0 for m in marks)
-
-
-def _carry(raw: object, key: str, annotations: dict[str, list[dict]], ids: dict | None) -> None:
-    if not isinstance(raw, dict) or not isinstance(raw.get("data"), dict):
-        return
-    task_key = raw["data"].get(key)
-    anns = [a for a in raw.get("annotations") or [] if isinstance(a, dict) and a.get(PASS_KEY) is not None]
-    if anns:
-        annotations[task_key] = anns
-    meta = raw.get("meta")
-    if ids is not None and isinstance(meta, dict) and isinstance(meta.get(ID_META), dict):
-        ids[task_key] = meta[ID_META]
-
-
-def with_carried(raw: object, key: str, annotations: dict[str, list[dict]], ids: dict | None, where: str) -> object:
-    """A task of a gold project's export with the passes' committed annotations added (for spans: and its
-    regions given readable ids, with the ids the committed export handed out)."""
-    if not isinstance(raw, dict):
-        return raw
-    data = raw.get("data")
-    task_key = data.get(key) if isinstance(data, dict) else None
-    if isinstance(task_key, str) and task_key in annotations and isinstance(raw.get("annotations", []), list):
-        raw = {**raw, "annotations": [*(raw.get("annotations") or []), *annotations.pop(task_key)]}
-    if ids is None:
-        return raw
-    return readable_ids(raw, where, ids.get(task_key) if isinstance(task_key, str) else None)
-
-
-def prepared_spans(spans: object, carry: Carried, scratch: Path, where: str) -> list | Path:
-    """A gold project's span export as a pull validates it: the passes' committed annotations added back,
-    regions given readable ids; a file is rewritten to ``scratch`` a task at a time.
-
-    A document whose task the export lacks gets none back: the lost work is named by the pull.
-    """
-    if not isinstance(spans, Path):
-        return [with_carried(t, "doc_id", carry.spans, carry.ids, where) for t in _tasks(spans, where)]
-    from crossclaim.formats.jsonio import array_elements, parse_element
-
-    def tasks() -> Iterator[bytes]:
-        for n, element in enumerate(array_elements(spans, where)):
-            piece = bytes(element)
-            if carry.spans or carry.ids or _random_ids(piece):  # else the task goes on as the server wrote it
-                piece = orjson.dumps(
-                    with_carried(parse_element(piece, where, n), "doc_id", carry.spans, carry.ids, where)
-                )
-            yield piece
-
-    dest = scratch / "prepared-spans.json"
-    with open(dest, "wb") as fh:
-        fh.write(b"[")
-        for n, piece in enumerate(tasks()):
-            fh.write((b"," if n else b"") + piece)
-        fh.write(b"]")
-    return dest
-
-
-_ID_VALUES = re.compile(rb'"id"\s*:\s*"((?:[^"\\]|\\.)*)"')  # every string-valued "id" of a task's JSON
-_READABLE = re.compile(rb"[a-z]+[0-9]+")
-
-
-def _random_ids(piece: bytes) -> bool:
-    """Whether a task's JSON holds a region id that is not readable (read without parsing the task)."""
-    return any(_READABLE.fullmatch(value) is None for value in _ID_VALUES.findall(piece))
-
-
-def prepared_pairs(pairs: object, carry: Carried, where: str) -> list:
-    """A gold project's claim-pair export with the passes' committed annotations added back."""
-    return [with_carried(t, "pair_id", carry.pairs, None, where) for t in _tasks(pairs, where)]
-
-
-def refuse_utf16_with_passes(carry: Carried) -> None:
-    """``--utf16`` converts every region of an export: the passes' committed annotations count code points."""
-    if carry.spans:
-        raise InputError(
-            "--utf16",
-            "converts every annotation of the export, but the committed exports hold annotations of passes "
-            "(in code points already): pull without it, from Label Studio 1.23",
-        )

@@ -14,21 +14,50 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import orjson
 
-from crossclaim.errors import InputError, StudioError
-from crossclaim.formats.corpus import Corpus
-from crossclaim.formats.labelstudio.annotations import IN_DISPUTE, KEPT, gold_annotation
-from crossclaim.formats.labelstudio.committed import PUSH_META, SortedExport, committed_meta
+from crossclaim import __version__
+from crossclaim.dataset.build import Exports, stage
+from crossclaim.dataset.changes import GoldDigest, changes, losing_pull, lost_work
+from crossclaim.dataset.gold import PAIR_EXPORT, PREDICTION_EXPORT, SPAN_EXPORT, DocGold, GoldStream
+from crossclaim.dataset.pairset import missing_pair_tasks
+from crossclaim.errors import InputError, Problems, StudioError
+from crossclaim.files import transaction
+from crossclaim.formats.corpus import Corpus, corpus_document, iter_records
+from crossclaim.formats.jsonio import iter_array, read_json, unwritable_strings
+from crossclaim.formats.labelstudio.annotations import (
+    IN_DISPUTE,
+    KEPT,
+    annotators_by_task,
+    dispute_note,
+    exact_work,
+    gold_annotation,
+    settle_gold,
+    users_by_id,
+)
+from crossclaim.formats.labelstudio.committed import (
+    PUSH_META,
+    SortedExport,
+    committed_meta,
+    committed_pairs,
+    committed_predictions,
+    committed_task,
+    export_json,
+)
+from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
+from crossclaim.formats.labelstudio.differences import differences
 from crossclaim.formats.labelstudio.pairs import PairTask, pair_results, pair_task_data
-from crossclaim.formats.labelstudio.spans import region_results, task_data
+from crossclaim.formats.labelstudio.spans import from_utf16, parse_span_tasks, region_results, task_data
+from crossclaim.formats.predictions import parse_predictions, read_predictions, require_documents
+from crossclaim.scale import collector_paused, release_memory
 from crossclaim.schema.records import Annotation, Document, GoldRecord, Pair, Prediction, Span, Task
+from crossclaim.studio.carried import carried, prepared_pairs, prepared_spans, refuse_utf16_with_passes
 from crossclaim.studio.client import IDS_PER_QUERY, Project, Studio
 from crossclaim.studio.plan import (
     CHUNK_BYTES,
@@ -43,10 +72,8 @@ from crossclaim.studio.plan import (
     task_writes,
     wanted,
 )
-
-if TYPE_CHECKING:
-    from crossclaim.dataset.changes import GoldDigest
-    from crossclaim.dataset.gold import GoldStream
+from crossclaim.systems.base import training_set
+from crossclaim.systems.registry import make_system
 
 SOURCE = "Label Studio"  # where a pull's exports come from, in messages
 SPAN_PROJECT = "CrossClaim spans"
@@ -223,12 +250,6 @@ def _reconcile(studio: Studio, task_id: int, w: Wanted, item: dict, server: dict
 def predictions_for_push(gold, systems: list[str], path: Path | None, name: str | None) -> dict[str, list[Prediction]]:
     """Pre-annotations: each named system (trained on the train split) on every document, and
     the spans of a predictions file; ``model_version`` names the system and its version."""
-    from collections import defaultdict
-
-    from crossclaim import __version__
-    from crossclaim.formats.predictions import read_predictions
-    from crossclaim.systems.base import training_set
-    from crossclaim.systems.registry import make_system
 
     out: dict[str, list[Prediction]] = defaultdict(list)
     for system_name in systems:
@@ -260,10 +281,6 @@ def push(root: Path, studio: Studio, with_annotations: bool, predictions: dict[s
     already holds is fetched meanwhile (it only reads). Stale pairs are pushed as they are, so that
     an annotator can declare them (``compare_with``) before the pull that needs the pair set whole.
     """
-    from crossclaim.dataset.gold import SPAN_EXPORT, GoldStream
-    from crossclaim.dataset.pairset import missing_pair_tasks
-    from crossclaim.formats.labelstudio.config import pair_config_xml, span_config_xml
-    from crossclaim.scale import collector_paused
 
     known = studio.projects()
     listings = {
@@ -309,7 +326,6 @@ def push_corpus(studio: Studio, corpus: Corpus, predictions: Path, name: str, ti
     """A corpus outside the dataset → a pre-annotation project of its own: one task per record with the
     spans of its line of ``predictions`` (``model_version`` ``name``), idempotently; the gold projects
     are never touched. Its documents become gold only through ``crossclaim ingest``."""
-    from crossclaim.formats.labelstudio.config import span_config_xml
 
     if title in KEYS:
         raise InputError(
@@ -339,10 +355,6 @@ def corpus_predictions(corpus: Corpus, path: Path, name: str) -> Iterator[tuple[
     """Each record of ``corpus`` with the spans of its line of the predictions file ``path`` (one line per
     record, in corpus order, as ``crossclaim predict`` writes it), both read a chunk at a time and every
     line validated against its record."""
-    from itertools import islice
-
-    from crossclaim.formats.corpus import corpus_document, iter_records
-    from crossclaim.formats.predictions import parse_predictions, require_documents
 
     order = (
         str(path),
@@ -394,17 +406,20 @@ def find_project(studio: Studio, title: str, known: dict[str, Project] | None = 
     return found
 
 
-def pull(
-    root: Path,
-    studio: Studio,
-    gold_annotator: str | None = None,
-    *,
-    utf16: bool = False,
-    accept_deletions: bool = False,
-    accept_edits: bool = False,
-    with_predictions: bool = False,
-    show=lambda lines: None,
-):
+@dataclass(frozen=True)
+class PullOptions:
+    """What a pull (or ``studio check``) accepts and how it reads the exports: its command's flags."""
+
+    gold_annotator: str | None = None  # --gold: the annotator whose annotation is gold where they made one
+    utf16: bool = False  # the exports count UTF-16 code units (older Label Studio)
+    accept_deletions: bool = False  # a task or annotation the committed exports hold may be gone
+    accept_edits: bool = False  # an annotation may have been last saved by someone other than its author
+    with_predictions: bool = False  # keep the exports' predictions (annotations/exports/predictions.json)
+    commit: bool = True  # False: everything but the swap (``crossclaim studio check``)
+    source: str = SOURCE  # where the exports come from, in messages
+
+
+def pull(root: Path, studio: Studio, options: PullOptions = PullOptions(), show=lambda lines: None):
     """Label Studio → annotations/ → dataset/: export both projects to scratch files, keep the passes'
     committed annotations beside them and give new regions readable ids (``studio.passes``), then
     ``apply_exports`` (who last saved each annotation by e-mail; push's own account is the token's user)."""
@@ -413,19 +428,8 @@ def pull(
     with tempfile.TemporaryDirectory(prefix="crossclaim-pull-") as scratch:
         spans = studio.export(spans_project, Path(scratch) / "spans.json")
         pairs = studio.export(pairs_project, Path(scratch) / "pairs.json")
-        spans, pairs = prepared_exports(root / "annotations", spans, pairs, Path(scratch), utf16)
-        return apply_exports(
-            root,
-            spans,
-            pairs,
-            gold_annotator,
-            utf16=utf16,
-            accept_deletions=accept_deletions,
-            accept_edits=accept_edits,
-            with_predictions=with_predictions,
-            show=show,
-            editors=Editors(studio.users(), studio.me),
-        )
+        spans, pairs = prepared_exports(root / "annotations", spans, pairs, Path(scratch), options.utf16)
+        return apply_exports(root, spans, pairs, options, show, Editors(studio.users(), studio.me))
 
 
 def prepared_exports(
@@ -433,8 +437,6 @@ def prepared_exports(
 ) -> tuple[list | Path, list]:
     """A gold project's exports as a pull validates them: every pass's committed annotations kept beside
     them, regions Label Studio named at random given readable ids (``studio.passes``)."""
-    from crossclaim.formats.jsonio import iter_array
-    from crossclaim.studio.passes import carried, prepared_pairs, prepared_spans, refuse_utf16_with_passes
 
     carry = carried(annotations)
     if utf16:
@@ -450,8 +452,6 @@ def prepared_exports(
 def read_exports(annotations: Path, paths: list[Path], project: str | None = None) -> tuple[object, object]:
     """The span and claim-pair exports to check: the files given (of ``project``, or told apart by their
     task data), the committed export for a project no file is given for."""
-    from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT
-    from crossclaim.formats.jsonio import read_json
 
     given = given_exports(paths, project)
     for kind, rel in (("spans", SPAN_EXPORT), ("pairs", PAIR_EXPORT)):
@@ -462,8 +462,6 @@ def read_exports(annotations: Path, paths: list[Path], project: str | None = Non
 
 def given_exports(paths: list[Path], project: str | None = None) -> dict[str, object]:
     """The export files given, by project (``spans``, ``pairs``): ``project``, or told apart by their task data."""
-    from crossclaim.errors import InputError
-    from crossclaim.formats.jsonio import read_json
 
     given: dict[str, object] = {}
     for path in paths:
@@ -490,9 +488,6 @@ class _Seen:
 
 
 def _span_tasks(spans: list | Path, seen: _Seen, utf16: bool, where: str, editors: Editors) -> Iterator[object]:
-    from crossclaim.formats.jsonio import iter_array
-    from crossclaim.formats.labelstudio.annotations import annotators_by_task
-    from crossclaim.formats.labelstudio.spans import from_utf16
 
     for raw in iter_array(spans, where) if isinstance(spans, Path) else spans:
         editors.name(raw)
@@ -539,10 +534,6 @@ def _read_new(
     against its committed version (``Edit``). ``predicted`` is None unless predictions are asked for.
     Problems are kept, not raised: lost work is named first (``apply_exports``).
     """
-    from crossclaim.dataset.changes import GoldDigest
-    from crossclaim.dataset.gold import DocGold, GoldStream
-    from crossclaim.formats.jsonio import unwritable_strings
-    from crossclaim.formats.labelstudio.committed import committed_predictions, committed_task
 
     where = f"{source} span export"
     seen = _Seen()
@@ -587,7 +578,6 @@ def _read_new(
 
 def _identity(a: Annotation) -> tuple[str, int]:
     """An annotation's author and a hash of its work (region ids included): a previous gold found again."""
-    from crossclaim.formats.labelstudio.annotations import exact_work
 
     return a.annotator, hash(repr(exact_work(a)))
 
@@ -603,7 +593,6 @@ def _kept(task: Task | PairTask, previous: tuple[str, int]) -> Annotation | None
 
 
 def _kept_note(here: str, task: Task | PairTask) -> str:
-    from crossclaim.formats.labelstudio.annotations import dispute_note
 
     assert task.gold is not None
     how = "kept" if task.gold.kept is None else "kept from the committed exports (no longer in Label Studio)"
@@ -619,8 +608,6 @@ def _carry_previous_gold(
     where: str,
 ) -> None:
     """Tasks in dispute whose previous gold is no longer in Label Studio keep it from the committed export."""
-    from crossclaim.dataset.gold import DocGold
-    from crossclaim.formats.labelstudio.committed import committed_task
 
     if not carried:
         return
@@ -638,11 +625,6 @@ def _carry_previous_gold(
 def _committed_tasks(annotations: Path, doc_ids: set[str], by_id: dict[str, Document]) -> dict[str, Task]:
     """The committed span tasks of ``doc_ids``, read again (rare: only to describe an edit or to keep a
     previous gold), each with its recorded gold settled."""
-    from crossclaim.dataset.gold import SPAN_EXPORT
-    from crossclaim.errors import Problems
-    from crossclaim.formats.jsonio import iter_array
-    from crossclaim.formats.labelstudio.annotations import settle_gold
-    from crossclaim.formats.labelstudio.spans import parse_span_tasks
 
     path = annotations / SPAN_EXPORT
     wanted = (
@@ -683,22 +665,15 @@ def apply_exports(
     root: Path,
     spans: list | Path,
     pairs: list | Path,
-    gold_annotator: str | None = None,
-    *,
-    utf16: bool = False,
-    accept_deletions: bool = False,
-    accept_edits: bool = False,
-    with_predictions: bool = False,
-    show=lambda lines: None,
-    commit: bool = True,
-    source: str = SOURCE,
+    options: PullOptions = PullOptions(),
+    show: Callable[[list[str]], None] = lambda lines: None,
     editors: Editors | None = None,
 ):
     """Replace annotations/exports/ with two server exports (lists, or files read a task at a time) and rebuild.
 
     Both exports are validated in full; ``show`` gets what changes per document before anything is
     written; a task or annotation of the committed exports that the new ones lack is an error unless
-    ``accept_deletions``, and so is an annotation that differs from its committed version and was last
+    ``options.accept_deletions``, and so is an annotation that differs from its committed version and was last
     saved by someone other than its author or push's own account, unless ``accept_edits`` (``editors``:
     who the exports' user ids are, and push's account). Each task's gold is settled by the rule
     (``formats.labelstudio.annotations``); a task in dispute keeps its previous gold, named in the notes.
@@ -707,15 +682,9 @@ def apply_exports(
     after a failure at any point, nothing has changed. ``commit=False`` does everything but the swap
     (``crossclaim studio check``); ``source`` names the exports in messages.
     """
-    from crossclaim.dataset.build import Exports, stage
-    from crossclaim.dataset.changes import changes, losing_pull, lost_work
-    from crossclaim.dataset.gold import PAIR_EXPORT, PREDICTION_EXPORT, SPAN_EXPORT
-    from crossclaim.files import transaction
-    from crossclaim.formats.jsonio import iter_array, unwritable_strings
-    from crossclaim.formats.labelstudio.annotations import annotators_by_task
-    from crossclaim.formats.labelstudio.committed import committed_pairs, export_json
-    from crossclaim.scale import collector_paused, release_memory
 
+    o = options
+    gold_annotator, utf16, source = o.gold_annotator, o.utf16, o.source
     annotations = root / "annotations"
     pair_where = f"{source} claim-pair export"
     for data, where in ((spans, f"{source} span export"), (pairs, pair_where)):
@@ -732,7 +701,7 @@ def apply_exports(
         with collector_paused():
             before = _committed(annotations, gold_annotator)
             old = before.digest if before is not None else None
-            wanted_predictions = predicted if with_predictions else None
+            wanted_predictions = predicted if o.with_predictions else None
             new = _read_new(
                 annotations,
                 spans,
@@ -746,7 +715,7 @@ def apply_exports(
                 editors,
             )
         lost = lost_work(old, new.seen.annotators, annotators_by_task(pairs_data, "pair_id")) if old else []
-        if lost and not accept_deletions:
+        if lost and not o.accept_deletions:
             causes = new.invalid.problems if new.invalid is not None and not new.stream.spans_valid else []
             InputError.collect(losing_pull(lost, causes, source))
         InputError.collect(new.seen.utf16_problems)
@@ -754,7 +723,7 @@ def apply_exports(
             raise new.invalid
         _settle_pairs(new, before, editors, pair_where)
         edits = described_edits(new.edits, annotations, new.stream, before, source) if new.edits else []
-        if edits and not accept_edits:
+        if edits and not o.accept_edits:
             InputError.collect([*edits, (source, EDITS_ADVICE)])
         docs = {d.id: d for d in new.stream.docs}
         pair_export = committed_pairs(new.stream.pair_tasks, docs, new.stream.claims)
@@ -773,12 +742,12 @@ def apply_exports(
             staged = out.file(Path("annotations") / SPAN_EXPORT)
             committed.write(staged)
             out.file(Path("annotations") / PAIR_EXPORT).write_bytes(pair_text)
-            if with_predictions:
+            if o.with_predictions:
                 predicted.write(out.file(Path("annotations") / PREDICTION_EXPORT))
             # one process: forked workers would each start as a copy of this one's pages
             report = stage(root, out, Exports(staged, pair_export), gold_annotator, workers=1)
             report.notes[:0] = notes
-            if not commit:
+            if not o.commit:
                 out.abandon()
     return report
 
@@ -798,8 +767,6 @@ class Committed:
 
 def _committed(annotations: Path, gold_annotator: str | None) -> Committed | None:
     """The committed gold, read a document at a time (None when nothing is committed yet)."""
-    from crossclaim.dataset.changes import GoldDigest
-    from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT, GoldStream
 
     if not ((annotations / SPAN_EXPORT).exists() or (annotations / PAIR_EXPORT).exists()):
         return None
@@ -831,7 +798,6 @@ class Entry:
 
 def _content(a: Annotation) -> int:
     """A hash of what an annotation holds (its work with region ids, its flags, its lead time)."""
-    from crossclaim.formats.labelstudio.annotations import exact_work
 
     return hash((repr(exact_work(a)), a.ground_truth, a.was_cancelled, a.lead_time))
 
@@ -849,7 +815,6 @@ class Edit:
     before: Annotation | None = None  # its committed version, once read again (None: a new annotation)
 
     def described(self) -> str:
-        from crossclaim.formats.labelstudio.differences import differences
 
         a = self.annotation
         head = f"the annotation by {a.annotator} was last saved by {a.updated_by}, not its author"
@@ -874,7 +839,6 @@ class Editors:
     own: str | None = None  # the token's user: what push writes is saved by this account
 
     def name(self, raw: object) -> None:
-        from crossclaim.formats.labelstudio.annotations import users_by_id
 
         named = users_by_id(self.users)
         items = raw.get("annotations") if isinstance(raw, dict) else None
