@@ -2,8 +2,8 @@
 
 Unit rule (4.2): one unit lemma per counted concept, whatever noun the article writes. Year rule (4.3):
 relative dates resolve against the publication date the page states or fixes itself, never against
-another article; a year-end is ``-late``. Claim rule (6.1): an unhedged claim is annotated only to be
-compared, so it takes part in a pair.
+another article; ``-late`` is written where the span says it, never from a word outside the span. Claim
+rule (6.1): an unhedged claim is annotated only to be compared, so it takes part in a pair.
 """
 
 from __future__ import annotations
@@ -94,14 +94,22 @@ def test_relative_dates_of_an_undated_page_borrow_no_year(gold):
     ]
 
 
-def test_a_year_end_is_late_however_it_is_worded(gold):
-    ends = [
+def test_late_is_written_where_the_span_says_it(gold):
+    """ "late 2023" and "the end of this year" are ``-late``; "before the year ends" is span "the year", whose
+    value is the year: "ends" is the event, outside the span like "before" (GUIDELINES 4.3, Gold 1.2)."""
+    says = re.compile(r"\b(late|end)\b", re.IGNORECASE)
+    dates = list(figures(gold, "DATE"))
+    wrong = [
         (doc.id, s.text, s.attrs["value"])
-        for doc, s in figures(gold, "DATE")
-        if "end" in s.text or doc.text[s.end :].startswith(" ends")
+        for doc, s in dates
+        if str(s.attrs["value"]).endswith("-late") != bool(says.search(s.text))
     ]
-    assert len(ends) >= 2  # "the end of this year" (doc-003), "before the year ends" (doc-004)
-    assert all(str(v).endswith("-late") for _, _, v in ends), ends
+    assert not wrong
+    assert (
+        sum(str(s.attrs["value"]).endswith("-late") for _, s in dates) >= 3
+    )  # "late 2023", "late May", "the end of ..."
+    outside = [(doc.id, s.attrs["value"]) for doc, s in dates if doc.text[s.end :].startswith(" ends")]
+    assert outside and all(not str(v).endswith("-late") for _, v in outside)  # doc-004 "before the year ends"
 
 
 def test_rationales_do_not_call_a_dated_page_undated(gold):

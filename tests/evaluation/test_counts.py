@@ -28,14 +28,15 @@ def corpus():
 
 
 def test_a_span_extended_across_a_sentence_is_a_false_positive(corpus) -> None:
-    """Gold ``Lei Jun`` (doc-003, 55:62) predicted as 55:72, which runs into the next line: P was 1.000."""
-    text = next(d.text for d in corpus.docs if d.id == "doc-003")
-    lei = next(s for s in corpus.spans("doc-003") if (s.start, s.end) == (55, 62))
-    assert "\n" in text[62:72]  # the extension crosses a line, a hard sentence boundary
-    wrong = replace(lei, end=72, text=text[55:72])
-    preds = Predictions({"doc-003": [wrong]}, frozenset({"entity_tags"}))
-    layer = evaluate(golds_of(corpus, ["doc-003"]), preds, [], resamples=10).layers["entity_tags"]
-    n = sum(1 for s in corpus.spans("doc-003") if s.layer == "entities")
+    """Gold ``Tesla`` (doc-001, 2062:2067) predicted as 2062:2074, which runs into the next paragraph's
+    ``Yet``: a false positive, not a match (the README's example)."""
+    text = next(d.text for d in corpus.docs if d.id == "doc-001")
+    tesla = next(s for s in corpus.spans("doc-001") if (s.start, s.end) == (2062, 2067))
+    assert text[2062:2074].endswith("\n\nYet")  # the extension crosses a line, a hard sentence boundary
+    wrong = replace(tesla, end=2074, text=text[2062:2074])
+    preds = Predictions({"doc-001": [wrong]}, frozenset({"entity_tags"}))
+    layer = evaluate(golds_of(corpus, ["doc-001"]), preds, [], resamples=10).layers["entity_tags"]
+    n = sum(1 for s in corpus.spans("doc-001") if s.layer == "entities")
     assert (layer.strict.predicted, layer.strict.support, layer.strict.unplaced) == (1, n, 1)
     assert layer.strict.micro.precision == layer.strict.micro.recall == 0.0
     assert (layer.partial.exact, layer.partial.overlap) == (0, 1)  # it still overlaps a gold span
@@ -43,19 +44,22 @@ def test_a_span_extended_across_a_sentence_is_a_false_positive(corpus) -> None:
 
 
 def test_two_spans_on_one_token_both_count(corpus) -> None:
-    """The regex baseline's ``5`` and ``48`` inside the token ``5:48`` (doc-001): both are predictions."""
+    """``76`` and ``000`` inside the token ``76,000`` (doc-001, the README's example): both snap to the gold
+    ``76,000``; one is placed and matches, the other cannot be placed and is a false positive."""
     text = next(d.text for d in corpus.docs if d.id == "doc-001")
-    at = text.index("5:48 AM")
+    at = text.index("76,000 cars")
     extra = [
-        Span("figures", "p1", at, at + 1, "5", "QUANTITY", {"value": "5 unit"}),
-        Span("figures", "p2", at + 2, at + 4, "48", "QUANTITY", {"value": "48 unit"}),
+        Span("figures", "p1", at, at + 2, "76", "QUANTITY", {"value": "76000 car"}),
+        Span("figures", "p2", at + 3, at + 6, "000", "QUANTITY", {"value": "76000 car"}),
     ]
     figures = [s for s in corpus.spans("doc-001") if s.layer == "figures"]
-    preds = Predictions({"doc-001": figures + extra}, frozenset({"figure_tags"}))
+    assert sum((s.start, s.end) == (at, at + 6) for s in figures) == 1  # the gold 76,000
+    others = [s for s in figures if (s.start, s.end) != (at, at + 6)]
+    preds = Predictions({"doc-001": others + extra}, frozenset({"figure_tags"}))
     layer = evaluate(golds_of(corpus, ["doc-001"]), preds, [], resamples=10).layers["figure_tags"]
     n = len(figures)
-    assert (layer.strict.predicted, layer.strict.support, layer.strict.unplaced) == (n + 2, n, 1)
-    assert layer.strict.micro.precision == n / (n + 2) and layer.strict.micro.recall == 1.0
+    assert (layer.strict.predicted, layer.strict.support, layer.strict.unplaced) == (n + 1, n, 1)
+    assert layer.strict.micro.precision == n / (n + 1) and layer.strict.micro.recall == 1.0
     assert layer.values.matched == layer.values.correct == n
 
 

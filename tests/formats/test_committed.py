@@ -21,7 +21,8 @@ ANNOTATION_KEYS = {"completed_by", "updated_by", "ground_truth", "was_cancelled"
 
 def served(export: list[dict], seed: int) -> list[dict]:
     """The export as a server might hand it back: its own ids and times, any order, no gold record (the
-    rule finds the same gold), ``updated_by`` empty as after a bulk import."""
+    rule finds the same gold). ``updated_by`` is as pull names it: empty where nobody saved the annotation
+    since a bulk import, the editor's e-mail where someone did (the adjudicator's edits of 1.2)."""
     rng = random.Random(seed)
     out = copy.deepcopy(export)
     rng.shuffle(out)
@@ -30,7 +31,6 @@ def served(export: list[dict], seed: int) -> list[dict]:
         t.update(id=1000 + n, inner_id=n, created_at=f"2030-01-0{seed % 9 + 1}T00:00:00Z", updated_by=seed, project=7)
         for k, a in enumerate(t["annotations"]):
             a.update(id=5000 + k + seed, created_ago=f"{seed} minutes", unique_id=f"u-{seed}-{k}", task=1000 + n)
-            a["updated_by"] = None
             a["completed_by"] = {**a["completed_by"], "id": seed + k, "first_name": ""}
             rng.shuffle(a["result"])
         rng.shuffle(t["annotations"])
