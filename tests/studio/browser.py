@@ -115,7 +115,8 @@ class Annotator:
     """One annotator's moves in Label Studio, each with an explicit wait."""
 
     SUBMIT = "button[data-testid='bottombar-submit-button']"
-    SAVE = f"{SUBMIT}, button[data-testid='bottombar-update-button']"  # Update, on an annotation already saved
+    UPDATE = "button[data-testid='bottombar-update-button']"  # on an annotation already saved
+    SAVE = f"{SUBMIT}, {UPDATE}"
     TEXT = ".lsf-richtext__container"
 
     def __init__(self, driver: webdriver.Chrome, url: str, timeout: float = 20) -> None:
@@ -187,8 +188,19 @@ class Annotator:
         self.wait.until(lambda d: "/user/login" not in d.current_url)
 
     def open_task(self, project: int, task: int, settle: float = 0.8, object_css: str = TEXT) -> None:
-        """Open the labeling screen and wait until it stays the same for ``settle`` seconds."""
+        """Open the labeling screen of a task from the task list and wait until it stays the same."""
         self.d.get(f"{self.url}/projects/{project}/data?task={task}")
+        self.settle(f"the labeling screen of task {task}", settle, object_css)
+
+    def open_queue(self, project: int, settle: float = 0.8, object_css: str = TEXT) -> int:
+        """Press Label All Tasks in the project's task list (the member's own queue); the task it shows."""
+        self.d.get(f"{self.url}/projects/{project}/data")
+        self.click_xpath("//button[normalize-space()='Label All Tasks']")
+        self.settle(f"the queue of project {project}", settle, object_css)
+        return int(self.d.execute_script("return Htx.task.id"))
+
+    def settle(self, what: str, settle: float = 0.8, object_css: str = TEXT) -> None:
+        """Wait until the editor's annotation, text and save button stayed the same for ``settle`` seconds."""
         state_js = (
             "try { return Htx.annotationStore.selected.id + '|' +"
             f" !!document.querySelector({json.dumps(object_css)}) + '|' +"
@@ -202,7 +214,35 @@ class Annotator:
             elif state and state.endswith("true|true") and time.monotonic() - since >= settle:
                 return
             time.sleep(0.05)
-        raise TimeoutException(f"the labeling screen of task {task} did not settle (last state {last!r})")
+        raise TimeoutException(f"{what} did not settle (last state {last!r})")
+
+    def annotations(self) -> list[dict]:
+        """The annotations the editor holds for the task: server id (None for a new one), author, selected."""
+        js = (
+            "return Htx.annotationStore.annotations.map(a => ({pk: a.pk ? String(a.pk) : null,"
+            " user: a.user ? a.user.email : null, selected: a.selected}))"
+        )
+        return self.d.execute_script(f"try {{ {js} }} catch (e) {{ return null }}") or []
+
+    def select_annotation(self, pk: str) -> None:
+        """Click the tab (the annotations carousel, in the editor's order) of the saved annotation ``pk``."""
+        (at,) = [i for i, x in enumerate(self.annotations()) if x["pk"] == pk]
+        self.click(self.wait.until(lambda d: self.shown(".lsf-annotation-button")[at]))
+        self.wait.until(lambda d: [x for x in self.annotations() if x["selected"] and x["pk"] == pk])
+
+    def create_annotation(self) -> None:
+        """Press Create an annotation (the task list's editor, on a task others annotated): a new one, selected."""
+        self.click_css("button[aria-label='Create an annotation']")
+        self.wait.until(lambda d: [x for x in self.annotations() if x["selected"] and x["pk"] is None])
+
+    def click_xpath(self, xpath: str) -> None:
+        for attempt in range(3):  # re-rendered nodes go stale: found again
+            try:
+                self.click(self.wait.until(EC.element_to_be_clickable((By.XPATH, xpath))))
+                return
+            except StaleElementReferenceException:
+                if attempt == 2:
+                    raise
 
     def deselect(self) -> None:
         """Escape until no region is selected (a label picked now would be added to the selected region)."""
@@ -323,11 +363,11 @@ class Annotator:
         self.wait.until(lambda d: self.store(labels_js) == [relation])
         self.keys(Keys.ESCAPE)
 
-    def submit(self, saved: Callable[[], bool], timeout: float = 20) -> None:
-        """Press Submit and wait until ``saved()`` (the server has the annotation); a dialog that
-        blocks the submit is reported by its text."""
+    def submit(self, saved: Callable[[], bool], timeout: float = 20, button: str = SUBMIT) -> None:
+        """Press Submit (or ``button``) and wait until ``saved()`` (the server has the annotation); a dialog
+        that blocks the submit is reported by its text."""
         self.deselect()
-        self.click_css(self.SUBMIT)
+        self.click_css(button)
         try:
             WebDriverWait(self.d, timeout).until(lambda d: saved())
         except TimeoutException:

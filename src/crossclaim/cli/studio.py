@@ -487,6 +487,12 @@ def disputes(
         bool, typer.Option("--all", help="Also list settled tasks whose annotations differ (with their gold).")
     ] = False,
     output: Annotated[Path, typer.Option("--out", help="The HTML page to write.")] = Path("disputes.html"),
+    pass_name: Annotated[
+        str | None,
+        typer.Option(
+            "--pass", help="The disputes of this pass's projects (beside the committed work, as `pull --pass`)."
+        ),
+    ] = None,
 ) -> None:
     """List every disagreement between annotators by task and layer, with each task's link in Label Studio;
     also written as one self-contained HTML page. An adjudicator settles a dispute with an annotation of
@@ -498,7 +504,7 @@ def disputes(
 
     root = project_root(root)
     output_file(output, "--out")
-    found = disputes_on_server(connect(root, url), root / "annotations", gold, everything)
+    found = disputes_on_server(connect(root, url), root / "annotations", gold, everything, pass_name)
     for d in found:
         title = Text.assemble((f"{d.what} {d.key}", "bold"), "  ", (d.status, "red" if not d.settled else "green"))
         table = Table(title=title, title_justify="left", show_lines=False, expand=False)

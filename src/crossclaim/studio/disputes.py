@@ -123,17 +123,33 @@ def _dispute(what, key, task, policy, links, everything, problems) -> Dispute | 
     )
 
 
-def disputes_on_server(studio, annotations: Path, gold: str | None = None, everything: bool = False) -> list[Dispute]:
-    """Export both projects of ``studio`` and find the disputes (the gold rule with this project's team)."""
+def disputes_on_server(
+    studio, annotations: Path, gold: str | None = None, everything: bool = False, pass_name: str | None = None
+) -> list[Dispute]:
+    """Export both projects of ``studio`` and find the disputes (the gold rule with this project's team).
+
+    ``pass_name``: the pass's projects instead, merged with the committed exports as ``pull --pass`` merges
+    them (a pass's disagreement is judged beside the committed gold), each task linked in the pass's project.
+    """
     import tempfile
 
     known = studio.projects()
-    spans_project, pairs_project = find_project(studio, SPAN_PROJECT, known), find_project(studio, PAIR_PROJECT, known)
+    titles = (SPAN_PROJECT, PAIR_PROJECT)
+    if pass_name is not None:
+        from crossclaim.studio.passes import check_pass_name, pass_titles
+
+        titles = pass_titles(check_pass_name(pass_name))
+    spans_project, pairs_project = (find_project(studio, title, known) for title in titles)
     with tempfile.TemporaryDirectory(prefix="crossclaim-disputes-") as scratch:
         spans = read_json(studio.export(spans_project, Path(scratch) / "spans.json"))
         pairs = read_json(studio.export(pairs_project, Path(scratch) / "pairs.json"))
-    links = task_links(spans, "doc_id", studio.url, spans_project.id)
-    links |= task_links(pairs, "pair_id", studio.url, pairs_project.id)
+        links = task_links(spans, "doc_id", studio.url, spans_project.id)
+        links |= task_links(pairs, "pair_id", studio.url, pairs_project.id)
+        if pass_name is not None:
+            from crossclaim.studio.passes import merge_pass
+
+            merged, pairs = merge_pass(annotations, spans, pairs, pass_name, Path(scratch), f"pass {pass_name}")
+            spans = read_json(merged)
     return find_disputes(spans, pairs, gold_policy(annotations, gold), links, everything)
 
 
