@@ -133,3 +133,11 @@ def forget_pages(path: os.PathLike | str) -> None:
     with contextlib.suppress(OSError), open(path, "rb+") as fh:
         os.fdatasync(fh.fileno())
         os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+
+
+def drop_cached(fd: int, offset: int, length: int) -> None:
+    """Let the kernel drop the (clean) pages of a file just read, ``length`` 0 meaning to its end: a large
+    export read once would otherwise fill the page cache, which is charged to the build that read it."""
+    if hasattr(os, "posix_fadvise"):
+        with contextlib.suppress(OSError):
+            os.posix_fadvise(fd, offset, length, os.POSIX_FADV_DONTNEED)

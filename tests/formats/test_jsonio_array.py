@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crossclaim.errors import InputError
-from crossclaim.formats.jsonio import MAX_DEPTH, iter_array
+from crossclaim.formats.jsonio import MAX_DEPTH, array_file, iter_array
 
 TRICKY = st.sampled_from(['"', "\\", "\\\\", '\\"', ",", "[", "]", "{", "}", "小米", "🚗", "\u2028", " "])
 STRINGS = st.lists(st.one_of(st.text(max_size=8), TRICKY), max_size=4).map("".join)
@@ -67,3 +67,14 @@ def test_faults_are_one_clear_error(tmp_path: Path, text: str, message: str) -> 
 
 def test_an_empty_array_is_fine(tmp_path: Path) -> None:
     assert list(iter_array(write(tmp_path, b" [ ]\n"))) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(items=st.lists(JSON, max_size=8), cut=st.integers(0, 8))
+def test_an_array_file_reads_back_each_run_of_elements(tmp_path_factory, items, cut) -> None:
+    # a build keeps the places of the export's elements and reads a part's run of them back in one read
+    path = write(tmp_path_factory.mktemp("j"), json.dumps(items, ensure_ascii=False, indent=1))
+    found = array_file(path)
+    cut = min(cut, len(found))
+    back = found.read(0, cut) + found.read(cut, len(found))
+    assert [json.loads(e) for e in back] == items

@@ -45,7 +45,7 @@ from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.dataset.tables import CorpusContext, TableBuilder, pair_tables
 from crossclaim.errors import InputError, Problems
 from crossclaim.files import Staged, transaction
-from crossclaim.formats.jsonio import array_elements, parse_element, read_json
+from crossclaim.formats.jsonio import ArrayFile, array_file, parse_element, read_json
 from crossclaim.formats.labelstudio.annotations import GoldPolicy
 from crossclaim.formats.labelstudio.committed import export_json
 from crossclaim.formats.labelstudio.pairs import PairTask
@@ -156,7 +156,7 @@ def _tick(progress: Callable[[], None] | None, n: int) -> None:
 class Job:
     """What every part of a build needs: the export's tasks (undecoded), the manifest, the pairs' claims."""
 
-    tasks: list  # the span export's elements, undecoded (``array_elements``)
+    tasks: ArrayFile | tuple  # where the span export's elements are (``array_file``)
     docs: list[Document]
     by_id: dict[str, Document]
     corpus: CorpusContext
@@ -183,7 +183,7 @@ class Job:
         # that document says so first, the real cause); until then it has no split and flags no claim
         known = [p for p in pairs if p.a_doc in split_of and p.b_doc in split_of]
         corpus = CorpusContext.of(docs, contradictory_claims(known, split_of))
-        tasks = array_elements(spans, where) if spans.exists() else []
+        tasks = array_file(spans, where) if spans.exists() else ()
         by_id = {d.id: d for d in docs}
         pair_where = str(annotations / PAIR_EXPORT)
         policy = gold_policy(annotations, gold_annotator)
@@ -215,8 +215,8 @@ def rows_of_part(job: Job, start: int, end: int) -> Part:
     part = Part(start, end)
 
     def parsed():
-        for n in range(start, end):
-            task = parse_element(job.tasks[n], job.where, n)
+        for n, element in enumerate(job.tasks.read(start, end), start):
+            task = parse_element(element, job.where, n)
             data = task.get("data") if isinstance(task, dict) else None
             task_id = task.get("id") if isinstance(task, dict) else None
             doc_id = data.get("doc_id") if isinstance(data, dict) else None

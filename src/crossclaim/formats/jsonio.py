@@ -30,15 +30,19 @@ import json.decoder
 import json.scanner
 import math
 import mmap
+import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import msgspec
+import numpy as np
 import orjson
 
 from crossclaim.errors import InputError, Problems, shown
+from crossclaim.scale import drop_cached
 
 MAX_DEPTH = 64  # the deepest legitimate input, a Label Studio export, nests 8 levels
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # every integer fits a signed 64-bit column (int64 in parquet)
@@ -208,6 +212,47 @@ def iter_array(path: Path, where: str | None = None) -> Iterator[object]:
         yield parse_element(element, where, n)
 
 
+@dataclass(frozen=True)
+class ArrayFile:
+    """Where the elements of a JSON array file are (``array_file``), read back a run at a time.
+
+    A build holds the places of tens of thousands of tasks, not their bytes, nor a memory map of a
+    file of gigabytes: each part reads its run of elements from the file in one call, and the pages it
+    read are let go of at once (``scale.drop_cached``), so the page cache charged to the build stays
+    small whatever the size of the export.
+    """
+
+    path: Path
+    bounds: tuple[tuple[int, int], ...]  # (byte offset, length) of each element
+
+    def __len__(self) -> int:
+        return len(self.bounds)
+
+    def read(self, start: int, end: int) -> list[bytes]:
+        """Elements ``start`` to ``end`` (exclusive), in one read of the file."""
+        if start >= end:
+            return []
+        first, last = self.bounds[start][0], sum(self.bounds[end - 1])
+        with self.path.open("rb") as fh:
+            data = os.pread(fh.fileno(), last - first, first)
+            drop_cached(fh.fileno(), first, last - first)
+        return [data[at - first : at - first + n] for at, n in self.bounds[start:end]]
+
+
+def array_file(path: Path, where: str | None = None) -> ArrayFile:
+    """The elements of the JSON array in ``path``, found (``array_elements``) and kept as places in the file."""
+    mapped, elements = _mapped_elements(path, where or str(path))
+    try:
+        base = np.frombuffer(mapped, np.uint8).ctypes.data
+        bounds = tuple((np.frombuffer(e, np.uint8).ctypes.data - base, len(e)) for e in elements)
+    finally:
+        del elements
+    mapped.close()
+    with path.open("rb") as fh:
+        drop_cached(fh.fileno(), 0, 0)  # msgspec read every page once: none is needed before its part
+    return ArrayFile(path, bounds)
+
+
 def array_elements(path: Path, where: str | None = None) -> list[msgspec.Raw]:
     """The undecoded elements of the JSON array in ``path``; InputError unless the whole file is one.
 
@@ -215,7 +260,10 @@ def array_elements(path: Path, where: str | None = None) -> list[msgspec.Raw]:
     map of it: a file of gigabytes is never copied into memory, and a truncated or malformed one is
     refused before any of its tasks is used.
     """
-    where = where or str(path)
+    return _mapped_elements(path, where or str(path))[1]
+
+
+def _mapped_elements(path: Path, where: str) -> tuple[mmap.mmap, list[msgspec.Raw]]:
     try:
         with path.open("rb") as fh:
             head = fh.read(4096)
@@ -228,8 +276,10 @@ def array_elements(path: Path, where: str | None = None) -> list[msgspec.Raw]:
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except OSError as exc:
         raise InputError(where, f"cannot read: {exc.strerror or exc}") from None
+    if hasattr(mapped, "madvise") and hasattr(mmap, "MADV_SEQUENTIAL"):
+        mapped.madvise(mmap.MADV_SEQUENTIAL)  # one pass, front to back: pages may go soon after they are read
     try:
-        return msgspec.json.decode(mapped, type=list[msgspec.Raw])
+        return mapped, msgspec.json.decode(mapped, type=list[msgspec.Raw])
     except msgspec.DecodeError as exc:
         raise InputError(*_array_fault(mapped, where, str(exc))) from None
 
