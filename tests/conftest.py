@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -137,6 +138,24 @@ def write_repo(root: Path, tasks: list[dict] | None = None, pairs: list[dict] | 
     if pairs is not None:
         (ann / "exports" / "pairs.json").write_text(json.dumps(pairs), encoding="utf-8")
     (root / "DATASHEET.md").write_text("<!-- BEGIN GENERATED: statistics -->\n<!-- END GENERATED: statistics -->\n")
+    return root
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
+
+
+def committed_copy(root: Path) -> Path:
+    """The committed annotations/, dataset/, DATASHEET.md and .gitignore in ``root``, under git so that any
+    changed byte shows."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in ("annotations", "dataset"):
+        shutil.copytree(REPO / name, root / name)
+    for name in ("DATASHEET.md", ".gitignore"):
+        shutil.copy(REPO / name, root / name)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-q", "-m", "committed")
     return root
 
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from conftest import END, PAGE, REPO, START, STUDIO_TOKEN, TEXT, delete_projects, span
+from conftest import END, PAGE, REPO, START, STUDIO_TOKEN, TEXT, committed_copy, delete_projects, git, span
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
@@ -35,23 +34,6 @@ def run(*args: str, env: dict[str, str] | None = None):
 
 def env(url: str) -> dict[str, str]:
     return {ENV_TOKEN: STUDIO_TOKEN, ENV_URL: url}
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
-
-
-def committed_copy(root: Path) -> Path:
-    """The committed annotations/, dataset/, DATASHEET.md and .gitignore, under git so that any changed byte shows."""
-    root.mkdir()
-    for name in ("annotations", "dataset"):
-        shutil.copytree(REPO / name, root / name)
-    for name in ("DATASHEET.md", ".gitignore"):
-        shutil.copy(REPO / name, root / name)
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-q", "-m", "committed")
-    return root
 
 
 def files(root: Path) -> dict[str, bytes]:

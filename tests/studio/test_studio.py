@@ -10,14 +10,13 @@ import http.server
 import json
 import os
 import shutil
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from conftest import REPO, STUDIO_TOKEN, delete_projects
+from conftest import REPO, STUDIO_TOKEN, committed_copy, delete_projects, git
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
@@ -44,19 +43,7 @@ def empty_server(server: str) -> None:
 @pytest.fixture(scope="module")
 def repo_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The committed annotations/, dataset/, DATASHEET.md and .gitignore, under git so that any changed byte shows."""
-    root = tmp_path_factory.mktemp("repo")
-    for name in ("annotations", "dataset"):
-        shutil.copytree(REPO / name, root / name)
-    for name in ("DATASHEET.md", ".gitignore"):
-        shutil.copy(REPO / name, root / name)
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "-c", "user.name=test", "-c", "user.email=test@example.org", "commit", "-q", "-m", "committed")
-    return root
-
-
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
+    return committed_copy(tmp_path_factory.mktemp("repo"))
 
 
 def changed_files(root: Path) -> str:

@@ -4,12 +4,10 @@ pair annotation is refused by pull), and a dispute listed, settled by the adjudi
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO, STUDIO_TOKEN, add_document, delete_projects, gold_spans, task, write_repo
+from conftest import STUDIO_TOKEN, add_document, committed_copy, delete_projects, git, gold_spans, task, write_repo
 from studio.accounts import Member, member
 from typer.testing import CliRunner
 
@@ -28,10 +26,6 @@ def run(root: Path, url: str, *args: str):
     return CliRunner().invoke(app, ["studio", *args, "--root", str(root)], env={ENV_TOKEN: STUDIO_TOKEN, ENV_URL: url})
 
 
-def git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
-
-
 def tasks(admin: Member, title: str, key: str) -> dict[str, dict]:
     (project,) = [p["id"] for p in admin.call("GET", "/api/projects?page_size=100")["results"] if p["title"] == title]
     listed = admin.call("GET", f"/api/tasks?project={project}&page_size=1000&fields=all")["tasks"]
@@ -48,14 +42,7 @@ def fresh(server: str):
 def test_the_incident_an_update_over_another_annotators_pair_is_refused(
     fresh: str, studio: Server, tmp_path: Path
 ) -> None:
-    root = tmp_path / "repo"
-    for name in ("annotations", "dataset"):
-        shutil.copytree(REPO / name, root / name)
-    for name in ("DATASHEET.md", ".gitignore"):
-        shutil.copy(REPO / name, root / name)
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "committed")
+    root = committed_copy(tmp_path / "repo")
     pushed = run(root, fresh, "push", "--gold")
     assert pushed.exit_code == 0, pushed.output
 

@@ -32,6 +32,13 @@ ROOT = Annotated[
         "at or above the working directory.",
     ),
 ]
+GOLD = Annotated[
+    str | None,
+    typer.Option(
+        help="Annotator whose annotation is gold on the tasks they annotated, where no annotation is marked ground "
+        "truth (the gold rule, in the README)."
+    ),
+]
 PROJECT_FILE = Path("annotations") / MANIFEST
 MAX_LINE = 2000  # a backstop: values in messages are already cut to about 80 characters
 

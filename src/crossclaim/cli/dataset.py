@@ -7,19 +7,13 @@ from typing import Annotated
 
 import typer
 
-from crossclaim.cli.common import ROOT, err, friendly, out, progress_bar, project_root, warn_unreleased
+from crossclaim.cli.common import GOLD, ROOT, err, friendly, out, progress_bar, project_root, warn_unreleased
 
 
 @friendly
 def build(
     root: ROOT = None,
-    gold: Annotated[
-        str | None,
-        typer.Option(
-            help="Annotator whose annotation is gold on the tasks they annotated, where the export records no gold "
-            "(see the gold rule in the README)."
-        ),
-    ] = None,
+    gold: GOLD = None,
     utf16: Annotated[
         bool,
         typer.Option(
@@ -72,7 +66,7 @@ def build(
 def release(
     version: Annotated[str, typer.Argument(help="The version released, X.Y.Z: the changelog's newest entry.")],
     root: ROOT = None,
-    gold: Annotated[str | None, typer.Option(help="Annotator whose annotation is gold on every task.")] = None,
+    gold: GOLD = None,
 ) -> None:
     """Record VERSION as released with the gold dataset/ publishes (annotations/releases.json): only for a
     version greater than the last, named by the changelog's newest entry, with dataset/ built from annotations/ now."""
@@ -101,13 +95,7 @@ def diff(
     old: Annotated[Path, typer.Argument(help="Directory holding the older spans.json and pairs.json exports.")],
     new: Annotated[Path, typer.Argument(help="Directory holding the newer spans.json and pairs.json exports.")],
     root: ROOT = None,
-    gold: Annotated[
-        str | None,
-        typer.Option(
-            help="Annotator whose annotation is gold on the tasks they annotated, where the export records no gold "
-            "(see the gold rule in the README)."
-        ),
-    ] = None,
+    gold: GOLD = None,
 ) -> None:
     """Print, as Markdown for the changelog, the gold spans (per document and layer) and claim pairs added,
     removed, relabelled or changed between two exports (read against this project's manifest)."""

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from crossclaim.cli.common import ROOT, err, friendly, out, output_file, project_root, warn_unreleased
+from crossclaim.cli.common import GOLD, ROOT, err, friendly, out, output_file, project_root, warn_unreleased
 from crossclaim.errors import InputError, StudioError
 from crossclaim.studio.client import Studio
 from crossclaim.studio.server import (
@@ -321,12 +321,7 @@ def _predictions(root: Path, systems: list[str], path: Path | None, name: str | 
 def pull(
     root: ROOT = None,
     url: URL = None,
-    gold: Annotated[
-        str | None,
-        typer.Option(
-            help="Annotator whose annotation is gold on the tasks they annotated (unless one is ground truth)."
-        ),
-    ] = None,
+    gold: GOLD = None,
     utf16: Annotated[
         bool, typer.Option("--utf16", help="The server counts offsets in UTF-16 code units (older Label Studio).")
     ] = False,
@@ -403,7 +398,7 @@ def check(
         list[Path], typer.Argument(help="A Label Studio JSON export of the span or the claim-pair project (or both).")
     ],
     root: ROOT = None,
-    gold: Annotated[str | None, typer.Option(help="Annotator whose annotations are gold.")] = None,
+    gold: GOLD = None,
     utf16: Annotated[bool, typer.Option("--utf16", help="The export counts offsets in UTF-16 code units.")] = False,
     accept_deletions: Annotated[
         bool, typer.Option("--accept-deletions", help="Accept that work missing from the export leaves the gold.")
@@ -480,9 +475,7 @@ def agreement(
 def disputes(
     root: ROOT = None,
     url: URL = None,
-    gold: Annotated[
-        str | None, typer.Option(help="Annotator whose annotation is gold on the tasks they annotated, as for pull.")
-    ] = None,
+    gold: GOLD = None,
     everything: Annotated[
         bool, typer.Option("--all", help="Also list settled tasks whose annotations differ (with their gold).")
     ] = False,
