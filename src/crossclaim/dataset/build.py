@@ -122,7 +122,7 @@ def stage(
         job = Job.of(annotations, exports.spans, gold_annotator, pair_tasks, pairs, Path(scratch))
         summary, sink = Summary(), Sink()
         for part in in_order(rows_of_part, job, len(job.tasks), PART, worker_count(workers)):
-            summary.add(part, job)
+            summary.add(part)
             sink.add(part.runs)
             _tick(progress, part.end - part.start)
         InputError.collect(summary.problems)
@@ -261,7 +261,7 @@ class Summary:
     notes: list[str] = field(default_factory=list)
     problems: Problems = field(default_factory=Problems)
 
-    def add(self, part: Part, job: Job) -> None:
+    def add(self, part: Part) -> None:
         for task_id, doc_id, here in part.keys:
             self.problems.extend(self.keys.check(task_id, doc_id, here))
         self.docs |= {d for _, d, _ in part.keys if isinstance(d, str)}
