@@ -153,6 +153,22 @@ def annotator(item: dict, here: str, problems: Problems) -> str:
     return annotator_of(who)
 
 
+def annotation_of(item: dict, doc_id: str, who: str, spans: list[Span], at: str, problems: Problems) -> Annotation:
+    """An annotation of either project: ``who`` made it (``annotator``), ``spans`` is what its project
+    parsed of its result, and the fields every annotation has (lead time, flags, who last saved it, its
+    pass) are checked here, named by ``at``."""
+    return Annotation(
+        doc_id=doc_id,
+        annotator=who,
+        spans=spans,
+        lead_time=lead_time(item, at, problems),
+        ground_truth=flag(item, "ground_truth", at, problems),
+        was_cancelled=flag(item, "was_cancelled", at, problems),
+        updated_by=editor(item, at, problems),
+        pass_name=pass_of(item, at, problems),
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # gold: one declared rule, never a guess
 

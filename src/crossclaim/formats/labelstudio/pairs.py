@@ -11,15 +11,11 @@ from crossclaim.formats.jsonio import described
 from crossclaim.formats.labelstudio.annotations import (
     IN_DISPUTE,
     GoldPolicy,
+    annotation_of,
     annotator,
-    annotator_of,
     dispute_note,
-    editor,
-    flag,
     is_task_id,
     items_of,
-    lead_time,
-    pass_of,
     read_gold_record,
     settle_gold,
     task_id_problem,
@@ -161,17 +157,9 @@ def gold_pairs(
 
 def _pair_annotation(item: dict, here: str, d: dict, problems: Problems) -> Annotation:
     """One annotation of a claim-pair task (``d``: its data), its label and rationale parsed into a Pair."""
-    here = f"{here} by {annotator(item, here, problems)}"
-    ann = Annotation(
-        doc_id="",
-        annotator=annotator_of(item.get("completed_by")),
-        spans=[],
-        lead_time=lead_time(item, here, problems),
-        ground_truth=flag(item, "ground_truth", here, problems),
-        was_cancelled=flag(item, "was_cancelled", here, problems),
-        updated_by=editor(item, here, problems),
-        pass_name=pass_of(item, here, problems),
-    )
+    who = annotator(item, here, problems)
+    here = f"{here} by {who}"
+    ann = annotation_of(item, "", who, [], here, problems)
     if not ann.was_cancelled and item.get("result"):
         label, rationale = _pair_result(item.get("result"), here, problems)
         if label in RATIONALE_REQUIRED and not rationale.strip():

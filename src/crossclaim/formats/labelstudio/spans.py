@@ -13,13 +13,10 @@ from collections.abc import Iterable, Iterator
 
 from crossclaim.errors import InputError, Problems, shown
 from crossclaim.formats.labelstudio.annotations import (
+    annotation_of,
     annotator,
-    editor,
-    flag,
     is_task_id,
     items_of,
-    lead_time,
-    pass_of,
     read_gold_record,
     task_id_problem,
 )
@@ -180,16 +177,7 @@ def _parse_annotation(
     if spans is None:
         return None
     problems.extend(span_problems(text, spans, at, sentences, lambda s, at=at: f"{at}, region {s.id}"))
-    return Annotation(
-        doc_id=doc_id,
-        annotator=who,
-        spans=spans,
-        lead_time=lead_time(item, at, problems),
-        ground_truth=flag(item, "ground_truth", at, problems),
-        was_cancelled=flag(item, "was_cancelled", at, problems),
-        updated_by=editor(item, at, problems),
-        pass_name=pass_of(item, at, problems),
-    )
+    return annotation_of(item, doc_id, who, spans, at, problems)
 
 
 def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Problems) -> list[Span] | None:
