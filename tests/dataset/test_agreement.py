@@ -223,3 +223,37 @@ def counted(task: Task, pairs: dict, team):
     from crossclaim.dataset.agreement import counted as select
 
     return select([task], pairs, team)
+
+
+def test_a_pass_is_compared_with_each_tasks_gold_and_nothing_else() -> None:
+    """The gold (whoever made it, adjudicator included) against the pass's annotators; the other annotators and
+    the tasks the pass left alone are out."""
+    from crossclaim.dataset.agreement import GOLD, pass_against_gold
+    from crossclaim.formats.labelstudio.pairs import PairTask
+    from crossclaim.schema.records import GoldRecord
+
+    gold = gold_spans()
+    mine = [s for s in gold if s.layer == "claims" and s.id != "c2"]
+    annotated = Task(
+        "doc-x",
+        TEXT,
+        annotations=[annotation("lead@x", gold), annotation("a@x", gold), annotation("f@x", mine, pass_name="p1")],
+        gold=GoldRecord("ground_truth", 0, "lead@x"),
+    )
+    untouched = Task(
+        "doc-y", TEXT, annotations=[annotation("lead@x", gold)], gold=GoldRecord("ground_truth", 0, "lead@x")
+    )
+    p_gold, p_mine = pair("p1", "AGREES"), pair("p1", "CONTRADICTS")
+    pair_task = PairTask(
+        {"pair_id": "p1"},
+        [Annotation("", "lead@x", [], payload=p_gold), Annotation("", "f@x", [], payload=p_mine, pass_name="p1")],
+        gold=GoldRecord("ground_truth", 0, "lead@x"),
+    )
+    tasks, pairs = pass_against_gold([annotated, untouched], [pair_task], "p1")
+    assert [(t.doc_id, [a.annotator for a in t.annotations]) for t in tasks] == [("doc-x", [GOLD, "f@x"])]
+    (claims,) = span_agreement(tasks)  # only the layer the pass annotated
+    assert (claims.layer, claims.a, claims.b, claims.n_a, claims.n_b, claims.strict) == (
+        "claims", "f@x", GOLD, len(mine), len(mine) + 1, len(mine),
+    )  # fmt: skip
+    assert {who: [p.label for p in ps] for who, ps in pairs.items()} == {GOLD: ["AGREES"], "f@x": ["CONTRADICTS"]}
+    assert pass_against_gold([annotated], [pair_task], "other") == ([], {})

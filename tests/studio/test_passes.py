@@ -139,6 +139,11 @@ def test_check_and_pull_of_a_pass_offline_and_a_plain_pull_after_it(team_repo: P
     assert [r["id"] for r in brought[0]["result"] if r["from_name"] in ("entities", "claims")] == ["e7", "c3"]
     assert json.loads((exports / "pairs.json").read_text(encoding="utf-8")) == committed_pairs
     assert load_gold(root / "annotations").gold["doc-x"].annotator == "b@example.org"
+    against = CliRunner().invoke(app, ["studio", "agreement", "--root", str(root), "--pass", NAME])
+    assert against.exit_code == 0, against.output
+    assert f"| {ANN1} | gold | 1 |" in against.output  # the pass's annotator against the task's gold
+    other = CliRunner().invoke(app, ["studio", "agreement", "--root", str(root), "--pass", "nobody"])
+    assert other.exit_code == 2 and "no annotation of pass 'nobody'" in other.output
 
     after = files(root)
     shown: list[str] = []

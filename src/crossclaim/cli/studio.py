@@ -452,17 +452,34 @@ def check(
 def agreement(
     root: ROOT = None,
     output: Annotated[Path | None, typer.Option("--out", help="Also write the tables to this Markdown file.")] = None,
+    pass_name: Annotated[
+        str | None,
+        typer.Option(
+            "--pass",
+            help="Compare this pass's annotators with each task's gold as committed, instead (run it before "
+            "adjudication takes the pass's corrections into the gold).",
+        ),
+    ] = None,
 ) -> None:
     """Agreement on tasks with several annotations (from annotations/exports): span F1 per layer, Krippendorff's
     alpha of claim attributes and pair labels, per annotator pair and overall; adjudicators not compared."""
+    from crossclaim.dataset.agreement import agreement_md, pass_against_gold
     from crossclaim.dataset.docs import agreement_block
     from crossclaim.dataset.gold import load_gold
     from crossclaim.formats.team import load_team
+    from crossclaim.studio.passes import check_pass_name
 
     root = project_root(root)
     if output:
         output_file(output, "--out")
-    text = agreement_block(load_gold(root / "annotations"), load_team(root / "annotations"))
+    gold = load_gold(root / "annotations")
+    if pass_name is None:
+        text = agreement_block(gold, load_team(root / "annotations"))
+    else:
+        tasks, pairs = pass_against_gold(list(gold.tasks.values()), gold.pair_tasks, check_pass_name(pass_name))
+        if not tasks and not pairs:
+            raise InputError("--pass", f"no annotation of pass {pass_name!r} on a task with gold (annotations/exports)")
+        text = agreement_md(tasks, pairs)
     out.print(text, markup=False, highlight=False)
     if output:
         from crossclaim.files import write_text_atomic

@@ -24,6 +24,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from itertools import combinations
 
+from crossclaim.formats.labelstudio.annotations import gold_annotation
+from crossclaim.formats.labelstudio.pairs import PairTask
 from crossclaim.formats.team import Team
 from crossclaim.schema.records import Annotation, Pair, Span, Task
 from crossclaim.schema.scheme import LAYERS
@@ -212,6 +214,36 @@ def counted(tasks: list[Task], pairs_by_annotator: dict[str, list[Pair]] | None,
 
 def _content(spans: list[Span]) -> tuple:
     return tuple(sorted((s.layer, s.id, s.start, s.end, s.label, tuple(sorted(s.attrs.items()))) for s in spans))
+
+
+GOLD = "gold"  # the name the gold annotation goes by when a pass is compared with it
+
+
+def pass_against_gold(
+    tasks: list[Task], pair_tasks: list[PairTask], pass_name: str
+) -> tuple[list[Task], dict[str, list[Pair]]]:
+    """Each task a pass annotated, holding its gold annotation (as ``GOLD``) and the pass's annotations only.
+
+    This measures a blind pass against the gold it was blind to, *before* adjudication changes the gold
+    (afterwards the gold has taken in the pass's corrections). The gold is an adjudicated annotation, so
+    the figures say how close an independent annotator comes to the gold, beside the annotator pairs'
+    agreement of ``agreement_md``. Tasks without gold, or that the pass did not annotate, are left out.
+    """
+    span_tasks = []
+    for task in tasks:
+        gold, work = gold_annotation(task), [a for a in task.annotations if a.pass_name == pass_name]
+        if gold is not None and work:
+            span_tasks.append(replace(task, annotations=[replace(gold, annotator=GOLD), *work]))
+    pairs: dict[str, list[Pair]] = defaultdict(list)
+    for task in pair_tasks:
+        gold, work = gold_annotation(task), [a for a in task.annotations if a.pass_name == pass_name]
+        if gold is None or not isinstance(gold.payload, Pair) or not work:
+            continue
+        pairs[GOLD].append(gold.payload)
+        for a in work:
+            if isinstance(a.payload, Pair) and not a.was_cancelled:
+                pairs[a.annotator].append(a.payload)
+    return span_tasks, dict(pairs)
 
 
 # ---------------------------------------------------------------------------------------------
