@@ -81,13 +81,11 @@ LAYERS: dict[str, Layer] = {
                 Label(
                     "ORG",
                     "companies, government bodies, media, agencies, organised groups",
-                    "Xiaomi, BAIC Group, People's Daily, AFP",
+                    "Xiaomi, BAIC Group, People's Daily, Financial Times",
                 ),
-                Label("PERSON", "named people, misspellings included", "Lei Jun, Lionel Lim, Lee"),
+                Label("PERSON", "named people, misspellings included", "Lei Jun, Lei, Lee"),
                 Label("LOC", "countries, regions, cities, provinces", "China, Anhui province, Southeast Asia"),
-                Label(
-                    "PRODUCT", "named products, car models, software, chips", "SU7, YU7, U7, Model 3, HyperOS, XRING O1"
-                ),
+                Label("PRODUCT", "named products, car models, software, chips", "SU7, YU7, U7, Model 3, HyperOS"),
             ),
             "#1f77b4",
             "entity",
