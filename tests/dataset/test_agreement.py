@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from conftest import (
     TEXT,
@@ -243,7 +245,8 @@ def test_a_pass_is_compared_with_each_tasks_gold_and_nothing_else() -> None:
     untouched = Task(
         "doc-y", TEXT, annotations=[annotation("lead@x", gold)], gold=GoldRecord("ground_truth", 0, "lead@x")
     )
-    p_gold, p_mine = pair("p1", "AGREES"), pair("p1", "CONTRADICTS")
+    p_gold = Pair("p1", "doc-x", "c1", "doc-y", "c1", "AGREES", "why", "lead@x")
+    p_mine = replace(p_gold, label="CONTRADICTS", annotator="f@x")
     pair_task = PairTask(
         {"pair_id": "p1"},
         [Annotation("", "lead@x", [], payload=p_gold), Annotation("", "f@x", [], payload=p_mine, pass_name="p1")],
@@ -255,5 +258,11 @@ def test_a_pass_is_compared_with_each_tasks_gold_and_nothing_else() -> None:
     assert (claims.layer, claims.a, claims.b, claims.n_a, claims.n_b, claims.strict) == (
         "claims", "f@x", GOLD, len(mine), len(mine) + 1, len(mine),
     )  # fmt: skip
-    assert {who: [p.label for p in ps] for who, ps in pairs.items()} == {GOLD: ["AGREES"], "f@x": ["CONTRADICTS"]}
+    assert {who: [(p.annotator, p.label) for p in ps] for who, ps in pairs.items()} == {
+        GOLD: [(GOLD, "AGREES")],
+        "f@x": [("f@x", "CONTRADICTS")],
+    }
     assert pass_against_gold([annotated], [pair_task], "other") == ([], {})
+    same = replace(pair_task, annotations=[pair_task.annotations[0], replace(pair_task.annotations[1], payload=p_gold)])
+    _, copied = pass_against_gold([], [same], "p1")  # the same label and rationale as the gold: still compared
+    assert "duplicates" not in agreement_md([], copied)

@@ -239,7 +239,8 @@ def pass_against_gold(
         gold, work = gold_annotation(task), [a for a in task.annotations if a.pass_name == pass_name]
         if gold is None or not isinstance(gold.payload, Pair) or not work:
             continue
-        pairs[GOLD].append(gold.payload)
+        # named GOLD; without its rationale, so a pass's label is never taken for a copy of the gold's
+        pairs[GOLD].append(replace(gold.payload, annotator=GOLD, rationale=""))
         for a in work:
             if isinstance(a.payload, Pair) and not a.was_cancelled:
                 pairs[a.annotator].append(a.payload)
