@@ -410,12 +410,13 @@ def agreement_md(
         alphas = [r for r in alphas if {r.a, r.b} == set(only)]
         pair_rows = [r for r in pair_rows if {r.a, r.b} == set(only)]
     out = _who_md(kept)
-    out += [
-        "",
-        "| layer | annotator A | annotator B | documents | spans A | spans B | strict F1 | partial F1 | "
-        "figure value agreement |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
+    if spans:
+        out += [
+            "",
+            "| layer | annotator A | annotator B | documents | spans A | spans B | strict F1 | partial F1 | "
+            "figure value agreement |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        ]
     for r in spans:
         value = "" if r.value_agreement is None else f"{r.value_agreement:.3f} ({r.values_equal}/{r.strict})"
         out.append(
