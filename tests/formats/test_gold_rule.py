@@ -30,8 +30,9 @@ from crossclaim.schema.records import Annotation, Pair
 A, B, ADJ = "a@example.org", "b@example.org", "lead@example.org"
 
 
-def ann(who: str, spans=None, gt: bool = False, cancelled: bool = False) -> Annotation:
-    return Annotation("doc-x", who, list(gold_spans() if spans is None else spans), None, gt, cancelled)
+def ann(who: str, spans=None, gt: bool = False, cancelled: bool = False, pass_name: str | None = None) -> Annotation:
+    spans = list(gold_spans() if spans is None else spans)
+    return Annotation("doc-x", who, spans, None, gt, cancelled, pass_name=pass_name)
 
 
 def fewer() -> list:
@@ -88,6 +89,10 @@ def test_cancelled_annotations_are_never_gold_and_an_empty_single_one_is_refused
     chosen = settle_gold(t, "here", None, Problems(), notes)
     assert chosen is t.annotations[0] and t.gold.rule == SINGLE
     assert notes == [f"here: cancelled annotation by {B} is not used"]
+    t.annotations[-1] = ann(B, fewer(), cancelled=True, pass_name="round-2")  # a pass's Skip: no note
+    notes.clear()
+    t.gold = None
+    assert settle_gold(t, "here", None, Problems(), notes) is t.annotations[0] and notes == []
     empty = parse_span_export([task([])], "x")[0]
     problems = Problems()
     assert settle_gold(empty, "here", None, problems) is None

@@ -289,12 +289,14 @@ def settle_gold(
     A task read from the committed exports carries the record of the pull that wrote it: it is
     checked against the annotations and kept. Otherwise the rule decides, and ``task.gold`` is set to
     its record (indices count the task's annotations). Cancelled annotations are never gold (named
-    in ``notes``); an empty annotation is not gold by the ``single`` or ``unanimous`` rule
-    (``empty_hint`` says what to do). Returns None when the task has no gold (not annotated yet, or
-    in dispute: the caller names it, ``task.gold`` says which) or after recording a problem.
+    in ``notes``, except a pass's: there a cancelled annotation is a Skip of a task outside the
+    annotator's assignment, which every build would otherwise repeat); an empty annotation is not
+    gold by the ``single`` or ``unanimous`` rule (``empty_hint`` says what to do). Returns None when
+    the task has no gold (not annotated yet, or in dispute: the caller names it, ``task.gold`` says
+    which) or after recording a problem.
     """
     for a in task.annotations:
-        if a.was_cancelled and notes is not None:
+        if a.was_cancelled and a.pass_name is None and notes is not None:
             notes.append(f"{here}: cancelled annotation by {a.annotator} is not used")
     if task.gold is not None:
         return _recorded(task, here, problems)
