@@ -707,7 +707,10 @@ def apply_exports(
         out = stack.enter_context(transaction(root))
 
         def golds() -> Iterator[DocGold]:  # the new export validated once, then the pull's own checks
-            yield from _read_new(new, committed, predicted if o.with_predictions else None, before, editors)
+            for g in _read_new(new, committed, predicted if o.with_predictions else None, before, editors):
+                assert g.task is not None
+                g.task.meta = committed_meta(g.task.meta)  # published as committed: without push's record
+                yield g
             _checked(out, new, before, pairs_data, committed, predicted, o, show)
 
         stream = new.stream
