@@ -70,3 +70,27 @@ def test_pull_and_check_reach_the_one_writer(tmp_path: Path, writes: list[Path],
     apply_exports(root, [task(gold_spans())], [], PullOptions(commit=commit))
     assert len(writes) == 1
     assert (root / "dataset").exists() == commit
+
+
+def test_pull_validates_the_new_export_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build takes the gold the pull validated as it read the export: no task is parsed twice."""
+    from crossclaim.dataset import gold as gold_module
+    from crossclaim.formats.labelstudio import spans as spans_module
+
+    root = write_repo(tmp_path, [task(gold_spans())])
+    for committed in (root / "annotations" / "exports").glob("*.json"):
+        committed.unlink()  # nothing committed yet: the only span export read is the new one
+    parsed: list[str] = []
+
+    def counted(tasks, where, *args, **kwargs):
+        for t in spans_module.parse_span_tasks(tasks, where, *args, **kwargs):
+            parsed.append(f"{where}: doc {t.doc_id}")
+            yield t
+
+    for module in (gold_module, build_module, sync):
+        monkeypatch.setattr(module, "parse_span_tasks", counted)
+    apply_exports(root, [task(gold_spans())], [])
+    assert parsed == ["Label Studio span export: doc doc-x"]
+    pulled = {p: p.read_bytes() for p in sorted((root / "dataset").rglob("*")) if p.is_file()}
+    assert runner.invoke(app, ["build", "--root", str(root)]).exit_code == 0  # the same dataset, built from the commit
+    assert {p: p.read_bytes() for p in sorted((root / "dataset").rglob("*")) if p.is_file()} == pulled

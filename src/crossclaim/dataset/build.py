@@ -1,6 +1,7 @@
 """``crossclaim build``: annotations/ in, dataset/ and every generated file out, replaced as one set.
 
-One path, whatever starts it (``build`` with any flag, ``studio pull``, ``studio check``):
+One path, whatever starts it (``build`` with any flag, ``studio pull``, ``studio check``; a pull
+hands over the gold it validated as it read the server's export, ``Validated``, instead of the parts):
 
     stage
       read_pairs          the manifest and the claim-pair export, validated            (gold)
@@ -20,8 +21,9 @@ from __future__ import annotations
 
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from crossclaim.dataset.agreement import AnnotatorTally, agreement_md
@@ -29,6 +31,7 @@ from crossclaim.dataset.docs import write_generated
 from crossclaim.dataset.gold import (
     PAIR_EXPORT,
     SPAN_EXPORT,
+    DocGold,
     described_gold,
     gold_of_tasks,
     gold_policy,
@@ -69,11 +72,15 @@ class BuildReport:
 
 
 @dataclass(frozen=True)
-class Exports:
-    """The exports a build reads: the committed ones, or those a command staged to replace them."""
+class Validated:
+    """Exports a command has read and validated itself (a pull, a task at a time, with its own checks):
+    the build takes their gold as it streams rather than reading an export a second time. The stream
+    ends with the command's checks, so a problem there stops the build before anything is replaced."""
 
-    spans: Path
-    pairs: list | None = None  # the claim-pair tasks, already read (None: the committed export)
+    golds: Iterator[DocGold]  # each span task's validated gold
+    pair_tasks: list[PairTask]
+    pairs: list[Pair]  # the gold pairs, already checked against the gold claims by the stream
+    notes: list[str]  # what the command's reading noted (complete once ``golds`` is)
 
 
 def build(
@@ -100,28 +107,38 @@ def build(
             rewritten = from_utf16(read_json(spans), str(spans))
             spans = out.file(Path("annotations") / SPAN_EXPORT)
             spans.write_text(export_json(rewritten), encoding="utf-8")
-        return stage(root, out, Exports(spans), gold_annotator, progress, workers, drop_stale_pairs)
+        return stage(root, out, spans, gold_annotator, progress, workers, drop_stale_pairs)
 
 
 def stage(
     root: Path,
     out: Staged,
-    exports: Exports | None = None,
+    exports: Path | Validated | None = None,
     gold_annotator: str | None = None,
     progress: Callable[[], None] | None = None,
     workers: int | None = None,
     drop_stale_pairs: bool = False,
 ) -> BuildReport:
-    """Stage dataset/ and the generated files in ``out`` from ``exports`` (default: the committed ones);
-    nothing is replaced yet."""
+    """Stage dataset/ and the generated files in ``out`` from ``exports``: a span export (default: the
+    committed one) beside the committed claim-pair export, or what a command validated; nothing is
+    replaced yet."""
     annotations = root / "annotations"
-    exports = exports or Exports(annotations / SPAN_EXPORT)
-    notes: list[str] = []
-    pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes, exports.pairs)
+    exports = exports or annotations / SPAN_EXPORT
+    validated = isinstance(exports, Validated)
+    if isinstance(exports, Validated):
+        notes, pair_tasks, pairs = exports.notes, exports.pair_tasks, exports.pairs
+    else:
+        notes = []
+        pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes)
     with tempfile.TemporaryDirectory(prefix="spill-", dir=out.stage) as scratch:
-        job = Job.of(annotations, exports.spans, gold_annotator, pair_tasks, pairs, Path(scratch))
+        spans = None if isinstance(exports, Validated) else exports
+        job = Job.of(annotations, spans, gold_annotator, pair_tasks, pairs, Path(scratch))
         summary, sink = Summary(), Sink()
-        for part in in_order(rows_of_part, job, len(job.tasks), PART, worker_count(workers)):
+        if isinstance(exports, Validated):
+            parts = validated_parts(job, exports.golds)
+        else:
+            parts = in_order(rows_of_part, job, len(job.tasks), PART, worker_count(workers))
+        for part in parts:
             summary.add(part)
             sink.add(part.runs)
             _tick(progress, part.end - part.start)
@@ -129,7 +146,8 @@ def stage(
         left = [d for d in job.docs if d.id not in summary.docs]
         summary.notes += [unannotated(d, None, job.where) for d in left]
         _tick(progress, len(left))
-        pair_tasks, pairs = checked_pairs(job, pair_tasks, pairs, summary, out if drop_stale_pairs else None)
+        if not validated:
+            pair_tasks, pairs = checked_pairs(job, pair_tasks, pairs, summary, out if drop_stale_pairs else None)
         staging = out.dir(DATASET)
         published = Published(tokens_cut=summary.tokens_cut)
         with system_arrow_pool():
@@ -170,7 +188,7 @@ class Job:
     def of(
         cls,
         annotations: Path,
-        spans: Path,
+        spans: Path | None,
         gold_annotator: str | None,
         pair_tasks: list[PairTask],
         pairs: list[Pair],
@@ -183,7 +201,7 @@ class Job:
         # that document says so first, the real cause); until then it has no split and flags no claim
         known = [p for p in pairs if p.a_doc in split_of and p.b_doc in split_of]
         corpus = CorpusContext.of(docs, contradictory_claims(known, split_of))
-        tasks = array_file(spans, where) if spans.exists() else ()
+        tasks = array_file(spans, where) if spans is not None and spans.exists() else ()
         by_id = {d.id: d for d in docs}
         pair_where = str(annotations / PAIR_EXPORT)
         policy = gold_policy(annotations, gold_annotator)
@@ -198,6 +216,7 @@ class Part:
     end: int
     runs: dict[Where, dict[str, Run]] = field(default_factory=dict)
     keys: list[tuple[object, object, str]] = field(default_factory=list)  # (task id, document, where) of each task
+    tasked: list[str] = field(default_factory=list)  # the documents of its valid tasks
     docs: list[str] = field(default_factory=list)  # those published (the others have no gold annotation yet)
     spans: Counter = field(default_factory=Counter)
     tally: AnnotatorTally = field(default_factory=AnnotatorTally)
@@ -223,10 +242,27 @@ def rows_of_part(job: Job, start: int, end: int) -> Part:
             part.keys.append((task_id, doc_id, task_here(job.where, task_id, n)))
             yield task
 
+    def golds():
+        tasks = parse_span_tasks(parsed(), job.where, job.by_id, start, TaskKeys.ignoring())
+        yield from gold_of_tasks(tasks, job.by_id, job.where, job.gold, part.notes)
+
+    return rows_of_gold(job, part, golds())
+
+
+def validated_parts(job: Job, golds: Iterator[DocGold]) -> Iterator[Part]:
+    """The parts of gold a command validated itself (``Validated``): ``PART`` tasks each, built inline."""
+    start = 0
+    while chunk := list(islice(golds, PART)):
+        yield rows_of_gold(job, Part(start, start + len(chunk)), chunk)
+        start += len(chunk)
+
+
+def rows_of_gold(job: Job, part: Part, golds: Iterable[DocGold]) -> Part:
+    """``part`` with the rows of each task's gold built and spilled, its tallies, notes and problems."""
     builder = TableBuilder(job.corpus, job.claim_keys)
     try:
-        tasks = parse_span_tasks(parsed(), job.where, job.by_id, start, TaskKeys.ignoring())
-        for g in gold_of_tasks(tasks, job.by_id, job.where, job.gold, part.notes):
+        for g in golds:
+            part.tasked.append(g.doc.id)
             if g.annotation is None:
                 part.notes.append(unannotated(g.doc, g.task, job.where))
             else:
@@ -240,7 +276,7 @@ def rows_of_part(job: Job, start: int, end: int) -> Part:
     except InputError as exc:
         part.problems = Problems(exc.problems)
     rows = builder.flushed()
-    part.runs = spill(rows, job.scratch, f"{start:09d}")
+    part.runs = spill(rows, job.scratch, f"{part.start:09d}")
     part.claims, part.topics, part.tokens_cut = rows.claims, rows.topics, rows.tokens_cut
     return part
 
@@ -264,7 +300,7 @@ class Summary:
     def add(self, part: Part) -> None:
         for task_id, doc_id, here in part.keys:
             self.problems.extend(self.keys.check(task_id, doc_id, here))
-        self.docs |= {d for _, d, _ in part.keys if isinstance(d, str)}
+        self.docs.update(part.tasked)
         self.documents += len(part.docs)
         self.spans += part.spans
         self.tally.merge(part.tally)

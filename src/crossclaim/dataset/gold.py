@@ -86,39 +86,6 @@ class DocGold:
         return self.annotation.spans if self.annotation else []
 
 
-def stream_gold(
-    annotations: Path,
-    docs: list[Document],
-    gold_annotator: str | None,
-    notes: list[str],
-    data: list | None = None,
-    where: str | None = None,
-    furniture: bool = True,
-) -> Iterator[DocGold]:
-    """Every document with its validated gold, one task at a time as the span export is read.
-
-    Documents come in export order, then those without a task in manifest order. Problems are
-    raised after the last document, so a build that stages its output writes nothing of a bad export.
-    ``furniture``: gold spans in page furniture are refused (``gold_of_tasks``).
-    """
-    path = annotations / SPAN_EXPORT
-    where = where or str(path)
-    by_id = {d.id: d for d in docs}
-    policy = gold_policy(annotations, gold_annotator)
-    seen: set[str] = set()
-    if data is not None or path.is_file():
-        raws = data if data is not None else iter_array(path)
-        if not isinstance(raws, list | Iterator):
-            raise InputError(where, "a Label Studio export is a JSON list of tasks")
-        tasks = parse_span_tasks(raws, where, by_id)
-        for g in gold_of_tasks(tasks, by_id, where, policy, notes, furniture):
-            seen.add(g.doc.id)
-            yield g
-    for d in docs:
-        if d.id not in seen:
-            yield DocGold(d, None, None)
-
-
 def gold_policy(annotations: Path, gold_annotator: GoldPolicy | str | None) -> GoldPolicy:
     """The gold rule's inputs: the ``--gold`` annotator and the team's adjudicators (annotations/team.json)."""
     if isinstance(gold_annotator, GoldPolicy):
@@ -248,7 +215,7 @@ class GoldStream:
     """annotations/ read one document at a time, validated in full by the time the iteration ends.
 
     The manifest and the claim-pair export are read first (``docs``, ``pair_tasks``, ``pairs``);
-    iterating yields every document with its validated gold (``stream_gold``), then checks the
+    iterating yields every document with its validated gold, then checks the
     pairs against the gold claims. Every problem is raised at the end, so a caller that writes
     nothing before the iteration is over writes nothing of bad input, and holds one task at a time.
     ``spans_data`` / ``pairs_data`` stand in for the export files (any iterable of tasks for the
@@ -286,20 +253,24 @@ class GoldStream:
         self.spans_valid = False  # the span export read to its end without a problem (pairs are checked after)
 
     def __iter__(self) -> Iterator[DocGold]:
+        """Every document with its validated gold, one task at a time as the span export is read: in
+        export order, then those without a task in manifest order."""
         named = None if self.all_claims else named_claims(self.pair_tasks)
         self.claims, self.topics, self.spans_valid = {}, {}, False
-        data = self.spans_data
-        if data is not None and not isinstance(data, list | Iterator):
-            data = iter(data)
-        stream = stream_gold(
-            self.annotations, self.docs, self.gold_annotator, self.notes, data, self.span_where, self.furniture
-        )
-        for g in stream:
+        path = self.annotations / SPAN_EXPORT
+        span_where = self.span_where or str(path)
+        by_id = {d.id: d for d in self.docs}
+        data = self.spans_data if self.spans_data is not None else iter_array(path) if path.is_file() else ()
+        tasks = parse_span_tasks(data if isinstance(data, list | Iterator) else iter(data), span_where, by_id)
+        policy = gold_policy(self.annotations, self.gold_annotator)
+        seen: set[str] = set()
+        for g in gold_of_tasks(tasks, by_id, span_where, policy, self.notes, self.furniture):
+            seen.add(g.doc.id)
             kept_claims(g, named, self.claims, self.topics)
             yield g
+        yield from (DocGold(d, None, None) for d in self.docs if d.id not in seen)
         self.spans_valid = True
         where = self.pair_where or str(self.annotations / PAIR_EXPORT)
-        span_where = self.span_where or str(self.annotations / SPAN_EXPORT)
         InputError.collect(
             pair_problems(self.pair_tasks, self.pairs, self.claims, where, span_where, self.pair_set, self.topics)
         )

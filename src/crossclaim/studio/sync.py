@@ -4,9 +4,9 @@ Both directions hold one task at a time. ``push`` validates annotations/ as it s
 each task as it would send it in a scratch file, and compares it with one listing of the server
 (fetched while the validation runs): new tasks go in through Label Studio's bulk import in chunks
 of bounded size, and only tasks changed on either side since the last push cost a request each
-(see ``plan``). ``pull`` streams both exports to scratch files and reads them with the streaming
-reader: the old gold and the new are compared through digests, the committed exports are written a
-task at a time, and dataset/ is built from them as ``crossclaim build`` does.
+(see ``plan``). ``pull`` streams both exports to scratch files and validates them once, a task at a
+time: the old gold and the new are compared through digests, the committed exports are written a
+task at a time, and dataset/ is built from the same validated gold by ``crossclaim build``'s path.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from pathlib import Path
 import orjson
 
 from crossclaim import __version__
-from crossclaim.dataset.build import Exports, stage
+from crossclaim.dataset.build import Validated, stage
 from crossclaim.dataset.changes import GoldDigest, changes, losing_pull, lost_work
 from crossclaim.dataset.gold import PAIR_EXPORT, PREDICTION_EXPORT, SPAN_EXPORT, DocGold, GoldStream
 from crossclaim.dataset.pairset import missing_pair_tasks
 from crossclaim.errors import InputError, Problems, StudioError
-from crossclaim.files import transaction
+from crossclaim.files import Staged, transaction
 from crossclaim.formats.corpus import Corpus, corpus_document, iter_records
 from crossclaim.formats.jsonio import iter_array, read_json, unwritable_strings
 from crossclaim.formats.labelstudio.annotations import (
@@ -55,7 +55,7 @@ from crossclaim.formats.labelstudio.differences import differences
 from crossclaim.formats.labelstudio.pairs import PairTask, pair_results, pair_task_data
 from crossclaim.formats.labelstudio.spans import from_utf16, parse_span_tasks, region_results, task_data
 from crossclaim.formats.predictions import parse_predictions, read_predictions, require_documents
-from crossclaim.scale import collector_paused, release_memory
+from crossclaim.scale import collector_paused
 from crossclaim.schema.records import Annotation, Document, GoldRecord, Pair, Prediction, Span, Task
 from crossclaim.studio.carried import carried, prepared_pairs, prepared_spans, refuse_utf16_with_passes
 from crossclaim.studio.client import IDS_PER_QUERY, Project, Studio
@@ -513,33 +513,26 @@ class _NewExports:
     unwritable: list[tuple[str, str]] = field(default_factory=list)
     edits: list[Edit] = field(default_factory=list)  # annotations saved by someone other than their author
     notes: list[str] = field(default_factory=list)  # tasks in dispute whose previous gold is kept
+    pair_edits: list[Edit] = field(default_factory=list)  # likewise of the claim pairs (settled first)
+    pair_notes: list[str] = field(default_factory=list)
+    accepted: list[tuple[str, str]] = field(default_factory=list)  # the edits described, once allowed
 
 
 def _read_new(
-    annotations: Path,
-    spans: list | Path,
-    pairs_data: list,
-    gold_annotator: str | None,
-    utf16: bool,
-    committed: SortedExport,
-    predicted: SortedExport | None,
-    source: str,
-    old: Committed | None,
-    editors: Editors,
-) -> _NewExports:
-    """Validate the new span export a task at a time, putting each task in committed form as it goes.
+    new: _NewExports, committed: SortedExport, predicted: SortedExport | None, old: Committed | None, editors: Editors
+) -> Iterator[DocGold]:
+    """Validate the new span export a task at a time (``new.stream``), putting each task in committed form
+    as it goes, and yield each task's gold: the build takes it from here (``Validated``).
 
     Each task's gold is settled by the rule; a task in dispute keeps its previous gold (``old``), found
     among its annotations or else carried whole from the committed export. Each annotation is checked
     against its committed version (``Edit``). ``predicted`` is None unless predictions are asked for.
-    Problems are kept, not raised: lost work is named first (``apply_exports``).
+    Problems are kept, not raised: lost work is named first (``_checked``).
     """
 
-    where = f"{source} span export"
-    seen = _Seen()
-    tasks = _span_tasks(spans, seen, utf16, where, editors)
-    stream = GoldStream(annotations, gold_annotator, tasks, pairs_data, source)
-    new = _NewExports(GoldDigest(), stream, seen)
+    stream, seen = new.stream, new.seen
+    where = stream.span_where
+    assert where is not None
     carried: dict[str, tuple[dict, Task]] = {}  # document -> (data, task) whose previous gold must be read again
     try:
         for g in stream:
@@ -569,11 +562,12 @@ def _read_new(
                     predicted.add(g.doc.id, p)
             except UnicodeEncodeError:  # a lone surrogate: name it (every string is searched only now)
                 new.unwritable += unwritable_strings([raw], where)
+            if not carry:
+                yield g
     except InputError as exc:
         new.invalid = exc
     if new.invalid is None and old is not None:
-        _carry_previous_gold(annotations, carried, stream, new, committed, where)
-    return new
+        yield from _carry_previous_gold(stream.annotations, carried, stream, new, committed, where)
 
 
 def _identity(a: Annotation) -> tuple[str, int]:
@@ -606,7 +600,7 @@ def _carry_previous_gold(
     new: _NewExports,
     committed: SortedExport,
     where: str,
-) -> None:
+) -> Iterator[DocGold]:
     """Tasks in dispute whose previous gold is no longer in Label Studio keep it from the committed export."""
 
     if not carried:
@@ -617,9 +611,11 @@ def _carry_previous_gold(
         previous = gold_annotation(before)
         assert previous is not None and task.gold is not None
         task.gold = GoldRecord(KEPT, None, previous.annotator, previous, task.gold.disputants)
-        new.digest.add(DocGold(by_id[doc_id], task, previous))
+        g = DocGold(by_id[doc_id], task, previous)
+        new.digest.add(g)
         committed.add(doc_id, committed_task(data, task))
         new.notes.append(_kept_note(f"{where}: doc {doc_id}", task))
+        yield g
 
 
 def _committed_tasks(annotations: Path, doc_ids: set[str], by_id: dict[str, Document]) -> dict[str, Task]:
@@ -639,26 +635,31 @@ def _committed_tasks(annotations: Path, doc_ids: set[str], by_id: dict[str, Docu
     return out
 
 
-def _settle_pairs(new: _NewExports, old: Committed | None, editors: Editors, where: str) -> None:
+def _settle_pairs(new: _NewExports, old: Committed | None, editors: Editors) -> None:
     """The claim-pair tasks: each annotation checked against its committed version, and a task in dispute
-    keeps its previous gold pair (found among its annotations, or carried from the committed export)."""
+    keeps its previous gold pair (found among its annotations, or carried from the committed export).
+
+    Done before the span export is read: the build needs the pairs whole from its start."""
     if old is None:
         return
     stream = new.stream
     for task in stream.pair_tasks:
         pid = task.data["pair_id"]
         before = old.pair_tasks.get(pid)
-        new.edits += editors.check(
+        new.pair_edits += editors.check(
             f"claim pair {pid}", task.annotations, _entries(before.annotations) if before else None
         )
         previous = gold_annotation(before) if before is not None else None
         if task.gold is None or task.gold.rule != IN_DISPUTE or previous is None:
             continue
+        here = f"{stream.pair_where}: pair {pid}"
+        left_out = f"{here}: {dispute_note(task.gold)}: left out of claim_pairs until it is settled"
+        stream.notes[:] = [n for n in stream.notes if n != left_out]  # its previous gold is kept instead
         if _kept(task, _identity(previous)) is None:
             task.gold = GoldRecord(KEPT, None, previous.annotator, previous, task.gold.disputants)
         assert isinstance(previous.payload, Pair)
         stream.pairs = sorted([*stream.pairs, previous.payload], key=lambda p: p.id)
-        new.notes.append(_kept_note(f"{where}: pair {pid}", task))
+        new.pair_notes.append(_kept_note(here, task))
 
 
 def apply_exports(
@@ -684,10 +685,9 @@ def apply_exports(
     """
 
     o = options
-    gold_annotator, utf16, source = o.gold_annotator, o.utf16, o.source
     annotations = root / "annotations"
-    pair_where = f"{source} claim-pair export"
-    for data, where in ((spans, f"{source} span export"), (pairs, pair_where)):
+    pair_where = f"{o.source} claim-pair export"
+    for data, where in ((spans, f"{o.source} span export"), (pairs, pair_where)):
         if not isinstance(data, list | Path):
             raise InputError(where, "a Label Studio export is a JSON list of tasks")
     pairs_data = list(iter_array(pairs, pair_where)) if isinstance(pairs, Path) else pairs
@@ -696,60 +696,72 @@ def apply_exports(
         committed = stack.enter_context(contextlib.closing(SortedExport(scratch / "spans")))
         predicted = stack.enter_context(contextlib.closing(SortedExport(scratch / "predictions")))
         editors = editors or Editors()
-        for raw in pairs_data if isinstance(pairs_data, list) else []:
+        for raw in pairs_data:
             editors.name(raw)
-        with collector_paused():
-            before = _committed(annotations, gold_annotator)
-            old = before.digest if before is not None else None
-            wanted_predictions = predicted if o.with_predictions else None
-            new = _read_new(
-                annotations,
-                spans,
-                pairs_data,
-                gold_annotator,
-                utf16,
-                committed,
-                wanted_predictions,
-                source,
-                before,
-                editors,
-            )
-        lost = lost_work(old, new.seen.annotators, annotators_by_task(pairs_data, "pair_id")) if old else []
-        if lost and not o.accept_deletions:
-            causes = new.invalid.problems if new.invalid is not None and not new.stream.spans_valid else []
-            InputError.collect(losing_pull(lost, causes, source))
-        InputError.collect(new.seen.utf16_problems)
-        if new.invalid is not None:
-            raise new.invalid
-        _settle_pairs(new, before, editors, pair_where)
-        edits = described_edits(new.edits, annotations, new.stream, before, source) if new.edits else []
-        if edits and not o.accept_edits:
-            InputError.collect([*edits, (source, EDITS_ADVICE)])
-        docs = {d.id: d for d in new.stream.docs}
-        pair_export = committed_pairs(new.stream.pair_tasks, docs, new.stream.claims)
-        try:
-            pair_text = export_json(pair_export).encode("utf-8")
-        except UnicodeEncodeError:
-            new.unwritable += unwritable_strings(pairs_data, pair_where)
-        InputError.collect(new.unwritable)
-        new.digest.add_pairs(new.stream.pair_tasks, new.stream.pairs)
-        show(changes(old, new.digest).lines())
-        notes = new.notes + [f"{where}: {what} (accepted with --accept-edits)" for where, what in edits]
-        del old, new, docs, before
-        release_memory()
+        stack.enter_context(collector_paused())
+        before = _committed(annotations, o.gold_annotator)
+        seen = _Seen()
+        tasks = _span_tasks(spans, seen, o.utf16, f"{o.source} span export", editors)
+        new = _NewExports(GoldDigest(), GoldStream(annotations, o.gold_annotator, tasks, pairs_data, o.source), seen)
+        _settle_pairs(new, before, editors)
+        out = stack.enter_context(transaction(root))
 
-        with transaction(root) as out:
-            staged = out.file(Path("annotations") / SPAN_EXPORT)
-            committed.write(staged)
-            out.file(Path("annotations") / PAIR_EXPORT).write_bytes(pair_text)
-            if o.with_predictions:
-                predicted.write(out.file(Path("annotations") / PREDICTION_EXPORT))
-            # one process: forked workers would each start as a copy of this one's pages
-            report = stage(root, out, Exports(staged, pair_export), gold_annotator, workers=1)
-            report.notes[:0] = notes
-            if not o.commit:
-                out.abandon()
+        def golds() -> Iterator[DocGold]:  # the new export validated once, then the pull's own checks
+            for g in _read_new(new, committed, predicted if o.with_predictions else None, before, editors):
+                assert g.task is not None
+                g.task.meta = committed_meta(g.task.meta)  # published as committed: without push's record
+                yield g
+            _checked(out, new, before, pairs_data, committed, predicted, o, show)
+
+        stream = new.stream
+        validated = Validated(golds(), stream.pair_tasks, stream.pairs, stream.notes)
+        report = stage(root, out, validated, o.gold_annotator, workers=1)
+        accepted = [f"{where}: {what} (accepted with --accept-edits)" for where, what in new.accepted]
+        report.notes[:0] = new.notes + new.pair_notes + accepted
+        if not o.commit:
+            out.abandon()
     return report
+
+
+def _checked(
+    out: Staged,
+    new: _NewExports,
+    before: Committed | None,
+    pairs_data: list,
+    committed: SortedExport,
+    predicted: SortedExport,
+    o: PullOptions,
+    show: Callable[[list[str]], None],
+) -> None:
+    """A pull's checks once the new exports are read, in this order: lost work (with the problems that may
+    be its cause), then the export's problems, then edits of someone else's work, then strings that cannot
+    be written; then ``show`` what changes and stage the committed exports."""
+    old = before.digest if before is not None else None
+    stream = new.stream
+    lost = lost_work(old, new.seen.annotators, annotators_by_task(pairs_data, "pair_id")) if old else []
+    if lost and not o.accept_deletions:
+        causes = new.invalid.problems if new.invalid is not None and not stream.spans_valid else []
+        InputError.collect(losing_pull(lost, causes, o.source))
+    InputError.collect(new.seen.utf16_problems)
+    if new.invalid is not None:
+        raise new.invalid
+    edits = new.edits + new.pair_edits
+    annotations = stream.annotations
+    new.accepted = described_edits(edits, annotations, stream, before, o.source) if edits else []
+    if new.accepted and not o.accept_edits:
+        InputError.collect([*new.accepted, (o.source, EDITS_ADVICE)])
+    pair_export = committed_pairs(stream.pair_tasks, {d.id: d for d in stream.docs}, stream.claims)
+    try:
+        pair_text = export_json(pair_export).encode("utf-8")
+    except UnicodeEncodeError:
+        new.unwritable += unwritable_strings(pairs_data, str(stream.pair_where))
+    InputError.collect(new.unwritable)
+    new.digest.add_pairs(stream.pair_tasks, stream.pairs)
+    show(changes(old, new.digest).lines())
+    committed.write(out.file(Path("annotations") / SPAN_EXPORT))
+    out.file(Path("annotations") / PAIR_EXPORT).write_bytes(pair_text)
+    if o.with_predictions:
+        predicted.write(out.file(Path("annotations") / PREDICTION_EXPORT))
 
 
 @dataclass
