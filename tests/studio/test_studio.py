@@ -112,7 +112,9 @@ def test_a_task_deleted_on_the_server_is_named_and_nothing_is_written(server: st
     ls.tasks.delete(id=task.id)
     refused = run("studio", "pull", "--root", str(repo_copy), env=env(server))
     assert refused.exit_code == 2, refused.output
-    assert "document doc-003: its task (3 annotations) is not in the new export" in refused.output
+    committed = json.loads((repo_copy / "annotations" / "exports" / "spans.json").read_text(encoding="utf-8"))
+    (n,) = [len(t["annotations"]) for t in committed if t["data"]["doc_id"] == "doc-003"]
+    assert f"document doc-003: its task ({n} annotations) is not in the new export" in refused.output
     assert "--accept-deletions" in refused.output and "Traceback" not in refused.output
     assert changed_files(repo_copy) == ""
     restored = run("studio", "push", "--root", str(repo_copy), "--gold", env=env(server))
