@@ -120,11 +120,7 @@ class Utf16:
 
     def __init__(self, text: str) -> None:
         self.units = len(text.encode("utf-16-le")) // 2
-        self._to16 = py_to_utf16(text) if self.units != len(text) else None
-        self._to_py = {u: i for i, u in enumerate(self._to16)} if self._to16 else None
-
-    def to_utf16(self, i: int) -> int:
-        return self._to16[i] if self._to16 else i
+        self._to_py = {u: i for i, u in enumerate(py_to_utf16(text))} if self.units != len(text) else None
 
     def to_py(self, u: int) -> int | None:
         """Python offset of a UTF-16 offset, or None inside a surrogate pair."""

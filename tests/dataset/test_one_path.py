@@ -13,7 +13,7 @@ from crossclaim.dataset import build as build_module
 from crossclaim.dataset.published import Sink
 from crossclaim.studio import sync
 from crossclaim.studio.sync import PullOptions, apply_exports
-from crossclaim.text import Utf16
+from crossclaim.text import py_to_utf16
 
 runner = CliRunner()
 
@@ -54,13 +54,13 @@ def test_every_build_flag_reaches_the_one_writer(tmp_path: Path, writes: list[Pa
 
 def in_utf16(t: dict) -> dict:
     """A task as an older Label Studio exports it: offsets in UTF-16 code units."""
-    to16 = Utf16(t["data"]["text"])
-    assert to16.units != len(t["data"]["text"]), "the fixture needs a character beyond the BMP"
+    to16 = py_to_utf16(t["data"]["text"])
+    assert to16[-1] != len(t["data"]["text"]), "the fixture needs a character beyond the BMP"
     for a in t["annotations"]:
         for r in a["result"]:
             value = r.get("value", {})
             if "start" in value:
-                value["start"], value["end"] = to16.to_utf16(value["start"]), to16.to_utf16(value["end"])
+                value["start"], value["end"] = to16[value["start"]], to16[value["end"]]
     return t
 
 

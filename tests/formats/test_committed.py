@@ -5,15 +5,23 @@ from __future__ import annotations
 import copy
 import json
 import random
+from dataclasses import dataclass
 
 from conftest import REPO, TEXT, doc, gold_spans, task
 
 from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT, load_gold
+from crossclaim.errors import Problems
 from crossclaim.formats.jsonio import read_json
-from crossclaim.formats.labelstudio.annotations import PASS_KEY, PASS_NAME
-from crossclaim.formats.labelstudio.committed import committed_exports, export_json
-from crossclaim.formats.labelstudio.pairs import parse_pair_tasks
+from crossclaim.formats.labelstudio.annotations import PASS_KEY, PASS_NAME, settle_gold
+from crossclaim.formats.labelstudio.committed import (
+    committed_pairs,
+    committed_predictions,
+    committed_task,
+    export_json,
+)
+from crossclaim.formats.labelstudio.pairs import PairTask, parse_pair_tasks
 from crossclaim.formats.labelstudio.spans import parse_span_export, region_results
+from crossclaim.schema.records import Document, Span
 
 ANNOTATIONS = REPO / "annotations"
 TASK_KEYS = {"data", "meta", "annotations", "gold"}
@@ -36,6 +44,29 @@ def served(export: list[dict], seed: int) -> list[dict]:
             rng.shuffle(a["result"])
         rng.shuffle(t["annotations"])
     return out
+
+
+@dataclass(frozen=True)
+class CommittedExports:
+    spans: list[dict]
+    pairs: list[dict]
+    predictions: list[dict]
+
+
+def committed_exports(
+    spans_data: list, pair_tasks: list[PairTask], docs: dict[str, Document], claims: dict[tuple[str, str], Span]
+) -> CommittedExports:
+    """The committed form of a validated span export and the parsed claim-pair tasks (``claims``: the
+    gold claims, from which each pair task's context is recomputed, as ``push`` does), task by task as
+    ``pull`` commits them. A span task without a gold record gets the rule's, with no ``--gold``
+    annotator and no adjudicator."""
+    tasks = {t.doc_id: t for t in parse_span_export(spans_data, "export", docs)}
+    for t in tasks.values():  # the gold record of an export that has none (a server's): by the rule
+        settle_gold(t, f"export: doc {t.doc_id}", None, Problems())
+    data = {raw["data"]["doc_id"]: raw["data"] for raw in spans_data}
+    spans = [committed_task(data[doc_id], tasks[doc_id]) for doc_id in sorted(tasks)]
+    predictions = [p for doc_id in sorted(tasks) if (p := committed_predictions(data[doc_id], tasks[doc_id]))]
+    return CommittedExports(spans, committed_pairs(pair_tasks, docs, claims), predictions)
 
 
 def committed_of(spans: list[dict], pairs: list[dict]):

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crossclaim.errors import InputError
-from crossclaim.formats.jsonio import MAX_DEPTH, deeper_than, json_lines, loads, read_json
+from crossclaim.formats import jsonio
+from crossclaim.formats.jsonio import MAX_DEPTH, deeper_than, json_lines, read_json
 
 # JSON values as the standard library writes them; strings full of what trips hand-made scanners
 TRICKY = st.text(st.sampled_from(list('ab[]{}",:\\ \n\t') + ["\u2028", "\u2029", "\x85", "🚗", "小", "\ud7ff"]))
@@ -28,6 +29,11 @@ SCALARS = (
 VALUES = st.recursive(
     SCALARS, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TRICKY, inner, max_size=4), max_leaves=30
 )
+
+
+def loads(text: str, where: str, *, unique_keys: bool = False) -> object:
+    """JSON text parsed as ``read_json`` parses a file's; ``where`` names the input in every message."""
+    return jsonio._loads(text, where, unique_keys, None, last_line=True)
 
 
 def depth(value: object) -> int:
@@ -190,8 +196,6 @@ def test_a_file_system_size_that_is_wrong_is_only_a_hint(size: int) -> None:
 def test_a_pipe_past_the_bound_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    from crossclaim.formats import jsonio
-
     monkeypatch.setattr(jsonio, "MAX_BYTES", 1000)
     fifo = tmp_path / "pipe.json"
     os.mkfifo(fifo)
@@ -218,7 +222,6 @@ def test_score_dev_zero_is_refused_with_one_line(monkeypatch: pytest.MonkeyPatch
     from typer.testing import CliRunner
 
     from crossclaim.cli import app
-    from crossclaim.formats import jsonio
 
     if not Path("/dev/zero").exists():
         pytest.skip("no /dev/zero")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from itertools import combinations
 
 from crossclaim.formats.labelstudio.annotations import gold_annotation
@@ -57,6 +57,12 @@ class SpanAgreement:
     @property
     def value_agreement(self) -> float | None:
         return self.values_equal / self.strict if self.layer == "figures" and self.strict else None
+
+
+def _pooled(layer: str, a: str, b: str, rows: list[SpanAgreement]) -> SpanAgreement:
+    """The counts of ``rows`` added up (every field after the names)."""
+    counts = [f.name for f in fields(SpanAgreement)][3:]
+    return SpanAgreement(layer, a, b, *(sum(getattr(r, name) for r in rows) for name in counts))
 
 
 def _f1(matched: int, n_a: int, n_b: int) -> float:
@@ -96,7 +102,7 @@ def span_agreement(tasks: list[Task], layers: list[str] | None = None) -> list[S
     that skipped claims by design does not count as disagreeing on claims.
     """
     layers = layers or list(LAYERS)
-    acc: dict[tuple[str, str, str], SpanAgreement] = {}
+    acc: dict[tuple[str, str, str], list[SpanAgreement]] = defaultdict(list)
     for task in tasks:
         usable = [a for a in task.annotations if not a.was_cancelled]
         repeated = {who for who, n in Counter(a.annotator for a in usable).items() if n > 1}
@@ -107,16 +113,11 @@ def span_agreement(tasks: list[Task], layers: list[str] | None = None) -> list[S
                 sb = [s for s in y.spans if s.layer == layer]
                 if not sa or not sb:
                     continue
-                key = (layer, x.annotator, y.annotator)
-                agg = acc.setdefault(key, SpanAgreement(layer, x.annotator, y.annotator, 0, 0, 0, 0, 0, 0))
                 matched = strict_matches(sa, sb)
-                agg.docs += 1
-                agg.n_a += len(sa)
-                agg.n_b += len(sb)
-                agg.strict += len(matched)
-                agg.partial += partial_matches(sa, sb)
-                agg.values_equal += sum(1 for s, t in matched if s.value == t.value)
-    return [acc[k] for k in sorted(acc, key=lambda k: (list(LAYERS).index(k[0]), k[1], k[2]))]
+                equal = sum(1 for s, t in matched if s.value == t.value)
+                counts = (1, len(sa), len(sb), len(matched), partial_matches(sa, sb), equal)
+                acc[(layer, x.annotator, y.annotator)].append(SpanAgreement(layer, x.annotator, y.annotator, *counts))
+    return [_pooled(*k, acc[k]) for k in sorted(acc, key=lambda k: (list(LAYERS).index(k[0]), k[1], k[2]))]
 
 
 def pair_kappa(by_annotator: dict[str, list[Pair]]) -> list[tuple[str, str, int, float]]:
@@ -265,9 +266,7 @@ class Alpha:
 
 def alpha_of(values: dict[str, dict[object, object]], what: str) -> list[Alpha]:
     """Alpha per pair of coders and over all of them; ``values``: coder -> unit -> value (nominal)."""
-    rows = []
-    for a, b in combinations(sorted(values), 2):
-        rows.append(_alpha(what, a, b, {a: values[a], b: values[b]}))
+    rows = [_alpha(what, a, b, {a: values[a], b: values[b]}) for a, b in combinations(sorted(values), 2)]
     if len(values) > 2:
         rows.append(_alpha(what, ALL, "", values))
     return [r for r in rows if r.units]
@@ -322,19 +321,7 @@ def overall_spans(rows: list[SpanAgreement]) -> list[SpanAgreement]:
     by_layer: dict[str, list[SpanAgreement]] = defaultdict(list)
     for r in rows:
         by_layer[r.layer].append(r)
-    out = []
-    for layer, rs in by_layer.items():
-        if len(rs) > 1:
-            total = SpanAgreement(layer, ALL, "", 0, 0, 0, 0, 0, 0)
-            for r in rs:
-                total.docs += r.docs
-                total.n_a += r.n_a
-                total.n_b += r.n_b
-                total.strict += r.strict
-                total.partial += r.partial
-                total.values_equal += r.values_equal
-            out.append(total)
-    return out
+    return [_pooled(layer, ALL, "", rs) for layer, rs in by_layer.items() if len(rs) > 1]
 
 
 class AnnotatorTally:

@@ -335,5 +335,5 @@ def checked_pairs(
             drop_into.write_text(Path("annotations") / PAIR_EXPORT, export_json(kept))
             tasks = [t for t in tasks if t.data["pair_id"] not in stale]
             pairs = [p for p in pairs if p.id not in stale]
-    InputError.collect(pair_problems(tasks, pairs, summary.claims, where, job.where, topics=summary.topics))
+    InputError.collect(pair_problems(tasks, pairs, summary.claims, summary.topics, where, job.where))
     return tasks, pairs

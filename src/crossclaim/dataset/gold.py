@@ -22,7 +22,6 @@ from crossclaim.dataset.pairset import (
     Topics,
     declarations,
     stale_pairs,
-    topics_of,
 )
 from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.errors import InputError, Problems, shown
@@ -172,19 +171,18 @@ def pair_problems(
     tasks: list[PairTask],
     pairs: list[Pair],
     claims: dict[tuple[str, str], Span],
+    topics: Topics,
     where: str,
     span_where: str,
     pair_set: bool = True,
-    topics: Topics | None = None,
 ) -> list[tuple[str, str]]:
     """Pairs must name gold claims, declarations (``compare_with``) must name other gold claims, and
     (``pair_set``) every pair task must be a pair of the pair set (``dataset.pairset``): a stale one is
     named with its gold label, never dropped silently.
 
     ``claims`` holds at least the claims the tasks name and those with a ``compare_with``; ``topics``
-    every gold claim's topic (default: those of ``claims``).
+    every gold claim's topic.
     """
-    topics = topics_of(claims) if topics is None else topics
     out = unknown_claims(tasks, claims)
     declared = declarations(claims, span_where, topics)
     out += declared.problems
@@ -272,7 +270,7 @@ class GoldStream:
         self.spans_valid = True
         where = self.pair_where or str(self.annotations / PAIR_EXPORT)
         InputError.collect(
-            pair_problems(self.pair_tasks, self.pairs, self.claims, where, span_where, self.pair_set, self.topics)
+            pair_problems(self.pair_tasks, self.pairs, self.claims, self.topics, where, span_where, self.pair_set)
         )
 
 

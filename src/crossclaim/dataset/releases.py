@@ -44,7 +44,6 @@ from crossclaim.formats.jsonio import json_type, read_json
 RELEASES = Path("annotations/releases.json")
 CHANGELOG = Path("annotations") / CHANGELOG_FILE
 DATASET = Path("dataset")
-GOLD_CONFIGS = ("documents", "claim_pairs")
 PROCESS_FIELDS = frozenset({"annotator", "lead_time", "task_meta"})
 _VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 _SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -158,11 +158,6 @@ def read_json(path: Path, *, unique_keys: bool = False) -> object:
     return _loads(decode(data, str(path)), str(path), unique_keys, data, last_line=True)
 
 
-def loads(text: str, where: str, *, unique_keys: bool = False) -> object:
-    """Parse JSON text strictly; ``where`` names the input in every message."""
-    return _loads(text, where, unique_keys, None, last_line=True)
-
-
 def check_integers(data: bytes, where: str) -> None:
     """Refuse an integer beyond 64 signed bits in JSON ``data`` parsed by another parser (the export
     stream's orjson takes up to 2**64 - 1, which no signed 64-bit column holds)."""

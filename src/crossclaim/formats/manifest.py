@@ -75,7 +75,7 @@ def load_manifest(annotations: Path) -> list[Document]:
             continue
         text = raw[doc.slice_start : doc.slice_end]
         problems += furniture_problems(doc, text, where)
-        out.append(_with_text(doc, text))
+        out.append(dataclasses.replace(doc, text=text))
     problems += shared_text(out, lambda d: f"{path}: document {_name(d.id)}")
     InputError.collect(problems)
     return out
@@ -129,19 +129,6 @@ def furniture_problems(doc: Document, text: str, where: str) -> list[tuple[str, 
 # ---------------------------------------------------------------------------------------------
 # the manifest's JSON, field by field
 
-FIELDS = (
-    "id",
-    "source_file",
-    "sha256",
-    "slice",
-    "publisher",
-    "headline",
-    "authors",
-    "publication_date",
-    "date_source",
-    "split",
-)
-OPTIONAL = ("furniture",)  # fields an entry may leave out (written only when not empty)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
 _ID_FORBIDDEN = re.compile(r"[\s:~]|[\x00-\x1f\x7f]")
@@ -180,19 +167,12 @@ def _entry(entry: object, n: int, where: str, problems: Problems) -> Document | 
         return None
     doc_id = entry.get("id")
     here = f"{where}: document {_name(doc_id) if isinstance(doc_id, str) and doc_id else f'#{n}'}"
-    found: list[tuple[str, str]] = [
-        (f"{here}, field {_name(key)}", f"unknown field (allowed: {', '.join(FIELDS + OPTIONAL)})")
-        for key in sorted(set(entry) - set(FIELDS + OPTIONAL))
-    ]
-    for key in FIELDS:
-        if key not in entry:
+    found = _unknown(entry, tuple(_CHECKS), f"{here}, field ")
+    for key, check in _CHECKS.items():
+        if key in entry:
+            found += [(f"{here}, field {key}{sub}", what) for sub, what in check(entry[key])]
+        elif key not in OPTIONAL:
             found.append((f"{here}, field {key}", "missing"))
-            continue
-        for sub, what in _CHECKS[key](entry[key]):
-            found.append((f"{here}, field {key}{sub}", what))
-    for key in (k for k in OPTIONAL if k in entry):
-        for sub, what in _CHECKS[key](entry[key]):
-            found.append((f"{here}, field {key}{sub}", what))
     problems += found
     if found:
         return None
@@ -244,13 +224,7 @@ def _check_sha256(value: object) -> list[tuple[str, str]]:
 def _check_slice(value: object) -> list[tuple[str, str]]:
     if not isinstance(value, dict):
         return _type_problem(value, 'an object {"start": ..., "end": ...}')
-    found = [(f".{_name(k)}", "unknown field (allowed: start, end)") for k in sorted(set(value) - {"start", "end"})]
-    for key in ("start", "end"):
-        v = value.get(key)
-        if key not in value:
-            found.append((f".{key}", "missing"))
-        elif not _is_int(v):
-            found.append((f".{key}", f"must be an integer, got {described(v)}"))
+    found = _unknown(value, ("start", "end"), ".") + _bounds_problems(value, "")
     if not found and not 0 <= value["start"] < value["end"]:
         found.append(("", f"{value['start']}:{value['end']} is not a slice (0 <= start < end)"))
     return found
@@ -306,15 +280,7 @@ def _check_furniture(value: object) -> list[tuple[str, str]]:
         if not isinstance(item, dict):
             found.append((here, f'must be an object {{"start": ..., "end": ..., "kind": ...}}, got {described(item)}'))
             continue
-        wrong = [
-            (f"{here}.{_name(k)}", "unknown field (allowed: start, end, kind)")
-            for k in sorted(set(item) - {"start", "end", "kind"})
-        ]
-        for key in ("start", "end"):
-            if key not in item:
-                wrong.append((f"{here}.{key}", "missing"))
-            elif not _is_int(item[key]):
-                wrong.append((f"{here}.{key}", f"must be an integer, got {described(item[key])}"))
+        wrong = _unknown(item, ("start", "end", "kind"), f"{here}.") + _bounds_problems(item, here)
         kind = item.get("kind")
         if not isinstance(kind, str) or kind not in FURNITURE:
             got = "missing" if "kind" not in item else f"{shown(kind)} is not a kind of furniture"
@@ -352,6 +318,24 @@ _CHECKS = {
     "split": _check_split,
     "furniture": _check_furniture,
 }
+OPTIONAL = ("furniture",)  # fields an entry may leave out (written only when not empty)
+
+
+def _unknown(value: dict, allowed: tuple[str, ...], prefix: str) -> list[tuple[str, str]]:
+    """One problem per key of ``value`` not in ``allowed``, named after ``prefix``."""
+    return [
+        (f"{prefix}{_name(key)}", f"unknown field (allowed: {', '.join(allowed)})")
+        for key in sorted(set(value) - set(allowed))
+    ]
+
+
+def _bounds_problems(value: dict, here: str) -> list[tuple[str, str]]:
+    """``start`` and ``end`` of a range, each missing or not an integer."""
+    return [
+        (f"{here}.{key}", "missing" if key not in value else f"must be an integer, got {described(value[key])}")
+        for key in ("start", "end")
+        if not _is_int(value.get(key))
+    ]
 
 
 def _is_int(value: object) -> bool:
@@ -363,10 +347,6 @@ def _name(value: object) -> str:
     if isinstance(value, str) and 0 < len(value) <= 80 and value.isprintable() and value.strip() == value:
         return value
     return shown(value)
-
-
-def _with_text(doc: Document, text: str) -> Document:
-    return dataclasses.replace(doc, text=text)
 
 
 def manifest_entry(doc: Document) -> dict:
@@ -448,6 +428,6 @@ def checked_ingest(annotations: Path, raw_file: Path, doc: Document) -> tuple[li
     source = f"{RAW_DIR}/{raw_file.name}"
     new = dataclasses.replace(doc, source_file=source, sha256=sha256_text(data))
     parse_manifest({"documents": [manifest_entry(new)]}, f"new manifest entry ({raw_file})")
-    new = _with_text(new, raw[doc.slice_start : doc.slice_end])
+    new = dataclasses.replace(new, text=raw[doc.slice_start : doc.slice_end])
     InputError.collect(shared_text([*docs, new], lambda d: f"{raw_file}: new document {_name(d.id)}"))
     return docs, new, data

@@ -166,8 +166,7 @@ def parse_predictions(
             problems.add(here, f"a line must be a JSON object, got {json_type(row)}")
             continue
         doc = _document(row, here, by_id, seen_line, n, problems, strangers)
-        unknown = sorted(set(row) - {DOC_KEY, PAIRS_KEY, *SPAN_LAYERS})
-        for key in unknown:
+        for key in sorted(set(row) - {DOC_KEY, PAIRS_KEY, *SPAN_LAYERS}):
             problems.add(
                 f"{here}, field {_key(key)}", f"unknown field (allowed: {DOC_KEY}, {', '.join(SPAN_LAYERS)}, pairs)"
             )
@@ -264,22 +263,20 @@ def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: 
         problems.add(here, "must be an object with start, end and label")
         return None
     spec = _spec(layer)
-    bad = False
-    for key in sorted(set(item) - set(spec)):
-        problems.add(f"{here}.{_key(key)}", f"unknown field for a {layer} span (allowed: {', '.join(spec)})")
-        bad = True
+    wrong = [
+        (f"{here}.{_key(key)}", f"unknown field for a {layer} span (allowed: {', '.join(spec)})")
+        for key in sorted(set(item) - set(spec))
+    ]
     for key, (required, types) in spec.items():
+        value = item.get(key)
         if key not in item:
             if required:
-                problems.add(f"{here}.{key}", "missing")
-                bad = True
-            continue
-        value = item[key]
-        if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+                wrong.append((f"{here}.{key}", "missing"))
+        elif not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
             want = " or ".join("null" if t is type(None) else _JSON_TYPE[t] for t in types)
-            problems.add(f"{here}.{key}", f"must be {want}, got {described(value)}")
-            bad = True
-    if bad:
+            wrong.append((f"{here}.{key}", f"must be {want}, got {described(value)}"))
+    problems += wrong
+    if wrong:
         return None
     start, end, label = item["start"], item["end"], item["label"]
     allowed = LAYERS[layer].label_names
@@ -291,15 +288,13 @@ def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: 
         return None
     text = doc.text[start:end]
     if "text" in item and item["text"] != text:
-        given = shown(item["text"])
-        problems.add(f"{here}.text", f"{given} is not the document text at {start}:{end} ({shown(text)})")
+        problems.add(f"{here}.text", f"{shown(item['text'])} is not the document text at {start}:{end} ({shown(text)})")
         return None
     attrs: dict[str, object] = {}
     for a in _predicted(layer):
         value = item.get(a.name)
         if a.kind == "choice" and value is not None and value not in a.choices:
-            unknown = f"unknown {a.name} {shown(value)} (see the controlled list in the card)"
-            problems.add(f"{here}.{a.name}", unknown)
+            problems.add(f"{here}.{a.name}", f"unknown {a.name} {shown(value)} (see the controlled list in the card)")
             return None
         if not a.derived:
             attrs[a.name] = value

@@ -24,23 +24,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-from crossclaim.errors import Problems
-from crossclaim.formats.labelstudio.annotations import PASS_KEY, gold_record_json, settle_gold
+from crossclaim.formats.labelstudio.annotations import PASS_KEY, gold_record_json
 from crossclaim.formats.labelstudio.pairs import PairTask, pair_results, pair_task_data
-from crossclaim.formats.labelstudio.spans import parse_span_export, region_results
+from crossclaim.formats.labelstudio.spans import region_results
 from crossclaim.schema.records import Annotation, Document, GoldRecord, Pair, Span, Task
 
 PUSH_META = "crossclaim_push"  # the key of a task's meta where `push` records what it wrote
-
-
-@dataclass(frozen=True)
-class CommittedExports:
-    spans: list[dict]
-    pairs: list[dict]
-    predictions: list[dict]
 
 
 def export_json(data: list) -> str:
@@ -60,22 +51,6 @@ def export_lines(elements: Iterable[str]) -> Iterator[str]:
         yield ("[\n" if empty else ",\n") + text
         empty = False
     yield "[]\n" if empty else "\n]\n"
-
-
-def committed_exports(
-    spans_data: list, pair_tasks: list[PairTask], docs: dict[str, Document], claims: dict[tuple[str, str], Span]
-) -> CommittedExports:
-    """The committed form of a validated span export and the parsed claim-pair tasks (``claims``: the
-    gold claims, from which each pair task's context is recomputed, as ``push`` does).
-
-    A span task without a gold record gets the rule's, with no ``--gold`` annotator and no adjudicator."""
-    tasks = {t.doc_id: t for t in parse_span_export(spans_data, "export", docs)}
-    for t in tasks.values():  # the gold record of an export that has none (a server's): by the rule
-        settle_gold(t, f"export: doc {t.doc_id}", None, Problems())
-    data = {raw["data"]["doc_id"]: raw["data"] for raw in spans_data}
-    spans = [committed_task(data[doc_id], tasks[doc_id]) for doc_id in sorted(tasks)]
-    predictions = [p for doc_id in sorted(tasks) if (p := committed_predictions(data[doc_id], tasks[doc_id]))]
-    return CommittedExports(spans, committed_pairs(pair_tasks, docs, claims), predictions)
 
 
 def committed_task(data: dict, task: Task) -> dict:
