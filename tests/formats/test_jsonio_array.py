@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crossclaim.errors import InputError
+from crossclaim.formats import jsonio
 from crossclaim.formats.jsonio import MAX_DEPTH, array_file, iter_array
 
 TRICKY = st.sampled_from(['"', "\\", "\\\\", '\\"', ",", "[", "]", "{", "}", "小米", "🚗", "\u2028", " "])
@@ -78,3 +79,20 @@ def test_an_array_file_reads_back_each_run_of_elements(tmp_path_factory, items, 
     cut = min(cut, len(found))
     back = found.read(0, cut) + found.read(cut, len(found))
     assert [json.loads(e) for e in back] == items
+    assert list(found.tasks(cut)) == items[cut:]
+
+
+@settings(max_examples=50, deadline=None)
+@given(items=st.lists(st.integers(0, 9), max_size=12), run=st.integers(1, 4), start=st.integers(0, 12))
+def test_elements_are_read_a_run_at_a_time_and_numbered_from_the_array(tmp_path_factory, items, run, start) -> None:
+    # one reader for a whole export and for a part of it: runs of RUN elements, counted from the array's start
+    path = write(tmp_path_factory.mktemp("j"), json.dumps(items))
+    found = array_file(path, "export.json")
+    start = min(start, len(found))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jsonio, "RUN", run)
+        assert [json.loads(e) for e in found.elements(start)] == items[start:]
+        assert list(found.tasks(start, len(found))) == items[start:]
+    if start < len(found):
+        with pytest.raises(InputError, match=f"^export.json: element #{start}: not valid JSON"):
+            found.parse(b"[1,", start)

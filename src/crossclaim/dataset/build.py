@@ -48,7 +48,7 @@ from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.dataset.tables import CorpusContext, TableBuilder, pair_tables
 from crossclaim.errors import InputError, Problems
 from crossclaim.files import Staged, transaction
-from crossclaim.formats.jsonio import ArrayFile, array_file, parse_element, read_json
+from crossclaim.formats.jsonio import ArrayFile, array_file, read_json
 from crossclaim.formats.labelstudio.annotations import GoldPolicy
 from crossclaim.formats.labelstudio.committed import export_json
 from crossclaim.formats.labelstudio.pairs import PairTask
@@ -137,7 +137,7 @@ def stage(
         if isinstance(exports, Validated):
             parts = validated_parts(job, exports.golds)
         else:
-            parts = in_order(rows_of_part, job, len(job.tasks), PART, worker_count(workers))
+            parts = in_order(rows_of_part, job, len(job.export), PART, worker_count(workers))
         for part in parts:
             summary.add(part)
             sink.add(part.runs)
@@ -172,9 +172,9 @@ def _tick(progress: Callable[[], None] | None, n: int) -> None:
 
 @dataclass(frozen=True)
 class Job:
-    """What every part of a build needs: the export's tasks (undecoded), the manifest, the pairs' claims."""
+    """What every part of a build needs: where the export's tasks are, the manifest, the pairs' claims."""
 
-    tasks: ArrayFile | tuple  # where the span export's elements are (``array_file``)
+    export: ArrayFile | tuple  # where the span export's tasks are (``array_file``)
     docs: list[Document]
     by_id: dict[str, Document]
     corpus: CorpusContext
@@ -201,11 +201,11 @@ class Job:
         # that document says so first, the real cause); until then it has no split and flags no claim
         known = [p for p in pairs if p.a_doc in split_of and p.b_doc in split_of]
         corpus = CorpusContext.of(docs, contradictory_claims(known, split_of))
-        tasks = array_file(spans, where) if spans is not None and spans.exists() else ()
+        export = array_file(spans, where) if spans is not None and spans.exists() else ()
         by_id = {d.id: d for d in docs}
         pair_where = str(annotations / PAIR_EXPORT)
         policy = gold_policy(annotations, gold_annotator)
-        return cls(tasks, docs, by_id, corpus, named_claims(pair_tasks), policy, where, pair_where, scratch)
+        return cls(export, docs, by_id, corpus, named_claims(pair_tasks), policy, where, pair_where, scratch)
 
 
 @dataclass
@@ -234,8 +234,7 @@ def rows_of_part(job: Job, start: int, end: int) -> Part:
     part = Part(start, end)
 
     def parsed():
-        for n, element in enumerate(job.tasks.read(start, end), start):
-            task = parse_element(element, job.where, n)
+        for n, task in enumerate(job.export.tasks(start, end), start):
             data = task.get("data") if isinstance(task, dict) else None
             task_id = task.get("id") if isinstance(task, dict) else None
             doc_id = data.get("doc_id") if isinstance(data, dict) else None

@@ -2,9 +2,9 @@
 
 Every JSON or JSON Lines input (the manifest, Label Studio exports, predictions files) is read here.
 The standard library parses a file whole; a Label Studio export, which may hold tens of thousands
-of tasks, is read a task at a time instead (``iter_array``: msgspec checks the file's syntax and cuts
-it into its elements over a memory map, orjson parses each). The checks around the parsers are the
-ones they lack:
+of tasks, is read a task at a time instead (``ArrayFile``: msgspec checks the file's syntax and finds
+its elements over a memory map, they are read back a run at a time, orjson parses each). The checks
+around the parsers are the ones they lack:
 
 - numbers are bounded: integers fit a signed 64-bit column, floats are finite, and ``NaN`` /
   ``Infinity`` (which Python accepts and JSON does not) are refused;
@@ -199,32 +199,30 @@ def json_line(line: str, where: str, last_line: bool = False) -> object:
 # ---------------------------------------------------------------------------------------------
 # a JSON array an element at a time (a Label Studio export)
 
-
-def iter_array(path: Path, where: str | None = None) -> Iterator[object]:
-    """The elements of the JSON array in ``path``, parsed one by one (``parse_element``)."""
-    where = where or str(path)
-    for n, element in enumerate(array_elements(path, where)):
-        yield parse_element(element, where, n)
+RUN = 64  # elements read from the file at a time (a build's part is one run)
 
 
 @dataclass(frozen=True)
 class ArrayFile:
-    """Where the elements of a JSON array file are (``array_file``), read back a run at a time.
+    """The elements of a JSON array file, a Label Studio export's tasks: found once (``array_file``),
+    then read back from the file a run at a time. The one way an export file is read.
 
-    A build holds the places of tens of thousands of tasks, not their bytes, nor a memory map of a
-    file of gigabytes: each part reads its run of elements from the file in one call, and the pages it
-    read are let go of at once (``scale.drop_cached``), so the page cache charged to the build stays
-    small whatever the size of the export.
+    It holds where the elements are, not their bytes nor a memory map of the file: a build keeps the
+    places of tens of thousands of tasks and each part reads its run in one call, and the pages read are
+    let go of at once (``scale.drop_cached``), so the page cache charged to the reader stays small
+    whatever the size of the export. ``elements`` gives them undecoded (for a caller that looks for a
+    mark before it parses), ``tasks`` parsed, each under this module's bounds.
     """
 
     path: Path
+    where: str  # the file as messages name it
     bounds: tuple[tuple[int, int], ...]  # (byte offset, length) of each element
 
     def __len__(self) -> int:
         return len(self.bounds)
 
     def read(self, start: int, end: int) -> list[bytes]:
-        """Elements ``start`` to ``end`` (exclusive), in one read of the file."""
+        """Elements ``start`` to ``end`` (exclusive), undecoded, in one read of the file."""
         if start >= end:
             return []
         first, last = self.bounds[start][0], sum(self.bounds[end - 1])
@@ -233,32 +231,39 @@ class ArrayFile:
             drop_cached(fh.fileno(), first, last - first)
         return [data[at - first : at - first + n] for at, n in self.bounds[start:end]]
 
+    def elements(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Elements ``start`` to ``end`` (default: to the last), undecoded, read ``RUN`` at a time."""
+        end = len(self) if end is None else end
+        for at in range(start, end, RUN):
+            yield from self.read(at, min(at + RUN, end))
+
+    def tasks(self, start: int = 0, end: int | None = None) -> Iterator[object]:
+        """Elements ``start`` to ``end`` (default: to the last), each parsed (``parse``)."""
+        for n, element in enumerate(self.elements(start, end), start):
+            yield self.parse(element, n)
+
+    def parse(self, element: bytes, n: int) -> object:
+        """Element ``n``, parsed by orjson under this module's bounds (integers, nesting)."""
+        here = f"{self.where}: element #{n}"
+        try:
+            value = orjson.loads(element)
+        except orjson.JSONDecodeError as exc:
+            raise InputError(here, f"not valid JSON: {exc}") from None
+        check_integers(element, here)
+        if deeper_than(element, MAX_DEPTH - 1):  # the array itself is one level
+            raise InputError(here, f"nested deeper than {MAX_DEPTH} levels: not a Label Studio export")
+        return value
+
 
 def array_file(path: Path, where: str | None = None) -> ArrayFile:
-    """The elements of the JSON array in ``path``, found (``array_elements``) and kept as places in the file."""
-    mapped, elements = _mapped_elements(path, where or str(path))
-    try:
-        base = np.frombuffer(mapped, np.uint8).ctypes.data
-        bounds = tuple((np.frombuffer(e, np.uint8).ctypes.data - base, len(e)) for e in elements)
-    finally:
-        del elements
-    mapped.close()
-    with path.open("rb") as fh:
-        drop_cached(fh.fileno(), 0, 0)  # msgspec read every page once: none is needed before its part
-    return ArrayFile(path, bounds)
+    """The JSON array in ``path``, its elements found and kept as places in the file; InputError unless
+    the whole file is one.
 
-
-def array_elements(path: Path, where: str | None = None) -> list[msgspec.Raw]:
-    """The undecoded elements of the JSON array in ``path``; InputError unless the whole file is one.
-
-    msgspec checks the syntax of the whole file and cuts it into elements that point into a memory
-    map of it: a file of gigabytes is never copied into memory, and a truncated or malformed one is
-    refused before any of its tasks is used.
+    msgspec checks the syntax of the whole file and cuts it into elements over a memory map of it: a
+    file of gigabytes is never copied into memory, and a truncated or malformed one is refused before
+    any of its tasks is used.
     """
-    return _mapped_elements(path, where or str(path))[1]
-
-
-def _mapped_elements(path: Path, where: str) -> tuple[mmap.mmap, list[msgspec.Raw]]:
+    where = where or str(path)
     try:
         with path.open("rb") as fh:
             head = fh.read(4096)
@@ -274,9 +279,24 @@ def _mapped_elements(path: Path, where: str) -> tuple[mmap.mmap, list[msgspec.Ra
     if hasattr(mapped, "madvise") and hasattr(mmap, "MADV_SEQUENTIAL"):
         mapped.madvise(mmap.MADV_SEQUENTIAL)  # one pass, front to back: pages may go soon after they are read
     try:
-        return mapped, msgspec.json.decode(mapped, type=list[msgspec.Raw])
+        elements = msgspec.json.decode(mapped, type=list[msgspec.Raw])
     except msgspec.DecodeError as exc:
         raise InputError(*_array_fault(mapped, where, str(exc))) from None
+    try:
+        base = np.frombuffer(mapped, np.uint8).ctypes.data
+        bounds = tuple((np.frombuffer(e, np.uint8).ctypes.data - base, len(e)) for e in elements)
+    finally:
+        del elements
+    mapped.close()
+    with path.open("rb") as fh:
+        drop_cached(fh.fileno(), 0, 0)  # msgspec read every page once: none is needed before it is read back
+    return ArrayFile(path, where, bounds)
+
+
+def iter_array(path: Path, where: str | None = None) -> Iterator[object]:
+    """The tasks of the array in ``path``, parsed one by one (``ArrayFile.tasks``); the file is looked
+    at only when the first is asked for, so a caller's earlier checks speak first."""
+    yield from array_file(path, where).tasks()
 
 
 def _array_fault(data: mmap.mmap, where: str, message: str) -> tuple[str, str]:
@@ -289,20 +309,6 @@ def _array_fault(data: mmap.mmap, where: str, message: str) -> tuple[str, str]:
     what, at = found.group(1).removeprefix("JSON is malformed: "), int(found.group(2))
     line = data[:at].count(b"\n") + 1
     return f"{where}, line {line}", f"not valid JSON: {what} at byte offset {at:,}"
-
-
-def parse_element(element: bytes | msgspec.Raw, where: str, n: int) -> object:
-    """One element of an array, parsed by orjson under this module's bounds (integers, nesting)."""
-    data = bytes(element)
-    here = f"{where}: element #{n}"
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise InputError(here, f"not valid JSON: {exc}") from None
-    check_integers(data, here)
-    if deeper_than(data, MAX_DEPTH - 1):  # the array itself is one level
-        raise InputError(here, f"nested deeper than {MAX_DEPTH} levels: not a Label Studio export")
-    return value
 
 
 # ---------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import orjson
 
 from crossclaim.dataset.gold import PAIR_EXPORT, SPAN_EXPORT
 from crossclaim.errors import InputError
-from crossclaim.formats.jsonio import array_elements, iter_array, parse_element, read_json
+from crossclaim.formats.jsonio import array_file, iter_array, read_json
 from crossclaim.formats.labelstudio.annotations import PASS_KEY
 from crossclaim.formats.labelstudio.ids import ID_META, readable_ids
 
@@ -71,10 +71,10 @@ def carried(annotations: Path) -> Carried:
     path = annotations / SPAN_EXPORT
     marks = (f'"{PASS_KEY}"'.encode(), f'"{ID_META}"'.encode())
     if path.is_file() and _mentions(path, marks):
-        for n, element in enumerate(array_elements(path)):
-            piece = bytes(element)
+        export = array_file(path)
+        for n, piece in enumerate(export.elements()):
             if any(m in piece for m in marks):
-                _carry(parse_element(piece, str(path), n), "doc_id", out.spans, out.ids)
+                _carry(export.parse(piece, n), "doc_id", out.spans, out.ids)
     if (annotations / PAIR_EXPORT).is_file():
         for raw in read_json(annotations / PAIR_EXPORT):
             _carry(raw, "pair_id", out.pairs, None)
@@ -126,12 +126,10 @@ def prepared_spans(spans: object, carry: Carried, scratch: Path, where: str) -> 
         return [with_carried(t, "doc_id", carry.spans, carry.ids, where) for t in export_tasks(spans, where)]
 
     def tasks() -> Iterator[bytes]:
-        for n, element in enumerate(array_elements(spans, where)):
-            piece = bytes(element)
+        export = array_file(spans, where)
+        for n, piece in enumerate(export.elements()):
             if carry.spans or carry.ids or _random_ids(piece):  # else the task goes on as the server wrote it
-                piece = orjson.dumps(
-                    with_carried(parse_element(piece, where, n), "doc_id", carry.spans, carry.ids, where)
-                )
+                piece = orjson.dumps(with_carried(export.parse(piece, n), "doc_id", carry.spans, carry.ids, where))
             yield piece
 
     dest = scratch / "prepared-spans.json"
