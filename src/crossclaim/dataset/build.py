@@ -208,16 +208,10 @@ class Job:
         return cls(export, docs, by_id, corpus, named_claims(pair_tasks), policy, where, pair_where, scratch)
 
 
-@dataclass
-class Part:
-    """What one part of the export gave: where its rows were spilled, its tallies, its problems."""
+@dataclass(kw_only=True)
+class Tallies:
+    """What a part of the export counts and notes, and the sum of the parts (``Summary``), merged by ``add``."""
 
-    start: int
-    end: int
-    runs: dict[Where, dict[str, Run]] = field(default_factory=dict)
-    keys: list[tuple[object, object, str]] = field(default_factory=list)  # (task id, document, where) of each task
-    tasked: list[str] = field(default_factory=list)  # the documents of its valid tasks
-    docs: list[str] = field(default_factory=list)  # those published (the others have no gold annotation yet)
     spans: Counter = field(default_factory=Counter)
     tally: AnnotatorTally = field(default_factory=AnnotatorTally)
     several: list[Task] = field(default_factory=list)  # tasks with more than one annotation, for agreement
@@ -226,6 +220,29 @@ class Part:
     tokens_cut: int = 0
     notes: list[str] = field(default_factory=list)
     problems: Problems = field(default_factory=Problems)
+
+    def add_tallies(self, other: Tallies) -> None:
+        """``other``'s tallies added to these: counts summed, lists extended, maps updated (a later part wins)."""
+        self.spans += other.spans
+        self.tally.merge(other.tally)
+        self.several += other.several
+        self.claims.update(other.claims)
+        self.topics.update(other.topics)
+        self.tokens_cut += other.tokens_cut
+        self.notes += other.notes
+        self.problems += other.problems
+
+
+@dataclass
+class Part(Tallies):
+    """What one part of the export gave: where its rows were spilled, its tallies, its problems."""
+
+    start: int
+    end: int
+    runs: dict[Where, dict[str, Run]] = field(default_factory=dict)
+    keys: list[tuple[object, object, str]] = field(default_factory=list)  # (task id, document, where) of each task
+    tasked: list[str] = field(default_factory=list)  # the documents of its valid tasks
+    docs: list[str] = field(default_factory=list)  # those published (the others have no gold annotation yet)
 
 
 def rows_of_part(job: Job, start: int, end: int) -> Part:
@@ -281,34 +298,19 @@ def rows_of_gold(job: Job, part: Part, golds: Iterable[DocGold]) -> Part:
 
 
 @dataclass
-class Summary:
+class Summary(Tallies):
     """The parts merged in export order, with the check that spans parts (duplicate tasks)."""
 
     keys: TaskKeys = field(default_factory=TaskKeys)
     docs: set[str] = field(default_factory=set)  # those with a task
     documents: int = 0  # published
-    spans: Counter = field(default_factory=Counter)
-    tally: AnnotatorTally = field(default_factory=AnnotatorTally)
-    several: list[Task] = field(default_factory=list)
-    claims: dict[tuple[str, str], Span] = field(default_factory=dict)
-    topics: dict[tuple[str, str], str | None] = field(default_factory=dict)
-    tokens_cut: int = 0
-    notes: list[str] = field(default_factory=list)
-    problems: Problems = field(default_factory=Problems)
 
     def add(self, part: Part) -> None:
         for task_id, doc_id, here in part.keys:
             self.problems.extend(self.keys.check(task_id, doc_id, here))
         self.docs.update(part.tasked)
         self.documents += len(part.docs)
-        self.spans += part.spans
-        self.tally.merge(part.tally)
-        self.several += part.several
-        self.claims.update(part.claims)
-        self.topics.update(part.topics)
-        self.tokens_cut += part.tokens_cut
-        self.notes += part.notes
-        self.problems += part.problems
+        self.add_tallies(part)
 
 
 def checked_pairs(
