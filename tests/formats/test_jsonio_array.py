@@ -77,7 +77,7 @@ def test_an_array_file_reads_back_each_run_of_elements(tmp_path_factory, items, 
     path = write(tmp_path_factory.mktemp("j"), json.dumps(items, ensure_ascii=False, indent=1))
     found = array_file(path)
     cut = min(cut, len(found))
-    back = found.read(0, cut) + found.read(cut, len(found))
+    back = [*found.elements(0, cut), *found.elements(cut, len(found))]
     assert [json.loads(e) for e in back] == items
     assert list(found.tasks(cut)) == items[cut:]
 

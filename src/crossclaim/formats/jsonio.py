@@ -204,14 +204,12 @@ RUN = 64  # elements read from the file at a time (a build's part is one run)
 
 @dataclass(frozen=True)
 class ArrayFile:
-    """The elements of a JSON array file, a Label Studio export's tasks: found once (``array_file``),
-    then read back from the file a run at a time. The one way an export file is read.
+    """The elements of a JSON array file (an export's tasks), found once (``array_file``), read back a run
+    at a time: the one way an export file is read.
 
-    It holds where the elements are, not their bytes nor a memory map of the file: a build keeps the
-    places of tens of thousands of tasks and each part reads its run in one call, and the pages read are
-    let go of at once (``scale.drop_cached``), so the page cache charged to the reader stays small
-    whatever the size of the export. ``elements`` gives them undecoded (for a caller that looks for a
-    mark before it parses), ``tasks`` parsed, each under this module's bounds.
+    It holds their places, not their bytes nor a memory map: a build keeps those of tens of thousands of
+    tasks and each part reads its run in one call; the pages read are let go of at once
+    (``scale.drop_cached``), so the page cache charged to the reader stays small whatever the export's size.
     """
 
     path: Path
@@ -221,21 +219,17 @@ class ArrayFile:
     def __len__(self) -> int:
         return len(self.bounds)
 
-    def read(self, start: int, end: int) -> list[bytes]:
-        """Elements ``start`` to ``end`` (exclusive), undecoded, in one read of the file."""
-        if start >= end:
-            return []
-        first, last = self.bounds[start][0], sum(self.bounds[end - 1])
-        with self.path.open("rb") as fh:
-            data = os.pread(fh.fileno(), last - first, first)
-            drop_cached(fh.fileno(), first, last - first)
-        return [data[at - first : at - first + n] for at, n in self.bounds[start:end]]
-
     def elements(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        """Elements ``start`` to ``end`` (default: to the last), undecoded, read ``RUN`` at a time."""
+        """Elements ``start`` to ``end`` (default: to the last), undecoded (a caller may look for a mark
+        before it parses), read ``RUN`` at a time, each run in one read of the file."""
         end = len(self) if end is None else end
         for at in range(start, end, RUN):
-            yield from self.read(at, min(at + RUN, end))
+            run = self.bounds[at : min(at + RUN, end)]
+            first, last = run[0][0], sum(run[-1])
+            with self.path.open("rb") as fh:
+                data = os.pread(fh.fileno(), last - first, first)
+                drop_cached(fh.fileno(), first, last - first)
+            yield from (data[offset - first : offset - first + n] for offset, n in run)
 
     def tasks(self, start: int = 0, end: int | None = None) -> Iterator[object]:
         """Elements ``start`` to ``end`` (default: to the last), each parsed (``parse``)."""
