@@ -96,3 +96,17 @@ def test_elements_are_read_a_run_at_a_time_and_numbered_from_the_array(tmp_path_
     if start < len(found):
         with pytest.raises(InputError, match=f"^export.json: element #{start}: not valid JSON"):
             found.parse(b"[1,", start)
+
+
+def test_a_file_put_in_place_of_the_one_scanned_is_refused(tmp_path: Path) -> None:
+    # the places found belong to the file scanned; another file at its path (a command's swap) is not read
+    path = write(tmp_path, "[1, 2]")
+    found = array_file(path, "export.json")
+    (tmp_path / "new.json").write_text("[3, 4]")
+    (tmp_path / "new.json").replace(path)
+    with pytest.raises(InputError, match="^export.json: was replaced while it was read"):
+        list(found.tasks())
+    tasks = array_file(path).tasks()
+    assert next(tasks) == 3
+    path.unlink()  # the file being read is held open: its tasks are the ones scanned
+    assert list(tasks) == [4]

@@ -215,6 +215,7 @@ class ArrayFile:
     path: Path
     where: str  # the file as messages name it
     bounds: tuple[tuple[int, int], ...]  # (byte offset, length) of each element
+    identity: tuple[int, int, int]  # (device, inode, size) of the file scanned: a file put in its place is refused
 
     def __len__(self) -> int:
         return len(self.bounds)
@@ -223,13 +224,15 @@ class ArrayFile:
         """Elements ``start`` to ``end`` (default: to the last), undecoded (a caller may look for a mark
         before it parses), read ``RUN`` at a time, each run in one read of the file."""
         end = len(self) if end is None else end
-        for at in range(start, end, RUN):
-            run = self.bounds[at : min(at + RUN, end)]
-            first, last = run[0][0], sum(run[-1])
-            with self.path.open("rb") as fh:
+        with _opened(self.path, self.where) as fh:  # held to the last: the file read is the one scanned
+            if _identity(fh) != self.identity:
+                raise InputError(self.where, "was replaced while it was read (by another command?): run it again")
+            for at in range(start, end, RUN):
+                run = self.bounds[at : min(at + RUN, end)]
+                first, last = run[0][0], sum(run[-1])
                 data = os.pread(fh.fileno(), last - first, first)
                 drop_cached(fh.fileno(), first, last - first)
-            yield from (data[offset - first : offset - first + n] for offset, n in run)
+                yield from (data[offset - first : offset - first + n] for offset, n in run)
 
     def tasks(self, start: int = 0, end: int | None = None) -> Iterator[object]:
         """Elements ``start`` to ``end`` (default: to the last), each parsed (``parse``)."""
@@ -260,6 +263,7 @@ def array_file(path: Path, where: str | None = None) -> ArrayFile:
     where = where or str(path)
     try:
         with path.open("rb") as fh:
+            identity = _identity(fh)
             head = fh.read(4096)
             _check_start(head.decode("utf-8", "replace"), where)
             if (wide := _wide_encoding(head)) is not None:
@@ -282,9 +286,21 @@ def array_file(path: Path, where: str | None = None) -> ArrayFile:
     finally:
         del elements
     mapped.close()
-    with path.open("rb") as fh:
+    with _opened(path, where) as fh:
         drop_cached(fh.fileno(), 0, 0)  # msgspec read every page once: none is needed before it is read back
-    return ArrayFile(path, where, bounds)
+    return ArrayFile(path, where, bounds, identity)
+
+
+def _opened(path: Path, where: str) -> BinaryIO:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise InputError(where, f"cannot read: {exc.strerror or exc}") from None
+
+
+def _identity(fh: BinaryIO) -> tuple[int, int, int]:
+    found = os.fstat(fh.fileno())
+    return found.st_dev, found.st_ino, found.st_size
 
 
 def iter_array(path: Path, where: str | None = None) -> Iterator[object]:
