@@ -129,3 +129,35 @@ def test_every_unhedged_claim_is_compared(gold):
     assert len(unhedged) >= 20
     lonely = [f"{d}:{c}" for d, c in unhedged if (d, c) not in paired]
     assert not lonely
+
+
+# What each blind pass's edition of the guidelines quotes of the gold (DATASHEET.md and ADJUDICATION.md
+# state it): a text counts as quoted when it stands inside one of the edition's double-quoted examples.
+QUOTED_CLAIMS = {  # the gold claims the claim and pair editions still quote, as examples of other rules
+    "worries that China’s EV sector is about to sink into another price war",
+    "an expected launch in July",
+    "Xiaomi’s EV Division Set for Profits in 2023",
+}
+
+
+def quoted_gold(edition: str, gold: Gold, docs: tuple[str, ...], layer: str) -> tuple[set[str], set[str]]:
+    """(the distinct gold texts of ``layer`` in ``docs`` quoted by the edition, all those texts)."""
+    texts = {s.text for d in docs for s in gold.gold[d].spans if s.layer == layer}
+    examples = re.findall(r'"([^"]+)"', edition)
+    return {t for t in texts if any(t in example for example in examples)}, texts
+
+
+def test_the_blind_editions_quote_of_the_gold_what_the_datasheet_says(gold: Gold) -> None:
+    editions = {p.parent.name: p.read_text(encoding="utf-8") for p in (REPO / "annotations" / "passes").glob("*/*")}
+    assert set(editions) == {"blind-1.2", "blind-1.2-efh", "blind-1.2-pairs"}
+    for name in ("blind-1.2", "blind-1.2-pairs"):
+        quoted, _ = quoted_gold(editions[name], gold, tuple(gold.gold), "claims")
+        assert quoted == QUOTED_CLAIMS, name
+        counts = [tuple(map(len, quoted_gold(editions[name], gold, ("doc-000", "doc-002"), layer))) for layer in
+                  ("entities", "figures", "hedges")]  # fmt: skip
+        assert counts == [(20, 20), (17, 17), (12, 14)], name  # every entity and figure text
+    efh = editions["blind-1.2-efh"]
+    assert quoted_gold(efh, gold, tuple(gold.gold), "claims")[0] == set()
+    assert quoted_gold(efh, gold, ("doc-000", "doc-002"), "entities")[0] == set()
+    figures = quoted_gold(efh, gold, ("doc-000", "doc-002"), "figures")[0]
+    assert figures == {"this year", "weeks", "years"}  # words of its invented examples ("earlier this year")
