@@ -168,9 +168,12 @@ class Annotator:
         el.click()
 
     def click_css(self, css: str) -> None:
-        for attempt in range(3):  # the editor re-renders shortly after loading: retry a stale node
+        self._click_located((By.CSS_SELECTOR, css))
+
+    def _click_located(self, locator: tuple[str, str]) -> None:
+        for attempt in range(3):  # the editor re-renders shortly after loading: a stale node is found again
             try:
-                self.click(self.wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, css))))
+                self.click(self.wait.until(EC.element_to_be_clickable(locator)))
                 return
             except StaleElementReferenceException:
                 if attempt == 2:
@@ -236,13 +239,7 @@ class Annotator:
         self.wait.until(lambda d: [x for x in self.annotations() if x["selected"] and x["pk"] is None])
 
     def click_xpath(self, xpath: str) -> None:
-        for attempt in range(3):  # re-rendered nodes go stale: found again
-            try:
-                self.click(self.wait.until(EC.element_to_be_clickable((By.XPATH, xpath))))
-                return
-            except StaleElementReferenceException:
-                if attempt == 2:
-                    raise
+        self._click_located((By.XPATH, xpath))
 
     def deselect(self) -> None:
         """Escape until no region is selected (a label picked now would be added to the selected region)."""

@@ -124,18 +124,18 @@ def stage(
     replaced yet."""
     annotations = root / "annotations"
     exports = exports or annotations / SPAN_EXPORT
-    validated = isinstance(exports, Validated)
-    if isinstance(exports, Validated):
-        notes, pair_tasks, pairs = exports.notes, exports.pair_tasks, exports.pairs
+    validated = exports if isinstance(exports, Validated) else None
+    if validated is not None:
+        notes, pair_tasks, pairs = validated.notes, validated.pair_tasks, validated.pairs
     else:
         notes = []
         pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes)
     with tempfile.TemporaryDirectory(prefix="spill-", dir=out.stage) as scratch:
-        spans = None if isinstance(exports, Validated) else exports
+        spans = None if validated is not None else exports
         job = Job.of(annotations, spans, gold_annotator, pair_tasks, pairs, Path(scratch))
         summary, sink = Summary(), Sink()
-        if isinstance(exports, Validated):
-            parts = validated_parts(job, exports.golds)
+        if validated is not None:
+            parts = validated_parts(job, validated.golds)
         else:
             parts = in_order(rows_of_part, job, len(job.export), PART, worker_count(workers))
         for part in parts:
@@ -146,7 +146,7 @@ def stage(
         left = [d for d in job.docs if d.id not in summary.docs]
         summary.notes += [unannotated(d, None, job.where) for d in left]
         _tick(progress, len(left))
-        if not validated:
+        if validated is None:  # a command's stream checked its pairs against the gold claims already
             pair_tasks, pairs = checked_pairs(job, pair_tasks, pairs, summary, out if drop_stale_pairs else None)
         staging = out.dir(DATASET)
         published = Published(tokens_cut=summary.tokens_cut)
