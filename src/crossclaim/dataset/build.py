@@ -45,7 +45,7 @@ from crossclaim.dataset.gold import (
 from crossclaim.dataset.pairset import declarations
 from crossclaim.dataset.published import Published, Run, Sink, Where, spill, write_table
 from crossclaim.dataset.splits import contradictory_claims
-from crossclaim.dataset.tables import CorpusContext, TableBuilder, pair_tables
+from crossclaim.dataset.tables import TableBuilder, pair_tables
 from crossclaim.errors import InputError, Problems
 from crossclaim.files import Staged, transaction
 from crossclaim.formats.jsonio import ArrayFile, array_file, read_json
@@ -153,7 +153,7 @@ def stage(
         with system_arrow_pool():
             sink.write(staging, [d.id for d in job.docs], published)
         release_memory()
-        for split, table in pair_tables(pairs, summary.claims, job.corpus.split_of).items():
+        for split, table in pair_tables(pairs, summary.claims, job.split_of).items():
             write_table(staging, "claim_pairs", split, table, published)
     team = load_team(annotations)  # its adjudicators are not compared
     agreement = agreement_md(summary.several, pair_annotations(pair_tasks), annotators=summary.tally.table(), team=team)
@@ -177,7 +177,8 @@ class Job:
     export: ArrayFile | tuple  # where the span export's tasks are (``array_file``)
     docs: list[Document]
     by_id: dict[str, Document]
-    corpus: CorpusContext
+    split_of: dict[str, str]
+    contradictory: dict[str, set[str]]  # the claims flagged, per document (``contradictory_claims``)
     claim_keys: set[tuple[str, str]]  # the claims pairs name: only those are kept whole for the pairs
     gold: GoldPolicy  # how each task's gold is chosen where the export records none
     where: str  # the span export as messages name it (the committed file, also when a staged one is read)
@@ -200,12 +201,12 @@ class Job:
         # a pair naming a document the manifest lacks is reported after the span export (whose task for
         # that document says so first, the real cause); until then it has no split and flags no claim
         known = [p for p in pairs if p.a_doc in split_of and p.b_doc in split_of]
-        corpus = CorpusContext.of(docs, contradictory_claims(known, split_of))
+        flagged = contradictory_claims(known, split_of)
         export = array_file(spans, where) if spans is not None and spans.exists() else ()
         by_id = {d.id: d for d in docs}
         pair_where = str(annotations / PAIR_EXPORT)
         policy = gold_policy(annotations, gold_annotator)
-        return cls(export, docs, by_id, corpus, named_claims(pair_tasks), policy, where, pair_where, scratch)
+        return cls(export, docs, by_id, split_of, flagged, named_claims(pair_tasks), policy, where, pair_where, scratch)
 
 
 @dataclass(kw_only=True)
@@ -275,7 +276,7 @@ def validated_parts(job: Job, golds: Iterator[DocGold]) -> Iterator[Part]:
 
 def rows_of_gold(job: Job, part: Part, golds: Iterable[DocGold]) -> Part:
     """``part`` with the rows of each task's gold built and spilled, its tallies, notes and problems."""
-    builder = TableBuilder(job.corpus, job.claim_keys)
+    builder = TableBuilder(job.split_of, job.contradictory, job.claim_keys)
     try:
         for g in golds:
             part.tasked.append(g.doc.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -33,18 +33,22 @@ from crossclaim.text import Joined, sentence_bounds
 # features
 
 
-_FEATURES = {"text": Value("string"), "bool": Value("bool"), "choice": Value("string"), "refs": List(Value("string"))}
+STRING = Value("string")
+_FEATURES = {"text": STRING, "bool": Value("bool"), "choice": STRING, "refs": List(STRING)}
+# the manifest's fields a document row starts with, in column order (the split is the file; the furniture
+# is a column of its own), and their types where not a string
+_MANIFEST = [f.name for f in fields(Document) if f.name not in ("split", "furniture")]
+_MANIFEST_TYPES = {"slice_start": Value("int32"), "slice_end": Value("int32"), "authors": List(STRING)}
+# page furniture: one column of the documents config, from the manifest (kinds from ``scheme.FURNITURE``)
+FURNITURE_FEATURE = List(
+    {"start": Value("int32"), "end": Value("int32"), "kind": ClassLabel(names=list(FURNITURE)), "text": STRING}
+)
 
 
 def _span_struct(layer: str) -> dict:
     """A span's HF struct: offsets, text, label, then the layer's attributes in declaration order."""
-    struct = {
-        "id": Value("string"),
-        "start": Value("int32"),
-        "end": Value("int32"),
-        "text": Value("string"),
-        "label": ClassLabel(names=LAYERS[layer].label_names),
-    }
+    struct = {"id": STRING, "start": Value("int32"), "end": Value("int32"), "text": STRING}
+    struct["label"] = ClassLabel(names=LAYERS[layer].label_names)
     return struct | {a.name: _FEATURES[a.kind] for a in attributes_of(layer)}
 
 
@@ -52,49 +56,25 @@ def features(config: str) -> Features:
     """Hugging Face features of each config, derived from the schema."""
     if config == "documents":
         return Features(
-            {
-                "id": Value("string"),
-                "source_file": Value("string"),
-                "sha256": Value("string"),
-                "slice_start": Value("int32"),
-                "slice_end": Value("int32"),
-                "publisher": Value("string"),
-                "headline": Value("string"),
-                "authors": List(Value("string")),
-                "publication_date": Value("string"),
-                "date_source": Value("string"),
-                "text": Value("string"),
-                "annotator": Value("string"),
-                "lead_time": Value("float64"),
-                "task_meta": Value("string"),
-                **{name: List(_span_struct(name)) for name in LAYERS},
-                "furniture": FURNITURE_FEATURE,
-            }
+            {name: _MANIFEST_TYPES.get(name, STRING) for name in _MANIFEST}
+            | {"annotator": STRING, "lead_time": Value("float64"), "task_meta": STRING}
+            | {name: List(_span_struct(name)) for name in LAYERS}
+            | {"furniture": FURNITURE_FEATURE}
         )
     if config == "tokens":
         return Features(
             {
-                "document_id": Value("string"),
+                "document_id": STRING,
                 "sentence_index": Value("int32"),
-                "tokens": List(Value("string")),
+                "tokens": List(STRING),
                 "token_offsets": List(List(Value("int32"), length=2)),
                 **{t.name: List(ClassLabel(names=TAG_NAMES[t.name])) for t in TAG_LAYERS},
             }
         )
     if config == "claim_pairs":
-        claim = {"document_id": Value("string"), "claim_id": Value("string"), "text": Value("string")}
-        return Features(
-            {
-                "id": Value("string"),
-                "a_topic": Value("string"),
-                "b_topic": Value("string"),
-                "claim_a": claim,
-                "claim_b": claim,
-                "label": ClassLabel(names=list(PAIR_LABELS)),
-                "rationale": Value("string"),
-                "annotator": Value("string"),
-            }
-        )
+        claim = {"document_id": STRING, "claim_id": STRING, "text": STRING}
+        pair = {"id": STRING, "a_topic": STRING, "b_topic": STRING, "claim_a": claim, "claim_b": claim}
+        return Features(pair | {"label": ClassLabel(names=list(PAIR_LABELS)), "rationale": STRING, "annotator": STRING})
     raise ValueError(config)
 
 
@@ -107,49 +87,21 @@ def arrow_schema(config: str) -> pa.Schema:
 ROW_DOCUMENT = {"documents": "id", "tokens": "document_id"}  # the column naming a row's document
 
 # ---------------------------------------------------------------------------------------------
-# page furniture: one column of the documents config, from the manifest (kinds from ``scheme.FURNITURE``)
-
-FURNITURE_FEATURE = List(
-    {
-        "start": Value("int32"),
-        "end": Value("int32"),
-        "kind": ClassLabel(names=list(FURNITURE)),
-        "text": Value("string"),
-    }
-)
-
-
-def furniture_rows(doc: Document) -> list[dict]:
-    """The furniture ranges the manifest declares in ``doc``, as the column holds them (kind as its class id)."""
-    kinds = list(FURNITURE)
-    return [
-        {"start": f.start, "end": f.end, "kind": kinds.index(f.kind), "text": doc.text[f.start : f.end]}
-        for f in doc.furniture
-    ]
-
-
-# ---------------------------------------------------------------------------------------------
 # rows (pure)
 
 
 def document_fields(doc: Document, ann: Annotation | None, task: Task | None) -> dict:
-    """A document's row but its spans: the manifest's metadata, the text, and the gold annotation's."""
-    return {
-        "id": doc.id,
-        "source_file": doc.source_file,
-        "sha256": doc.sha256,
-        "slice_start": doc.slice_start,
-        "slice_end": doc.slice_end,
-        "publisher": doc.publisher,
-        "headline": doc.headline,
-        "authors": list(doc.authors),
-        "publication_date": doc.publication_date,
-        "date_source": doc.date_source,
-        "text": doc.text,
+    """A document's row but its spans: the manifest's metadata, the text, and the gold annotation's;
+    the furniture ranges with their kind as its class id."""
+    kinds = list(FURNITURE)
+    return {name: getattr(doc, name) for name in _MANIFEST} | {
         "annotator": ann.annotator if ann else None,
         "lead_time": ann.lead_time if ann else None,
         "task_meta": json.dumps(task.meta, sort_keys=True, ensure_ascii=False) if task and task.meta else None,
-        "furniture": furniture_rows(doc),
+        "furniture": [
+            {"start": f.start, "end": f.end, "kind": kinds.index(f.kind), "text": doc.text[f.start : f.end]}
+            for f in doc.furniture
+        ],
     }
 
 
@@ -198,13 +150,8 @@ class DocumentColumns:
 
     def _span_columns(self, layer: str) -> dict[str, list]:
         spans, labels = self.spans[layer], {name: n for n, name in enumerate(LAYERS[layer].label_names)}
-        columns: dict[str, list] = {
-            "id": [s.id for s in spans],
-            "start": [s.start for s in spans],
-            "end": [s.end for s in spans],
-            "text": [s.text for s in spans],
-            "label": [labels[s.label] for s in spans],
-        }
+        columns = {name: [getattr(s, name) for s in spans] for name in ("id", "start", "end", "text")}
+        columns["label"] = [labels[s.label] for s in spans]
         for a in attributes_of(layer):
             if a.derived:
                 columns[a.name] = [s.id in flags for s, flags in zip(spans, self.flags[layer])]
@@ -346,35 +293,6 @@ def batch_schema(config: str) -> pa.Schema:
     )
 
 
-def pair_row(p: Pair, claims: dict[tuple[str, str], Span]) -> dict:
-    def side(doc: str, cid: str) -> dict:
-        return {"document_id": doc, "claim_id": cid, "text": claims[(doc, cid)].text}
-
-    return {
-        "id": p.id,
-        "a_topic": claims[(p.a_doc, p.a_claim)].topic,
-        "b_topic": claims[(p.b_doc, p.b_claim)].topic,
-        "claim_a": side(p.a_doc, p.a_claim),
-        "claim_b": side(p.b_doc, p.b_claim),
-        "label": PAIR_LABELS.index(p.label),
-        "rationale": p.rationale,
-        "annotator": p.annotator,
-    }
-
-
-@dataclass(frozen=True)
-class CorpusContext:
-    """What every document's rows depend on beyond the document itself."""
-
-    order: dict[str, int]  # manifest position
-    split_of: dict[str, str]
-    contradictory: dict[str, set[str]]
-
-    @classmethod
-    def of(cls, docs: list[Document], contradictory: dict[str, set[str]]) -> CorpusContext:
-        return cls({d.id: n for n, d in enumerate(docs)}, {d.id: d.split for d in docs}, contradictory)
-
-
 @dataclass
 class TablePart:
     """Rows of some documents (built in a worker process), to be spilled as they come (``published``)."""
@@ -386,29 +304,30 @@ class TablePart:
 
 
 class TableBuilder:
-    """The three configs, filled one document at a time in bounded memory.
+    """The documents and tokens configs, filled one document at a time in bounded memory.
 
     Rows are kept as arrow record batches (flushed every ``BATCH`` documents), never as Python
     objects for the whole corpus; the sink (``published``) puts each split's rows in manifest order.
+    ``contradictory``: the flagged claims of each document; ``claim_keys``: the claims to keep whole
+    (those pairs name; None: all of them).
     """
 
     BATCH = 256
 
-    def __init__(self, corpus: CorpusContext, claim_keys: set[tuple[str, str]] | None = None) -> None:
-        self.corpus = corpus
-        self.claim_keys = claim_keys  # the claims to keep whole (those pairs name); None: all of them
+    def __init__(
+        self, split_of: dict[str, str], contradictory: dict[str, set[str]], claim_keys: set | None = None
+    ) -> None:
+        self.split_of, self.contradictory, self.claim_keys = split_of, contradictory, claim_keys
         self.rows = {s: DocumentColumns() for s in SPLITS}
         self.tokens = {s: TokenColumns() for s in SPLITS}
         self.part = TablePart({c: {s: [] for s in SPLITS} for c in CONFIGS}, {}, 0, {})
-        self.documents = 0
 
     def add(self, g: DocGold) -> None:
-        d, spans, part = g.doc, g.spans, self.part
-        self.documents += 1
-        flags = self.corpus.contradictory.get(d.id, set())
-        self.rows[d.split].add(d, g.annotation, g.task, flags, self.corpus.split_of)
-        self.tokens[d.split].add(d.id, d.text, spans, flags)
-        kept_claims(g, self.claim_keys, part.claims, part.topics)
+        d = g.doc
+        flags = self.contradictory.get(d.id, set())
+        self.rows[d.split].add(d, g.annotation, g.task, flags, self.split_of)
+        self.tokens[d.split].add(d.id, d.text, g.spans, flags)
+        kept_claims(g, self.claim_keys, self.part.claims, self.part.topics)
         if len(self.rows[d.split]) >= self.BATCH:
             self._flush(d.split)
 
@@ -436,6 +355,18 @@ def pair_tables(
     """The claim_pairs config, per split (a pair goes to the later split of its two documents)."""
     rows: dict[str, list[dict]] = {s: [] for s in SPLITS}
     for p in pairs:
-        rows[pair_split(p, split_of)].append(pair_row(p, claims))
+        a, b = claims[(p.a_doc, p.a_claim)], claims[(p.b_doc, p.b_claim)]
+        rows[pair_split(p, split_of)].append(
+            {
+                "id": p.id,
+                "a_topic": a.topic,
+                "b_topic": b.topic,
+                "claim_a": {"document_id": p.a_doc, "claim_id": p.a_claim, "text": a.text},
+                "claim_b": {"document_id": p.b_doc, "claim_id": p.b_claim, "text": b.text},
+                "label": PAIR_LABELS.index(p.label),
+                "rationale": p.rationale,
+                "annotator": p.annotator,
+            }
+        )
     schema = arrow_schema("claim_pairs")
     return {s: pa.Table.from_pylist(r, schema=schema) for s, r in rows.items()}
