@@ -1,11 +1,9 @@
 """The validated gold: manifest documents, Label Studio exports, the gold annotation of each task.
 
-The rules of reading annotations/ live here and in ``formats``: ``read_pairs`` (the claim-pair
-export), ``gold_of_tasks`` (the span tasks, validated by ``parse_span_tasks``, each with its gold
-annotation) and ``pair_problems`` (pairs against the gold claims). ``load_gold`` applies them to the
-whole of annotations/ at once (scoring, the leaderboard, push); a build applies the same functions a
-part of the span export at a time (``dataset.build``). Each raises InputError naming file, task and
-region on bad input.
+The rules of reading annotations/ live here and in ``formats``: ``read_pairs`` (the claim-pair export),
+``gold_of_tasks`` (each valid span task with its gold annotation) and ``pair_problems`` (pairs against the
+gold claims). ``GoldStream`` applies them a document at a time, ``load_gold`` to the whole of annotations/,
+a build to a part of the span export at a time (``dataset.build``); bad input raises InputError.
 """
 
 from __future__ import annotations
@@ -135,19 +133,16 @@ def in_furniture(doc: Document, annotation: Annotation, here: str) -> list[tuple
     """A problem for every gold span that shares a character with page furniture the manifest declares:
     furniture is not annotated (and a predicted span touching it is not scored, so such a gold span could
     never be found)."""
-    out = []
-    for s in annotation.spans:
-        f = doc.furniture_at(s.start, s.end)
-        if f is not None:
-            out.append(
-                (
-                    f"{here}, annotation by {annotation.annotator}, region {s.id}",
-                    f"{LAYERS[s.layer].noun} {shown(s.text, 40)} at {s.start}:{s.end} is in page furniture "
-                    f"({f.kind} {f.start}:{f.end}, annotations/manifest.json): furniture is never annotated; "
-                    "delete the region in Label Studio",
-                )
-            )
-    return out
+    return [
+        (
+            f"{here}, annotation by {annotation.annotator}, region {s.id}",
+            f"{LAYERS[s.layer].noun} {shown(s.text, 40)} at {s.start}:{s.end} is in page furniture "
+            f"({f.kind} {f.start}:{f.end}, annotations/manifest.json): furniture is never annotated; "
+            "delete the region in Label Studio",
+        )
+        for s in annotation.spans
+        if (f := doc.furniture_at(s.start, s.end)) is not None
+    ]
 
 
 def read_pairs(
@@ -212,18 +207,15 @@ def stale_of(tasks: list[PairTask], topics: Topics, declared: Declarations) -> l
 class GoldStream:
     """annotations/ read one document at a time, validated in full by the time the iteration ends.
 
-    The manifest and the claim-pair export are read first (``docs``, ``pair_tasks``, ``pairs``);
-    iterating yields every document with its validated gold, then checks the
-    pairs against the gold claims. Every problem is raised at the end, so a caller that writes
-    nothing before the iteration is over writes nothing of bad input, and holds one task at a time.
-    ``spans_data`` / ``pairs_data`` stand in for the export files (any iterable of tasks for the
-    spans); ``source`` names where they came from in messages. ``pair_set=False`` leaves out the
-    check that every pair task is a pair of the pair set (exports made under an older release's rules);
-    ``furniture=False`` the check that no gold span is in declared page furniture.
-
-    After the iteration, ``claims`` holds the gold claims the pair tasks name and those with a
-    ``compare_with`` (``all_claims``: every one), ``topics`` every gold claim's topic: all of them
-    whole would outweigh the rest of a large corpus.
+    The manifest and the claim-pair export are read first (``docs``, ``pair_tasks``, ``pairs``); iterating
+    yields every document with its validated gold, then checks the pairs against the gold claims. Every
+    problem is raised at the end, so a caller that writes nothing before then writes nothing of bad input.
+    ``spans_data`` / ``pairs_data`` stand in for the export files (any iterable of tasks for the spans),
+    ``source`` names them in messages. ``pair_set=False`` leaves out the check that every pair task is in
+    the pair set (exports made under an older release's rules), ``furniture=False`` the check that no gold
+    span is in page furniture. After the iteration ``claims`` holds the gold claims the pair tasks name or
+    with a ``compare_with`` (``all_claims``: every one; all whole would outweigh a large corpus), ``topics``
+    every gold claim's topic.
     """
 
     def __init__(
@@ -237,41 +229,42 @@ class GoldStream:
         all_claims: bool = False,
         furniture: bool = True,
     ) -> None:
-        self.annotations = annotations
-        self.gold_annotator = gold_annotator
+        self.annotations, self.gold_annotator, self.spans_data = annotations, gold_annotator, spans_data
+        self.pair_set, self.all_claims, self.furniture = pair_set, all_claims, furniture
+        # where the exports are, as messages name them
+        self.span_where = (
+            f"{source} span export" if source and spans_data is not None else str(annotations / SPAN_EXPORT)
+        )
+        self.pair_where = (
+            f"{source} claim-pair export" if source and pairs_data is not None else str(annotations / PAIR_EXPORT)
+        )
         self.docs = load_manifest(annotations)
         self.notes: list[str] = []
-        self.spans_data = spans_data
-        self.span_where = f"{source} span export" if source and spans_data is not None else None
-        self.pair_where = f"{source} claim-pair export" if source and pairs_data is not None else None
-        self.pair_set, self.all_claims, self.furniture = pair_set, all_claims, furniture
         self.pair_tasks, self.pairs = read_pairs(annotations, gold_annotator, self.notes, pairs_data, self.pair_where)
         self.claims: dict[tuple[str, str], Span] = {}
-        self.topics: dict[tuple[str, str], str | None] = {}
         self.spans_valid = False  # the span export read to its end without a problem (pairs are checked after)
 
     def __iter__(self) -> Iterator[DocGold]:
         """Every document with its validated gold, one task at a time as the span export is read: in
         export order, then those without a task in manifest order."""
         named = None if self.all_claims else named_claims(self.pair_tasks)
-        self.claims, self.topics, self.spans_valid = {}, {}, False
+        self.claims, topics, self.spans_valid = {}, {}, False
         path = self.annotations / SPAN_EXPORT
-        span_where = self.span_where or str(path)
         by_id = {d.id: d for d in self.docs}
         data = self.spans_data if self.spans_data is not None else iter_array(path) if path.is_file() else ()
-        tasks = parse_span_tasks(data if isinstance(data, list | Iterator) else iter(data), span_where, by_id)
+        tasks = parse_span_tasks(data, self.span_where, by_id)
         policy = gold_policy(self.annotations, self.gold_annotator)
         seen: set[str] = set()
-        for g in gold_of_tasks(tasks, by_id, span_where, policy, self.notes, self.furniture):
+        for g in gold_of_tasks(tasks, by_id, self.span_where, policy, self.notes, self.furniture):
             seen.add(g.doc.id)
-            kept_claims(g, named, self.claims, self.topics)
+            kept_claims(g, named, self.claims, topics)
             yield g
         yield from (DocGold(d, None, None) for d in self.docs if d.id not in seen)
         self.spans_valid = True
-        where = self.pair_where or str(self.annotations / PAIR_EXPORT)
-        InputError.collect(
-            pair_problems(self.pair_tasks, self.pairs, self.claims, self.topics, where, span_where, self.pair_set)
+        problems = pair_problems(
+            self.pair_tasks, self.pairs, self.claims, topics, self.pair_where, self.span_where, self.pair_set
         )
+        InputError.collect(problems)
 
 
 def kept_claims(
@@ -296,14 +289,8 @@ def load_gold(
     pair_set: bool = True,
     furniture: bool = True,
 ) -> Gold:
-    """Read and validate annotations/ whole; raise InputError naming file, task and region on bad input.
-
-    ``spans_data`` / ``pairs_data`` stand in for the export files (a pull validates what it
-    would write before writing it); ``source`` names where they came from in messages. ``pair_set=False``
-    skips the check that every pair task is in the pair set (comparing exports of different scheme
-    versions); ``furniture=False`` the check that no gold span is in declared page furniture. A build, push
-    or pull that need not hold every document at once streams instead (``GoldStream``).
-    """
+    """Read and validate annotations/ whole (``GoldStream``, whose arguments these are, holding every
+    document); raise InputError naming file, task and region on bad input."""
     stream = GoldStream(
         annotations, gold_annotator, spans_data, pairs_data, source, pair_set, all_claims=True, furniture=furniture
     )
