@@ -79,21 +79,11 @@ class Published:
             else:
                 labels = table.column("label").to_pylist()
                 self.pairs.update((PAIR_LABELS[label], split) for label in labels)
-                self.contradicts.setdefault(split, []).extend(
-                    _claims_of(table.filter(pc.equal(table.column("label"), PAIR_LABELS.index("CONTRADICTS"))))
+                contradicts = table.filter(pc.equal(table.column("label"), PAIR_LABELS.index("CONTRADICTS")))
+                self.contradicts.setdefault(split, []).extend(  # the two claims (document, claim id) of each
+                    tuple((p[side]["document_id"], p[side]["claim_id"]) for side in ("claim_a", "claim_b"))
+                    for p in contradicts.select(["claim_a", "claim_b"]).to_pylist()
                 )
-
-
-def _claims_of(pairs: pa.Table) -> list[tuple[tuple[str, str], tuple[str, str]]]:
-    """The two claims ``(document, claim id)`` of each row of the claim_pairs config."""
-    sides = [
-        zip(
-            pc.struct_field(pairs.column(side), "document_id").to_pylist(),
-            pc.struct_field(pairs.column(side), "claim_id").to_pylist(),
-        )
-        for side in ("claim_a", "claim_b")
-    ]
-    return list(zip(*sides))
 
 
 class RowGroups:
@@ -174,21 +164,13 @@ def spill(part: TablePart, scratch: Path, name: str) -> dict[Where, dict[str, Ru
                 for batch in batches:
                     writer.write_batch(batch)
             forget_pages(path)
-            runs[(config, split)] = {
-                doc: (path, n, start, length)
-                for n, batch in enumerate(batches)
-                for doc, start, length in _doc_runs(batch.column(ROW_DOCUMENT[config]).to_pylist())
-            }
+            runs[(config, split)] = {}
+            for n, batch in enumerate(batches):  # a document's rows are consecutive: one run each
+                docs = pc.run_end_encode(batch.column(ROW_DOCUMENT[config]))
+                ends = docs.run_ends.to_pylist()
+                for doc, start, end in zip(docs.values.to_pylist(), [0, *ends], ends):
+                    runs[(config, split)][doc] = (path, n, start, end - start)
     return runs
-
-
-def _doc_runs(keys: list[str]) -> Iterator[tuple[str, int, int]]:
-    """(document, first row, rows) of each run of a batch's rows (a document's rows are consecutive)."""
-    start = 0
-    for k in range(1, len(keys) + 1):
-        if k == len(keys) or keys[k] != keys[start]:
-            yield keys[start], start, k - start
-            start = k
 
 
 class Sink:
@@ -219,22 +201,14 @@ class Sink:
 
 def _in_order(runs: dict[str, Run], order: list[str]) -> Iterator[pa.Table]:
     """The rows of ``runs`` in ``order``: consecutive documents of one spilled batch as one slice."""
+    slices: list[list] = []  # [spill file, batch, first row, end row]
+    for path, batch, start, length in (runs[doc] for doc in order if doc in runs):
+        if slices and slices[-1][:2] == [path, batch] and slices[-1][3] == start:
+            slices[-1][3] += length
+        else:
+            slices.append([path, batch, start, start + length])
     readers: dict[Path, ipc.RecordBatchFileReader] = {}
-    at, start, end = None, 0, 0
-    for run in (runs[doc] for doc in order if doc in runs):
-        path, batch, offset, length = run
-        if (path, batch) == at and offset == end:
-            end += length
-            continue
-        if at is not None:
-            yield _rows(readers, at, start, end)
-        at, start, end = (path, batch), offset, offset + length
-    if at is not None:
-        yield _rows(readers, at, start, end)
-
-
-def _rows(readers: dict[Path, ipc.RecordBatchFileReader], at: tuple[Path, int], start: int, end: int) -> pa.Table:
-    path, batch = at
-    if path not in readers:
-        readers[path] = ipc.open_file(pa.memory_map(str(path)))
-    return pa.Table.from_batches([readers[path].get_batch(batch).slice(start, end - start)])
+    for path, batch, start, end in slices:
+        if path not in readers:
+            readers[path] = ipc.open_file(pa.memory_map(str(path)))
+        yield pa.Table.from_batches([readers[path].get_batch(batch).slice(start, end - start)])
