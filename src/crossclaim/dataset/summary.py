@@ -1,51 +1,17 @@
 """A human summary of the built dataset, read back through ``datasets.load_dataset``.
 
-Only the local ``dataset/`` is read: it is loaded by absolute path with the hub switched off, so a
-missing directory is an error here rather than a hub id to retry for half a minute.
+Only the local ``dataset/`` is read: it is loaded by absolute path once its card is found, so
+``datasets`` reads the directory (no request to the hub) and a missing one is an error here rather
+than a hub id to retry for half a minute.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 from crossclaim.dataset.card import CHANGELOG_FILE, release_of
 from crossclaim.errors import InputError
 from crossclaim.schema.scheme import CONFIGS, LAYERS
-
-_OFFLINE_ENV = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
-
-
-@contextlib.contextmanager
-def hub_offline() -> Iterator[None]:
-    """No request to the Hugging Face hub inside the block.
-
-    The libraries read the environment when first imported, so the flags already imported are set too,
-    and everything is restored afterwards.
-    """
-    saved_env = {k: os.environ.get(k) for k in _OFFLINE_ENV}
-    os.environ.update(dict.fromkeys(_OFFLINE_ENV, "1"))
-    flags = [
-        (sys.modules.get("huggingface_hub.constants"), "HF_HUB_OFFLINE"),
-        (sys.modules.get("datasets.config"), "HF_HUB_OFFLINE"),
-        (sys.modules.get("datasets.config"), "HF_DATASETS_OFFLINE"),
-    ]
-    saved = [(module, name, getattr(module, name)) for module, name in flags if hasattr(module, name)]
-    for module, name, _ in saved:
-        setattr(module, name, True)
-    try:
-        yield
-    finally:
-        for module, name, value in saved:
-            setattr(module, name, value)
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def summarize(dataset_dir: Path) -> str:
@@ -58,8 +24,7 @@ def summarize(dataset_dir: Path) -> str:
     quiet = datasets.utils.are_progress_bars_disabled()
     datasets.disable_progress_bars()  # the summary is the output, not the split generation bars
     try:
-        with hub_offline():
-            return "\n".join(_lines(dataset_dir))
+        return "\n".join(_lines(dataset_dir))
     finally:
         if not quiet:
             datasets.enable_progress_bars()
