@@ -39,10 +39,9 @@ from crossclaim.dataset.gold import (
     pair_annotations,
     pair_problems,
     read_pairs,
-    stale_of,
     unannotated,
 )
-from crossclaim.dataset.pairset import declarations
+from crossclaim.dataset.pairset import declarations, stale_pairs
 from crossclaim.dataset.published import Published, Run, Sink, Where, spill, write_table
 from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.dataset.tables import TableBuilder, pair_tables
@@ -325,7 +324,7 @@ def checked_pairs(
     where = job.pair_where
     if drop_into is not None:
         declared = declarations(summary.claims, job.where, summary.topics)
-        stale = {s.pair_id: s for s in stale_of(tasks, summary.topics, declared)}
+        stale = {s.pair_id: s for s in stale_pairs(tasks, summary.topics, declared.pairs)}
         if stale:
             labels = {p.id: p for p in pairs}
             for pid, s in stale.items():

@@ -15,8 +15,6 @@ from pathlib import Path
 
 from crossclaim.dataset.pairset import (
     STALE_ADVICE,
-    Declarations,
-    Stale,
     Topics,
     declarations,
     stale_pairs,
@@ -186,7 +184,7 @@ def pair_problems(
     gold = {p.id: p for p in pairs}
     stale = [
         (f"{where}: pair {s.pair_id} ({described_gold(gold.get(s.pair_id))})", f"not a pair any more: {s.why}")
-        for s in stale_of(tasks, topics, declared)
+        for s in stale_pairs(tasks, topics, declared.pairs)
     ]
     return out + stale + ([(where, STALE_ADVICE)] if stale else [])
 
@@ -194,14 +192,6 @@ def pair_problems(
 def described_gold(p: Pair | None) -> str:
     """A pair's gold label and annotator, in messages about the pair."""
     return f"gold {p.label} by {p.annotator}" if p else "no gold label"
-
-
-def stale_of(tasks: list[PairTask], topics: Topics, declared: Declarations) -> list[Stale]:
-    """The pair tasks whose pair is not in the pair set."""
-    sides = (
-        (t.data["pair_id"], (t.data["a_doc"], t.data["a_claim"]), (t.data["b_doc"], t.data["b_claim"])) for t in tasks
-    )
-    return stale_pairs(sides, topics, declared.pairs)
 
 
 class GoldStream:

@@ -31,12 +31,6 @@ def _ref(key: ClaimKey) -> str:
     return f"{key[0]}:{key[1]}"
 
 
-def declared_refs(claim: Span) -> list[str]:
-    """The claim ids a claim's ``compare_with`` names, as written (``DOC:CLAIM``), in order."""
-    value = claim.attrs.get("compare_with")
-    return value.split() if isinstance(value, str) else []
-
-
 Topics = Mapping[ClaimKey, "str | None"]  # every gold claim's topic: all a pair-set check needs of most claims
 
 
@@ -48,12 +42,6 @@ def by_topic(a: ClaimKey, b: ClaimKey, topics: Topics) -> bool:
     """The two claims are paired by their topic: same topic, not a catch-all, different documents."""
     ta, tb = topics[a], topics[b]
     return a[0] != b[0] and ta == tb and ta not in CATCH_ALL_TOPICS
-
-
-def self_pair_allowed(a: ClaimKey, b: ClaimKey, topics: Topics) -> bool:
-    """Two claims of one (non catch-all) topic in one document: a pair kept where the article contradicts itself."""
-    ta, tb = topics[a], topics[b]
-    return a[0] == b[0] and a != b and ta == tb and ta not in CATCH_ALL_TOPICS
 
 
 @dataclass(frozen=True)
@@ -75,9 +63,9 @@ def declarations(claims: Mapping[ClaimKey, Span], where: str, topics: Topics | N
     pairs: dict[str, tuple[ClaimKey, ClaimKey]] = {}
     problems: list[Problem] = []
     for key in sorted(claims):
-        refs = declared_refs(claims[key])
+        refs = claims[key].attrs.get("compare_with")  # ``DOC:CLAIM`` ids, as written
         here = f"{where}: doc {key[0]}, region {key[1]}, compare_with"
-        for ref in refs:
+        for ref in refs.split() if isinstance(refs, str) else ():
             doc, _, cid = ref.partition(":")  # the form is checked with the span (COMPARE_WITH_RULE)
             other = (doc, cid)
             if other not in topics:
@@ -106,19 +94,14 @@ def topic_pairs(topics: Topics) -> Iterator[tuple[ClaimKey, ClaimKey]]:
                 yield a, b
 
 
-def pairable(claims: Mapping[ClaimKey, Span], docs: Mapping[str, Document]) -> dict[ClaimKey, Span]:
-    """The claims that may enter the pair set: those outside the page furniture of their document (a claim
-    in furniture is refused at build; a push, which lets it through so it can be deleted, pairs it with none)."""
-    return {k: c for k, c in claims.items() if k[0] not in docs or docs[k[0]].furniture_at(c.start, c.end) is None}
-
-
 def wanted_pairs(
     claims: Mapping[ClaimKey, Span], where: str, docs: Mapping[str, Document] | None = None
 ) -> dict[str, tuple[ClaimKey, ClaimKey]]:
     """The pairs that need a task: every pair by topic and every declared pair, by pair id (sorted); with
-    ``docs``, no claim in page furniture (``pairable``)."""
+    ``docs``, no claim in page furniture (refused at build; a push, which lets it through so that it can be
+    deleted, pairs it with none)."""
     if docs is not None:
-        claims = pairable(claims, docs)
+        claims = {k: c for k, c in claims.items() if k[0] not in docs or not docs[k[0]].furniture_at(c.start, c.end)}
     out = {pair_id(*a, *b): (a, b) for a, b in topic_pairs(topics_of(claims))}
     out |= declarations(claims, where).pairs
     return dict(sorted(out.items()))
@@ -132,19 +115,19 @@ class Stale:
     why: str
 
 
-def stale_pairs(
-    pairs: Iterable[tuple[str, ClaimKey, ClaimKey]], topics: Topics, declared: Mapping[str, object]
-) -> list[Stale]:
-    """The pairs (``(pair id, a, b)`` of existing tasks) that neither topic nor declaration allows.
+def stale_pairs(tasks: Iterable[PairTask], topics: Topics, declared: Mapping[str, object]) -> list[Stale]:
+    """The pair tasks whose pair neither topic nor declaration allows; a pair of two claims of one (non
+    catch-all) topic in one document is allowed, kept where the article contradicts itself.
 
     Pairs naming an unknown claim are left out (reported elsewhere)."""
     out = []
-    for pid, a, b in pairs:
+    for t in tasks:
+        pid, a, b = t.data["pair_id"], (t.data["a_doc"], t.data["a_claim"]), (t.data["b_doc"], t.data["b_claim"])
         if a not in topics or b not in topics or pid in declared:
             continue
-        if by_topic(a, b, topics) or self_pair_allowed(a, b, topics):
-            continue
         ta, tb = topics[a], topics[b]
+        if a != b and ta == tb and ta not in CATCH_ALL_TOPICS:  # by topic, or within one document
+            continue
         if ta == tb and ta in CATCH_ALL_TOPICS:
             why = f"both claims have the catch-all topic {ta!r}, which pairs only declared claims"
         elif ta != tb:
