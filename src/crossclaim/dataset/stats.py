@@ -11,10 +11,6 @@ from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, SPLITS
 CHART = "label_distribution.png"
 
 
-# ---------------------------------------------------------------------------------------------
-# statistics
-
-
 def statistics(published: Published) -> dict:
     """Counts per split, taken off the data files as they were written (so they describe exactly what is published)."""
     return {
@@ -34,23 +30,24 @@ def statistics(published: Published) -> dict:
     }
 
 
+_HEAD = "| | " + " | ".join(SPLITS) + " | total |\n|---|" + "---:|" * (len(SPLITS) + 1)  # of a table of counts
+
+
 def _row(name: str, values: list[int]) -> str:
     return f"| {name} | " + " | ".join(str(v) for v in values) + f" | {sum(values)} |"
 
 
 def stats_md(stats: dict) -> str:
-    head = "| | " + " | ".join(SPLITS) + " | total |\n|---|" + "---:|" * (len(SPLITS) + 1)
-    out = ["**Corpus**", "", head]
-    for key in ("documents", "characters", "sentences", "tokens"):
-        out.append(_row(key, [stats[key][s] for s in SPLITS]))
-    out += ["", "**Spans per label**", "", head.replace("| |", "| layer / label |", 1)]
+    out = ["**Corpus**", "", _HEAD]
+    out += [_row(key, [stats[key][s] for s in SPLITS]) for key in ("documents", "characters", "sentences", "tokens")]
+    out += ["", "**Spans per label**", "", _HEAD.replace("| |", "| layer / label |", 1)]
     for layer in LAYERS.values():
         for label in layer.label_names:
             out.append(_row(f"{layer.name} / {label}", [stats["spans"][(layer.name, label, s)] for s in SPLITS]))
     for layer in LAYERS:
         for a in bool_attributes(layer):
             out.append(_row(f"{layer} / {a.name}", [stats["spans"][(layer, a.name, s)] for s in SPLITS]))
-    out += ["", "**Claim pairs per label**", "", head.replace("| |", "| label |", 1)]
+    out += ["", "**Claim pairs per label**", "", _HEAD.replace("| |", "| label |", 1)]
     out += [_row(label, [stats["pairs"][(label, s)] for s in SPLITS]) for label in PAIR_LABELS]
     out += ["", *discrepancies_md(stats["discrepancies"])]
     out += ["", f"Tokens split at a span boundary inside a glued word: {stats['tokens_cut']}.", ""]
@@ -60,9 +57,8 @@ def stats_md(stats: dict) -> str:
 def discrepancies_md(found: dict[str, Discrepancies]) -> list[str]:
     """What stands behind the CONTRADICTS pairs of each split, and the caution that follows: pairs that
     share a claim are one discrepancy read once, not independent evidence."""
-    head = "| | " + " | ".join(SPLITS) + " | total |\n|---|" + "---:|" * (len(SPLITS) + 1)
     rows = [("CONTRADICTS pairs", "pairs"), ("distinct claims in them", "claims"), ("distinct discrepancies", "groups")]
-    out = ["**Claims behind the CONTRADICTS pairs**", "", head]
+    out = ["**Claims behind the CONTRADICTS pairs**", "", _HEAD]
     out += [
         f"| {name} | " + " | ".join(str(getattr(found[s], key)) for s in (*SPLITS, "total")) + " |"
         for name, key in rows
