@@ -13,8 +13,7 @@ hands over the gold it validated as it read the server's export, ``Validated``, 
       write_generated     card, Croissant, configs, datasheet and guideline blocks     (docs)
 
 Everything is read and validated before anything is replaced: ``files.transaction`` stages every
-output and swaps it in as one set (a lock serialises builds, a journal lets the next command finish
-a build killed halfway through the swap).
+output and swaps it in as one set.
 """
 
 from __future__ import annotations
@@ -122,18 +121,16 @@ def stage(
     committed one) beside the committed claim-pair export, or what a command validated; nothing is
     replaced yet."""
     annotations = root / "annotations"
-    exports = exports or annotations / SPAN_EXPORT
     validated = exports if isinstance(exports, Validated) else None
-    if validated is not None:
-        notes, pair_tasks, pairs = validated.notes, validated.pair_tasks, validated.pairs
-    else:
-        notes = []
-        pair_tasks, pairs = read_pairs(annotations, gold_annotator, notes)
+    notes = validated.notes if validated else []
+    pair_tasks, pairs = (
+        (validated.pair_tasks, validated.pairs) if validated else read_pairs(annotations, gold_annotator, notes)
+    )
     with tempfile.TemporaryDirectory(prefix="spill-", dir=out.stage) as scratch:
-        spans = None if validated is not None else exports
+        spans = None if validated else exports or annotations / SPAN_EXPORT
         job = Job.of(annotations, spans, gold_annotator, pair_tasks, pairs, Path(scratch))
         summary, sink = Summary(), Sink()
-        if validated is not None:
+        if validated:
             parts = validated_parts(job, validated.golds)
         else:
             parts = in_order(rows_of_part, job, len(job.export), PART, worker_count(workers))
@@ -142,7 +139,8 @@ def stage(
             sink.add(part.runs)
             _tick(progress, part.end - part.start)
         InputError.collect(summary.problems)
-        left = [d for d in job.docs if d.id not in summary.docs]
+        tasked = set(summary.tasked)
+        left = [d for d in job.docs if d.id not in tasked]
         summary.notes += [unannotated(d, None, job.where) for d in left]
         _tick(progress, len(left))
         if validated is None:  # a command's stream checked its pairs against the gold claims already
@@ -157,7 +155,7 @@ def stage(
     team = load_team(annotations)  # its adjudicators are not compared
     agreement = agreement_md(summary.several, pair_annotations(pair_tasks), annotators=summary.tally.table(), team=team)
     write_generated(root, staging, published, agreement, out)
-    return BuildReport(summary.documents, dict(summary.spans), len(pairs), summary.tokens_cut, notes + summary.notes)
+    return BuildReport(len(summary.docs), dict(summary.spans), len(pairs), summary.tokens_cut, notes + summary.notes)
 
 
 def _tick(progress: Callable[[], None] | None, n: int) -> None:
@@ -208,10 +206,17 @@ class Job:
         return cls(export, docs, by_id, split_of, flagged, named_claims(pair_tasks), policy, where, pair_where, scratch)
 
 
-@dataclass(kw_only=True)
-class Tallies:
-    """What a part of the export counts and notes, and the sum of the parts (``Summary``), merged by ``add``."""
+@dataclass
+class Part:
+    """What one part of the export gave (or the parts, ``Summary``): where its rows were spilled, what it
+    counts and notes, its problems."""
 
+    start: int = 0
+    end: int = 0
+    runs: dict[Where, dict[str, Run]] = field(default_factory=dict)
+    keys: list[tuple[object, object, str]] = field(default_factory=list)  # (task id, document, where) of each task
+    tasked: list[str] = field(default_factory=list)  # the documents of its valid tasks
+    docs: list[str] = field(default_factory=list)  # those published (the others have no gold annotation yet)
     spans: Counter = field(default_factory=Counter)
     tally: AnnotatorTally = field(default_factory=AnnotatorTally)
     several: list[Task] = field(default_factory=list)  # tasks with more than one annotation, for agreement
@@ -220,29 +225,6 @@ class Tallies:
     tokens_cut: int = 0
     notes: list[str] = field(default_factory=list)
     problems: Problems = field(default_factory=Problems)
-
-    def add_tallies(self, other: Tallies) -> None:
-        """``other``'s tallies added to these: counts summed, lists extended, maps updated (a later part wins)."""
-        self.spans += other.spans
-        self.tally.merge(other.tally)
-        self.several += other.several
-        self.claims.update(other.claims)
-        self.topics.update(other.topics)
-        self.tokens_cut += other.tokens_cut
-        self.notes += other.notes
-        self.problems += other.problems
-
-
-@dataclass
-class Part(Tallies):
-    """What one part of the export gave: where its rows were spilled, its tallies, its problems."""
-
-    start: int
-    end: int
-    runs: dict[Where, dict[str, Run]] = field(default_factory=dict)
-    keys: list[tuple[object, object, str]] = field(default_factory=list)  # (task id, document, where) of each task
-    tasked: list[str] = field(default_factory=list)  # the documents of its valid tasks
-    docs: list[str] = field(default_factory=list)  # those published (the others have no gold annotation yet)
 
 
 def rows_of_part(job: Job, start: int, end: int) -> Part:
@@ -298,19 +280,25 @@ def rows_of_gold(job: Job, part: Part, golds: Iterable[DocGold]) -> Part:
 
 
 @dataclass
-class Summary(Tallies):
-    """The parts merged in export order, with the check that spans parts (duplicate tasks)."""
+class Summary(Part):
+    """The parts merged in export order (a later part's claims win), with the check that spans parts
+    (duplicate tasks)."""
 
-    keys: TaskKeys = field(default_factory=TaskKeys)
-    docs: set[str] = field(default_factory=set)  # those with a task
-    documents: int = 0  # published
+    seen: TaskKeys = field(default_factory=TaskKeys)
 
     def add(self, part: Part) -> None:
         for task_id, doc_id, here in part.keys:
-            self.problems.extend(self.keys.check(task_id, doc_id, here))
-        self.docs.update(part.tasked)
-        self.documents += len(part.docs)
-        self.add_tallies(part)
+            self.problems.extend(self.seen.check(task_id, doc_id, here))
+        self.tasked += part.tasked
+        self.docs += part.docs
+        self.spans += part.spans
+        self.tally.merge(part.tally)
+        self.several += part.several
+        self.claims.update(part.claims)
+        self.topics.update(part.topics)
+        self.tokens_cut += part.tokens_cut
+        self.notes += part.notes
+        self.problems += part.problems
 
 
 def checked_pairs(

@@ -56,16 +56,13 @@ class Gold:
     def claims(self) -> dict[tuple[str, str], Span]:
         return {(d.id, s.id): s for d in self.docs for s in self.spans(d.id) if s.layer == "claims"}
 
-    def split_of(self) -> dict[str, str]:
-        return {d.id: d.split for d in self.docs}
-
     def contradictory(self, nested: bool = True) -> dict[str, set[str]]:
         """Contradictory claims per document, as published (``contradictory_claims`` with the splits).
 
         ``nested=False``: every pair counts, for an evaluation that holds each document out against
         all the others (leave-one-document-out).
         """
-        return contradictory_claims(self.pairs, self.split_of() if nested else None)
+        return contradictory_claims(self.pairs, {d.id: d.split for d in self.docs} if nested else None)
 
 
 @dataclass(frozen=True)
@@ -89,12 +86,8 @@ def gold_policy(annotations: Path, gold_annotator: GoldPolicy | str | None) -> G
 
 
 def unannotated(doc: Document, task: Task | None, where: str) -> str:
-    """The note naming a manifest document left out of the dataset: it has no gold annotation yet.
-
-    A document nobody has annotated yet (no task, or only cancelled annotations) is not published as
-    a document without spans: its empty layers would be scored as gold. An annotation marked ground
-    truth (or an adjudicator's) that holds no region does publish an empty document (``settle_gold``).
-    """
+    """The note naming a manifest document left out of the dataset as it has no gold annotation yet (its
+    empty layers would be scored as gold; an empty gold annotation does publish it, ``settle_gold``)."""
     if task is not None and task.gold is not None and task.gold.rule == IN_DISPUTE:
         return f"{where}: doc {doc.id} is {dispute_note(task.gold)}: left out of the dataset until it is settled"
     why = "has no task in the span export" if task is None else "has no annotation (or only cancelled ones)"
@@ -169,12 +162,9 @@ def pair_problems(
     span_where: str,
     pair_set: bool = True,
 ) -> list[tuple[str, str]]:
-    """Pairs must name gold claims, declarations (``compare_with``) must name other gold claims, and
-    (``pair_set``) every pair task must be a pair of the pair set (``dataset.pairset``): a stale one is
-    named with its gold label, never dropped silently.
-
-    ``claims`` holds at least the claims the tasks name and those with a ``compare_with``; ``topics``
-    every gold claim's topic.
+    """Pairs must name gold claims, declarations (``compare_with``) other gold claims, and (``pair_set``)
+    every pair task must be in the pair set (``dataset.pairset``): a stale one is named with its gold label.
+    ``claims`` holds at least those the tasks name or with a ``compare_with``, ``topics`` every gold claim's.
     """
     out = unknown_claims(tasks, claims)
     declared = declarations(claims, span_where, topics)

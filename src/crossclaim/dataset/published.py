@@ -1,12 +1,10 @@
 """The data files: rows that come in any order, written as parquet in manifest order, in bounded memory.
 
-A build's rows arrive a part of the export at a time, from worker processes. Each worker spills its
-part's record batches to arrow files of its own (``spill``); the ``Sink`` keeps only where each
-document's rows are, and ``Sink.write`` reads them back (memory-mapped) in manifest order and writes
-row groups of a fixed number of rows, a thread per data file. So the published bytes depend neither
-on the export's order nor on how it was cut into parts, and a build holds a row group at a time,
-whatever the size of the export. The counts the card and the datasheet report are taken off the row
-groups as they are written (``Published``): they describe exactly what is published.
+Each worker spills its part's record batches to arrow files (``spill``); the ``Sink`` keeps where each
+document's rows are and ``Sink.write`` reads them back (memory-mapped) in manifest order as row groups of
+a fixed number of rows, a thread per data file. So the published bytes depend neither on the export's
+order nor on its parts, and a build holds a row group at a time. The card's counts are taken off the row
+groups as they are written (``Published``).
 """
 
 from __future__ import annotations
@@ -195,8 +193,7 @@ class Sink:
 
         # one thread per data file: arrow casts, encodes and compresses without the interpreter lock
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-            for done in [pool.submit(write_one, *where) for where in sorted(self.runs)]:
-                done.result()
+            list(pool.map(lambda where: write_one(*where), sorted(self.runs)))
 
 
 def _in_order(runs: dict[str, Run], order: list[str]) -> Iterator[pa.Table]:

@@ -106,13 +106,11 @@ def document_fields(doc: Document, ann: Annotation | None, task: Task | None) ->
 
 
 class DocumentColumns:
-    """The documents config of one split, built column by column.
+    """The documents config of one split, built column by column with no Python dict per span.
 
-    A row holds each layer's spans in order of offsets, a span its offsets, text, label and the
-    layer's attributes in declaration order (a derived flag true for the span ids in the document's
-    ``contradictory``); claims name only claims of the same or an earlier split
-    (``nested_declarations``). Spans are kept as they are added and turned into arrow columns a
-    field at a time, with no Python dict per span or row.
+    A row holds each layer's spans in order of offsets (a derived flag true for the span ids in the
+    document's ``contradictory``); claims name only claims of the same or an earlier split
+    (``nested_declarations``).
     """
 
     def __init__(self) -> None:
@@ -283,7 +281,7 @@ def _token_strings(joined: Joined, starts: np.ndarray, ends: np.ndarray) -> pa.A
 
 def batch_schema(config: str) -> pa.Schema:
     """The arrow schema of a config's rows while a build holds them: tag ids (class labels, int64 when
-    published) in one byte each, as they were a third of a large build's memory; ``finish`` casts them."""
+    published) in one byte each, as they were a third of a large build's memory (``RowGroups`` casts them)."""
     schema = arrow_schema(config)
     if config != "tokens":
         return schema
