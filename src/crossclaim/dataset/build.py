@@ -34,6 +34,7 @@ from crossclaim.dataset.gold import (
     described_gold,
     gold_of_tasks,
     gold_policy,
+    kept_claims,
     named_claims,
     pair_annotations,
     pair_problems,
@@ -257,7 +258,7 @@ def validated_parts(job: Job, golds: Iterator[DocGold]) -> Iterator[Part]:
 
 def rows_of_gold(job: Job, part: Part, golds: Iterable[DocGold]) -> Part:
     """``part`` with the rows of each task's gold built and spilled, its tallies, notes and problems."""
-    builder = TableBuilder(job.split_of, job.contradictory, job.claim_keys)
+    builder = TableBuilder(job.split_of, job.contradictory)
     try:
         for g in golds:
             part.tasked.append(g.doc.id)
@@ -265,6 +266,7 @@ def rows_of_gold(job: Job, part: Part, golds: Iterable[DocGold]) -> Part:
                 part.notes.append(unannotated(g.doc, g.task, job.where))
             else:
                 builder.add(g)
+                kept_claims(g, job.claim_keys, part.claims, part.topics)
                 part.docs.append(g.doc.id)
                 part.spans.update(s.layer for s in g.spans)
             if g.task is not None:
@@ -273,9 +275,8 @@ def rows_of_gold(job: Job, part: Part, golds: Iterable[DocGold]) -> Part:
                     part.several.append(g.task)
     except InputError as exc:
         part.problems = Problems(exc.problems)
-    rows = builder.flushed()
-    part.runs = spill(rows, job.scratch, f"{part.start:09d}")
-    part.claims, part.topics, part.tokens_cut = rows.claims, rows.topics, rows.tokens_cut
+    part.runs = spill(builder.flushed(), job.scratch, f"{part.start:09d}")
+    part.tokens_cut = builder.tokens_cut
     return part
 
 

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
-from crossclaim.dataset.tables import ROW_DOCUMENT, TablePart, arrow_schema, batch_schema
+from crossclaim.dataset.tables import ROW_DOCUMENT, Batches, arrow_schema, batch_schema
 from crossclaim.scale import forget_pages
 from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, Attribute, attributes_of
 
@@ -150,10 +150,10 @@ Where = tuple[str, str]  # (config, split)
 Run = tuple[Path, int, int, int]  # a document's rows: spill file, batch in it, first row, rows
 
 
-def spill(part: TablePart, scratch: Path, name: str) -> dict[Where, dict[str, Run]]:
+def spill(batches: Batches, scratch: Path, name: str) -> dict[Where, dict[str, Run]]:
     """Write a part's batches to arrow files in ``scratch`` (named after ``name``); where each document's rows are."""
     runs: dict[Where, dict[str, Run]] = {}
-    for config, by_split in part.batches.items():
+    for config, by_split in batches.items():
         for split, batches in by_split.items():
             if not batches:
                 continue

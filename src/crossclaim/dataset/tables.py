@@ -13,11 +13,10 @@ import numpy as np
 import pyarrow as pa
 from datasets import ClassLabel, Features, List, Value
 
-from crossclaim.dataset.gold import DocGold, kept_claims
+from crossclaim.dataset.gold import DocGold
 from crossclaim.dataset.splits import nested_declarations, pair_split
 from crossclaim.schema.records import Annotation, Document, Pair, Span, Task
 from crossclaim.schema.scheme import (
-    CONFIGS,
     FURNITURE,
     LAYERS,
     PAIR_LABELS,
@@ -291,14 +290,7 @@ def batch_schema(config: str) -> pa.Schema:
     )
 
 
-@dataclass
-class TablePart:
-    """Rows of some documents (built in a worker process), to be spilled as they come (``published``)."""
-
-    batches: dict[str, dict[str, list[pa.RecordBatch]]]
-    claims: dict[tuple[str, str], Span]  # those the pair checks need whole (``gold.kept_claims``)
-    tokens_cut: int
-    topics: dict[tuple[str, str], str | None]  # every claim's
+Batches = dict[str, dict[str, list[pa.RecordBatch]]]  # config -> split -> record batches
 
 
 class TableBuilder:
@@ -306,45 +298,42 @@ class TableBuilder:
 
     Rows are kept as arrow record batches (flushed every ``BATCH`` documents), never as Python
     objects for the whole corpus; the sink (``published``) puts each split's rows in manifest order.
-    ``contradictory``: the flagged claims of each document; ``claim_keys``: the claims to keep whole
-    (those pairs name; None: all of them).
+    ``contradictory``: the flagged claims of each document.
     """
 
     BATCH = 256
 
-    def __init__(
-        self, split_of: dict[str, str], contradictory: dict[str, set[str]], claim_keys: set | None = None
-    ) -> None:
-        self.split_of, self.contradictory, self.claim_keys = split_of, contradictory, claim_keys
+    def __init__(self, split_of: dict[str, str], contradictory: dict[str, set[str]]) -> None:
+        self.split_of, self.contradictory = split_of, contradictory
         self.rows = {s: DocumentColumns() for s in SPLITS}
         self.tokens = {s: TokenColumns() for s in SPLITS}
-        self.part = TablePart({c: {s: [] for s in SPLITS} for c in CONFIGS}, {}, 0, {})
+        self.batches: Batches = {c: {s: [] for s in SPLITS} for c in ROW_DOCUMENT}
+        self.tokens_cut = 0  # tokens cut at a span boundary inside a glued word
 
     def add(self, g: DocGold) -> None:
         d = g.doc
         flags = self.contradictory.get(d.id, set())
         self.rows[d.split].add(d, g.annotation, g.task, flags, self.split_of)
         self.tokens[d.split].add(d.id, d.text, g.spans, flags)
-        kept_claims(g, self.claim_keys, self.part.claims, self.part.topics)
         if len(self.rows[d.split]) >= self.BATCH:
             self._flush(d.split)
 
     def _flush(self, split: str) -> None:
         if len(self.rows[split]):
-            self.part.batches["documents"][split].append(self.rows[split].batch())
+            self.batches["documents"][split].append(self.rows[split].batch())
             self.rows[split] = DocumentColumns()
         if len(self.tokens[split]):
-            batch, splits = self.tokens[split].batch()
-            self.part.tokens_cut += splits
+            batch, cut = self.tokens[split].batch()
+            self.tokens_cut += cut
             if batch.num_rows:
-                self.part.batches["tokens"][split].append(batch)
+                self.batches["tokens"][split].append(batch)
             self.tokens[split] = TokenColumns()
 
-    def flushed(self) -> TablePart:
+    def flushed(self) -> Batches:
         """Everything added so far, as record batches."""
         for split in SPLITS:
             self._flush(split)
-        return self.part
+        return self.batches
 
 
 def pair_tables(
