@@ -146,19 +146,19 @@ class DocumentColumns:
         return pa.RecordBatch.from_arrays([columns[f.name] for f in schema], schema=schema)
 
     def _span_columns(self, layer: str) -> dict[str, list]:
-        spans, labels = self.spans[layer], {name: n for n, name in enumerate(LAYERS[layer].label_names)}
+        spans, labels = self.spans[layer], LABEL_INDEX[layer]
         columns = {name: [getattr(s, name) for s in spans] for name in ("id", "start", "end", "text")}
         columns["label"] = [labels[s.label] for s in spans]
         for a in attributes_of(layer):
             if a.derived:
                 columns[a.name] = [s.id in flags for s, flags in zip(spans, self.flags[layer])]
-            elif a.kind == "bool":
-                columns[a.name] = [bool(s.attrs.get(a.name)) for s in spans]
-            elif a.kind == "refs":
-                columns[a.name] = [list(s.attrs.get(a.name, ())) for s in spans]
             else:
-                columns[a.name] = [s.attrs.get(a.name) for s in spans]
+                values = [s.attrs.get(a.name) for s in spans]
+                columns[a.name] = [_CAST[a.kind](v) for v in values] if a.kind in _CAST else values
         return columns
+
+
+_CAST = {"bool": bool, "refs": lambda v: list(v or ())}  # an absent flag is false, an absent list empty
 
 
 class _TokenDoc(NamedTuple):
@@ -169,12 +169,9 @@ class _TokenDoc(NamedTuple):
 
 
 class TokenColumns:
-    """The tokens config of one split, built a batch of documents at a time.
-
-    The documents' texts are tokenised together (``text.Joined``, numpy over code points), and every
-    column is made as one flat array plus sentence offsets: arrow assembles the nested lists without
-    a Python object per token or sentence (a large build has millions of tokens).
-    """
+    """The tokens config of one split, built a batch of documents at a time: their texts tokenised together
+    (``text.Joined``, numpy over code points), every column one flat array plus sentence offsets, with no
+    Python object per token or sentence (a large build has millions of tokens)."""
 
     def __init__(self) -> None:
         self.docs: list[_TokenDoc] = []
