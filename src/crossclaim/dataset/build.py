@@ -305,11 +305,9 @@ class Summary(Part):
 def checked_pairs(
     job: Job, tasks: list[PairTask], pairs: list[Pair], summary: Summary, drop_into: Staged | None
 ) -> tuple[list[PairTask], list[Pair]]:
-    """The pairs, checked against the gold claims (InputError naming each problem).
-
-    A pair task whose pair is no longer in the pair set is an error, or with ``drop_into`` removed
-    from the claim-pair export staged there, named in the notes with its gold label.
-    """
+    """The pairs, checked against the gold claims (InputError naming each problem). A pair task whose pair
+    is no longer in the pair set is an error, or with ``drop_into`` removed from the claim-pair export
+    staged there, named in the notes with its gold label."""
     where = job.pair_where
     if drop_into is not None:
         declared = declarations(summary.claims, job.where, summary.topics)

@@ -37,10 +37,8 @@ PREDICTION_EXPORT = Path("exports/predictions.json")  # pre-annotations, kept ap
 
 @dataclass
 class Gold:
-    """The validated gold: documents, each document's gold spans, pairs, and what was skipped.
-
-    ``tasks`` and ``pair_tasks`` hold every annotator's work (for agreement and for what a pull changes).
-    """
+    """The validated gold: documents, each document's gold spans, pairs, and what was skipped; ``tasks``
+    and ``pair_tasks`` hold every annotator's work (for agreement and for what a pull changes)."""
 
     docs: list[Document]
     tasks: dict[str, Task]
@@ -103,11 +101,8 @@ def gold_of_tasks(
     furniture: bool = True,
 ) -> Iterator[DocGold]:
     """Each valid task with its gold annotation (``settle_gold``); problems raised after the last.
-
-    ``furniture``: a gold span in page furniture the manifest declares is a problem (``in_furniture``);
-    left out where exports are read under other rules than the manifest's now (a push, so that such a span
-    can be deleted in Label Studio; the committed gold a pull compares with; an older export).
-    """
+    ``furniture``: a gold span in declared page furniture is a problem (``in_furniture``); off where exports
+    are read under other rules (a push, so that such a span can be deleted; an older export)."""
     problems = Problems()
     for task in tasks:
         before = len(problems)

@@ -54,10 +54,8 @@ class Declarations:
 
 def declarations(claims: Mapping[ClaimKey, Span], where: str, topics: Topics | None = None) -> Declarations:
     """Every declared pair; an id that names no gold claim, the claim itself or a claim its topic pairs it
-    with already is a problem (``where``: the span export; the ``DOC:CLAIM`` form is checked per span).
-
-    ``claims`` must hold every claim with a ``compare_with``; ``topics`` every gold claim (default:
-    those of ``claims``), so that a streamed build need not keep every claim whole.
+    with already is a problem (``where``: the span export). ``claims`` must hold every claim with a
+    ``compare_with``, ``topics`` every gold claim (default: those of ``claims``): a build keeps few whole.
     """
     topics = topics_of(claims) if topics is None else topics
     pairs: dict[str, tuple[ClaimKey, ClaimKey]] = {}

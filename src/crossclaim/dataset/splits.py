@@ -25,13 +25,10 @@ def pair_split(p: Pair, split_of: Mapping[str, str]) -> str:
 def contradictory_claims(pairs: Iterable[Pair], split_of: Mapping[str, str] | None) -> dict[str, set[str]]:
     """The claims flagged ``contradictory``, per document: those in a CONTRADICTS pair that counts for them.
 
-    This is the one derivation of the flag (dataset, statistics, scoring, training sets all call it).
-    With ``split_of`` (the published rule) a pair counts for a claim only when the pair is in the
-    claim's own split, i.e. when the other claim is in the same or an earlier split: a train claim is
-    never flagged because of a validation or test claim, while a test claim counts every pair.
-    With ``split_of=None`` every given pair counts: the documents form one pool, as in a training set
-    made of chosen documents or a leave-one-document-out evaluation, where each document is held out
-    against all the others.
+    The one derivation of the flag. With ``split_of`` (the published rule) a pair counts for a claim only
+    when the other claim is in the same or an earlier split: a train claim is never flagged because of a
+    validation or test claim. With ``split_of=None`` every pair counts: the documents form one pool (a
+    training set of chosen documents, a leave-one-document-out evaluation).
     """
     out: dict[str, set[str]] = defaultdict(set)
     for p in pairs:
