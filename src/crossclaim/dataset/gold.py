@@ -269,13 +269,9 @@ def load_gold(
     stream = GoldStream(
         annotations, gold_annotator, spans_data, pairs_data, source, pair_set, all_claims=True, furniture=furniture
     )
-    tasks: dict[str, Task] = {}
-    gold: dict[str, Annotation] = {}
-    for g in stream:
-        if g.task is not None:
-            tasks[g.doc.id] = g.task
-        if g.annotation is not None:
-            gold[g.doc.id] = g.annotation
+    golds = list(stream)
+    tasks = {g.doc.id: g.task for g in golds if g.task is not None}
+    gold = {g.doc.id: g.annotation for g in golds if g.annotation is not None}
     return Gold(stream.docs, tasks, gold, stream.pairs, stream.notes, stream.pair_tasks)
 
 
