@@ -42,7 +42,7 @@ from crossclaim.dataset.gold import (
     unannotated,
 )
 from crossclaim.dataset.pairset import declarations, stale_pairs
-from crossclaim.dataset.published import Published, Run, Sink, Where, spill, write_table
+from crossclaim.dataset.published import Published, Run, Sink, Where, spill, write_file
 from crossclaim.dataset.splits import contradictory_claims
 from crossclaim.dataset.tables import TableBuilder, pair_tables
 from crossclaim.errors import InputError, Problems
@@ -152,7 +152,7 @@ def stage(
             sink.write(staging, [d.id for d in job.docs], published)
         release_memory()
         for split, table in pair_tables(pairs, summary.claims, job.split_of).items():
-            write_table(staging, "claim_pairs", split, table, published)
+            write_file(staging, "claim_pairs", split, [table], published)
     team = load_team(annotations)  # its adjudicators are not compared
     agreement = agreement_md(summary.several, pair_annotations(pair_tasks), annotators=summary.tally.table(), team=team)
     write_generated(root, staging, published, agreement, out)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +30,6 @@ from crossclaim.schema.scheme import CONFIGS, LAYERS, PAIR_LABELS, Attribute, at
 # data file depend only on its rows; the small corpus fits in one row group per file.
 ROW_GROUP = {"documents": 512, "tokens": 16384, "claim_pairs": 16384}
 PARQUET = {"compression": "zstd", "use_dictionary": False, "write_statistics": False}
-
-
-def data_file(out: Path, config: str, split: str) -> Path:
-    return out / config / f"{split}-00000-of-00001.parquet"
 
 
 def bool_attributes(layer: str) -> list[Attribute]:
@@ -135,10 +131,11 @@ def canonical(table: pa.Table) -> pa.Table:
     return ipc.open_stream(sink.getvalue()).read_all()
 
 
-def write_table(out: Path, config: str, split: str, table: pa.Table, published: Published) -> None:
-    """A table held whole (the claim pairs), as a data file."""
-    rows = RowGroups(data_file(out, config, split), config, split, published)
-    rows.add(table)
+def write_file(out: Path, config: str, split: str, tables: Iterable[pa.Table], published: Published) -> None:
+    """The rows of a config's split, as its data file in ``out``."""
+    rows = RowGroups(out / config / f"{split}-00000-of-00001.parquet", config, split, published)
+    for table in tables:
+        rows.add(table)
     rows.close()
 
 
@@ -150,10 +147,10 @@ Where = tuple[str, str]  # (config, split)
 Run = tuple[Path, int, int, int]  # a document's rows: spill file, batch in it, first row, rows
 
 
-def spill(batches: Batches, scratch: Path, name: str) -> dict[Where, dict[str, Run]]:
+def spill(part: Batches, scratch: Path, name: str) -> dict[Where, dict[str, Run]]:
     """Write a part's batches to arrow files in ``scratch`` (named after ``name``); where each document's rows are."""
     runs: dict[Where, dict[str, Run]] = {}
-    for config, by_split in batches.items():
+    for config, by_split in part.items():
         for split, batches in by_split.items():
             if not batches:
                 continue
@@ -183,17 +180,10 @@ class Sink:
             self.runs.setdefault(where, {}).update(docs)
 
     def write(self, out: Path, order: list[str], published: Published) -> None:
-        """Write the spilled configs into ``out``, each split's documents in ``order``."""
-
-        def write_one(config: str, split: str) -> None:
-            rows = RowGroups(data_file(out, config, split), config, split, published)
-            for table in _in_order(self.runs[(config, split)], order):
-                rows.add(table)
-            rows.close()
-
-        # one thread per data file: arrow casts, encodes and compresses without the interpreter lock
+        """Write the spilled configs into ``out``, each split's documents in ``order``: a thread per data
+        file, as arrow casts, encodes and compresses without the interpreter lock."""
         with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
-            list(pool.map(lambda where: write_one(*where), sorted(self.runs)))
+            list(pool.map(lambda w: write_file(out, *w, _in_order(self.runs[w], order), published), sorted(self.runs)))
 
 
 def _in_order(runs: dict[str, Run], order: list[str]) -> Iterator[pa.Table]:
