@@ -141,7 +141,7 @@ def stage(
             _tick(progress, part.end - part.start)
         InputError.collect(summary.problems)
         tasked = set(summary.tasked)
-        left = [d for d in job.docs if d.id not in tasked]
+        left = [d for d in job.by_id.values() if d.id not in tasked]
         summary.notes += [unannotated(d, None, job.where) for d in left]
         _tick(progress, len(left))
         if validated is None:  # a command's stream checked its pairs against the gold claims already
@@ -149,7 +149,7 @@ def stage(
         staging = out.dir(DATASET)
         published = Published(tokens_cut=summary.tokens_cut)
         with system_arrow_pool():
-            sink.write(staging, [d.id for d in job.docs], published)
+            sink.write(staging, list(job.by_id), published)
         release_memory()
         for split, table in pair_tables(pairs, summary.claims, job.split_of).items():
             write_file(staging, "claim_pairs", split, [table], published)
@@ -173,8 +173,7 @@ class Job:
     """What every part of a build needs: where the export's tasks are, the manifest, the pairs' claims."""
 
     export: ArrayFile | tuple  # where the span export's tasks are (``array_file``)
-    docs: list[Document]
-    by_id: dict[str, Document]
+    by_id: dict[str, Document]  # the manifest's documents, in its order
     split_of: dict[str, str]
     contradictory: dict[str, set[str]]  # the claims flagged, per document (``contradictory_claims``)
     claim_keys: set[tuple[str, str]]  # the claims pairs name: only those are kept whole for the pairs
@@ -204,7 +203,7 @@ class Job:
         by_id = {d.id: d for d in docs}
         pair_where = str(annotations / PAIR_EXPORT)
         policy = gold_policy(annotations, gold_annotator)
-        return cls(export, docs, by_id, split_of, flagged, named_claims(pair_tasks), policy, where, pair_where, scratch)
+        return cls(export, by_id, split_of, flagged, named_claims(pair_tasks), policy, where, pair_where, scratch)
 
 
 @dataclass
