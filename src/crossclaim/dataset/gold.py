@@ -183,14 +183,12 @@ class GoldStream:
     """annotations/ read one document at a time, validated in full by the time the iteration ends.
 
     The manifest and the claim-pair export are read first (``docs``, ``pair_tasks``, ``pairs``); iterating
-    yields every document with its validated gold, then checks the pairs against the gold claims. Every
-    problem is raised at the end, so a caller that writes nothing before then writes nothing of bad input.
-    ``spans_data`` / ``pairs_data`` stand in for the export files (any iterable of tasks for the spans),
-    ``source`` names them in messages. ``pair_set=False`` leaves out the check that every pair task is in
-    the pair set (exports made under an older release's rules), ``furniture=False`` the check that no gold
-    span is in page furniture. After the iteration ``claims`` holds the gold claims the pair tasks name or
-    with a ``compare_with`` (``all_claims``: every one; all whole would outweigh a large corpus), ``topics``
-    every gold claim's topic.
+    yields every document with its validated gold, then checks the pairs against the gold claims, raising
+    every problem at the end (a caller that writes nothing before then writes nothing of bad input).
+    ``spans_data`` / ``pairs_data`` stand in for the export files, named ``source`` in messages;
+    ``pair_set=False`` / ``furniture=False`` leave out the pair-set and page-furniture checks (exports made
+    under an older release's rules). After the iteration ``claims`` holds the gold claims the pair tasks
+    name or with a ``compare_with`` (``all_claims``: every one; all whole would outweigh a large corpus).
     """
 
     def __init__(

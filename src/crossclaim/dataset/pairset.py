@@ -7,7 +7,7 @@ Two claims of one (non catch-all) topic in the same document may also form a pai
 article contradicts itself; no such pair is made automatically. Every other pair task is *stale*:
 its pair is not in the set (an undeclared cross-topic pair, or a pair that only shares a catch-all
 topic), and the build names it rather than drop its gold silently. No claim in page furniture enters
-the set (``wanted_pairs``).
+the set.
 """
 
 from __future__ import annotations

@@ -81,10 +81,8 @@ class Published:
 
 
 class RowGroups:
-    """One data file, written a row group of ``ROW_GROUP[config]`` rows at a time.
-
-    Each row group is cast to the published schema (tag ids were one byte each while the build held
-    them) and put in one canonical form (``canonical``) before it is written and counted.
+    """One data file, written a row group of ``ROW_GROUP[config]`` rows at a time, each cast to the published
+    schema (tag ids were one byte each while the build held them) and made ``canonical`` before it is counted.
     """
 
     def __init__(self, path: Path, config: str, split: str, published: Published) -> None:
