@@ -43,7 +43,7 @@ def span_problems(
         if layer is None:
             out.append((name(s), f"unknown layer {shown(s.layer)}"))
             continue
-        if not (isinstance(s.label, str) and s.label in _label_set(s.layer)):
+        if s.label not in layer.label_names:
             allowed = ", ".join(layer.label_names)
             found.append(f"unknown label {shown(s.label)} for layer {s.layer} (allowed: {allowed})")
         start, end = s.start, s.end
@@ -71,7 +71,7 @@ def span_problems(
                     (name(b), f"overlaps {a.layer} span {a.id} {shown(a.text)} ({a.start}:{a.end}) inside a flat layer")
                 )
     for layer, layer_spans in by_layer.items():
-        refs = _has_refs(layer)
+        refs = any(a.kind == "refs" for a in attributes_of(layer))
         one_sentence = sentences is not None and LAYERS[layer].in_one_sentence
         if not (refs or one_sentence):
             continue
@@ -96,32 +96,15 @@ def offsets_problem(start: object, end: object, size: int, whole: str) -> str:
 
 
 @functools.cache
-def _label_set(layer: str) -> frozenset[str]:
-    return frozenset(LAYERS[layer].label_names)
-
-
-@functools.cache
 def _required(layer: str) -> bool:
     """Whether a span of the layer must carry an attribute (one with none is then checked too)."""
     return any(a.required and not a.derived for a in attributes_of(layer))
 
 
-@functools.cache
-def _has_refs(layer: str) -> bool:
-    return any(a.kind == "refs" for a in attributes_of(layer))
-
-
 def _attribute_problems(s: Span, prediction: bool = False) -> list[str]:
     """Attributes the schema does not declare for the layer, missing required ones, wrong values."""
-    out = (
-        []
-        if s.attrs.keys() <= _names_of(s.layer)
-        else [
-            f"unknown attribute {shown(name)} on a {s.layer} span"
-            for name in sorted(s.attrs)
-            if (s.layer, name) not in ATTRIBUTE
-        ]
-    )
+    unknown = [name for name in s.attrs if (s.layer, name) not in ATTRIBUTE]
+    out = [f"unknown attribute {shown(name)} on a {s.layer} span" for name in sorted(unknown)]
     for attr in attributes_of(s.layer):
         value = s.attrs.get(attr.name)
         if attr.derived or value is None or value == "":
@@ -131,11 +114,6 @@ def _attribute_problems(s: Span, prediction: bool = False) -> list[str]:
             continue
         out += _value_problems(attr, s.label, value)
     return out
-
-
-@functools.cache
-def _names_of(layer: str) -> frozenset[str]:
-    return frozenset(a.name for a in attributes_of(layer))
 
 
 def _value_problems(attr: Attribute, label: str, value: object) -> list[str]:
