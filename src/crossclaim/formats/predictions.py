@@ -148,44 +148,14 @@ def parse_predictions(
     line names a known document (the file is about other documents, such as a corpus outside the
     dataset), one problem for the file saying so and what to do, not one per line.
     """
-    by_id = {d.id: d for d in docs}
-    pair_by_id = {p.id: p for p in pairs}
-    problems = Problems()
-    spans: dict[str, list[Span]] = {}
-    contradictory: dict[str, set[str]] = {}
-    labels: dict[str, str] = {}
-    seen_line: dict[str, int] = {}
-    pair_line: dict[str, int] = {}
-    layers: set[str] = set()
-    flagged: list[bool] = []  # whether any claim carries `contradictory`
-    strangers: list[tuple[str, str]] = []  # (where, document id shown) of every line naming an unknown document
-    has_pairs = False
-    for n, row in json_lines(raw, where, problems, first_line):
-        here = f"{where}, line {n}"
-        if not isinstance(row, dict):
-            problems.add(here, f"a line must be a JSON object, got {json_type(row)}")
-            continue
-        doc = _document(row, here, by_id, seen_line, n, problems, strangers)
-        for key in sorted(set(row) - {DOC_KEY, PAIRS_KEY, *SPAN_LAYERS}):
-            problems.add(
-                f"{here}, field {_key(key)}", f"unknown field (allowed: {DOC_KEY}, {', '.join(SPAN_LAYERS)}, pairs)"
-            )
-        if doc is None:
-            continue
-        spans[doc.id], contradictory[doc.id] = [], set()
-        for layer in SPAN_LAYERS:
-            if layer in row:
-                layers.add(layer)
-                got = _layer(row[layer], layer, doc, here, problems, flagged)
-                spans[doc.id] += [s for s, _ in got]
-                contradictory[doc.id] |= {s.id for s, flag in got if flag}
-        if PAIRS_KEY in row:
-            has_pairs = True
-            _pairs(row[PAIRS_KEY], doc, here, pair_by_id, labels, pair_line, n, problems)
-    if no_known_hint and strangers and not seen_line:
-        problems = _no_known_document(problems, strangers, sorted(by_id), no_known_hint)
+    r = _Reader({d.id: d for d in docs}, {p.id: p for p in pairs})
+    for n, row in json_lines(raw, where, r.problems, first_line):
+        r.line(row, n, f"{where}, line {n}")
+    problems = r.problems
+    if no_known_hint and r.strangers and not r.doc_line:
+        problems = _no_known_document(problems, r.strangers, sorted(r.docs), no_known_hint)
     InputError.collect(problems)
-    return Predictions(spans, tag_layers_of(layers, bool(flagged)), contradictory, labels if has_pairs else None)
+    return Predictions(r.spans, tag_layers_of(r.layers, r.flagged), r.contradictory, r.labels)
 
 
 def require_documents(preds: Predictions, doc_ids: list[str], where: str, hint: str = "") -> None:
@@ -212,97 +182,159 @@ def _no_known_document(problems: Problems, unknown: list[tuple[str, str]], known
     return Problems([(where, f"{said}; {hint}"), *(p for p in problems if p[0] not in places)])
 
 
-def _document(
-    row: dict, here: str, by_id: dict, seen: dict, n: int, problems: Problems, unknown: list[tuple[str, str]]
-) -> Document | None:
-    doc_id = row.get(DOC_KEY)
-    field_where = f"{here}, field {DOC_KEY}"
-    if not isinstance(doc_id, str):
-        problems.add(field_where, "missing or not a string")
-        return None
-    if doc_id not in by_id:
-        unknown.append((field_where, shown(doc_id)))
-        problems.add(field_where, f"unknown document {shown(doc_id)} (known: {_some(sorted(by_id))})")
-        return None
-    if doc_id in seen:
-        problems.add(field_where, f"document {shown(doc_id)} already has line {seen[doc_id]}")
-        return None
-    seen[doc_id] = n
-    return by_id[doc_id]
+@dataclass
+class _Reader:
+    """One pass over the lines of a predictions file: what they predict, and every problem found."""
 
+    docs: dict[str, Document]
+    pairs: dict[str, Pair]
+    problems: Problems = field(default_factory=Problems)
+    spans: dict[str, list[Span]] = field(default_factory=dict)
+    contradictory: dict[str, set[str]] = field(default_factory=dict)
+    labels: dict[str, str] | None = None  # pair id -> label; None while no line has the pairs key
+    doc_line: dict[str, int] = field(default_factory=dict)
+    pair_line: dict[str, int] = field(default_factory=dict)
+    layers: set[str] = field(default_factory=set)
+    flagged: bool = False  # whether any claim carries `contradictory`
+    strangers: list[tuple[str, str]] = field(default_factory=list)  # (where, id shown) naming unknown documents
 
-def _layer(
-    items: object, layer: str, doc: Document, here: str, problems: Problems, flagged: list[bool]
-) -> list[tuple[Span, bool]]:
-    if not isinstance(items, list):
-        problems.add(f"{here}, field {layer}", "must be a list of span objects")
-        return []
-    out: list[tuple[Span, bool]] = []
-    for i, item in enumerate(items):
-        got = _span(item, layer, i, doc, f"{here}, field {layer}[{i}]", problems)
-        if got is not None:
-            out.append(got)
-            if isinstance(item, dict) and any(a.derived and a.name in item for a in _predicted(layer)):
-                flagged.append(True)
-    ordered = sorted(out, key=lambda x: (x[0].start, x[0].end))
-    for (a, _), (b, _) in zip(ordered, ordered[1:]):
-        if b.start < a.end:
-            problems.add(
-                f"{here}, field {layer}[{_index(b)}]",
-                f"span {b.start}:{b.end} overlaps {layer}[{_index(a)}] {a.start}:{a.end} (layers are flat)",
+    def line(self, row: object, n: int, here: str) -> None:
+        if not isinstance(row, dict):
+            self.problems.add(here, f"a line must be a JSON object, got {json_type(row)}")
+            return
+        doc_id, at = row.get(DOC_KEY), f"{here}, field {DOC_KEY}"
+        doc = None
+        if not isinstance(doc_id, str):
+            self.problems.add(at, "missing or not a string")
+        elif doc_id not in self.docs:
+            self.strangers.append((at, shown(doc_id)))
+            self.problems.add(at, f"unknown document {shown(doc_id)} (known: {_some(sorted(self.docs))})")
+        elif doc_id in self.doc_line:
+            self.problems.add(at, f"document {shown(doc_id)} already has line {self.doc_line[doc_id]}")
+        else:
+            self.doc_line[doc_id] = n
+            doc = self.docs[doc_id]
+        for key in sorted(set(row) - {DOC_KEY, PAIRS_KEY, *SPAN_LAYERS}):
+            self.problems.add(
+                f"{here}, field {_key(key)}", f"unknown field (allowed: {DOC_KEY}, {', '.join(SPAN_LAYERS)}, pairs)"
             )
-    return out
+        if doc is None:
+            return
+        self.spans[doc.id], self.contradictory[doc.id] = [], set()
+        for layer in SPAN_LAYERS:
+            if layer in row:
+                self.layers.add(layer)
+                got = self._layer(row[layer], layer, doc, f"{here}, field {layer}")
+                self.spans[doc.id] += [s for s, _ in got]
+                self.contradictory[doc.id] |= {s.id for s, flag in got if flag}
+        if PAIRS_KEY in row:
+            self.labels = self.labels or {}
+            self._pairs(row[PAIRS_KEY], doc, f"{here}, field pairs", n)
+
+    def _layer(self, items: object, layer: str, doc: Document, here: str) -> list[tuple[Span, bool]]:
+        if not isinstance(items, list):
+            self.problems.add(here, "must be a list of span objects")
+            return []
+        out: list[tuple[Span, bool]] = []
+        for i, item in enumerate(items):
+            got = self._span(item, layer, i, doc, f"{here}[{i}]")
+            if got is not None:
+                out.append(got)
+                self.flagged |= any(a.derived and a.name in item for a in _predicted(layer))
+        ordered = sorted(out, key=lambda x: (x[0].start, x[0].end))
+        for (a, _), (b, _) in zip(ordered, ordered[1:]):
+            if b.start < a.end:
+                self.problems.add(
+                    f"{here}[{_index(b)}]",
+                    f"span {b.start}:{b.end} overlaps {layer}[{_index(a)}] {a.start}:{a.end} (layers are flat)",
+                )
+        return out
+
+    def _span(self, item: object, layer: str, i: int, doc: Document, here: str) -> tuple[Span, bool] | None:
+        """The span of a span object, and whether it is flagged ``contradictory``; None when it is wrong."""
+        if not isinstance(item, dict):
+            self.problems.add(here, "must be an object with start, end and label")
+            return None
+        spec = _spec(layer)
+        wrong = [
+            (f"{here}.{_key(key)}", f"unknown field for a {layer} span (allowed: {', '.join(spec)})")
+            for key in sorted(set(item) - set(spec))
+        ]
+        for key, (required, types) in spec.items():
+            value = item.get(key)
+            if key not in item:
+                if required:
+                    wrong.append((f"{here}.{key}", "missing"))
+            elif not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+                want = " or ".join("null" if t is type(None) else _JSON_TYPE[t] for t in types)
+                wrong.append((f"{here}.{key}", f"must be {want}, got {described(value)}"))
+        self.problems += wrong
+        if wrong:
+            return None
+        start, end, label = item["start"], item["end"], item["label"]
+        allowed = LAYERS[layer].label_names
+        if label not in allowed:
+            self.problems.add(
+                f"{here}.label", f"unknown label {shown(label)} for {layer} (allowed: {', '.join(allowed)})"
+            )
+            return None
+        if not 0 <= start < end <= len(doc.text):
+            self.problems.add(f"{here}.start/end", offsets_problem(start, end, len(doc.text), f"document {doc.id}"))
+            return None
+        text = doc.text[start:end]
+        if "text" in item and item["text"] != text:
+            self.problems.add(
+                f"{here}.text", f"{shown(item['text'])} is not the document text at {start}:{end} ({shown(text)})"
+            )
+            return None
+        for a in _predicted(layer):
+            value = item.get(a.name)
+            if a.kind == "choice" and value is not None and value not in a.choices:
+                self.problems.add(
+                    f"{here}.{a.name}", f"unknown {a.name} {shown(value)} (see the controlled list in the card)"
+                )
+                return None
+        attrs = {a.name: item.get(a.name) for a in _predicted(layer) if not a.derived}
+        span = Span(layer=layer, id=f"{layer}-{i}", start=start, end=end, text=text, label=label, attrs=attrs)
+        return span, any(bool(item.get(a.name)) for a in _predicted(layer) if a.derived)
+
+    def _pairs(self, items: object, doc: Document, here: str, n: int) -> None:
+        if not isinstance(items, list):
+            self.problems.add(here, "must be a list of {pair_id, label} objects")
+            return
+        for i, item in enumerate(items):
+            at = f"{here}[{i}]"
+            if not isinstance(item, dict) or set(item) != {"pair_id", "label"}:
+                self.problems.add(at, "must be an object with exactly pair_id and label")
+                continue
+            pid, label = item["pair_id"], item["label"]
+            pair = self.pairs.get(pid) if isinstance(pid, str) else None
+            if pair is None:
+                self.problems.add(
+                    f"{at}.pair_id", f"{shown(pid)} is not a gold claim pair (see the claim_pairs config)"
+                )
+            elif doc.id not in (pair.a_doc, pair.b_doc):
+                homes = " or ".join(dict.fromkeys((pair.a_doc, pair.b_doc)))  # one document when the pair is within it
+                self.problems.add(
+                    f"{at}.pair_id",
+                    f"pair {shown(pid)} does not involve document {doc.id}; put it on the line of {homes}",
+                )
+            elif label not in PAIR_LABELS:
+                self.problems.add(
+                    f"{at}.label", f"unknown pair label {shown(label)} (allowed: {', '.join(PAIR_LABELS)})"
+                )
+            elif pid in self.pair_line:
+                self.problems.add(f"{at}.pair_id", f"pair {shown(pid)} already labelled on line {self.pair_line[pid]}")
+            else:
+                self.pair_line[pid] = n
+                self.labels[pid] = label
+
+
+_JSON_TYPE = {int: "an integer", str: "a string", bool: "true or false"}
 
 
 def _index(s: Span) -> int:
     return int(s.id.rsplit("-", 1)[1])
-
-
-def _span(item: object, layer: str, i: int, doc: Document, here: str, problems: Problems) -> tuple[Span, bool] | None:
-    if not isinstance(item, dict):
-        problems.add(here, "must be an object with start, end and label")
-        return None
-    spec = _spec(layer)
-    wrong = [
-        (f"{here}.{_key(key)}", f"unknown field for a {layer} span (allowed: {', '.join(spec)})")
-        for key in sorted(set(item) - set(spec))
-    ]
-    for key, (required, types) in spec.items():
-        value = item.get(key)
-        if key not in item:
-            if required:
-                wrong.append((f"{here}.{key}", "missing"))
-        elif not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
-            want = " or ".join("null" if t is type(None) else _JSON_TYPE[t] for t in types)
-            wrong.append((f"{here}.{key}", f"must be {want}, got {described(value)}"))
-    problems += wrong
-    if wrong:
-        return None
-    start, end, label = item["start"], item["end"], item["label"]
-    allowed = LAYERS[layer].label_names
-    if label not in allowed:
-        problems.add(f"{here}.label", f"unknown label {shown(label)} for {layer} (allowed: {', '.join(allowed)})")
-        return None
-    if not 0 <= start < end <= len(doc.text):
-        problems.add(f"{here}.start/end", offsets_problem(start, end, len(doc.text), f"document {doc.id}"))
-        return None
-    text = doc.text[start:end]
-    if "text" in item and item["text"] != text:
-        problems.add(f"{here}.text", f"{shown(item['text'])} is not the document text at {start}:{end} ({shown(text)})")
-        return None
-    attrs: dict[str, object] = {}
-    for a in _predicted(layer):
-        value = item.get(a.name)
-        if a.kind == "choice" and value is not None and value not in a.choices:
-            problems.add(f"{here}.{a.name}", f"unknown {a.name} {shown(value)} (see the controlled list in the card)")
-            return None
-        if not a.derived:
-            attrs[a.name] = value
-    span = Span(layer=layer, id=f"{layer}-{i}", start=start, end=end, text=text, label=label, attrs=attrs)
-    return span, any(bool(item.get(a.name)) for a in _predicted(layer) if a.derived)
-
-
-_JSON_TYPE = {int: "an integer", str: "a string", bool: "true or false"}
 
 
 def _key(key: str) -> str:
@@ -312,45 +344,6 @@ def _key(key: str) -> str:
 
 def _some(ids: list[str], n: int = 10) -> str:
     return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
-
-
-def _pairs(
-    items: object,
-    doc: Document,
-    here: str,
-    pair_by_id: dict[str, Pair],
-    labels: dict[str, str],
-    pair_line: dict[str, int],
-    n: int,
-    problems: Problems,
-) -> None:
-    if not isinstance(items, list):
-        problems.add(f"{here}, field pairs", "must be a list of {pair_id, label} objects")
-        return
-    for i, item in enumerate(items):
-        at = f"{here}, field pairs[{i}]"
-        if not isinstance(item, dict) or set(item) != {"pair_id", "label"}:
-            problems.add(at, "must be an object with exactly pair_id and label")
-            continue
-        pid, label = item["pair_id"], item["label"]
-        pair = pair_by_id.get(pid) if isinstance(pid, str) else None
-        if pair is None:
-            problems.add(f"{at}.pair_id", f"{shown(pid)} is not a gold claim pair (see the claim_pairs config)")
-            continue
-        if doc.id not in (pair.a_doc, pair.b_doc):
-            homes = " or ".join(dict.fromkeys((pair.a_doc, pair.b_doc)))  # one document when the pair is within it
-            problems.add(
-                f"{at}.pair_id", f"pair {shown(pid)} does not involve document {doc.id}; put it on the line of {homes}"
-            )
-            continue
-        if label not in PAIR_LABELS:
-            problems.add(f"{at}.label", f"unknown pair label {shown(label)} (allowed: {', '.join(PAIR_LABELS)})")
-            continue
-        if pid in pair_line:
-            problems.add(f"{at}.pair_id", f"pair {shown(pid)} already labelled on line {pair_line[pid]}")
-            continue
-        pair_line[pid] = n
-        labels[pid] = label
 
 
 # ---------------------------------------------------------------------------------------------
