@@ -155,13 +155,9 @@ def _check_parquet(path: Path, problems: _Capped) -> int:
     n = 0
     try:
         for batch in pf.iter_batches(batch_size=_BATCH, columns=list(FIELDS)):
-            ids = batch.column(0).to_pylist()
-            texts = batch.column(1)
-            nulls = {i for i, v in enumerate(texts.is_null().to_pylist()) if v} if texts.null_count else set()
-            for i, doc_id in enumerate(ids):
+            for doc_id, null in zip(batch.column(0).to_pylist(), batch.column(1).is_null().to_pylist()):
                 n += 1
-                text = None if i in nulls else ""
-                _record(doc_id, text, set(FIELDS), f"{path}, record {n}", "record", n, seen, problems)
+                _record(doc_id, None if null else "", set(FIELDS), f"{path}, record {n}", "record", n, seen, problems)
     except pa.ArrowException as exc:
         raise InputError(f"{path}, record {n + 1}", f"pyarrow cannot read it ({shown(str(exc))})") from None
     return n

@@ -30,11 +30,11 @@ class Layer:
     color: str
     noun: str  # one span of the layer, in messages ("a figure", "a hedge cue")
     in_one_sentence: bool = False  # every span stays inside one sentence
-    id_prefix: str = ""  # its span ids: this prefix and a number (``c14``); default: the name's first letter
 
     @property
     def prefix(self) -> str:
-        return self.id_prefix or self.name[0]
+        """Its span ids are this prefix and a number (``c14``)."""
+        return self.name[0]
 
     @functools.cached_property
     def label_names(self) -> list[str]:
@@ -89,7 +89,6 @@ LAYERS: dict[str, Layer] = {
             ),
             "#1f77b4",
             "entity",
-            id_prefix="e",
         ),
         Layer(
             "figures",
@@ -107,7 +106,6 @@ LAYERS: dict[str, Layer] = {
             ),
             "#2ca02c",
             "figure",
-            id_prefix="f",
         ),
         Layer(
             "hedges",
@@ -121,7 +119,6 @@ LAYERS: dict[str, Layer] = {
             ),
             "#ff7f0e",
             "hedge cue",
-            id_prefix="h",
         ),
         Layer(
             "claims",
@@ -136,7 +133,6 @@ LAYERS: dict[str, Layer] = {
             "#d62728",
             "claim",
             in_one_sentence=True,
-            id_prefix="c",
         ),
     )
 }
