@@ -175,18 +175,11 @@ def _entry(entry: object, n: int, where: str, problems: Problems) -> Document | 
     if found:
         return None
     return Document(
-        id=entry["id"],
-        source_file=entry["source_file"],
-        sha256=entry["sha256"],
+        **{key: value for key, value in entry.items() if key not in ("slice", "authors", "furniture")},
         slice_start=entry["slice"]["start"],
         slice_end=entry["slice"]["end"],
-        publisher=entry["publisher"],
-        headline=entry["headline"],
         authors=tuple(entry["authors"]),
-        publication_date=entry["publication_date"],
-        date_source=entry["date_source"],
-        split=entry["split"],
-        furniture=tuple(Furniture(f["start"], f["end"], f["kind"]) for f in entry.get("furniture", ())),
+        furniture=tuple(Furniture(**f) for f in entry.get("furniture", ())),
     )
 
 
@@ -326,22 +319,13 @@ def _name(value: object) -> str:
 
 
 def manifest_entry(doc: Document) -> dict:
+    """A document's manifest JSON: the fields in ``_FIELDS`` order, furniture only when there is some."""
+    fields = dataclasses.asdict(doc) | {"slice": {"start": doc.slice_start, "end": doc.slice_end}}
     return {
-        "id": doc.id,
-        "source_file": doc.source_file,
-        "sha256": doc.sha256,
-        "slice": {"start": doc.slice_start, "end": doc.slice_end},
-        "publisher": doc.publisher,
-        "headline": doc.headline,
-        "authors": list(doc.authors),
-        "publication_date": doc.publication_date,
-        "date_source": doc.date_source,
-        "split": doc.split,
-    } | (
-        {"furniture": [{"start": f.start, "end": f.end, "kind": f.kind} for f in doc.furniture]}
-        if doc.furniture
-        else {}
-    )
+        key: list(fields[key]) if key in ("authors", "furniture") else fields[key]
+        for key in _FIELDS
+        if key != "furniture" or doc.furniture
+    }
 
 
 def write_manifest(annotations: Path, docs: list[Document]) -> None:

@@ -87,11 +87,7 @@ def offsets_problem(start: object, end: object, size: int, whole: str) -> str:
     """What is wrong with span offsets that are not ``0 <= start < end <= size`` (``whole``: what has the
     ``size`` characters, named in the message)."""
     if isinstance(start, int) and isinstance(end, int) and 0 <= end <= start <= size:
-        return (
-            f"offsets {start}:{end} hold no character"
-            if start == end
-            else f"offsets {start}:{end} end before they start"
-        )
+        return f"offsets {start}:{end} " + ("hold no character" if start == end else "end before they start")
     return f"offsets {start}:{end} out of range ({whole} has {size} characters)"
 
 
