@@ -74,8 +74,7 @@ def check_corpus(path: Path) -> Corpus:
 
 
 class _Capped(Problems):
-    """The shared collector, keeping at most ``MAX_PROBLEMS`` problems (the rest counted): a wholly wrong
-    crawl of millions of lines costs a screenful of messages, not memory in proportion to it."""
+    """A collector keeping ``MAX_PROBLEMS`` problems and counting the rest (memory stays flat)."""
 
     def __init__(self) -> None:
         super().__init__()
