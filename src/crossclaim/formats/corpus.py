@@ -33,7 +33,6 @@ class Corpus:
     path: Path
     kind: str  # JSON or PARQUET
     records: int
-    size: int  # bytes on disk
 
 
 def corpus_document(doc_id: str, text: str) -> Document:
@@ -59,7 +58,6 @@ def check_corpus(path: Path) -> Corpus:
     try:
         if path.is_dir():
             raise InputError(str(path), "is a directory, not a corpus file")
-        size = path.stat().st_size
         with path.open("rb") as fh:
             head = fh.read(len(PARQUET_MAGIC))
         kind = PARQUET if head == PARQUET_MAGIC else JSON
@@ -70,7 +68,7 @@ def check_corpus(path: Path) -> Corpus:
     problems.raise_any()
     if records == 0:
         raise InputError(str(path), "holds no records: a corpus needs at least one {id, text} record")
-    return Corpus(path, kind, records, size)
+    return Corpus(path, kind, records)
 
 
 class _Capped(Problems):
