@@ -33,7 +33,6 @@ class Corpus:
     path: Path
     kind: str  # JSON or PARQUET
     records: int
-    size: int  # bytes on disk
 
 
 def corpus_document(doc_id: str, text: str) -> Document:
@@ -59,7 +58,6 @@ def check_corpus(path: Path) -> Corpus:
     try:
         if path.is_dir():
             raise InputError(str(path), "is a directory, not a corpus file")
-        size = path.stat().st_size
         with path.open("rb") as fh:
             head = fh.read(len(PARQUET_MAGIC))
         kind = PARQUET if head == PARQUET_MAGIC else JSON
@@ -70,12 +68,11 @@ def check_corpus(path: Path) -> Corpus:
     problems.raise_any()
     if records == 0:
         raise InputError(str(path), "holds no records: a corpus needs at least one {id, text} record")
-    return Corpus(path, kind, records, size)
+    return Corpus(path, kind, records)
 
 
 class _Capped(Problems):
-    """The shared collector, keeping at most ``MAX_PROBLEMS`` problems (the rest counted): a wholly wrong
-    crawl of millions of lines costs a screenful of messages, not memory in proportion to it."""
+    """A collector keeping ``MAX_PROBLEMS`` problems and counting the rest (memory stays flat)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -155,13 +152,9 @@ def _check_parquet(path: Path, problems: _Capped) -> int:
     n = 0
     try:
         for batch in pf.iter_batches(batch_size=_BATCH, columns=list(FIELDS)):
-            ids = batch.column(0).to_pylist()
-            texts = batch.column(1)
-            nulls = {i for i, v in enumerate(texts.is_null().to_pylist()) if v} if texts.null_count else set()
-            for i, doc_id in enumerate(ids):
+            for doc_id, null in zip(batch.column(0).to_pylist(), batch.column(1).is_null().to_pylist()):
                 n += 1
-                text = None if i in nulls else ""
-                _record(doc_id, text, set(FIELDS), f"{path}, record {n}", "record", n, seen, problems)
+                _record(doc_id, None if null else "", set(FIELDS), f"{path}, record {n}", "record", n, seen, problems)
     except pa.ArrowException as exc:
         raise InputError(f"{path}, record {n + 1}", f"pyarrow cannot read it ({shown(str(exc))})") from None
     return n

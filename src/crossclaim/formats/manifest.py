@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path, PurePosixPath
+from types import NoneType
+from typing import Any
 
 from crossclaim.errors import InputError, Problems, shown
 from crossclaim.files import write_bytes_atomic, write_text_atomic
@@ -43,10 +45,6 @@ FOOTER_MARKERS = (
 )
 
 
-def sha256_text(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def load_manifest(annotations: Path) -> list[Document]:
     """Read the manifest and each raw page, checking sha256 and slice; return documents with text."""
     path = annotations / MANIFEST
@@ -58,7 +56,7 @@ def load_manifest(annotations: Path) -> list[Document]:
         raw_path = annotations / doc.source_file
         try:
             data = read_bytes(raw_path)
-            digest = sha256_text(data)
+            digest = hashlib.sha256(data).hexdigest()
             if digest != doc.sha256:
                 raise InputError(
                     where,
@@ -167,179 +165,150 @@ def _entry(entry: object, n: int, where: str, problems: Problems) -> Document | 
         return None
     doc_id = entry.get("id")
     here = f"{where}: document {_name(doc_id) if isinstance(doc_id, str) and doc_id else f'#{n}'}"
-    found = _unknown(entry, tuple(_CHECKS), f"{here}, field ")
-    for key, check in _CHECKS.items():
+    found = _unknown(entry, tuple(_FIELDS), f"{here}, field ")
+    for key in _FIELDS:
         if key in entry:
-            found += [(f"{here}, field {key}{sub}", what) for sub, what in check(entry[key])]
+            found += [(f"{here}, field {key}{sub}", what) for sub, what in _field_problems(key, entry[key])]
         elif key not in OPTIONAL:
             found.append((f"{here}, field {key}", "missing"))
     problems += found
     if found:
         return None
     return Document(
-        id=entry["id"],
-        source_file=entry["source_file"],
-        sha256=entry["sha256"],
+        **{key: value for key, value in entry.items() if key not in ("slice", "authors", "furniture")},
         slice_start=entry["slice"]["start"],
         slice_end=entry["slice"]["end"],
-        publisher=entry["publisher"],
-        headline=entry["headline"],
         authors=tuple(entry["authors"]),
-        publication_date=entry["publication_date"],
-        date_source=entry["date_source"],
-        split=entry["split"],
-        furniture=tuple(Furniture(f["start"], f["end"], f["kind"]) for f in entry.get("furniture", ())),
+        furniture=tuple(Furniture(**f) for f in entry.get("furniture", ())),
     )
 
 
-def _type_problem(value: object, want: str) -> list[tuple[str, str]]:
-    return [("", f"must be {want}, got {described(value)}")]
+Found = list[tuple[str, str]]  # (where below the field, e.g. "[2].end", what is wrong)
 
 
-def _check_id(value: object) -> list[tuple[str, str]]:
-    if not isinstance(value, str):
-        return _type_problem(value, "a string")
-    if not value or _ID_FORBIDDEN.search(value):
-        return [("", f"{shown(value)} is not a document id: a non-empty string without white space, ':' or '~'")]
-    return []
+def _must(ok: Callable[[Any], object], what: str) -> Callable[[Any], Found]:
+    """A check of a value of the right type: ``what`` (``{}``: the value shown) unless ``ok(value)``."""
+    return lambda value: [] if ok(value) else [("", what.format(shown(value)))]
 
 
-def _check_source_file(value: object) -> list[tuple[str, str]]:
-    if not isinstance(value, str):
-        return _type_problem(value, "a string")
+def _safe_path(value: str) -> bool:
     path = PurePosixPath(value)
-    if not value or "\\" in value or "\x00" in value or path.is_absolute() or ".." in path.parts:
-        return [("", f"{shown(value)} must be a relative path inside annotations/ (e.g. raw/page.txt)")]
-    return []
+    return (
+        bool(value) and "\\" not in value and "\x00" not in value and not path.is_absolute() and ".." not in path.parts
+    )
 
 
-def _check_sha256(value: object) -> list[tuple[str, str]]:
-    if not isinstance(value, str):
-        return _type_problem(value, "a string")
-    if not _SHA256.fullmatch(value):
-        return [("", f"{shown(value)} is not a sha256 digest (64 lowercase hexadecimal digits)")]
-    return []
-
-
-def _check_slice(value: object) -> list[tuple[str, str]]:
-    if not isinstance(value, dict):
-        return _type_problem(value, 'an object {"start": ..., "end": ...}')
-    found = _unknown(value, ("start", "end"), ".") + _bounds_problems(value, "")
-    if not found and not 0 <= value["start"] < value["end"]:
-        found.append(("", f"{value['start']}:{value['end']} is not a slice (0 <= start < end)"))
-    return found
-
-
-def _check_text(value: object) -> list[tuple[str, str]]:
-    return [] if isinstance(value, str) else _type_problem(value, "a string")
-
-
-def _check_optional_text(value: object) -> list[tuple[str, str]]:
-    return [] if value is None or isinstance(value, str) else _type_problem(value, "a string or null")
-
-
-def _check_authors(value: object) -> list[tuple[str, str]]:
-    if not isinstance(value, list):
-        return _type_problem(value, "a list of strings (one per author)")
-    return [(f"[{i}]", f"must be a string, got {described(a)}") for i, a in enumerate(value) if not isinstance(a, str)]
-
-
-def _check_date(value: object) -> list[tuple[str, str]]:
-    if value is None:
-        return []
-    if not isinstance(value, str):
-        return _type_problem(value, "a string or null")
+def _date_problems(value: str) -> Found:
     m = _DATE.fullmatch(value)
     if m is None:
         return [("", f"{shown(value)} is not an ISO 8601 date: YYYY, YYYY-MM or YYYY-MM-DD (or null when unknown)")]
-    year, month, day = m.groups()
     try:
-        date(int(year), int(month or 1), int(day or 1))
+        date(int(m[1]), int(m[2] or 1), int(m[3] or 1))
     except ValueError:
         return [("", f"{shown(value)} is not a calendar date")]
     return []
 
 
-def _check_split(value: object) -> list[tuple[str, str]]:
-    if not isinstance(value, str):
-        return _type_problem(value, f"a string ({', '.join(SPLITS)})")
-    if value not in SPLITS:
-        return [("", f"split {shown(value)} is not one of {', '.join(SPLITS)}")]
-    return []
+def _range_problems(value: dict, here: str, noun: str, kind: bool = False) -> Found:
+    """A ``{"start", "end"}`` range (and its ``kind`` for furniture): known fields, integer bounds, and
+    ``0 <= start < end``; ``noun`` names what it must be."""
+    found = _unknown(value, ("start", "end", "kind") if kind else ("start", "end"), f"{here}.")
+    found += [
+        (f"{here}.{key}", "missing" if key not in value else f"must be an integer, got {described(value[key])}")
+        for key in ("start", "end")
+        if not isinstance(value.get(key), int) or isinstance(value.get(key), bool)
+    ]
+    got = value.get("kind")
+    if kind and (not isinstance(got, str) or got not in FURNITURE):
+        what = "missing" if "kind" not in value else f"{shown(got)} is not a kind of furniture"
+        found.append((f"{here}.kind", f"{what} (allowed: {', '.join(FURNITURE)})"))
+    if not found and not 0 <= value["start"] < value["end"]:
+        found.append((here, f"{value['start']}:{value['end']} is not {noun} (0 <= start < end)"))
+    return found
 
 
-def _check_furniture(value: object) -> list[tuple[str, str]]:
-    """A list of ``{"start", "end", "kind"}`` ranges in document offsets, sorted and not overlapping (that
-    they fit the document's text and its tokens is checked with the text, ``furniture_problems``)."""
-    if not isinstance(value, list):
-        return _type_problem(value, 'a list of ranges {"start": ..., "end": ..., "kind": ...}')
-    found: list[tuple[str, str]] = []
+def _furniture_problems(value: list) -> Found:
+    """Ranges in document offsets, sorted and not overlapping (that they fit the document's text and its
+    tokens is checked with the text, ``furniture_problems``)."""
+    found: Found = []
     previous: tuple[int, int] | None = None
     for n, item in enumerate(value):
-        here = f"[{n}]"
         if not isinstance(item, dict):
-            found.append((here, f'must be an object {{"start": ..., "end": ..., "kind": ...}}, got {described(item)}'))
+            found.append(
+                (f"[{n}]", f'must be an object {{"start": ..., "end": ..., "kind": ...}}, got {described(item)}')
+            )
             continue
-        wrong = _unknown(item, ("start", "end", "kind"), f"{here}.") + _bounds_problems(item, here)
-        kind = item.get("kind")
-        if not isinstance(kind, str) or kind not in FURNITURE:
-            got = "missing" if "kind" not in item else f"{shown(kind)} is not a kind of furniture"
-            wrong.append((f"{here}.kind", f"{got} (allowed: {', '.join(FURNITURE)})"))
+        wrong = _range_problems(item, f"[{n}]", "a range of the document", kind=True)
         found += wrong
         if wrong:
             continue
         start, end = item["start"], item["end"]
-        if not 0 <= start < end:
-            found.append((here, f"{start}:{end} is not a range of the document (0 <= start < end)"))
-        elif previous is not None and start < previous[1]:
+        if previous is not None and start < previous[1]:
             how = "overlaps" if start >= previous[0] else "comes before"
+            before = f"{previous[0]}:{previous[1]}"
             found.append(
-                (
-                    here,
-                    f"{start}:{end} {how} the range before it, {previous[0]}:{previous[1]} "
-                    "(ranges are sorted and disjoint)",
-                )
+                (f"[{n}]", f"{start}:{end} {how} the range before it, {before} (ranges are sorted and disjoint)")
             )
         else:
             previous = (start, end)
     return found
 
 
-_CHECKS = {
-    "id": _check_id,
-    "source_file": _check_source_file,
-    "sha256": _check_sha256,
-    "slice": _check_slice,
-    "publisher": _check_optional_text,
-    "headline": _check_optional_text,
-    "authors": _check_authors,
-    "publication_date": _check_date,
-    "date_source": _check_text,
-    "split": _check_split,
-    "furniture": _check_furniture,
+# Every field of a manifest entry: (its JSON types, how a message names them, the check of a value not null).
+_FIELDS: dict[str, tuple[type | tuple[type, ...], str, Callable[[Any], Found] | None]] = {
+    "id": (
+        str,
+        "a string",
+        _must(
+            lambda v: v and not _ID_FORBIDDEN.search(v),
+            "{} is not a document id: a non-empty string without white space, ':' or '~'",
+        ),
+    ),
+    "source_file": (
+        str,
+        "a string",
+        _must(_safe_path, "{} must be a relative path inside annotations/ (e.g. raw/page.txt)"),
+    ),
+    "sha256": (
+        str,
+        "a string",
+        _must(_SHA256.fullmatch, "{} is not a sha256 digest (64 lowercase hexadecimal digits)"),
+    ),
+    "slice": (dict, 'an object {"start": ..., "end": ...}', lambda v: _range_problems(v, "", "a slice")),
+    "publisher": ((str, NoneType), "a string or null", None),
+    "headline": ((str, NoneType), "a string or null", None),
+    "authors": (
+        list,
+        "a list of strings (one per author)",
+        lambda v: [
+            (f"[{i}]", f"must be a string, got {described(a)}") for i, a in enumerate(v) if not isinstance(a, str)
+        ],
+    ),
+    "publication_date": ((str, NoneType), "a string or null", _date_problems),
+    "date_source": (str, "a string", None),
+    "split": (
+        str,
+        f"a string ({', '.join(SPLITS)})",
+        _must(SPLITS.__contains__, f"split {{}} is not one of {', '.join(SPLITS)}"),
+    ),
+    "furniture": (list, 'a list of ranges {"start": ..., "end": ..., "kind": ...}', _furniture_problems),
 }
 OPTIONAL = ("furniture",)  # fields an entry may leave out (written only when not empty)
 
 
-def _unknown(value: dict, allowed: tuple[str, ...], prefix: str) -> list[tuple[str, str]]:
+def _field_problems(key: str, value: object) -> Found:
+    types, want, check = _FIELDS[key]
+    if not isinstance(value, types):
+        return [("", f"must be {want}, got {described(value)}")]
+    return check(value) if check and value is not None else []
+
+
+def _unknown(value: dict, allowed: tuple[str, ...], prefix: str) -> Found:
     """One problem per key of ``value`` not in ``allowed``, named after ``prefix``."""
     return [
         (f"{prefix}{_name(key)}", f"unknown field (allowed: {', '.join(allowed)})")
         for key in sorted(set(value) - set(allowed))
     ]
-
-
-def _bounds_problems(value: dict, here: str) -> list[tuple[str, str]]:
-    """``start`` and ``end`` of a range, each missing or not an integer."""
-    return [
-        (f"{here}.{key}", "missing" if key not in value else f"must be an integer, got {described(value[key])}")
-        for key in ("start", "end")
-        if not _is_int(value.get(key))
-    ]
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _name(value: object) -> str:
@@ -350,22 +319,13 @@ def _name(value: object) -> str:
 
 
 def manifest_entry(doc: Document) -> dict:
+    """A document's manifest JSON: the fields in ``_FIELDS`` order, furniture only when there is some."""
+    fields = dataclasses.asdict(doc) | {"slice": {"start": doc.slice_start, "end": doc.slice_end}}
     return {
-        "id": doc.id,
-        "source_file": doc.source_file,
-        "sha256": doc.sha256,
-        "slice": {"start": doc.slice_start, "end": doc.slice_end},
-        "publisher": doc.publisher,
-        "headline": doc.headline,
-        "authors": list(doc.authors),
-        "publication_date": doc.publication_date,
-        "date_source": doc.date_source,
-        "split": doc.split,
-    } | (
-        {"furniture": [{"start": f.start, "end": f.end, "kind": f.kind} for f in doc.furniture]}
-        if doc.furniture
-        else {}
-    )
+        key: list(fields[key]) if key in ("authors", "furniture") else fields[key]
+        for key in _FIELDS
+        if key != "furniture" or doc.furniture
+    }
 
 
 def write_manifest(annotations: Path, docs: list[Document]) -> None:
@@ -426,7 +386,7 @@ def checked_ingest(annotations: Path, raw_file: Path, doc: Document) -> tuple[li
     if target.exists() and target.read_bytes() != data:
         raise InputError(str(target), "a different raw page with this name is already ingested")
     source = f"{RAW_DIR}/{raw_file.name}"
-    new = dataclasses.replace(doc, source_file=source, sha256=sha256_text(data))
+    new = dataclasses.replace(doc, source_file=source, sha256=hashlib.sha256(data).hexdigest())
     parse_manifest({"documents": [manifest_entry(new)]}, f"new manifest entry ({raw_file})")
     new = dataclasses.replace(new, text=raw[doc.slice_start : doc.slice_end])
     InputError.collect(shared_text([*docs, new], lambda d: f"{raw_file}: new document {_name(d.id)}"))

@@ -14,10 +14,8 @@ from crossclaim.schema.scheme import ATTRIBUTE, ATTRIBUTES
 class Span:
     """One labelled character span (Python offsets into the document text, end-exclusive).
 
-    Its attributes (a figure's ``value``, a claim's ``hedged``, ``topic`` and ``cues``, ...) are
-    whatever the schema declares for its layer, kept in ``attrs`` and read as ``span.value``: a
-    new attribute in the schema needs no change here. An attribute the span does not carry reads
-    as None (an empty tuple for span-id lists).
+    Its attributes are whatever the schema declares for its layer, kept in ``attrs`` and read as
+    ``span.value`` (None when absent, an empty tuple for span-id lists): a new attribute needs no change here.
     """
 
     layer: str

@@ -30,11 +30,11 @@ class Layer:
     color: str
     noun: str  # one span of the layer, in messages ("a figure", "a hedge cue")
     in_one_sentence: bool = False  # every span stays inside one sentence
-    id_prefix: str = ""  # its span ids: this prefix and a number (``c14``); default: the name's first letter
 
     @property
     def prefix(self) -> str:
-        return self.id_prefix or self.name[0]
+        """Its span ids are this prefix and a number (``c14``)."""
+        return self.name[0]
 
     @functools.cached_property
     def label_names(self) -> list[str]:
@@ -71,75 +71,69 @@ class TagLayer:
         return ["O"] + [f"{p}-{lab}" for lab in labels for p in ("B", "I")]
 
 
-LAYERS: dict[str, Layer] = {
-    layer.name: layer
-    for layer in (
-        Layer(
-            "entities",
-            "Entities",
-            (
-                Label(
-                    "ORG",
-                    "companies, government bodies, media, agencies, organised groups",
-                    "Xiaomi, BAIC Group, People's Daily, Financial Times",
-                ),
-                Label("PERSON", "named people, misspellings included", "Lei Jun, Lei, Lee"),
-                Label("LOC", "countries, regions, cities, provinces", "China, Anhui province, Southeast Asia"),
-                Label("PRODUCT", "named products, car models, software, chips", "SU7, YU7, U7, Model 3, HyperOS"),
+_LAYERS = (
+    Layer(
+        "entities",
+        "Entities",
+        (
+            Label(
+                "ORG",
+                "companies, government bodies, media, agencies, organised groups",
+                "Xiaomi, BAIC Group, People's Daily, Financial Times",
             ),
-            "#1f77b4",
-            "entity",
-            id_prefix="e",
+            Label("PERSON", "named people, misspellings included", "Lei Jun, Lei, Lee"),
+            Label("LOC", "countries, regions, cities, provinces", "China, Anhui province, Southeast Asia"),
+            Label("PRODUCT", "named products, car models, software, chips", "SU7, YU7, U7, Model 3, HyperOS"),
         ),
-        Layer(
-            "figures",
-            "Figures",
-            (
-                Label("MONEY", "amounts of money", '"$10 billion" → `USD 10000000000`'),
-                Label("PERCENT", "percentages and fractions", '"15%" → `15`; "a third" → `33.33`'),
-                Label("QUANTITY", "counts and measures", '"76,000" (cars) → `76000 car`'),
-                Label(
-                    "DATE",
-                    "calendar points and periods, absolute or relative",
-                    '"the second half of the year" → `2025-H2`',
-                ),
-                Label("DURATION", "lengths of time", '"15 months" → `P15M`'),
+        "#1f77b4",
+        "entity",
+    ),
+    Layer(
+        "figures",
+        "Figures",
+        (
+            Label("MONEY", "amounts of money", '"$10 billion" → `USD 10000000000`'),
+            Label("PERCENT", "percentages and fractions", '"15%" → `15`; "a third" → `33.33`'),
+            Label("QUANTITY", "counts and measures", '"76,000" (cars) → `76000 car`'),
+            Label(
+                "DATE",
+                "calendar points and periods, absolute or relative",
+                '"the second half of the year" → `2025-H2`',
             ),
-            "#2ca02c",
-            "figure",
-            id_prefix="f",
+            Label("DURATION", "lengths of time", '"15 months" → `P15M`'),
         ),
-        Layer(
-            "hedges",
-            "Hedge cues",
-            (
-                Label(
-                    "HEDGE",
-                    "word or fixed phrase marking a statement as uncertain, predicted or unconfirmed",
-                    "could, likely, expected, suggested, bold but feasible",
-                ),
+        "#2ca02c",
+        "figure",
+    ),
+    Layer(
+        "hedges",
+        "Hedge cues",
+        (
+            Label(
+                "HEDGE",
+                "word or fixed phrase marking a statement as uncertain, predicted or unconfirmed",
+                "could, likely, expected, suggested, bold but feasible",
             ),
-            "#ff7f0e",
-            "hedge cue",
-            id_prefix="h",
         ),
-        Layer(
-            "claims",
-            "Claims",
-            (
-                Label(
-                    "CLAIM",
-                    "a hedged or contradicting proposition about the story (minimal clause)",
-                    "Xiaomi's EV division is expected to turn profitable in the second half of the year",
-                ),
+        "#ff7f0e",
+        "hedge cue",
+    ),
+    Layer(
+        "claims",
+        "Claims",
+        (
+            Label(
+                "CLAIM",
+                "a hedged or contradicting proposition about the story (minimal clause)",
+                "Xiaomi's EV division is expected to turn profitable in the second half of the year",
             ),
-            "#d62728",
-            "claim",
-            in_one_sentence=True,
-            id_prefix="c",
         ),
-    )
-}
+        "#d62728",
+        "claim",
+        in_one_sentence=True,
+    ),
+)
+LAYERS: dict[str, Layer] = {layer.name: layer for layer in _LAYERS}
 
 # Colours of the labels in the labeling configs: each layer's first label keeps its layer's colour and every
 # other label takes the next colour of PALETTE that no layer holds, in declaration order. No two labels share

@@ -33,13 +33,8 @@ class TokenView:
 def token_view(text: str, spans: list[Span]) -> TokenView:
     starts, ends, splits = tokens(text, {s.start for s in spans} | {s.end for s in spans})
     strings = [text[a:b] for a, b in zip(starts, ends)]
-    sentences = []
-    for a, b in sentence_bounds(text):
-        i = bisect.bisect_left(starts, a)
-        j = bisect.bisect_left(starts, b)
-        if i < j:
-            sentences.append((i, j))
-    return TokenView(starts, ends, sentences, splits, strings)
+    bounds = [(bisect.bisect_left(starts, a), bisect.bisect_left(starts, b)) for a, b in sentence_bounds(text)]
+    return TokenView(starts, ends, [(i, j) for i, j in bounds if i < j], splits, strings)
 
 
 def selected(tag_layer: TagLayer, spans: list[Span], contradictory: set[str]) -> list[Span]:

@@ -43,7 +43,7 @@ def span_problems(
         if layer is None:
             out.append((name(s), f"unknown layer {shown(s.layer)}"))
             continue
-        if not (isinstance(s.label, str) and s.label in _label_set(s.layer)):
+        if s.label not in layer.label_names:
             allowed = ", ".join(layer.label_names)
             found.append(f"unknown label {shown(s.label)} for layer {s.layer} (allowed: {allowed})")
         start, end = s.start, s.end
@@ -71,7 +71,7 @@ def span_problems(
                     (name(b), f"overlaps {a.layer} span {a.id} {shown(a.text)} ({a.start}:{a.end}) inside a flat layer")
                 )
     for layer, layer_spans in by_layer.items():
-        refs = _has_refs(layer)
+        refs = any(a.kind == "refs" for a in attributes_of(layer))
         one_sentence = sentences is not None and LAYERS[layer].in_one_sentence
         if not (refs or one_sentence):
             continue
@@ -87,17 +87,8 @@ def offsets_problem(start: object, end: object, size: int, whole: str) -> str:
     """What is wrong with span offsets that are not ``0 <= start < end <= size`` (``whole``: what has the
     ``size`` characters, named in the message)."""
     if isinstance(start, int) and isinstance(end, int) and 0 <= end <= start <= size:
-        return (
-            f"offsets {start}:{end} hold no character"
-            if start == end
-            else f"offsets {start}:{end} end before they start"
-        )
+        return f"offsets {start}:{end} " + ("hold no character" if start == end else "end before they start")
     return f"offsets {start}:{end} out of range ({whole} has {size} characters)"
-
-
-@functools.cache
-def _label_set(layer: str) -> frozenset[str]:
-    return frozenset(LAYERS[layer].label_names)
 
 
 @functools.cache
@@ -106,16 +97,11 @@ def _required(layer: str) -> bool:
     return any(a.required and not a.derived for a in attributes_of(layer))
 
 
-@functools.cache
-def _has_refs(layer: str) -> bool:
-    return any(a.kind == "refs" for a in attributes_of(layer))
-
-
 def _attribute_problems(s: Span, prediction: bool = False) -> list[str]:
     """Attributes the schema does not declare for the layer, missing required ones, wrong values."""
     out = (
         []
-        if s.attrs.keys() <= _names_of(s.layer)
+        if s.attrs.keys() <= _names_of(s.layer)  # the common case, tested without building anything
         else [
             f"unknown attribute {shown(name)} on a {s.layer} span"
             for name in sorted(s.attrs)
