@@ -1,28 +1,21 @@
 """Inter-annotator agreement on tasks with several annotations (pure functions).
 
-Who counts: annotators only. Annotations by the team's adjudicators (``annotations/team.json``) are
-left out (an adjudicator settles disagreements and often starts from an annotator's work), and so are
-duplicates: an annotation identical to another counted annotation of the same task (Label Studio's
-Duplicate Annotation copies regions with their ids, so a copy is identical down to the region ids; two
-annotators submitting the same pre-annotation untouched are identical too). Of identical annotations
-the one whose annotator's name comes first counts. A claim-pair annotation is a duplicate when its
-label and its (non-empty) rationale are another's: without a rationale, two equal labels are agreement.
+Who counts: annotators only. Adjudicators' annotations (``annotations/team.json``) are left out (they
+often start from an annotator's work), and so are duplicates: an annotation identical to another of the
+task (Label Studio's Duplicate Annotation copies regions with their ids), of which the first annotator's
+counts. A claim-pair annotation is a duplicate only with a non-empty rationale: equal labels alone are agreement.
 
-Span agreement is F1 between two annotators (symmetric: precision of one is recall of the
-other): *strict* needs the same start, end and label; *partial* pairs spans one-to-one that
-overlap and share the label; the overall row pools every annotator pair. Figures add value
-agreement on strictly matched spans. Pair labels and claim attributes (``hedged``, ``topic``) get
-Krippendorff's alpha (nominal, the ``krippendorff`` package) per annotator pair and over all
-annotators at once; pair labels also Cohen's kappa (scikit-learn) per annotator pair. A claim
-attribute is compared on claims drawn with the same offsets (the unit is a claim span of a
-document), a pair label on the pairs both labelled."""
+Span agreement is F1 between two annotators (symmetric): *strict* needs the same start, end and label,
+*partial* pairs overlapping same-label spans one-to-one; figures add value agreement on strict matches.
+Claim attributes (on claims drawn with the same offsets) and pair labels get Krippendorff's alpha (nominal)
+per annotator pair and over all at once; pair labels also Cohen's kappa (scikit-learn) per pair."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, fields, replace
-from itertools import combinations
+from itertools import combinations, groupby
 
 from crossclaim.formats.labelstudio.annotations import gold_annotation
 from crossclaim.formats.labelstudio.pairs import PairTask
@@ -92,7 +85,7 @@ def partial_matches(a: list[Span], b: list[Span]) -> int:
     return len(used_a)
 
 
-def span_agreement(tasks: list[Task], layers: list[str] | None = None) -> list[SpanAgreement]:
+def span_agreement(tasks: list[Task]) -> list[SpanAgreement]:
     """Pairwise agreement per layer over every task both annotators annotated (not cancelled).
 
     An annotator is never compared with themself: one with several annotations on a task is left
@@ -101,14 +94,10 @@ def span_agreement(tasks: list[Task], layers: list[str] | None = None) -> list[S
     A layer is compared on a task only when at least one of the two annotated it, so a pass
     that skipped claims by design does not count as disagreeing on claims.
     """
-    layers = layers or list(LAYERS)
     acc: dict[tuple[str, str, str], list[SpanAgreement]] = defaultdict(list)
     for task in tasks:
-        usable = [a for a in task.annotations if not a.was_cancelled]
-        repeated = {who for who, n in Counter(a.annotator for a in usable).items() if n > 1}
-        anns = sorted((a for a in usable if a.annotator not in repeated), key=lambda a: a.annotator)
-        for x, y in combinations(anns, 2):
-            for layer in layers:
+        for x, y in combinations(_compared(task), 2):
+            for layer in LAYERS:
                 sa = [s for s in x.spans if s.layer == layer]
                 sb = [s for s in y.spans if s.layer == layer]
                 if not sa or not sb:
@@ -118,6 +107,13 @@ def span_agreement(tasks: list[Task], layers: list[str] | None = None) -> list[S
                 counts = (1, len(sa), len(sb), len(matched), partial_matches(sa, sb), equal)
                 acc[(layer, x.annotator, y.annotator)].append(SpanAgreement(layer, x.annotator, y.annotator, *counts))
     return [_pooled(*k, acc[k]) for k in sorted(acc, key=lambda k: (list(LAYERS).index(k[0]), k[1], k[2]))]
+
+
+def _compared(task: Task) -> list[Annotation]:
+    """A task's annotations that are compared, by annotator: not cancelled, not an annotator's one of several."""
+    usable = [a for a in task.annotations if not a.was_cancelled]
+    n = Counter(a.annotator for a in usable)
+    return sorted((a for a in usable if n[a.annotator] == 1), key=lambda a: a.annotator)
 
 
 def pair_kappa(by_annotator: dict[str, list[Pair]]) -> list[tuple[str, str, int, float]]:
@@ -178,21 +174,10 @@ def counted(tasks: list[Task], pairs_by_annotator: dict[str, list[Pair]] | None,
     adjudicators = set(team.adjudicators) if team else set()
     out = Counted([], {})
     for task in tasks:
-        kept: list[Annotation] = []
-        seen: dict[tuple, str] = {}
-        for a in sorted(task.annotations, key=lambda a: a.annotator):
-            if a.was_cancelled:
-                continue
-            if a.annotator in adjudicators:
-                out.adjudicators[a.annotator] += 1
-                continue
-            key = _content(a.spans)
-            if key in seen and seen[key] != a.annotator:
-                out.duplicates.append((task.doc_id, a.annotator, seen[key]))
-                continue
-            seen.setdefault(key, a.annotator)
-            kept.append(a)
-        out.tasks.append(replace(task, annotations=kept))
+        usable = [a for a in task.annotations if not a.was_cancelled]
+        out.adjudicators.update(a.annotator for a in usable if a.annotator in adjudicators)
+        usable = [a for a in usable if a.annotator not in adjudicators]
+        out.tasks.append(replace(task, annotations=_first_of_identical(task.doc_id, usable, _content, out)))
     by_pair: dict[str, list[Pair]] = defaultdict(list)
     for who, pairs in (pairs_by_annotator or {}).items():
         if who in adjudicators:
@@ -201,20 +186,31 @@ def counted(tasks: list[Task], pairs_by_annotator: dict[str, list[Pair]] | None,
         for p in pairs:
             by_pair[p.id].append(p)
     for pid in sorted(by_pair):
-        seen_pairs: dict[tuple[str, str], str] = {}
-        for p in sorted(by_pair[pid], key=lambda p: p.annotator):
-            key = (p.label, p.rationale)
-            if p.rationale.strip() and key in seen_pairs and seen_pairs[key] != p.annotator:
-                out.duplicates.append((pid, p.annotator, seen_pairs[key]))
-                continue
-            seen_pairs.setdefault(key, p.annotator)
+        for p in _first_of_identical(pid, by_pair[pid], _pair_content, out):
             out.pairs.setdefault(p.annotator, []).append(p)
     out.duplicates.sort()
     return out
 
 
-def _content(spans: list[Span]) -> tuple:
-    return tuple(sorted((s.layer, s.id, s.start, s.end, s.label, tuple(sorted(s.attrs.items()))) for s in spans))
+def _first_of_identical(where: str, items: list, content, out: Counted) -> list:
+    """``items`` by annotator, leaving out (into ``out.duplicates``) any whose content another annotator's has."""
+    first: dict = {}
+    kept = []
+    for x in sorted(items, key=lambda x: x.annotator):
+        if first.setdefault(content(x), x.annotator) != x.annotator:
+            out.duplicates.append((where, x.annotator, first[content(x)]))
+        else:
+            kept.append(x)
+    return kept
+
+
+def _pair_content(p: Pair) -> tuple:
+    """Label and rationale; without a rationale the annotator too, so equal labels alone are never a copy."""
+    return (p.label, p.rationale, "" if p.rationale.strip() else p.annotator)
+
+
+def _content(a: Annotation) -> tuple:
+    return tuple(sorted((s.layer, s.id, s.start, s.end, s.label, tuple(sorted(s.attrs.items()))) for s in a.spans))
 
 
 GOLD = "gold"  # the name the gold annotation goes by when a pass is compared with it
@@ -284,11 +280,7 @@ def _alpha(what: str, a: str, b: str, values: dict[str, dict[object, object]]) -
     codes = {v: k for k, v in enumerate(sorted({repr(values[c][u]) for c in coders for u in units if u in values[c]}))}
     if len(units) < 2 or len(codes) < 2:
         return Alpha(what, a, b, len(units), None)
-    data = np.full((len(coders), len(units)), np.nan)
-    for i, c in enumerate(coders):
-        for j, u in enumerate(units):
-            if u in values[c]:
-                data[i, j] = codes[repr(values[c][u])]
+    data = np.array([[codes[repr(values[c][u])] if u in values[c] else np.nan for u in units] for c in coders])
     value = float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
     return Alpha(what, a, b, len(units), None if math.isnan(value) else value)
 
@@ -305,11 +297,7 @@ def attribute_alpha(tasks: list[Task], attribute: str) -> list[Alpha]:
     """
     values: dict[str, dict[object, object]] = defaultdict(dict)
     for task in tasks:
-        usable = [a for a in task.annotations if not a.was_cancelled]
-        repeated = {who for who, n in Counter(a.annotator for a in usable).items() if n > 1}
-        for a in usable:
-            if a.annotator in repeated:
-                continue
+        for a in _compared(task):
             for s in a.spans:
                 if s.layer == "claims" and s.attrs.get(attribute) is not None:
                     values[a.annotator][(task.doc_id, s.start, s.end)] = s.attrs[attribute]
@@ -317,11 +305,9 @@ def attribute_alpha(tasks: list[Task], attribute: str) -> list[Alpha]:
 
 
 def overall_spans(rows: list[SpanAgreement]) -> list[SpanAgreement]:
-    """Per layer, every annotator pair's counts pooled (only where a layer has several pairs)."""
-    by_layer: dict[str, list[SpanAgreement]] = defaultdict(list)
-    for r in rows:
-        by_layer[r.layer].append(r)
-    return [_pooled(layer, ALL, "", rs) for layer, rs in by_layer.items() if len(rs) > 1]
+    """Per layer, every annotator pair's counts pooled (only where a layer has several pairs); ``rows`` by layer."""
+    by_layer = [list(g) for _, g in groupby(rows, key=lambda r: r.layer)]
+    return [_pooled(g[0].layer, ALL, "", g) for g in by_layer if len(g) > 1]
 
 
 class AnnotatorTally:
@@ -331,38 +317,31 @@ class AnnotatorTally:
     """
 
     def __init__(self) -> None:
-        self._rows: dict[str, dict] = defaultdict(_new_row)
+        self._counts: dict[str, Counter[str]] = defaultdict(Counter)  # "tasks", "cancelled"
+        self._spans: dict[str, Counter[str]] = defaultdict(Counter)  # by layer
+        self._leads: dict[str, list[float]] = defaultdict(list)
 
     def add(self, task: Task) -> None:
         for a in task.annotations:
-            r = self._rows[a.annotator]
-            if a.was_cancelled:
-                r["cancelled"] += 1
-                continue
-            r["tasks"] += 1
-            for s in a.spans:
-                r["spans"][s.layer] += 1
-            if a.lead_time is not None:
-                r["lead"].append(a.lead_time)
+            self._counts[a.annotator]["cancelled" if a.was_cancelled else "tasks"] += 1
+            if not a.was_cancelled:
+                self._spans[a.annotator].update(s.layer for s in a.spans)
+                self._leads[a.annotator] += [] if a.lead_time is None else [a.lead_time]
 
     def merge(self, other: AnnotatorTally) -> None:
-        for name, r in other._rows.items():
-            mine = self._rows[name]
-            mine["tasks"] += r["tasks"]
-            mine["cancelled"] += r["cancelled"]
-            mine["lead"] += r["lead"]
-            for layer, n in r["spans"].items():
-                mine["spans"][layer] += n
+        for mine, theirs in ((self._counts, other._counts), (self._spans, other._spans), (self._leads, other._leads)):
+            for name, value in theirs.items():
+                mine[name] += value
 
     def table(self) -> list[tuple[str, int, dict[str, int], int, float | None]]:
         return [
-            (name, r["tasks"], dict(r["spans"]), r["cancelled"], sum(r["lead"]) / len(r["lead"]) if r["lead"] else None)
-            for name, r in sorted(self._rows.items())
+            (name, n["tasks"], dict(self._spans[name]), n["cancelled"], _mean(self._leads[name]))
+            for name, n in sorted(self._counts.items())
         ]
 
 
-def _new_row() -> dict:
-    return {"tasks": 0, "spans": defaultdict(int), "cancelled": 0, "lead": []}
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
 def per_annotator(tasks: list[Task]) -> list[tuple[str, int, dict[str, int], int, float | None]]:
@@ -376,57 +355,45 @@ def per_annotator(tasks: list[Task]) -> list[tuple[str, int, dict[str, int], int
 def agreement_md(
     tasks: list[Task],
     pairs_by_annotator: dict[str, list[Pair]] | None = None,
-    only: tuple[str, str] | None = None,
     annotators: list[tuple[str, int, dict[str, int], int, float | None]] | None = None,
     team: Team | None = None,
 ) -> str:
     """Markdown: who is compared, span F1 per layer, alpha of claim attributes and pair labels, annotators.
 
     ``annotators`` (an ``AnnotatorTally`` table) covers tasks not passed in ``tasks``; ``team`` names the
-    adjudicators, who are not compared; ``only`` keeps the rows of one annotator pair.
+    adjudicators, who are not compared.
     """
     kept = counted(tasks, pairs_by_annotator, team)
     spans = span_agreement(kept.tasks)
     spans += overall_spans(spans)
     spans.sort(key=lambda r: (list(LAYERS).index(r.layer), r.a == ALL, r.a, r.b))
     alphas = [row for attr in ALPHA_ATTRIBUTES for row in attribute_alpha(kept.tasks, attr)]
-    pair_rows = pair_alpha(kept.pairs)
-    kappas = {(a, b): (n, k) for a, b, n, k in pair_kappa(kept.pairs)}
-    if only:
-        spans = [r for r in spans if {r.a, r.b} == set(only)]
-        alphas = [r for r in alphas if {r.a, r.b} == set(only)]
-        pair_rows = [r for r in pair_rows if {r.a, r.b} == set(only)]
+    kappas = {(a, b): f"{k:.3f}" for a, b, _, k in pair_kappa(kept.pairs)}
     out = _who_md(kept)
-    if spans:
-        out += [
-            "",
-            "| layer | annotator A | annotator B | documents | spans A | spans B | strict F1 | partial F1 | "
-            "figure value agreement |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|",
-        ]
-    for r in spans:
-        value = "" if r.value_agreement is None else f"{r.value_agreement:.3f} ({r.values_equal}/{r.strict})"
-        out.append(
-            f"| {r.layer} | {r.a} | {r.b} | {r.docs} | {r.n_a} | {r.n_b} | {r.strict_f1:.3f} | "
-            f"{r.partial_f1:.3f} | {value} |"
-        )
-    if alphas:
-        out += [
-            "",
-            "| claim attribute | annotator A | annotator B | claims (same offsets) | Krippendorff's alpha |",
-            "|---|---|---|---:|---:|",
-        ]
-        out += [f"| {r.what} | {r.a} | {r.b} | {r.units} | {_shown_alpha(r.alpha)} |" for r in alphas]
-    if pair_rows:
-        out += [
-            "",
-            "| pair labels: annotator A | annotator B | pairs | Krippendorff's alpha | Cohen's kappa |",
-            "|---|---|---:|---:|---:|",
-        ]
-        for r in pair_rows:
-            kappa = kappas.get((r.a, r.b))
-            shown_kappa = f"{kappa[1]:.3f}" if kappa else ""
-            out.append(f"| {r.a} | {r.b} | {r.units} | {_shown_alpha(r.alpha)} | {shown_kappa} |")
+    out += _table(
+        "| layer | annotator A | annotator B | documents | spans A | spans B | strict F1 | partial F1 | "
+        "figure value agreement |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        [
+            f"| {r.layer} | {r.a} | {r.b} | {r.docs} | {r.n_a} | {r.n_b} | {r.strict_f1:.3f} | {r.partial_f1:.3f} | "
+            + ("" if r.value_agreement is None else f"{r.value_agreement:.3f} ({r.values_equal}/{r.strict})")
+            + " |"
+            for r in spans
+        ],
+    )
+    out += _table(
+        "| claim attribute | annotator A | annotator B | claims (same offsets) | Krippendorff's alpha |",
+        "|---|---|---|---:|---:|",
+        [f"| {r.what} | {r.a} | {r.b} | {r.units} | {_shown_alpha(r.alpha)} |" for r in alphas],
+    )
+    out += _table(
+        "| pair labels: annotator A | annotator B | pairs | Krippendorff's alpha | Cohen's kappa |",
+        "|---|---|---:|---:|---:|",
+        [
+            f"| {r.a} | {r.b} | {r.units} | {_shown_alpha(r.alpha)} | {kappas.get((r.a, r.b), '')} |"
+            for r in pair_alpha(kept.pairs)
+        ],
+    )
     repeated = repeated_annotators(kept.tasks, kept.pairs)
     if repeated:
         listed = "; ".join(f"{who} on {task} ({n} annotations)" for task, who, n in repeated)
@@ -441,6 +408,11 @@ def agreement_md(
         role = (team.role(name) if team else None) or ""
         out.append(f"| {name} | {role} | {n} | {per} | {cancelled} | {'' if lead is None else f'{lead:.1f}'} |")
     return "\n".join(out) + "\n"
+
+
+def _table(head: str, align: str, rows: list[str]) -> list[str]:
+    """A Markdown table after a blank line; nothing without rows."""
+    return ["", head, align, *rows] if rows else []
 
 
 def _shown_alpha(value: float | None) -> str:
