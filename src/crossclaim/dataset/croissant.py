@@ -27,93 +27,46 @@ SPLIT_URL = {"train": "cr:TrainingSplit", "validation": "cr:ValidationSplit", "t
 SPLITS_ID = "splits"
 
 # The JSON-LD context of Croissant 1.1 (the specification's appendix), as mlcroissant expects it.
-CONTEXT = {
+_CR_TERMS = (
+    "arrayShape citeAs column containedIn equivalentProperty extract field fileObject fileProperty fileSet format "
+    "includes isArray isLiveDataset jsonPath key md5 parentField path recordSet references regex repeated replace "
+    "samplingRate separator source subField transform"
+)
+CONTEXT = {term: f"cr:{term}" for term in _CR_TERMS.split()} | {
     "@language": "en",
     "@vocab": "https://schema.org/",
-    "arrayShape": "cr:arrayShape",
-    "citeAs": "cr:citeAs",
-    "column": "cr:column",
     "conformsTo": "dct:conformsTo",
-    "containedIn": "cr:containedIn",
     "cr": "http://mlcommons.org/croissant/",
     "data": {"@id": "cr:data", "@type": "@json"},
     "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
     "dct": "http://purl.org/dc/terms/",
     "description": {"@container": "@language"},
-    "equivalentProperty": "cr:equivalentProperty",
     "examples": {"@id": "cr:examples", "@type": "@json"},
-    "extract": "cr:extract",
-    "field": "cr:field",
-    "fileObject": "cr:fileObject",
-    "fileProperty": "cr:fileProperty",
-    "fileSet": "cr:fileSet",
-    "format": "cr:format",
-    "includes": "cr:includes",
-    "isArray": "cr:isArray",
-    "isLiveDataset": "cr:isLiveDataset",
-    "jsonPath": "cr:jsonPath",
-    "key": "cr:key",
-    "md5": "cr:md5",
     "name": {"@container": "@language"},
-    "parentField": "cr:parentField",
-    "path": "cr:path",
     "rai": "http://mlcommons.org/croissant/RAI/",
-    "recordSet": "cr:recordSet",
-    "references": "cr:references",
-    "regex": "cr:regex",
-    "repeated": "cr:repeated",
-    "replace": "cr:replace",
-    "samplingRate": "cr:samplingRate",
     "sc": "https://schema.org/",
-    "separator": "cr:separator",
-    "source": "cr:source",
-    "subField": "cr:subField",
-    "transform": "cr:transform",
 }
 
 _VALUE_TYPE = {"string": "sc:Text", "bool": "sc:Boolean", "float64": "sc:Float", "int32": "sc:Integer"}
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _inline_record_set(rid: str, data_type: str, description: str, columns: dict[str, str], rows: list) -> dict:
+    """A RecordSet holding its ``rows`` (tuples in the order of ``columns``: name -> type), keyed by the first."""
+    return {
+        "@type": "cr:RecordSet",
+        "@id": rid,
+        "name": rid,
+        "dataType": data_type,
+        "description": description,
+        "key": {"@id": f"{rid}/{next(iter(columns))}"},
+        "field": [{"@type": "cr:Field", "@id": f"{rid}/{n}", "name": n, "dataType": t} for n, t in columns.items()],
+        "data": [{f"{rid}/{n}": v for n, v in zip(columns, row, strict=True)} for row in rows],
+    }
 
 
-class _Enumerations:
-    """The label vocabularies met while walking the features: one sc:Enumeration per distinct name list."""
-
-    def __init__(self) -> None:
-        self.ids: dict[tuple[str, ...], str] = {}
-
-    def record_set_of(self, label: ClassLabel, field_id: str) -> str:
-        names = tuple(label.names)
-        if names not in self.ids:
-            self.ids[names] = "labels/" + field_id.removesuffix("/label")
-        return self.ids[names]
-
-    def record_sets(self) -> list[dict]:
-        out = []
-        for names, rid in self.ids.items():
-            out.append(
-                {
-                    "@type": "cr:RecordSet",
-                    "@id": rid,
-                    "name": rid,
-                    "dataType": "sc:Enumeration",
-                    "description": "Label names of the ClassLabel fields whose description names this RecordSet: "
-                    "`index` is the stored integer, `name` its label.",
-                    "key": {"@id": f"{rid}/index"},
-                    "field": [
-                        {"@type": "cr:Field", "@id": f"{rid}/index", "name": "index", "dataType": "sc:Integer"},
-                        {"@type": "cr:Field", "@id": f"{rid}/name", "name": "name", "dataType": "sc:Text"},
-                    ],
-                    "data": [{f"{rid}/index": i, f"{rid}/name": n} for i, n in enumerate(names)],
-                }
-            )
-        return out
-
-
-def _field(field_id: str, name: str, feature, source: dict, enums: _Enumerations) -> dict:
-    """One cr:Field for a feature: its leaf type, array shape, sub-fields and label reference."""
+def _field(field_id: str, name: str, feature, source: dict, enums: dict[tuple[str, ...], str]) -> dict:
+    """One cr:Field for a feature: its leaf type, array shape, sub-fields and label reference (``enums``: the
+    label vocabularies met so far, each named by the first field that has it)."""
     out: dict = {"@type": "cr:Field", "@id": field_id, "name": name}
     shape: list[str] = []
     leaf = feature
@@ -134,10 +87,9 @@ def _field(field_id: str, name: str, feature, source: dict, enums: _Enumerations
         # Linked by description, not ``references``: mlcroissant turns a second top-level reference
         # (besides the split's) into a join that breaks loading one split.
         out["dataType"] = "sc:Integer"
-        out["description"] = (
-            f"Class index; its names, in index order, are the RecordSet {enums.record_set_of(leaf, field_id)}: "
-            + ", ".join(leaf.names)
-        )
+        rid = enums.setdefault(tuple(leaf.names), "labels/" + field_id.removesuffix("/label"))
+        names = ", ".join(leaf.names)
+        out["description"] = f"Class index; its names, in index order, are the RecordSet {rid}: {names}"
     elif isinstance(leaf, Value) and leaf.dtype in _VALUE_TYPE:
         out["dataType"] = _VALUE_TYPE[leaf.dtype]
     else:
@@ -165,22 +117,6 @@ def _split_field(config: str) -> dict:
     }
 
 
-def _splits_record_set(present: list[str]) -> dict:
-    return {
-        "@type": "cr:RecordSet",
-        "@id": SPLITS_ID,
-        "name": SPLITS_ID,
-        "dataType": "cr:Split",
-        "description": "The splits, by document and nested: train, then validation, then test (see the card).",
-        "key": {"@id": f"{SPLITS_ID}/name"},
-        "field": [
-            {"@type": "cr:Field", "@id": f"{SPLITS_ID}/name", "name": "name", "dataType": "sc:Text"},
-            {"@type": "cr:Field", "@id": f"{SPLITS_ID}/url", "name": "url", "dataType": "sc:URL"},
-        ],
-        "data": [{f"{SPLITS_ID}/name": s, f"{SPLITS_ID}/url": SPLIT_URL[s]} for s in present],
-    }
-
-
 def croissant(staging: Path, published: Published, release: Release) -> str:
     """Croissant 1.1 JSON-LD: one FileObject per data file (with sha256), one FileSet and RecordSet per
     config, the splits and the label names."""
@@ -191,12 +127,12 @@ def croissant(staging: Path, published: Published, release: Release) -> str:
             "name": rel,
             "contentUrl": rel,
             "encodingFormat": "application/x-parquet",
-            "sha256": _sha256(path),
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         }
         for path in sorted(published.files)
         for rel in [path.relative_to(staging).as_posix()]
     ]
-    enums = _Enumerations()
+    enums: dict[tuple[str, ...], str] = {}
     record_sets = []
     built = [c for c in CONFIGS if any(published.rows[c].values())]
     for config in built:
@@ -222,7 +158,25 @@ def croissant(staging: Path, published: Published, release: Release) -> str:
                 "field": fields,
             }
         )
-    present = [s for s in SPLITS if any(published.rows[c][s] for c in built)]
+    present = [(s, SPLIT_URL[s]) for s in SPLITS if any(published.rows[c][s] for c in built)]
+    splits = _inline_record_set(
+        SPLITS_ID,
+        "cr:Split",
+        "The splits, by document and nested: train, then validation, then test (see the card).",
+        {"name": "sc:Text", "url": "sc:URL"},
+        present,
+    )
+    labels = [
+        _inline_record_set(
+            rid,
+            "sc:Enumeration",
+            "Label names of the ClassLabel fields whose description names this RecordSet: "
+            "`index` is the stored integer, `name` its label.",
+            {"index": "sc:Integer", "name": "sc:Text"},
+            list(enumerate(names)),
+        )
+        for names, rid in enums.items()
+    ]
     doc = {
         "@context": CONTEXT,
         "@type": "sc:Dataset",
@@ -231,11 +185,7 @@ def croissant(staging: Path, published: Published, release: Release) -> str:
         "description": DESCRIPTION,
         "citeAs": citation_bibtex(release),
         "license": [
-            {
-                "@type": "sc:CreativeWork",
-                "name": "CC BY 4.0 (the annotations)",
-                "url": ANNOTATIONS_LICENSE,
-            },
+            {"@type": "sc:CreativeWork", "name": "CC BY 4.0 (the annotations)", "url": ANNOTATIONS_LICENSE},
             {
                 "@type": "sc:CreativeWork",
                 "name": "The article texts remain their publishers'; included for non-commercial research only",
@@ -249,6 +199,6 @@ def croissant(staging: Path, published: Published, release: Release) -> str:
         "inLanguage": "en",
         "keywords": list(TAGS),
         "distribution": distribution,
-        "recordSet": [_splits_record_set(present), *enums.record_sets(), *record_sets],
+        "recordSet": [splits, *labels, *record_sets],
     }
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
