@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from array import array
 from collections import Counter
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 from crossclaim.dataset.gold import DocGold, Gold
@@ -34,13 +34,16 @@ class Delta:
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.removed)
 
-    def describe(self, what: str) -> str:
-        parts = [
-            f"{len(ids)} {how} ({_ids(ids)})"
+    def kinds(self) -> list[tuple[str, tuple[str, ...]]]:
+        """("added", keys), ("changed", keys), ("removed", keys), those with keys only."""
+        return [
+            (how, ids)
             for how, ids in (("added", self.added), ("changed", self.changed), ("removed", self.removed))
             if ids
         ]
-        return f"{what} {', '.join(parts)}"
+
+    def describe(self, what: str) -> str:
+        return f"{what} {', '.join(f'{len(ids)} {how} ({listed(ids)})' for how, ids in self.kinds())}"
 
 
 def delta(old: dict[str, object], new: dict[str, object]) -> Delta:
@@ -229,6 +232,7 @@ def _by_annotator(annotations: list[Annotation], content: Callable[[Annotation],
     return out
 
 
-def _ids(ids: tuple[str, ...]) -> str:
+def listed(ids: Sequence[str]) -> str:
+    """The first ``SHOWN`` ids, then how many more."""
     shown = ", ".join(ids[:SHOWN])
     return shown if len(ids) <= SHOWN else f"{shown} and {len(ids) - SHOWN} more"

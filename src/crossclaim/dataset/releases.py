@@ -1,25 +1,15 @@
 """Releases: which version published which gold, so that no version is skipped.
 
-``annotations/releases.json`` records, for every release, its version and the digests of the gold it
-published. Only ``crossclaim release VERSION`` writes it, and only for a version greater than the last
-one, named by the newest entry of the changelog (so the card, ``croissant.json`` and the citation say
-it), and only when ``dataset/`` is exactly what ``crossclaim build`` makes of ``annotations/`` now.
-``build`` and ``studio pull`` then compare what ``dataset/`` publishes with the last release's record
-and warn when the gold differs while the version has not changed: a sixth document pulled into
-1.1.0 is named, not published silently under the old number.
+``annotations/releases.json`` records each release's version and the digests of the gold it published.
+Only ``crossclaim release VERSION`` writes it: for a version greater than the last, named by the
+changelog's newest entry, and only when ``dataset/`` is what ``crossclaim build`` makes now. ``build`` and
+``studio pull`` warn when ``dataset/`` publishes other gold under the last release's version.
 
-**The published gold** is what ``dataset/`` publishes of the annotations, read back from its data files:
-
-- per document, the sha256 of its row of the ``documents`` config (metadata, text, every span layer
-  with every attribute, any further column) and its split;
-- per split, the sha256 of the rows of the ``claim_pairs`` config (both claims, topics, label,
-  rationale), in pair-id order.
-
-A row is digested as canonical JSON (keys sorted, class labels by name, a null or empty value left
-out, so a new column that holds nothing changes no digest), without the fields that describe how the
-gold was made rather than what it is (``PROCESS_FIELDS``: the annotator, the time taken, the task's
-metadata). The ``tokens`` config is derived from the documents by the tokenizer and is not recorded: a
-tokenizer change is not a change of gold.
+**The published gold**, read back from ``dataset/``'s data files: per document the sha256 of its
+``documents`` row with its split, per split the sha256 of its ``claim_pairs`` rows in pair-id order. A row
+is digested as canonical JSON (keys sorted, class labels by name, null or empty values left out, so an
+empty new column changes nothing), without ``PROCESS_FIELDS`` (how the gold was made, not what it is).
+The ``tokens`` config is not recorded: a tokenizer change is not a change of gold.
 """
 
 from __future__ import annotations
@@ -36,6 +26,7 @@ from datasets import ClassLabel, List
 
 from crossclaim.dataset.build import stage
 from crossclaim.dataset.card import CHANGELOG_FILE, release_of
+from crossclaim.dataset.changes import delta, listed
 from crossclaim.dataset.tables import features
 from crossclaim.errors import InputError, Problems
 from crossclaim.files import transaction, write_text_atomic
@@ -47,7 +38,6 @@ DATASET = Path("dataset")
 PROCESS_FIELDS = frozenset({"annotator", "lead_time", "task_meta"})
 _VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
-SHOWN = 6  # ids named per kind of change before "and N more"
 
 
 def version_key(version: str) -> tuple[int, int, int] | None:
@@ -65,24 +55,9 @@ class GoldDigests:
 
     def differences(self, newer: GoldDigests) -> list[str]:
         """What ``newer`` changes, in words (documents added, changed or removed; the splits whose pairs changed)."""
-        old, new = self.documents, newer.documents
-        out = [
-            f"documents {how} {_ids(ids)}"
-            for how, ids in (
-                ("added", sorted(new.keys() - old.keys())),
-                ("changed", sorted(k for k in old.keys() & new.keys() if old[k] != new[k])),
-                ("removed", sorted(old.keys() - new.keys())),
-            )
-            if ids
-        ]
-        splits = sorted(
-            k
-            for k in self.claim_pairs.keys() | newer.claim_pairs.keys()
-            if self.claim_pairs.get(k) != newer.claim_pairs.get(k)
-        )
-        if splits:
-            out.append(f"claim pairs of {_ids(splits)} changed")
-        return out
+        out = [f"documents {how} {listed(ids)}" for how, ids in delta(self.documents, newer.documents).kinds()]
+        splits = sorted(k for _, ids in delta(self.claim_pairs, newer.claim_pairs).kinds() for k in ids)
+        return out + ([f"claim pairs of {listed(splits)} changed"] if splits else [])
 
 
 @dataclass(frozen=True)
@@ -117,19 +92,9 @@ def _rows(dataset: Path, config: str) -> Iterator[tuple[str, dict]]:
     a null or empty value left out, the process fields dropped."""
     feats = features(config)
     for path in sorted((dataset / config).glob("*.parquet")):
-        split = path.name.split("-", 1)[0]
         for batch in pq.ParquetFile(path).iter_batches():
             for row in batch.to_pylist():
-                yield (
-                    split,
-                    {
-                        k: v
-                        for k, v in (
-                            (k, _canonical(v, feats.get(k))) for k, v in row.items() if k not in PROCESS_FIELDS
-                        )
-                        if v is not None
-                    },
-                )
+                yield path.name.split("-", 1)[0], _canonical({k: row[k] for k in row.keys() - PROCESS_FIELDS}, feats)
 
 
 def _canonical(value: object, feature: object) -> object:
@@ -275,7 +240,7 @@ def release(root: Path, version: str, gold_annotator: str | None = None) -> Rele
         if stale:
             raise InputError(
                 str(root / stale[0]),
-                f"is not what `crossclaim build` makes of annotations/ now ({_ids(stale)} differ): "
+                f"is not what `crossclaim build` makes of annotations/ now ({listed(stale)} differ): "
                 "build (and commit) first, then release",
             )
         gold = published_gold(root / DATASET)
@@ -284,8 +249,3 @@ def release(root: Path, version: str, gold_annotator: str | None = None) -> Rele
         made = ReleaseRecord(version, gold)
         write_text_atomic(root / RELEASES, releases_json([*releases, made]))
     return made
-
-
-def _ids(ids: list[str]) -> str:
-    shown = ", ".join(ids[:SHOWN])
-    return shown if len(ids) <= SHOWN else f"{shown} and {len(ids) - SHOWN} more"
