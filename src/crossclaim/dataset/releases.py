@@ -19,8 +19,11 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
+from typing import Annotated
 
+import msgspec
 import pyarrow.parquet as pq
 from datasets import ClassLabel, List
 
@@ -28,16 +31,16 @@ from crossclaim.dataset.build import stage
 from crossclaim.dataset.card import CHANGELOG_FILE, release_of
 from crossclaim.dataset.changes import delta, listed
 from crossclaim.dataset.tables import features
-from crossclaim.errors import InputError, Problems
+from crossclaim.errors import InputError
 from crossclaim.files import transaction, write_text_atomic
-from crossclaim.formats.jsonio import json_type, read_json
+from crossclaim.formats.jsonio import read_json
 
 RELEASES = Path("annotations/releases.json")
 CHANGELOG = Path("annotations") / CHANGELOG_FILE
 DATASET = Path("dataset")
 PROCESS_FIELDS = frozenset({"annotator", "lead_time", "task_meta"})
 _VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+_SHA256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
 
 
 def version_key(version: str) -> tuple[int, int, int] | None:
@@ -124,46 +127,36 @@ def _digest(value: object) -> str:
 # the record
 
 
+class _Entry(msgspec.Struct, forbid_unknown_fields=True):
+    """A release as ``releases.json`` holds it (``_Record``: the file), its types checked by msgspec."""
+
+    version: str
+    documents: dict[str, _SHA256]
+    claim_pairs: dict[str, _SHA256]
+
+
+class _Record(msgspec.Struct, forbid_unknown_fields=True):
+    releases: list[_Entry]
+
+
 def read_releases(root: Path) -> list[ReleaseRecord]:
-    """The release record, oldest first (none when there is no record yet); every problem named."""
+    """The release record, oldest first (none when there is no record yet)."""
     path = root / RELEASES
     if not path.is_file():
         return []
-    data = read_json(path, unique_keys=True)
-    where = str(path)
-    if not isinstance(data, dict) or set(data) != {"releases"} or not isinstance(data["releases"], list):
-        raise InputError(where, f'must be a JSON object {{"releases": [...]}} and nothing else, got {json_type(data)}')
-    problems = Problems()
-    out: list[ReleaseRecord] = []
-    for n, entry in enumerate(data["releases"]):
-        here = f"{where}: release #{n + 1}"
-        release = _entry(entry, here, problems)
-        if release is None:
-            continue
-        if out and version_key(release.version) <= version_key(out[-1].version):
-            problems.add(here, f"version {release.version} does not follow {out[-1].version}: releases go oldest first")
-        out.append(release)
-    InputError.collect(problems)
+    try:
+        entries = msgspec.convert(read_json(path, unique_keys=True), _Record).releases
+    except msgspec.ValidationError as exc:
+        what, _, at = str(exc).partition(" - at ")
+        form = '{"releases": [{"version": "X.Y.Z", "documents": {id: sha256}, "claim_pairs": {split: sha256}}]}'
+        raise InputError(f"{path}, {at}" if at else str(path), f"{what} (the record is {form})") from None
+    out = [ReleaseRecord(e.version, GoldDigests(e.documents, e.claim_pairs)) for e in entries]
+    for n, (before, r) in enumerate(pairwise([None, *out]), 1):
+        if version_key(r.version) is None:
+            raise InputError(f"{path}: release #{n}, field version", f"{r.version!r} is not a version X.Y.Z")
+        if before and version_key(r.version) <= version_key(before.version):
+            raise InputError(f"{path}: release #{n}", f"{r.version} does not follow {before.version}: oldest go first")
     return out
-
-
-def _entry(entry: object, here: str, problems: Problems) -> ReleaseRecord | None:
-    if not isinstance(entry, dict) or set(entry) != {"version", "documents", "claim_pairs"}:
-        problems.add(here, "must be an object with exactly version, documents and claim_pairs")
-        return None
-    version = entry["version"]
-    if not isinstance(version, str) or version_key(version) is None:
-        problems.add(f"{here}, field version", f"{version!r} is not a version X.Y.Z")
-        return None
-    here = f"{here} ({version})"
-    for key in ("documents", "claim_pairs"):
-        value = entry[key]
-        if not isinstance(value, dict) or not all(isinstance(v, str) and _SHA256.fullmatch(v) for v in value.values()):
-            problems.add(
-                f"{here}, field {key}", "must be an object of sha256 digests (64 lowercase hexadecimal digits)"
-            )
-            return None
-    return ReleaseRecord(version, GoldDigests(entry["documents"], entry["claim_pairs"]))
 
 
 def releases_json(releases: list[ReleaseRecord]) -> str:
