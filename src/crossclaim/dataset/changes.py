@@ -133,46 +133,24 @@ class GoldDigest:
 # changes and lost work
 
 
-@dataclass(frozen=True)
-class DocChanges:
-    doc_id: str
-    spans: Delta  # the gold annotation's spans, by span id
-    pairs: Delta  # gold claim pairs with a claim in this document, by pair id
-    annotations: Delta  # every annotator's annotation of the document's span task
-
-
-@dataclass(frozen=True)
-class Changes:
-    docs: tuple[DocChanges, ...]
-    pair_annotations: Delta  # every annotator's claim-pair labels, by "pair id by annotator"
-
-    def lines(self) -> list[str]:
-        """One line per changed document, then the claim-pair annotations; "no change" when nothing changes."""
-        out = []
-        for d in self.docs:
-            kinds = [(d.spans, "gold spans"), (d.pairs, "gold pairs"), (d.annotations, "annotations")]
-            out.append(f"{d.doc_id}: " + "; ".join(x.describe(what) for x, what in kinds if x))
-        if self.pair_annotations:
-            out.append(self.pair_annotations.describe("claim-pair annotations:"))
-        return out or ["no change"]
-
-
-def changes(old: GoldDigest | None, new: GoldDigest) -> Changes:
-    """Per document: gold spans, gold pairs and annotations added, changed or removed."""
+def changes(old: GoldDigest | None, new: GoldDigest) -> list[str]:
+    """One line per document whose gold spans, gold pairs (by pair id) or annotations (by annotator) were
+    added, changed or removed, then the claim-pair annotations; "no change" when nothing changes."""
     old = old or GoldDigest()
     none = DocDigest(Keyed(), Keyed(), ())
-    docs = []
+    out = []
     for doc_id in sorted(old.docs.keys() | new.docs.keys()):
         before, after = old.docs.get(doc_id, none), new.docs.get(doc_id, none)
-        d = DocChanges(
-            doc_id,
-            keyed_delta(before.spans, after.spans),
-            delta(old.pairs.get(doc_id, {}), new.pairs.get(doc_id, {})),
-            keyed_delta(before.annotations, after.annotations),
-        )
-        if d.spans or d.pairs or d.annotations:
-            docs.append(d)
-    return Changes(tuple(docs), delta(old.pair_annotations, new.pair_annotations))
+        kinds = [
+            ("gold spans", keyed_delta(before.spans, after.spans)),
+            ("gold pairs", delta(old.pairs.get(doc_id, {}), new.pairs.get(doc_id, {}))),
+            ("annotations", keyed_delta(before.annotations, after.annotations)),
+        ]
+        if any(d for _, d in kinds):
+            out.append(f"{doc_id}: " + "; ".join(d.describe(what) for what, d in kinds if d))
+    if pairs := delta(old.pair_annotations, new.pair_annotations):
+        out.append(pairs.describe("claim-pair annotations:"))
+    return out or ["no change"]
 
 
 def lost_work(old: GoldDigest, spans: dict[str, Counter[str]], pairs: dict[str, Counter[str]]) -> list[tuple[str, str]]:
