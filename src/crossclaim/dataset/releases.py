@@ -63,15 +63,17 @@ class GoldDigests:
         return out + ([f"claim pairs of {listed(splits)} changed"] if splits else [])
 
 
-@dataclass(frozen=True)
-class ReleaseRecord:
-    """One entry of the release record."""
+class ReleaseRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """One entry of the release record (``releases.json`` is ``{"releases": [entry, ...]}``), its types checked
+    by msgspec when read."""
 
     version: str
-    gold: GoldDigests
+    documents: dict[str, _SHA256]
+    claim_pairs: dict[str, _SHA256]
 
-    def entry(self) -> dict:
-        return {"version": self.version, "documents": self.gold.documents, "claim_pairs": self.gold.claim_pairs}
+    @property
+    def gold(self) -> GoldDigests:
+        return GoldDigests(self.documents, self.claim_pairs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,16 +129,8 @@ def _digest(value: object) -> str:
 # the record
 
 
-class _Entry(msgspec.Struct, forbid_unknown_fields=True):
-    """A release as ``releases.json`` holds it (``_Record``: the file), its types checked by msgspec."""
-
-    version: str
-    documents: dict[str, _SHA256]
-    claim_pairs: dict[str, _SHA256]
-
-
 class _Record(msgspec.Struct, forbid_unknown_fields=True):
-    releases: list[_Entry]
+    releases: list[ReleaseRecord]
 
 
 def read_releases(root: Path) -> list[ReleaseRecord]:
@@ -145,12 +139,11 @@ def read_releases(root: Path) -> list[ReleaseRecord]:
     if not path.is_file():
         return []
     try:
-        entries = msgspec.convert(read_json(path, unique_keys=True), _Record).releases
+        out = msgspec.convert(read_json(path, unique_keys=True), _Record).releases
     except msgspec.ValidationError as exc:
         what, _, at = str(exc).partition(" - at ")
         form = '{"releases": [{"version": "X.Y.Z", "documents": {id: sha256}, "claim_pairs": {split: sha256}}]}'
         raise InputError(f"{path}, {at}" if at else str(path), f"{what} (the record is {form})") from None
-    out = [ReleaseRecord(e.version, GoldDigests(e.documents, e.claim_pairs)) for e in entries]
     for n, (before, r) in enumerate(pairwise([None, *out]), 1):
         if version_key(r.version) is None:
             raise InputError(f"{path}: release #{n}, field version", f"{r.version!r} is not a version X.Y.Z")
@@ -161,7 +154,8 @@ def read_releases(root: Path) -> list[ReleaseRecord]:
 
 def releases_json(releases: list[ReleaseRecord]) -> str:
     """The record as committed: oldest release first, keys sorted, no timestamps."""
-    return json.dumps({"releases": [r.entry() for r in releases]}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    record = msgspec.to_builtins(_Record(releases))
+    return json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def dataset_version(root: Path) -> str:
@@ -239,6 +233,6 @@ def release(root: Path, version: str, gold_annotator: str | None = None) -> Rele
         gold = published_gold(root / DATASET)
         if not gold.documents:
             raise InputError(str(root / DATASET), "publishes no document: nothing to release")
-        made = ReleaseRecord(version, gold)
+        made = ReleaseRecord(version, gold.documents, gold.claim_pairs)
         write_text_atomic(root / RELEASES, releases_json([*releases, made]))
     return made
