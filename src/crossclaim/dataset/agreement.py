@@ -86,14 +86,8 @@ def partial_matches(a: list[Span], b: list[Span]) -> int:
 
 
 def span_agreement(tasks: list[Task]) -> list[SpanAgreement]:
-    """Pairwise agreement per layer over every task both annotators annotated (not cancelled).
-
-    An annotator is never compared with themself: one with several annotations on a task is left
-    out of that task (``repeated_annotators`` reports it), as no one of them is theirs more than another.
-
-    A layer is compared on a task only when at least one of the two annotated it, so a pass
-    that skipped claims by design does not count as disagreeing on claims.
-    """
+    """Pairwise agreement per layer over the tasks both annotators annotated (``_compared``), a layer only
+    where both annotated it, so a pass that skipped claims by design does not count as disagreeing on them."""
     acc: dict[tuple[str, str, str], list[SpanAgreement]] = defaultdict(list)
     for task in tasks:
         for x, y in combinations(_compared(task), 2):
@@ -110,7 +104,8 @@ def span_agreement(tasks: list[Task]) -> list[SpanAgreement]:
 
 
 def _compared(task: Task) -> list[Annotation]:
-    """A task's annotations that are compared, by annotator: not cancelled, not an annotator's one of several."""
+    """A task's annotations that are compared, by annotator: not cancelled, and not an annotator's one of several
+    (``repeated_annotators`` names them): no one of them is theirs more than another."""
     usable = [a for a in task.annotations if not a.was_cancelled]
     n = Counter(a.annotator for a in usable)
     return sorted((a for a in usable if n[a.annotator] == 1), key=lambda a: a.annotator)
@@ -122,14 +117,10 @@ def pair_kappa(by_annotator: dict[str, list[Pair]]) -> list[tuple[str, str, int,
 
     out = []
     labels = {who: _single_labels(pairs) for who, pairs in by_annotator.items()}
-    for a, b in combinations(sorted(by_annotator), 2):
-        la, lb = labels[a], labels[b]
-        common = sorted(la.keys() & lb.keys())
-        if not common:
-            continue
-        ya, yb = [la[k] for k in common], [lb[k] for k in common]
-        kappa = 1.0 if ya == yb else float(cohen_kappa_score(ya, yb))
-        out.append((a, b, len(common), kappa))
+    for a, b in combinations(sorted(labels), 2):
+        if common := sorted(labels[a].keys() & labels[b].keys()):
+            ya, yb = [labels[a][k] for k in common], [labels[b][k] for k in common]
+            out.append((a, b, len(common), 1.0 if ya == yb else float(cohen_kappa_score(ya, yb))))
     return out
 
 
@@ -219,12 +210,10 @@ GOLD = "gold"  # the name the gold annotation goes by when a pass is compared wi
 def pass_against_gold(
     tasks: list[Task], pair_tasks: list[PairTask], pass_name: str
 ) -> tuple[list[Task], dict[str, list[Pair]]]:
-    """Each task a pass annotated, holding its gold annotation (as ``GOLD``) and the pass's annotations only.
+    """Each task a pass annotated and that has gold, holding its gold annotation (as ``GOLD``) and the pass's.
 
-    This measures a blind pass against the gold it was blind to, *before* adjudication changes the gold
-    (afterwards the gold has taken in the pass's corrections). The gold is an adjudicated annotation, so
-    the figures say how close an independent annotator comes to the gold, beside the annotator pairs'
-    agreement of ``agreement_md``. Tasks without gold, or that the pass did not annotate, are left out.
+    This measures a blind pass against the gold it was blind to, *before* adjudication takes the pass's
+    corrections into the gold: how close an independent annotator comes to the gold.
     """
     span_tasks = []
     for task in tasks:
@@ -291,10 +280,7 @@ def pair_alpha(by_annotator: dict[str, list[Pair]]) -> list[Alpha]:
 
 
 def attribute_alpha(tasks: list[Task], attribute: str) -> list[Alpha]:
-    """Alpha of a claim attribute over claims drawn with the same offsets (a unit: document, start, end).
-
-    An annotator with several annotations of one task is left out of that task (``repeated_annotators``).
-    """
+    """Alpha of a claim attribute over claims drawn with the same offsets (a unit: document, start, end)."""
     values: dict[str, dict[object, object]] = defaultdict(dict)
     for task in tasks:
         for a in _compared(task):
