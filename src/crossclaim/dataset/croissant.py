@@ -1,11 +1,9 @@
 """Croissant 1.1 metadata of the built dataset (``dataset/croissant.json``), derived from the features.
 
-Every config is a RecordSet read from its parquet files: typed fields (``sc:Integer``, ``sc:Boolean``,
-``sc:Float``, ``sc:Text``), lists as ``isArray``/``arrayShape``, structs as ``subField`` read with a
-``jsonPath`` transform, a ``split`` field taken from the file path that references the ``splits``
-RecordSet (``cr:Split``), and for every ClassLabel an ``sc:Enumeration`` RecordSet holding its label
-names (named in the field's description). A test loads every RecordSet with mlcroissant and
-compares it with ``datasets``.
+Every config is a RecordSet read from its parquet files: typed fields, lists as ``isArray``, structs as
+``subField`` read by ``jsonPath``, a ``split`` field from the file path referencing the ``splits`` RecordSet,
+and per ClassLabel an ``sc:Enumeration`` RecordSet of its names. A test loads every RecordSet with
+mlcroissant and compares it with ``datasets``.
 """
 
 from __future__ import annotations
@@ -48,26 +46,36 @@ CONTEXT = {term: f"cr:{term}" for term in _CR_TERMS.split()} | {
 }
 
 _VALUE_TYPE = {"string": "sc:Text", "bool": "sc:Boolean", "float64": "sc:Float", "int32": "sc:Integer"}
+PARQUET = "application/x-parquet"
+SPLITS_SAID = "The splits, by document and nested: train, then validation, then test (see the card)."
+LABELS_SAID = (
+    "Label names of the ClassLabel fields whose description names this RecordSet: "
+    "`index` is the stored integer, `name` its label."
+)
+
+
+def _node(kind: str, node_id: str, name: str | None = None, **rest: object) -> dict:
+    """A Croissant node: its type, its ``@id`` and its name (the id unless given)."""
+    return {"@type": kind, "@id": node_id, "name": name or node_id, **rest}
 
 
 def _inline_record_set(rid: str, data_type: str, description: str, columns: dict[str, str], rows: list) -> dict:
     """A RecordSet holding its ``rows`` (tuples in the order of ``columns``: name -> type), keyed by the first."""
-    return {
-        "@type": "cr:RecordSet",
-        "@id": rid,
-        "name": rid,
-        "dataType": data_type,
-        "description": description,
-        "key": {"@id": f"{rid}/{next(iter(columns))}"},
-        "field": [{"@type": "cr:Field", "@id": f"{rid}/{n}", "name": n, "dataType": t} for n, t in columns.items()],
-        "data": [{f"{rid}/{n}": v for n, v in zip(columns, row, strict=True)} for row in rows],
-    }
+    return _node(
+        "cr:RecordSet",
+        rid,
+        dataType=data_type,
+        description=description,
+        key={"@id": f"{rid}/{next(iter(columns))}"},
+        field=[_node("cr:Field", f"{rid}/{n}", n, dataType=t) for n, t in columns.items()],
+        data=[{f"{rid}/{n}": v for n, v in zip(columns, row, strict=True)} for row in rows],
+    )
 
 
 def _field(field_id: str, name: str, feature, source: dict, enums: dict[tuple[str, ...], str]) -> dict:
     """One cr:Field for a feature: its leaf type, array shape, sub-fields and label reference (``enums``: the
     label vocabularies met so far, each named by the first field that has it)."""
-    out: dict = {"@type": "cr:Field", "@id": field_id, "name": name}
+    out = _node("cr:Field", field_id, name)
     shape: list[str] = []
     leaf = feature
     while isinstance(leaf, List):
@@ -102,79 +110,45 @@ def _split_field(config: str) -> dict:
     """The split of a record, read from its file's path (``<config>/<split>-00000-of-00001.parquet``).
 
     The regex uses ``.+`` because a loader filtering on the split turns it into a glob (``*``)."""
-    return {
-        "@type": "cr:Field",
-        "@id": f"{config}/split",
-        "name": "split",
-        "description": "The split of the record, from the name of its data file.",
-        "dataType": "sc:Text",
-        "references": {"field": {"@id": f"{SPLITS_ID}/name"}},
-        "source": {
+    return _node(
+        "cr:Field",
+        f"{config}/split",
+        "split",
+        description="The split of the record, from the name of its data file.",
+        dataType="sc:Text",
+        references={"field": {"@id": f"{SPLITS_ID}/name"}},
+        source={
             "fileSet": {"@id": f"{config}-files"},
             "extract": {"fileProperty": "fullpath"},
             "transform": {"regex": f"^{config}/({'|'.join(SPLITS)})-.+\\.parquet$"},
         },
-    }
+    )
 
 
 def croissant(staging: Path, published: Published, release: Release) -> str:
     """Croissant 1.1 JSON-LD: one FileObject per data file (with sha256), one FileSet and RecordSet per
     config, the splits and the label names."""
-    distribution = [
-        {
-            "@type": "cr:FileObject",
-            "@id": rel,
-            "name": rel,
-            "contentUrl": rel,
-            "encodingFormat": "application/x-parquet",
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-        }
-        for path in sorted(published.files)
-        for rel in [path.relative_to(staging).as_posix()]
-    ]
+    distribution = []
+    for path in sorted(published.files):
+        rel, digest = path.relative_to(staging).as_posix(), hashlib.sha256(path.read_bytes()).hexdigest()
+        distribution.append(_node("cr:FileObject", rel, contentUrl=rel, encodingFormat=PARQUET, sha256=digest))
     enums: dict[tuple[str, ...], str] = {}
     record_sets = []
     built = [c for c in CONFIGS if any(published.rows[c].values())]
     for config in built:
-        distribution.append(
-            {
-                "@type": "cr:FileSet",
-                "@id": f"{config}-files",
-                "name": f"{config}-files",
-                "encodingFormat": "application/x-parquet",
-                "includes": f"{config}/*.parquet",
-            }
-        )
+        files = _node("cr:FileSet", f"{config}-files", encodingFormat=PARQUET, includes=f"{config}/*.parquet")
+        distribution.append(files)
         fields = [_split_field(config)]
         for name, feat in features(config).items():
             source = {"fileSet": {"@id": f"{config}-files"}, "extract": {"column": name}}
             fields.append(_field(f"{config}/{name}", name, feat, source, enums))
-        record_sets.append(
-            {
-                "@type": "cr:RecordSet",
-                "@id": config,
-                "name": config,
-                "description": f"The `{config}` config (one record per row of its parquet files).",
-                "field": fields,
-            }
-        )
+        description = f"The `{config}` config (one record per row of its parquet files)."
+        record_sets.append(_node("cr:RecordSet", config, description=description, field=fields))
     present = [(s, SPLIT_URL[s]) for s in SPLITS if any(published.rows[c][s] for c in built)]
-    splits = _inline_record_set(
-        SPLITS_ID,
-        "cr:Split",
-        "The splits, by document and nested: train, then validation, then test (see the card).",
-        {"name": "sc:Text", "url": "sc:URL"},
-        present,
-    )
+    splits = _inline_record_set(SPLITS_ID, "cr:Split", SPLITS_SAID, {"name": "sc:Text", "url": "sc:URL"}, present)
+    label_columns = {"index": "sc:Integer", "name": "sc:Text"}
     labels = [
-        _inline_record_set(
-            rid,
-            "sc:Enumeration",
-            "Label names of the ClassLabel fields whose description names this RecordSet: "
-            "`index` is the stored integer, `name` its label.",
-            {"index": "sc:Integer", "name": "sc:Text"},
-            list(enumerate(names)),
-        )
+        _inline_record_set(rid, "sc:Enumeration", LABELS_SAID, label_columns, list(enumerate(names)))
         for names, rid in enums.items()
     ]
     doc = {
