@@ -1,11 +1,9 @@
 """What replacing one validated gold with another changes, per document (pure functions).
 
-A pull shows this before it writes anything, and refuses to drop work silently: a task or an
-annotation present before but absent now is *lost*, and lost work is only accepted when asked for.
-
-Both golds are compared through a digest (``GoldDigest``) built one document at a time: per
-document the content hash of each gold span and of each annotation, packed, so that a pull of tens
-of thousands of documents never holds either gold whole. Claim pairs are few and kept as they are.
+A pull shows this before it writes anything, and refuses to drop work (a task or annotation absent now)
+unless asked. Both golds are compared through a ``GoldDigest`` built a document at a time (content hashes
+of each gold span and annotation, packed), so a pull of tens of thousands of documents never holds either
+gold whole. Claim pairs are few and kept as they are.
 """
 
 from __future__ import annotations
@@ -36,11 +34,8 @@ class Delta:
 
     def kinds(self) -> list[tuple[str, tuple[str, ...]]]:
         """("added", keys), ("changed", keys), ("removed", keys), those with keys only."""
-        return [
-            (how, ids)
-            for how, ids in (("added", self.added), ("changed", self.changed), ("removed", self.removed))
-            if ids
-        ]
+        named = (("added", self.added), ("changed", self.changed), ("removed", self.removed))
+        return [(how, ids) for how, ids in named if ids]
 
     def describe(self, what: str) -> str:
         return f"{what} {', '.join(f'{len(ids)} {how} ({listed(ids)})' for how, ids in self.kinds())}"
@@ -103,7 +98,7 @@ class GoldDigest:
     def add(self, g: DocGold) -> None:
         if g.task is None:
             return
-        annotations = _by_annotator(g.task.annotations, lambda a: hash(_spans_content(a.spans)))
+        annotations = _by_annotator(g.task.annotations, lambda a: hash(tuple(sorted(map(_span_content, a.spans)))))
         self.docs[g.doc.id] = DocDigest(
             Keyed.of({s.id: _span_content(s) for s in g.spans}),
             Keyed.of(annotations),
@@ -178,10 +173,9 @@ def lost_work(old: GoldDigest, spans: dict[str, Counter[str]], pairs: dict[str, 
 def losing_pull(lost: list[tuple[str, str]], causes: list[tuple[str, str]], source: str) -> list[tuple[str, str]]:
     """The problems of new exports that lack committed work, in the order to say them.
 
-    ``causes`` are the problems of the new span export's own tasks: one of them may be why work looks
-    lost (a task whose ``data.doc_id`` was changed to an unknown id takes its document's task away), so
-    they come first, the real cause before its consequence. Problems found later (a claim pair naming a
-    claim that went with its task) are consequences of the loss, and are left for after it is accepted.
+    ``causes``, the problems of the new span export's own tasks, come first: one may be why work looks lost
+    (a ``data.doc_id`` changed to an unknown id takes its document's task away). Later problems (a claim pair
+    naming a claim that went with its task) are consequences of the loss, left for after it is accepted.
     """
     advice = (
         "lacks work the committed exports (annotations/exports) hold: nothing was written; restore it in "
@@ -192,10 +186,6 @@ def losing_pull(lost: list[tuple[str, str]], causes: list[tuple[str, str]], sour
 
 def _span_content(s: Span) -> tuple:
     return (s.layer, s.id, s.start, s.end, s.text, s.label, tuple(sorted(s.attrs.items())))
-
-
-def _spans_content(spans: list[Span]) -> tuple:
-    return tuple(sorted(_span_content(s) for s in spans))
 
 
 def _by_annotator(annotations: list[Annotation], content: Callable[[Annotation], object]) -> dict[str, Hashable]:
