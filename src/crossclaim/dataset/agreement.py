@@ -357,48 +357,44 @@ def agreement_md(
     kappas = {(a, b): f"{k:.3f}" for a, b, _, k in pair_kappa(kept.pairs)}
     out = _who_md(kept)
     out += _table(
-        "| layer | annotator A | annotator B | documents | spans A | spans B | strict F1 | partial F1 | "
-        "figure value agreement |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+        "layer|annotator A|annotator B|documents:|spans A:|spans B:|strict F1:|partial F1:|figure value agreement:",
         [
-            f"| {r.layer} | {r.a} | {r.b} | {r.docs} | {r.n_a} | {r.n_b} | {r.strict_f1:.3f} | {r.partial_f1:.3f} | "
-            + ("" if r.value_agreement is None else f"{r.value_agreement:.3f} ({r.values_equal}/{r.strict})")
-            + " |"
+            (r.layer, r.a, r.b, r.docs, r.n_a, r.n_b, f"{r.strict_f1:.3f}", f"{r.partial_f1:.3f}", _shown_values(r))
             for r in spans
         ],
     )
     out += _table(
-        "| claim attribute | annotator A | annotator B | claims (same offsets) | Krippendorff's alpha |",
-        "|---|---|---|---:|---:|",
-        [f"| {r.what} | {r.a} | {r.b} | {r.units} | {_shown_alpha(r.alpha)} |" for r in alphas],
+        "claim attribute|annotator A|annotator B|claims (same offsets):|Krippendorff's alpha:",
+        [(r.what, r.a, r.b, r.units, _shown_alpha(r.alpha)) for r in alphas],
     )
     out += _table(
-        "| pair labels: annotator A | annotator B | pairs | Krippendorff's alpha | Cohen's kappa |",
-        "|---|---|---:|---:|---:|",
-        [
-            f"| {r.a} | {r.b} | {r.units} | {_shown_alpha(r.alpha)} | {kappas.get((r.a, r.b), '')} |"
-            for r in pair_alpha(kept.pairs)
-        ],
+        "pair labels: annotator A|annotator B|pairs:|Krippendorff's alpha:|Cohen's kappa:",
+        [(r.a, r.b, r.units, _shown_alpha(r.alpha), kappas.get((r.a, r.b), "")) for r in pair_alpha(kept.pairs)],
     )
     repeated = repeated_annotators(kept.tasks, kept.pairs)
     if repeated:
         listed = "; ".join(f"{who} on {task} ({n} annotations)" for task, who, n in repeated)
         out += ["", f"Not compared (one annotator, several annotations of one task): {listed}."]
-    out += [
-        "",
-        "| annotator | role | tasks | spans per layer | cancelled | mean lead time (s) |",
-        "|---|---|---:|---|---:|---:|",
-    ]
+    rows = []
     for name, n, per_layer, cancelled, lead in annotators if annotators is not None else per_annotator(tasks):
         per = ", ".join(f"{k} {per_layer[k]}" for k in LAYERS if k in per_layer)
         role = (team.role(name) if team else None) or ""
-        out.append(f"| {name} | {role} | {n} | {per} | {cancelled} | {'' if lead is None else f'{lead:.1f}'} |")
+        rows.append((name, role, n, per, cancelled, "" if lead is None else f"{lead:.1f}"))
+    out += _table("annotator|role|tasks:|spans per layer|cancelled:|mean lead time (s):", rows, always=True)
     return "\n".join(out) + "\n"
 
 
-def _table(head: str, align: str, rows: list[str]) -> list[str]:
-    """A Markdown table after a blank line; nothing without rows."""
-    return ["", head, align, *rows] if rows else []
+def _table(columns: str, rows: list[tuple], always: bool = False) -> list[str]:
+    """A Markdown table after a blank line, nothing without rows unless ``always``; ``columns``: the names
+    split by ``|``, a name ending in ``:`` right-aligned."""
+    names = columns.split("|")
+    head = "| " + " | ".join(n.removesuffix(":") for n in names) + " |"
+    align = "|" + "".join("---:|" if n.endswith(":") else "---|" for n in names)
+    return ["", head, align, *("| " + " | ".join(map(str, r)) + " |" for r in rows)] if rows or always else []
+
+
+def _shown_values(r: SpanAgreement) -> str:
+    return "" if r.value_agreement is None else f"{r.value_agreement:.3f} ({r.values_equal}/{r.strict})"
 
 
 def _shown_alpha(value: float | None) -> str:
