@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
@@ -82,14 +83,12 @@ class ReleaseRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 def published_gold(dataset: Path) -> GoldDigests:
     """The digests of the gold ``dataset`` publishes (see the module docstring)."""
-    documents: dict[str, str] = {}
-    for split, row in _rows(dataset, "documents"):
-        documents[row["id"]] = _digest({**row, "split": split})
-    pairs: dict[str, list] = {}
+    documents = {row["id"]: _digest({**row, "split": split}) for split, row in _rows(dataset, "documents")}
+    pairs: dict[str, list] = defaultdict(list)
     for split, row in _rows(dataset, "claim_pairs"):
-        pairs.setdefault(split, []).append(row)
-    claim_pairs = {split: _digest(sorted(rows, key=lambda r: r["id"])) for split, rows in pairs.items()}
-    return GoldDigests(dict(sorted(documents.items())), dict(sorted(claim_pairs.items())))
+        pairs[split].append(row)
+    claim_pairs = {split: _digest(sorted(rows, key=lambda r: r["id"])) for split, rows in sorted(pairs.items())}
+    return GoldDigests(dict(sorted(documents.items())), claim_pairs)
 
 
 def _rows(dataset: Path, config: str) -> Iterator[tuple[str, dict]]:
@@ -168,12 +167,11 @@ def dataset_version(root: Path) -> str:
 # the check of build and pull, and the release itself
 
 
-def unreleased_change(root: Path, releases: list[ReleaseRecord] | None = None) -> str | None:
+def unreleased_change(root: Path, releases: list[ReleaseRecord]) -> str | None:
     """One line when ``dataset/`` publishes gold other than the last release's under the same version (or
     a version older than the last release); None when it is that release's gold, when the version is
-    newer (a release to come), or when nothing was ever released. ``releases``: the record, read already
-    (a command reads it before its work, so that a bad record is refused before anything is written)."""
-    releases = read_releases(root) if releases is None else releases
+    newer (a release to come), or when nothing was ever released. ``releases``: the record, read before
+    the command's work, so that a bad record is refused before anything is written."""
     if not releases:
         return None
     last, version = releases[-1], dataset_version(root)
