@@ -264,8 +264,6 @@ def _alpha(what: str, a: str, b: str, values: dict[str, dict[object, object]]) -
     coders = sorted(values)
     seen = Counter(unit for c in coders for unit in values[c])
     units = sorted((u for u, n in seen.items() if n > 1), key=repr)
-    if not units:
-        return Alpha(what, a, b, 0, None)
     codes = {v: k for k, v in enumerate(sorted({repr(values[c][u]) for c in coders for u in units if u in values[c]}))}
     if len(units) < 2 or len(codes) < 2:
         return Alpha(what, a, b, len(units), None)
@@ -276,7 +274,7 @@ def _alpha(what: str, a: str, b: str, values: dict[str, dict[object, object]]) -
 
 def pair_alpha(by_annotator: dict[str, list[Pair]]) -> list[Alpha]:
     """Alpha of the pair labels (each annotator's pairs labelled once: see ``_single_labels``)."""
-    return alpha_of({who: dict(_single_labels(pairs)) for who, pairs in by_annotator.items()}, "pair label")
+    return alpha_of({who: _single_labels(pairs) for who, pairs in by_annotator.items()}, "pair label")
 
 
 def attribute_alpha(tasks: list[Task], attribute: str) -> list[Alpha]:

@@ -137,14 +137,14 @@ def card_metadata(stats: dict) -> dict:
     """The card's YAML metadata (configs with the default, features and sizes). Values from the hub's
     vocabularies: task_categories and task_ids from huggingface.js packages/tasks/src/pipelines.ts, the
     others from the dataset card specification."""
-    built = [c for c in CONFIGS if any(stats["rows"][c].values())]
+    splits = {c: [s for s in SPLITS if stats["rows"][c][s]] for c in CONFIGS if any(stats["rows"][c].values())}
     return {
         "license": "other",
         "license_name": LICENSE_NAME,
         "license_link": LICENSE_FILE,
         "language": ["en"],
         "multilinguality": ["monolingual"],
-        "size_categories": [size_category(max(sum(stats["rows"][c].values()) for c in built))] if built else [],
+        "size_categories": [size_category(max(sum(stats["rows"][c].values()) for c in splits))] if splits else [],
         "source_datasets": ["original"],
         "annotations_creators": ["machine-generated"],  # the annotators were language-model agents (DATASHEET.md)
         "language_creators": ["found"],  # news articles as published on the web
@@ -156,21 +156,19 @@ def card_metadata(stats: dict) -> dict:
             {
                 "config_name": c,
                 **({"default": True} if c == DEFAULT_CONFIG else {}),
-                "data_files": [{"split": s, "path": f"{c}/{s}-*.parquet"} for s in SPLITS if stats["rows"][c][s]],
+                "data_files": [{"split": s, "path": f"{c}/{s}-*.parquet"} for s in present],
             }
-            for c in built
+            for c, present in splits.items()
         ],
         "dataset_info": [
             {
                 "config_name": c,
                 "features": features(c)._to_yaml_list(),
                 "splits": [
-                    {"name": s, "num_bytes": stats["bytes"][c][s], "num_examples": stats["rows"][c][s]}
-                    for s in SPLITS
-                    if stats["rows"][c][s]
+                    {"name": s, "num_bytes": stats["bytes"][c][s], "num_examples": stats["rows"][c][s]} for s in present
                 ],
             }
-            for c in built
+            for c, present in splits.items()
         ],
     }
 
