@@ -69,20 +69,18 @@ def strict_matches(a: list[Span], b: list[Span]) -> list[tuple[Span, Span]]:
 
 def partial_matches(a: list[Span], b: list[Span]) -> int:
     """One-to-one matches of overlapping same-label spans: exact matches first, then overlaps."""
-    used_a: set[int] = set()
-    used_b: set[int] = set()
+    free_a, free_b = list(a), list(b)
     for exact in (True, False):
-        for i, s in enumerate(a):
-            if i in used_a:
-                continue
-            for k, t in enumerate(b):
-                if k in used_b or t.label != s.label:
-                    continue
-                if (s.start, s.end) == (t.start, t.end) if exact else (s.start < t.end and t.start < s.end):
-                    used_a.add(i)
-                    used_b.add(k)
-                    break
-    return len(used_a)
+        for s in list(free_a):
+            fits = (t for t in free_b if t.label == s.label and _overlap(s, t, exact))
+            if (t := next(fits, None)) is not None:
+                free_a.remove(s)
+                free_b.remove(t)
+    return len(a) - len(free_a)
+
+
+def _overlap(s: Span, t: Span, exact: bool) -> bool:
+    return (s.start, s.end) == (t.start, t.end) if exact else s.start < t.end and t.start < s.end
 
 
 def span_agreement(tasks: list[Task]) -> list[SpanAgreement]:

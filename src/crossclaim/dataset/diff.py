@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from crossclaim.dataset.changes import delta
 from crossclaim.dataset.gold import Gold
 from crossclaim.schema.records import Pair, Span
 from crossclaim.schema.scheme import LAYERS, attributes_of
@@ -27,43 +28,33 @@ class Line:
     text: str
 
 
-@dataclass(frozen=True)
-class GoldDiff:
-    spans: dict[str, dict[str, list[Line]]]  # document -> layer -> its changes (changed ones only)
-    pairs: list[Line]
-
-    def markdown(self, old: str, new: str) -> str:
-        span_kinds = Counter(
-            line.kind for by_layer in self.spans.values() for lines in by_layer.values() for line in lines
-        )
-        pair_kinds = Counter(line.kind for line in self.pairs)
-        counts = [f"spans {k} {span_kinds[k]}" for k in KINDS if span_kinds[k]]
-        counts += [f"pairs {k} {pair_kinds[k]}" for k in PAIR_KINDS if pair_kinds[k]]
-        out = [f"Gold changes from `{old}` to `{new}`:", ""]
-        if not counts:
-            return "\n".join([*out, "No change in the gold spans or pairs.", ""])
-        out += [", ".join(counts), ""]
-        for doc_id, by_layer in self.spans.items():
-            out += [f"#### {doc_id}", ""]
-            for layer, lines in by_layer.items():
-                out.append(f"- {LAYERS[layer].title}")
-                out += [f"  - {line.kind}: {line.text}" for line in lines]
-            out.append("")
-        if self.pairs:
-            out += ["#### Claim pairs", "", *(f"- {line.kind}: {line.text}" for line in self.pairs), ""]
-        return "\n".join(out)
-
-
-def gold_diff(old: Gold, new: Gold) -> GoldDiff:
-    """Spans per document and layer and pairs added, removed, relabelled or otherwise changed."""
-    spans: dict[str, dict[str, list[Line]]] = {}
+def gold_diff(old: Gold, new: Gold, old_name: str, new_name: str) -> str:
+    """Markdown: the spans per document and layer, then the pairs, added, removed, relabelled or changed."""
+    spans: dict[str, dict[str, list[Line]]] = {}  # document -> layer -> its changes (changed ones only)
     for doc_id in sorted({d.id for d in old.docs} | {d.id for d in new.docs}):
         before = {s.id: s for s in old.spans(doc_id)}
         after = {s.id: s for s in new.spans(doc_id)}
         for layer in LAYERS:
             if lines := _span_lines(layer, before, after):
                 spans.setdefault(doc_id, {})[layer] = lines
-    return GoldDiff(spans, _pair_lines({p.id: p for p in old.pairs}, {p.id: p for p in new.pairs}))
+    pairs = _pair_lines({p.id: p for p in old.pairs}, {p.id: p for p in new.pairs})
+    span_kinds = Counter(line.kind for by_layer in spans.values() for lines in by_layer.values() for line in lines)
+    pair_kinds = Counter(line.kind for line in pairs)
+    counts = [f"spans {k} {span_kinds[k]}" for k in KINDS if span_kinds[k]]
+    counts += [f"pairs {k} {pair_kinds[k]}" for k in PAIR_KINDS if pair_kinds[k]]
+    out = [f"Gold changes from `{old_name}` to `{new_name}`:", ""]
+    if not counts:
+        return "\n".join([*out, "No change in the gold spans or pairs.", ""])
+    out += [", ".join(counts), ""]
+    for doc_id, by_layer in spans.items():
+        out += [f"#### {doc_id}", ""]
+        for layer, lines in by_layer.items():
+            out.append(f"- {LAYERS[layer].title}")
+            out += [f"  - {line.kind}: {line.text}" for line in lines]
+        out.append("")
+    if pairs:
+        out += ["#### Claim pairs", "", *(f"- {line.kind}: {line.text}" for line in pairs), ""]
+    return "\n".join(out)
 
 
 def _span_lines(layer: str, all_old: dict[str, Span], all_new: dict[str, Span]) -> list[Line]:
@@ -72,13 +63,14 @@ def _span_lines(layer: str, all_old: dict[str, Span], all_new: dict[str, Span]) 
     old = {k: s for k, s in all_old.items() if s.layer == layer}
     new = {k: s for k, s in all_new.items() if s.layer == layer}
     out: list[tuple[Span, Line]] = []
-    for sid in old.keys() - new.keys():
+    changes = delta(old, new)
+    for sid in changes.removed:
         moved = f" (now {all_new[sid].layer})" if sid in all_new else ""
         out.append((old[sid], Line("removed", f"{_span(old[sid])}{moved}")))
-    for sid in new.keys() - old.keys():
+    for sid in changes.added:
         was = f" (was {all_old[sid].layer})" if sid in all_old else ""
         out.append((new[sid], Line("added", f"{_span(new[sid])}{was}")))
-    for sid in old.keys() & new.keys():
+    for sid in changes.changed:
         a, b = old[sid], new[sid]
         if a.label != b.label:
             out.append((b, Line("relabelled", f"{_ref(b)} {a.label} → {b.label}")))
@@ -97,9 +89,10 @@ def _span_lines(layer: str, all_old: dict[str, Span], all_new: dict[str, Span]) 
 
 
 def _pair_lines(old: dict[str, Pair], new: dict[str, Pair]) -> list[Line]:
-    out = [Line("added", f"`{pid}` {new[pid].label}") for pid in sorted(new.keys() - old.keys())]
-    out += [Line("removed", f"`{pid}` {old[pid].label}") for pid in sorted(old.keys() - new.keys())]
-    for pid in sorted(old.keys() & new.keys()):
+    changes = delta(old, new)
+    out = [Line("added", f"`{pid}` {new[pid].label}") for pid in changes.added]
+    out += [Line("removed", f"`{pid}` {old[pid].label}") for pid in changes.removed]
+    for pid in changes.changed:
         a, b = old[pid], new[pid]
         if a.label != b.label:
             out.append(Line("relabelled", f"`{pid}` {a.label} → {b.label}"))

@@ -110,12 +110,10 @@ def _canonical(value: object, feature: object) -> object:
         return feature.names[value]
     if isinstance(value, list):
         inner = feature.feature if isinstance(feature, List) else None
-        items = [_canonical(v, inner) for v in value]
-        return items or None
+        return [_canonical(v, inner) for v in value] or None
     if isinstance(value, dict):
         fields = feature if isinstance(feature, dict) else {}
-        kept = {k: c for k, v in value.items() if (c := _canonical(v, fields.get(k))) is not None}
-        return kept or None
+        return {k: c for k, v in value.items() if (c := _canonical(v, fields.get(k))) is not None} or None
     return value
 
 
