@@ -286,12 +286,6 @@ def attribute_alpha(tasks: list[Task], attribute: str) -> list[Alpha]:
     return alpha_of(dict(values), attribute)
 
 
-def overall_spans(rows: list[SpanAgreement]) -> list[SpanAgreement]:
-    """Per layer, every annotator pair's counts pooled (only where a layer has several pairs); ``rows`` by layer."""
-    by_layer = [list(g) for _, g in groupby(rows, key=lambda r: r.layer)]
-    return [_pooled(g[0].layer, ALL, "", g) for g in by_layer if len(g) > 1]
-
-
 class AnnotatorTally:
     """Per annotator: tasks annotated, spans per layer, cancelled annotations, lead times.
 
@@ -347,7 +341,8 @@ def agreement_md(
     """
     kept = counted(tasks, pairs_by_annotator, team)
     spans = span_agreement(kept.tasks)
-    spans += overall_spans(spans)
+    by_layer = [list(rows) for _, rows in groupby(spans, key=lambda r: r.layer)]  # span_agreement's order
+    spans += [_pooled(rows[0].layer, ALL, "", rows) for rows in by_layer if len(rows) > 1]  # all pairs pooled
     spans.sort(key=lambda r: (list(LAYERS).index(r.layer), r.a == ALL, r.a, r.b))
     alphas = [row for attr in ALPHA_ATTRIBUTES for row in attribute_alpha(kept.tasks, attr)]
     kappas = {(a, b): f"{k:.3f}" for a, b, _, k in pair_kappa(kept.pairs)}

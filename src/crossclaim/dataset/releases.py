@@ -19,7 +19,6 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated
@@ -50,12 +49,11 @@ def version_key(version: str) -> tuple[int, int, int] | None:
     return (int(m[1]), int(m[2]), int(m[3])) if m else None
 
 
-@dataclass(frozen=True)
-class GoldDigests:
+class GoldDigests(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The digests of a published gold: per document its row's, per split its claim pairs'."""
 
-    documents: dict[str, str]
-    claim_pairs: dict[str, str]
+    documents: dict[str, _SHA256]
+    claim_pairs: dict[str, _SHA256]
 
     def differences(self, newer: GoldDigests) -> list[str]:
         """What ``newer`` changes, in words (documents added, changed or removed; the splits whose pairs changed)."""
@@ -64,13 +62,11 @@ class GoldDigests:
         return out + ([f"claim pairs of {listed(splits)} changed"] if splits else [])
 
 
-class ReleaseRecord(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ReleaseRecord(GoldDigests, frozen=True, forbid_unknown_fields=True):
     """One entry of the release record (``releases.json`` is ``{"releases": [entry, ...]}``), its types checked
     by msgspec when read."""
 
     version: str
-    documents: dict[str, _SHA256]
-    claim_pairs: dict[str, _SHA256]
 
     @property
     def gold(self) -> GoldDigests:
@@ -229,6 +225,6 @@ def release(root: Path, version: str, gold_annotator: str | None = None) -> Rele
         gold = published_gold(root / DATASET)
         if not gold.documents:
             raise InputError(str(root / DATASET), "publishes no document: nothing to release")
-        made = ReleaseRecord(version, gold.documents, gold.claim_pairs)
+        made = ReleaseRecord(gold.documents, gold.claim_pairs, version)
         write_text_atomic(root / RELEASES, releases_json([*releases, made]))
     return made
