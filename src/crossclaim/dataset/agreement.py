@@ -131,10 +131,8 @@ def _single_labels(pairs: list[Pair]) -> dict[str, str]:
 def repeated_annotators(
     tasks: list[Task], pairs_by_annotator: dict[str, list[Pair]] | None = None
 ) -> list[tuple[str, str, int]]:
-    """(task, annotator, annotations) wherever one annotator has several usable annotations on one task.
-
-    Such annotations are not compared with anyone (see ``span_agreement`` and ``pair_kappa``).
-    """
+    """(task, annotator, annotations) wherever one annotator has several usable annotations on one task (such
+    annotations are not compared with anyone)."""
     out = []
     for task in tasks:
         counts = Counter(a.annotator for a in task.annotations if not a.was_cancelled)
@@ -167,15 +165,12 @@ def counted(tasks: list[Task], pairs_by_annotator: dict[str, list[Pair]] | None,
         out.adjudicators.update(a.annotator for a in usable if a.annotator in adjudicators)
         usable = [a for a in usable if a.annotator not in adjudicators]
         out.tasks.append(replace(task, annotations=_first_of_identical(task.doc_id, usable, _content, out)))
-    by_pair: dict[str, list[Pair]] = defaultdict(list)
-    for who, pairs in (pairs_by_annotator or {}).items():
-        if who in adjudicators:
-            out.adjudicators[who] += len(pairs)
-            continue
-        for p in pairs:
-            by_pair[p.id].append(p)
-    for pid in sorted(by_pair):
-        for p in _first_of_identical(pid, by_pair[pid], _pair_content, out):
+    by_annotator = pairs_by_annotator or {}
+    for who in adjudicators & by_annotator.keys():
+        out.adjudicators[who] += len(by_annotator[who])
+    pairs = sorted((p for who, ps in by_annotator.items() if who not in adjudicators for p in ps), key=lambda p: p.id)
+    for pid, same in groupby(pairs, key=lambda p: p.id):
+        for p in _first_of_identical(pid, list(same), _pair_content, out):
             out.pairs.setdefault(p.annotator, []).append(p)
     out.duplicates.sort()
     return out
@@ -287,32 +282,30 @@ def attribute_alpha(tasks: list[Task], attribute: str) -> list[Alpha]:
 
 
 class AnnotatorTally:
-    """Per annotator: tasks annotated, spans per layer, cancelled annotations, lead times.
-
-    Filled one task at a time, so a streamed build need not keep every task.
-    """
+    """Per annotator: tasks annotated, spans per layer, cancelled annotations, lead times; filled a task at a
+    time, so a streamed build need not keep every task."""
 
     def __init__(self) -> None:
-        self._counts: dict[str, Counter[str]] = defaultdict(Counter)  # "tasks", "cancelled"
-        self._spans: dict[str, Counter[str]] = defaultdict(Counter)  # by layer
+        self._counts: Counter[tuple[str, str]] = Counter()  # (annotator, "tasks", "cancelled" or a layer)
         self._leads: dict[str, list[float]] = defaultdict(list)
 
     def add(self, task: Task) -> None:
         for a in task.annotations:
-            self._counts[a.annotator]["cancelled" if a.was_cancelled else "tasks"] += 1
+            self._counts[a.annotator, "cancelled" if a.was_cancelled else "tasks"] += 1
             if not a.was_cancelled:
-                self._spans[a.annotator].update(s.layer for s in a.spans)
+                self._counts.update((a.annotator, s.layer) for s in a.spans)
                 self._leads[a.annotator] += [] if a.lead_time is None else [a.lead_time]
 
     def merge(self, other: AnnotatorTally) -> None:
-        for mine, theirs in ((self._counts, other._counts), (self._spans, other._spans), (self._leads, other._leads)):
-            for name, value in theirs.items():
-                mine[name] += value
+        self._counts += other._counts
+        for name, leads in other._leads.items():
+            self._leads[name] += leads
 
     def table(self) -> list[tuple[str, int, dict[str, int], int, float | None]]:
+        n, leads = self._counts, self._leads
         return [
-            (name, n["tasks"], dict(self._spans[name]), n["cancelled"], _mean(self._leads[name]))
-            for name, n in sorted(self._counts.items())
+            (who, n[who, "tasks"], {k: n[who, k] for k in LAYERS if n[who, k]}, n[who, "cancelled"], _mean(leads[who]))
+            for who in sorted({who for who, _ in n})
         ]
 
 
@@ -334,11 +327,8 @@ def agreement_md(
     annotators: list[tuple[str, int, dict[str, int], int, float | None]] | None = None,
     team: Team | None = None,
 ) -> str:
-    """Markdown: who is compared, span F1 per layer, alpha of claim attributes and pair labels, annotators.
-
-    ``annotators`` (an ``AnnotatorTally`` table) covers tasks not passed in ``tasks``; ``team`` names the
-    adjudicators, who are not compared.
-    """
+    """Markdown: who is compared, span F1 per layer, alpha of claim attributes and pair labels, annotators
+    (``annotators``: an ``AnnotatorTally`` table covering tasks not in ``tasks``); ``team`` names adjudicators."""
     kept = counted(tasks, pairs_by_annotator, team)
     spans = span_agreement(kept.tasks)
     by_layer = [list(rows) for _, rows in groupby(spans, key=lambda r: r.layer)]  # span_agreement's order
