@@ -55,11 +55,8 @@ def delta(old: dict[str, object], new: dict[str, object]) -> Delta:
 
 @dataclass(frozen=True)
 class Keyed:
-    """Content hashes by key, packed in two objects (the keys as a JSON list, the 64-bit hashes as bytes).
-
-    A document's eighty span ids as eighty strings would outweigh everything else a pull holds
-    per document; packed, they are two objects, unpacked only for a document that changed.
-    """
+    """Content hashes by key, packed in two objects (the keys as a JSON list, the 64-bit hashes as bytes):
+    a document's eighty span ids as eighty strings would outweigh all else a pull holds per document."""
 
     keys: str = "[]"  # (json: orjson's output keeps a kilobyte of buffer however short it is)
     hashes: bytes = b""
@@ -149,12 +146,9 @@ def changes(old: GoldDigest | None, new: GoldDigest) -> list[str]:
 
 
 def lost_work(old: GoldDigest, spans: dict[str, Counter[str]], pairs: dict[str, Counter[str]]) -> list[tuple[str, str]]:
-    """(where, what) of every task and annotation of ``old`` that the new exports lack.
-
-    ``spans`` and ``pairs`` count the annotators of every task of the new exports, read leniently
-    before they are validated (``annotators_by_task``), so that missing work is named even when its
-    absence also breaks something else (a claim pair whose claim went with its task).
-    """
+    """(where, what) of every task and annotation of ``old`` that the new exports lack. ``spans`` and ``pairs``
+    count the annotators of each task of the new exports, read before they are validated, so that missing work
+    is named even when its absence breaks something else too (a claim pair whose claim went with its task)."""
     lost: list[tuple[str, str]] = []
     old_spans = {doc_id: Counter(d.annotators) for doc_id, d in old.docs.items()}
     for what, before, now in (("document", old_spans, spans), ("claim pair", old.pair_annotators, pairs)):

@@ -189,13 +189,10 @@ def unreleased_change(root: Path, releases: list[ReleaseRecord]) -> str | None:
 
 
 def release(root: Path, version: str, gold_annotator: str | None = None) -> ReleaseRecord:
-    """Record ``version`` as released with the gold ``dataset/`` publishes.
-
-    Refused (nothing written) for a version that is not ``X.Y.Z``, not greater than the last release's
-    or not the changelog's newest entry, for ``annotations/`` that do not build, and for a ``dataset/`` or
-    generated doc that is not what a build of ``annotations/`` makes now (run ``crossclaim build`` first).
-    The check builds in a stage that is thrown away, under the build lock, which the record is written under.
-    """
+    """Record ``version`` as released with the gold ``dataset/`` publishes. Refused (nothing written) unless
+    it is ``X.Y.Z``, above the last release and the changelog's newest entry, and ``annotations/`` build into
+    exactly the committed ``dataset/`` and generated docs (a build into a stage thrown away, under the build
+    lock the record is written under)."""
     if version_key(version) is None:
         raise InputError("VERSION", f"{version!r} is not a version X.Y.Z (e.g. 1.2.0)")
     releases = read_releases(root)
