@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, fields, replace
 from itertools import combinations, groupby
+from typing import TypeVar
 
 from crossclaim.formats.labelstudio.annotations import gold_annotation
 from crossclaim.formats.labelstudio.pairs import PairTask
@@ -25,6 +27,7 @@ from crossclaim.schema.scheme import LAYERS
 
 ALPHA_ATTRIBUTES = ("hedged", "topic")  # claim attributes whose agreement is alpha
 ALL = "all annotators"  # the overall row's name
+_Item = TypeVar("_Item", Annotation, Pair)
 
 
 @dataclass
@@ -176,7 +179,9 @@ def counted(tasks: list[Task], pairs_by_annotator: dict[str, list[Pair]] | None,
     return out
 
 
-def _first_of_identical(where: str, items: list, content, out: Counted) -> list:
+def _first_of_identical(
+    where: str, items: list[_Item], content: Callable[[_Item], Hashable], out: Counted
+) -> list[_Item]:
     """``items`` by annotator, leaving out (into ``out.duplicates``) any whose content another annotator's has."""
     first: dict = {}
     kept = []
