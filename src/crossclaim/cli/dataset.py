@@ -104,7 +104,7 @@ def diff(
 
     annotations = project_root(root) / "annotations"
     before, after = (read_export_dir(annotations, d, gold) for d in (old, new))
-    out.print(gold_diff(before, after).markdown(str(old), str(new)), markup=False, highlight=False)
+    out.print(gold_diff(before, after, str(old), str(new)), markup=False, highlight=False)
 
 
 @friendly

@@ -1,28 +1,23 @@
 """Inter-annotator agreement on tasks with several annotations (pure functions).
 
-Who counts: annotators only. Annotations by the team's adjudicators (``annotations/team.json``) are
-left out (an adjudicator settles disagreements and often starts from an annotator's work), and so are
-duplicates: an annotation identical to another counted annotation of the same task (Label Studio's
-Duplicate Annotation copies regions with their ids, so a copy is identical down to the region ids; two
-annotators submitting the same pre-annotation untouched are identical too). Of identical annotations
-the one whose annotator's name comes first counts. A claim-pair annotation is a duplicate when its
-label and its (non-empty) rationale are another's: without a rationale, two equal labels are agreement.
+Who counts: annotators only. Adjudicators' annotations (``annotations/team.json``) are left out (they
+often start from an annotator's work), and so are duplicates: an annotation identical to another of the
+task (Label Studio's Duplicate Annotation copies regions with their ids), of which the first annotator's
+counts. A claim-pair annotation is a duplicate only with a non-empty rationale: equal labels alone are agreement.
 
-Span agreement is F1 between two annotators (symmetric: precision of one is recall of the
-other): *strict* needs the same start, end and label; *partial* pairs spans one-to-one that
-overlap and share the label; the overall row pools every annotator pair. Figures add value
-agreement on strictly matched spans. Pair labels and claim attributes (``hedged``, ``topic``) get
-Krippendorff's alpha (nominal, the ``krippendorff`` package) per annotator pair and over all
-annotators at once; pair labels also Cohen's kappa (scikit-learn) per annotator pair. A claim
-attribute is compared on claims drawn with the same offsets (the unit is a claim span of a
-document), a pair label on the pairs both labelled."""
+Span agreement is F1 between two annotators (symmetric): *strict* needs the same start, end and label,
+*partial* pairs overlapping same-label spans one-to-one; figures add value agreement on strict matches.
+Claim attributes (on claims drawn with the same offsets) and pair labels get Krippendorff's alpha (nominal)
+per annotator pair and over all at once; pair labels also Cohen's kappa (scikit-learn) per pair."""
 
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, fields, replace
-from itertools import combinations
+from itertools import combinations, groupby
+from typing import TypeVar
 
 from crossclaim.formats.labelstudio.annotations import gold_annotation
 from crossclaim.formats.labelstudio.pairs import PairTask
@@ -32,6 +27,7 @@ from crossclaim.schema.scheme import LAYERS
 
 ALPHA_ATTRIBUTES = ("hedged", "topic")  # claim attributes whose agreement is alpha
 ALL = "all annotators"  # the overall row's name
+_Item = TypeVar("_Item", Annotation, Pair)
 
 
 @dataclass
@@ -76,39 +72,27 @@ def strict_matches(a: list[Span], b: list[Span]) -> list[tuple[Span, Span]]:
 
 def partial_matches(a: list[Span], b: list[Span]) -> int:
     """One-to-one matches of overlapping same-label spans: exact matches first, then overlaps."""
-    used_a: set[int] = set()
-    used_b: set[int] = set()
+    free_a, free_b = list(a), list(b)
     for exact in (True, False):
-        for i, s in enumerate(a):
-            if i in used_a:
-                continue
-            for k, t in enumerate(b):
-                if k in used_b or t.label != s.label:
-                    continue
-                if (s.start, s.end) == (t.start, t.end) if exact else (s.start < t.end and t.start < s.end):
-                    used_a.add(i)
-                    used_b.add(k)
-                    break
-    return len(used_a)
+        for s in list(free_a):
+            fits = (t for t in free_b if t.label == s.label and _overlap(s, t, exact))
+            if (t := next(fits, None)) is not None:
+                free_a.remove(s)
+                free_b.remove(t)
+    return len(a) - len(free_a)
 
 
-def span_agreement(tasks: list[Task], layers: list[str] | None = None) -> list[SpanAgreement]:
-    """Pairwise agreement per layer over every task both annotators annotated (not cancelled).
+def _overlap(s: Span, t: Span, exact: bool) -> bool:
+    return (s.start, s.end) == (t.start, t.end) if exact else s.start < t.end and t.start < s.end
 
-    An annotator is never compared with themself: one with several annotations on a task is left
-    out of that task (``repeated_annotators`` reports it), as no one of them is theirs more than another.
 
-    A layer is compared on a task only when at least one of the two annotated it, so a pass
-    that skipped claims by design does not count as disagreeing on claims.
-    """
-    layers = layers or list(LAYERS)
+def span_agreement(tasks: list[Task]) -> list[SpanAgreement]:
+    """Pairwise agreement per layer over the tasks both annotators annotated (``_compared``), a layer only
+    where both annotated it, so a pass that skipped claims by design does not count as disagreeing on them."""
     acc: dict[tuple[str, str, str], list[SpanAgreement]] = defaultdict(list)
     for task in tasks:
-        usable = [a for a in task.annotations if not a.was_cancelled]
-        repeated = {who for who, n in Counter(a.annotator for a in usable).items() if n > 1}
-        anns = sorted((a for a in usable if a.annotator not in repeated), key=lambda a: a.annotator)
-        for x, y in combinations(anns, 2):
-            for layer in layers:
+        for x, y in combinations(_compared(task), 2):
+            for layer in LAYERS:
                 sa = [s for s in x.spans if s.layer == layer]
                 sb = [s for s in y.spans if s.layer == layer]
                 if not sa or not sb:
@@ -120,20 +104,24 @@ def span_agreement(tasks: list[Task], layers: list[str] | None = None) -> list[S
     return [_pooled(*k, acc[k]) for k in sorted(acc, key=lambda k: (list(LAYERS).index(k[0]), k[1], k[2]))]
 
 
+def _compared(task: Task) -> list[Annotation]:
+    """A task's annotations that are compared, by annotator: not cancelled, and not an annotator's one of several
+    (``repeated_annotators`` names them): no one of them is theirs more than another."""
+    usable = [a for a in task.annotations if not a.was_cancelled]
+    n = Counter(a.annotator for a in usable)
+    return sorted((a for a in usable if n[a.annotator] == 1), key=lambda a: a.annotator)
+
+
 def pair_kappa(by_annotator: dict[str, list[Pair]]) -> list[tuple[str, str, int, float]]:
     """Cohen's kappa between every two annotators over the pairs both labelled (each once)."""
     from sklearn.metrics import cohen_kappa_score
 
     out = []
     labels = {who: _single_labels(pairs) for who, pairs in by_annotator.items()}
-    for a, b in combinations(sorted(by_annotator), 2):
-        la, lb = labels[a], labels[b]
-        common = sorted(la.keys() & lb.keys())
-        if not common:
-            continue
-        ya, yb = [la[k] for k in common], [lb[k] for k in common]
-        kappa = 1.0 if ya == yb else float(cohen_kappa_score(ya, yb))
-        out.append((a, b, len(common), kappa))
+    for a, b in combinations(sorted(labels), 2):
+        if common := sorted(labels[a].keys() & labels[b].keys()):
+            ya, yb = [labels[a][k] for k in common], [labels[b][k] for k in common]
+            out.append((a, b, len(common), 1.0 if ya == yb else float(cohen_kappa_score(ya, yb))))
     return out
 
 
@@ -146,10 +134,8 @@ def _single_labels(pairs: list[Pair]) -> dict[str, str]:
 def repeated_annotators(
     tasks: list[Task], pairs_by_annotator: dict[str, list[Pair]] | None = None
 ) -> list[tuple[str, str, int]]:
-    """(task, annotator, annotations) wherever one annotator has several usable annotations on one task.
-
-    Such annotations are not compared with anyone (see ``span_agreement`` and ``pair_kappa``).
-    """
+    """(task, annotator, annotations) wherever one annotator has several usable annotations on one task (such
+    annotations are not compared with anyone)."""
     out = []
     for task in tasks:
         counts = Counter(a.annotator for a in task.annotations if not a.was_cancelled)
@@ -178,43 +164,42 @@ def counted(tasks: list[Task], pairs_by_annotator: dict[str, list[Pair]] | None,
     adjudicators = set(team.adjudicators) if team else set()
     out = Counted([], {})
     for task in tasks:
-        kept: list[Annotation] = []
-        seen: dict[tuple, str] = {}
-        for a in sorted(task.annotations, key=lambda a: a.annotator):
-            if a.was_cancelled:
-                continue
-            if a.annotator in adjudicators:
-                out.adjudicators[a.annotator] += 1
-                continue
-            key = _content(a.spans)
-            if key in seen and seen[key] != a.annotator:
-                out.duplicates.append((task.doc_id, a.annotator, seen[key]))
-                continue
-            seen.setdefault(key, a.annotator)
-            kept.append(a)
-        out.tasks.append(replace(task, annotations=kept))
-    by_pair: dict[str, list[Pair]] = defaultdict(list)
-    for who, pairs in (pairs_by_annotator or {}).items():
-        if who in adjudicators:
-            out.adjudicators[who] += len(pairs)
-            continue
-        for p in pairs:
-            by_pair[p.id].append(p)
-    for pid in sorted(by_pair):
-        seen_pairs: dict[tuple[str, str], str] = {}
-        for p in sorted(by_pair[pid], key=lambda p: p.annotator):
-            key = (p.label, p.rationale)
-            if p.rationale.strip() and key in seen_pairs and seen_pairs[key] != p.annotator:
-                out.duplicates.append((pid, p.annotator, seen_pairs[key]))
-                continue
-            seen_pairs.setdefault(key, p.annotator)
+        usable = [a for a in task.annotations if not a.was_cancelled]
+        out.adjudicators.update(a.annotator for a in usable if a.annotator in adjudicators)
+        usable = [a for a in usable if a.annotator not in adjudicators]
+        out.tasks.append(replace(task, annotations=_first_of_identical(task.doc_id, usable, _content, out)))
+    by_annotator = pairs_by_annotator or {}
+    for who in adjudicators & by_annotator.keys():
+        out.adjudicators[who] += len(by_annotator[who])
+    pairs = sorted((p for who, ps in by_annotator.items() if who not in adjudicators for p in ps), key=lambda p: p.id)
+    for pid, same in groupby(pairs, key=lambda p: p.id):
+        for p in _first_of_identical(pid, list(same), _pair_content, out):
             out.pairs.setdefault(p.annotator, []).append(p)
     out.duplicates.sort()
     return out
 
 
-def _content(spans: list[Span]) -> tuple:
-    return tuple(sorted((s.layer, s.id, s.start, s.end, s.label, tuple(sorted(s.attrs.items()))) for s in spans))
+def _first_of_identical(
+    where: str, items: list[_Item], content: Callable[[_Item], Hashable], out: Counted
+) -> list[_Item]:
+    """``items`` by annotator, leaving out (into ``out.duplicates``) any whose content another annotator's has."""
+    first: dict = {}
+    kept = []
+    for x in sorted(items, key=lambda x: x.annotator):
+        if first.setdefault(content(x), x.annotator) != x.annotator:
+            out.duplicates.append((where, x.annotator, first[content(x)]))
+        else:
+            kept.append(x)
+    return kept
+
+
+def _pair_content(p: Pair) -> tuple:
+    """Label and rationale; without a rationale the annotator too, so equal labels alone are never a copy."""
+    return (p.label, p.rationale, "" if p.rationale.strip() else p.annotator)
+
+
+def _content(a: Annotation) -> tuple:
+    return tuple(sorted((s.layer, s.id, s.start, s.end, s.label, tuple(sorted(s.attrs.items()))) for s in a.spans))
 
 
 GOLD = "gold"  # the name the gold annotation goes by when a pass is compared with it
@@ -223,12 +208,10 @@ GOLD = "gold"  # the name the gold annotation goes by when a pass is compared wi
 def pass_against_gold(
     tasks: list[Task], pair_tasks: list[PairTask], pass_name: str
 ) -> tuple[list[Task], dict[str, list[Pair]]]:
-    """Each task a pass annotated, holding its gold annotation (as ``GOLD``) and the pass's annotations only.
+    """Each task a pass annotated and that has gold, holding its gold annotation (as ``GOLD``) and the pass's.
 
-    This measures a blind pass against the gold it was blind to, *before* adjudication changes the gold
-    (afterwards the gold has taken in the pass's corrections). The gold is an adjudicated annotation, so
-    the figures say how close an independent annotator comes to the gold, beside the annotator pairs'
-    agreement of ``agreement_md``. Tasks without gold, or that the pass did not annotate, are left out.
+    This measures a blind pass against the gold it was blind to, *before* adjudication takes the pass's
+    corrections into the gold: how close an independent annotator comes to the gold.
     """
     span_tasks = []
     for task in tasks:
@@ -279,90 +262,60 @@ def _alpha(what: str, a: str, b: str, values: dict[str, dict[object, object]]) -
     coders = sorted(values)
     seen = Counter(unit for c in coders for unit in values[c])
     units = sorted((u for u, n in seen.items() if n > 1), key=repr)
-    if not units:
-        return Alpha(what, a, b, 0, None)
     codes = {v: k for k, v in enumerate(sorted({repr(values[c][u]) for c in coders for u in units if u in values[c]}))}
     if len(units) < 2 or len(codes) < 2:
         return Alpha(what, a, b, len(units), None)
-    data = np.full((len(coders), len(units)), np.nan)
-    for i, c in enumerate(coders):
-        for j, u in enumerate(units):
-            if u in values[c]:
-                data[i, j] = codes[repr(values[c][u])]
+    data = np.array([[codes[repr(values[c][u])] if u in values[c] else np.nan for u in units] for c in coders])
     value = float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
     return Alpha(what, a, b, len(units), None if math.isnan(value) else value)
 
 
 def pair_alpha(by_annotator: dict[str, list[Pair]]) -> list[Alpha]:
     """Alpha of the pair labels (each annotator's pairs labelled once: see ``_single_labels``)."""
-    return alpha_of({who: dict(_single_labels(pairs)) for who, pairs in by_annotator.items()}, "pair label")
+    return alpha_of({who: _single_labels(pairs) for who, pairs in by_annotator.items()}, "pair label")
 
 
 def attribute_alpha(tasks: list[Task], attribute: str) -> list[Alpha]:
-    """Alpha of a claim attribute over claims drawn with the same offsets (a unit: document, start, end).
-
-    An annotator with several annotations of one task is left out of that task (``repeated_annotators``).
-    """
+    """Alpha of a claim attribute over claims drawn with the same offsets (a unit: document, start, end)."""
     values: dict[str, dict[object, object]] = defaultdict(dict)
     for task in tasks:
-        usable = [a for a in task.annotations if not a.was_cancelled]
-        repeated = {who for who, n in Counter(a.annotator for a in usable).items() if n > 1}
-        for a in usable:
-            if a.annotator in repeated:
-                continue
+        for a in _compared(task):
             for s in a.spans:
                 if s.layer == "claims" and s.attrs.get(attribute) is not None:
                     values[a.annotator][(task.doc_id, s.start, s.end)] = s.attrs[attribute]
     return alpha_of(dict(values), attribute)
 
 
-def overall_spans(rows: list[SpanAgreement]) -> list[SpanAgreement]:
-    """Per layer, every annotator pair's counts pooled (only where a layer has several pairs)."""
-    by_layer: dict[str, list[SpanAgreement]] = defaultdict(list)
-    for r in rows:
-        by_layer[r.layer].append(r)
-    return [_pooled(layer, ALL, "", rs) for layer, rs in by_layer.items() if len(rs) > 1]
-
-
 class AnnotatorTally:
-    """Per annotator: tasks annotated, spans per layer, cancelled annotations, lead times.
-
-    Filled one task at a time, so a streamed build need not keep every task.
-    """
+    """Per annotator: tasks annotated, spans per layer, cancelled annotations, lead times; filled a task at a
+    time, so a streamed build need not keep every task."""
 
     def __init__(self) -> None:
-        self._rows: dict[str, dict] = defaultdict(_new_row)
+        self._counts: Counter[tuple[str, str]] = Counter()  # (annotator, "tasks", "cancelled" or a layer)
+        self._leads: dict[str, list[float]] = defaultdict(list)
 
     def add(self, task: Task) -> None:
         for a in task.annotations:
-            r = self._rows[a.annotator]
-            if a.was_cancelled:
-                r["cancelled"] += 1
-                continue
-            r["tasks"] += 1
-            for s in a.spans:
-                r["spans"][s.layer] += 1
-            if a.lead_time is not None:
-                r["lead"].append(a.lead_time)
+            self._counts[a.annotator, "cancelled" if a.was_cancelled else "tasks"] += 1
+            if not a.was_cancelled:
+                self._counts.update((a.annotator, s.layer) for s in a.spans)
+                self._leads[a.annotator] += [] if a.lead_time is None else [a.lead_time]
 
     def merge(self, other: AnnotatorTally) -> None:
-        for name, r in other._rows.items():
-            mine = self._rows[name]
-            mine["tasks"] += r["tasks"]
-            mine["cancelled"] += r["cancelled"]
-            mine["lead"] += r["lead"]
-            for layer, n in r["spans"].items():
-                mine["spans"][layer] += n
+        self._counts += other._counts
+        for name, leads in other._leads.items():
+            self._leads[name] += leads
 
     def table(self) -> list[tuple[str, int, dict[str, int], int, float | None]]:
+        n, leads = self._counts, self._leads
         return [
-            (name, r["tasks"], dict(r["spans"]), r["cancelled"], sum(r["lead"]) / len(r["lead"]) if r["lead"] else None)
-            for name, r in sorted(self._rows.items())
+            (who, n[who, "tasks"], {k: n[who, k] for k in LAYERS if n[who, k]}, n[who, "cancelled"], _mean(leads[who]))
+            for who in sorted({who for who, _ in n})
         ]
 
 
-def _new_row() -> dict:
-    return {"tasks": 0, "spans": defaultdict(int), "cancelled": 0, "lead": []}
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
 def per_annotator(tasks: list[Task]) -> list[tuple[str, int, dict[str, int], int, float | None]]:
@@ -376,71 +329,58 @@ def per_annotator(tasks: list[Task]) -> list[tuple[str, int, dict[str, int], int
 def agreement_md(
     tasks: list[Task],
     pairs_by_annotator: dict[str, list[Pair]] | None = None,
-    only: tuple[str, str] | None = None,
     annotators: list[tuple[str, int, dict[str, int], int, float | None]] | None = None,
     team: Team | None = None,
 ) -> str:
-    """Markdown: who is compared, span F1 per layer, alpha of claim attributes and pair labels, annotators.
-
-    ``annotators`` (an ``AnnotatorTally`` table) covers tasks not passed in ``tasks``; ``team`` names the
-    adjudicators, who are not compared; ``only`` keeps the rows of one annotator pair.
-    """
+    """Markdown: who is compared, span F1 per layer, alpha of claim attributes and pair labels, annotators
+    (``annotators``: an ``AnnotatorTally`` table covering tasks not in ``tasks``); ``team`` names adjudicators."""
     kept = counted(tasks, pairs_by_annotator, team)
     spans = span_agreement(kept.tasks)
-    spans += overall_spans(spans)
+    by_layer = [list(rows) for _, rows in groupby(spans, key=lambda r: r.layer)]  # span_agreement's order
+    spans += [_pooled(rows[0].layer, ALL, "", rows) for rows in by_layer if len(rows) > 1]  # all pairs pooled
     spans.sort(key=lambda r: (list(LAYERS).index(r.layer), r.a == ALL, r.a, r.b))
     alphas = [row for attr in ALPHA_ATTRIBUTES for row in attribute_alpha(kept.tasks, attr)]
-    pair_rows = pair_alpha(kept.pairs)
-    kappas = {(a, b): (n, k) for a, b, n, k in pair_kappa(kept.pairs)}
-    if only:
-        spans = [r for r in spans if {r.a, r.b} == set(only)]
-        alphas = [r for r in alphas if {r.a, r.b} == set(only)]
-        pair_rows = [r for r in pair_rows if {r.a, r.b} == set(only)]
+    kappas = {(a, b): f"{k:.3f}" for a, b, _, k in pair_kappa(kept.pairs)}
     out = _who_md(kept)
-    if spans:
-        out += [
-            "",
-            "| layer | annotator A | annotator B | documents | spans A | spans B | strict F1 | partial F1 | "
-            "figure value agreement |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|",
-        ]
-    for r in spans:
-        value = "" if r.value_agreement is None else f"{r.value_agreement:.3f} ({r.values_equal}/{r.strict})"
-        out.append(
-            f"| {r.layer} | {r.a} | {r.b} | {r.docs} | {r.n_a} | {r.n_b} | {r.strict_f1:.3f} | "
-            f"{r.partial_f1:.3f} | {value} |"
-        )
-    if alphas:
-        out += [
-            "",
-            "| claim attribute | annotator A | annotator B | claims (same offsets) | Krippendorff's alpha |",
-            "|---|---|---|---:|---:|",
-        ]
-        out += [f"| {r.what} | {r.a} | {r.b} | {r.units} | {_shown_alpha(r.alpha)} |" for r in alphas]
-    if pair_rows:
-        out += [
-            "",
-            "| pair labels: annotator A | annotator B | pairs | Krippendorff's alpha | Cohen's kappa |",
-            "|---|---|---:|---:|---:|",
-        ]
-        for r in pair_rows:
-            kappa = kappas.get((r.a, r.b))
-            shown_kappa = f"{kappa[1]:.3f}" if kappa else ""
-            out.append(f"| {r.a} | {r.b} | {r.units} | {_shown_alpha(r.alpha)} | {shown_kappa} |")
+    out += _table(
+        "layer|annotator A|annotator B|documents:|spans A:|spans B:|strict F1:|partial F1:|figure value agreement:",
+        [
+            (r.layer, r.a, r.b, r.docs, r.n_a, r.n_b, f"{r.strict_f1:.3f}", f"{r.partial_f1:.3f}", _shown_values(r))
+            for r in spans
+        ],
+    )
+    out += _table(
+        "claim attribute|annotator A|annotator B|claims (same offsets):|Krippendorff's alpha:",
+        [(r.what, r.a, r.b, r.units, _shown_alpha(r.alpha)) for r in alphas],
+    )
+    out += _table(
+        "pair labels: annotator A|annotator B|pairs:|Krippendorff's alpha:|Cohen's kappa:",
+        [(r.a, r.b, r.units, _shown_alpha(r.alpha), kappas.get((r.a, r.b), "")) for r in pair_alpha(kept.pairs)],
+    )
     repeated = repeated_annotators(kept.tasks, kept.pairs)
     if repeated:
         listed = "; ".join(f"{who} on {task} ({n} annotations)" for task, who, n in repeated)
         out += ["", f"Not compared (one annotator, several annotations of one task): {listed}."]
-    out += [
-        "",
-        "| annotator | role | tasks | spans per layer | cancelled | mean lead time (s) |",
-        "|---|---|---:|---|---:|---:|",
-    ]
+    rows = []
     for name, n, per_layer, cancelled, lead in annotators if annotators is not None else per_annotator(tasks):
         per = ", ".join(f"{k} {per_layer[k]}" for k in LAYERS if k in per_layer)
         role = (team.role(name) if team else None) or ""
-        out.append(f"| {name} | {role} | {n} | {per} | {cancelled} | {'' if lead is None else f'{lead:.1f}'} |")
+        rows.append((name, role, n, per, cancelled, "" if lead is None else f"{lead:.1f}"))
+    out += _table("annotator|role|tasks:|spans per layer|cancelled:|mean lead time (s):", rows, always=True)
     return "\n".join(out) + "\n"
+
+
+def _table(columns: str, rows: list[tuple], always: bool = False) -> list[str]:
+    """A Markdown table after a blank line, nothing without rows unless ``always``; ``columns``: the names
+    split by ``|``, a name ending in ``:`` right-aligned."""
+    names = columns.split("|")
+    head = "| " + " | ".join(n.removesuffix(":") for n in names) + " |"
+    align = "|" + "".join("---:|" if n.endswith(":") else "---|" for n in names)
+    return ["", head, align, *("| " + " | ".join(map(str, r)) + " |" for r in rows)] if rows or always else []
+
+
+def _shown_values(r: SpanAgreement) -> str:
+    return "" if r.value_agreement is None else f"{r.value_agreement:.3f} ({r.values_equal}/{r.strict})"
 
 
 def _shown_alpha(value: float | None) -> str:

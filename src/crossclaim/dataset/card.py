@@ -39,26 +39,10 @@ CHANGELOG_FILE = "CHANGELOG.md"
 LICENSE_NAME = "cc-by-4.0-annotations-publisher-texts"
 ANNOTATIONS_LICENSE = ("CC BY 4.0", "https://creativecommons.org/licenses/by/4.0/")
 DEFAULT_CONFIG = "documents"
-# Hub metadata: values from the hub's vocabularies (task_categories / task_ids: huggingface.js
-# packages/tasks/src/pipelines.ts; the others: the dataset card specification).
-TASK_CATEGORIES = ("token-classification", "text-classification")
-TASK_IDS = ("named-entity-recognition", "natural-language-inference")  # span layers; claim-pair labels
-ANNOTATIONS_CREATORS = ("machine-generated",)  # the annotators were language-model agents (DATASHEET.md)
-LANGUAGE_CREATORS = ("found",)  # news articles as published on the web
-MULTILINGUALITY = ("monolingual",)
-SOURCE_DATASETS = ("original",)
-_SIZES = tuple(
-    zip(
-        (10**k for k in range(3, 13)),
-        ("n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M", "100M<n<1B", "1B<n<10B")
-        + ("10B<n<100B", "100B<n<1T"),
-    )
-)
-
-
-def _in_words(n: int) -> str:
-    words = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
-    return words[n] if n < len(words) else str(n)
+# The hub's size categories: the k-th holds fewer than 10**(k + 3) examples.
+_SIZES = ("n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M", "10M<n<100M", "100M<n<1B", "1B<n<10B")
+_SIZES += ("10B<n<100B", "100B<n<1T")
+_WORDS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
 @dataclass(frozen=True)
@@ -68,24 +52,19 @@ class Release:
     version: str
     date: str | None  # ISO date of the entry
 
-    @property
-    def year(self) -> str | None:
-        return self.date[:4] if self.date else None
 
-
-UNRELEASED = Release("0.0.0", None)
 _ENTRY = re.compile(r"^## (\d+\.\d+\.\d+)(?: \((\d{4}-\d{2}-\d{2})\))?", re.M)
 
 
 def release_of(changelog: str | None) -> Release:
     """The newest ``## X.Y.Z (YYYY-MM-DD)`` entry of the changelog (entries are newest first)."""
     m = _ENTRY.search(changelog or "")
-    return Release(m.group(1), m.group(2)) if m else UNRELEASED
+    return Release(m.group(1), m.group(2)) if m else Release("0.0.0", None)
 
 
 def size_category(n: int) -> str:
     """The hub's size category for ``n`` examples."""
-    return next((name for bound, name in _SIZES if n < bound), "n>1T")
+    return next((name for k, name in enumerate(_SIZES) if n < 10 ** (k + 3)), "n>1T")
 
 
 def publishers(published: Published) -> str:
@@ -138,7 +117,7 @@ train documents only, validation values on train and validation documents, test 
 
 
 def citation_bibtex(release: Release) -> str:
-    year = f"  year = {{{release.year}}},\n" if release.year else ""
+    year = f"  year = {{{release.date[:4]}}},\n" if release.date else ""
     return (
         "@misc{crossclaim,\n"
         "  title = {{CrossClaim}: Entities, Figures, Hedges and Contradicting Claims across the News "
@@ -155,48 +134,48 @@ def citation_bibtex(release: Release) -> str:
 
 
 def card_metadata(stats: dict) -> dict:
-    """The card's YAML metadata (hub vocabularies, configs with the default, features and sizes)."""
-    built = [c for c in CONFIGS if any(stats["rows"][c].values())]
+    """The card's YAML metadata (configs with the default, features and sizes). Values from the hub's
+    vocabularies: task_categories and task_ids from huggingface.js packages/tasks/src/pipelines.ts, the
+    others from the dataset card specification."""
+    splits = {c: [s for s in SPLITS if stats["rows"][c][s]] for c in CONFIGS if any(stats["rows"][c].values())}
     return {
         "license": "other",
         "license_name": LICENSE_NAME,
         "license_link": LICENSE_FILE,
         "language": ["en"],
-        "multilinguality": list(MULTILINGUALITY),
-        "size_categories": [size_category(max(sum(stats["rows"][c].values()) for c in built))] if built else [],
-        "source_datasets": list(SOURCE_DATASETS),
-        "annotations_creators": list(ANNOTATIONS_CREATORS),
-        "language_creators": list(LANGUAGE_CREATORS),
+        "multilinguality": ["monolingual"],
+        "size_categories": [size_category(max(sum(stats["rows"][c].values()) for c in splits))] if splits else [],
+        "source_datasets": ["original"],
+        "annotations_creators": ["machine-generated"],  # the annotators were language-model agents (DATASHEET.md)
+        "language_creators": ["found"],  # news articles as published on the web
         "pretty_name": PRETTY_NAME,
-        "task_categories": list(TASK_CATEGORIES),
-        "task_ids": list(TASK_IDS),
+        "task_categories": ["token-classification", "text-classification"],
+        "task_ids": ["named-entity-recognition", "natural-language-inference"],  # span layers; claim-pair labels
         "tags": list(TAGS),
         "configs": [
             {
                 "config_name": c,
                 **({"default": True} if c == DEFAULT_CONFIG else {}),
-                "data_files": [{"split": s, "path": f"{c}/{s}-*.parquet"} for s in SPLITS if stats["rows"][c][s]],
+                "data_files": [{"split": s, "path": f"{c}/{s}-*.parquet"} for s in present],
             }
-            for c in built
+            for c, present in splits.items()
         ],
         "dataset_info": [
             {
                 "config_name": c,
                 "features": features(c)._to_yaml_list(),
                 "splits": [
-                    {"name": s, "num_bytes": stats["bytes"][c][s], "num_examples": stats["rows"][c][s]}
-                    for s in SPLITS
-                    if stats["rows"][c][s]
+                    {"name": s, "num_bytes": stats["bytes"][c][s], "num_examples": stats["rows"][c][s]} for s in present
                 ],
             }
-            for c in built
+            for c, present in splits.items()
         ],
     }
 
 
 def dataset_card(published: Published, stats: dict, release: Release) -> str:
     header = yaml.safe_dump(card_metadata(stats), sort_keys=False, allow_unicode=True, width=1000)
-    tag_layers = _in_words(len(TAG_LAYERS))
+    tag_layers = _WORDS[len(TAG_LAYERS)] if len(TAG_LAYERS) < len(_WORDS) else str(len(TAG_LAYERS))
     body = f"""
 # CrossClaim
 

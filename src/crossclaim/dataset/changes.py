@@ -1,11 +1,9 @@
 """What replacing one validated gold with another changes, per document (pure functions).
 
-A pull shows this before it writes anything, and refuses to drop work silently: a task or an
-annotation present before but absent now is *lost*, and lost work is only accepted when asked for.
-
-Both golds are compared through a digest (``GoldDigest``) built one document at a time: per
-document the content hash of each gold span and of each annotation, packed, so that a pull of tens
-of thousands of documents never holds either gold whole. Claim pairs are few and kept as they are.
+A pull shows this before it writes anything, and refuses to drop work (a task or annotation absent now)
+unless asked. Both golds are compared through a ``GoldDigest`` built a document at a time (content hashes
+of each gold span and annotation, packed), so a pull of tens of thousands of documents never holds either
+gold whole. Claim pairs are few and kept as they are.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from __future__ import annotations
 import json
 from array import array
 from collections import Counter
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 
 from crossclaim.dataset.gold import DocGold, Gold
@@ -34,13 +32,13 @@ class Delta:
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.removed)
 
+    def kinds(self) -> list[tuple[str, tuple[str, ...]]]:
+        """("added", keys), ("changed", keys), ("removed", keys), those with keys only."""
+        named = (("added", self.added), ("changed", self.changed), ("removed", self.removed))
+        return [(how, ids) for how, ids in named if ids]
+
     def describe(self, what: str) -> str:
-        parts = [
-            f"{len(ids)} {how} ({_ids(ids)})"
-            for how, ids in (("added", self.added), ("changed", self.changed), ("removed", self.removed))
-            if ids
-        ]
-        return f"{what} {', '.join(parts)}"
+        return f"{what} {', '.join(f'{len(ids)} {how} ({listed(ids)})' for how, ids in self.kinds())}"
 
 
 def delta(old: dict[str, object], new: dict[str, object]) -> Delta:
@@ -57,11 +55,8 @@ def delta(old: dict[str, object], new: dict[str, object]) -> Delta:
 
 @dataclass(frozen=True)
 class Keyed:
-    """Content hashes by key, packed in two objects (the keys as a JSON list, the 64-bit hashes as bytes).
-
-    A document's eighty span ids as eighty strings would outweigh everything else a pull holds
-    per document; packed, they are two objects, unpacked only for a document that changed.
-    """
+    """Content hashes by key, packed in two objects (the keys as a JSON list, the 64-bit hashes as bytes):
+    a document's eighty span ids as eighty strings would outweigh all else a pull holds per document."""
 
     keys: str = "[]"  # (json: orjson's output keeps a kilobyte of buffer however short it is)
     hashes: bytes = b""
@@ -100,7 +95,7 @@ class GoldDigest:
     def add(self, g: DocGold) -> None:
         if g.task is None:
             return
-        annotations = _by_annotator(g.task.annotations, lambda a: hash(_spans_content(a.spans)))
+        annotations = _by_annotator(g.task.annotations, lambda a: hash(tuple(sorted(map(_span_content, a.spans)))))
         self.docs[g.doc.id] = DocDigest(
             Keyed.of({s.id: _span_content(s) for s in g.spans}),
             Keyed.of(annotations),
@@ -130,55 +125,30 @@ class GoldDigest:
 # changes and lost work
 
 
-@dataclass(frozen=True)
-class DocChanges:
-    doc_id: str
-    spans: Delta  # the gold annotation's spans, by span id
-    pairs: Delta  # gold claim pairs with a claim in this document, by pair id
-    annotations: Delta  # every annotator's annotation of the document's span task
-
-
-@dataclass(frozen=True)
-class Changes:
-    docs: tuple[DocChanges, ...]
-    pair_annotations: Delta  # every annotator's claim-pair labels, by "pair id by annotator"
-
-    def lines(self) -> list[str]:
-        """One line per changed document, then the claim-pair annotations; "no change" when nothing changes."""
-        out = []
-        for d in self.docs:
-            kinds = [(d.spans, "gold spans"), (d.pairs, "gold pairs"), (d.annotations, "annotations")]
-            out.append(f"{d.doc_id}: " + "; ".join(x.describe(what) for x, what in kinds if x))
-        if self.pair_annotations:
-            out.append(self.pair_annotations.describe("claim-pair annotations:"))
-        return out or ["no change"]
-
-
-def changes(old: GoldDigest | None, new: GoldDigest) -> Changes:
-    """Per document: gold spans, gold pairs and annotations added, changed or removed."""
+def changes(old: GoldDigest | None, new: GoldDigest) -> list[str]:
+    """One line per document whose gold spans, gold pairs (by pair id) or annotations (by annotator) were
+    added, changed or removed, then the claim-pair annotations; "no change" when nothing changes."""
     old = old or GoldDigest()
     none = DocDigest(Keyed(), Keyed(), ())
-    docs = []
+    out = []
     for doc_id in sorted(old.docs.keys() | new.docs.keys()):
         before, after = old.docs.get(doc_id, none), new.docs.get(doc_id, none)
-        d = DocChanges(
-            doc_id,
-            keyed_delta(before.spans, after.spans),
-            delta(old.pairs.get(doc_id, {}), new.pairs.get(doc_id, {})),
-            keyed_delta(before.annotations, after.annotations),
-        )
-        if d.spans or d.pairs or d.annotations:
-            docs.append(d)
-    return Changes(tuple(docs), delta(old.pair_annotations, new.pair_annotations))
+        kinds = [
+            ("gold spans", keyed_delta(before.spans, after.spans)),
+            ("gold pairs", delta(old.pairs.get(doc_id, {}), new.pairs.get(doc_id, {}))),
+            ("annotations", keyed_delta(before.annotations, after.annotations)),
+        ]
+        if any(d for _, d in kinds):
+            out.append(f"{doc_id}: " + "; ".join(d.describe(what) for what, d in kinds if d))
+    if pairs := delta(old.pair_annotations, new.pair_annotations):
+        out.append(pairs.describe("claim-pair annotations:"))
+    return out or ["no change"]
 
 
 def lost_work(old: GoldDigest, spans: dict[str, Counter[str]], pairs: dict[str, Counter[str]]) -> list[tuple[str, str]]:
-    """(where, what) of every task and annotation of ``old`` that the new exports lack.
-
-    ``spans`` and ``pairs`` count the annotators of every task of the new exports, read leniently
-    before they are validated (``annotators_by_task``), so that missing work is named even when its
-    absence also breaks something else (a claim pair whose claim went with its task).
-    """
+    """(where, what) of every task and annotation of ``old`` that the new exports lack. ``spans`` and ``pairs``
+    count the annotators of each task of the new exports, read before they are validated, so that missing work
+    is named even when its absence breaks something else too (a claim pair whose claim went with its task)."""
     lost: list[tuple[str, str]] = []
     old_spans = {doc_id: Counter(d.annotators) for doc_id, d in old.docs.items()}
     for what, before, now in (("document", old_spans, spans), ("claim pair", old.pair_annotators, pairs)):
@@ -197,10 +167,9 @@ def lost_work(old: GoldDigest, spans: dict[str, Counter[str]], pairs: dict[str, 
 def losing_pull(lost: list[tuple[str, str]], causes: list[tuple[str, str]], source: str) -> list[tuple[str, str]]:
     """The problems of new exports that lack committed work, in the order to say them.
 
-    ``causes`` are the problems of the new span export's own tasks: one of them may be why work looks
-    lost (a task whose ``data.doc_id`` was changed to an unknown id takes its document's task away), so
-    they come first, the real cause before its consequence. Problems found later (a claim pair naming a
-    claim that went with its task) are consequences of the loss, and are left for after it is accepted.
+    ``causes``, the problems of the new span export's own tasks, come first: one may be why work looks lost
+    (a ``data.doc_id`` changed to an unknown id takes its document's task away). Later problems (a claim pair
+    naming a claim that went with its task) are consequences of the loss, left for after it is accepted.
     """
     advice = (
         "lacks work the committed exports (annotations/exports) hold: nothing was written; restore it in "
@@ -211,10 +180,6 @@ def losing_pull(lost: list[tuple[str, str]], causes: list[tuple[str, str]], sour
 
 def _span_content(s: Span) -> tuple:
     return (s.layer, s.id, s.start, s.end, s.text, s.label, tuple(sorted(s.attrs.items())))
-
-
-def _spans_content(spans: list[Span]) -> tuple:
-    return tuple(sorted(_span_content(s) for s in spans))
 
 
 def _by_annotator(annotations: list[Annotation], content: Callable[[Annotation], object]) -> dict[str, Hashable]:
@@ -229,6 +194,7 @@ def _by_annotator(annotations: list[Annotation], content: Callable[[Annotation],
     return out
 
 
-def _ids(ids: tuple[str, ...]) -> str:
+def listed(ids: Sequence[str]) -> str:
+    """The first ``SHOWN`` ids, then how many more."""
     shown = ", ".join(ids[:SHOWN])
     return shown if len(ids) <= SHOWN else f"{shown} and {len(ids) - SHOWN} more"

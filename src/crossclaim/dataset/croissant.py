@@ -1,11 +1,9 @@
 """Croissant 1.1 metadata of the built dataset (``dataset/croissant.json``), derived from the features.
 
-Every config is a RecordSet read from its parquet files: typed fields (``sc:Integer``, ``sc:Boolean``,
-``sc:Float``, ``sc:Text``), lists as ``isArray``/``arrayShape``, structs as ``subField`` read with a
-``jsonPath`` transform, a ``split`` field taken from the file path that references the ``splits``
-RecordSet (``cr:Split``), and for every ClassLabel an ``sc:Enumeration`` RecordSet holding its label
-names (named in the field's description). A test loads every RecordSet with mlcroissant and
-compares it with ``datasets``.
+Every config is a RecordSet read from its parquet files: typed fields, lists as ``isArray``, structs as
+``subField`` read by ``jsonPath``, a ``split`` field from the file path referencing the ``splits`` RecordSet,
+and per ClassLabel an ``sc:Enumeration`` RecordSet of its names. A test loads every RecordSet with
+mlcroissant and compares it with ``datasets``.
 """
 
 from __future__ import annotations
@@ -27,94 +25,57 @@ SPLIT_URL = {"train": "cr:TrainingSplit", "validation": "cr:ValidationSplit", "t
 SPLITS_ID = "splits"
 
 # The JSON-LD context of Croissant 1.1 (the specification's appendix), as mlcroissant expects it.
-CONTEXT = {
+_CR_TERMS = (
+    "arrayShape citeAs column containedIn equivalentProperty extract field fileObject fileProperty fileSet format "
+    "includes isArray isLiveDataset jsonPath key md5 parentField path recordSet references regex repeated replace "
+    "samplingRate separator source subField transform"
+)
+CONTEXT = {term: f"cr:{term}" for term in _CR_TERMS.split()} | {
     "@language": "en",
     "@vocab": "https://schema.org/",
-    "arrayShape": "cr:arrayShape",
-    "citeAs": "cr:citeAs",
-    "column": "cr:column",
     "conformsTo": "dct:conformsTo",
-    "containedIn": "cr:containedIn",
     "cr": "http://mlcommons.org/croissant/",
     "data": {"@id": "cr:data", "@type": "@json"},
     "dataType": {"@id": "cr:dataType", "@type": "@vocab"},
     "dct": "http://purl.org/dc/terms/",
     "description": {"@container": "@language"},
-    "equivalentProperty": "cr:equivalentProperty",
     "examples": {"@id": "cr:examples", "@type": "@json"},
-    "extract": "cr:extract",
-    "field": "cr:field",
-    "fileObject": "cr:fileObject",
-    "fileProperty": "cr:fileProperty",
-    "fileSet": "cr:fileSet",
-    "format": "cr:format",
-    "includes": "cr:includes",
-    "isArray": "cr:isArray",
-    "isLiveDataset": "cr:isLiveDataset",
-    "jsonPath": "cr:jsonPath",
-    "key": "cr:key",
-    "md5": "cr:md5",
     "name": {"@container": "@language"},
-    "parentField": "cr:parentField",
-    "path": "cr:path",
     "rai": "http://mlcommons.org/croissant/RAI/",
-    "recordSet": "cr:recordSet",
-    "references": "cr:references",
-    "regex": "cr:regex",
-    "repeated": "cr:repeated",
-    "replace": "cr:replace",
-    "samplingRate": "cr:samplingRate",
     "sc": "https://schema.org/",
-    "separator": "cr:separator",
-    "source": "cr:source",
-    "subField": "cr:subField",
-    "transform": "cr:transform",
 }
 
 _VALUE_TYPE = {"string": "sc:Text", "bool": "sc:Boolean", "float64": "sc:Float", "int32": "sc:Integer"}
+PARQUET = "application/x-parquet"
+SPLITS_SAID = "The splits, by document and nested: train, then validation, then test (see the card)."
+LABELS_SAID = (
+    "Label names of the ClassLabel fields whose description names this RecordSet: "
+    "`index` is the stored integer, `name` its label."
+)
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _node(kind: str, node_id: str, name: str | None = None, **rest: object) -> dict:
+    """A Croissant node: its type, its ``@id`` and its name (the id unless given)."""
+    return {"@type": kind, "@id": node_id, "name": name or node_id, **rest}
 
 
-class _Enumerations:
-    """The label vocabularies met while walking the features: one sc:Enumeration per distinct name list."""
-
-    def __init__(self) -> None:
-        self.ids: dict[tuple[str, ...], str] = {}
-
-    def record_set_of(self, label: ClassLabel, field_id: str) -> str:
-        names = tuple(label.names)
-        if names not in self.ids:
-            self.ids[names] = "labels/" + field_id.removesuffix("/label")
-        return self.ids[names]
-
-    def record_sets(self) -> list[dict]:
-        out = []
-        for names, rid in self.ids.items():
-            out.append(
-                {
-                    "@type": "cr:RecordSet",
-                    "@id": rid,
-                    "name": rid,
-                    "dataType": "sc:Enumeration",
-                    "description": "Label names of the ClassLabel fields whose description names this RecordSet: "
-                    "`index` is the stored integer, `name` its label.",
-                    "key": {"@id": f"{rid}/index"},
-                    "field": [
-                        {"@type": "cr:Field", "@id": f"{rid}/index", "name": "index", "dataType": "sc:Integer"},
-                        {"@type": "cr:Field", "@id": f"{rid}/name", "name": "name", "dataType": "sc:Text"},
-                    ],
-                    "data": [{f"{rid}/index": i, f"{rid}/name": n} for i, n in enumerate(names)],
-                }
-            )
-        return out
+def _inline_record_set(rid: str, data_type: str, description: str, columns: dict[str, str], rows: list) -> dict:
+    """A RecordSet holding its ``rows`` (tuples in the order of ``columns``: name -> type), keyed by the first."""
+    return _node(
+        "cr:RecordSet",
+        rid,
+        dataType=data_type,
+        description=description,
+        key={"@id": f"{rid}/{next(iter(columns))}"},
+        field=[_node("cr:Field", f"{rid}/{n}", n, dataType=t) for n, t in columns.items()],
+        data=[{f"{rid}/{n}": v for n, v in zip(columns, row, strict=True)} for row in rows],
+    )
 
 
-def _field(field_id: str, name: str, feature, source: dict, enums: _Enumerations) -> dict:
-    """One cr:Field for a feature: its leaf type, array shape, sub-fields and label reference."""
-    out: dict = {"@type": "cr:Field", "@id": field_id, "name": name}
+def _field(field_id: str, name: str, feature, source: dict, enums: dict[tuple[str, ...], str]) -> dict:
+    """One cr:Field for a feature: its leaf type, array shape, sub-fields and label reference (``enums``: the
+    label vocabularies met so far, each named by the first field that has it)."""
+    out = _node("cr:Field", field_id, name)
     shape: list[str] = []
     leaf = feature
     while isinstance(leaf, List):
@@ -134,10 +95,9 @@ def _field(field_id: str, name: str, feature, source: dict, enums: _Enumerations
         # Linked by description, not ``references``: mlcroissant turns a second top-level reference
         # (besides the split's) into a join that breaks loading one split.
         out["dataType"] = "sc:Integer"
-        out["description"] = (
-            f"Class index; its names, in index order, are the RecordSet {enums.record_set_of(leaf, field_id)}: "
-            + ", ".join(leaf.names)
-        )
+        rid = enums.setdefault(tuple(leaf.names), "labels/" + field_id.removesuffix("/label"))
+        names = ", ".join(leaf.names)
+        out["description"] = f"Class index; its names, in index order, are the RecordSet {rid}: {names}"
     elif isinstance(leaf, Value) and leaf.dtype in _VALUE_TYPE:
         out["dataType"] = _VALUE_TYPE[leaf.dtype]
     else:
@@ -150,79 +110,47 @@ def _split_field(config: str) -> dict:
     """The split of a record, read from its file's path (``<config>/<split>-00000-of-00001.parquet``).
 
     The regex uses ``.+`` because a loader filtering on the split turns it into a glob (``*``)."""
-    return {
-        "@type": "cr:Field",
-        "@id": f"{config}/split",
-        "name": "split",
-        "description": "The split of the record, from the name of its data file.",
-        "dataType": "sc:Text",
-        "references": {"field": {"@id": f"{SPLITS_ID}/name"}},
-        "source": {
+    return _node(
+        "cr:Field",
+        f"{config}/split",
+        "split",
+        description="The split of the record, from the name of its data file.",
+        dataType="sc:Text",
+        references={"field": {"@id": f"{SPLITS_ID}/name"}},
+        source={
             "fileSet": {"@id": f"{config}-files"},
             "extract": {"fileProperty": "fullpath"},
             "transform": {"regex": f"^{config}/({'|'.join(SPLITS)})-.+\\.parquet$"},
         },
-    }
-
-
-def _splits_record_set(present: list[str]) -> dict:
-    return {
-        "@type": "cr:RecordSet",
-        "@id": SPLITS_ID,
-        "name": SPLITS_ID,
-        "dataType": "cr:Split",
-        "description": "The splits, by document and nested: train, then validation, then test (see the card).",
-        "key": {"@id": f"{SPLITS_ID}/name"},
-        "field": [
-            {"@type": "cr:Field", "@id": f"{SPLITS_ID}/name", "name": "name", "dataType": "sc:Text"},
-            {"@type": "cr:Field", "@id": f"{SPLITS_ID}/url", "name": "url", "dataType": "sc:URL"},
-        ],
-        "data": [{f"{SPLITS_ID}/name": s, f"{SPLITS_ID}/url": SPLIT_URL[s]} for s in present],
-    }
+    )
 
 
 def croissant(staging: Path, published: Published, release: Release) -> str:
     """Croissant 1.1 JSON-LD: one FileObject per data file (with sha256), one FileSet and RecordSet per
     config, the splits and the label names."""
-    distribution = [
-        {
-            "@type": "cr:FileObject",
-            "@id": rel,
-            "name": rel,
-            "contentUrl": rel,
-            "encodingFormat": "application/x-parquet",
-            "sha256": _sha256(path),
-        }
-        for path in sorted(published.files)
-        for rel in [path.relative_to(staging).as_posix()]
-    ]
-    enums = _Enumerations()
+    distribution = []
+    for path in sorted(published.files):
+        rel, digest = path.relative_to(staging).as_posix(), hashlib.sha256(path.read_bytes()).hexdigest()
+        distribution.append(_node("cr:FileObject", rel, contentUrl=rel, encodingFormat=PARQUET, sha256=digest))
+    enums: dict[tuple[str, ...], str] = {}
     record_sets = []
     built = [c for c in CONFIGS if any(published.rows[c].values())]
     for config in built:
-        distribution.append(
-            {
-                "@type": "cr:FileSet",
-                "@id": f"{config}-files",
-                "name": f"{config}-files",
-                "encodingFormat": "application/x-parquet",
-                "includes": f"{config}/*.parquet",
-            }
-        )
+        files = _node("cr:FileSet", f"{config}-files", encodingFormat=PARQUET, includes=f"{config}/*.parquet")
+        distribution.append(files)
         fields = [_split_field(config)]
         for name, feat in features(config).items():
             source = {"fileSet": {"@id": f"{config}-files"}, "extract": {"column": name}}
             fields.append(_field(f"{config}/{name}", name, feat, source, enums))
-        record_sets.append(
-            {
-                "@type": "cr:RecordSet",
-                "@id": config,
-                "name": config,
-                "description": f"The `{config}` config (one record per row of its parquet files).",
-                "field": fields,
-            }
-        )
-    present = [s for s in SPLITS if any(published.rows[c][s] for c in built)]
+        description = f"The `{config}` config (one record per row of its parquet files)."
+        record_sets.append(_node("cr:RecordSet", config, description=description, field=fields))
+    present = [(s, SPLIT_URL[s]) for s in SPLITS if any(published.rows[c][s] for c in built)]
+    splits = _inline_record_set(SPLITS_ID, "cr:Split", SPLITS_SAID, {"name": "sc:Text", "url": "sc:URL"}, present)
+    label_columns = {"index": "sc:Integer", "name": "sc:Text"}
+    labels = [
+        _inline_record_set(rid, "sc:Enumeration", LABELS_SAID, label_columns, list(enumerate(names)))
+        for names, rid in enums.items()
+    ]
     doc = {
         "@context": CONTEXT,
         "@type": "sc:Dataset",
@@ -231,11 +159,7 @@ def croissant(staging: Path, published: Published, release: Release) -> str:
         "description": DESCRIPTION,
         "citeAs": citation_bibtex(release),
         "license": [
-            {
-                "@type": "sc:CreativeWork",
-                "name": "CC BY 4.0 (the annotations)",
-                "url": ANNOTATIONS_LICENSE,
-            },
+            {"@type": "sc:CreativeWork", "name": "CC BY 4.0 (the annotations)", "url": ANNOTATIONS_LICENSE},
             {
                 "@type": "sc:CreativeWork",
                 "name": "The article texts remain their publishers'; included for non-commercial research only",
@@ -249,6 +173,6 @@ def croissant(staging: Path, published: Published, release: Release) -> str:
         "inLanguage": "en",
         "keywords": list(TAGS),
         "distribution": distribution,
-        "recordSet": [_splits_record_set(present), *enums.record_sets(), *record_sets],
+        "recordSet": [splits, *labels, *record_sets],
     }
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

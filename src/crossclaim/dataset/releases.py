@@ -1,25 +1,15 @@
 """Releases: which version published which gold, so that no version is skipped.
 
-``annotations/releases.json`` records, for every release, its version and the digests of the gold it
-published. Only ``crossclaim release VERSION`` writes it, and only for a version greater than the last
-one, named by the newest entry of the changelog (so the card, ``croissant.json`` and the citation say
-it), and only when ``dataset/`` is exactly what ``crossclaim build`` makes of ``annotations/`` now.
-``build`` and ``studio pull`` then compare what ``dataset/`` publishes with the last release's record
-and warn when the gold differs while the version has not changed: a sixth document pulled into
-1.1.0 is named, not published silently under the old number.
+``annotations/releases.json`` records each release's version and the digests of the gold it published.
+Only ``crossclaim release VERSION`` writes it: for a version greater than the last, named by the
+changelog's newest entry, and only when ``dataset/`` is what ``crossclaim build`` makes now. ``build`` and
+``studio pull`` warn when ``dataset/`` publishes other gold under the last release's version.
 
-**The published gold** is what ``dataset/`` publishes of the annotations, read back from its data files:
-
-- per document, the sha256 of its row of the ``documents`` config (metadata, text, every span layer
-  with every attribute, any further column) and its split;
-- per split, the sha256 of the rows of the ``claim_pairs`` config (both claims, topics, label,
-  rationale), in pair-id order.
-
-A row is digested as canonical JSON (keys sorted, class labels by name, a null or empty value left
-out, so a new column that holds nothing changes no digest), without the fields that describe how the
-gold was made rather than what it is (``PROCESS_FIELDS``: the annotator, the time taken, the task's
-metadata). The ``tokens`` config is derived from the documents by the tokenizer and is not recorded: a
-tokenizer change is not a change of gold.
+**The published gold**, read back from ``dataset/``'s data files: per document the sha256 of its
+``documents`` row with its split, per split the sha256 of its ``claim_pairs`` rows in pair-id order. A row
+is digested as canonical JSON (keys sorted, class labels by name, null or empty values left out, so an
+empty new column changes nothing), without ``PROCESS_FIELDS`` (how the gold was made, not what it is).
+The ``tokens`` config is not recorded: a tokenizer change is not a change of gold.
 """
 
 from __future__ import annotations
@@ -27,27 +17,30 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
+from typing import Annotated
 
+import msgspec
 import pyarrow.parquet as pq
 from datasets import ClassLabel, List
 
 from crossclaim.dataset.build import stage
 from crossclaim.dataset.card import CHANGELOG_FILE, release_of
+from crossclaim.dataset.changes import delta, listed
 from crossclaim.dataset.tables import features
-from crossclaim.errors import InputError, Problems
+from crossclaim.errors import InputError
 from crossclaim.files import transaction, write_text_atomic
-from crossclaim.formats.jsonio import json_type, read_json
+from crossclaim.formats.jsonio import read_json
 
 RELEASES = Path("annotations/releases.json")
 CHANGELOG = Path("annotations") / CHANGELOG_FILE
 DATASET = Path("dataset")
 PROCESS_FIELDS = frozenset({"annotator", "lead_time", "task_meta"})
 _VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-SHOWN = 6  # ids named per kind of change before "and N more"
+_SHA256 = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
 
 
 def version_key(version: str) -> tuple[int, int, int] | None:
@@ -56,44 +49,28 @@ def version_key(version: str) -> tuple[int, int, int] | None:
     return (int(m[1]), int(m[2]), int(m[3])) if m else None
 
 
-@dataclass(frozen=True)
-class GoldDigests:
+class GoldDigests(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """The digests of a published gold: per document its row's, per split its claim pairs'."""
 
-    documents: dict[str, str]
-    claim_pairs: dict[str, str]
+    documents: dict[str, _SHA256]
+    claim_pairs: dict[str, _SHA256]
 
     def differences(self, newer: GoldDigests) -> list[str]:
         """What ``newer`` changes, in words (documents added, changed or removed; the splits whose pairs changed)."""
-        old, new = self.documents, newer.documents
-        out = [
-            f"documents {how} {_ids(ids)}"
-            for how, ids in (
-                ("added", sorted(new.keys() - old.keys())),
-                ("changed", sorted(k for k in old.keys() & new.keys() if old[k] != new[k])),
-                ("removed", sorted(old.keys() - new.keys())),
-            )
-            if ids
-        ]
-        splits = sorted(
-            k
-            for k in self.claim_pairs.keys() | newer.claim_pairs.keys()
-            if self.claim_pairs.get(k) != newer.claim_pairs.get(k)
-        )
-        if splits:
-            out.append(f"claim pairs of {_ids(splits)} changed")
-        return out
+        out = [f"documents {how} {listed(ids)}" for how, ids in delta(self.documents, newer.documents).kinds()]
+        splits = sorted(k for _, ids in delta(self.claim_pairs, newer.claim_pairs).kinds() for k in ids)
+        return out + ([f"claim pairs of {listed(splits)} changed"] if splits else [])
 
 
-@dataclass(frozen=True)
-class ReleaseRecord:
-    """One entry of the release record."""
+class ReleaseRecord(GoldDigests, frozen=True, forbid_unknown_fields=True):
+    """One entry of the release record (``releases.json`` is ``{"releases": [entry, ...]}``), its types checked
+    by msgspec when read."""
 
     version: str
-    gold: GoldDigests
 
-    def entry(self) -> dict:
-        return {"version": self.version, "documents": self.gold.documents, "claim_pairs": self.gold.claim_pairs}
+    @property
+    def gold(self) -> GoldDigests:
+        return GoldDigests(self.documents, self.claim_pairs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,14 +79,12 @@ class ReleaseRecord:
 
 def published_gold(dataset: Path) -> GoldDigests:
     """The digests of the gold ``dataset`` publishes (see the module docstring)."""
-    documents: dict[str, str] = {}
-    for split, row in _rows(dataset, "documents"):
-        documents[row["id"]] = _digest({**row, "split": split})
-    pairs: dict[str, list] = {}
+    documents = {row["id"]: _digest({**row, "split": split}) for split, row in _rows(dataset, "documents")}
+    pairs: dict[str, list] = defaultdict(list)
     for split, row in _rows(dataset, "claim_pairs"):
-        pairs.setdefault(split, []).append(row)
-    claim_pairs = {split: _digest(sorted(rows, key=lambda r: r["id"])) for split, rows in pairs.items()}
-    return GoldDigests(dict(sorted(documents.items())), dict(sorted(claim_pairs.items())))
+        pairs[split].append(row)
+    claim_pairs = {split: _digest(sorted(rows, key=lambda r: r["id"])) for split, rows in sorted(pairs.items())}
+    return GoldDigests(dict(sorted(documents.items())), claim_pairs)
 
 
 def _rows(dataset: Path, config: str) -> Iterator[tuple[str, dict]]:
@@ -117,19 +92,9 @@ def _rows(dataset: Path, config: str) -> Iterator[tuple[str, dict]]:
     a null or empty value left out, the process fields dropped."""
     feats = features(config)
     for path in sorted((dataset / config).glob("*.parquet")):
-        split = path.name.split("-", 1)[0]
         for batch in pq.ParquetFile(path).iter_batches():
             for row in batch.to_pylist():
-                yield (
-                    split,
-                    {
-                        k: v
-                        for k, v in (
-                            (k, _canonical(v, feats.get(k))) for k, v in row.items() if k not in PROCESS_FIELDS
-                        )
-                        if v is not None
-                    },
-                )
+                yield path.name.split("-", 1)[0], _canonical({k: row[k] for k in row.keys() - PROCESS_FIELDS}, feats)
 
 
 def _canonical(value: object, feature: object) -> object:
@@ -141,12 +106,10 @@ def _canonical(value: object, feature: object) -> object:
         return feature.names[value]
     if isinstance(value, list):
         inner = feature.feature if isinstance(feature, List) else None
-        items = [_canonical(v, inner) for v in value]
-        return items or None
+        return [_canonical(v, inner) for v in value] or None
     if isinstance(value, dict):
         fields = feature if isinstance(feature, dict) else {}
-        kept = {k: c for k, v in value.items() if (c := _canonical(v, fields.get(k))) is not None}
-        return kept or None
+        return {k: c for k, v in value.items() if (c := _canonical(v, fields.get(k))) is not None} or None
     return value
 
 
@@ -159,51 +122,33 @@ def _digest(value: object) -> str:
 # the record
 
 
+class _Record(msgspec.Struct, forbid_unknown_fields=True):
+    releases: list[ReleaseRecord]
+
+
 def read_releases(root: Path) -> list[ReleaseRecord]:
-    """The release record, oldest first (none when there is no record yet); every problem named."""
+    """The release record, oldest first (none when there is no record yet)."""
     path = root / RELEASES
     if not path.is_file():
         return []
-    data = read_json(path, unique_keys=True)
-    where = str(path)
-    if not isinstance(data, dict) or set(data) != {"releases"} or not isinstance(data["releases"], list):
-        raise InputError(where, f'must be a JSON object {{"releases": [...]}} and nothing else, got {json_type(data)}')
-    problems = Problems()
-    out: list[ReleaseRecord] = []
-    for n, entry in enumerate(data["releases"]):
-        here = f"{where}: release #{n + 1}"
-        release = _entry(entry, here, problems)
-        if release is None:
-            continue
-        if out and version_key(release.version) <= version_key(out[-1].version):
-            problems.add(here, f"version {release.version} does not follow {out[-1].version}: releases go oldest first")
-        out.append(release)
-    InputError.collect(problems)
+    try:
+        out = msgspec.convert(read_json(path, unique_keys=True), _Record).releases
+    except msgspec.ValidationError as exc:
+        what, _, at = str(exc).partition(" - at ")
+        form = '{"releases": [{"version": "X.Y.Z", "documents": {id: sha256}, "claim_pairs": {split: sha256}}]}'
+        raise InputError(f"{path}, {at}" if at else str(path), f"{what} (the record is {form})") from None
+    for n, (before, r) in enumerate(pairwise([None, *out]), 1):
+        if version_key(r.version) is None:
+            raise InputError(f"{path}: release #{n}, field version", f"{r.version!r} is not a version X.Y.Z")
+        if before and version_key(r.version) <= version_key(before.version):
+            raise InputError(f"{path}: release #{n}", f"{r.version} does not follow {before.version}: oldest go first")
     return out
-
-
-def _entry(entry: object, here: str, problems: Problems) -> ReleaseRecord | None:
-    if not isinstance(entry, dict) or set(entry) != {"version", "documents", "claim_pairs"}:
-        problems.add(here, "must be an object with exactly version, documents and claim_pairs")
-        return None
-    version = entry["version"]
-    if not isinstance(version, str) or version_key(version) is None:
-        problems.add(f"{here}, field version", f"{version!r} is not a version X.Y.Z")
-        return None
-    here = f"{here} ({version})"
-    for key in ("documents", "claim_pairs"):
-        value = entry[key]
-        if not isinstance(value, dict) or not all(isinstance(v, str) and _SHA256.fullmatch(v) for v in value.values()):
-            problems.add(
-                f"{here}, field {key}", "must be an object of sha256 digests (64 lowercase hexadecimal digits)"
-            )
-            return None
-    return ReleaseRecord(version, GoldDigests(entry["documents"], entry["claim_pairs"]))
 
 
 def releases_json(releases: list[ReleaseRecord]) -> str:
     """The record as committed: oldest release first, keys sorted, no timestamps."""
-    return json.dumps({"releases": [r.entry() for r in releases]}, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    record = msgspec.to_builtins(_Record(releases))
+    return json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def dataset_version(root: Path) -> str:
@@ -216,12 +161,11 @@ def dataset_version(root: Path) -> str:
 # the check of build and pull, and the release itself
 
 
-def unreleased_change(root: Path, releases: list[ReleaseRecord] | None = None) -> str | None:
+def unreleased_change(root: Path, releases: list[ReleaseRecord]) -> str | None:
     """One line when ``dataset/`` publishes gold other than the last release's under the same version (or
     a version older than the last release); None when it is that release's gold, when the version is
-    newer (a release to come), or when nothing was ever released. ``releases``: the record, read already
-    (a command reads it before its work, so that a bad record is refused before anything is written)."""
-    releases = read_releases(root) if releases is None else releases
+    newer (a release to come), or when nothing was ever released. ``releases``: the record, read before
+    the command's work, so that a bad record is refused before anything is written."""
     if not releases:
         return None
     last, version = releases[-1], dataset_version(root)
@@ -245,13 +189,10 @@ def unreleased_change(root: Path, releases: list[ReleaseRecord] | None = None) -
 
 
 def release(root: Path, version: str, gold_annotator: str | None = None) -> ReleaseRecord:
-    """Record ``version`` as released with the gold ``dataset/`` publishes.
-
-    Refused (nothing written) for a version that is not ``X.Y.Z``, not greater than the last release's
-    or not the changelog's newest entry, for ``annotations/`` that do not build, and for a ``dataset/`` or
-    generated doc that is not what a build of ``annotations/`` makes now (run ``crossclaim build`` first).
-    The check builds in a stage that is thrown away, under the build lock, which the record is written under.
-    """
+    """Record ``version`` as released with the gold ``dataset/`` publishes. Refused (nothing written) unless
+    it is ``X.Y.Z``, above the last release and the changelog's newest entry, and ``annotations/`` build into
+    exactly the committed ``dataset/`` and generated docs (a build into a stage thrown away, under the build
+    lock the record is written under)."""
     if version_key(version) is None:
         raise InputError("VERSION", f"{version!r} is not a version X.Y.Z (e.g. 1.2.0)")
     releases = read_releases(root)
@@ -275,17 +216,12 @@ def release(root: Path, version: str, gold_annotator: str | None = None) -> Rele
         if stale:
             raise InputError(
                 str(root / stale[0]),
-                f"is not what `crossclaim build` makes of annotations/ now ({_ids(stale)} differ): "
+                f"is not what `crossclaim build` makes of annotations/ now ({listed(stale)} differ): "
                 "build (and commit) first, then release",
             )
         gold = published_gold(root / DATASET)
         if not gold.documents:
             raise InputError(str(root / DATASET), "publishes no document: nothing to release")
-        made = ReleaseRecord(version, gold)
+        made = ReleaseRecord(gold.documents, gold.claim_pairs, version)
         write_text_atomic(root / RELEASES, releases_json([*releases, made]))
     return made
-
-
-def _ids(ids: list[str]) -> str:
-    shown = ", ".join(ids[:SHOWN])
-    return shown if len(ids) <= SHOWN else f"{shown} and {len(ids) - SHOWN} more"

@@ -757,7 +757,7 @@ def _checked(
         new.unwritable += unwritable_strings(pairs_data, str(stream.pair_where))
     InputError.collect(new.unwritable)
     new.digest.add_pairs(stream.pair_tasks, stream.pairs)
-    show(changes(old, new.digest).lines())
+    show(changes(old, new.digest))
     committed.write(out.file(Path("annotations") / SPAN_EXPORT))
     out.file(Path("annotations") / PAIR_EXPORT).write_bytes(pair_text)
     if o.with_predictions:
