@@ -50,6 +50,19 @@ def test_rebuild_is_byte_identical(repo: Path) -> None:
     assert snapshot(repo) == first
 
 
+def test_a_rebuild_that_changes_a_value_but_no_size_is_not_loaded_from_the_old_cache(tmp_path: Path) -> None:
+    """datasets keys its cache of a local directory on the card's metadata, not on the files: a changed
+    lead time (or a relabelled pair) leaves every size in the card as it was, so only the card's data
+    digest tells the two builds apart."""
+    cache = str(tmp_path / "hf-cache")
+    root = write_repo(tmp_path / "repo", [task(gold_spans())])
+    assert build(root).exit_code == 0
+    assert load_dataset(str(root / "dataset"), "documents", cache_dir=cache)["test"]["lead_time"] == [12.5]
+    write_repo(tmp_path / "repo", [task(gold_spans(), lead_time=99.5)])
+    assert build(root).exit_code == 0
+    assert load_dataset(str(root / "dataset"), "documents", cache_dir=cache)["test"]["lead_time"] == [99.5]
+
+
 # two claims of the fixture document that contradict each other, as a labelled pair
 PAIR = Pair(pair_id("doc-x", "c2", "doc-x", "c9"), "doc-x", "c2", "doc-x", "c9", "CONTRADICTS", "test rationale")
 

@@ -133,10 +133,14 @@ def citation_bibtex(release: Release) -> str:
 # dataset card
 
 
-def card_metadata(stats: dict) -> dict:
+def card_metadata(stats: dict, digests: dict[str, str]) -> dict:
     """The card's YAML metadata (configs with the default, features and sizes). Values from the hub's
     vocabularies: task_categories and task_ids from huggingface.js packages/tasks/src/pipelines.ts, the
-    others from the dataset card specification."""
+    others from the dataset card specification.
+
+    Each config's description carries the sha256 of its data files (``digests``): ``datasets`` keys
+    its cache of a local directory on the card's metadata, not on the files, so a rebuild that changed
+    a value but no size (a relabelled pair) would otherwise be loaded from the old cache."""
     splits = {c: [s for s in SPLITS if stats["rows"][c][s]] for c in CONFIGS if any(stats["rows"][c].values())}
     return {
         "license": "other",
@@ -156,6 +160,7 @@ def card_metadata(stats: dict) -> dict:
             {
                 "config_name": c,
                 **({"default": True} if c == DEFAULT_CONFIG else {}),
+                "description": f"CrossClaim {c}; data files sha256 {digests[c]}",
                 "data_files": [{"split": s, "path": f"{c}/{s}-*.parquet"} for s in present],
             }
             for c, present in splits.items()
@@ -173,8 +178,8 @@ def card_metadata(stats: dict) -> dict:
     }
 
 
-def dataset_card(published: Published, stats: dict, release: Release) -> str:
-    header = yaml.safe_dump(card_metadata(stats), sort_keys=False, allow_unicode=True, width=1000)
+def dataset_card(published: Published, stats: dict, release: Release, digests: dict[str, str]) -> str:
+    header = yaml.safe_dump(card_metadata(stats, digests), sort_keys=False, allow_unicode=True, width=1000)
     tag_layers = _WORDS[len(TAG_LAYERS)] if len(TAG_LAYERS) < len(_WORDS) else str(len(TAG_LAYERS))
     body = f"""
 # CrossClaim

@@ -9,6 +9,7 @@ copies it to ``dataset/CHANGELOG.md`` and takes the release version from its new
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -47,7 +48,8 @@ def write_generated(root: Path, staging: Path, published: Published, agreement: 
     if text is not None:
         (staging / CHANGELOG_FILE).write_text(text, encoding="utf-8")
     release = release_of(text)
-    (staging / "README.md").write_text(dataset_card(published, stats, release), encoding="utf-8")
+    card = dataset_card(published, stats, release, data_digests(staging))
+    (staging / "README.md").write_text(card, encoding="utf-8")
     (staging / LICENSE_FILE).write_text(license_file(published), encoding="utf-8")
     (staging / "croissant.json").write_text(croissant(staging, published, release), encoding="utf-8")
     (staging / CHART).write_bytes(label_chart(stats))
@@ -59,6 +61,17 @@ def write_generated(root: Path, staging: Path, published: Published, agreement: 
     replace_block(out, DATASHEET, "license", license_md(published), required=False)
     replace_block(out, DATASHEET, "agreement", agreement, required=False)
     replace_block(out, GUIDELINES, "labels", label_table_md(), required=False)
+
+
+def data_digests(staging: Path) -> dict[str, str]:
+    """The sha256 of each config's data files (names and bytes, in name order), for the card."""
+    digests = {}
+    for config in sorted(p for p in staging.iterdir() if p.is_dir()):
+        h = hashlib.sha256()
+        for path in sorted(config.glob("*.parquet")):
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+        digests[config.name] = h.hexdigest()
+    return digests
 
 
 def agreement_block(gold: Gold, team: Team | None = None) -> str:
