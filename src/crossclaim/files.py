@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -28,7 +29,7 @@ WORK_DIR = ".crossclaim"  # under the project root: lock, journal and stages (gi
 LOCK = "build.lock"
 JOURNAL = "build.journal"
 STAGE_PREFIX = "stage-"
-LEGACY_STAGES = (".dataset.*",)  # staging directories of earlier versions, never removed by them
+LEGACY_STAGES = ".dataset.*"  # staging directories of earlier versions, never removed by them
 
 
 class RecoveryError(Exception):
@@ -37,25 +38,6 @@ class RecoveryError(Exception):
     def __init__(self, where: str, what: str) -> None:
         super().__init__(f"{where}: {what}")
         self.where, self.what = where, what
-
-
-# ---------------------------------------------------------------------------------------------
-# modes
-
-
-def umask() -> int:
-    """The process umask, read without changing it where the system allows (Linux /proc)."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def file_mode() -> int:
-    return 0o666 & ~umask()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -74,19 +56,22 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 @contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A binary file written beside ``path`` and renamed over it when the block ends without an error."""
+    """A binary file written beside ``path`` and renamed over it when the block ends without an error.
+
+    It is made with mode 0o666 (not ``mkstemp``'s 0o600), so the kernel applies the umask as to any file.
+    """
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:  # named by the file the caller asked for, not the temporary one
         raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
-        os.fchmod(fd, file_mode())  # mkstemp makes 0600 files; the target follows the umask
         with os.fdopen(fd, "wb") as fh:
             yield fh
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -247,16 +232,13 @@ def _roll_forward(root: Path, journal: dict) -> None:
 def _remove_stale(root: Path) -> None:
     """What killed builds left (stages, a half-written journal): called under the lock after recovery."""
     for path in (root / WORK_DIR).iterdir():
-        if path.name == LOCK:
-            continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
-        else:
+        elif path.name != LOCK:
             path.unlink(missing_ok=True)
-    for pattern in LEGACY_STAGES:
-        for path in root.glob(pattern):
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
+    for path in root.glob(LEGACY_STAGES):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -270,7 +252,7 @@ def _locked(root: Path, on_wait: Callable[[], None] | None) -> Iterator[None]:
     if fcntl is None:
         yield
         return
-    fd = os.open(work / LOCK, os.O_RDWR | os.O_CREAT, file_mode())
+    fd = os.open(work / LOCK, os.O_RDWR | os.O_CREAT, 0o666)  # the umask applies
     try:
         # A record lock, not a flock: forked workers do not inherit it, so a killed build's orphans cannot hold it.
         try:
