@@ -318,6 +318,12 @@ def _loads(
             )
         except _Duplicate:  # found by the C scanner; the pure-Python one tells where
             value = _StrictDecoder(text).decode(text)
+        if deeper_than(data, MAX_DEPTH):
+            raise RecursionError  # refused as the parser refuses deeper nesting
+        if (b"\\ud" in data or b"\\uD" in data) and (lone := _lone_surrogate(text)) is not None:
+            raise _Refused(
+                f"{text[lone : lone + 6]} is a lone surrogate, not a character (not valid Unicode)", None, lone
+            )
     except json.JSONDecodeError as exc:
         at = where if in_line else f"{where}, line {exc.lineno}"
         raise InputError(f"{at}, column {exc.colno}", _syntax_problem(exc, text, last_line)) from None
@@ -327,14 +333,6 @@ def _loads(
         raise InputError(where, f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # anything else the parser refuses: still one line, never a traceback
         raise InputError(where, f"not valid JSON: {shown(str(exc))}") from None
-    if deeper_than(data, MAX_DEPTH):
-        raise InputError(where, f"nested deeper than {MAX_DEPTH} levels")
-    lone = _lone_surrogate(text) if (b"\\ud" in data or b"\\uD" in data) else None
-    if lone is not None:
-        problem = _Refused(
-            f"{text[lone : lone + 6]} is a lone surrogate, not a character (not valid Unicode)", None, lone
-        )
-        raise InputError(_located(where, text, problem, in_line), str(problem))
     return value
 
 
@@ -435,29 +433,20 @@ def deeper_than(data: bytes, limit: int) -> bool:
 
 # strings -----------------------------------------------------------------------------------------
 
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD]([89a-fA-F])[0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*(\\u[dD]([89a-fA-F])[0-9a-fA-F]{2})")  # after escaped backslashes
 
 
 def _lone_surrogate(text: str) -> int | None:
     """Offset of the first ``\\uD800``-``\\uDFFF`` escape that is not half of a surrogate pair."""
     pending: int | None = None  # a high surrogate waiting for its low half
     for m in _SURROGATE_ESCAPE.finditer(text):
-        start = m.start()
-        k = start
-        while k > 0 and text[k - 1] == "\\":
-            k -= 1
-        if (start - k) % 2:  # an escaped backslash followed by "u": text, not an escape
-            continue
-        high = m.group(1) in "89abAB"
-        if pending is not None:
-            if not high and start == pending + 6:
-                pending = None
-                continue
-            return pending
-        if high:
+        start, high = m.start(1), m.group(2) in "89abAB"
+        if pending is None and high:
             pending = start
+        elif pending is not None and not high and start == pending + 6:
+            pending = None
         else:
-            return start
+            return start if pending is None else pending
     return pending
 
 
