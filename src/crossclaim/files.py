@@ -40,8 +40,7 @@ class RecoveryError(Exception):
         self.where, self.what = where, what
 
 
-# ---------------------------------------------------------------------------------------------
-# one file
+# one file -----------------------------------------------------------------------------------------
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -75,8 +74,7 @@ def atomic_file(path: Path) -> Iterator[BinaryIO]:
         raise
 
 
-# ---------------------------------------------------------------------------------------------
-# a set of paths, committed together
+# a set of paths, committed together ---------------------------------------------------------------
 
 
 class Staged:

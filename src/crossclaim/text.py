@@ -88,8 +88,7 @@ class Utf16:
         return self._to_py.get(u) if self._to_py is not None else u
 
 
-# ---------------------------------------------------------------------------------------------
-# the tokenizer: many texts at once, numpy over code points
+# the tokenizer: many texts at once, numpy over code points ----------------------------------------
 
 _JOINERS = np.array([ord(c) for c in "-.,:/&"], dtype=np.uint32)  # the inner joiners of a word
 _APOSTROPHES = np.array([ord(c) for c in "'’"], dtype=np.uint32)

@@ -53,8 +53,7 @@ class _Refused(ValueError):
         self.start = start
 
 
-# ---------------------------------------------------------------------------------------------
-# files -> text
+# files -> text ------------------------------------------------------------------------------------
 
 
 def read_bytes(path: Path) -> bytes:
@@ -86,10 +85,7 @@ def read_bounded(fh: BinaryIO, where: str, limit: int, size: int = 0) -> bytes:
     if len(data) < first:  # the end came where the file system said it would (or sooner)
         return data
     chunks, total = [data], len(data)
-    while total <= limit:
-        chunk = fh.read(min(CHUNK, limit + 1 - total))
-        if not chunk:
-            break
+    while total <= limit and (chunk := fh.read(min(CHUNK, limit + 1 - total))):
         chunks.append(chunk)
         total += len(chunk)
     if total > limit:
@@ -99,10 +95,8 @@ def read_bounded(fh: BinaryIO, where: str, limit: int, size: int = 0) -> bytes:
 
 def decode(data: bytes, where: str) -> str:
     """UTF-8 text of ``data``; a byte-order mark or a byte that is not UTF-8 is named with its line."""
-    if data.startswith(codecs.BOM_UTF8):
-        raise InputError(where, "starts with a byte-order mark: save it as UTF-8 without BOM")
-    if (wide := _wide_encoding(data)) is not None:
-        raise InputError(where, f"is {wide}: save it as UTF-8")
+    if (wrong := _not_utf8(data)) is not None:
+        raise InputError(where, wrong)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -122,14 +116,17 @@ _MARKS = (
 _ZERO_BYTES = {"000.": "UTF-32", ".000": "UTF-32", "0.0.": "UTF-16", ".0.0": "UTF-16"}  # of the first 4 bytes
 
 
-def _wide_encoding(data: bytes) -> str | None:
-    """UTF-16 or UTF-32 and how it shows, or None: by its byte-order mark, or without one by where the zero
-    bytes of its first two characters fall (JSON text begins with ASCII; RFC 4627, section 3)."""
+def _not_utf8(data: bytes) -> str | None:
+    """What its start shows that ``data`` is not plain UTF-8: a byte-order mark, or UTF-16 or UTF-32 by where
+    the zero bytes of its first two characters fall (JSON text begins with ASCII; RFC 4627, section 3)."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "starts with a byte-order mark: save it as UTF-8 without BOM"
     for mark, name in _MARKS:
         if data.startswith(mark):
-            return f"{name} (it starts with a {name} byte-order mark)"
-    name = _ZERO_BYTES.get("".join("." if b else "0" for b in data[:4]))
-    return f"{name} without a byte-order mark (zero bytes between its first characters)" if name else None
+            return f"is {name} (it starts with a {name} byte-order mark): save it as UTF-8"
+    if name := _ZERO_BYTES.get("".join("." if b else "0" for b in data[:4])):
+        return f"is {name} without a byte-order mark (zero bytes between its first characters): save it as UTF-8"
+    return None
 
 
 def read_text(path: Path) -> str:
@@ -173,8 +170,7 @@ def json_line(line: str, where: str, last_line: bool = False) -> object:
     return _loads(line, where, True, None, last_line=last_line, in_line=True)
 
 
-# ---------------------------------------------------------------------------------------------
-# a JSON array an element at a time (a Label Studio export)
+# a JSON array an element at a time (a Label Studio export) ----------------------------------------
 
 RUN = 64  # elements read from the file at a time (a build's part is one run)
 
@@ -243,8 +239,8 @@ def array_file(path: Path, where: str | None = None) -> ArrayFile:
             identity = _identity(fh)
             head = fh.read(4096)
             _check_start(head.decode("utf-8", "replace"), where)
-            if (wide := _wide_encoding(head)) is not None:
-                raise InputError(where, f"is {wide}: save it as UTF-8")
+            if (wrong := _not_utf8(head)) is not None:
+                raise InputError(where, wrong)
             if not head.lstrip().startswith(b"["):
                 begins = shown(head.lstrip()[:40].decode("utf-8", "replace"))
                 raise InputError(where, f"not a JSON array (it begins {begins}): an export is a list of tasks")
@@ -297,8 +293,7 @@ def _array_fault(data: mmap.mmap, where: str, message: str) -> tuple[str, str]:
     return f"{where}, line {line}", f"not valid JSON: {what} at byte offset {at:,}"
 
 
-# ---------------------------------------------------------------------------------------------
-# text -> value
+# text -> value ------------------------------------------------------------------------------------
 
 
 def _loads(
