@@ -49,8 +49,7 @@ class _Refused(ValueError):
 
     def __init__(self, message: str, needle: str | None = None, start: int = 0) -> None:
         super().__init__(message)
-        self.needle = needle
-        self.start = start
+        self.needle, self.start = needle, start
 
 
 # files -> text ------------------------------------------------------------------------------------
@@ -321,9 +320,13 @@ def _loads(
             )
     except json.JSONDecodeError as exc:
         at = where if in_line else f"{where}, line {exc.lineno}"
-        raise InputError(f"{at}, column {exc.colno}", _syntax_problem(exc, text, last_line)) from None
-    except _Refused as exc:
-        raise InputError(_located(where, text, exc, in_line), str(exc)) from None
+        early = last_line and (exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"))
+        what = "it ends before the JSON is complete (an interrupted download?)" if early else exc.msg
+        raise InputError(f"{at}, column {exc.colno}", f"not valid JSON (truncated or malformed): {what}") from None
+    except _Refused as exc:  # its line is found by its literal text (its needle), or its offset
+        pos = text.find(exc.needle, exc.start) if exc.needle is not None else exc.start
+        at = where if in_line else f"{where}, line {text.count(chr(10), 0, max(pos, 0)) + 1}"
+        raise InputError(at, str(exc)) from None
     except RecursionError:
         raise InputError(where, f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # anything else the parser refuses: still one line, never a traceback
@@ -345,24 +348,6 @@ def _check_start(text: str, where: str, allow_empty: bool = False) -> None:
         title = _HTML_TITLE.search(text[:65536])
         named = f" (titled {shown(' '.join(title.group(1).split()))})" if title else ""
         raise InputError(where, f"is an HTML page{named}, not JSON: an error or login page saved in place of the file?")
-
-
-def _syntax_problem(exc: json.JSONDecodeError, text: str, last_line: bool) -> str:
-    ends_early = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
-    if ends_early and last_line:
-        return "not valid JSON (truncated or malformed): it ends before the JSON is complete (an interrupted download?)"
-    return f"not valid JSON (truncated or malformed): {exc.msg}"
-
-
-def _located(where: str, text: str, exc: _Refused, in_line: bool) -> str:
-    """``where`` with the line of the refused value (found by its literal text, or its offset)."""
-    if in_line:
-        return where
-    pos = exc.start
-    if exc.needle is not None:
-        found = text.find(exc.needle, exc.start)
-        pos = found if found >= 0 else 0
-    return f"{where}, line {text.count(chr(10), 0, pos) + 1}"
 
 
 # numbers and constants ---------------------------------------------------------------------------
