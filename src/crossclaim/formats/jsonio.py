@@ -225,13 +225,9 @@ class ArrayFile:
 
 
 def array_file(path: Path, where: str | None = None) -> ArrayFile:
-    """The JSON array in ``path``, its elements found and kept as places in the file; InputError unless
-    the whole file is one.
-
-    msgspec checks the syntax of the whole file and cuts it into elements over a memory map of it: a
-    file of gigabytes is never copied into memory, and a truncated or malformed one is refused before
-    any of its tasks is used.
-    """
+    """The JSON array in ``path``, its elements kept as places in the file; InputError unless the whole
+    file is one. msgspec checks its syntax and cuts it into elements over a memory map: a file of gigabytes
+    is never copied into memory, and a truncated or malformed one is refused before any task is used."""
     where = where or str(path)
     try:
         with path.open("rb") as fh:
