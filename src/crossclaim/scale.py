@@ -18,7 +18,6 @@ import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 R = TypeVar("R")
@@ -49,8 +48,7 @@ def in_order(run: Callable[[Any, int, int], R], job: Any, items: int, part: int,
                 pending.append(pool.submit(_run_inherited, run, start, end))
                 if len(pending) >= 2 * workers:
                     yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+            yield from (future.result() for future in pending)
     finally:
         _JOB = None
 
@@ -72,7 +70,7 @@ def _start(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-@contextmanager
+@contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
     """Keep the cyclic garbage collector out of a pass over parsed JSON, which holds no cycles."""
     was = gc.isenabled()
@@ -92,7 +90,7 @@ def release_memory() -> None:
         own.malloc_trim(0)
 
 
-@contextmanager
+@contextlib.contextmanager
 def system_arrow_pool() -> Iterator[None]:
     """Arrow allocations through the system allocator, whose freed memory ``release_memory`` hands back
     (Arrow's default pool kept a row group per writing thread); each buffer remembers its pool."""
