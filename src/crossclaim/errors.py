@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 ECHO = 80  # characters of an offending value echoed in a message: enough to recognise it, never a 200 MB field
 
@@ -36,32 +36,16 @@ class InputError(Exception):
         return (type(self), (where, what, more))
 
 
-class Problems:
-    """The one collector of a pass over an input: every problem found, with its place, in the order
-    found, raised together (``InputError.collect``) when the pass is over.
+class Problems(list[tuple[str, str]]):
+    """The one collector of a pass over an input: every (place, problem) found, in the order found,
+    raised together (``InputError.collect``) when the pass is over.
 
     Readers pass it down to the functions that look at each task, region or field; checks that are
-    pure functions return their problems as a list, which the reader adds here.
+    pure functions return their problems as a list, which the reader adds here (``+=``).
     """
 
-    def __init__(self, found: Iterable[tuple[str, str]] = ()) -> None:
-        self._found: list[tuple[str, str]] = list(found)
-
     def add(self, where: str, what: str) -> None:
-        self._found.append((where, what))
-
-    def extend(self, found: Iterable[tuple[str, str]]) -> None:
-        self._found.extend(found)
-
-    def __iadd__(self, found: Iterable[tuple[str, str]]) -> Problems:
-        self.extend(found)
-        return self
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(self._found)
-
-    def __len__(self) -> int:
-        return len(self._found)
+        self.append((where, what))
 
 
 _SHORT = reprlib.Repr()

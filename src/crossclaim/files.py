@@ -1,21 +1,13 @@
 """Writing so that nothing is ever half-written: one file atomically, or a set of paths as one commit.
 
 A single file is written beside its target and renamed over it. A set of outputs (what a build
-writes: ``dataset/``, the generated docs, configs and schema) cannot be renamed at once, so
-``transaction`` stages every output under ``.crossclaim/`` and commits them with a journal:
-
-1. everything is staged (a crash here leaves the tree untouched: the stale stage is removed later);
-2. the journal, listing every staged path, is written atomically: from here on the build *is*
-   committed;
-3. each staged file is renamed over its target and each staged directory swapped with its target
-   (``renameat2(RENAME_EXCHANGE)`` where the system has it, so ``dataset/`` never goes missing);
-4. the journal is removed, then the stage.
-
-Every step of 3 can be redone, so a process killed anywhere in it leaves a journal that the next
-command (``recover``, run by every CLI command) rolls forward under the same lock: the tree is then
-entirely old or entirely new. A lock file (a POSIX record lock, released by the kernel when its
-holder dies and never inherited by the processes it forks) serialises builds. Modes follow the
-umask, as for any file the user creates.
+writes) cannot be renamed at once, so ``transaction`` stages them under ``.crossclaim/``, writes a
+journal listing them (the commit point), renames each staged file over its target and swaps each
+staged directory with its target (``renameat2(RENAME_EXCHANGE)`` where the system has it, so
+``dataset/`` never goes missing), then removes the journal and the stage. Every step after the
+journal can be redone, so the next command (``recover``) rolls a killed commit forward: the tree is
+entirely old or entirely new. A POSIX record lock (released by the kernel when its holder dies, never
+inherited by forked workers) serialises builds. Modes follow the umask.
 """
 
 from __future__ import annotations
@@ -28,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -36,7 +29,7 @@ WORK_DIR = ".crossclaim"  # under the project root: lock, journal and stages (gi
 LOCK = "build.lock"
 JOURNAL = "build.journal"
 STAGE_PREFIX = "stage-"
-LEGACY_STAGES = (".dataset.*",)  # staging directories of earlier versions, never removed by them
+LEGACY_STAGES = ".dataset.*"  # staging directories of earlier versions, never removed by them
 
 
 class RecoveryError(Exception):
@@ -47,27 +40,7 @@ class RecoveryError(Exception):
         self.where, self.what = where, what
 
 
-# ---------------------------------------------------------------------------------------------
-# modes
-
-
-def umask() -> int:
-    """The process umask, read without changing it where the system allows (Linux /proc)."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def file_mode() -> int:
-    return 0o666 & ~umask()
-
-
-# ---------------------------------------------------------------------------------------------
-# one file
+# one file -----------------------------------------------------------------------------------------
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -82,25 +55,26 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 @contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[BinaryIO]:
-    """A binary file to fill bit by bit (an output too large to hold in memory): written beside ``path``
-    and renamed over it when the block ends without an error; an error leaves ``path`` untouched."""
+    """A binary file written beside ``path`` and renamed over it when the block ends without an error.
+
+    It is made with mode 0o666 (not ``mkstemp``'s 0o600), so the kernel applies the umask as to any file.
+    """
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as exc:  # named by the file the caller asked for, not the temporary one
         raise OSError(exc.errno, exc.strerror, str(path)) from None
     try:
-        os.fchmod(fd, file_mode())  # mkstemp makes 0600 files; the target follows the umask
         with os.fdopen(fd, "wb") as fh:
             yield fh
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
-# ---------------------------------------------------------------------------------------------
-# a set of paths, committed together
+# a set of paths, committed together ---------------------------------------------------------------
 
 
 class Staged:
@@ -133,18 +107,11 @@ class Staged:
 
     def write_text(self, rel: Path, text: str) -> None:
         """Stage ``text`` for ``root/rel``; a file that already holds exactly it is left untouched."""
-        if rel.as_posix() not in self.entries and self.read_text(rel) == text:
-            return
-        path = self._staged(rel)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode("utf-8"))
-        self.entries[rel.as_posix()] = "file"
+        if rel.as_posix() in self.entries or self.read_text(rel) != text:
+            self.file(rel).write_bytes(text.encode("utf-8"))
 
     def file(self, rel: Path) -> Path:
-        """A new, empty file to fill on disk (an output too large to hold in memory); it replaces ``root/rel``.
-
-        If it ends up holding exactly what ``root/rel`` holds, the commit leaves ``root/rel`` untouched.
-        """
+        """A new, empty file to fill on disk that replaces ``root/rel``, unless it ends up holding the same bytes."""
         path = self._staged(rel)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"")
@@ -157,21 +124,15 @@ class Staged:
 
     def changed(self) -> list[str]:
         """The paths under ``root`` (relative, sorted) that a commit would change: a dry run's answer to
-        "are the outputs up to date?" (a file staged with the bytes its target has changes nothing; a
-        staged directory changes every file of it that is new, different or gone)."""
+        "are the outputs up to date?" (for a staged directory, every file of it new, different or gone)."""
         out: list[str] = []
         for rel, kind in sorted(self.entries.items()):
             staged, target = self._staged(Path(rel)), self.root / rel
             if kind == "file":
-                if not (target.is_file() and filecmp.cmp(target, staged, shallow=False)):
-                    out.append(rel)
-                continue
-            new, old = _files_under(staged), _files_under(target)
-            out += [
-                f"{rel}/{name}"
-                for name in sorted(new | old)
-                if name not in new or name not in old or not filecmp.cmp(staged / name, target / name, shallow=False)
-            ]
+                out += [] if _same(staged, target) else [rel]
+            else:
+                names = _files_under(staged) | _files_under(target)
+                out += [f"{rel}/{n}" for n in sorted(names) if not _same(staged / n, target / n)]
         return out
 
     def commit(self) -> None:
@@ -179,7 +140,7 @@ class Staged:
         entries = []
         for rel, kind in sorted(self.entries.items()):
             target = self.root / rel
-            if kind == "file" and target.is_file() and filecmp.cmp(target, self._staged(Path(rel)), shallow=False):
+            if kind == "file" and _same(self._staged(Path(rel)), target):
                 continue  # a file staged on disk that holds what the target holds
             target.parent.mkdir(parents=True, exist_ok=True)
             if os.stat(target.parent).st_dev != os.stat(self.stage).st_dev:
@@ -198,11 +159,8 @@ class Staged:
 
 @contextlib.contextmanager
 def transaction(root: Path, on_wait: Callable[[], None] | None = None) -> Iterator[Staged]:
-    """Stage outputs under ``root`` and commit them together when the block ends without an error.
-
-    Holds the build lock throughout; first finishes an interrupted commit and removes stale stages.
-    An error inside the block removes the stage: nothing under ``root`` has changed.
-    """
+    """Stage outputs under ``root`` and commit them together when the block ends without an error (an
+    error removes the stage). Holds the build lock throughout, after finishing an interrupted commit."""
     with _locked(root, on_wait):
         _recover_locked(root, discard_broken=True)  # this transaction rewrites the outputs anyway
         _remove_stale(root)
@@ -218,10 +176,7 @@ def transaction(root: Path, on_wait: Callable[[], None] | None = None) -> Iterat
 
 
 def recover(root: Path, on_wait: Callable[[], None] | None = None) -> bool:
-    """Finish a commit that was interrupted (its journal is still there); True if there was one.
-
-    A running build holds the lock until its commit is complete, so this waits for it.
-    """
+    """Finish an interrupted commit (its journal is still there), after a running build; True if there was one."""
     if not (root / WORK_DIR / JOURNAL).exists():
         return False
     with _locked(root, on_wait):
@@ -273,21 +228,15 @@ def _roll_forward(root: Path, journal: dict) -> None:
 
 
 def _remove_stale(root: Path) -> None:
-    """What killed builds left (stages never committed, a half-written journal), here and from older versions.
-
-    Called under the lock after recovery, so nothing in the work directory belongs to a live build.
-    """
+    """What killed builds left (stages, a half-written journal): called under the lock after recovery."""
     for path in (root / WORK_DIR).iterdir():
-        if path.name == LOCK:
-            continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
-        else:
+        elif path.name != LOCK:
             path.unlink(missing_ok=True)
-    for pattern in LEGACY_STAGES:
-        for path in root.glob(pattern):
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
+    for path in root.glob(LEGACY_STAGES):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -301,15 +250,12 @@ def _locked(root: Path, on_wait: Callable[[], None] | None) -> Iterator[None]:
     if fcntl is None:
         yield
         return
-    fd = os.open(work / LOCK, os.O_RDWR | os.O_CREAT, file_mode())
+    fd = os.open(work / LOCK, os.O_RDWR | os.O_CREAT, 0o666)  # the umask applies
     try:
-        # A POSIX record lock belongs to this process: worker processes forked during the build do not
-        # inherit it, so a killed build's orphaned workers cannot hold it (a flock would be shared with them).
+        # A record lock, not a flock: forked workers do not inherit it, so a killed build's orphans cannot hold it.
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EACCES, errno.EAGAIN):
-                raise
+        except (BlockingIOError, PermissionError):  # EAGAIN or EACCES: another build holds it
             if on_wait is not None:
                 on_wait()
             fcntl.lockf(fd, fcntl.LOCK_EX)
@@ -352,6 +298,11 @@ def _exchange(a: Path, b: Path) -> bool:
     if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
         return False
     raise OSError(code, os.strerror(code), str(a))
+
+
+def _same(staged: Path, target: Path) -> bool:
+    """Whether two paths are files with the same bytes."""
+    return staged.is_file() and target.is_file() and filecmp.cmp(staged, target, shallow=False)
 
 
 def _files_under(path: Path) -> set[str]:

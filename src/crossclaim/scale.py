@@ -1,15 +1,10 @@
 """The machinery for large exports, kept out of the code that says what a build or a pull does.
 
-- ``in_order``: a long job cut into parts, run over forked worker processes, results handed back in
-  order. On a large export the parsing and validation of tasks is most of a build, and it is the
-  same pure function on every part. Workers are forked, so each starts with the job (the export's
-  memory map, the manifest) already in memory and receives only the bounds of its next part. With
-  one worker, or where ``fork`` does not exist, the parts run inline: the same function, the same
-  results.
-- ``collector_paused``, ``release_memory``, ``system_arrow_pool`` and ``forget_pages``: a pass over an
-  export of tens of thousands of tasks allocates millions of small objects without reference cycles,
-  and writes scratch files of hundreds of megabytes whose pages the kernel would otherwise keep (and
-  charge to the build) as page cache.
+``in_order`` runs one pure function over the parts of a long job in forked workers (each inherits the
+job, the export's places and the manifest, and receives only its part's bounds), results in order; with
+one worker, or without ``fork``, the parts run inline. The memory helpers exist because a pass over tens
+of thousands of tasks allocates millions of small objects without reference cycles, and writes scratch
+files whose pages the kernel would otherwise keep as page cache charged to the build.
 """
 
 from __future__ import annotations
@@ -23,7 +18,6 @@ import signal
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 R = TypeVar("R")
@@ -38,11 +32,8 @@ def worker_count(workers: int | None = None) -> int:
 
 
 def in_order(run: Callable[[Any, int, int], R], job: Any, items: int, part: int, workers: int) -> Iterator[R]:
-    """``run(job, start, end)`` for each part ``[start, end)`` of ``range(items)``, in order.
-
-    Over ``workers`` forked processes, at most two parts per worker ahead of the one yielded; a
-    part's exception is raised when its turn comes.
-    """
+    """``run(job, start, end)`` for each part ``[start, end)`` of ``range(items)``, in order, over
+    ``workers`` forked processes at most two parts each ahead; a part's exception is raised in its turn."""
     bounds = [(start, min(start + part, items)) for start in range(0, items, part)]
     if workers <= 1 or len(bounds) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         yield from (run(job, start, end) for start, end in bounds)
@@ -57,8 +48,7 @@ def in_order(run: Callable[[Any, int, int], R], job: Any, items: int, part: int,
                 pending.append(pool.submit(_run_inherited, run, start, end))
                 if len(pending) >= 2 * workers:
                     yield pending.popleft().result()
-            while pending:
-                yield pending.popleft().result()
+            yield from (future.result() for future in pending)
     finally:
         _JOB = None
 
@@ -68,11 +58,8 @@ def _run_inherited(run: Callable[[Any, int, int], R], start: int, end: int) -> R
 
 
 def _start(parent: int) -> None:
-    """A worker ends when the process that forked it does: a killed build leaves no idle orphans behind.
-
-    Its garbage collector stays off: a worker parses and drops millions of objects that hold no
-    reference cycles, and the collector only rescanned them (5% of a build).
-    """
+    """A worker dies with the process that forked it (a killed build leaves no orphans); its garbage
+    collector stays off, as it only rescanned the acyclic objects a worker parses (5% of a build)."""
     gc.disable()
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # Linux
@@ -83,12 +70,9 @@ def _start(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-@contextmanager
+@contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
-    """Keep Python's cyclic garbage collector out of a pass that allocates millions of small objects.
-
-    Parsed JSON holds no reference cycles, so nothing is leaked; reference counting frees each task.
-    """
+    """Keep the cyclic garbage collector out of a pass over parsed JSON, which holds no cycles."""
     was = gc.isenabled()
     gc.disable()
     try:
@@ -106,14 +90,10 @@ def release_memory() -> None:
         own.malloc_trim(0)
 
 
-@contextmanager
+@contextlib.contextmanager
 def system_arrow_pool() -> Iterator[None]:
-    """Arrow allocations through the system allocator, whose freed memory ``release_memory`` hands back.
-
-    Arrow's default pool keeps what is freed for reuse: writing data files from several threads grew
-    a large build by the size of its row groups per thread. Each buffer remembers its pool, so the
-    previous default is safely restored afterwards.
-    """
+    """Arrow allocations through the system allocator, whose freed memory ``release_memory`` hands back
+    (Arrow's default pool kept a row group per writing thread); each buffer remembers its pool."""
     import pyarrow as pa  # only a build needs arrow; this module sits below everything
 
     before = pa.default_memory_pool()
@@ -125,14 +105,12 @@ def system_arrow_pool() -> Iterator[None]:
 
 
 def forget_pages(path: os.PathLike | str) -> None:
-    """Write a file's pages out and tell the kernel they will not be read soon: a file written once and
-    read back once later (a spilled part) would otherwise sit in the page cache, memory charged to the
-    build that wrote it, and dirty pages cannot be reclaimed until written."""
-    if not hasattr(os, "posix_fadvise"):
-        return
-    with contextlib.suppress(OSError), open(path, "rb+") as fh:
-        os.fdatasync(fh.fileno())
-        os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    """Write a file's pages out, then drop them (``drop_cached``): a spilled part is read back once, later,
+    and dirty pages cannot be reclaimed until written."""
+    if hasattr(os, "posix_fadvise"):
+        with contextlib.suppress(OSError), open(path, "rb+") as fh:
+            os.fdatasync(fh.fileno())
+            drop_cached(fh.fileno(), 0, 0)
 
 
 def drop_cached(fd: int, offset: int, length: int) -> None:

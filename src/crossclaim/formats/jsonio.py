@@ -1,25 +1,19 @@
 """The one reader of JSON input: strict, bounded, and precise about what is wrong and where.
 
-Every JSON or JSON Lines input (the manifest, Label Studio exports, predictions files) is read here.
-The standard library parses a file whole; a Label Studio export, which may hold tens of thousands
-of tasks, is read a task at a time instead (``ArrayFile``: msgspec checks the file's syntax and finds
-its elements over a memory map, they are read back a run at a time, orjson parses each). The checks
-around the parsers are the ones they lack:
+The manifest, Label Studio exports and predictions files are read here: a file whole by the standard
+library, or an export a task at a time (``ArrayFile``: msgspec checks the syntax and finds the elements
+over a memory map, orjson parses each). Around the parsers go the checks they lack:
 
-- numbers are bounded: integers fit a signed 64-bit column, floats are finite, and ``NaN`` /
-  ``Infinity`` (which Python accepts and JSON does not) are refused;
-- nesting is bounded (``MAX_DEPTH``), so neither the parser nor any code walking the data can hit
-  Python's recursion limit;
-- strings are valid Unicode: a lone surrogate escape (``"\\ud800"``) could never be written out as UTF-8;
-- hand-written inputs (``unique_keys=True``: the manifest, predictions files) may not repeat a key in
-  one object, where the last value would silently win; Label Studio's machine-written exports skip
-  that check (an object hook costs about 20% on a big export);
-- an empty or truncated file, an HTML page saved in place of the JSON, a byte-order mark and bytes
-  that are not UTF-8 each get a message of their own, with the line;
+- integers fit a signed 64-bit column, floats are finite, ``NaN`` / ``Infinity`` are refused;
+- nesting is bounded (``MAX_DEPTH``), so no code walking the data hits Python's recursion limit;
+- a lone surrogate escape (``"\\ud800"``), which could never be written out as UTF-8, is refused;
+- hand-written inputs (``unique_keys=True``) may not repeat a key, where the last value would silently
+  win (Label Studio's machine-written exports skip that check: an object hook costs about 20%);
+- an empty or truncated file, an HTML page, a byte-order mark, UTF-16 or UTF-32 and bytes that are not
+  UTF-8 each get a message of their own, with the line;
 - JSON Lines are split on ``\\n`` only: U+2028, U+2029 and U+0085 are valid inside JSON strings.
 
-On an export of tens of MB the extra checks cost a few byte-level passes (``bytes.translate`` and
-``replace``), never a Python loop over the data.
+These cost a few byte-level passes (``bytes.translate``, ``replace``), never a Python loop over the data.
 """
 
 from __future__ import annotations
@@ -55,26 +49,23 @@ class _Refused(ValueError):
 
     def __init__(self, message: str, needle: str | None = None, start: int = 0) -> None:
         super().__init__(message)
-        self.needle = needle
-        self.start = start
+        self.needle, self.start = needle, start
 
 
-# ---------------------------------------------------------------------------------------------
-# files -> text
+# files -> text ------------------------------------------------------------------------------------
 
 
-def read_bytes(path: Path, limit: int | None = None) -> bytes:
-    """The bytes of an input file, at most ``limit`` (``MAX_BYTES``); a directory, a missing or unreadable
-    file, or one too big is one clear InputError."""
-    limit = MAX_BYTES if limit is None else limit  # looked up per call: a test bounds it smaller
+def read_bytes(path: Path) -> bytes:
+    """The bytes of an input file, at most ``MAX_BYTES``; a directory, a missing or unreadable file, or
+    one too big is one clear InputError."""
     try:
         if path.is_dir():
             raise InputError(str(path), "is a directory, not a file")
         size = path.stat().st_size
-        if size > limit:  # a regular file too big is refused before a byte is read
-            raise InputError(str(path), f"is {size:,} bytes; inputs are limited to {limit:,} bytes")
+        if size > MAX_BYTES:  # a regular file too big is refused before a byte is read
+            raise InputError(str(path), f"is {size:,} bytes; inputs are limited to {MAX_BYTES:,} bytes")
         with path.open("rb") as fh:
-            return read_bounded(fh, str(path), limit, size)
+            return read_bounded(fh, str(path), MAX_BYTES, size)
     except OSError as exc:
         raise InputError(str(path), f"cannot read: {exc.strerror or exc}") from None
 
@@ -85,20 +76,15 @@ CHUNK = 1 << 24  # bytes read at a time past the size the file system reported
 def read_bounded(fh: BinaryIO, where: str, limit: int, size: int = 0) -> bytes:
     """All of ``fh``, counting the bytes as they are read: past ``limit`` it is refused, not read on.
 
-    The size a file system reports is only a hint: it is 0 for a pipe, a device or /proc
-    (``/dev/zero`` is endless, ``head -c 1200M /dev/zero | crossclaim score /dev/stdin`` is not small),
-    and a file may grow. The first read asks for that size and one byte more (one allocation for a
-    regular file); only if that byte comes is the rest read in chunks, up to ``limit`` + 1 bytes.
+    The size a file system reports is only a hint (0 for a pipe, a device or /proc; a file may grow):
+    the first read asks for it and one byte more, and only if that byte comes is the rest read in chunks.
     """
     first = min(size, limit) + 1
     data = fh.read(first)
     if len(data) < first:  # the end came where the file system said it would (or sooner)
         return data
     chunks, total = [data], len(data)
-    while total <= limit:
-        chunk = fh.read(min(CHUNK, limit + 1 - total))
-        if not chunk:
-            break
+    while total <= limit and (chunk := fh.read(min(CHUNK, limit + 1 - total))):
         chunks.append(chunk)
         total += len(chunk)
     if total > limit:
@@ -108,10 +94,8 @@ def read_bounded(fh: BinaryIO, where: str, limit: int, size: int = 0) -> bytes:
 
 def decode(data: bytes, where: str) -> str:
     """UTF-8 text of ``data``; a byte-order mark or a byte that is not UTF-8 is named with its line."""
-    if data.startswith(codecs.BOM_UTF8):
-        raise InputError(where, "starts with a byte-order mark: save it as UTF-8 without BOM")
-    if (wide := _wide_encoding(data)) is not None:
-        raise InputError(where, f"is {wide}: save it as UTF-8")
+    if (wrong := _not_utf8(data)) is not None:
+        raise InputError(where, wrong)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -121,30 +105,27 @@ def decode(data: bytes, where: str) -> str:
         ) from None
 
 
-# UTF-32's marks first: the UTF-32-LE mark begins with the UTF-16-LE one (FF FE), so a UTF-32 file was called UTF-16
+# UTF-32's marks first: the UTF-32-LE mark begins with the UTF-16-LE one (FF FE)
 _MARKS = (
     (codecs.BOM_UTF32_LE, "UTF-32"),
     (codecs.BOM_UTF32_BE, "UTF-32"),
     (codecs.BOM_UTF16_LE, "UTF-16"),
     (codecs.BOM_UTF16_BE, "UTF-16"),
 )
+_ZERO_BYTES = {"000.": "UTF-32", ".000": "UTF-32", "0.0.": "UTF-16", ".0.0": "UTF-16"}  # of the first 4 bytes
 
 
-def _wide_encoding(data: bytes) -> str | None:
-    """UTF-16 or UTF-32 and how it shows, or None: by its byte-order mark, or without one by where the zero
-    bytes of its first two characters fall (JSON text begins with ASCII; RFC 4627, section 3)."""
+def _not_utf8(data: bytes) -> str | None:
+    """What its start shows that ``data`` is not plain UTF-8: a byte-order mark, or UTF-16 or UTF-32 by where
+    the zero bytes of its first two characters fall (JSON text begins with ASCII; RFC 4627, section 3)."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "starts with a byte-order mark: save it as UTF-8 without BOM"
     for mark, name in _MARKS:
         if data.startswith(mark):
-            return f"{name} (it starts with a {name} byte-order mark)"
-    zeros = tuple(b == 0 for b in data[:4])
-    shapes = {
-        (True, True, True, False): "UTF-32",
-        (False, True, True, True): "UTF-32",
-        (True, False, True, False): "UTF-16",
-        (False, True, False, True): "UTF-16",
-    }
-    name = shapes.get(zeros) if len(zeros) == 4 else None
-    return f"{name} without a byte-order mark (zero bytes between its first characters)" if name else None
+            return f"is {name} (it starts with a {name} byte-order mark): save it as UTF-8"
+    if name := _ZERO_BYTES.get("".join("." if b else "0" for b in data[:4])):
+        return f"is {name} without a byte-order mark (zero bytes between its first characters): save it as UTF-8"
+    return None
 
 
 def read_text(path: Path) -> str:
@@ -158,20 +139,12 @@ def read_json(path: Path, *, unique_keys: bool = False) -> object:
     return _loads(decode(data, str(path)), str(path), unique_keys, data, last_line=True)
 
 
-def check_integers(data: bytes, where: str) -> None:
-    """Refuse an integer beyond 64 signed bits in JSON ``data`` parsed by another parser (the export
-    stream's orjson takes up to 2**64 - 1, which no signed 64-bit column holds)."""
-    if _has_digit_run(data):  # rare: only then is the text parsed again, to find the integer
-        _loads(data.decode("utf-8", "surrogatepass"), where, False, data, last_line=True, in_line=True)
-
-
 def json_lines(text: str, where: str, problems: Problems, first: int = 1) -> list[tuple[int, object]]:
     """(line number, value) of every non-blank line of JSON Lines text, parsed strictly with unique keys.
 
-    Lines are split on ``\\n`` only (a ``\\r`` before it is JSON white space). A bad line adds its
-    problems to ``problems`` and is skipped, so every line is checked in one run; an empty file, a
-    byte-order mark, an HTML page or a JSON array over several lines is one error for the whole file.
-    ``first``: the number of the text's first line (a chunk of a file read a piece at a time).
+    A bad line adds its problems to ``problems`` and is skipped, so every line is checked in one run; an
+    empty file, a byte-order mark, an HTML page or a JSON array over several lines is one error for the
+    whole file. ``first``: the number of the text's first line (a file read a chunk at a time).
     """
     _check_start(text, where, allow_empty=True)
     lines = text.split("\n")
@@ -196,8 +169,7 @@ def json_line(line: str, where: str, last_line: bool = False) -> object:
     return _loads(line, where, True, None, last_line=last_line, in_line=True)
 
 
-# ---------------------------------------------------------------------------------------------
-# a JSON array an element at a time (a Label Studio export)
+# a JSON array an element at a time (a Label Studio export) ----------------------------------------
 
 RUN = 64  # elements read from the file at a time (a build's part is one run)
 
@@ -207,9 +179,8 @@ class ArrayFile:
     """The elements of a JSON array file (an export's tasks), found once (``array_file``), read back a run
     at a time: the one way an export file is read.
 
-    It holds their places, not their bytes nor a memory map: a build keeps those of tens of thousands of
-    tasks and each part reads its run in one call; the pages read are let go of at once
-    (``scale.drop_cached``), so the page cache charged to the reader stays small whatever the export's size.
+    It holds their places, not their bytes: each part of a build reads its run in one call, and the pages
+    read are let go of at once (``scale.drop_cached``), so the page cache charged to the reader stays small.
     """
 
     path: Path
@@ -246,48 +217,44 @@ class ArrayFile:
             value = orjson.loads(element)
         except orjson.JSONDecodeError as exc:
             raise InputError(here, f"not valid JSON: {exc}") from None
-        check_integers(element, here)
+        if _has_digit_run(element):  # orjson takes up to 2**64 - 1: only then is it parsed again, bounded
+            _loads(element.decode("utf-8", "surrogatepass"), here, False, element, last_line=True, in_line=True)
         if deeper_than(element, MAX_DEPTH - 1):  # the array itself is one level
             raise InputError(here, f"nested deeper than {MAX_DEPTH} levels: not a Label Studio export")
         return value
 
 
 def array_file(path: Path, where: str | None = None) -> ArrayFile:
-    """The JSON array in ``path``, its elements found and kept as places in the file; InputError unless
-    the whole file is one.
-
-    msgspec checks the syntax of the whole file and cuts it into elements over a memory map of it: a
-    file of gigabytes is never copied into memory, and a truncated or malformed one is refused before
-    any of its tasks is used.
-    """
+    """The JSON array in ``path``, its elements kept as places in the file; InputError unless the whole
+    file is one. msgspec checks its syntax and cuts it into elements over a memory map: a file of gigabytes
+    is never copied into memory, and a truncated or malformed one is refused before any task is used."""
     where = where or str(path)
     try:
         with path.open("rb") as fh:
             identity = _identity(fh)
             head = fh.read(4096)
             _check_start(head.decode("utf-8", "replace"), where)
-            if (wide := _wide_encoding(head)) is not None:
-                raise InputError(where, f"is {wide}: save it as UTF-8")
+            if (wrong := _not_utf8(head)) is not None:
+                raise InputError(where, wrong)
             if not head.lstrip().startswith(b"["):
                 begins = shown(head.lstrip()[:40].decode("utf-8", "replace"))
                 raise InputError(where, f"not a JSON array (it begins {begins}): an export is a list of tasks")
             mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+            if hasattr(mmap, "MADV_SEQUENTIAL"):
+                mapped.madvise(mmap.MADV_SEQUENTIAL)  # one pass, front to back: pages may go soon after they are read
+            try:
+                elements = msgspec.json.decode(mapped, type=list[msgspec.Raw])
+            except msgspec.DecodeError as exc:
+                raise InputError(*_array_fault(mapped, where, str(exc))) from None
+            try:
+                base = np.frombuffer(mapped, np.uint8).ctypes.data
+                bounds = tuple((np.frombuffer(e, np.uint8).ctypes.data - base, len(e)) for e in elements)
+            finally:
+                del elements
+            mapped.close()
+            drop_cached(fh.fileno(), 0, 0)  # msgspec read every page once: none is needed before it is read back
     except OSError as exc:
         raise InputError(where, f"cannot read: {exc.strerror or exc}") from None
-    if hasattr(mapped, "madvise") and hasattr(mmap, "MADV_SEQUENTIAL"):
-        mapped.madvise(mmap.MADV_SEQUENTIAL)  # one pass, front to back: pages may go soon after they are read
-    try:
-        elements = msgspec.json.decode(mapped, type=list[msgspec.Raw])
-    except msgspec.DecodeError as exc:
-        raise InputError(*_array_fault(mapped, where, str(exc))) from None
-    try:
-        base = np.frombuffer(mapped, np.uint8).ctypes.data
-        bounds = tuple((np.frombuffer(e, np.uint8).ctypes.data - base, len(e)) for e in elements)
-    finally:
-        del elements
-    mapped.close()
-    with _opened(path, where) as fh:
-        drop_cached(fh.fileno(), 0, 0)  # msgspec read every page once: none is needed before it is read back
     return ArrayFile(path, where, bounds, identity)
 
 
@@ -321,8 +288,7 @@ def _array_fault(data: mmap.mmap, where: str, message: str) -> tuple[str, str]:
     return f"{where}, line {line}", f"not valid JSON: {what} at byte offset {at:,}"
 
 
-# ---------------------------------------------------------------------------------------------
-# text -> value
+# text -> value ------------------------------------------------------------------------------------
 
 
 def _loads(
@@ -342,22 +308,25 @@ def _loads(
             )
         except _Duplicate:  # found by the C scanner; the pure-Python one tells where
             value = _StrictDecoder(text).decode(text)
+        if deeper_than(data, MAX_DEPTH):
+            raise RecursionError  # refused as the parser refuses deeper nesting
+        if (b"\\ud" in data or b"\\uD" in data) and (lone := _lone_surrogate(text)) is not None:
+            raise _Refused(
+                f"{text[lone : lone + 6]} is a lone surrogate, not a character (not valid Unicode)", None, lone
+            )
     except json.JSONDecodeError as exc:
         at = where if in_line else f"{where}, line {exc.lineno}"
-        raise InputError(f"{at}, column {exc.colno}", _syntax_problem(exc, text, last_line)) from None
-    except _Refused as exc:
-        raise InputError(_located(where, text, exc, in_line), str(exc)) from None
+        early = last_line and (exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"))
+        what = "it ends before the JSON is complete (an interrupted download?)" if early else exc.msg
+        raise InputError(f"{at}, column {exc.colno}", f"not valid JSON (truncated or malformed): {what}") from None
+    except _Refused as exc:  # its line is found by its literal text (its needle), or its offset
+        pos = text.find(exc.needle, exc.start) if exc.needle is not None else exc.start
+        at = where if in_line else f"{where}, line {text.count(chr(10), 0, max(pos, 0)) + 1}"
+        raise InputError(at, str(exc)) from None
     except RecursionError:
         raise InputError(where, f"nested deeper than {MAX_DEPTH} levels") from None
     except ValueError as exc:  # anything else the parser refuses: still one line, never a traceback
         raise InputError(where, f"not valid JSON: {shown(str(exc))}") from None
-    if deeper_than(data, MAX_DEPTH):
-        raise InputError(where, f"nested deeper than {MAX_DEPTH} levels")
-    lone = _lone_surrogate(text) if (b"\\ud" in data or b"\\uD" in data) else None
-    if lone is not None:
-        problem = _Refused(f"{text[lone : lone + 6]} is a lone surrogate, not a character (not valid Unicode)")
-        problem.start = lone
-        raise InputError(_located(where, text, problem, in_line), str(problem))
     return value
 
 
@@ -377,24 +346,6 @@ def _check_start(text: str, where: str, allow_empty: bool = False) -> None:
         raise InputError(where, f"is an HTML page{named}, not JSON: an error or login page saved in place of the file?")
 
 
-def _syntax_problem(exc: json.JSONDecodeError, text: str, last_line: bool) -> str:
-    ends_early = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
-    if ends_early and last_line:
-        return "not valid JSON (truncated or malformed): it ends before the JSON is complete (an interrupted download?)"
-    return f"not valid JSON (truncated or malformed): {exc.msg}"
-
-
-def _located(where: str, text: str, exc: _Refused, in_line: bool) -> str:
-    """``where`` with the line of the refused value (found by its literal text, or its offset)."""
-    if in_line:
-        return where
-    pos = exc.start
-    if exc.needle is not None:
-        found = text.find(exc.needle, exc.start)
-        pos = found if found >= 0 else 0
-    return f"{where}, line {text.count(chr(10), 0, pos) + 1}"
-
-
 # numbers and constants ---------------------------------------------------------------------------
 
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
@@ -406,8 +357,7 @@ def _has_digit_run(data: bytes) -> bool:
 
 
 def _bounded_int(literal: str) -> int:
-    digits = len(literal.lstrip("-"))
-    if digits > _INT_DIGITS or not INT_MIN <= int(literal) <= INT_MAX:
+    if len(literal.lstrip("-")) > _INT_DIGITS or not INT_MIN <= int(literal) <= INT_MAX:
         raise _Refused(f"integer {shown(literal, 40)} does not fit 64 bits (-2**63 to 2**63-1)", literal)
     return int(literal)
 
@@ -459,29 +409,20 @@ def deeper_than(data: bytes, limit: int) -> bool:
 
 # strings -----------------------------------------------------------------------------------------
 
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD]([89a-fA-F])[0-9a-fA-F]{2}")
+_SURROGATE_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*(\\u[dD]([89a-fA-F])[0-9a-fA-F]{2})")  # after escaped backslashes
 
 
 def _lone_surrogate(text: str) -> int | None:
     """Offset of the first ``\\uD800``-``\\uDFFF`` escape that is not half of a surrogate pair."""
     pending: int | None = None  # a high surrogate waiting for its low half
     for m in _SURROGATE_ESCAPE.finditer(text):
-        start = m.start()
-        k = start
-        while k > 0 and text[k - 1] == "\\":
-            k -= 1
-        if (start - k) % 2:  # an escaped backslash followed by "u": text, not an escape
-            continue
-        high = m.group(1) in "89abAB"
-        if pending is not None:
-            if not high and start == pending + 6:
-                pending = None
-                continue
-            return pending
-        if high:
+        start, high = m.start(1), m.group(2) in "89abAB"
+        if pending is None and high:
             pending = start
+        elif pending is not None and not high and start == pending + 6:
+            pending = None
         else:
-            return start
+            return start if pending is None else pending
     return pending
 
 
@@ -500,10 +441,8 @@ def _unique_pairs(pairs: list[tuple[str, object]]) -> dict:
 
 
 class _StrictDecoder(json.JSONDecoder):
-    """The pure-Python scanner with an object hook that knows where each object starts.
-
-    Only run to locate a repeated key the C scanner found: its object hook gets no position.
-    """
+    """The pure-Python scanner, with an object hook that knows where each object starts: run only to
+    locate a repeated key the C scanner found (its object hook gets no position)."""
 
     def __init__(self, text: str) -> None:
         super().__init__(parse_float=_finite, parse_int=_bounded_int, parse_constant=_no_constant)
@@ -550,12 +489,8 @@ def described(value: object) -> str:
 
 
 def unwritable_strings(data: object, where: str) -> list[tuple[str, str]]:
-    """Strings of a Label Studio export that cannot be written as UTF-8, one problem each.
-
-    JSON may carry a lone surrogate (``"\\ud83d"``, half an emoji); Python reads it, but writing
-    it fails. Found here, such a value is refused by name before anything is written. It looks at
-    every string: call it when writing has failed, or when the JSON text holds a surrogate escape.
-    """
+    """Strings of a Label Studio export that cannot be written as UTF-8 (a lone surrogate, ``"\\ud83d"``:
+    half an emoji), one problem each; it looks at every string, so it is called when writing has failed."""
     problems: list[tuple[str, str]] = []
     for n, task in enumerate(data if isinstance(data, list) else []):
         here = f"{where}: task {task.get('id', '#' + str(n)) if isinstance(task, dict) else '#' + str(n)}"
