@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from crossclaim.errors import Problems, shown
 from crossclaim.formats.jsonio import described
@@ -15,18 +15,6 @@ from crossclaim.schema.scheme import ATTRIBUTES
 
 PASS_KEY = "pass"  # an annotation's key in the committed exports naming the pass that brought it
 PASS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")  # a pass name: it is part of two project titles
-
-
-def pass_of(item: dict, here: str, problems: Problems) -> str | None:
-    """The annotation pass an annotation was made in (``pass`` in the committed exports), or None.
-
-    Label Studio knows nothing of passes: a pull of a pass writes the key on each annotation it brings.
-    """
-    value = item.get(PASS_KEY)
-    if value is None or (isinstance(value, str) and PASS_NAME.fullmatch(value)):
-        return value
-    problems.add(here, f"{PASS_KEY} {shown(value)} is not a pass name (letters, digits, '.', '_', '-')")
-    return None
 
 
 def annotator_of(completed_by: object) -> str:
@@ -41,38 +29,15 @@ def annotator_of(completed_by: object) -> str:
 def is_task_id(value: object) -> bool:
     """A task id as Label Studio gives it: an integer or a string (a JSON boolean is neither).
 
-    Ids are compared and kept in sets to find duplicates, so a list or an object must be refused
-    before that (it cannot be hashed), and ``true`` must not pass as the id 1.
+    Ids are kept in sets to find duplicates, so a list or an object must be refused first (it cannot be
+    hashed), and ``true`` must not pass as the id 1.
     """
     return isinstance(value, int | str) and not isinstance(value, bool)
 
 
-def task_id_problem(value: object) -> str | None:
-    """What is wrong with a task's ``id`` (absent is fine: Label Studio's own exports always have one)."""
-    return None if value is None or is_task_id(value) else f"id {described(value)} is not an integer or a string"
-
-
-def items_of(raw: dict, kind: str, here: str, problems: Problems) -> list:
-    """A task's ``annotations`` or ``predictions``: a list, or absent/null (none yet).
-
-    Anything else (3, 2.5, true, false, an object) is a problem, not an empty list: ``false`` read as
-    "no annotation" would silently drop a task's work.
-    """
-    items = raw.get(kind)
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        problems.add(here, f"{kind} is not a list (got {described(items)})")
-        return []
-    return items
-
-
 def annotators_by_task(data: object, key: str) -> dict[str, Counter[str]]:
-    """Task key (``data[key]``: a document or pair id) -> its annotators, counted; read leniently.
-
-    For what an export holds before it is validated: malformed tasks and annotations are skipped
-    (validation reports them).
-    """
+    """Task key (``data[key]``: a document or pair id) -> its annotators, counted, read from an export
+    not yet validated: malformed tasks and annotations are skipped (validation reports them)."""
     out: dict[str, Counter[str]] = {}
     for raw in data if isinstance(data, list) else []:
         d = raw.get("data") if isinstance(raw, dict) else None
@@ -86,102 +51,99 @@ def annotators_by_task(data: object, key: str) -> dict[str, Counter[str]]:
     return out
 
 
-def flag(item: dict, name: str, here: str, problems: Problems) -> bool:
-    """A flag that decides gold (``ground_truth``, ``was_cancelled``): a JSON boolean, or absent (false).
+# The fields every annotation has, each refused when of another type, never coerced: the string "false"
+# is truthy (it would change which annotation is gold), and ``true`` would be published as a lead time
+# of 1.0 s. Field -> (its value when absent, the values accepted, what is wrong with another: {s} is
+# the value shown, {d} described).
+_FIELDS = {
+    "lead_time": (None, lambda v: type(v) in (int, float, type(None)), "{d} is not a number (seconds) or null"),
+    "ground_truth": (False, lambda v: type(v) is bool, "must be a JSON boolean (true or false), got {s}"),
+    "was_cancelled": (False, lambda v: type(v) is bool, "must be a JSON boolean (true or false), got {s}"),
+    # Label Studio knows nothing of passes: a pull of a pass writes the key on each annotation it brings
+    PASS_KEY: (
+        None,
+        lambda v: v is None or (type(v) is str and PASS_NAME.fullmatch(v) is not None),
+        "{s} is not a pass name (letters, digits, '.', '_', '-')",
+    ),
+}
 
-    Anything else is a problem: the string "false" is truthy, and reading it as true would silently
-    change which annotation is gold.
-    """
-    value = item.get(name, False)
-    if isinstance(value, bool):
+
+def _field(item: dict, name: str, here: str, problems: Problems) -> Any:
+    absent, accepted, wrong = _FIELDS[name]
+    value = item.get(name, absent)
+    if accepted(value):
         return value
-    problems.add(here, f"{name} must be a JSON boolean (true or false), got {shown(value)}")
-    return False
+    problems.add(here, f"{name} " + wrong.format(s=shown(value), d=described(value)))
+    return absent
 
 
-def lead_time(item: dict, here: str, problems: Problems) -> float | None:
-    """An annotation's ``lead_time`` (seconds spent, published with the gold): a JSON number, or absent/null.
-
-    ``true`` is refused although Python's bool is an int (it would be published as 1.0 s), and so is a
-    string such as "12s" (once silently dropped to null in the pair project).
-    """
-    value = item.get("lead_time")
-    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
-        return value
-    problems.add(here, f"lead_time {described(value)} is not a number (seconds) or null")
-    return None
+def _user(who: object) -> str | None:
+    """A user as Label Studio names one: a user object's e-mail, else ``user:<id>``; None if it names nobody."""
+    if isinstance(who, dict):
+        email, uid = who.get("email"), who.get("id")
+        if isinstance(email, str) and email:
+            return email
+        return f"user:{uid}" if email in (None, "") and is_task_id(uid) else None
+    return f"user:{who}" if type(who) is int else None
 
 
 def editor(item: dict, here: str, problems: Problems) -> str | None:
     """Who last saved an annotation in Label Studio (``updated_by``): an e-mail, ``user:<id>``, or None.
 
     Label Studio exports the user's id; a pull puts the e-mail beside it (``{"id": 3, "email": ...}``),
-    and the committed exports keep ``{"email": ...}``. An id equal to the author's (``completed_by``)
-    is the author. None (null or absent) means nobody saved it through the API since a bulk import.
+    and the committed exports keep ``{"email": ...}``. An id equal to the author's is the author. None
+    (null or absent) means nobody saved it through the API since a bulk import.
     """
-    who = item.get("updated_by")
+    who, author = item.get("updated_by"), item.get("completed_by")
     if who is None:
         return None
-    author = item.get("completed_by")
-    if isinstance(who, int) and not isinstance(who, bool):
-        if isinstance(author, dict) and author.get("id") == who and isinstance(author.get("email"), str):
-            return author["email"]
-        return f"user:{who}"
-    if isinstance(who, dict) and isinstance(who.get("email"), str) and who["email"]:
-        return who["email"]
-    if isinstance(who, dict) and who.get("email") in (None, "") and is_task_id(who.get("id")):
-        return f"user:{who['id']}"
-    problems.add(here, f"updated_by {described(who)} names no user (a user id, or an object with an email)")
-    return None
+    if (
+        type(who) is int
+        and isinstance(author, dict)
+        and author.get("id") == who
+        and isinstance(author.get("email"), str)
+    ):
+        return author["email"]
+    name = _user(who)
+    if name is None:
+        problems.add(here, f"updated_by {described(who)} names no user (a user id, or an object with an email)")
+    return name
 
 
 def annotator(item: dict, here: str, problems: Problems) -> str:
     """Who made an annotation (published with the gold): ``completed_by`` as ``annotator_of`` names it.
 
-    Label Studio gives a user object (its ``email``, or its integer ``id``), or the id alone (absent is
-    left as it was read: a hand-made export may have none); anything
-    else (true, a list, an e-mail that is a number) would be published as a made-up name like "user:True".
+    Absent is left as read (a hand-made export may have none); anything that names no user (true, a
+    list, an e-mail that is a number) would be published as a made-up name like "user:True".
     """
     who = item.get("completed_by")
-    if isinstance(who, dict):
-        email, uid = who.get("email"), who.get("id")
-        ok = (isinstance(email, str) and email != "") or (email in (None, "") and is_task_id(uid))
-    else:
-        ok = who is None or (isinstance(who, str) and who != "") or (isinstance(who, int) and not isinstance(who, bool))
-    if not ok:
+    if who is not None and not (isinstance(who, str) and who) and _user(who) is None:
         problems.add(here, f"completed_by {described(who)} names no annotator (a user object with an email or id)")
     return annotator_of(who)
 
 
 def annotation_of(item: dict, doc_id: str, who: str, spans: list[Span], at: str, problems: Problems) -> Annotation:
-    """An annotation of either project: ``who`` made it (``annotator``), ``spans`` is what its project
-    parsed of its result, and the fields every annotation has (lead time, flags, who last saved it, its
-    pass) are checked here, named by ``at``."""
+    """An annotation of either project (``spans``: what its project parsed of its result), the fields
+    every annotation has checked and named by ``at``."""
     return Annotation(
         doc_id=doc_id,
         annotator=who,
         spans=spans,
-        lead_time=lead_time(item, at, problems),
-        ground_truth=flag(item, "ground_truth", at, problems),
-        was_cancelled=flag(item, "was_cancelled", at, problems),
+        lead_time=_field(item, "lead_time", at, problems),
+        ground_truth=_field(item, "ground_truth", at, problems),
+        was_cancelled=_field(item, "was_cancelled", at, problems),
         updated_by=editor(item, at, problems),
-        pass_name=pass_of(item, at, problems),
+        pass_name=_field(item, PASS_KEY, at, problems),
     )
 
 
 # ---------------------------------------------------------------------------------------------
 # gold: one declared rule, never a guess
 
-# The rules, in the order they are tried; the committed exports record which one chose each task's gold.
-GROUND_TRUTH = "ground_truth"  # the one annotation marked ground truth
-GOLD_ANNOTATOR = "gold_annotator"  # the annotation of the annotator given with --gold, where they made one
-ADJUDICATOR = "adjudicator"  # the one annotation by an adjudicator of the team (annotations/team.json)
-SINGLE = "single"  # the only annotation
-UNANIMOUS = "unanimous"  # every annotation the same, region ids aside (the first annotator's is kept)
-KEPT = "in_dispute_kept"  # in dispute: the previous gold is kept until it is settled
-IN_DISPUTE = "in_dispute"  # in dispute, and no previous gold: no gold (left out) until it is settled
-UNANNOTATED = "unannotated"  # no usable annotation yet
-RULES = (GROUND_TRUTH, GOLD_ANNOTATOR, ADJUDICATOR, SINGLE, UNANIMOUS, KEPT, IN_DISPUTE, UNANNOTATED)
+GROUND_TRUTH, GOLD_ANNOTATOR, ADJUDICATOR, SINGLE = "ground_truth", "gold_annotator", "adjudicator", "single"
+UNANIMOUS, KEPT, IN_DISPUTE, UNANNOTATED = "unanimous", "in_dispute_kept", "in_dispute", "unannotated"
+# The rules in the order they are tried (see ``decide_gold``), as notes name them; the committed exports
+# record which one chose each task's gold.
 RULE_NAMES = {
     GROUND_TRUTH: "the one annotation marked ground truth",
     GOLD_ANNOTATOR: "the --gold annotator's annotation",
@@ -192,6 +154,7 @@ RULE_NAMES = {
     IN_DISPUTE: "in dispute: no gold",
     UNANNOTATED: "not annotated yet",
 }
+RULES = tuple(RULE_NAMES)
 
 
 @dataclass(frozen=True)
@@ -213,6 +176,9 @@ class Gradable(Protocol):
     gold: GoldRecord | None
 
 
+_REFS = {(attr.layer, attr.name) for attr in ATTRIBUTES if attr.kind == "refs"}
+
+
 def work_of(a: Annotation) -> object:
     """What an annotation says, region ids aside: equal for two annotations that say the same.
 
@@ -221,32 +187,20 @@ def work_of(a: Annotation) -> object:
     """
     if isinstance(a.payload, Pair):
         return (a.payload.label, a.payload.rationale)
-    return spans_work(a.spans)
-
-
-_REFS = {(attr.layer, attr.name) for attr in ATTRIBUTES if attr.kind == "refs"}
-
-
-def spans_work(spans: list[Span]) -> tuple:
-    """Spans as ``work_of`` compares them: region ids replaced by what the regions are."""
-    at = {s.id: (s.layer, s.start, s.end, s.label) for s in spans}
+    at = {s.id: (s.layer, s.start, s.end, s.label) for s in a.spans}
 
     def value(s: Span, name: str, v: object) -> object:
-        if (s.layer, name) in _REFS and isinstance(v, tuple):
-            return tuple(sorted(at.get(r, (r,)) for r in v))
-        return v
+        return tuple(sorted(at.get(r, (r,)) for r in v)) if (s.layer, name) in _REFS and isinstance(v, tuple) else v
 
     return tuple(
         sorted(
             (s.layer, s.start, s.end, s.label, tuple(sorted((k, value(s, k, v)) for k, v in s.attrs.items())))
-            for s in spans
+            for s in a.spans
         )
     )
 
 
-def decide_gold(
-    usable: list[Annotation], policy: GoldPolicy, work: Callable[[Annotation], object] = work_of
-) -> GoldRecord:
+def decide_gold(usable: list[Annotation], policy: GoldPolicy) -> GoldRecord:
     """The gold of a task's usable (not cancelled) annotations, in committed order, by the first rule that applies.
 
     A single annotation marked ground truth; else the ``--gold`` annotator's, where that annotator made
@@ -269,7 +223,7 @@ def decide_gold(
     )
     if chosen:
         return chosen
-    if len({repr(work(a)) for a in usable}) == 1:  # the first annotator's: their region ids become the dataset's
+    if len({repr(work_of(a)) for a in usable}) == 1:  # the first annotator's: their region ids become the dataset's
         first = min(indices, key=lambda i: (usable[i].annotator, repr(exact_work(usable[i]))))
         return GoldRecord(UNANIMOUS, first, usable[first].annotator)
     return GoldRecord(IN_DISPUTE, disputants=tuple(sorted({a.annotator for a in usable})))
@@ -284,16 +238,13 @@ def settle_gold(
     empty_hint: str = "an adjudicator's annotation (annotations/team.json) or a ground_truth mark accepts an empty "
     "document",
 ) -> Annotation | None:
-    """The gold annotation of a task, by its committed record or else by the rule (``decide_gold``); never guessed.
+    """The gold annotation of a task: its committed record, checked, or else ``decide_gold``'s (set as
+    ``task.gold``, its index counting every annotation); never guessed.
 
-    A task read from the committed exports carries the record of the pull that wrote it: it is
-    checked against the annotations and kept. Otherwise the rule decides, and ``task.gold`` is set to
-    its record (indices count the task's annotations). Cancelled annotations are never gold (named
-    in ``notes``, except a pass's: there a cancelled annotation is a Skip of a task outside the
-    annotator's assignment, which every build would otherwise repeat); an empty annotation is not
-    gold by the ``single`` or ``unanimous`` rule (``empty_hint`` says what to do). Returns None when
-    the task has no gold (not annotated yet, or in dispute: the caller names it, ``task.gold`` says
-    which) or after recording a problem.
+    Cancelled annotations are never gold, and are named in ``notes`` (but a pass's: there a cancel is
+    a Skip of a task outside the annotator's assignment, which every build would repeat). An empty
+    annotation is not gold by the ``single`` or ``unanimous`` rule (``empty_hint`` says what to do).
+    None: no gold (unannotated or in dispute, as ``task.gold`` says), or a problem recorded.
     """
     for a in task.annotations:
         if a.was_cancelled and a.pass_name is None and notes is not None:
@@ -318,9 +269,9 @@ def settle_gold(
 def gold_annotation(task: Gradable) -> Annotation | None:
     """The annotation a task's gold record names (None: no record, or no gold)."""
     record = task.gold
-    if record is None or (record.kept is None and record.annotation is None):
-        return None
-    return record.kept if record.kept is not None else task.annotations[record.annotation]
+    if record is None or record.annotation is None:
+        return record.kept if record else None
+    return task.annotations[record.annotation]
 
 
 def dispute_note(record: GoldRecord) -> str:
@@ -375,33 +326,28 @@ def read_gold_record(
         problems.add(at, f"must be a JSON object, not {described(raw)}")
         return None
     unknown = sorted(set(raw) - {"rule", "annotation", "annotator", "kept"})
-    rule, index, who = raw.get("rule"), raw.get("annotation"), raw.get("annotator")
-    what = None
-    if unknown:
-        what = f"unknown field {shown(unknown[0])} (known: annotation, annotator, kept, rule)"
-    elif rule not in RULES:
-        what = f"rule {shown(rule)} is not one of {', '.join(RULES)}"
-    elif index is not None and (isinstance(index, bool) or not isinstance(index, int)):
-        what = f"annotation {described(index)} is not an index into the task's annotations, or null"
-    elif who is not None and not isinstance(who, str):
-        what = f"annotator {described(who)} is not an e-mail, or null"
-    elif (index is None) != (who is None) and raw.get("kept") is None:
-        what = "annotation and annotator go together (both null when the task has no gold)"
-    elif rule in (IN_DISPUTE, UNANNOTATED) and (index is not None or raw.get("kept") is not None):
-        what = f"a task whose rule is {rule} has no gold annotation"
-    elif rule not in (IN_DISPUTE, UNANNOTATED) and index is None and raw.get("kept") is None:
-        what = f"rule {rule} names no gold annotation"
-    elif raw.get("kept") is not None and (rule != KEPT or index is not None):
-        what = f"kept is the previous gold of a task in dispute (rule {KEPT}, annotation null)"
+    rule, index, who, held = raw.get("rule"), raw.get("annotation"), raw.get("annotator"), raw.get("kept")
+    none = rule in (IN_DISPUTE, UNANNOTATED)  # rules that choose no gold
+    wrong = (  # (is it wrong, what is wrong): the first wrong is said
+        (unknown, f"unknown field {', '.join(map(shown, unknown))} (known: annotation, annotator, kept, rule)"),
+        (rule not in RULES, f"rule {shown(rule)} is not one of {', '.join(RULES)}"),
+        (type(index) not in (int, type(None)), f"annotation {described(index)} is not an index, or null"),
+        (type(who) not in (str, type(None)), f"annotator {described(who)} is not an e-mail, or null"),
+        (
+            (index is None) != (who is None) and held is None,
+            "annotation and annotator go together (both null: no gold)",
+        ),
+        (none and (index is not None or held is not None), f"a task whose rule is {rule} has no gold annotation"),
+        (not none and index is None and held is None, f"rule {rule} names no gold annotation"),
+        (held is not None and (rule != KEPT or index is not None), f"kept is a previous gold (rule {KEPT}, no index)"),
+        (held is not None and not isinstance(held, dict), f"kept {described(held)} is not an annotation (an object)"),
+    )
+    what = next((what for bad, what in wrong if bad), None)
     if what is not None:
         problems.add(at, what)
         return None
-    held = None
-    if raw.get("kept") is not None:
-        if not isinstance(raw["kept"], dict):
-            problems.add(f"{at}.kept", f"must be an annotation (a JSON object), not {described(raw['kept'])}")
-            return None
-        held = kept(raw["kept"], f"{at}.kept")
+    if held is not None:
+        held = kept(held, f"{at}.kept")
         if held is None:
             return None
         who = held.annotator

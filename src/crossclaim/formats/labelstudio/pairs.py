@@ -14,12 +14,10 @@ from crossclaim.formats.labelstudio.annotations import (
     annotation_of,
     annotator,
     dispute_note,
-    is_task_id,
-    items_of,
     read_gold_record,
     settle_gold,
-    task_id_problem,
 )
+from crossclaim.formats.labelstudio.spans import items_of, tasks_of
 from crossclaim.schema.records import Annotation, Document, GoldRecord, Pair, Span, pair_id
 from crossclaim.schema.scheme import PAIR_LABELS, RATIONALE_REQUIRED
 from crossclaim.text import sentence_bounds
@@ -83,13 +81,8 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
         raise InputError(where, "a Label Studio export is a JSON list of tasks")
     problems = Problems()
     tasks: dict[str, PairTask] = {}
-    for n, raw in enumerate(data):
-        task_id = raw.get("id") if isinstance(raw, dict) else None
-        here = f"{where}: task {task_id if is_task_id(task_id) else '#' + str(n)}"
-        if isinstance(raw, dict) and (what := task_id_problem(raw.get("id"))) is not None:
-            problems.add(here, what)
-            continue
-        d = raw.get("data") if isinstance(raw, dict) else None
+    for raw, here in tasks_of(data, where, problems):
+        d = raw.get("data")
         if not isinstance(d, dict) or any(not isinstance(d.get(f), str) for f in PAIR_FIELDS):
             problems.add(here, f"data must hold the strings {', '.join(PAIR_FIELDS)}")
             continue
@@ -100,17 +93,13 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
         if d["pair_id"] in tasks:
             problems.add(here, "duplicate task for this pair")
             continue
-        task = PairTask({f: d[f] for f in PAIR_FIELDS}, [], here)
-        for k, item in enumerate(items_of(raw, "annotations", here, problems)):
-            if not isinstance(item, dict):
-                problems.add(f"{here}, annotation #{k}", "not a JSON object")
-                continue
-            at = f"{here}, annotation {item.get('id', '#' + str(k))}"
-            task.annotations.append(_pair_annotation(item, at, d, problems))
-        task.gold = read_gold_record(
+        annotations = [
+            _pair_annotation(item, at, d, problems) for item, at in items_of(raw, "annotations", here, problems)
+        ]
+        tasks[d["pair_id"]] = PairTask({f: d[f] for f in PAIR_FIELDS}, annotations, here)
+        tasks[d["pair_id"]].gold = read_gold_record(
             raw.get("gold"), here, problems, lambda item, at, d=d: _pair_annotation(item, at, d, problems)
         )
-        tasks[d["pair_id"]] = task
     if claims is not None:
         problems += unknown_claims(list(tasks.values()), claims)
     InputError.collect(problems)
@@ -180,63 +169,43 @@ def _pair_annotation(item: dict, here: str, d: dict, problems: Problems) -> Anno
 
 
 def _pair_result(result: object, here: str, problems: Problems) -> tuple[str | None, str]:
-    label, rationale = None, ""
+    """The label and rationale a pair annotation's result holds (label None: a problem is added)."""
     if not isinstance(result, list):
         problems.add(here, "result is not a list")
         return None, ""
-    seen: set[str] = set()
+    found: dict[str, list[str]] = {}
     for r in result:
         name = r.get("from_name") if isinstance(r, dict) else None
-        v = r.get("value") if isinstance(r, dict) else None
-        if name in ("label", "rationale"):
-            if name in seen:  # the last one would win without a word
-                problems.add(f"{here}, region {shown(r.get('id'))}", f"a second result for control {name!r}")
-                return None, ""
-            seen.add(name)
-        if name in ("label", "rationale") and not isinstance(v, dict):
-            problems.add(here, f"{name} result: value is not a JSON object, got {described(v)}")
-            return None, ""
-        if name == "label":
-            if not isinstance(v.get("choices"), list):  # a known control with a malformed value says so
-                problems.add(here, f"label choices must be a list, got {described(v.get('choices'))}")
-                return None, ""
-            if len(v["choices"]) != 1 or v["choices"][0] not in PAIR_LABELS:
-                problems.add(here, f"label must be one of {', '.join(PAIR_LABELS)}, got {shown(v['choices'])}")
-                return None, ""
-            label = v["choices"][0]
-        elif name == "rationale":
-            if not (isinstance(v.get("text"), list) and all(isinstance(t, str) for t in v["text"])):
-                # [123, null] was published as "123\nNone"; a bare string was "not in the pair config"
-                problems.add(here, f"rationale text must be a list of strings, got {shown(v.get('text'))}")
-                return None, ""
-            rationale = "\n".join(v["text"])
-        else:
+        key = {"label": "choices", "rationale": "text"}.get(name)
+        if key is None:
             problems.add(here, f"result item from_name {shown(name)} is not in the pair config")
-    if label is None:
+            continue
+        v = r.get("value")
+        values = v.get(key) if isinstance(v, dict) else None
+        at, what = here, None
+        if name in found:  # the last one would win without a word
+            at, what = f"{here}, region {shown(r.get('id'))}", f"a second result for control {name!r}"
+        elif not isinstance(v, dict):
+            what = f"{name} result: value is not a JSON object, got {described(v)}"
+        elif not (isinstance(values, list) and all(isinstance(t, str) for t in values)):
+            # [123, null] was published as "123\nNone"; a bare string was "not in the pair config"
+            what = f"{name} {key} must be a list of strings, got {described(values)}"
+        elif name == "label" and (len(values) != 1 or values[0] not in PAIR_LABELS):
+            what = f"label must be one of {', '.join(PAIR_LABELS)}, got {shown(values)}"
+        if what is not None:
+            problems.add(at, what)
+            return None, ""
+        found[name] = values
+    if "label" not in found:
         problems.add(here, "no pair label chosen")
-    return label, rationale
+    return found["label"][0] if "label" in found else None, "\n".join(found.get("rationale", []))
 
 
 def pair_results(p: Pair) -> list[dict]:
-    out = [
-        {
-            "id": "label",
-            "from_name": "label",
-            "to_name": "a_text",
-            "type": "choices",
-            "value": {"choices": [p.label]},
-            "origin": "manual",
-        }
-    ]
-    if p.rationale:
-        out.append(
-            {
-                "id": "rationale",
-                "from_name": "rationale",
-                "to_name": "a_text",
-                "type": "textarea",
-                "value": {"text": [p.rationale]},
-                "origin": "manual",
-            }
-        )
-    return out
+    """A pair's label and rationale as Label Studio result items."""
+
+    def item(name: str, kind: str, value: dict) -> dict:
+        return {"id": name, "from_name": name, "to_name": "a_text", "type": kind, "value": value, "origin": "manual"}
+
+    rationale = [item("rationale", "textarea", {"text": [p.rationale]})] if p.rationale else []
+    return [item("label", "choices", {"choices": [p.label]}), *rationale]

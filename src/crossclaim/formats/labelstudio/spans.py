@@ -12,14 +12,8 @@ import copy
 from collections.abc import Iterable, Iterator
 
 from crossclaim.errors import InputError, Problems, shown
-from crossclaim.formats.labelstudio.annotations import (
-    annotation_of,
-    annotator,
-    is_task_id,
-    items_of,
-    read_gold_record,
-    task_id_problem,
-)
+from crossclaim.formats.jsonio import described
+from crossclaim.formats.labelstudio.annotations import annotation_of, annotator, is_task_id, read_gold_record
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
 from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, Attribute, attributes_of
 from crossclaim.schema.validate import offsets_problem, span_problems
@@ -35,13 +29,6 @@ RESULT_TYPES = {**{name: "labels" for name in LAYERS}, **{a.name: a.result_type 
 # span project: export -> tasks
 
 
-def parse_span_export(data: object, where: str, docs: dict[str, Document] | None = None) -> list[Task]:
-    """Validate a span-project export and turn it into tasks; raise one error listing every problem."""
-    if not isinstance(data, list):
-        raise InputError(where, "a Label Studio export is a JSON list of tasks")
-    return list(parse_span_tasks(data, where, docs))
-
-
 def parse_span_tasks(
     raws: Iterable[object],
     where: str,
@@ -51,26 +38,16 @@ def parse_span_tasks(
 ) -> Iterator[Task]:
     """Validate tasks one at a time as they are read (a streamed export), yielding each good one.
 
-    Every problem is collected and raised as one error after the last task, so a caller that
-    stages its output keeps nothing of an export that turns out to be bad. ``start`` numbers the
-    tasks of a part of an export as in the whole; ``seen`` holds the tasks met before (by default
-    none: a build that reads its export in parts checks duplicates across all of them itself, and
-    passes ``TaskKeys.ignoring()``).
+    Every problem is raised as one error after the last task, so a caller that stages its output keeps
+    nothing of a bad export. ``start`` numbers the tasks of a part of an export as in the whole;
+    ``seen`` holds the tasks met before (a build reading its export in parts checks duplicates across
+    all of them itself, and passes ``TaskKeys.ignoring()``).
     """
     problems = Problems()
     seen = TaskKeys() if seen is None else seen
-    for n, raw in enumerate(raws, start):
-        here = f"{where}: task #{n}"
-        if not isinstance(raw, dict):
-            problems.add(here, "task is not a JSON object")
-            continue
-        task_id = raw.get("id")
-        here = task_here(where, task_id, n)
-        if (what := task_id_problem(task_id)) is not None:
-            problems.add(here, what)
-            continue
+    for raw, here in tasks_of(raws, where, problems, start):
         data = raw.get("data")
-        problems.extend(seen.check(task_id, data.get("doc_id") if isinstance(data, dict) else None, here))
+        problems.extend(seen.check(raw.get("id"), data.get("doc_id") if isinstance(data, dict) else None, here))
         before = len(problems)
         task = _parse_task(raw, here, docs, problems)
         if task is not None and len(problems) == before:  # only clean tasks go on; the rest is reported at the end
@@ -81,6 +58,35 @@ def parse_span_tasks(
 def task_here(where: str, task_id: object, n: int) -> str:
     """How messages name a task: by its id, or by its position when it has no usable id."""
     return f"{where}: task {task_id if is_task_id(task_id) else '#' + str(n)}"
+
+
+def tasks_of(raws: Iterable[object], where: str, problems: Problems, start: int = 0) -> Iterator[tuple[dict, str]]:
+    """Each task of an export (of either project) that is an object with a usable id, and its name in messages."""
+    for n, raw in enumerate(raws, start):
+        if not isinstance(raw, dict):
+            problems.add(f"{where}: task #{n}", "task is not a JSON object")
+            continue
+        task_id, here = raw.get("id"), task_here(where, raw.get("id"), n)
+        if task_id is None or is_task_id(task_id):
+            yield raw, here
+        else:
+            problems.add(here, f"id {described(task_id)} is not an integer or a string")
+
+
+def items_of(raw: dict, kind: str, here: str, problems: Problems) -> Iterator[tuple[dict, str]]:
+    """Each of a task's ``annotations`` or ``predictions`` that is an object, and its name in messages.
+
+    The list may be absent or null (none yet); anything else is a problem, not an empty list: ``false``
+    read as "no annotation" would silently drop a task's work.
+    """
+    items = raw.get(kind)
+    if items is not None and not isinstance(items, list):
+        problems.add(here, f"{kind} is not a list (got {described(items)})")
+    for k, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict):
+            yield item, f"{here}, {kind[:-1]} {item.get('id', '#' + str(k))}"
+        else:
+            problems.add(f"{here}, {kind[:-1]} #{k}", "not a JSON object")
 
 
 class TaskKeys:
@@ -123,36 +129,26 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
         return None
     here = f"{here} (doc {doc_id})"
     text = data["text"]
-    if docs is not None:
-        if doc_id not in docs:
-            problems.add(here, f"unknown document id {shown(doc_id)} (not in the manifest)")
-            return None
-        if docs[doc_id].text != text:
-            problems.add(here, "data.text differs from the manifest document's text")
-            return None
+    if docs is not None and doc_id not in docs:
+        problems.add(here, f"unknown document id {shown(doc_id)} (not in the manifest)")
+        return None
+    if docs is not None and docs[doc_id].text != text:
+        problems.add(here, "data.text differs from the manifest document's text")
+        return None
     meta = raw.get("meta") or {}
     if not isinstance(meta, dict):
         problems.add(here, "meta is not a JSON object")
         meta = {}
     task = Task(doc_id=doc_id, text=text, meta=meta)
-    to_py = Utf16(text)
-    sentences = sentence_bounds(text)
-    for kind in ("annotations", "predictions"):
-        for k, item in enumerate(items_of(raw, kind, here, problems)):
-            if not isinstance(item, dict):
-                problems.add(f"{here}, {kind[:-1]} #{k}", "not a JSON object")
-                continue
-            if kind == "annotations":
-                at = f"{here}, annotation {item.get('id', '#' + str(k))}"
-                ann = _parse_annotation(item, at, doc_id, text, to_py, sentences, problems)
-                if ann is not None:
-                    task.annotations.append(ann)
-                continue
-            who = str(item.get("model_version") or "")
-            at = f"{here}, prediction {item.get('id', '#' + str(k))} ({who or 'no model_version'})"
-            spans = _parse_result(item.get("result"), text, to_py, at, problems)
-            if spans is None:
-                continue
+    to_py, sentences = Utf16(text), sentence_bounds(text)
+    for item, at in items_of(raw, "annotations", here, problems):
+        if (ann := _parse_annotation(item, at, doc_id, text, to_py, sentences, problems)) is not None:
+            task.annotations.append(ann)
+    for item, at in items_of(raw, "predictions", here, problems):
+        who = str(item.get("model_version") or "")
+        at = f"{at} ({who or 'no model_version'})"
+        spans = _parse_result(item.get("result"), text, to_py, at, problems)
+        if spans is not None:
             problems.extend(
                 span_problems(text, spans, at, sentences, lambda s, at=at: f"{at}, region {s.id}", prediction=True)
             )
