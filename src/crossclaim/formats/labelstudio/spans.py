@@ -15,7 +15,7 @@ from crossclaim.errors import InputError, Problems, shown
 from crossclaim.formats.jsonio import described
 from crossclaim.formats.labelstudio.annotations import annotation_of, annotator, is_task_id, read_gold_record
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
-from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, Attribute, attributes_of
+from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, attributes_of
 from crossclaim.schema.validate import offsets_problem, span_problems
 from crossclaim.text import Utf16, sentence_bounds
 
@@ -141,39 +141,27 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
         meta = {}
     task = Task(doc_id=doc_id, text=text, meta=meta)
     to_py, sentences = Utf16(text), sentence_bounds(text)
-    for item, at in items_of(raw, "annotations", here, problems):
-        if (ann := _parse_annotation(item, at, doc_id, text, to_py, sentences, problems)) is not None:
-            task.annotations.append(ann)
-    for item, at in items_of(raw, "predictions", here, problems):
-        who = str(item.get("model_version") or "")
-        at = f"{at} ({who or 'no model_version'})"
+
+    def spans_of(item: dict, at: str, prediction: bool = False) -> list[Span] | None:
         spans = _parse_result(item.get("result"), text, to_py, at, problems)
         if spans is not None:
-            problems.extend(
-                span_problems(text, spans, at, sentences, lambda s, at=at: f"{at}, region {s.id}", prediction=True)
-            )
-            score = item.get("score")
+            problems.extend(span_problems(text, spans, at, sentences, lambda s: f"{at}, region {s.id}", prediction))
+        return spans
+
+    def annotation(item: dict, at: str) -> Annotation | None:
+        who = annotator(item, at, problems)
+        spans = spans_of(item, f"{at} by {who}")
+        return None if spans is None else annotation_of(item, doc_id, who, spans, f"{at} by {who}", problems)
+
+    for item, at in items_of(raw, "annotations", here, problems):
+        if (ann := annotation(item, at)) is not None:
+            task.annotations.append(ann)
+    for item, at in items_of(raw, "predictions", here, problems):
+        who, score = str(item.get("model_version") or ""), item.get("score")
+        if (spans := spans_of(item, f"{at} ({who or 'no model_version'})", prediction=True)) is not None:
             task.predictions.append(Prediction(doc_id, who, spans, score if isinstance(score, (int, float)) else None))
-    task.gold = read_gold_record(
-        raw.get("gold"),
-        here,
-        problems,
-        lambda item, at: _parse_annotation(item, at, doc_id, text, to_py, sentences, problems),
-    )
+    task.gold = read_gold_record(raw.get("gold"), here, problems, annotation)
     return task
-
-
-def _parse_annotation(
-    item: dict, at: str, doc_id: str, text: str, to_py: Utf16, sentences: list, problems: Problems
-) -> Annotation | None:
-    """One annotation of a span task, every region checked (None when its result is unreadable)."""
-    who = annotator(item, at, problems)
-    at = f"{at} by {who}"
-    spans = _parse_result(item.get("result"), text, to_py, at, problems)
-    if spans is None:
-        return None
-    problems.extend(span_problems(text, spans, at, sentences, lambda s, at=at: f"{at}, region {s.id}"))
-    return annotation_of(item, doc_id, who, spans, at, problems)
 
 
 def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Problems) -> list[Span] | None:
@@ -226,21 +214,30 @@ def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Pr
         if fields is not None:
             spans[rid] = fields
     found: dict[str, dict] = {rid: {} for rid in spans}  # region id -> its attributes
-    for r in attrs:
-        _apply_attribute(at, r, regions, found, problems)
+    for r in attrs:  # a refused attribute takes its region out of ``found``: no check says it is missing
+        rid = r["id"]
+        if rid not in regions:
+            problems.add(f"{at}, region {rid}", f"per-region {shown(r['from_name'])} has no region {shown(rid)} here")
+        elif rid in found and (what := _attribute_problem(r, regions[rid]["from_name"], found[rid])) is not None:
+            problems.add(f"{at}, region {rid}", what)
+            del found[rid]
     for r in relations:
         if not any(isinstance(end, str) and end in two_layers for end in (r.get("from_id"), r.get("to_id"))):
             _apply_relation(at, r, regions, found, problems)
     return [Span(*fields, found[rid]) for rid, fields in spans.items() if rid in found]
 
 
+def _one(values: object) -> str | None:
+    """The string a one-string list holds (labels, a text, a relation's label), else None."""
+    return values[0] if type(values) is list and len(values) == 1 and isinstance(values[0], str) else None
+
+
 def _label_of(r: dict) -> str:
     """The label a labels result gives its region (its control's name when the value holds no single label)."""
-    labels = r["value"].get("labels")
-    if type(labels) is list and len(labels) == 1 and isinstance(labels[0], str):
-        known = labels[0] in LAYERS[r["from_name"]].label_names
-        return labels[0] if known else shown(labels[0])
-    return f"a {r['from_name']} label"
+    label = _one(r["value"].get("labels"))
+    if label is None:
+        return f"a {r['from_name']} label"
+    return label if label in LAYERS[r["from_name"]].label_names else shown(label)
 
 
 def _region_span(rid: str, r: dict, text: str, to_py: Utf16, at: str, problems: Problems) -> tuple | None:
@@ -248,7 +245,7 @@ def _region_span(rid: str, r: dict, text: str, to_py: Utf16, at: str, problems: 
     v = r["value"]
     labels = v.get("labels")
     start, end, rtext = v.get("start"), v.get("end"), v.get("text")
-    if not (type(labels) is list and len(labels) == 1 and isinstance(labels[0], str)):
+    if _one(labels) is None:
         what = f"value.labels must hold exactly one label, got {shown(labels)}"
     elif not (type(start) is int and type(end) is int):
         what = f"value.start/end must be integers, got {shown(start)}/{shown(end)}"
@@ -276,70 +273,43 @@ def _utf16_hint(v: dict, text: str, to_py: Utf16) -> str:
     )
 
 
-def _apply_attribute(at: str, r: dict, regions: dict, found: dict, problems: Problems) -> None:
-    """Set a per-region attribute on its region's span; a refused one takes the span out of ``found``
-    (reported once: no later check says the attribute is missing)."""
-    rid, name = r["id"], r["from_name"]
-    if rid not in regions:
-        problems.add(f"{at}, region {rid}", f"per-region {shown(name)} has no region {shown(rid)} in this annotation")
-        return
-    if rid not in found:
-        return  # the region itself is already reported
-    if name in found[rid]:  # the last one would win without a word
-        problems.add(f"{at}, region {rid}", f"a second result for control {shown(name)}: a region holds one")
-        del found[rid]
-        return
-    what = _attribute_value(CONTROLS[name], r["value"], regions[rid]["from_name"], found[rid])
-    if what is not None:
-        problems.add(f"{at}, region {rid}", what)
-        del found[rid]
-
-
-def _attribute_value(attr: Attribute, v: dict, layer: str, attrs: dict) -> str | None:
-    """Put the value of ``attr`` held by a control's ``value`` into ``attrs``, or say what is wrong with it."""
-    name = attr.name
+def _attribute_problem(r: dict, layer: str, attrs: dict) -> str | None:
+    """Set a per-region attribute (``r``) on the attributes of its region, of ``layer``; or say what is wrong."""
+    attr = CONTROLS[r["from_name"]]
+    name, values = shown(attr.name), r["value"].get("text" if attr.kind == "text" else "choices")
+    if attr.name in attrs:  # the last one would win without a word
+        return f"a second result for control {name}: a region holds one"
     if layer != attr.layer:
-        return f"unknown attribute {shown(name)} for a {layer} region"
-    if attr.kind == "text":
-        texts = v.get("text")
-        if not (isinstance(texts, list) and len(texts) == 1 and isinstance(texts[0], str)):
-            return f"{shown(name)} must hold exactly one text, got {shown(texts)}"
-        attrs[name] = texts[0]
-        return None
-    choices = v.get("choices")
-    if not isinstance(choices, list):  # "true" is not ["true"]: say what the shape must be
-        return f"{shown(name)} choices must be a list, got {shown(choices)}"
-    if not (isinstance(choices, list) and len(choices) == 1 and choices[0] in attr.choice_values()):
-        return f"{shown(name)} must be one of the configured choices, got {shown(choices)}"
-    attrs[name] = (choices[0] == "true") if attr.kind == "bool" else choices[0]
+        return f"unknown attribute {name} for a {layer} region"
+    if attr.kind == "text" and _one(values) is None:
+        return f"{name} must hold exactly one text, got {shown(values)}"
+    if not isinstance(values, list):  # "true" is not ["true"]: say what the shape must be
+        return f"{name} choices must be a list, got {shown(values)}"
+    if attr.kind != "text" and (len(values) != 1 or values[0] not in attr.choice_values()):
+        return f"{name} must be one of the configured choices, got {shown(values)}"
+    attrs[attr.name] = (values[0] == "true") if attr.kind == "bool" else values[0]
     return None
 
 
 def _apply_relation(at: str, r: dict, regions: dict, found: dict, problems: Problems) -> None:
     src, dst = r.get("from_id"), r.get("to_id")
     rid = r.get("id")  # Label Studio's relations have none: they are named by their two ends
-    here = f"{at}, region {rid}" if rid is not None else f"{at}, relation {shown(src)} -> {shown(dst)}"
-    for end_id in (src, dst):
-        if not isinstance(end_id, str) or end_id not in regions:
-            problems.add(here, f"points to a missing region {shown(end_id)}")
-            return
-    labels = r.get("labels")
-    one = isinstance(labels, list) and len(labels) == 1 and isinstance(labels[0], str)
-    attr = RELATIONS.get(labels[0]) if one else None
-    if attr is None:
-        allowed = ", ".join(repr(k) for k in RELATIONS)
-        problems.add(here, f"relation labels must be [{allowed}], got {shown(labels)}")
-        return
-    if regions[src]["from_name"] != attr.layer or regions[dst]["from_name"] != attr.refs:
-        problems.add(
-            here,
+    missing = [end for end in (src, dst) if not isinstance(end, str) or end not in regions]
+    attr = RELATIONS.get(_one(r.get("labels")))
+    if missing:
+        what = f"points to a missing region {shown(missing[0])}"
+    elif attr is None:
+        what = f"relation labels must be [{', '.join(map(repr, RELATIONS))}], got {shown(r.get('labels'))}"
+    elif (regions[src]["from_name"], regions[dst]["from_name"]) != (attr.layer, attr.refs):
+        what = (
             f"a {attr.relation!r} relation goes from a {LAYERS[attr.layer].noun} to a "
-            f"{LAYERS[attr.refs or ''].noun}, not {regions[src]['from_name']} -> {regions[dst]['from_name']}",
+            f"{LAYERS[attr.refs or ''].noun}, not {regions[src]['from_name']} -> {regions[dst]['from_name']}"
         )
+    else:
+        if src in found:
+            found[src][attr.name] = tuple(sorted({*found[src].get(attr.name, ()), dst}, key=_natural))
         return
-    if src in found:
-        held = found[src].get(attr.name, ())
-        found[src][attr.name] = tuple(sorted({*held, dst}, key=_natural))
+    problems.add(f"{at}, region {rid}" if rid is not None else f"{at}, relation {shown(src)} -> {shown(dst)}", what)
 
 
 def _natural(rid: str) -> tuple:
@@ -403,11 +373,11 @@ def _convert_region(v: dict, text: str, to_py: Utf16, here: str, problems: Probl
 
 
 def region_results(spans: list[Span], text: str, origin: str = "manual") -> list[dict]:
-    """Label Studio result items for spans: a region each, per-region attributes, cue relations.
-
-    Offsets stay code points (Python offsets into ``text``): Label Studio 1.23 stores them so.
+    """Label Studio result items for spans, in offset order: a region each, per-region attributes, then
+    cue relations. Offsets stay code points (Python offsets into ``text``): Label Studio 1.23 stores them so.
     """
     out: list[dict] = []
+    relations: list[dict] = []
     for s in sorted(spans, key=lambda s: (s.start, s.end, s.layer, s.id)):
         pos = {"start": s.start, "end": s.end}
         base = {"id": s.id, "to_name": "text", "origin": origin}
@@ -416,30 +386,16 @@ def region_results(spans: list[Span], text: str, origin: str = "manual") -> list
         )
         for attr in attributes_of(s.layer):
             value = s.attrs.get(attr.name)
-            if attr.name in CONTROLS and value is not None:
-                out.append(
-                    {
-                        **base,
-                        "from_name": attr.name,
-                        "type": attr.result_type,
-                        "value": {**pos, **_control_value(attr, value)},
-                    }
-                )
-    for s in spans:
-        for attr in attributes_of(s.layer):
             if attr.relation in RELATIONS:
-                out += [
+                relations += [
                     {"from_id": s.id, "to_id": ref, "type": "relation", "direction": "right", "labels": [attr.relation]}
-                    for ref in s.attrs.get(attr.name, ())
+                    for ref in value or ()
                 ]
-    return out
-
-
-def _control_value(attr: Attribute, value: object) -> dict:
-    """The ``value`` payload of a per-region control holding ``value``."""
-    if attr.kind == "text":
-        return {"text": [value]}
-    return {"choices": [("true" if value else "false") if attr.kind == "bool" else value]}
+            if attr.name in CONTROLS and value is not None:
+                held = [("true" if value else "false") if attr.kind == "bool" else value]
+                held_as = {"text" if attr.kind == "text" else "choices": held}
+                out.append({**base, "from_name": attr.name, "type": attr.result_type, "value": {**pos, **held_as}})
+    return out + relations
 
 
 def task_data(doc: Document) -> dict:
