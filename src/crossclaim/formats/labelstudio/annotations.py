@@ -200,33 +200,34 @@ def work_of(a: Annotation) -> object:
     )
 
 
-def decide_gold(usable: list[Annotation], policy: GoldPolicy) -> GoldRecord:
-    """The gold of a task's usable (not cancelled) annotations, in committed order, by the first rule that applies.
+def decide_gold(annotations: list[Annotation], policy: GoldPolicy) -> GoldRecord:
+    """The gold of a task's annotations by the first rule that applies, cancelled ones never chosen.
 
-    A single annotation marked ground truth; else the ``--gold`` annotator's, where that annotator made
-    one (a task they have not touched goes on to the next rule); else a single adjudicator's; else a
-    single annotation; else the first of several equal ones (region ids aside). Otherwise the task is
-    in dispute (``IN_DISPUTE``: the caller may keep a previous gold). Pure: no problem is raised here.
+    A single annotation marked ground truth; else the ``--gold`` annotator's, where they made one; else
+    a single adjudicator's; else a single annotation; else the first of several equal ones (region ids
+    aside). Otherwise the task is in dispute (the caller may keep a previous gold). Pure: no problem
+    is raised here. The record's index counts every annotation.
     """
+    usable = [i for i, a in enumerate(annotations) if not a.was_cancelled]
 
-    def only(found: list[int], rule: str) -> GoldRecord | None:
-        return GoldRecord(rule, found[0], usable[found[0]].annotator) if len(found) == 1 else None
+    def only(rule: str, keep: Callable[[Annotation], bool]) -> GoldRecord | None:
+        found = [i for i in usable if keep(annotations[i])]
+        return GoldRecord(rule, found[0], annotations[found[0]].annotator) if len(found) == 1 else None
 
     if not usable:
         return GoldRecord(UNANNOTATED)
-    indices = range(len(usable))
     chosen = (
-        only([i for i in indices if usable[i].ground_truth], GROUND_TRUTH)
-        or (policy.annotator and only([i for i in indices if usable[i].annotator == policy.annotator], GOLD_ANNOTATOR))
-        or only([i for i in indices if usable[i].annotator in policy.adjudicators], ADJUDICATOR)
-        or only(list(indices), SINGLE)
+        only(GROUND_TRUTH, lambda a: a.ground_truth)
+        or (policy.annotator and only(GOLD_ANNOTATOR, lambda a: a.annotator == policy.annotator))
+        or only(ADJUDICATOR, lambda a: a.annotator in policy.adjudicators)
+        or only(SINGLE, lambda a: True)
     )
     if chosen:
         return chosen
-    if len({repr(work_of(a)) for a in usable}) == 1:  # the first annotator's: their region ids become the dataset's
-        first = min(indices, key=lambda i: (usable[i].annotator, repr(exact_work(usable[i]))))
-        return GoldRecord(UNANIMOUS, first, usable[first].annotator)
-    return GoldRecord(IN_DISPUTE, disputants=tuple(sorted({a.annotator for a in usable})))
+    if len({repr(work_of(annotations[i])) for i in usable}) == 1:  # the first annotator's ids become the dataset's
+        first = min(usable, key=lambda i: (annotations[i].annotator, repr(exact_work(annotations[i]))))
+        return GoldRecord(UNANIMOUS, first, annotations[first].annotator)
+    return GoldRecord(IN_DISPUTE, disputants=tuple(sorted({annotations[i].annotator for i in usable})))
 
 
 def settle_gold(
@@ -239,27 +240,21 @@ def settle_gold(
     "document",
 ) -> Annotation | None:
     """The gold annotation of a task: its committed record, checked, or else ``decide_gold``'s (set as
-    ``task.gold``, its index counting every annotation); never guessed.
+    ``task.gold``); never guessed.
 
-    Cancelled annotations are never gold, and are named in ``notes`` (but a pass's: there a cancel is
-    a Skip of a task outside the annotator's assignment, which every build would repeat). An empty
-    annotation is not gold by the ``single`` or ``unanimous`` rule (``empty_hint`` says what to do).
-    None: no gold (unannotated or in dispute, as ``task.gold`` says), or a problem recorded.
+    Cancelled annotations are named in ``notes`` (but a pass's: there a cancel is a Skip of a task
+    outside the annotator's assignment, which every build would repeat). An empty annotation is not
+    gold by the ``single`` or ``unanimous`` rule (``empty_hint`` says what to do). None: no gold
+    (unannotated or in dispute, as ``task.gold`` says), or a problem recorded.
     """
     for a in task.annotations:
         if a.was_cancelled and a.pass_name is None and notes is not None:
             notes.append(f"{here}: cancelled annotation by {a.annotator} is not used")
     if task.gold is not None:
         return _recorded(task, here, problems)
-    usable = [i for i, a in enumerate(task.annotations) if not a.was_cancelled]
-    record = decide_gold([task.annotations[i] for i in usable], GoldPolicy.of(gold))
-    if record.annotation is not None:
-        record = GoldRecord(record.rule, usable[record.annotation], record.annotator)
-    task.gold = record
-    if record.annotation is None:
-        return None
-    chosen = task.annotations[record.annotation]
-    if chosen.empty and record.rule in (SINGLE, UNANIMOUS):
+    record = task.gold = decide_gold(task.annotations, GoldPolicy.of(gold))
+    chosen = None if record.annotation is None else task.annotations[record.annotation]
+    if chosen is not None and chosen.empty and record.rule in (SINGLE, UNANIMOUS):
         whose = f"the only annotation (by {chosen.annotator})" if record.rule == SINGLE else "every annotation"
         problems.add(here, f"{whose} is empty: not used as gold; {empty_hint}")
         return None
@@ -290,25 +285,20 @@ def _recorded(task: Gradable, here: str, problems: Problems) -> Annotation | Non
     if record.rule in (KEPT, IN_DISPUTE) and not record.disputants:  # who disagree: not committed, derived
         who = tuple(sorted({a.annotator for a in task.annotations if not a.was_cancelled}))
         record = task.gold = replace(record, disputants=who)
-    if record.kept is not None:
+    n = record.annotation
+    if n is None:
         return record.kept
-    if record.annotation is None:
-        return None
-    if not 0 <= record.annotation < len(task.annotations):
-        problems.add(here, f"gold.annotation {record.annotation} is not an annotation of this task")
-        return None
-    chosen = task.annotations[record.annotation]
-    if chosen.annotator != record.annotator:
-        problems.add(
-            here,
-            f"gold.annotator {shown(record.annotator)} is not the annotator of annotation "
-            f"{record.annotation} ({chosen.annotator})",
-        )
-        return None
-    if chosen.was_cancelled:
-        problems.add(here, f"gold.annotation {record.annotation} (by {chosen.annotator}) is cancelled: never gold")
-        return None
-    return chosen
+    chosen = task.annotations[n] if 0 <= n < len(task.annotations) else None
+    if chosen is None:
+        what = f"gold.annotation {n} is not an annotation of this task"
+    elif chosen.annotator != record.annotator:
+        what = f"gold.annotator {shown(record.annotator)} is not the annotator of annotation {n} ({chosen.annotator})"
+    elif chosen.was_cancelled:
+        what = f"gold.annotation {n} (by {chosen.annotator}) is cancelled: never gold"
+    else:
+        return chosen
+    problems.add(here, what)
+    return None
 
 
 def read_gold_record(

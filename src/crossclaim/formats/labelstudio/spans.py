@@ -330,11 +330,20 @@ def from_utf16(data: object, where: str) -> object:
     problems = Problems()
     out = copy.deepcopy(data)
     for n, raw in enumerate(out):
-        text = raw.get("data", {}).get("text") if isinstance(raw, dict) else None
-        if isinstance(text, str):
-            to_py = Utf16(text)
-            for at, v in _offset_values(raw, f"{where}: task {raw.get('id', '#' + str(n))}"):
-                _convert_region(v, text, to_py, at, problems)
+        d = raw.get("data") if isinstance(raw, dict) else None
+        text = d.get("text") if isinstance(d, dict) else None
+        to_py = Utf16(text) if isinstance(text, str) else None
+        for at, v in _offset_values(raw, f"{where}: task {raw.get('id', '#' + str(n))}") if to_py else ():
+            if not 0 <= v["start"] <= v["end"] <= to_py.units:
+                continue  # out of range either way: the parser reports it
+            start, end, rtext = to_py.to_py(v["start"]), to_py.to_py(v["end"]), v.get("text")
+            if start is None or end is None:
+                problems.add(at, f"UTF-16 offsets {v['start']}:{v['end']} split a character in two (a surrogate pair)")
+            elif isinstance(rtext, str) and text[v["start"] : v["end"]] == rtext and text[start:end] != rtext:
+                found = f"{v['start']}:{v['end']} in code points"
+                problems.add(at, f"value.text {shown(rtext)} is at {found}: this export needs no --utf16")
+            else:
+                v["start"], v["end"] = start, end
     InputError.collect(problems)
     return out
 
@@ -349,23 +358,6 @@ def _offset_values(raw: dict, here: str):
                 v = r.get("value") if isinstance(r, dict) else None
                 if isinstance(v, dict) and type(v.get("start")) is int and type(v.get("end")) is int:
                     yield f"{here}, {kind[:-1]} {item.get('id', '#' + str(k))}, region {r.get('id')}", v
-
-
-def _convert_region(v: dict, text: str, to_py: Utf16, here: str, problems: Problems) -> None:
-    if not 0 <= v["start"] <= v["end"] <= to_py.units:
-        return  # out of range either way: the parser reports it
-    start, end = to_py.to_py(v["start"]), to_py.to_py(v["end"])
-    if start is None or end is None:
-        problems.add(here, f"UTF-16 offsets {v['start']}:{v['end']} split a character in two (a surrogate pair)")
-        return
-    rtext = v.get("text")
-    if isinstance(rtext, str) and text[v["start"] : v["end"]] == rtext and text[start:end] != rtext:
-        problems.add(
-            here,
-            f"value.text {shown(rtext)} is at {v['start']}:{v['end']} in code points: this export needs no --utf16",
-        )
-        return
-    v["start"], v["end"] = start, end
 
 
 # ---------------------------------------------------------------------------------------------
