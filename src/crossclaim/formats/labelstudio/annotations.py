@@ -97,14 +97,7 @@ def editor(item: dict, here: str, problems: Problems) -> str | None:
     who, author = item.get("updated_by"), item.get("completed_by")
     if who is None:
         return None
-    if (
-        type(who) is int
-        and isinstance(author, dict)
-        and author.get("id") == who
-        and isinstance(author.get("email"), str)
-    ):
-        return author["email"]
-    name = _user(who)
+    name = _user(author if isinstance(author, dict) and type(who) is int and author.get("id") == who else who)
     if name is None:
         problems.add(here, f"updated_by {described(who)} names no user (a user id, or an object with an email)")
     return name

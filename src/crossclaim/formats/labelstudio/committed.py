@@ -16,6 +16,7 @@ task at a time; ``export_json`` and ``export_element`` give the same bytes eithe
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -124,37 +125,26 @@ def _sorted(items: list[dict]) -> list[dict]:
 
 
 class SortedExport:
-    """Elements of a committed export met in any order, held on disk, written out in key order.
+    """Elements of a committed export met in any order, held in an SQLite scratch file, written out in key order.
 
-    A pull meets tasks in the server's order and commits them by document id; only the key, offset
-    and length of each element stay in memory. ``add`` encodes at once, so a value that cannot be
-    written (a lone surrogate) fails there, with the element at hand to name it.
+    A pull meets tasks in the server's order and commits them by document id, in bounded memory. ``add``
+    encodes at once, so a value that cannot be written (a lone surrogate: ``UnicodeEncodeError``) fails
+    there, with the element at hand to name it. SQLite orders text by its UTF-8 bytes, as Python orders str.
     """
 
     def __init__(self, scratch: Path) -> None:
-        self._fh = open(scratch, "w+b")  # noqa: SIM115 (closed by ``close``, the owner's context)
-        self._at: dict[str, tuple[int, int]] = {}
-        self._end = 0
+        self._db = sqlite3.connect(scratch)
+        self._db.execute("CREATE TABLE elements (key TEXT PRIMARY KEY, element TEXT)")
 
     def add(self, key: str, element: dict) -> None:
-        data = export_element(element).encode("utf-8")
-        self._fh.seek(self._end)
-        self._fh.write(data)
-        self._at[key] = (self._end, len(data))
-        self._end += len(data)
+        self._db.execute("INSERT OR REPLACE INTO elements VALUES (?, ?)", (key, export_element(element)))
 
     def write(self, dest: Path) -> None:
-        def elements() -> Iterator[str]:
-            for key in sorted(self._at):
-                offset, length = self._at[key]
-                self._fh.seek(offset)
-                yield self._fh.read(length).decode("utf-8")
-
         with open(dest, "w", encoding="utf-8") as out:
-            out.writelines(export_lines(elements()))
+            out.writelines(export_lines(e for (e,) in self._db.execute("SELECT element FROM elements ORDER BY key")))
 
     def close(self) -> None:
-        self._fh.close()
+        self._db.close()
 
     def __len__(self) -> int:
-        return len(self._at)
+        return self._db.execute("SELECT count(*) FROM elements").fetchone()[0]

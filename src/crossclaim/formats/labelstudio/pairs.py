@@ -23,33 +23,28 @@ from crossclaim.schema.scheme import PAIR_LABELS, RATIONALE_REQUIRED
 from crossclaim.text import sentence_bounds
 
 PAIR_FIELDS = ("pair_id", "a_doc", "a_claim", "a_text", "b_doc", "b_claim", "b_text")
-# What the annotator reads beside each claim, per side (``a_topic``, ``b_html``, ...); derived from the
-# gold, never read back (see ``pair_task_data``). Exports of before 1.1 held one ``topic``: it is ignored.
-CONTEXT_FIELDS = ("topic", "html", "headline", "publisher", "date")
 
 
 def pair_task_data(
     data: Mapping[str, str], docs: Mapping[str, Document], claims: Mapping[tuple[str, str], Span]
 ) -> dict:
-    """A pair task's data as pushed and committed: its ``PAIR_FIELDS`` plus, per side, the claim
-    topic, highlighted in its sentence (``<mark>`` in escaped HTML), and its document's headline,
-    publisher and publication date, since the label depends on the reference time.
-
-    The context and the claim texts are recomputed from the gold every time, so they follow the
-    claims and the manifest.
+    """A pair task's data as pushed and committed: its ``PAIR_FIELDS`` plus what the annotator reads
+    beside each claim (``a_topic``, ``b_html``, ...): its topic, its sentence with the claim in ``<mark>``
+    (escaped HTML), and its document's headline, publisher and date, as the label depends on the
+    reference time. All of it, the claim texts too, is recomputed from the gold every time (never read
+    back: an export of before 1.1 held one ``topic``, ignored), so it follows the claims and the manifest.
     """
     out = {f: data[f] for f in PAIR_FIELDS}
     for side in ("a", "b"):
         doc, claim = docs[data[f"{side}_doc"]], claims[(data[f"{side}_doc"], data[f"{side}_claim"])]
-        context = {
-            "topic": claim.topic or "(no topic)",
-            "html": claim_in_sentence_html(doc.text, claim),
-            "headline": doc.headline or "(no headline)",
-            "publisher": doc.publisher or "publisher unknown",
-            "date": doc.publication_date or "date unknown",
+        out |= {
+            f"{side}_topic": claim.topic or "(no topic)",
+            f"{side}_html": claim_in_sentence_html(doc.text, claim),
+            f"{side}_headline": doc.headline or "(no headline)",
+            f"{side}_publisher": doc.publisher or "publisher unknown",
+            f"{side}_date": doc.publication_date or "date unknown",
+            f"{side}_text": claim.text,
         }
-        out |= {f"{side}_{k}": context[k] for k in CONTEXT_FIELDS}
-        out[f"{side}_text"] = claim.text  # never a stale copy: a claim's span may have changed since
     return out
 
 
@@ -153,18 +148,9 @@ def _pair_annotation(item: dict, here: str, d: dict, problems: Problems) -> Anno
         label, rationale = _pair_result(item.get("result"), here, problems)
         if label in RATIONALE_REQUIRED and not rationale.strip():
             problems.add(here, f"a {label} pair needs a rationale")
-        if label is not None:
-            ann.payload = Pair(
-                id=d["pair_id"],
-                a_doc=d["a_doc"],
-                a_claim=d["a_claim"],
-                b_doc=d["b_doc"],
-                b_claim=d["b_claim"],
-                label=label,
-                rationale=rationale,
-                annotator=ann.annotator,
-                lead_time=ann.lead_time,
-            )
+        if label is not None:  # PAIR_FIELDS but the texts are the Pair's first fields, in order
+            claims = [d[f] for f in PAIR_FIELDS if not f.endswith("_text")]
+            ann.payload = Pair(*claims, label, rationale, ann.annotator, ann.lead_time)
     return ann
 
 
