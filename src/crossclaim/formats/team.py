@@ -1,9 +1,6 @@
-"""The annotation team, declared once in ``annotations/team.json`` (no secrets in it).
-
-Who annotates and who adjudicates decides how gold is chosen (a single adjudicator's annotation),
-who counts in agreement (adjudicators do not), whose Label Studio accounts are made, and how many
-annotators each task of a new pass goes to. Passwords never live here: they come from the
-environment when accounts are made.
+"""The annotation team, declared once in ``annotations/team.json``: it decides gold (a single
+adjudicator's annotation), who counts in agreement (not adjudicators), whose Label Studio accounts are
+made and how many annotators each task of a new pass goes to. Passwords never live here (environment).
 
     {"adjudicators": ["lead@example.org"], "annotators": ["ann1@example.org", "ann2@example.org"],
      "overlap": 2, "pre_annotations": "every"}

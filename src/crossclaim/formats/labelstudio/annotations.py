@@ -27,11 +27,8 @@ def annotator_of(completed_by: object) -> str:
 
 
 def is_task_id(value: object) -> bool:
-    """A task id as Label Studio gives it: an integer or a string (a JSON boolean is neither).
-
-    Ids are kept in sets to find duplicates, so a list or an object must be refused first (it cannot be
-    hashed), and ``true`` must not pass as the id 1.
-    """
+    """A task id as Label Studio gives it: an integer or a string; not a list or an object (ids are kept
+    in sets: they must hash), not ``true`` (it would pass as the id 1)."""
     return isinstance(value, int | str) and not isinstance(value, bool)
 
 
@@ -88,12 +85,8 @@ def _user(who: object) -> str | None:
 
 
 def editor(item: dict, here: str, problems: Problems) -> str | None:
-    """Who last saved an annotation in Label Studio (``updated_by``): an e-mail, ``user:<id>``, or None.
-
-    Label Studio exports the user's id; a pull puts the e-mail beside it (``{"id": 3, "email": ...}``),
-    and the committed exports keep ``{"email": ...}``. An id equal to the author's is the author. None
-    (null or absent) means nobody saved it through the API since a bulk import.
-    """
+    """Who last saved an annotation in Label Studio (``updated_by``: a user id, ``{"id", "email"}`` from a
+    pull, ``{"email"}`` committed): an e-mail, ``user:<id>``, or None (nobody since a bulk import)."""
     who, author = item.get("updated_by"), item.get("completed_by")
     if who is None:
         return None
@@ -105,10 +98,7 @@ def editor(item: dict, here: str, problems: Problems) -> str | None:
 
 def annotator(item: dict, here: str, problems: Problems) -> str:
     """Who made an annotation (published with the gold): ``completed_by`` as ``annotator_of`` names it.
-
-    Absent is left as read (a hand-made export may have none); anything that names no user (true, a
-    list, an e-mail that is a number) would be published as a made-up name like "user:True".
-    """
+    Absent is left as read; one that names no user would be published as a made-up "user:True"."""
     who = item.get("completed_by")
     if who is not None and not (isinstance(who, str) and who) and _user(who) is None:
         problems.add(here, f"completed_by {described(who)} names no annotator (a user object with an email or id)")
@@ -173,11 +163,8 @@ _REFS = {(attr.layer, attr.name) for attr in ATTRIBUTES if attr.kind == "refs"}
 
 
 def work_of(a: Annotation) -> object:
-    """What an annotation says, region ids aside: equal for two annotations that say the same.
-
-    A claim pair: its label and rationale. Spans: each region's layer, offsets, label and attributes,
-    an attribute holding region ids (a claim's ``cues``) by the regions it names.
-    """
+    """What an annotation says, region ids aside (a claim's ``cues`` by the regions they name): equal for
+    two annotations that say the same."""
     if isinstance(a.payload, Pair):
         return (a.payload.label, a.payload.rationale)
     at = {s.id: (s.layer, s.start, s.end, s.label) for s in a.spans}
@@ -194,13 +181,8 @@ def work_of(a: Annotation) -> object:
 
 
 def decide_gold(annotations: list[Annotation], policy: GoldPolicy) -> GoldRecord:
-    """The gold of a task's annotations by the first rule that applies, cancelled ones never chosen.
-
-    A single annotation marked ground truth; else the ``--gold`` annotator's, where they made one; else
-    a single adjudicator's; else a single annotation; else the first of several equal ones (region ids
-    aside). Otherwise the task is in dispute (the caller may keep a previous gold). Pure: no problem
-    is raised here. The record's index counts every annotation.
-    """
+    """The gold of a task's annotations (never a cancelled one) by the first rule that applies, in
+    ``RULES`` order; otherwise the task is in dispute (the caller may keep a previous gold). Pure."""
     usable = [i for i, a in enumerate(annotations) if not a.was_cancelled]
 
     def only(rule: str, keep: Callable[[Annotation], bool]) -> GoldRecord | None:
@@ -233,13 +215,9 @@ def settle_gold(
     "document",
 ) -> Annotation | None:
     """The gold annotation of a task: its committed record, checked, or else ``decide_gold``'s (set as
-    ``task.gold``); never guessed.
-
-    Cancelled annotations are named in ``notes`` (but a pass's: there a cancel is a Skip of a task
-    outside the annotator's assignment, which every build would repeat). An empty annotation is not
-    gold by the ``single`` or ``unanimous`` rule (``empty_hint`` says what to do). None: no gold
-    (unannotated or in dispute, as ``task.gold`` says), or a problem recorded.
-    """
+    ``task.gold``). Cancelled annotations are named in ``notes`` (not a pass's: a Skip of a task outside
+    the annotator's assignment). An empty one is not gold by the ``single`` or ``unanimous`` rule
+    (``empty_hint`` says what to do). None: no gold (``task.gold`` says why), or a problem recorded."""
     for a in task.annotations:
         if a.was_cancelled and a.pass_name is None and notes is not None:
             notes.append(f"{here}: cancelled annotation by {a.annotator} is not used")
@@ -297,11 +275,8 @@ def _recorded(task: Gradable, here: str, problems: Problems) -> Annotation | Non
 def read_gold_record(
     raw: object, here: str, problems: Problems, kept: Callable[[dict, str], Annotation | None]
 ) -> GoldRecord | None:
-    """A task's committed ``gold`` record (absent: None, the rule decides), its shape checked.
-
-    ``{"rule": RULE, "annotation": INDEX or null, "annotator": EMAIL or null}``, and for a kept previous
-    gold that is no longer among the annotations ``"kept"``: that annotation in committed form, read by ``kept``.
-    """
+    """A task's committed ``gold`` record, its shape checked (absent: None, the rule decides): ``{"rule",
+    "annotation": INDEX or null, "annotator"}``, and a previous gold kept in dispute, read by ``kept``."""
     if raw is None:
         return None
     at = f"{here}, gold"

@@ -112,10 +112,7 @@ def _annotation(a: Annotation, result: list[dict]) -> dict:
 
 
 def _sorted(items: list[dict]) -> list[dict]:
-    """Annotations by annotator, predictions by model version; ties by content: never server order.
-
-    The content (the committed text) is rendered only for ties, which are rare.
-    """
+    """Annotations by annotator, predictions by model version, ties (rare) by committed text: never server order."""
 
     def who(d: dict) -> str:
         return str(d.get("completed_by", {}).get("email", d.get("model_version")))
@@ -125,12 +122,9 @@ def _sorted(items: list[dict]) -> list[dict]:
 
 
 class SortedExport:
-    """Elements of a committed export met in any order, held in an SQLite scratch file, written out in key order.
-
-    A pull meets tasks in the server's order and commits them by document id, in bounded memory. ``add``
-    encodes at once, so a value that cannot be written (a lone surrogate: ``UnicodeEncodeError``) fails
-    there, with the element at hand to name it. SQLite orders text by its UTF-8 bytes, as Python orders str.
-    """
+    """Elements of a committed export met in the server's order, held in an SQLite scratch file (bounded
+    memory), written out in key order (SQLite orders text by its UTF-8 bytes, as Python orders str).
+    ``add`` encodes at once: a lone surrogate fails there (``UnicodeEncodeError``), the element at hand."""
 
     def __init__(self, scratch: Path) -> None:
         self._db = sqlite3.connect(scratch)

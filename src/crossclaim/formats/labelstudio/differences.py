@@ -1,11 +1,7 @@
-"""What one annotation of a task says differently from another, layer by layer (pure functions).
-
-Used where a person must see a disagreement: ``crossclaim studio disputes`` (each annotation against
-the task's gold, or against the first annotator's where there is none) and the message of a pull that
-refuses an edit (the committed annotation against the one on the server). Region ids are never
-compared: two annotators' regions get different ids for the same text. Regions are paired by layer and
-offsets; a region of one annotation that overlaps an unpaired region of the same layer in the other
-has *moved*; what is left is *added* (only in the other) or *missing* (only in the reference).
+"""What one annotation of a task says differently from another, in words for a person (``studio
+disputes``, a pull refusing an edit). Region ids are never compared: two annotators' regions get
+different ids for the same text. Regions are paired by layer and offsets, then by overlap (*moved*);
+what is left is *added* (only in the other) or *missing* (only in the reference).
 """
 
 from __future__ import annotations
@@ -33,11 +29,8 @@ class Difference:
 
 
 def differences(reference: Annotation, other: Annotation, flags: bool = False) -> list[Difference]:
-    """Everything ``other`` says differently from ``reference``, by layer (schema order), then kind.
-
-    ``flags`` adds ``ground_truth``, ``was_cancelled`` and ``lead_time`` (what an edit may change besides
-    the work itself).
-    """
+    """Everything ``other`` says differently from ``reference``, by layer (schema order), then kind;
+    ``flags`` adds ``ground_truth``, ``was_cancelled`` and ``lead_time`` (what an edit may also change)."""
     out: list[Difference] = []
     if isinstance(reference.payload, Pair) or isinstance(other.payload, Pair):
         (label, rationale), (label2, rationale2) = _pair(reference), _pair(other)

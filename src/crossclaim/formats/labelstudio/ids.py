@@ -28,13 +28,9 @@ def readable(region_id: object) -> bool:
 
 
 def readable_ids(task: object, where: str, handed_out: dict[str, str] | None = None) -> object:
-    """Give, in place, every region of a raw span task's annotations whose id is not readable its dataset id.
-
-    ``handed_out`` adds ids handed out before (the committed export's ``ID_META``) to those of the
-    task's own meta. Per-region attributes and relations follow their regions. Anything malformed is
-    left for validation to report; a malformed ``ID_META`` is an InputError naming ``where``.
-    Predictions are left alone: they are never gold.
-    """
+    """Give, in place, each region of a raw span task's annotations (not predictions: never gold) whose id
+    is not readable its dataset id; attributes and relations follow. ``handed_out``: ids handed out
+    before (the committed ``ID_META``). Anything malformed is left for validation, but ``ID_META``."""
     if not isinstance(task, dict):
         return task
     meta = task.get("meta")

@@ -115,12 +115,8 @@ def unknown_claims(tasks: list[PairTask], claims: Container[tuple[str, str]]) ->
 def gold_pairs(
     tasks: list[PairTask], where: str, gold: GoldPolicy | str | None = None, notes: list | None = None
 ) -> list[Pair]:
-    """The gold pair of each parsed claim-pair task (see ``settle_gold``), sorted by pair id.
-
-    A task nobody has labelled yet (no annotation, or only cancelled ones) has no gold pair: it is named
-    in ``notes``, as is a task in dispute. A gold annotation that chooses no label is an error: the
-    pair's gold would disappear without a word.
-    """
+    """The gold pair of each parsed claim-pair task (see ``settle_gold``), sorted by pair id. A task not
+    labelled yet or in dispute is named in ``notes``; a gold annotation choosing no label is an error."""
     problems = Problems()
     pairs = []
     for task in tasks:

@@ -1,9 +1,6 @@
-"""The span project: task JSON ↔ spans, checked region by region.
-
-Label Studio stores what it is given without complaint (unknown labels, a ``text`` that does not
-match its offsets), so every export is checked before it becomes gold. Its own converter would drop
-relations, per-region attributes, overlapping regions and all but the first <Labels>; here every one
-of them survives.
+"""The span project: task JSON ↔ spans, checked region by region, since Label Studio stores what it
+is given without complaint (unknown labels, a ``text`` not at its offsets). Unlike its own converter,
+relations, per-region attributes, overlapping regions and every <Labels> survive.
 """
 
 from __future__ import annotations
@@ -36,13 +33,10 @@ def parse_span_tasks(
     start: int = 0,
     seen: TaskKeys | None = None,
 ) -> Iterator[Task]:
-    """Validate tasks one at a time as they are read (a streamed export), yielding each good one.
-
-    Every problem is raised as one error after the last task, so a caller that stages its output keeps
-    nothing of a bad export. ``start`` numbers the tasks of a part of an export as in the whole;
-    ``seen`` holds the tasks met before (a build reading its export in parts checks duplicates across
-    all of them itself, and passes ``TaskKeys.ignoring()``).
-    """
+    """Validate tasks as they are read (a streamed export), yielding each good one; every problem is
+    raised as one error after the last task, so a caller that stages its output keeps nothing of a bad
+    export. ``start`` numbers a part's tasks as in the whole export; ``seen``: the tasks met before
+    (``TaskKeys.ignoring()`` when the caller checks duplicates across its parts itself)."""
     problems = Problems()
     seen = TaskKeys() if seen is None else seen
     for raw, here in tasks_of(raws, where, problems, start):
@@ -74,11 +68,8 @@ def tasks_of(raws: Iterable[object], where: str, problems: Problems, start: int 
 
 
 def items_of(raw: dict, kind: str, here: str, problems: Problems) -> Iterator[tuple[dict, str]]:
-    """Each of a task's ``annotations`` or ``predictions`` that is an object, and its name in messages.
-
-    The list may be absent or null (none yet); anything else is a problem, not an empty list: ``false``
-    read as "no annotation" would silently drop a task's work.
-    """
+    """Each of a task's ``annotations`` or ``predictions`` that is an object, and its name in messages. The
+    list may be absent or null; ``false`` read as "no annotation" would silently drop a task's work."""
     items = raw.get(kind)
     if items is not None and not isinstance(items, list):
         problems.add(here, f"{kind} is not a list (got {described(items)})")
@@ -319,12 +310,9 @@ def _natural(rid: str) -> tuple:
 
 
 def from_utf16(data: object, where: str) -> object:
-    """A span export whose offsets count UTF-16 code units (older Label Studio) with code points instead.
-
-    Every region and per-region attribute of every annotation and prediction is converted; an offset
-    inside a surrogate pair, or a region whose text already sits at its offsets as code points, is an
-    error (such an export needs no conversion). Anything malformed is left for the parser to report.
-    """
+    """A span export whose offsets count UTF-16 code units (older Label Studio) with code points instead,
+    in every result item; an offset inside a surrogate pair, or a text already at its offsets in code
+    points (no conversion needed), is an error. Anything malformed is left for the parser."""
     if not isinstance(data, list):
         return data
     problems = Problems()
