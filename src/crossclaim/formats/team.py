@@ -36,9 +36,7 @@ class Team:
 
     def role(self, email: str) -> str | None:
         """``"annotator"``, ``"adjudicator"`` or None (not declared: a historical annotator)."""
-        if email in self.adjudicators:
-            return "adjudicator"
-        return "annotator" if email in self.annotators else None
+        return "adjudicator" if email in self.adjudicators else "annotator" if email in self.annotators else None
 
 
 def load_team(annotations: Path) -> Team:

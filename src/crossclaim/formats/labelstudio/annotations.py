@@ -39,12 +39,8 @@ def annotators_by_task(data: object, key: str) -> dict[str, Counter[str]]:
     for raw in data if isinstance(data, list) else []:
         d = raw.get("data") if isinstance(raw, dict) else None
         if isinstance(d, dict) and isinstance(d.get(key), str):
-            items = raw.get("annotations")
-            out[d[key]] = Counter(
-                annotator_of(a.get("completed_by"))
-                for a in (items if isinstance(items, list) else [])
-                if isinstance(a, dict)
-            )
+            items = raw["annotations"] if isinstance(raw.get("annotations"), list) else []
+            out[d[key]] = Counter(annotator_of(a.get("completed_by")) for a in items if isinstance(a, dict))
     return out
 
 
@@ -108,15 +104,12 @@ def annotator(item: dict, here: str, problems: Problems) -> str:
 def annotation_of(item: dict, doc_id: str, who: str, spans: list[Span], at: str, problems: Problems) -> Annotation:
     """An annotation of either project (``spans``: what its project parsed of its result), the fields
     every annotation has checked and named by ``at``."""
+    lead, truth, cancelled = (
+        _field(item, name, at, problems) for name in ("lead_time", "ground_truth", "was_cancelled")
+    )
+    updated_by = editor(item, at, problems)
     return Annotation(
-        doc_id=doc_id,
-        annotator=who,
-        spans=spans,
-        lead_time=_field(item, "lead_time", at, problems),
-        ground_truth=_field(item, "ground_truth", at, problems),
-        was_cancelled=_field(item, "was_cancelled", at, problems),
-        updated_by=editor(item, at, problems),
-        pass_name=_field(item, PASS_KEY, at, problems),
+        doc_id, who, spans, lead, truth, cancelled, None, updated_by, _field(item, PASS_KEY, at, problems)
     )
 
 
@@ -146,10 +139,6 @@ class GoldPolicy:
 
     annotator: str | None = None
     adjudicators: frozenset[str] = field(default_factory=frozenset)
-
-    @classmethod
-    def of(cls, gold: GoldPolicy | str | None) -> GoldPolicy:
-        return gold if isinstance(gold, GoldPolicy) else cls(gold)
 
 
 class Gradable(Protocol):
@@ -223,7 +212,7 @@ def settle_gold(
             notes.append(f"{here}: cancelled annotation by {a.annotator} is not used")
     if task.gold is not None:
         return _recorded(task, here, problems)
-    record = task.gold = decide_gold(task.annotations, GoldPolicy.of(gold))
+    record = task.gold = decide_gold(task.annotations, gold if isinstance(gold, GoldPolicy) else GoldPolicy(gold))
     chosen = None if record.annotation is None else task.annotations[record.annotation]
     if chosen is not None and chosen.empty and record.rule in (SINGLE, UNANIMOUS):
         whose = f"the only annotation (by {chosen.annotator})" if record.rule == SINGLE else "every annotation"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 from crossclaim.errors import InputError, Problems, shown
 from crossclaim.formats.jsonio import described
@@ -80,13 +81,13 @@ def items_of(raw: dict, kind: str, here: str, problems: Problems) -> Iterator[tu
             problems.add(f"{here}, {kind[:-1]} #{k}", "not a JSON object")
 
 
+@dataclass
 class TaskKeys:
     """The task ids and documents met so far in an export: a second task with either is a duplicate."""
 
-    def __init__(self, active: bool = True) -> None:
-        self.active = active
-        self.ids: set = set()
-        self.docs: set[str] = set()
+    active: bool = True
+    ids: set = field(default_factory=set)
+    docs: set[str] = field(default_factory=set)
 
     @classmethod
     def ignoring(cls) -> TaskKeys:
