@@ -71,5 +71,7 @@ def parse_team(raw: object, where: str) -> Team:
     if pre not in PRE_ANNOTATIONS:
         problems.add(f"{where}: field pre_annotations", f"one of {', '.join(PRE_ANNOTATIONS)}, not {shown(pre)}")
     InputError.collect(problems)
-    by_role = {r: tuple(e for e, role in roles.items() if role == r) for r in ("annotators", "adjudicators")}
-    return Team(by_role["annotators"], by_role["adjudicators"], overlap, pre)
+    annotators, adjudicators = (
+        tuple(e for e, r in roles.items() if r == role) for role in ("annotators", "adjudicators")
+    )
+    return Team(annotators, adjudicators, overlap, pre)

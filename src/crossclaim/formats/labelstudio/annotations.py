@@ -21,9 +21,7 @@ def annotator_of(completed_by: object) -> str:
     """Annotator identity: the e-mail Label Studio gives, or ``user:<id>`` when only an id is known."""
     if isinstance(completed_by, dict):
         return str(completed_by.get("email") or f"user:{completed_by.get('id')}")
-    if isinstance(completed_by, str):
-        return completed_by
-    return f"user:{completed_by}"
+    return completed_by if isinstance(completed_by, str) else f"user:{completed_by}"
 
 
 def is_task_id(value: object) -> bool:
@@ -280,10 +278,7 @@ def read_gold_record(
         (rule not in RULES, f"rule {shown(rule)} is not one of {', '.join(RULES)}"),
         (type(index) not in (int, type(None)), f"annotation {described(index)} is not an index, or null"),
         (type(who) not in (str, type(None)), f"annotator {described(who)} is not an e-mail, or null"),
-        (
-            (index is None) != (who is None) and held is None,
-            "annotation and annotator go together (both null: no gold)",
-        ),
+        ((index is None) != (who is None) and held is None, "annotation and annotator go together (or are null)"),
         (none and (index is not None or held is not None), f"a task whose rule is {rule} has no gold annotation"),
         (not none and index is None and held is None, f"rule {rule} names no gold annotation"),
         (held is not None and (rule != KEPT or index is not None), f"kept is a previous gold (rule {KEPT}, no index)"),
@@ -316,12 +311,6 @@ def exact_work(a: Annotation) -> object:
     return tuple(sorted((s.layer, s.id, s.start, s.end, s.label, tuple(sorted(s.attrs.items()))) for s in a.spans))
 
 
-def users_by_id(users: Mapping[int, str]) -> Callable[[object], object]:
-    """For a pull: a function giving an export's ``updated_by`` user id as ``{"id", "email"}`` (others as they are)."""
-
-    def named(who: object) -> object:
-        if isinstance(who, int) and not isinstance(who, bool) and who in users:
-            return {"id": who, "email": users[who]}
-        return who
-
-    return named
+def named_user(who: object, users: Mapping[int, str]) -> object:
+    """For a pull: an export's ``updated_by`` user id as ``{"id", "email"}`` (anything else as it is)."""
+    return {"id": who, "email": users[who]} if type(who) is int and who in users else who

@@ -1,16 +1,10 @@
-"""The exports as committed to annotations/exports/: what identifies the gold, and nothing volatile.
+"""The exports as committed to annotations/exports/: what identifies the gold, nothing volatile (ids and
+times the server assigns change at every push or pull; ``push``'s own record, ``PUSH_META``, too).
 
-What the server assigns or time-stamps (task, annotation and user ids, ``created_at``, ``inner_id``,
-drafts, ...) changes when the same work is pushed to another server or pulled again, so it is left
-out, as is ``push``'s record in a task's meta (``PUSH_META``). Kept: the task ``data`` and ``meta``
-(with the dataset ids handed out for Label Studio's region ids, ``ids.ID_META``); per annotation the
-annotator's e-mail, ``ground_truth``, ``was_cancelled``, ``lead_time``, the result and its ``pass``,
-regenerated from the validated records so that it is exactly what ``push`` sends (a pair task's
-context recomputed from the gold); and for provenance, never pushed, ``updated_by`` and the task's
-``gold`` record (``annotations.RULES``). Predictions go to a file of their own, when asked for.
-
-Each task is put in committed form on its own (``committed_task``), so a large export is written a
-task at a time; ``export_json`` and ``export_element`` give the same bytes either way.
+Kept: task ``data`` and ``meta`` (with ``ids.ID_META``); per annotation what ``push`` sends, regenerated
+from the validated records (e-mail, flags, ``lead_time``, result, ``pass``); for provenance only,
+``updated_by`` and the task's ``gold`` record. Predictions go to a file of their own. Each task is
+put in committed form on its own, so a large export is written a task at a time (``export_element``).
 """
 
 from __future__ import annotations
@@ -139,6 +133,3 @@ class SortedExport:
 
     def close(self) -> None:
         self._db.close()
-
-    def __len__(self) -> int:
-        return self._db.execute("SELECT count(*) FROM elements").fetchone()[0]

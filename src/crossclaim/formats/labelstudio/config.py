@@ -141,9 +141,8 @@ def span_config_xml() -> str:
 
 
 def pair_config_xml() -> str:
-    """Labeling config of the claim-pair project: each claim highlighted in its sentence, with its topic
-    (a declared pair may cross topics) and the headline, publisher and date of its document (the labels
-    depend on the reference time), a label and a rationale (required for the labels that need one)."""
+    """Labeling config of the claim-pair project: each claim in its sentence with its own topic and its
+    document's headline, publisher and date; a label, and a rationale where the label needs one."""
     keys = iter(HOTKEYS)
     lines = ["<View>", STYLE, '  <View className="cc-pair">']
     for side in ("a", "b"):

@@ -1,14 +1,10 @@
 """Readable, stable dataset ids for the regions Label Studio names at random.
 
-A region drawn in Label Studio gets a random id (``dljnItd8xT``), but a span's id is part of the dataset
-(in pair ids such as ``doc-000:c10~doc-005:c15``, in ``compare_with`` and ``cues``). So a pull gives each
-region whose id is not *readable* (its layer's prefix and a number, ``c15``) the next number of its
-layer's prefix on that task, numbering new regions in a fixed order (layer, start, end, Label Studio
-id) so that the same export always gives the same ids.
-
-The task's ``meta`` keeps what was handed out (``ID_META``: Label Studio's id -> the dataset id); it is
-committed and pushed back, so a region keeps its id at every later pull, in every annotation that holds
-it (Label Studio's Duplicate Annotation copies region ids), and a number is never handed out twice.
+A span's id is part of the dataset (pair ids ``doc-000:c10~doc-005:c15``, ``compare_with``, ``cues``),
+but Label Studio's are random (``dljnItd8xT``). A pull gives each region whose id is not *readable*
+(its layer's prefix and a number, ``c15``) the next number of that prefix on the task, in a fixed order.
+The task's ``meta`` keeps what was handed out (``ID_META``), committed and pushed back, so a region keeps
+its id in every annotation at every later pull, and a number is never handed out twice.
 """
 
 from __future__ import annotations

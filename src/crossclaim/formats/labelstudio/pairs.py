@@ -28,12 +28,9 @@ PAIR_FIELDS = ("pair_id", "a_doc", "a_claim", "a_text", "b_doc", "b_claim", "b_t
 def pair_task_data(
     data: Mapping[str, str], docs: Mapping[str, Document], claims: Mapping[tuple[str, str], Span]
 ) -> dict:
-    """A pair task's data as pushed and committed: its ``PAIR_FIELDS`` plus what the annotator reads
-    beside each claim (``a_topic``, ``b_html``, ...): its topic, its sentence with the claim in ``<mark>``
-    (escaped HTML), and its document's headline, publisher and date, as the label depends on the
-    reference time. All of it, the claim texts too, is recomputed from the gold every time (never read
-    back: an export of before 1.1 held one ``topic``, ignored), so it follows the claims and the manifest.
-    """
+    """A pair task's data as pushed and committed: ``PAIR_FIELDS`` and what the annotator reads beside each
+    claim (its topic and sentence, its document's headline, publisher and date: the label depends on the
+    reference time), recomputed from the gold every time (never read back), so it follows the claims."""
     out = {f: data[f] for f in PAIR_FIELDS}
     for side in ("a", "b"):
         doc, claim = docs[data[f"{side}_doc"]], claims[(data[f"{side}_doc"], data[f"{side}_claim"])]
@@ -103,13 +100,12 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
 
 def unknown_claims(tasks: list[PairTask], claims: Container[tuple[str, str]]) -> list[tuple[str, str]]:
     """Pair tasks naming a claim that is not a gold claim (checked once every document is read)."""
-    out = []
-    for task in tasks:
-        for side in ("a", "b"):
-            key = (task.data[f"{side}_doc"], task.data[f"{side}_claim"])
-            if key not in claims:
-                out.append((task.where, f"names unknown claim {shown(key[1])} of document {shown(key[0])}"))
-    return out
+    named = ((t.where, (t.data[f"{side}_doc"], t.data[f"{side}_claim"])) for t in tasks for side in "ab")
+    return [
+        (where, f"names unknown claim {shown(c)} of document {shown(doc)}")
+        for where, (doc, c) in named
+        if (doc, c) not in claims
+    ]
 
 
 def gold_pairs(
@@ -140,21 +136,12 @@ def _pair_annotation(item: dict, here: str, d: dict, problems: Problems) -> Anno
     who = annotator(item, here, problems)
     here = f"{here} by {who}"
     ann = annotation_of(item, "", who, [], here, problems)
-    if not ann.was_cancelled and item.get("result"):
-        label, rationale = _pair_result(item.get("result"), here, problems)
-        if label in RATIONALE_REQUIRED and not rationale.strip():
-            problems.add(here, f"a {label} pair needs a rationale")
-        if label is not None:  # PAIR_FIELDS but the texts are the Pair's first fields, in order
-            claims = [d[f] for f in PAIR_FIELDS if not f.endswith("_text")]
-            ann.payload = Pair(*claims, label, rationale, ann.annotator, ann.lead_time)
-    return ann
-
-
-def _pair_result(result: object, here: str, problems: Problems) -> tuple[str | None, str]:
-    """The label and rationale a pair annotation's result holds (label None: a problem is added)."""
+    result = item.get("result")
+    if ann.was_cancelled or not result:
+        return ann
     if not isinstance(result, list):
         problems.add(here, "result is not a list")
-        return None, ""
+        return ann
     found: dict[str, list[str]] = {}
     for r in result:
         name = r.get("from_name") if isinstance(r, dict) else None
@@ -176,11 +163,17 @@ def _pair_result(result: object, here: str, problems: Problems) -> tuple[str | N
             what = f"label must be one of {', '.join(PAIR_LABELS)}, got {shown(values)}"
         if what is not None:
             problems.add(at, what)
-            return None, ""
+            return ann
         found[name] = values
     if "label" not in found:
         problems.add(here, "no pair label chosen")
-    return found["label"][0] if "label" in found else None, "\n".join(found.get("rationale", []))
+        return ann
+    label, rationale = found["label"][0], "\n".join(found.get("rationale", []))
+    if label in RATIONALE_REQUIRED and not rationale.strip():
+        problems.add(here, f"a {label} pair needs a rationale")
+    claims = [d[f] for f in PAIR_FIELDS if not f.endswith("_text")]  # the Pair's first fields, in order
+    ann.payload = Pair(*claims, label, rationale, ann.annotator, ann.lead_time)
+    return ann
 
 
 def pair_results(p: Pair) -> list[dict]:
