@@ -25,8 +25,7 @@ def annotator_of(completed_by: object) -> str:
 
 
 def is_task_id(value: object) -> bool:
-    """A task id as Label Studio gives it: an integer or a string; not a list or an object (ids are kept
-    in sets: they must hash), not ``true`` (it would pass as the id 1)."""
+    """A task id: an integer or a string; not a list or an object (ids must hash), not ``true`` (not id 1)."""
     return isinstance(value, int | str) and not isinstance(value, bool)
 
 
@@ -42,10 +41,9 @@ def annotators_by_task(data: object, key: str) -> dict[str, Counter[str]]:
     return out
 
 
-# The fields every annotation has, each refused when of another type, never coerced: the string "false"
-# is truthy (it would change which annotation is gold), and ``true`` would be published as a lead time
-# of 1.0 s. Field -> (its value when absent, the values accepted, what is wrong with another: {s} is
-# the value shown, {d} described).
+# The fields every annotation has, never coerced: "false" is truthy (it would change the gold), ``true``
+# would be published as a lead time of 1.0 s. Field -> (value when absent, accepted values, what is wrong
+# with another: {s} the value shown, {d} described).
 _FIELDS = {
     "lead_time": (None, lambda v: type(v) in (int, float, type(None)), "{d} is not a number (seconds) or null"),
     "ground_truth": (False, lambda v: type(v) is bool, "must be a JSON boolean (true or false), got {s}"),
@@ -100,8 +98,7 @@ def annotator(item: dict, here: str, problems: Problems) -> str:
 
 
 def annotation_of(item: dict, doc_id: str, who: str, spans: list[Span], at: str, problems: Problems) -> Annotation:
-    """An annotation of either project (``spans``: what its project parsed of its result), the fields
-    every annotation has checked and named by ``at``."""
+    """An annotation of either project (``spans``: what its project parsed), its common fields checked."""
     lead, truth, cancelled = (
         _field(item, name, at, problems) for name in ("lead_time", "ground_truth", "was_cancelled")
     )
@@ -150,8 +147,7 @@ _REFS = {(attr.layer, attr.name) for attr in ATTRIBUTES if attr.kind == "refs"}
 
 
 def work_of(a: Annotation) -> object:
-    """What an annotation says, region ids aside (a claim's ``cues`` by the regions they name): equal for
-    two annotations that say the same."""
+    """What an annotation says, region ids aside (``cues`` by the regions they name): equal if two say the same."""
     if isinstance(a.payload, Pair):
         return (a.payload.label, a.payload.rationale)
     at = {s.id: (s.layer, s.start, s.end, s.label) for s in a.spans}

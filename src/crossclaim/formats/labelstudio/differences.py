@@ -53,8 +53,7 @@ def _pair(a: Annotation) -> tuple[str | None, str]:
 
 
 def _span_differences(layer: str, ref_all: list[Span], other_all: list[Span]) -> list[Difference]:
-    """The regions of one layer: relabelled, attribute values, moved, added and missing (``*_all``:
-    every region of each annotation, which a claim's ``cues`` name)."""
+    """The differences of one layer's regions (``*_all``: every region, which a claim's ``cues`` name)."""
     out: list[Difference] = []
     ref_ids, other_ids = {s.id: s for s in ref_all}, {s.id: s for s in other_all}
     left = sorted((s for s in ref_all if s.layer == layer), key=_at)

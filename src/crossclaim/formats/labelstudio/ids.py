@@ -32,9 +32,8 @@ def readable_ids(task: object, where: str, handed_out: dict[str, str] | None = N
     meta = task.get("meta")
     known = _handed_out(meta.get(ID_META) if isinstance(meta, dict) else None, where)
     known |= handed_out or {}
-    results = [
-        a["result"] for a in task.get("annotations") or [] if isinstance(a, dict) and isinstance(a.get("result"), list)
-    ]
+    annotations = task["annotations"] if isinstance(task.get("annotations"), list) else []
+    results = [a["result"] for a in annotations if isinstance(a, dict) and isinstance(a.get("result"), list)]
     items = [r for result in results for r in result if isinstance(r, dict)]
     new = {}
     for r in items:

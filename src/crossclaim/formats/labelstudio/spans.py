@@ -34,10 +34,9 @@ def parse_span_tasks(
     start: int = 0,
     seen: TaskKeys | None = None,
 ) -> Iterator[Task]:
-    """Validate tasks as they are read (a streamed export), yielding each good one; every problem is
-    raised as one error after the last task, so a caller that stages its output keeps nothing of a bad
-    export. ``start`` numbers a part's tasks as in the whole export; ``seen``: the tasks met before
-    (``TaskKeys.ignoring()`` when the caller checks duplicates across its parts itself)."""
+    """Validate tasks as they are read, yielding each good one; all problems are raised as one error after
+    the last task (a staging caller keeps nothing of a bad export). ``start`` numbers a part's tasks as in
+    the whole; ``seen``: the tasks met before (``TaskKeys.ignoring()``: the caller checks duplicates)."""
     problems = Problems()
     seen = TaskKeys() if seen is None else seen
     for raw, here in tasks_of(raws, where, problems, start):
@@ -96,16 +95,12 @@ class TaskKeys:
 
     def check(self, task_id: object, doc_id: object, here: str) -> list[tuple[str, str]]:
         """The duplicate problems of one more task (an id or document that is not valid is left to the parser)."""
-        if not self.active:
-            return []
         found = []
-        if is_task_id(task_id):
-            if task_id in self.ids:
-                found.append((here, "duplicate task id"))
+        if self.active and is_task_id(task_id):
+            found += [(here, "duplicate task id")] if task_id in self.ids else []
             self.ids.add(task_id)
-        if isinstance(doc_id, str):
-            if doc_id in self.docs:
-                found.append((here, f"duplicate task for document {doc_id}"))
+        if self.active and isinstance(doc_id, str):
+            found += [(here, f"duplicate task for document {doc_id}")] if doc_id in self.docs else []
             self.docs.add(doc_id)
         return found
 
@@ -306,8 +301,7 @@ def _apply_relation(at: str, r: dict, regions: dict, found: dict, problems: Prob
 
 def _natural(rid: str) -> tuple:
     head = rid.rstrip("0123456789")
-    tail = rid[len(head) :]
-    return (head, int(tail) if tail else -1, rid)
+    return (head, int(rid[len(head) :] or -1), rid)
 
 
 def from_utf16(data: object, where: str) -> object:
