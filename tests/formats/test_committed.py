@@ -20,7 +20,7 @@ from crossclaim.formats.labelstudio.committed import (
     export_json,
 )
 from crossclaim.formats.labelstudio.pairs import PairTask, parse_pair_tasks
-from crossclaim.formats.labelstudio.spans import parse_span_export, region_results
+from crossclaim.formats.labelstudio.spans import parse_span_tasks, region_results
 from crossclaim.schema.records import Document, Span
 
 ANNOTATIONS = REPO / "annotations"
@@ -60,7 +60,7 @@ def committed_exports(
     gold claims, from which each pair task's context is recomputed, as ``push`` does), task by task as
     ``pull`` commits them. A span task without a gold record gets the rule's, with no ``--gold``
     annotator and no adjudicator."""
-    tasks = {t.doc_id: t for t in parse_span_export(spans_data, "export", docs)}
+    tasks = {t.doc_id: t for t in parse_span_tasks(spans_data, "export", docs)}
     for t in tasks.values():  # the gold record of an export that has none (a server's): by the rule
         settle_gold(t, f"export: doc {t.doc_id}", None, Problems())
     data = {raw["data"]["doc_id"]: raw["data"] for raw in spans_data}
@@ -135,7 +135,7 @@ def test_predictions_stay_out_of_the_gold_export() -> None:
     assert "predictions" not in c.spans[0]
     (only,) = c.predictions
     assert set(only) == {"data", "predictions"} and set(only["predictions"][0]) == {"model_version", "score", "result"}
-    (parsed,) = parse_span_export(c.predictions, "predictions.json")
+    (parsed,) = parse_span_tasks(c.predictions, "predictions.json")
     assert [p.model_version for p in parsed.predictions] == ["regex@1"] and len(parsed.predictions[0].spans) == 3
 
 

@@ -24,7 +24,7 @@ from crossclaim.formats.labelstudio.annotations import (
     settle_gold,
 )
 from crossclaim.formats.labelstudio.committed import committed_task
-from crossclaim.formats.labelstudio.spans import parse_span_export, region_results
+from crossclaim.formats.labelstudio.spans import parse_span_tasks, region_results
 from crossclaim.schema.records import Annotation, Pair
 
 A, B, ADJ = "a@example.org", "b@example.org", "lead@example.org"
@@ -83,7 +83,7 @@ def test_two_marks_or_two_adjudicators_decide_nothing_alone() -> None:
 
 
 def test_cancelled_annotations_are_never_gold_and_an_empty_single_one_is_refused() -> None:
-    t = parse_span_export([task(gold_spans())], "x")[0]
+    (t,) = parse_span_tasks([task(gold_spans())], "x")
     t.annotations.append(ann(B, fewer(), gt=True, cancelled=True))
     notes: list[str] = []
     chosen = settle_gold(t, "here", None, Problems(), notes)
@@ -93,7 +93,7 @@ def test_cancelled_annotations_are_never_gold_and_an_empty_single_one_is_refused
     notes.clear()
     t.gold = None
     assert settle_gold(t, "here", None, Problems(), notes) is t.annotations[0] and notes == []
-    empty = parse_span_export([task([])], "x")[0]
+    (empty,) = parse_span_tasks([task([])], "x")
     problems = Problems()
     assert settle_gold(empty, "here", None, problems) is None
     ((_, what),) = list(problems)
@@ -115,7 +115,7 @@ def test_the_committed_record_names_the_gold_in_committed_order_and_is_read_back
         {**raw["annotations"][0], "id": 2, "completed_by": {"id": 2, "email": B}},
         {**raw["annotations"][0], "id": 1, "result": region_results(fewer(), TEXT), "ground_truth": True},
     ]
-    (parsed,) = parse_span_export([raw], "x")
+    (parsed,) = parse_span_tasks([raw], "x")
     settle_gold(parsed, "here", None, Problems())
     assert (parsed.gold.rule, parsed.gold.annotation) == (GROUND_TRUTH, 1)  # in the server's order
     committed = committed_task(raw["data"], parsed)

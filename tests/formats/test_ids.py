@@ -9,7 +9,7 @@ from conftest import TEXT, gold_spans, span
 
 from crossclaim.errors import InputError
 from crossclaim.formats.labelstudio.ids import ID_META, readable_ids
-from crossclaim.formats.labelstudio.spans import parse_span_export, region_results
+from crossclaim.formats.labelstudio.spans import parse_span_tasks, region_results
 
 
 def served(*annotations: list) -> dict:
@@ -30,7 +30,7 @@ def with_new_claim(rid: str = "dljnItd8xT", cue: str | None = "h1") -> list:
 
 
 def ids(task: dict, layer: str = "claims") -> list[str]:
-    (parsed,) = parse_span_export([task], "export")
+    (parsed,) = parse_span_tasks([task], "export")
     return sorted(s.id for a in parsed.annotations for s in a.spans if s.layer == layer)
 
 
@@ -38,7 +38,7 @@ def test_a_random_id_becomes_the_next_number_of_its_layer_and_its_attributes_and
     task = readable_ids(served(with_new_claim()), "export")
     assert ids(task) == ["c2", "c3"]
     assert task["meta"][ID_META] == {"dljnItd8xT": "c3"}
-    (parsed,) = parse_span_export([task], "export")
+    (parsed,) = parse_span_tasks([task], "export")
     (claim,) = [s for s in parsed.annotations[0].spans if s.id == "c3"]
     assert (claim.hedged, claim.topic, claim.cues) == (True, "ev_profitability_timing", ("h1",))
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from crossclaim.cli import app
 from crossclaim.errors import InputError
-from crossclaim.formats.labelstudio.spans import from_utf16, parse_span_export, region_results
+from crossclaim.formats.labelstudio.spans import from_utf16, parse_span_tasks, region_results
 from crossclaim.schema.records import Span
 from crossclaim.schema.scheme import LAYERS, TOPICS, VALUE_RULES
 from crossclaim.text import sentence_bounds
@@ -152,7 +152,7 @@ def test_property_records_roundtrip_through_label_studio_json(doc) -> None:
         ],
     }
     exported = json.loads(json.dumps(raw))  # what a server hands back is plain JSON
-    (parsed,) = parse_span_export([exported], "export.json")
+    (parsed,) = parse_span_tasks([exported], "export.json")
     key = sorted
     assert parsed.meta == meta
     (ann,) = parsed.annotations
@@ -188,7 +188,7 @@ def browser_export(regions: list[tuple[int, int, str]]) -> list[dict]:
 
 
 def test_offsets_stored_by_the_browser_are_accepted_as_they_are() -> None:
-    (parsed,) = parse_span_export(browser_export(BROWSER_REGIONS), "export.json")
+    (parsed,) = parse_span_tasks(browser_export(BROWSER_REGIONS), "export.json")
     got = sorted((s.start, s.end, s.text) for s in parsed.annotations[0].spans)
     assert got == BROWSER_REGIONS
     assert all(BROWSER_TEXT[a:b] == t for a, b, t in got)
@@ -208,13 +208,13 @@ def utf16_offset(text: str, i: int) -> int:
 def test_an_export_counted_in_utf16_is_refused_with_the_flag_that_converts_it() -> None:
     regions = [(utf16_offset(BROWSER_TEXT, a), utf16_offset(BROWSER_TEXT, b), t) for a, b, t in BROWSER_REGIONS]
     with pytest.raises(InputError) as refused:
-        parse_span_export(browser_export(regions), "export.json")
+        list(parse_span_tasks(browser_export(regions), "export.json"))
     lines = refused.value.lines()
     assert len(lines) == 3  # one line per region, each saying what was found
     assert all("UTF-16 code units" in line and "--utf16" in line for line in lines)
     assert "'likely' does not match the text at 45:51" in lines[1] and "(code points 43:49)" in lines[1]
     assert not any("Python character offsets" in line for line in lines)
-    (converted,) = parse_span_export(from_utf16(browser_export(regions), "export.json"), "export.json")
+    (converted,) = parse_span_tasks(from_utf16(browser_export(regions), "export.json"), "export.json")
     assert sorted((s.start, s.end, s.text) for s in converted.annotations[0].spans) == BROWSER_REGIONS
 
 

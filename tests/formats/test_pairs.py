@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 from conftest import doc
 
-from crossclaim.formats.labelstudio.pairs import CONTEXT_FIELDS, PAIR_FIELDS, pair_task_data
+from crossclaim.formats.labelstudio.pairs import PAIR_FIELDS, pair_task_data
 from crossclaim.schema.records import Document, Span
 
 TEXT = 'Intro line\nRivals said <b>"no"</b> & more. Xiaomi could sell 5 < 6 cars in 2025. Last one.'
@@ -46,7 +46,8 @@ def data_for(document: Document, a: str, b: str) -> dict:
 
 def test_each_claim_is_marked_in_its_sentence_and_everything_else_is_escaped() -> None:
     data = data_for(doc("d", TEXT, "test"), "Xiaomi could sell 5 < 6 cars in 2025", 'said <b>"no"</b>')
-    assert set(data) == set(PAIR_FIELDS) | {f"{side}_{f}" for side in "ab" for f in CONTEXT_FIELDS}
+    context = ("topic", "html", "headline", "publisher", "date")  # what the pair config shows beside each claim
+    assert set(data) == set(PAIR_FIELDS) | {f"{side}_{f}" for side in "ab" for f in context}
     assert "topic" not in data, "a pair holds two topics, each claim's own (a_topic, b_topic)"
     a, b = Shown(data["a_html"]), Shown(data["b_html"])
     assert a.tags == b.tags == ["mark"], "the highlight is the only markup"

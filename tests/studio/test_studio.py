@@ -20,7 +20,7 @@ from conftest import REPO, STUDIO_TOKEN, committed_copy, delete_projects, git
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
-from crossclaim.formats.labelstudio.spans import parse_span_export
+from crossclaim.formats.labelstudio.spans import parse_span_tasks
 from crossclaim.studio.server import ENV_PASSWORD, ENV_TOKEN, ENV_URL, Server, free_port
 
 pytestmark = pytest.mark.server
@@ -90,7 +90,7 @@ def test_roundtrip_is_lossless_and_push_is_idempotent(server: str, repo_copy: Pa
     gold = load_gold(repo_copy / "annotations")
     pushed = predictions_for_push(gold, ["regex"], None, None)
     export = json.loads((repo_copy / "annotations" / "exports" / "predictions.json").read_text())
-    tasks = {t.doc_id: t for t in parse_span_export(export, "predictions.json")}
+    tasks = {t.doc_id: t for t in parse_span_tasks(export, "predictions.json")}
     for doc_id, preds in pushed.items():
         (back,) = [p for p in tasks[doc_id].predictions if p.model_version == preds[0].model_version]
         key = lambda s: (s.layer, s.start, s.end, s.id)  # noqa: E731

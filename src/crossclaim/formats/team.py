@@ -1,9 +1,6 @@
-"""The annotation team, declared once in ``annotations/team.json`` (no secrets in it).
-
-Who annotates and who adjudicates decides how gold is chosen (a single adjudicator's annotation),
-who counts in agreement (adjudicators do not), whose Label Studio accounts are made, and how many
-annotators each task of a new pass goes to. Passwords never live here: they come from the
-environment when accounts are made.
+"""The annotation team, declared once in ``annotations/team.json``: it decides gold (a single
+adjudicator's annotation), who counts in agreement (not adjudicators), whose Label Studio accounts are
+made and how many annotators each task of a new pass goes to. Passwords never live here (environment).
 
     {"adjudicators": ["lead@example.org"], "annotators": ["ann1@example.org", "ann2@example.org"],
      "overlap": 2, "pre_annotations": "every"}
@@ -39,55 +36,42 @@ class Team:
 
     def role(self, email: str) -> str | None:
         """``"annotator"``, ``"adjudicator"`` or None (not declared: a historical annotator)."""
-        if email in self.adjudicators:
-            return "adjudicator"
-        return "annotator" if email in self.annotators else None
+        return "adjudicator" if email in self.adjudicators else "annotator" if email in self.annotators else None
 
 
 def load_team(annotations: Path) -> Team:
-    """The team of ``annotations/team.json``; an empty team when there is no such file.
-
-    Raises InputError naming the file and field on a malformed file, an e-mail declared twice or in
-    both roles, or an overlap the annotators cannot fill.
-    """
+    """The team of ``annotations/team.json`` (an empty team when there is none), validated by ``parse_team``."""
     path = annotations / TEAM
-    if not path.is_file():
-        return Team()
-    return parse_team(read_json(path), str(path))
+    return parse_team(read_json(path), str(path)) if path.is_file() else Team()
 
 
 def parse_team(raw: object, where: str) -> Team:
-    """A validated ``Team`` from the parsed JSON of a team file (every problem named, then raised)."""
+    """A ``Team`` from the parsed JSON of a team file; raises InputError naming every malformed field, an
+    e-mail declared twice or in both roles."""
     if not isinstance(raw, dict):
         raise InputError(where, f"a team file is a JSON object, not {described(raw)}")
     problems = Problems()
     for key in sorted(set(raw) - _FIELDS):
         problems.add(f"{where}: field {shown(key)}", f"unknown field (known: {', '.join(sorted(_FIELDS))})")
-    roles = {}
+    roles: dict[str, str] = {}
     for role in ("annotators", "adjudicators"):
         emails = raw.get(role, [])
         if not isinstance(emails, list):
             problems.add(f"{where}: field {role}", f"a list of e-mail addresses, not {described(emails)}")
-            emails = []
-        for n, email in enumerate(emails):
-            here = f"{where}: {role}[{n}]"
+        for n, email in enumerate(emails if isinstance(emails, list) else []):
             if not isinstance(email, str) or not _EMAIL.fullmatch(email):
-                problems.add(here, f"not an e-mail address: {shown(email)}")
+                problems.add(f"{where}: {role}[{n}]", f"not an e-mail address: {shown(email)}")
             elif email in roles:
-                problems.add(here, f"{email} is declared twice (as {roles[email]} already)")
+                problems.add(f"{where}: {role}[{n}]", f"{email} is declared twice (as {roles[email]} already)")
             else:
                 roles[email] = role
-    overlap = raw.get("overlap", Team.overlap)
-    if isinstance(overlap, bool) or not isinstance(overlap, int) or overlap < 1:
+    overlap, pre = raw.get("overlap", Team.overlap), raw.get("pre_annotations", Team.pre_annotations)
+    if type(overlap) is not int or overlap < 1:
         problems.add(f"{where}: field overlap", f"a whole number of annotators, at least 1, not {shown(overlap)}")
-        overlap = Team.overlap
-    pre = raw.get("pre_annotations", Team.pre_annotations)
     if pre not in PRE_ANNOTATIONS:
         problems.add(f"{where}: field pre_annotations", f"one of {', '.join(PRE_ANNOTATIONS)}, not {shown(pre)}")
     InputError.collect(problems)
-    return Team(
-        annotators=tuple(e for e, r in roles.items() if r == "annotators"),
-        adjudicators=tuple(e for e, r in roles.items() if r == "adjudicators"),
-        overlap=overlap,
-        pre_annotations=pre,
+    annotators, adjudicators = (
+        tuple(e for e, r in roles.items() if r == role) for role in ("annotators", "adjudicators")
     )
+    return Team(annotators, adjudicators, overlap, pre)

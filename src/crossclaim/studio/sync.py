@@ -38,8 +38,8 @@ from crossclaim.formats.labelstudio.annotations import (
     dispute_note,
     exact_work,
     gold_annotation,
+    named_user,
     settle_gold,
-    users_by_id,
 )
 from crossclaim.formats.labelstudio.committed import (
     PUSH_META,
@@ -852,11 +852,10 @@ class Editors:
 
     def name(self, raw: object) -> None:
 
-        named = users_by_id(self.users)
         items = raw.get("annotations") if isinstance(raw, dict) else None
         for item in items if isinstance(items, list) else []:
             if isinstance(item, dict) and "updated_by" in item:
-                item["updated_by"] = named(item["updated_by"])
+                item["updated_by"] = named_user(item["updated_by"], self.users)
 
     def check(self, where: str, annotations: list[Annotation], committed: tuple[Entry, ...] | None) -> list[Edit]:
         """The edits among a task's annotations (its committed entries: None for a new task).

@@ -388,7 +388,11 @@ PAIR_CASES = {
     ),
     "pairs-rationale-not-strings": (
         pair_case(lambda t: t[0]["annotations"][0]["result"][1]["value"].update(text=[123, None])),
-        ["task 11", "annotation 5 by b@example.org", "rationale text must be a list of strings, got [123, None]"],
+        [
+            "task 11",
+            "annotation 5 by b@example.org",
+            "rationale text must be a list of strings, got a list [123, None]",
+        ],
     ),
     "pairs-completed-by-true": (
         pair_case(lambda t: t[0]["annotations"][0].update(completed_by=True)),
@@ -404,11 +408,11 @@ PAIR_CASES = {
     ),
     "pairs-choices-a-string": (
         pair_case(lambda t: t[0]["annotations"][0]["result"][0]["value"].update(choices="AGREES")),
-        ["task 11", "annotation 5 by b@example.org", "label choices must be a list, got a string 'AGREES'"],
+        ["task 11", "annotation 5 by b@example.org", "label choices must be a list of strings, got a string 'AGREES'"],
     ),
     "pairs-rationale-a-string": (
         pair_case(lambda t: t[0]["annotations"][0]["result"][1]["value"].update(text="both cannot be true")),
-        ["task 11", "rationale text must be a list of strings, got 'both cannot be true'"],
+        ["task 11", "rationale text must be a list of strings, got a string 'both cannot be true'"],
     ),
     "pairs-label-value-a-list": (
         pair_case(lambda t: t[0]["annotations"][0]["result"][0].update(value=["AGREES"])),

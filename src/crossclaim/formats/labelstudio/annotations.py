@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from crossclaim.errors import Problems, shown
 from crossclaim.formats.jsonio import described
@@ -17,171 +17,104 @@ PASS_KEY = "pass"  # an annotation's key in the committed exports naming the pas
 PASS_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")  # a pass name: it is part of two project titles
 
 
-def pass_of(item: dict, here: str, problems: Problems) -> str | None:
-    """The annotation pass an annotation was made in (``pass`` in the committed exports), or None.
-
-    Label Studio knows nothing of passes: a pull of a pass writes the key on each annotation it brings.
-    """
-    value = item.get(PASS_KEY)
-    if value is None or (isinstance(value, str) and PASS_NAME.fullmatch(value)):
-        return value
-    problems.add(here, f"{PASS_KEY} {shown(value)} is not a pass name (letters, digits, '.', '_', '-')")
-    return None
-
-
 def annotator_of(completed_by: object) -> str:
     """Annotator identity: the e-mail Label Studio gives, or ``user:<id>`` when only an id is known."""
     if isinstance(completed_by, dict):
         return str(completed_by.get("email") or f"user:{completed_by.get('id')}")
-    if isinstance(completed_by, str):
-        return completed_by
-    return f"user:{completed_by}"
+    return completed_by if isinstance(completed_by, str) else f"user:{completed_by}"
 
 
 def is_task_id(value: object) -> bool:
-    """A task id as Label Studio gives it: an integer or a string (a JSON boolean is neither).
-
-    Ids are compared and kept in sets to find duplicates, so a list or an object must be refused
-    before that (it cannot be hashed), and ``true`` must not pass as the id 1.
-    """
+    """A task id: an integer or a string; not a list or an object (ids must hash), not ``true`` (not id 1)."""
     return isinstance(value, int | str) and not isinstance(value, bool)
 
 
-def task_id_problem(value: object) -> str | None:
-    """What is wrong with a task's ``id`` (absent is fine: Label Studio's own exports always have one)."""
-    return None if value is None or is_task_id(value) else f"id {described(value)} is not an integer or a string"
-
-
-def items_of(raw: dict, kind: str, here: str, problems: Problems) -> list:
-    """A task's ``annotations`` or ``predictions``: a list, or absent/null (none yet).
-
-    Anything else (3, 2.5, true, false, an object) is a problem, not an empty list: ``false`` read as
-    "no annotation" would silently drop a task's work.
-    """
-    items = raw.get(kind)
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        problems.add(here, f"{kind} is not a list (got {described(items)})")
-        return []
-    return items
-
-
 def annotators_by_task(data: object, key: str) -> dict[str, Counter[str]]:
-    """Task key (``data[key]``: a document or pair id) -> its annotators, counted; read leniently.
-
-    For what an export holds before it is validated: malformed tasks and annotations are skipped
-    (validation reports them).
-    """
+    """Task key (``data[key]``: a document or pair id) -> its annotators, counted, read from an export
+    not yet validated: malformed tasks and annotations are skipped (validation reports them)."""
     out: dict[str, Counter[str]] = {}
     for raw in data if isinstance(data, list) else []:
         d = raw.get("data") if isinstance(raw, dict) else None
         if isinstance(d, dict) and isinstance(d.get(key), str):
-            items = raw.get("annotations")
-            out[d[key]] = Counter(
-                annotator_of(a.get("completed_by"))
-                for a in (items if isinstance(items, list) else [])
-                if isinstance(a, dict)
-            )
+            items = raw["annotations"] if isinstance(raw.get("annotations"), list) else []
+            out[d[key]] = Counter(annotator_of(a.get("completed_by")) for a in items if isinstance(a, dict))
     return out
 
 
-def flag(item: dict, name: str, here: str, problems: Problems) -> bool:
-    """A flag that decides gold (``ground_truth``, ``was_cancelled``): a JSON boolean, or absent (false).
+# The fields every annotation has, never coerced: "false" is truthy (it would change the gold), ``true``
+# would be published as a lead time of 1.0 s. Field -> (value when absent, accepted values, what is wrong
+# with another: {s} the value shown, {d} described).
+_FIELDS = {
+    "lead_time": (None, lambda v: type(v) in (int, float, type(None)), "{d} is not a number (seconds) or null"),
+    "ground_truth": (False, lambda v: type(v) is bool, "must be a JSON boolean (true or false), got {s}"),
+    "was_cancelled": (False, lambda v: type(v) is bool, "must be a JSON boolean (true or false), got {s}"),
+    # Label Studio knows nothing of passes: a pull of a pass writes the key on each annotation it brings
+    PASS_KEY: (
+        None,
+        lambda v: v is None or (type(v) is str and PASS_NAME.fullmatch(v) is not None),
+        "{s} is not a pass name (letters, digits, '.', '_', '-')",
+    ),
+}
 
-    Anything else is a problem: the string "false" is truthy, and reading it as true would silently
-    change which annotation is gold.
-    """
-    value = item.get(name, False)
-    if isinstance(value, bool):
+
+def _field(item: dict, name: str, here: str, problems: Problems) -> Any:
+    absent, accepted, wrong = _FIELDS[name]
+    value = item.get(name, absent)
+    if accepted(value):
         return value
-    problems.add(here, f"{name} must be a JSON boolean (true or false), got {shown(value)}")
-    return False
+    problems.add(here, f"{name} " + wrong.format(s=shown(value), d=described(value)))
+    return absent
 
 
-def lead_time(item: dict, here: str, problems: Problems) -> float | None:
-    """An annotation's ``lead_time`` (seconds spent, published with the gold): a JSON number, or absent/null.
-
-    ``true`` is refused although Python's bool is an int (it would be published as 1.0 s), and so is a
-    string such as "12s" (once silently dropped to null in the pair project).
-    """
-    value = item.get("lead_time")
-    if value is None or (isinstance(value, int | float) and not isinstance(value, bool)):
-        return value
-    problems.add(here, f"lead_time {described(value)} is not a number (seconds) or null")
-    return None
+def _user(who: object) -> str | None:
+    """A user as Label Studio names one: a user object's e-mail, else ``user:<id>``; None if it names nobody."""
+    if isinstance(who, dict):
+        email, uid = who.get("email"), who.get("id")
+        if isinstance(email, str) and email:
+            return email
+        return f"user:{uid}" if email in (None, "") and is_task_id(uid) else None
+    return f"user:{who}" if type(who) is int else None
 
 
 def editor(item: dict, here: str, problems: Problems) -> str | None:
-    """Who last saved an annotation in Label Studio (``updated_by``): an e-mail, ``user:<id>``, or None.
-
-    Label Studio exports the user's id; a pull puts the e-mail beside it (``{"id": 3, "email": ...}``),
-    and the committed exports keep ``{"email": ...}``. An id equal to the author's (``completed_by``)
-    is the author. None (null or absent) means nobody saved it through the API since a bulk import.
-    """
-    who = item.get("updated_by")
+    """Who last saved an annotation in Label Studio (``updated_by``: a user id, ``{"id", "email"}`` from a
+    pull, ``{"email"}`` committed): an e-mail, ``user:<id>``, or None (nobody since a bulk import)."""
+    who, author = item.get("updated_by"), item.get("completed_by")
     if who is None:
         return None
-    author = item.get("completed_by")
-    if isinstance(who, int) and not isinstance(who, bool):
-        if isinstance(author, dict) and author.get("id") == who and isinstance(author.get("email"), str):
-            return author["email"]
-        return f"user:{who}"
-    if isinstance(who, dict) and isinstance(who.get("email"), str) and who["email"]:
-        return who["email"]
-    if isinstance(who, dict) and who.get("email") in (None, "") and is_task_id(who.get("id")):
-        return f"user:{who['id']}"
-    problems.add(here, f"updated_by {described(who)} names no user (a user id, or an object with an email)")
-    return None
+    name = _user(author if isinstance(author, dict) and type(who) is int and author.get("id") == who else who)
+    if name is None:
+        problems.add(here, f"updated_by {described(who)} names no user (a user id, or an object with an email)")
+    return name
 
 
 def annotator(item: dict, here: str, problems: Problems) -> str:
     """Who made an annotation (published with the gold): ``completed_by`` as ``annotator_of`` names it.
-
-    Label Studio gives a user object (its ``email``, or its integer ``id``), or the id alone (absent is
-    left as it was read: a hand-made export may have none); anything
-    else (true, a list, an e-mail that is a number) would be published as a made-up name like "user:True".
-    """
+    Absent is left as read; one that names no user would be published as a made-up "user:True"."""
     who = item.get("completed_by")
-    if isinstance(who, dict):
-        email, uid = who.get("email"), who.get("id")
-        ok = (isinstance(email, str) and email != "") or (email in (None, "") and is_task_id(uid))
-    else:
-        ok = who is None or (isinstance(who, str) and who != "") or (isinstance(who, int) and not isinstance(who, bool))
-    if not ok:
+    if who is not None and not (isinstance(who, str) and who) and _user(who) is None:
         problems.add(here, f"completed_by {described(who)} names no annotator (a user object with an email or id)")
     return annotator_of(who)
 
 
 def annotation_of(item: dict, doc_id: str, who: str, spans: list[Span], at: str, problems: Problems) -> Annotation:
-    """An annotation of either project: ``who`` made it (``annotator``), ``spans`` is what its project
-    parsed of its result, and the fields every annotation has (lead time, flags, who last saved it, its
-    pass) are checked here, named by ``at``."""
+    """An annotation of either project (``spans``: what its project parsed), its common fields checked."""
+    lead, truth, cancelled = (
+        _field(item, name, at, problems) for name in ("lead_time", "ground_truth", "was_cancelled")
+    )
+    updated_by = editor(item, at, problems)
     return Annotation(
-        doc_id=doc_id,
-        annotator=who,
-        spans=spans,
-        lead_time=lead_time(item, at, problems),
-        ground_truth=flag(item, "ground_truth", at, problems),
-        was_cancelled=flag(item, "was_cancelled", at, problems),
-        updated_by=editor(item, at, problems),
-        pass_name=pass_of(item, at, problems),
+        doc_id, who, spans, lead, truth, cancelled, None, updated_by, _field(item, PASS_KEY, at, problems)
     )
 
 
 # ---------------------------------------------------------------------------------------------
 # gold: one declared rule, never a guess
 
-# The rules, in the order they are tried; the committed exports record which one chose each task's gold.
-GROUND_TRUTH = "ground_truth"  # the one annotation marked ground truth
-GOLD_ANNOTATOR = "gold_annotator"  # the annotation of the annotator given with --gold, where they made one
-ADJUDICATOR = "adjudicator"  # the one annotation by an adjudicator of the team (annotations/team.json)
-SINGLE = "single"  # the only annotation
-UNANIMOUS = "unanimous"  # every annotation the same, region ids aside (the first annotator's is kept)
-KEPT = "in_dispute_kept"  # in dispute: the previous gold is kept until it is settled
-IN_DISPUTE = "in_dispute"  # in dispute, and no previous gold: no gold (left out) until it is settled
-UNANNOTATED = "unannotated"  # no usable annotation yet
-RULES = (GROUND_TRUTH, GOLD_ANNOTATOR, ADJUDICATOR, SINGLE, UNANIMOUS, KEPT, IN_DISPUTE, UNANNOTATED)
+GROUND_TRUTH, GOLD_ANNOTATOR, ADJUDICATOR, SINGLE = "ground_truth", "gold_annotator", "adjudicator", "single"
+UNANIMOUS, KEPT, IN_DISPUTE, UNANNOTATED = "unanimous", "in_dispute_kept", "in_dispute", "unannotated"
+# The rules in the order they are tried (see ``decide_gold``), as notes name them; the committed exports
+# record which one chose each task's gold.
 RULE_NAMES = {
     GROUND_TRUTH: "the one annotation marked ground truth",
     GOLD_ANNOTATOR: "the --gold annotator's annotation",
@@ -192,6 +125,7 @@ RULE_NAMES = {
     IN_DISPUTE: "in dispute: no gold",
     UNANNOTATED: "not annotated yet",
 }
+RULES = tuple(RULE_NAMES)
 
 
 @dataclass(frozen=True)
@@ -201,10 +135,6 @@ class GoldPolicy:
     annotator: str | None = None
     adjudicators: frozenset[str] = field(default_factory=frozenset)
 
-    @classmethod
-    def of(cls, gold: GoldPolicy | str | None) -> GoldPolicy:
-        return gold if isinstance(gold, GoldPolicy) else cls(gold)
-
 
 class Gradable(Protocol):
     """A task of either project: its annotations and its gold record."""
@@ -213,66 +143,49 @@ class Gradable(Protocol):
     gold: GoldRecord | None
 
 
-def work_of(a: Annotation) -> object:
-    """What an annotation says, region ids aside: equal for two annotations that say the same.
-
-    A claim pair: its label and rationale. Spans: each region's layer, offsets, label and attributes,
-    an attribute holding region ids (a claim's ``cues``) by the regions it names.
-    """
-    if isinstance(a.payload, Pair):
-        return (a.payload.label, a.payload.rationale)
-    return spans_work(a.spans)
-
-
 _REFS = {(attr.layer, attr.name) for attr in ATTRIBUTES if attr.kind == "refs"}
 
 
-def spans_work(spans: list[Span]) -> tuple:
-    """Spans as ``work_of`` compares them: region ids replaced by what the regions are."""
-    at = {s.id: (s.layer, s.start, s.end, s.label) for s in spans}
+def work_of(a: Annotation) -> object:
+    """What an annotation says, region ids aside (``cues`` by the regions they name): equal if two say the same."""
+    if isinstance(a.payload, Pair):
+        return (a.payload.label, a.payload.rationale)
+    at = {s.id: (s.layer, s.start, s.end, s.label) for s in a.spans}
 
     def value(s: Span, name: str, v: object) -> object:
-        if (s.layer, name) in _REFS and isinstance(v, tuple):
-            return tuple(sorted(at.get(r, (r,)) for r in v))
-        return v
+        return tuple(sorted(at.get(r, (r,)) for r in v)) if (s.layer, name) in _REFS and isinstance(v, tuple) else v
 
     return tuple(
         sorted(
             (s.layer, s.start, s.end, s.label, tuple(sorted((k, value(s, k, v)) for k, v in s.attrs.items())))
-            for s in spans
+            for s in a.spans
         )
     )
 
 
-def decide_gold(
-    usable: list[Annotation], policy: GoldPolicy, work: Callable[[Annotation], object] = work_of
-) -> GoldRecord:
-    """The gold of a task's usable (not cancelled) annotations, in committed order, by the first rule that applies.
+def decide_gold(annotations: list[Annotation], policy: GoldPolicy) -> GoldRecord:
+    """The gold of a task's annotations (never a cancelled one) by the first rule that applies, in
+    ``RULES`` order; otherwise the task is in dispute (the caller may keep a previous gold). Pure."""
+    usable = [i for i, a in enumerate(annotations) if not a.was_cancelled]
 
-    A single annotation marked ground truth; else the ``--gold`` annotator's, where that annotator made
-    one (a task they have not touched goes on to the next rule); else a single adjudicator's; else a
-    single annotation; else the first of several equal ones (region ids aside). Otherwise the task is
-    in dispute (``IN_DISPUTE``: the caller may keep a previous gold). Pure: no problem is raised here.
-    """
-
-    def only(found: list[int], rule: str) -> GoldRecord | None:
-        return GoldRecord(rule, found[0], usable[found[0]].annotator) if len(found) == 1 else None
+    def only(rule: str, keep: Callable[[Annotation], bool]) -> GoldRecord | None:
+        found = [i for i in usable if keep(annotations[i])]
+        return GoldRecord(rule, found[0], annotations[found[0]].annotator) if len(found) == 1 else None
 
     if not usable:
         return GoldRecord(UNANNOTATED)
-    indices = range(len(usable))
     chosen = (
-        only([i for i in indices if usable[i].ground_truth], GROUND_TRUTH)
-        or (policy.annotator and only([i for i in indices if usable[i].annotator == policy.annotator], GOLD_ANNOTATOR))
-        or only([i for i in indices if usable[i].annotator in policy.adjudicators], ADJUDICATOR)
-        or only(list(indices), SINGLE)
+        only(GROUND_TRUTH, lambda a: a.ground_truth)
+        or (policy.annotator and only(GOLD_ANNOTATOR, lambda a: a.annotator == policy.annotator))
+        or only(ADJUDICATOR, lambda a: a.annotator in policy.adjudicators)
+        or only(SINGLE, lambda a: True)
     )
     if chosen:
         return chosen
-    if len({repr(work(a)) for a in usable}) == 1:  # the first annotator's: their region ids become the dataset's
-        first = min(indices, key=lambda i: (usable[i].annotator, repr(exact_work(usable[i]))))
-        return GoldRecord(UNANIMOUS, first, usable[first].annotator)
-    return GoldRecord(IN_DISPUTE, disputants=tuple(sorted({a.annotator for a in usable})))
+    if len({repr(work_of(annotations[i])) for i in usable}) == 1:  # the first annotator's ids become the dataset's
+        first = min(usable, key=lambda i: (annotations[i].annotator, repr(exact_work(annotations[i]))))
+        return GoldRecord(UNANIMOUS, first, annotations[first].annotator)
+    return GoldRecord(IN_DISPUTE, disputants=tuple(sorted({annotations[i].annotator for i in usable})))
 
 
 def settle_gold(
@@ -284,31 +197,18 @@ def settle_gold(
     empty_hint: str = "an adjudicator's annotation (annotations/team.json) or a ground_truth mark accepts an empty "
     "document",
 ) -> Annotation | None:
-    """The gold annotation of a task, by its committed record or else by the rule (``decide_gold``); never guessed.
-
-    A task read from the committed exports carries the record of the pull that wrote it: it is
-    checked against the annotations and kept. Otherwise the rule decides, and ``task.gold`` is set to
-    its record (indices count the task's annotations). Cancelled annotations are never gold (named
-    in ``notes``, except a pass's: there a cancelled annotation is a Skip of a task outside the
-    annotator's assignment, which every build would otherwise repeat); an empty annotation is not
-    gold by the ``single`` or ``unanimous`` rule (``empty_hint`` says what to do). Returns None when
-    the task has no gold (not annotated yet, or in dispute: the caller names it, ``task.gold`` says
-    which) or after recording a problem.
-    """
+    """The gold annotation of a task: its committed record, checked, or else ``decide_gold``'s (set as
+    ``task.gold``). Cancelled annotations are named in ``notes`` (not a pass's: a Skip of a task outside
+    the annotator's assignment). An empty one is not gold by the ``single`` or ``unanimous`` rule
+    (``empty_hint`` says what to do). None: no gold (``task.gold`` says why), or a problem recorded."""
     for a in task.annotations:
         if a.was_cancelled and a.pass_name is None and notes is not None:
             notes.append(f"{here}: cancelled annotation by {a.annotator} is not used")
     if task.gold is not None:
         return _recorded(task, here, problems)
-    usable = [i for i, a in enumerate(task.annotations) if not a.was_cancelled]
-    record = decide_gold([task.annotations[i] for i in usable], GoldPolicy.of(gold))
-    if record.annotation is not None:
-        record = GoldRecord(record.rule, usable[record.annotation], record.annotator)
-    task.gold = record
-    if record.annotation is None:
-        return None
-    chosen = task.annotations[record.annotation]
-    if chosen.empty and record.rule in (SINGLE, UNANIMOUS):
+    record = task.gold = decide_gold(task.annotations, gold if isinstance(gold, GoldPolicy) else GoldPolicy(gold))
+    chosen = None if record.annotation is None else task.annotations[record.annotation]
+    if chosen is not None and chosen.empty and record.rule in (SINGLE, UNANIMOUS):
         whose = f"the only annotation (by {chosen.annotator})" if record.rule == SINGLE else "every annotation"
         problems.add(here, f"{whose} is empty: not used as gold; {empty_hint}")
         return None
@@ -318,9 +218,9 @@ def settle_gold(
 def gold_annotation(task: Gradable) -> Annotation | None:
     """The annotation a task's gold record names (None: no record, or no gold)."""
     record = task.gold
-    if record is None or (record.kept is None and record.annotation is None):
-        return None
-    return record.kept if record.kept is not None else task.annotations[record.annotation]
+    if record is None or record.annotation is None:
+        return record.kept if record else None
+    return task.annotations[record.annotation]
 
 
 def dispute_note(record: GoldRecord) -> str:
@@ -339,35 +239,27 @@ def _recorded(task: Gradable, here: str, problems: Problems) -> Annotation | Non
     if record.rule in (KEPT, IN_DISPUTE) and not record.disputants:  # who disagree: not committed, derived
         who = tuple(sorted({a.annotator for a in task.annotations if not a.was_cancelled}))
         record = task.gold = replace(record, disputants=who)
-    if record.kept is not None:
+    n = record.annotation
+    if n is None:
         return record.kept
-    if record.annotation is None:
-        return None
-    if not 0 <= record.annotation < len(task.annotations):
-        problems.add(here, f"gold.annotation {record.annotation} is not an annotation of this task")
-        return None
-    chosen = task.annotations[record.annotation]
-    if chosen.annotator != record.annotator:
-        problems.add(
-            here,
-            f"gold.annotator {shown(record.annotator)} is not the annotator of annotation "
-            f"{record.annotation} ({chosen.annotator})",
-        )
-        return None
-    if chosen.was_cancelled:
-        problems.add(here, f"gold.annotation {record.annotation} (by {chosen.annotator}) is cancelled: never gold")
-        return None
-    return chosen
+    chosen = task.annotations[n] if 0 <= n < len(task.annotations) else None
+    if chosen is None:
+        what = f"gold.annotation {n} is not an annotation of this task"
+    elif chosen.annotator != record.annotator:
+        what = f"gold.annotator {shown(record.annotator)} is not the annotator of annotation {n} ({chosen.annotator})"
+    elif chosen.was_cancelled:
+        what = f"gold.annotation {n} (by {chosen.annotator}) is cancelled: never gold"
+    else:
+        return chosen
+    problems.add(here, what)
+    return None
 
 
 def read_gold_record(
     raw: object, here: str, problems: Problems, kept: Callable[[dict, str], Annotation | None]
 ) -> GoldRecord | None:
-    """A task's committed ``gold`` record (absent: None, the rule decides), its shape checked.
-
-    ``{"rule": RULE, "annotation": INDEX or null, "annotator": EMAIL or null}``, and for a kept previous
-    gold that is no longer among the annotations ``"kept"``: that annotation in committed form, read by ``kept``.
-    """
+    """A task's committed ``gold`` record, its shape checked (absent: None, the rule decides): ``{"rule",
+    "annotation": INDEX or null, "annotator"}``, and a previous gold kept in dispute, read by ``kept``."""
     if raw is None:
         return None
     at = f"{here}, gold"
@@ -375,33 +267,25 @@ def read_gold_record(
         problems.add(at, f"must be a JSON object, not {described(raw)}")
         return None
     unknown = sorted(set(raw) - {"rule", "annotation", "annotator", "kept"})
-    rule, index, who = raw.get("rule"), raw.get("annotation"), raw.get("annotator")
-    what = None
-    if unknown:
-        what = f"unknown field {shown(unknown[0])} (known: annotation, annotator, kept, rule)"
-    elif rule not in RULES:
-        what = f"rule {shown(rule)} is not one of {', '.join(RULES)}"
-    elif index is not None and (isinstance(index, bool) or not isinstance(index, int)):
-        what = f"annotation {described(index)} is not an index into the task's annotations, or null"
-    elif who is not None and not isinstance(who, str):
-        what = f"annotator {described(who)} is not an e-mail, or null"
-    elif (index is None) != (who is None) and raw.get("kept") is None:
-        what = "annotation and annotator go together (both null when the task has no gold)"
-    elif rule in (IN_DISPUTE, UNANNOTATED) and (index is not None or raw.get("kept") is not None):
-        what = f"a task whose rule is {rule} has no gold annotation"
-    elif rule not in (IN_DISPUTE, UNANNOTATED) and index is None and raw.get("kept") is None:
-        what = f"rule {rule} names no gold annotation"
-    elif raw.get("kept") is not None and (rule != KEPT or index is not None):
-        what = f"kept is the previous gold of a task in dispute (rule {KEPT}, annotation null)"
+    rule, index, who, held = raw.get("rule"), raw.get("annotation"), raw.get("annotator"), raw.get("kept")
+    none = rule in (IN_DISPUTE, UNANNOTATED)  # rules that choose no gold
+    wrong = (  # (is it wrong, what is wrong): the first wrong is said
+        (unknown, f"unknown field {', '.join(map(shown, unknown))} (known: annotation, annotator, kept, rule)"),
+        (rule not in RULES, f"rule {shown(rule)} is not one of {', '.join(RULES)}"),
+        (type(index) not in (int, type(None)), f"annotation {described(index)} is not an index, or null"),
+        (type(who) not in (str, type(None)), f"annotator {described(who)} is not an e-mail, or null"),
+        ((index is None) != (who is None) and held is None, "annotation and annotator go together (or are null)"),
+        (none and (index is not None or held is not None), f"a task whose rule is {rule} has no gold annotation"),
+        (not none and index is None and held is None, f"rule {rule} names no gold annotation"),
+        (held is not None and (rule != KEPT or index is not None), f"kept is a previous gold (rule {KEPT}, no index)"),
+        (held is not None and not isinstance(held, dict), f"kept {described(held)} is not an annotation (an object)"),
+    )
+    what = next((what for bad, what in wrong if bad), None)
     if what is not None:
         problems.add(at, what)
         return None
-    held = None
-    if raw.get("kept") is not None:
-        if not isinstance(raw["kept"], dict):
-            problems.add(f"{at}.kept", f"must be an annotation (a JSON object), not {described(raw['kept'])}")
-            return None
-        held = kept(raw["kept"], f"{at}.kept")
+    if held is not None:
+        held = kept(held, f"{at}.kept")
         if held is None:
             return None
         who = held.annotator
@@ -423,12 +307,6 @@ def exact_work(a: Annotation) -> object:
     return tuple(sorted((s.layer, s.id, s.start, s.end, s.label, tuple(sorted(s.attrs.items()))) for s in a.spans))
 
 
-def users_by_id(users: Mapping[int, str]) -> Callable[[object], object]:
-    """For a pull: a function giving an export's ``updated_by`` user id as ``{"id", "email"}`` (others as they are)."""
-
-    def named(who: object) -> object:
-        if isinstance(who, int) and not isinstance(who, bool) and who in users:
-            return {"id": who, "email": users[who]}
-        return who
-
-    return named
+def named_user(who: object, users: Mapping[int, str]) -> object:
+    """For a pull: an export's ``updated_by`` user id as ``{"id", "email"}`` (anything else as it is)."""
+    return {"id": who, "email": users[who]} if type(who) is int and who in users else who

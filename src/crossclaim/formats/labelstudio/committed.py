@@ -1,29 +1,18 @@
-"""The exports as committed to annotations/exports/: what identifies the gold, and nothing volatile.
+"""The exports as committed to annotations/exports/: what identifies the gold, nothing volatile (ids and
+times the server assigns change at every push or pull; ``push``'s own record, ``PUSH_META``, too).
 
-A Label Studio export carries what the server assigns or time-stamps (task, annotation and user ids,
-``created_at``, ``updated_at``, ``created_ago``, ``inner_id``, ``unique_id``, comment counts, drafts).
-None of it is gold, and all of it changes when the same work is pushed to another server or pulled
-again. The committed form keeps what a rebuild and a push need: the task ``data`` and ``meta`` (with the
-dataset ids handed out to Label Studio's random region ids, ``ids.ID_META``); per annotation the
-annotator's e-mail, ``ground_truth``, ``was_cancelled``, ``lead_time``, the result and the pass that brought
-it, if any (``pass``, absent otherwise), regenerated from the validated records, so it is exactly what
-``push`` sends (a pair task's data gets the context shown to the annotator, recomputed from the gold;
-``push`` sends a pass's annotations to the pass's projects only). Two things ``push`` does not
-send are kept for provenance: per annotation ``updated_by``, who last saved it in Label Studio (null
-when nobody has since a bulk import), and per task ``gold``, which annotation is gold (an index into
-the task's annotations, as committed) and the rule that chose it (``annotations.RULES``). Predictions (pre-annotations)
-are not gold: they go to a file of their own, and only when asked for. The record ``push`` keeps in
-a task's meta (``PUSH_META``) is the server's business and is dropped too.
-
-Each task is put in committed form on its own (``committed_task``), so a large export is written
-a task at a time; ``export_json`` and ``export_element`` give the same bytes either way.
+Kept: task ``data`` and ``meta`` (with ``ids.ID_META``); per annotation what ``push`` sends, regenerated
+from the validated records (e-mail, flags, ``lead_time``, result, ``pass``); for provenance only,
+``updated_by`` and the task's ``gold`` record. Predictions go to a file of their own. Each task is
+put in committed form on its own, so a large export is written a task at a time (``export_element``).
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from crossclaim.formats.labelstudio.annotations import PASS_KEY, gold_record_json
@@ -36,7 +25,7 @@ PUSH_META = "crossclaim_push"  # the key of a task's meta where `push` records w
 
 def export_json(data: list) -> str:
     """An export as committed: keys sorted, one field a line, UTF-8 text unescaped."""
-    return "".join(export_lines(export_element(d) for d in data))
+    return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def export_element(item: object) -> str:
@@ -55,20 +44,17 @@ def export_lines(elements: Iterable[str]) -> Iterator[str]:
 
 def committed_task(data: dict, task: Task) -> dict:
     """A validated span task in committed form (``data`` as the server gave it)."""
-    text = data["text"]
 
     def form(a: Annotation) -> dict:
-        return _annotation(a, region_results(_ordered(a.spans), text))
+        return _annotation(a, region_results(a.spans, data["text"]))
 
-    annotations, gold = _with_gold(task.annotations, task.gold, form)
-    out = {"data": data, "meta": committed_meta(task.meta), "annotations": annotations}
-    return out | ({"gold": gold} if gold is not None else {})
+    return _with_gold({"data": data, "meta": committed_meta(task.meta)}, task.annotations, task.gold, form)
 
 
 def committed_predictions(data: dict, task: Task) -> dict | None:
     """A span task's predictions in committed form, or None when it has none."""
     preds = [
-        {"model_version": p.model_version, "score": p.score, "result": region_results(_ordered(p.spans), data["text"])}
+        {"model_version": p.model_version, "score": p.score, "result": region_results(p.spans, data["text"])}
         for p in task.predictions
     ]
     return {"data": data, "predictions": _sorted(preds)} if preds else None
@@ -82,25 +68,23 @@ def committed_pairs(
     def form(a: Annotation) -> dict:
         return _annotation(a, pair_results(a.payload) if isinstance(a.payload, Pair) else [])
 
-    out = []
-    for t in sorted(pair_tasks, key=lambda t: t.data["pair_id"]):
-        annotations, gold = _with_gold(t.annotations, t.gold, form)
-        task = {"data": pair_task_data(t.data, docs, claims), "annotations": annotations}
-        out.append(task | ({"gold": gold} if gold is not None else {}))
-    return out
+    return [
+        _with_gold({"data": pair_task_data(t.data, docs, claims)}, t.annotations, t.gold, form)
+        for t in sorted(pair_tasks, key=lambda t: t.data["pair_id"])
+    ]
 
 
-def _with_gold(annotations: list[Annotation], gold: GoldRecord | None, form) -> tuple[list[dict], dict | None]:
-    """A task's annotations in committed form and order, and its gold record with the index in that order."""
-    formed = [(form(a), n) for n, a in enumerate(annotations)]
-    order = _sorted([f for f, _ in formed])
-    if gold is None:
-        return order, None
-    if gold.annotation is not None:
+def _with_gold(out: dict, annotations: list[Annotation], gold: GoldRecord | None, form: Callable) -> dict:
+    """``out`` with a task's annotations in committed form and order, and its gold record (its index in that order)."""
+    formed = [form(a) for a in annotations]
+    out["annotations"] = _sorted(formed)
+    if gold is not None and gold.annotation is not None:
         # the gold's place after sorting; an equal twin (same annotator, same content) is the same annotation
-        target = formed[gold.annotation][0]
-        gold = GoldRecord(gold.rule, next(i for i, f in enumerate(order) if f is target), gold.annotator)
-    return order, gold_record_json(gold, form)
+        at = next(i for i, f in enumerate(out["annotations"]) if f is formed[gold.annotation])
+        gold = GoldRecord(gold.rule, at, gold.annotator)
+    if gold is not None:
+        out["gold"] = gold_record_json(gold, form)
+    return out
 
 
 def committed_meta(meta: dict) -> dict:
@@ -121,15 +105,8 @@ def _annotation(a: Annotation, result: list[dict]) -> dict:
     return out
 
 
-def _ordered(spans: list[Span]) -> list[Span]:
-    return sorted(spans, key=lambda s: (s.start, s.end, s.layer, s.id))
-
-
 def _sorted(items: list[dict]) -> list[dict]:
-    """Annotations by annotator, predictions by model version; ties by content: never server order.
-
-    The content (the committed text) is rendered only for ties, which are rare.
-    """
+    """Annotations by annotator, predictions by model version, ties (rare) by committed text: never server order."""
 
     def who(d: dict) -> str:
         return str(d.get("completed_by", {}).get("email", d.get("model_version")))
@@ -139,37 +116,20 @@ def _sorted(items: list[dict]) -> list[dict]:
 
 
 class SortedExport:
-    """Elements of a committed export met in any order, held on disk, written out in key order.
-
-    A pull meets tasks in the server's order and commits them by document id; only the key, offset
-    and length of each element stay in memory. ``add`` encodes at once, so a value that cannot be
-    written (a lone surrogate) fails there, with the element at hand to name it.
-    """
+    """Elements of a committed export met in the server's order, held in an SQLite scratch file (bounded
+    memory), written out in key order (SQLite orders text by its UTF-8 bytes, as Python orders str).
+    ``add`` encodes at once: a lone surrogate fails there (``UnicodeEncodeError``), the element at hand."""
 
     def __init__(self, scratch: Path) -> None:
-        self._fh = open(scratch, "w+b")  # noqa: SIM115 (closed by ``close``, the owner's context)
-        self._at: dict[str, tuple[int, int]] = {}
-        self._end = 0
+        self._db = sqlite3.connect(scratch)
+        self._db.execute("CREATE TABLE elements (key TEXT PRIMARY KEY, element TEXT)")
 
     def add(self, key: str, element: dict) -> None:
-        data = export_element(element).encode("utf-8")
-        self._fh.seek(self._end)
-        self._fh.write(data)
-        self._at[key] = (self._end, len(data))
-        self._end += len(data)
+        self._db.execute("INSERT OR REPLACE INTO elements VALUES (?, ?)", (key, export_element(element)))
 
     def write(self, dest: Path) -> None:
-        def elements() -> Iterator[str]:
-            for key in sorted(self._at):
-                offset, length = self._at[key]
-                self._fh.seek(offset)
-                yield self._fh.read(length).decode("utf-8")
-
         with open(dest, "w", encoding="utf-8") as out:
-            out.writelines(export_lines(elements()))
+            out.writelines(export_lines(e for (e,) in self._db.execute("SELECT element FROM elements ORDER BY key")))
 
     def close(self) -> None:
-        self._fh.close()
-
-    def __len__(self) -> int:
-        return len(self._at)
+        self._db.close()

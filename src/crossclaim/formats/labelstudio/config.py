@@ -3,17 +3,13 @@
 What the generated XML relies on was checked in headless Chromium against Label Studio 1.23.2
 (``tests/studio/test_browser.py`` keeps checking it):
 
-- A per-region ``TextArea`` ignores ``whenTagName`` for display; only ``whenLabelValue`` (a comma-separated
-  list) hides it. So every per-region control names the labels of its layer, and its own attributes
-  also decide which regions ``required`` applies to.
-- ``Header`` has no visibility of its own: an attribute's heading and hint sit in a ``View`` with the
-  control's ``visibleWhen``.
-- ``$name`` in a ``Markdown`` value is replaced by task data (``$10`` would read field "10"), so static
-  text writes ``$`` as an HTML entity.
-- Controls without a ``hotkey`` get one from Label Studio's own sequence (``HOTKEYS``) after the explicit
-  ones; here every label and choice gets an explicit one from that sequence, so none clash.
-- ``<Choice alias="true">`` crashes the editor: choices keep their values and show their notes through
-  ``html``, while ``value`` is what the export stores.
+- A per-region ``TextArea`` ignores ``whenTagName`` for display; only ``whenLabelValue`` (a list) hides
+  it, so every per-region control names the labels of its layer (which ``required`` then follows).
+- ``Header`` has no visibility of its own: it sits in a ``View`` with the control's ``visibleWhen``.
+- ``$name`` in a ``Markdown`` value reads task data (``$10``: field "10"): static ``$`` is an HTML entity.
+- Controls without a ``hotkey`` get the next of ``HOTKEYS`` after the explicit ones, so every label and
+  choice gets an explicit one from that sequence: none clash.
+- ``<Choice alias="true">`` crashes the editor: a choice's note is shown through ``html``.
 """
 
 from __future__ import annotations
@@ -65,13 +61,6 @@ def _choice(value: str, note: str, keys: Iterator[str]) -> str:
     return f"<Choice value={quoteattr(value)}{shown}{_key(keys)}/>"
 
 
-def _required(attr: Attribute, noun: str) -> str:
-    if not attr.required:
-        return ""
-    message = f'"{attr.name}" is required for every {noun}.'
-    return f' required="true" requiredMessage={quoteattr(message)}'
-
-
 def _attribute(attr: Attribute, when: str, keys: Iterator[str]) -> list[str]:
     """Heading, hint and control of one per-region attribute (``when``: the layer's visibility)."""
     layer = LAYERS[attr.layer]
@@ -80,7 +69,9 @@ def _attribute(attr: Attribute, when: str, keys: Iterator[str]) -> list[str]:
         f'{pad}<Header value="{attr.name}" size="5"/>',
         f'{pad}<Markdown className="cc-hint" value={_md(attr.what)}/>',
     ]
-    control = f'name="{attr.name}" toName="text" perRegion="true" {when}{_required(attr, layer.noun)}'
+    message = quoteattr(f'"{attr.name}" is required for every {layer.noun}.')
+    required = f' required="true" requiredMessage={message}' if attr.required else ""
+    control = f'name="{attr.name}" toName="text" perRegion="true" {when}{required}'
     if attr.control == "TextArea":
         for label in layer.label_names:
             rule = attr.rules.get(label)
@@ -150,9 +141,8 @@ def span_config_xml() -> str:
 
 
 def pair_config_xml() -> str:
-    """Labeling config of the claim-pair project: each claim highlighted in its sentence, with its topic
-    (a declared pair may cross topics) and the headline, publisher and date of its document (the labels
-    depend on the reference time), a label and a rationale (required for the labels that need one)."""
+    """Labeling config of the claim-pair project: each claim in its sentence with its own topic and its
+    document's headline, publisher and date; a label, and a rationale where the label needs one."""
     keys = iter(HOTKEYS)
     lines = ["<View>", STYLE, '  <View className="cc-pair">']
     for side in ("a", "b"):

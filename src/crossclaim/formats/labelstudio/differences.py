@@ -1,11 +1,7 @@
-"""What one annotation of a task says differently from another, layer by layer (pure functions).
-
-Used where a person must see a disagreement: ``crossclaim studio disputes`` (each annotation against
-the task's gold, or against the first annotator's where there is none) and the message of a pull that
-refuses an edit (the committed annotation against the one on the server). Region ids are never
-compared: two annotators' regions get different ids for the same text. Regions are paired by layer and
-offsets; a region of one annotation that overlaps an unpaired region of the same layer in the other
-has *moved*; what is left is *added* (only in the other) or *missing* (only in the reference).
+"""What one annotation of a task says differently from another, in words for a person (``studio
+disputes``, a pull refusing an edit). Region ids are never compared: two annotators' regions get
+different ids for the same text. Regions are paired by layer and offsets, then by overlap (*moved*);
+what is left is *added* (only in the other) or *missing* (only in the reference).
 """
 
 from __future__ import annotations
@@ -33,28 +29,22 @@ class Difference:
 
 
 def differences(reference: Annotation, other: Annotation, flags: bool = False) -> list[Difference]:
-    """Everything ``other`` says differently from ``reference``, by layer (schema order), then kind.
-
-    ``flags`` adds ``ground_truth``, ``was_cancelled`` and ``lead_time`` (what an edit may change besides
-    the work itself).
-    """
+    """Everything ``other`` says differently from ``reference``, by layer (schema order), then kind;
+    ``flags`` adds ``ground_truth``, ``was_cancelled`` and ``lead_time`` (what an edit may also change)."""
     out: list[Difference] = []
     if isinstance(reference.payload, Pair) or isinstance(other.payload, Pair):
-        out += pair_differences(_pair(reference), _pair(other))
+        (label, rationale), (label2, rationale2) = _pair(reference), _pair(other)
+        if label != label2:
+            out.append(Difference(PAIRS, LABEL, f"label {label or '(none)'} → {label2 or '(none)'}"))
+        if rationale != rationale2:
+            out.append(Difference(PAIRS, RATIONALE, f"rationale '{rationale}' → '{rationale2}'"))  # whole: it is read
     else:
         for layer in LAYERS:
-            out += span_differences(
-                layer,
-                [s for s in reference.spans if s.layer == layer],
-                [s for s in other.spans if s.layer == layer],
-                reference.spans,
-                other.spans,
-            )
-    if flags:
-        for name in ("ground_truth", "was_cancelled", "lead_time"):
-            before, after = getattr(reference, name), getattr(other, name)
-            if before != after:
-                out.append(Difference("annotation", FLAG, f"{name} {_plain(before)} → {_plain(after)}"))
+            out += _span_differences(layer, reference.spans, other.spans)
+    for name in ("ground_truth", "was_cancelled", "lead_time") if flags else ():
+        before, after = getattr(reference, name), getattr(other, name)
+        if before != after:
+            out.append(Difference("annotation", FLAG, f"{name} {_plain(before)} → {_plain(after)}"))
     return out
 
 
@@ -62,40 +52,21 @@ def _pair(a: Annotation) -> tuple[str | None, str]:
     return (a.payload.label, a.payload.rationale) if isinstance(a.payload, Pair) else (None, "")
 
 
-def pair_differences(reference: tuple[str | None, str], other: tuple[str | None, str]) -> list[Difference]:
-    """A claim pair's label and rationale, each when it differs."""
-    out = []
-    if reference[0] != other[0]:
-        out.append(Difference(PAIRS, LABEL, f"label {reference[0] or '(none)'} → {other[0] or '(none)'}"))
-    if reference[1] != other[1]:
-        out.append(Difference(PAIRS, RATIONALE, f"rationale '{reference[1]}' → '{other[1]}'"))  # whole: it is read
-    return out
-
-
-def span_differences(
-    layer: str, reference: list[Span], other: list[Span], ref_all: list[Span], other_all: list[Span]
-) -> list[Difference]:
-    """The regions of one layer: relabelled, attribute values, moved, added and missing (``*_all``:
-    every region of each annotation, which a claim's ``cues`` name)."""
+def _span_differences(layer: str, ref_all: list[Span], other_all: list[Span]) -> list[Difference]:
+    """The differences of one layer's regions (``*_all``: every region, which a claim's ``cues`` name)."""
     out: list[Difference] = []
     ref_ids, other_ids = {s.id: s for s in ref_all}, {s.id: s for s in other_all}
-    left = sorted(reference, key=_at)
-    right = sorted(other, key=_at)
+    left = sorted((s for s in ref_all if s.layer == layer), key=_at)
+    right = sorted((s for s in other_all if s.layer == layer), key=_at)
     paired: list[tuple[Span, Span]] = []
-    for s in list(right):  # same offsets first
-        match = next((r for r in left if (r.start, r.end) == (s.start, s.end)), None)
-        if match is not None:
-            paired.append((match, s))
-            left.remove(match)
-            right.remove(s)
-    moved: list[tuple[Span, Span]] = []
-    for s in list(right):  # then overlapping ones
-        match = next((r for r in left if r.start < s.end and s.start < r.end), None)
-        if match is not None:
-            moved.append((match, s))
-            left.remove(match)
-            right.remove(s)
-    for r, s in sorted(paired + moved, key=lambda p: _at(p[0])):
+    for same in (lambda r, s: (r.start, r.end) == (s.start, s.end), lambda r, s: r.start < s.end and s.start < r.end):
+        for s in list(right):
+            match = next((r for r in left if same(r, s)), None)
+            if match is not None:
+                paired.append((match, s))
+                left.remove(match)
+                right.remove(s)
+    for r, s in sorted(paired, key=lambda p: _at(p[0])):
         if (r.start, r.end) != (s.start, s.end):
             out.append(Difference(layer, MOVED, f"{r.label} {_span(r)} → {_span(s)}"))
         if r.label != s.label:

@@ -1,18 +1,10 @@
 """Readable, stable dataset ids for the regions Label Studio names at random.
 
-A region drawn in Label Studio's editor gets a random id (``dljnItd8xT``). A span's id is part of the
-dataset: a claim's id is in its pair ids (``doc-000:c10~doc-005:c15``), in ``compare_with`` and in
-its ``cues``. So a pull gives every region of an annotation whose id is not *readable* (a layer's
-prefix and a number, ``e4``, ``f12``, ``h3``, ``c15``: the form of every id the project commits) the id
-``PREFIX`` + ``N``: the prefix of its layer (``Layer.prefix``) and one more than the highest number of
-that prefix the task uses in any annotation or has handed out before. New regions are numbered in a
-fixed order (layer, start, end, Label Studio id), so the same export always gives the same ids.
-
-The task's ``meta`` keeps what was handed out (``ID_META``: Label Studio's id -> the dataset id). It is
-committed with the export and pushed back with it, so a region keeps its id at every later pull, in
-every annotation that holds it (Label Studio's Duplicate Annotation copies region ids), and a number
-once handed out is never handed out again on that task. The next ``push --gold`` writes the readable
-ids into Label Studio's annotations: the round trip finds the region by either id.
+A span's id is part of the dataset (pair ids ``doc-000:c10~doc-005:c15``, ``compare_with``, ``cues``),
+but Label Studio's are random (``dljnItd8xT``). A pull gives each region whose id is not *readable*
+(its layer's prefix and a number, ``c15``) the next number of that prefix on the task, in a fixed order.
+The task's ``meta`` keeps what was handed out (``ID_META``), committed and pushed back, so a region keeps
+its id in every annotation at every later pull, and a number is never handed out twice.
 """
 
 from __future__ import annotations
@@ -32,21 +24,16 @@ def readable(region_id: object) -> bool:
 
 
 def readable_ids(task: object, where: str, handed_out: dict[str, str] | None = None) -> object:
-    """Give, in place, every region of a raw span task's annotations whose id is not readable its dataset id.
-
-    ``handed_out`` adds ids handed out before (the committed export's ``ID_META``) to those of the
-    task's own meta. Per-region attributes and relations follow their regions. Anything malformed is
-    left for validation to report; a malformed ``ID_META`` is an InputError naming ``where``.
-    Predictions are left alone: they are never gold.
-    """
+    """Give, in place, each region of a raw span task's annotations (not predictions: never gold) whose id
+    is not readable its dataset id; attributes and relations follow. ``handed_out``: ids handed out
+    before (the committed ``ID_META``). Anything malformed is left for validation, but ``ID_META``."""
     if not isinstance(task, dict):
         return task
     meta = task.get("meta")
     known = _handed_out(meta.get(ID_META) if isinstance(meta, dict) else None, where)
     known |= handed_out or {}
-    results = [
-        a["result"] for a in task.get("annotations") or [] if isinstance(a, dict) and isinstance(a.get("result"), list)
-    ]
+    annotations = task["annotations"] if isinstance(task.get("annotations"), list) else []
+    results = [a["result"] for a in annotations if isinstance(a, dict) and isinstance(a.get("result"), list)]
     items = [r for result in results for r in result if isinstance(r, dict)]
     new = {}
     for r in items:
@@ -58,9 +45,8 @@ def readable_ids(task: object, where: str, handed_out: dict[str, str] | None = N
         return task
     top: dict[str, int] = defaultdict(int)
     for rid in [*(r.get("id") for r in items), *known.values()]:
-        if readable(rid):
-            prefix, number = READABLE.fullmatch(rid).groups()  # type: ignore[union-attr]
-            top[prefix] = max(top[prefix], int(number))
+        if found := readable(rid) and READABLE.fullmatch(rid):
+            top[found[1]] = max(top[found[1]], int(found[2]))
     for layer_index, _, _, rid in sorted(new.values()):
         prefix = list(LAYERS.values())[layer_index].prefix
         top[prefix] += 1
@@ -69,18 +55,13 @@ def readable_ids(task: object, where: str, handed_out: dict[str, str] | None = N
         for key in ("id", "from_id", "to_id"):
             if isinstance(r.get(key), str) and r[key] in known:
                 r[key] = known[r[key]]
-    if known:
-        task["meta"] = {**(meta if isinstance(meta, dict) else {}), ID_META: dict(sorted(known.items()))}
+    task["meta"] = {**(meta if isinstance(meta, dict) else {}), ID_META: dict(sorted(known.items()))}
     return task
 
 
 def _handed_out(value: object, where: str) -> dict[str, str]:
-    if value is None:
-        return {}
-    if isinstance(value, dict) and all(
-        isinstance(k, str) and not readable(k) and readable(v) for k, v in value.items()
-    ):
-        return dict(value)
+    if value is None or (isinstance(value, dict) and all(not readable(k) and readable(v) for k, v in value.items())):
+        return dict(value or {})
     raise InputError(
         where,
         f"meta.{ID_META} must map Label Studio region ids to readable ids such as 'c15' (the ids a pull hands out)",

@@ -14,44 +14,34 @@ from crossclaim.formats.labelstudio.annotations import (
     annotation_of,
     annotator,
     dispute_note,
-    is_task_id,
-    items_of,
     read_gold_record,
     settle_gold,
-    task_id_problem,
 )
+from crossclaim.formats.labelstudio.spans import items_of, tasks_of
 from crossclaim.schema.records import Annotation, Document, GoldRecord, Pair, Span, pair_id
 from crossclaim.schema.scheme import PAIR_LABELS, RATIONALE_REQUIRED
 from crossclaim.text import sentence_bounds
 
 PAIR_FIELDS = ("pair_id", "a_doc", "a_claim", "a_text", "b_doc", "b_claim", "b_text")
-# What the annotator reads beside each claim, per side (``a_topic``, ``b_html``, ...); derived from the
-# gold, never read back (see ``pair_task_data``). Exports of before 1.1 held one ``topic``: it is ignored.
-CONTEXT_FIELDS = ("topic", "html", "headline", "publisher", "date")
 
 
 def pair_task_data(
     data: Mapping[str, str], docs: Mapping[str, Document], claims: Mapping[tuple[str, str], Span]
 ) -> dict:
-    """A pair task's data as pushed and committed: its ``PAIR_FIELDS`` plus, per side, the claim
-    topic, highlighted in its sentence (``<mark>`` in escaped HTML), and its document's headline,
-    publisher and publication date, since the label depends on the reference time.
-
-    The context and the claim texts are recomputed from the gold every time, so they follow the
-    claims and the manifest.
-    """
+    """A pair task's data as pushed and committed: ``PAIR_FIELDS`` and what the annotator reads beside each
+    claim (its topic and sentence, its document's headline, publisher and date: the label depends on the
+    reference time), recomputed from the gold every time (never read back), so it follows the claims."""
     out = {f: data[f] for f in PAIR_FIELDS}
     for side in ("a", "b"):
         doc, claim = docs[data[f"{side}_doc"]], claims[(data[f"{side}_doc"], data[f"{side}_claim"])]
-        context = {
-            "topic": claim.topic or "(no topic)",
-            "html": claim_in_sentence_html(doc.text, claim),
-            "headline": doc.headline or "(no headline)",
-            "publisher": doc.publisher or "publisher unknown",
-            "date": doc.publication_date or "date unknown",
+        out |= {
+            f"{side}_topic": claim.topic or "(no topic)",
+            f"{side}_html": claim_in_sentence_html(doc.text, claim),
+            f"{side}_headline": doc.headline or "(no headline)",
+            f"{side}_publisher": doc.publisher or "publisher unknown",
+            f"{side}_date": doc.publication_date or "date unknown",
+            f"{side}_text": claim.text,
         }
-        out |= {f"{side}_{k}": context[k] for k in CONTEXT_FIELDS}
-        out[f"{side}_text"] = claim.text  # never a stale copy: a claim's span may have changed since
     return out
 
 
@@ -83,13 +73,8 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
         raise InputError(where, "a Label Studio export is a JSON list of tasks")
     problems = Problems()
     tasks: dict[str, PairTask] = {}
-    for n, raw in enumerate(data):
-        task_id = raw.get("id") if isinstance(raw, dict) else None
-        here = f"{where}: task {task_id if is_task_id(task_id) else '#' + str(n)}"
-        if isinstance(raw, dict) and (what := task_id_problem(raw.get("id"))) is not None:
-            problems.add(here, what)
-            continue
-        d = raw.get("data") if isinstance(raw, dict) else None
+    for raw, here in tasks_of(data, where, problems):
+        d = raw.get("data")
         if not isinstance(d, dict) or any(not isinstance(d.get(f), str) for f in PAIR_FIELDS):
             problems.add(here, f"data must hold the strings {', '.join(PAIR_FIELDS)}")
             continue
@@ -100,17 +85,13 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
         if d["pair_id"] in tasks:
             problems.add(here, "duplicate task for this pair")
             continue
-        task = PairTask({f: d[f] for f in PAIR_FIELDS}, [], here)
-        for k, item in enumerate(items_of(raw, "annotations", here, problems)):
-            if not isinstance(item, dict):
-                problems.add(f"{here}, annotation #{k}", "not a JSON object")
-                continue
-            at = f"{here}, annotation {item.get('id', '#' + str(k))}"
-            task.annotations.append(_pair_annotation(item, at, d, problems))
-        task.gold = read_gold_record(
+        annotations = [
+            _pair_annotation(item, at, d, problems) for item, at in items_of(raw, "annotations", here, problems)
+        ]
+        tasks[d["pair_id"]] = PairTask({f: d[f] for f in PAIR_FIELDS}, annotations, here)
+        tasks[d["pair_id"]].gold = read_gold_record(
             raw.get("gold"), here, problems, lambda item, at, d=d: _pair_annotation(item, at, d, problems)
         )
-        tasks[d["pair_id"]] = task
     if claims is not None:
         problems += unknown_claims(list(tasks.values()), claims)
     InputError.collect(problems)
@@ -119,24 +100,19 @@ def parse_pair_tasks(data: object, where: str, claims: dict[tuple[str, str], Spa
 
 def unknown_claims(tasks: list[PairTask], claims: Container[tuple[str, str]]) -> list[tuple[str, str]]:
     """Pair tasks naming a claim that is not a gold claim (checked once every document is read)."""
-    out = []
-    for task in tasks:
-        for side in ("a", "b"):
-            key = (task.data[f"{side}_doc"], task.data[f"{side}_claim"])
-            if key not in claims:
-                out.append((task.where, f"names unknown claim {shown(key[1])} of document {shown(key[0])}"))
-    return out
+    named = ((t.where, (t.data[f"{side}_doc"], t.data[f"{side}_claim"])) for t in tasks for side in "ab")
+    return [
+        (where, f"names unknown claim {shown(c)} of document {shown(doc)}")
+        for where, (doc, c) in named
+        if (doc, c) not in claims
+    ]
 
 
 def gold_pairs(
     tasks: list[PairTask], where: str, gold: GoldPolicy | str | None = None, notes: list | None = None
 ) -> list[Pair]:
-    """The gold pair of each parsed claim-pair task (see ``settle_gold``), sorted by pair id.
-
-    A task nobody has labelled yet (no annotation, or only cancelled ones) has no gold pair: it is named
-    in ``notes``, as is a task in dispute. A gold annotation that chooses no label is an error: the
-    pair's gold would disappear without a word.
-    """
+    """The gold pair of each parsed claim-pair task (see ``settle_gold``), sorted by pair id. A task not
+    labelled yet or in dispute is named in ``notes``; a gold annotation choosing no label is an error."""
     problems = Problems()
     pairs = []
     for task in tasks:
@@ -160,83 +136,51 @@ def _pair_annotation(item: dict, here: str, d: dict, problems: Problems) -> Anno
     who = annotator(item, here, problems)
     here = f"{here} by {who}"
     ann = annotation_of(item, "", who, [], here, problems)
-    if not ann.was_cancelled and item.get("result"):
-        label, rationale = _pair_result(item.get("result"), here, problems)
-        if label in RATIONALE_REQUIRED and not rationale.strip():
-            problems.add(here, f"a {label} pair needs a rationale")
-        if label is not None:
-            ann.payload = Pair(
-                id=d["pair_id"],
-                a_doc=d["a_doc"],
-                a_claim=d["a_claim"],
-                b_doc=d["b_doc"],
-                b_claim=d["b_claim"],
-                label=label,
-                rationale=rationale,
-                annotator=ann.annotator,
-                lead_time=ann.lead_time,
-            )
+    result = item.get("result")
+    if ann.was_cancelled or not result:
+        return ann
+    if not isinstance(result, list):
+        problems.add(here, "result is not a list")
+        return ann
+    found: dict[str, list[str]] = {}
+    for r in result:
+        name = r.get("from_name") if isinstance(r, dict) else None
+        key = {"label": "choices", "rationale": "text"}.get(name)
+        if key is None:
+            problems.add(here, f"result item from_name {shown(name)} is not in the pair config")
+            continue
+        v = r.get("value")
+        values = v.get(key) if isinstance(v, dict) else None
+        at, what = here, None
+        if name in found:  # the last one would win without a word
+            at, what = f"{here}, region {shown(r.get('id'))}", f"a second result for control {name!r}"
+        elif not isinstance(v, dict):
+            what = f"{name} result: value is not a JSON object, got {described(v)}"
+        elif not (isinstance(values, list) and all(isinstance(t, str) for t in values)):
+            # [123, null] was published as "123\nNone"; a bare string was "not in the pair config"
+            what = f"{name} {key} must be a list of strings, got {described(values)}"
+        elif name == "label" and (len(values) != 1 or values[0] not in PAIR_LABELS):
+            what = f"label must be one of {', '.join(PAIR_LABELS)}, got {shown(values)}"
+        if what is not None:
+            problems.add(at, what)
+            return ann
+        found[name] = values
+    if "label" not in found:
+        problems.add(here, "no pair label chosen")
+        return ann
+    label, rationale = found["label"][0], "\n".join(found.get("rationale", []))
+    if label in RATIONALE_REQUIRED and not rationale.strip():
+        problems.add(here, f"a {label} pair needs a rationale")
+    claims = [d[f] for f in PAIR_FIELDS if not f.endswith("_text")]  # the Pair's first fields, in order
+    ann.payload = Pair(*claims, label, rationale, ann.annotator, ann.lead_time)
     return ann
 
 
-def _pair_result(result: object, here: str, problems: Problems) -> tuple[str | None, str]:
-    label, rationale = None, ""
-    if not isinstance(result, list):
-        problems.add(here, "result is not a list")
-        return None, ""
-    seen: set[str] = set()
-    for r in result:
-        name = r.get("from_name") if isinstance(r, dict) else None
-        v = r.get("value") if isinstance(r, dict) else None
-        if name in ("label", "rationale"):
-            if name in seen:  # the last one would win without a word
-                problems.add(f"{here}, region {shown(r.get('id'))}", f"a second result for control {name!r}")
-                return None, ""
-            seen.add(name)
-        if name in ("label", "rationale") and not isinstance(v, dict):
-            problems.add(here, f"{name} result: value is not a JSON object, got {described(v)}")
-            return None, ""
-        if name == "label":
-            if not isinstance(v.get("choices"), list):  # a known control with a malformed value says so
-                problems.add(here, f"label choices must be a list, got {described(v.get('choices'))}")
-                return None, ""
-            if len(v["choices"]) != 1 or v["choices"][0] not in PAIR_LABELS:
-                problems.add(here, f"label must be one of {', '.join(PAIR_LABELS)}, got {shown(v['choices'])}")
-                return None, ""
-            label = v["choices"][0]
-        elif name == "rationale":
-            if not (isinstance(v.get("text"), list) and all(isinstance(t, str) for t in v["text"])):
-                # [123, null] was published as "123\nNone"; a bare string was "not in the pair config"
-                problems.add(here, f"rationale text must be a list of strings, got {shown(v.get('text'))}")
-                return None, ""
-            rationale = "\n".join(v["text"])
-        else:
-            problems.add(here, f"result item from_name {shown(name)} is not in the pair config")
-    if label is None:
-        problems.add(here, "no pair label chosen")
-    return label, rationale
-
-
 def pair_results(p: Pair) -> list[dict]:
-    out = [
-        {
-            "id": "label",
-            "from_name": "label",
-            "to_name": "a_text",
-            "type": "choices",
-            "value": {"choices": [p.label]},
-            "origin": "manual",
-        }
-    ]
-    if p.rationale:
-        out.append(
-            {
-                "id": "rationale",
-                "from_name": "rationale",
-                "to_name": "a_text",
-                "type": "textarea",
-                "value": {"text": [p.rationale]},
-                "origin": "manual",
-            }
-        )
-    return out
+    """A pair's label and rationale as Label Studio result items."""
+
+    def item(name: str, kind: str, value: dict) -> dict:
+        return {"id": name, "from_name": name, "to_name": "a_text", "type": kind, "value": value, "origin": "manual"}
+
+    rationale = [item("rationale", "textarea", {"text": [p.rationale]})] if p.rationale else []
+    return [item("label", "choices", {"choices": [p.label]}), *rationale]

@@ -1,27 +1,19 @@
-"""The span project: task JSON ↔ spans, checked region by region.
-
-Label Studio stores what it is given without complaint (unknown labels, a ``text`` that does not
-match its offsets), so every export is checked before it becomes gold. Its own converter would drop
-relations, per-region attributes, overlapping regions and all but the first <Labels>; here every one
-of them survives.
+"""The span project: task JSON ↔ spans, checked region by region, since Label Studio stores what it
+is given without complaint (unknown labels, a ``text`` not at its offsets). Unlike its own converter,
+relations, per-region attributes, overlapping regions and every <Labels> survive.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 from crossclaim.errors import InputError, Problems, shown
-from crossclaim.formats.labelstudio.annotations import (
-    annotation_of,
-    annotator,
-    is_task_id,
-    items_of,
-    read_gold_record,
-    task_id_problem,
-)
+from crossclaim.formats.jsonio import described
+from crossclaim.formats.labelstudio.annotations import annotation_of, annotator, is_task_id, read_gold_record
 from crossclaim.schema.records import Annotation, Document, Prediction, Span, Task
-from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, Attribute, attributes_of
+from crossclaim.schema.scheme import ATTRIBUTES, LAYERS, attributes_of
 from crossclaim.schema.validate import offsets_problem, span_problems
 from crossclaim.text import Utf16, sentence_bounds
 
@@ -35,13 +27,6 @@ RESULT_TYPES = {**{name: "labels" for name in LAYERS}, **{a.name: a.result_type 
 # span project: export -> tasks
 
 
-def parse_span_export(data: object, where: str, docs: dict[str, Document] | None = None) -> list[Task]:
-    """Validate a span-project export and turn it into tasks; raise one error listing every problem."""
-    if not isinstance(data, list):
-        raise InputError(where, "a Label Studio export is a JSON list of tasks")
-    return list(parse_span_tasks(data, where, docs))
-
-
 def parse_span_tasks(
     raws: Iterable[object],
     where: str,
@@ -49,28 +34,14 @@ def parse_span_tasks(
     start: int = 0,
     seen: TaskKeys | None = None,
 ) -> Iterator[Task]:
-    """Validate tasks one at a time as they are read (a streamed export), yielding each good one.
-
-    Every problem is collected and raised as one error after the last task, so a caller that
-    stages its output keeps nothing of an export that turns out to be bad. ``start`` numbers the
-    tasks of a part of an export as in the whole; ``seen`` holds the tasks met before (by default
-    none: a build that reads its export in parts checks duplicates across all of them itself, and
-    passes ``TaskKeys.ignoring()``).
-    """
+    """Validate tasks as they are read, yielding each good one; all problems are raised as one error after
+    the last task (a staging caller keeps nothing of a bad export). ``start`` numbers a part's tasks as in
+    the whole; ``seen``: the tasks met before (``TaskKeys.ignoring()``: the caller checks duplicates)."""
     problems = Problems()
     seen = TaskKeys() if seen is None else seen
-    for n, raw in enumerate(raws, start):
-        here = f"{where}: task #{n}"
-        if not isinstance(raw, dict):
-            problems.add(here, "task is not a JSON object")
-            continue
-        task_id = raw.get("id")
-        here = task_here(where, task_id, n)
-        if (what := task_id_problem(task_id)) is not None:
-            problems.add(here, what)
-            continue
+    for raw, here in tasks_of(raws, where, problems, start):
         data = raw.get("data")
-        problems.extend(seen.check(task_id, data.get("doc_id") if isinstance(data, dict) else None, here))
+        problems.extend(seen.check(raw.get("id"), data.get("doc_id") if isinstance(data, dict) else None, here))
         before = len(problems)
         task = _parse_task(raw, here, docs, problems)
         if task is not None and len(problems) == before:  # only clean tasks go on; the rest is reported at the end
@@ -83,13 +54,39 @@ def task_here(where: str, task_id: object, n: int) -> str:
     return f"{where}: task {task_id if is_task_id(task_id) else '#' + str(n)}"
 
 
+def tasks_of(raws: Iterable[object], where: str, problems: Problems, start: int = 0) -> Iterator[tuple[dict, str]]:
+    """Each task of an export (of either project) that is an object with a usable id, and its name in messages."""
+    for n, raw in enumerate(raws, start):
+        if not isinstance(raw, dict):
+            problems.add(f"{where}: task #{n}", "task is not a JSON object")
+            continue
+        task_id, here = raw.get("id"), task_here(where, raw.get("id"), n)
+        if task_id is None or is_task_id(task_id):
+            yield raw, here
+        else:
+            problems.add(here, f"id {described(task_id)} is not an integer or a string")
+
+
+def items_of(raw: dict, kind: str, here: str, problems: Problems) -> Iterator[tuple[dict, str]]:
+    """Each of a task's ``annotations`` or ``predictions`` that is an object, and its name in messages. The
+    list may be absent or null; ``false`` read as "no annotation" would silently drop a task's work."""
+    items = raw.get(kind)
+    if items is not None and not isinstance(items, list):
+        problems.add(here, f"{kind} is not a list (got {described(items)})")
+    for k, item in enumerate(items if isinstance(items, list) else []):
+        if isinstance(item, dict):
+            yield item, f"{here}, {kind[:-1]} {item.get('id', '#' + str(k))}"
+        else:
+            problems.add(f"{here}, {kind[:-1]} #{k}", "not a JSON object")
+
+
+@dataclass
 class TaskKeys:
     """The task ids and documents met so far in an export: a second task with either is a duplicate."""
 
-    def __init__(self, active: bool = True) -> None:
-        self.active = active
-        self.ids: set = set()
-        self.docs: set[str] = set()
+    active: bool = True
+    ids: set = field(default_factory=set)
+    docs: set[str] = field(default_factory=set)
 
     @classmethod
     def ignoring(cls) -> TaskKeys:
@@ -98,16 +95,12 @@ class TaskKeys:
 
     def check(self, task_id: object, doc_id: object, here: str) -> list[tuple[str, str]]:
         """The duplicate problems of one more task (an id or document that is not valid is left to the parser)."""
-        if not self.active:
-            return []
         found = []
-        if is_task_id(task_id):
-            if task_id in self.ids:
-                found.append((here, "duplicate task id"))
+        if self.active and is_task_id(task_id):
+            found += [(here, "duplicate task id")] if task_id in self.ids else []
             self.ids.add(task_id)
-        if isinstance(doc_id, str):
-            if doc_id in self.docs:
-                found.append((here, f"duplicate task for document {doc_id}"))
+        if self.active and isinstance(doc_id, str):
+            found += [(here, f"duplicate task for document {doc_id}")] if doc_id in self.docs else []
             self.docs.add(doc_id)
         return found
 
@@ -123,61 +116,39 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
         return None
     here = f"{here} (doc {doc_id})"
     text = data["text"]
-    if docs is not None:
-        if doc_id not in docs:
-            problems.add(here, f"unknown document id {shown(doc_id)} (not in the manifest)")
-            return None
-        if docs[doc_id].text != text:
-            problems.add(here, "data.text differs from the manifest document's text")
-            return None
+    if docs is not None and doc_id not in docs:
+        problems.add(here, f"unknown document id {shown(doc_id)} (not in the manifest)")
+        return None
+    if docs is not None and docs[doc_id].text != text:
+        problems.add(here, "data.text differs from the manifest document's text")
+        return None
     meta = raw.get("meta") or {}
     if not isinstance(meta, dict):
         problems.add(here, "meta is not a JSON object")
         meta = {}
     task = Task(doc_id=doc_id, text=text, meta=meta)
-    to_py = Utf16(text)
-    sentences = sentence_bounds(text)
-    for kind in ("annotations", "predictions"):
-        for k, item in enumerate(items_of(raw, kind, here, problems)):
-            if not isinstance(item, dict):
-                problems.add(f"{here}, {kind[:-1]} #{k}", "not a JSON object")
-                continue
-            if kind == "annotations":
-                at = f"{here}, annotation {item.get('id', '#' + str(k))}"
-                ann = _parse_annotation(item, at, doc_id, text, to_py, sentences, problems)
-                if ann is not None:
-                    task.annotations.append(ann)
-                continue
-            who = str(item.get("model_version") or "")
-            at = f"{here}, prediction {item.get('id', '#' + str(k))} ({who or 'no model_version'})"
-            spans = _parse_result(item.get("result"), text, to_py, at, problems)
-            if spans is None:
-                continue
-            problems.extend(
-                span_problems(text, spans, at, sentences, lambda s, at=at: f"{at}, region {s.id}", prediction=True)
-            )
-            score = item.get("score")
+    to_py, sentences = Utf16(text), sentence_bounds(text)
+
+    def spans_of(item: dict, at: str, prediction: bool = False) -> list[Span] | None:
+        spans = _parse_result(item.get("result"), text, to_py, at, problems)
+        if spans is not None:
+            problems.extend(span_problems(text, spans, at, sentences, lambda s: f"{at}, region {s.id}", prediction))
+        return spans
+
+    def annotation(item: dict, at: str) -> Annotation | None:
+        who = annotator(item, at, problems)
+        spans = spans_of(item, f"{at} by {who}")
+        return None if spans is None else annotation_of(item, doc_id, who, spans, f"{at} by {who}", problems)
+
+    for item, at in items_of(raw, "annotations", here, problems):
+        if (ann := annotation(item, at)) is not None:
+            task.annotations.append(ann)
+    for item, at in items_of(raw, "predictions", here, problems):
+        who, score = str(item.get("model_version") or ""), item.get("score")
+        if (spans := spans_of(item, f"{at} ({who or 'no model_version'})", prediction=True)) is not None:
             task.predictions.append(Prediction(doc_id, who, spans, score if isinstance(score, (int, float)) else None))
-    task.gold = read_gold_record(
-        raw.get("gold"),
-        here,
-        problems,
-        lambda item, at: _parse_annotation(item, at, doc_id, text, to_py, sentences, problems),
-    )
+    task.gold = read_gold_record(raw.get("gold"), here, problems, annotation)
     return task
-
-
-def _parse_annotation(
-    item: dict, at: str, doc_id: str, text: str, to_py: Utf16, sentences: list, problems: Problems
-) -> Annotation | None:
-    """One annotation of a span task, every region checked (None when its result is unreadable)."""
-    who = annotator(item, at, problems)
-    at = f"{at} by {who}"
-    spans = _parse_result(item.get("result"), text, to_py, at, problems)
-    if spans is None:
-        return None
-    problems.extend(span_problems(text, spans, at, sentences, lambda s, at=at: f"{at}, region {s.id}"))
-    return annotation_of(item, doc_id, who, spans, at, problems)
 
 
 def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Problems) -> list[Span] | None:
@@ -230,21 +201,30 @@ def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Pr
         if fields is not None:
             spans[rid] = fields
     found: dict[str, dict] = {rid: {} for rid in spans}  # region id -> its attributes
-    for r in attrs:
-        _apply_attribute(at, r, regions, found, problems)
+    for r in attrs:  # a refused attribute takes its region out of ``found``: no check says it is missing
+        rid = r["id"]
+        if rid not in regions:
+            problems.add(f"{at}, region {rid}", f"per-region {shown(r['from_name'])} has no region {shown(rid)} here")
+        elif rid in found and (what := _attribute_problem(r, regions[rid]["from_name"], found[rid])) is not None:
+            problems.add(f"{at}, region {rid}", what)
+            del found[rid]
     for r in relations:
         if not any(isinstance(end, str) and end in two_layers for end in (r.get("from_id"), r.get("to_id"))):
             _apply_relation(at, r, regions, found, problems)
     return [Span(*fields, found[rid]) for rid, fields in spans.items() if rid in found]
 
 
+def _one(values: object) -> str | None:
+    """The string a one-string list holds (labels, a text, a relation's label), else None."""
+    return values[0] if type(values) is list and len(values) == 1 and isinstance(values[0], str) else None
+
+
 def _label_of(r: dict) -> str:
     """The label a labels result gives its region (its control's name when the value holds no single label)."""
-    labels = r["value"].get("labels")
-    if type(labels) is list and len(labels) == 1 and isinstance(labels[0], str):
-        known = labels[0] in LAYERS[r["from_name"]].label_names
-        return labels[0] if known else shown(labels[0])
-    return f"a {r['from_name']} label"
+    label = _one(r["value"].get("labels"))
+    if label is None:
+        return f"a {r['from_name']} label"
+    return label if label in LAYERS[r["from_name"]].label_names else shown(label)
 
 
 def _region_span(rid: str, r: dict, text: str, to_py: Utf16, at: str, problems: Problems) -> tuple | None:
@@ -252,7 +232,7 @@ def _region_span(rid: str, r: dict, text: str, to_py: Utf16, at: str, problems: 
     v = r["value"]
     labels = v.get("labels")
     start, end, rtext = v.get("start"), v.get("end"), v.get("text")
-    if not (type(labels) is list and len(labels) == 1 and isinstance(labels[0], str)):
+    if _one(labels) is None:
         what = f"value.labels must hold exactly one label, got {shown(labels)}"
     elif not (type(start) is int and type(end) is int):
         what = f"value.start/end must be integers, got {shown(start)}/{shown(end)}"
@@ -280,95 +260,73 @@ def _utf16_hint(v: dict, text: str, to_py: Utf16) -> str:
     )
 
 
-def _apply_attribute(at: str, r: dict, regions: dict, found: dict, problems: Problems) -> None:
-    """Set a per-region attribute on its region's span; a refused one takes the span out of ``found``
-    (reported once: no later check says the attribute is missing)."""
-    rid, name = r["id"], r["from_name"]
-    if rid not in regions:
-        problems.add(f"{at}, region {rid}", f"per-region {shown(name)} has no region {shown(rid)} in this annotation")
-        return
-    if rid not in found:
-        return  # the region itself is already reported
-    if name in found[rid]:  # the last one would win without a word
-        problems.add(f"{at}, region {rid}", f"a second result for control {shown(name)}: a region holds one")
-        del found[rid]
-        return
-    what = _attribute_value(CONTROLS[name], r["value"], regions[rid]["from_name"], found[rid])
-    if what is not None:
-        problems.add(f"{at}, region {rid}", what)
-        del found[rid]
-
-
-def _attribute_value(attr: Attribute, v: dict, layer: str, attrs: dict) -> str | None:
-    """Put the value of ``attr`` held by a control's ``value`` into ``attrs``, or say what is wrong with it."""
-    name = attr.name
+def _attribute_problem(r: dict, layer: str, attrs: dict) -> str | None:
+    """Set a per-region attribute (``r``) on the attributes of its region, of ``layer``; or say what is wrong."""
+    attr = CONTROLS[r["from_name"]]
+    name, values = shown(attr.name), r["value"].get("text" if attr.kind == "text" else "choices")
+    if attr.name in attrs:  # the last one would win without a word
+        return f"a second result for control {name}: a region holds one"
     if layer != attr.layer:
-        return f"unknown attribute {shown(name)} for a {layer} region"
-    if attr.kind == "text":
-        texts = v.get("text")
-        if not (isinstance(texts, list) and len(texts) == 1 and isinstance(texts[0], str)):
-            return f"{shown(name)} must hold exactly one text, got {shown(texts)}"
-        attrs[name] = texts[0]
-        return None
-    choices = v.get("choices")
-    if not isinstance(choices, list):  # "true" is not ["true"]: say what the shape must be
-        return f"{shown(name)} choices must be a list, got {shown(choices)}"
-    if not (isinstance(choices, list) and len(choices) == 1 and choices[0] in attr.choice_values()):
-        return f"{shown(name)} must be one of the configured choices, got {shown(choices)}"
-    attrs[name] = (choices[0] == "true") if attr.kind == "bool" else choices[0]
+        return f"unknown attribute {name} for a {layer} region"
+    if attr.kind == "text" and _one(values) is None:
+        return f"{name} must hold exactly one text, got {shown(values)}"
+    if not isinstance(values, list):  # "true" is not ["true"]: say what the shape must be
+        return f"{name} choices must be a list, got {shown(values)}"
+    if attr.kind != "text" and (len(values) != 1 or values[0] not in attr.choice_values()):
+        return f"{name} must be one of the configured choices, got {shown(values)}"
+    attrs[attr.name] = (values[0] == "true") if attr.kind == "bool" else values[0]
     return None
 
 
 def _apply_relation(at: str, r: dict, regions: dict, found: dict, problems: Problems) -> None:
     src, dst = r.get("from_id"), r.get("to_id")
     rid = r.get("id")  # Label Studio's relations have none: they are named by their two ends
-    here = f"{at}, region {rid}" if rid is not None else f"{at}, relation {shown(src)} -> {shown(dst)}"
-    for end_id in (src, dst):
-        if not isinstance(end_id, str) or end_id not in regions:
-            problems.add(here, f"points to a missing region {shown(end_id)}")
-            return
-    labels = r.get("labels")
-    one = isinstance(labels, list) and len(labels) == 1 and isinstance(labels[0], str)
-    attr = RELATIONS.get(labels[0]) if one else None
-    if attr is None:
-        allowed = ", ".join(repr(k) for k in RELATIONS)
-        problems.add(here, f"relation labels must be [{allowed}], got {shown(labels)}")
-        return
-    if regions[src]["from_name"] != attr.layer or regions[dst]["from_name"] != attr.refs:
-        problems.add(
-            here,
+    missing = [end for end in (src, dst) if not isinstance(end, str) or end not in regions]
+    attr = RELATIONS.get(_one(r.get("labels")))
+    if missing:
+        what = f"points to a missing region {shown(missing[0])}"
+    elif attr is None:
+        what = f"relation labels must be [{', '.join(map(repr, RELATIONS))}], got {shown(r.get('labels'))}"
+    elif (regions[src]["from_name"], regions[dst]["from_name"]) != (attr.layer, attr.refs):
+        what = (
             f"a {attr.relation!r} relation goes from a {LAYERS[attr.layer].noun} to a "
-            f"{LAYERS[attr.refs or ''].noun}, not {regions[src]['from_name']} -> {regions[dst]['from_name']}",
+            f"{LAYERS[attr.refs or ''].noun}, not {regions[src]['from_name']} -> {regions[dst]['from_name']}"
         )
+    else:
+        if src in found:
+            found[src][attr.name] = tuple(sorted({*found[src].get(attr.name, ()), dst}, key=_natural))
         return
-    if src in found:
-        held = found[src].get(attr.name, ())
-        found[src][attr.name] = tuple(sorted({*held, dst}, key=_natural))
+    problems.add(f"{at}, region {rid}" if rid is not None else f"{at}, relation {shown(src)} -> {shown(dst)}", what)
 
 
 def _natural(rid: str) -> tuple:
     head = rid.rstrip("0123456789")
-    tail = rid[len(head) :]
-    return (head, int(tail) if tail else -1, rid)
+    return (head, int(rid[len(head) :] or -1), rid)
 
 
 def from_utf16(data: object, where: str) -> object:
-    """A span export whose offsets count UTF-16 code units (older Label Studio) with code points instead.
-
-    Every region and per-region attribute of every annotation and prediction is converted; an offset
-    inside a surrogate pair, or a region whose text already sits at its offsets as code points, is an
-    error (such an export needs no conversion). Anything malformed is left for the parser to report.
-    """
+    """A span export whose offsets count UTF-16 code units (older Label Studio) with code points instead,
+    in every result item; an offset inside a surrogate pair, or a text already at its offsets in code
+    points (no conversion needed), is an error. Anything malformed is left for the parser."""
     if not isinstance(data, list):
         return data
     problems = Problems()
     out = copy.deepcopy(data)
     for n, raw in enumerate(out):
-        text = raw.get("data", {}).get("text") if isinstance(raw, dict) else None
-        if isinstance(text, str):
-            to_py = Utf16(text)
-            for at, v in _offset_values(raw, f"{where}: task {raw.get('id', '#' + str(n))}"):
-                _convert_region(v, text, to_py, at, problems)
+        d = raw.get("data") if isinstance(raw, dict) else None
+        text = d.get("text") if isinstance(d, dict) else None
+        to_py = Utf16(text) if isinstance(text, str) else None
+        for at, v in _offset_values(raw, f"{where}: task {raw.get('id', '#' + str(n))}") if to_py else ():
+            if not 0 <= v["start"] <= v["end"] <= to_py.units:
+                continue  # out of range either way: the parser reports it
+            start, end, rtext = to_py.to_py(v["start"]), to_py.to_py(v["end"]), v.get("text")
+            if start is None or end is None:
+                problems.add(at, f"UTF-16 offsets {v['start']}:{v['end']} split a character in two (a surrogate pair)")
+            elif isinstance(rtext, str) and text[v["start"] : v["end"]] == rtext and text[start:end] != rtext:
+                found = f"{v['start']}:{v['end']} in code points"
+                problems.add(at, f"value.text {shown(rtext)} is at {found}: this export needs no --utf16")
+            else:
+                v["start"], v["end"] = start, end
     InputError.collect(problems)
     return out
 
@@ -385,33 +343,16 @@ def _offset_values(raw: dict, here: str):
                     yield f"{here}, {kind[:-1]} {item.get('id', '#' + str(k))}, region {r.get('id')}", v
 
 
-def _convert_region(v: dict, text: str, to_py: Utf16, here: str, problems: Problems) -> None:
-    if not 0 <= v["start"] <= v["end"] <= to_py.units:
-        return  # out of range either way: the parser reports it
-    start, end = to_py.to_py(v["start"]), to_py.to_py(v["end"])
-    if start is None or end is None:
-        problems.add(here, f"UTF-16 offsets {v['start']}:{v['end']} split a character in two (a surrogate pair)")
-        return
-    rtext = v.get("text")
-    if isinstance(rtext, str) and text[v["start"] : v["end"]] == rtext and text[start:end] != rtext:
-        problems.add(
-            here,
-            f"value.text {shown(rtext)} is at {v['start']}:{v['end']} in code points: this export needs no --utf16",
-        )
-        return
-    v["start"], v["end"] = start, end
-
-
 # ---------------------------------------------------------------------------------------------
 # span project: records -> task JSON (for import)
 
 
 def region_results(spans: list[Span], text: str, origin: str = "manual") -> list[dict]:
-    """Label Studio result items for spans: a region each, per-region attributes, cue relations.
-
-    Offsets stay code points (Python offsets into ``text``): Label Studio 1.23 stores them so.
+    """Label Studio result items for spans, in offset order: a region each, per-region attributes, then
+    cue relations. Offsets stay code points (Python offsets into ``text``): Label Studio 1.23 stores them so.
     """
     out: list[dict] = []
+    relations: list[dict] = []
     for s in sorted(spans, key=lambda s: (s.start, s.end, s.layer, s.id)):
         pos = {"start": s.start, "end": s.end}
         base = {"id": s.id, "to_name": "text", "origin": origin}
@@ -420,30 +361,16 @@ def region_results(spans: list[Span], text: str, origin: str = "manual") -> list
         )
         for attr in attributes_of(s.layer):
             value = s.attrs.get(attr.name)
-            if attr.name in CONTROLS and value is not None:
-                out.append(
-                    {
-                        **base,
-                        "from_name": attr.name,
-                        "type": attr.result_type,
-                        "value": {**pos, **_control_value(attr, value)},
-                    }
-                )
-    for s in spans:
-        for attr in attributes_of(s.layer):
             if attr.relation in RELATIONS:
-                out += [
+                relations += [
                     {"from_id": s.id, "to_id": ref, "type": "relation", "direction": "right", "labels": [attr.relation]}
-                    for ref in s.attrs.get(attr.name, ())
+                    for ref in value or ()
                 ]
-    return out
-
-
-def _control_value(attr: Attribute, value: object) -> dict:
-    """The ``value`` payload of a per-region control holding ``value``."""
-    if attr.kind == "text":
-        return {"text": [value]}
-    return {"choices": [("true" if value else "false") if attr.kind == "bool" else value]}
+            if attr.name in CONTROLS and value is not None:
+                held = [("true" if value else "false") if attr.kind == "bool" else value]
+                held_as = {"text" if attr.kind == "text" else "choices": held}
+                out.append({**base, "from_name": attr.name, "type": attr.result_type, "value": {**pos, **held_as}})
+    return out + relations
 
 
 def task_data(doc: Document) -> dict:
