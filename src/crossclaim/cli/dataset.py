@@ -76,8 +76,8 @@ def release(
     root = project_root(root)
     made = run(root, version, gold)
     out.print(
-        f"released {made.version}: {len(made.gold.documents)} documents and the claim pairs of "
-        f"{len(made.gold.claim_pairs)} splits recorded in {RELEASES.as_posix()}",
+        f"released {made.version}: {len(made.documents)} documents and the claim pairs of "
+        f"{len(made.claim_pairs)} splits recorded in {RELEASES.as_posix()}",
         highlight=False,
     )
 

@@ -42,27 +42,11 @@ class SpanAgreement:
     partial: int
     values_equal: int  # figures: matched spans with the same value
 
-    @property
-    def strict_f1(self) -> float:
-        return _f1(self.strict, self.n_a, self.n_b)
-
-    @property
-    def partial_f1(self) -> float:
-        return _f1(self.partial, self.n_a, self.n_b)
-
-    @property
-    def value_agreement(self) -> float | None:
-        return self.values_equal / self.strict if self.layer == "figures" and self.strict else None
-
 
 def _pooled(layer: str, a: str, b: str, rows: list[SpanAgreement]) -> SpanAgreement:
     """The counts of ``rows`` added up (every field after the names)."""
     counts = [f.name for f in fields(SpanAgreement)][3:]
     return SpanAgreement(layer, a, b, *(sum(getattr(r, name) for r in rows) for name in counts))
-
-
-def _f1(matched: int, n_a: int, n_b: int) -> float:
-    return 2 * matched / (n_a + n_b) if n_a + n_b else 1.0
 
 
 def strict_matches(a: list[Span], b: list[Span]) -> list[tuple[Span, Span]]:
@@ -307,15 +291,12 @@ class AnnotatorTally:
             self._leads[name] += leads
 
     def table(self) -> list[tuple[str, int, dict[str, int], int, float | None]]:
-        n, leads = self._counts, self._leads
+        """Per annotator: tasks, spans per layer, cancelled annotations, mean lead time."""
+        n, mean = self._counts, {who: sum(ls) / len(ls) for who, ls in self._leads.items() if ls}
         return [
-            (who, n[who, "tasks"], {k: n[who, k] for k in LAYERS if n[who, k]}, n[who, "cancelled"], _mean(leads[who]))
+            (who, n[who, "tasks"], {k: n[who, k] for k in LAYERS if n[who, k]}, n[who, "cancelled"], mean.get(who))
             for who in sorted({who for who, _ in n})
         ]
-
-
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
 
 
 def per_annotator(tasks: list[Task]) -> list[tuple[str, int, dict[str, int], int, float | None]]:
@@ -344,10 +325,7 @@ def agreement_md(
     out = _who_md(kept)
     out += _table(
         "layer|annotator A|annotator B|documents:|spans A:|spans B:|strict F1:|partial F1:|figure value agreement:",
-        [
-            (r.layer, r.a, r.b, r.docs, r.n_a, r.n_b, f"{r.strict_f1:.3f}", f"{r.partial_f1:.3f}", _shown_values(r))
-            for r in spans
-        ],
+        list(map(_span_row, spans)),
     )
     out += _table(
         "claim attribute|annotator A|annotator B|claims (same offsets):|Krippendorff's alpha:",
@@ -379,8 +357,13 @@ def _table(columns: str, rows: list[tuple], always: bool = False) -> list[str]:
     return ["", head, align, *("| " + " | ".join(map(str, r)) + " |" for r in rows)] if rows or always else []
 
 
-def _shown_values(r: SpanAgreement) -> str:
-    return "" if r.value_agreement is None else f"{r.value_agreement:.3f} ({r.values_equal}/{r.strict})"
+def _span_row(r: SpanAgreement) -> tuple:
+    """A row of the span table: strict and partial F1 (2 matched / all spans; 1 when neither annotator drew
+    one), and for figures the share of strict matches with the same value."""
+    n = r.n_a + r.n_b
+    f1 = [f"{2 * m / n if n else 1.0:.3f}" for m in (r.strict, r.partial)]
+    values = f"{r.values_equal / r.strict:.3f} ({r.values_equal}/{r.strict})" if r.strict else ""
+    return (r.layer, r.a, r.b, r.docs, r.n_a, r.n_b, *f1, values if r.layer == "figures" else "")
 
 
 def _shown_alpha(value: float | None) -> str:

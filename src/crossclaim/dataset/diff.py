@@ -8,7 +8,6 @@ order, spans by offsets), so the same two exports always give the same text.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 from crossclaim.dataset.changes import delta
 from crossclaim.dataset.gold import Gold
@@ -18,14 +17,7 @@ from crossclaim.schema.scheme import LAYERS, attributes_of
 TEXT = 60  # characters of a span's text quoted in a line
 KINDS = ("added", "removed", "relabelled", "moved", "attributes changed")
 PAIR_KINDS = ("added", "removed", "relabelled", "rationale changed")
-
-
-@dataclass(frozen=True)
-class Line:
-    """One change: its kind (one of ``KINDS`` or ``PAIR_KINDS``) and its Markdown text."""
-
-    kind: str
-    text: str
+Line = tuple[str, str]  # one change: its kind (one of ``KINDS`` or ``PAIR_KINDS``) and its Markdown text
 
 
 def gold_diff(old: Gold, new: Gold, old_name: str, new_name: str) -> str:
@@ -38,8 +30,8 @@ def gold_diff(old: Gold, new: Gold, old_name: str, new_name: str) -> str:
             if lines := _span_lines(layer, before, after):
                 spans.setdefault(doc_id, {})[layer] = lines
     pairs = _pair_lines({p.id: p for p in old.pairs}, {p.id: p for p in new.pairs})
-    span_kinds = Counter(line.kind for by_layer in spans.values() for lines in by_layer.values() for line in lines)
-    pair_kinds = Counter(line.kind for line in pairs)
+    span_kinds = Counter(kind for by_layer in spans.values() for lines in by_layer.values() for kind, _ in lines)
+    pair_kinds = Counter(kind for kind, _ in pairs)
     counts = [f"spans {k} {span_kinds[k]}" for k in KINDS if span_kinds[k]]
     counts += [f"pairs {k} {pair_kinds[k]}" for k in PAIR_KINDS if pair_kinds[k]]
     out = [f"Gold changes from `{old_name}` to `{new_name}`:", ""]
@@ -50,10 +42,10 @@ def gold_diff(old: Gold, new: Gold, old_name: str, new_name: str) -> str:
         out += [f"#### {doc_id}", ""]
         for layer, lines in by_layer.items():
             out.append(f"- {LAYERS[layer].title}")
-            out += [f"  - {line.kind}: {line.text}" for line in lines]
+            out += [f"  - {kind}: {text}" for kind, text in lines]
         out.append("")
     if pairs:
-        out += ["#### Claim pairs", "", *(f"- {line.kind}: {line.text}" for line in pairs), ""]
+        out += ["#### Claim pairs", "", *(f"- {kind}: {text}" for kind, text in pairs), ""]
     return "\n".join(out)
 
 
@@ -66,17 +58,17 @@ def _span_lines(layer: str, all_old: dict[str, Span], all_new: dict[str, Span]) 
     changes = delta(old, new)
     for sid in changes.removed:
         moved = f" (now {all_new[sid].layer})" if sid in all_new else ""
-        out.append((old[sid], Line("removed", f"{_span(old[sid])}{moved}")))
+        out.append((old[sid], ("removed", f"{_span(old[sid])}{moved}")))
     for sid in changes.added:
         was = f" (was {all_old[sid].layer})" if sid in all_old else ""
-        out.append((new[sid], Line("added", f"{_span(new[sid])}{was}")))
+        out.append((new[sid], ("added", f"{_span(new[sid])}{was}")))
     for sid in changes.changed:
         a, b = old[sid], new[sid]
         if a.label != b.label:
-            out.append((b, Line("relabelled", f"{_ref(b)} {a.label} → {b.label}")))
+            out.append((b, ("relabelled", f"{_ref(b)} {a.label} → {b.label}")))
         if (a.start, a.end) != (b.start, b.end):
             out.append(
-                (b, Line("moved", f"{_ref(b)} {a.start}:{a.end} {_quote(a.text)} → {b.start}:{b.end} {_quote(b.text)}"))
+                (b, ("moved", f"{_ref(b)} {a.start}:{a.end} {_quote(a.text)} → {b.start}:{b.end} {_quote(b.text)}"))
             )
         changed = [
             f"{attr.name} {_value(a.attrs.get(attr.name))} → {_value(b.attrs.get(attr.name))}"
@@ -84,21 +76,21 @@ def _span_lines(layer: str, all_old: dict[str, Span], all_new: dict[str, Span]) 
             if a.attrs.get(attr.name) != b.attrs.get(attr.name)
         ]
         if changed:
-            out.append((b, Line("attributes changed", f"{_ref(b)}: {'; '.join(changed)}")))
-    return [line for _, line in sorted(out, key=lambda x: (KINDS.index(x[1].kind), x[0].start, x[0].end, x[0].id))]
+            out.append((b, ("attributes changed", f"{_ref(b)}: {'; '.join(changed)}")))
+    return [line for _, line in sorted(out, key=lambda x: (KINDS.index(x[1][0]), x[0].start, x[0].end, x[0].id))]
 
 
 def _pair_lines(old: dict[str, Pair], new: dict[str, Pair]) -> list[Line]:
     changes = delta(old, new)
-    out = [Line("added", f"`{pid}` {new[pid].label}") for pid in changes.added]
-    out += [Line("removed", f"`{pid}` {old[pid].label}") for pid in changes.removed]
+    out = [("added", f"`{pid}` {new[pid].label}") for pid in changes.added]
+    out += [("removed", f"`{pid}` {old[pid].label}") for pid in changes.removed]
     for pid in changes.changed:
         a, b = old[pid], new[pid]
         if a.label != b.label:
-            out.append(Line("relabelled", f"`{pid}` {a.label} → {b.label}"))
+            out.append(("relabelled", f"`{pid}` {a.label} → {b.label}"))
         if a.rationale != b.rationale:
-            out.append(Line("rationale changed", f"`{pid}` {_quote(a.rationale)} → {_quote(b.rationale)}"))
-    return sorted(out, key=lambda line: PAIR_KINDS.index(line.kind))  # stable: pair ids stay sorted per kind
+            out.append(("rationale changed", f"`{pid}` {_quote(a.rationale)} → {_quote(b.rationale)}"))
+    return sorted(out, key=lambda line: PAIR_KINDS.index(line[0]))  # stable: pair ids stay sorted per kind
 
 
 def _ref(s: Span) -> str:

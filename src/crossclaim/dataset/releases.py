@@ -17,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections import defaultdict
 from collections.abc import Iterator
-from itertools import pairwise
+from itertools import groupby, pairwise
+from operator import itemgetter
 from pathlib import Path
 from typing import Annotated
 
@@ -68,10 +68,6 @@ class ReleaseRecord(GoldDigests, frozen=True, forbid_unknown_fields=True):
 
     version: str
 
-    @property
-    def gold(self) -> GoldDigests:
-        return GoldDigests(self.documents, self.claim_pairs)
-
 
 # ---------------------------------------------------------------------------------------------
 # the published gold, read back from dataset/
@@ -80,10 +76,8 @@ class ReleaseRecord(GoldDigests, frozen=True, forbid_unknown_fields=True):
 def published_gold(dataset: Path) -> GoldDigests:
     """The digests of the gold ``dataset`` publishes (see the module docstring)."""
     documents = {row["id"]: _digest({**row, "split": split}) for split, row in _rows(dataset, "documents")}
-    pairs: dict[str, list] = defaultdict(list)
-    for split, row in _rows(dataset, "claim_pairs"):
-        pairs[split].append(row)
-    claim_pairs = {split: _digest(sorted(rows, key=lambda r: r["id"])) for split, rows in sorted(pairs.items())}
+    by_split = groupby(_rows(dataset, "claim_pairs"), key=itemgetter(0))  # files, so splits, in name order
+    claim_pairs = {split: _digest(sorted((r for _, r in rows), key=itemgetter("id"))) for split, rows in by_split}
     return GoldDigests(dict(sorted(documents.items())), claim_pairs)
 
 
@@ -177,7 +171,7 @@ def unreleased_change(root: Path, releases: list[ReleaseRecord]) -> str | None:
             f"dataset/ is built as version {version} ({CHANGELOG.as_posix()}), older than the last release "
             f"{last.version} ({RELEASES.as_posix()}): a version is never published twice"
         )
-    changed = last.gold.differences(published_gold(root / DATASET))
+    changed = last.differences(published_gold(root / DATASET))
     if not changed:
         return None
     return (

@@ -41,12 +41,9 @@ def stats_md(stats: dict) -> str:
     out = ["**Corpus**", "", _HEAD]
     out += [_row(key, [stats[key][s] for s in SPLITS]) for key in ("documents", "characters", "sentences", "tokens")]
     out += ["", "**Spans per label**", "", _HEAD.replace("| |", "| layer / label |", 1)]
-    for layer in LAYERS.values():
-        for label in layer.label_names:
-            out.append(_row(f"{layer.name} / {label}", [stats["spans"][(layer.name, label, s)] for s in SPLITS]))
-    for layer in LAYERS:
-        for a in bool_attributes(layer):
-            out.append(_row(f"{layer} / {a.name}", [stats["spans"][(layer, a.name, s)] for s in SPLITS]))
+    counted = [(layer.name, label) for layer in LAYERS.values() for label in layer.label_names]
+    counted += [(layer, a.name) for layer in LAYERS for a in bool_attributes(layer)]
+    out += [_row(f"{layer} / {what}", [stats["spans"][(layer, what, s)] for s in SPLITS]) for layer, what in counted]
     out += ["", "**Claim pairs per label**", "", _HEAD.replace("| |", "| label |", 1)]
     out += [_row(label, [stats["pairs"][(label, s)] for s in SPLITS]) for label in PAIR_LABELS]
     out += ["", *discrepancies_md(stats["discrepancies"])]
