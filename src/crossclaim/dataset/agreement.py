@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import astuple, dataclass, field, replace
 from itertools import combinations, groupby
 from typing import TypeVar
 
@@ -43,10 +43,9 @@ class SpanAgreement:
     values_equal: int  # figures: matched spans with the same value
 
 
-def _pooled(layer: str, a: str, b: str, rows: list[SpanAgreement]) -> SpanAgreement:
-    """The counts of ``rows`` added up (every field after the names)."""
-    counts = [f.name for f in fields(SpanAgreement)][3:]
-    return SpanAgreement(layer, a, b, *(sum(getattr(r, name) for r in rows) for name in counts))
+def _pooled(layer: str, a: str, b: str, counts: list[tuple[int, ...]]) -> SpanAgreement:
+    """``counts`` (of the fields after the names) added up."""
+    return SpanAgreement(layer, a, b, *map(sum, zip(*counts, strict=True)))
 
 
 def strict_matches(a: list[Span], b: list[Span]) -> list[tuple[Span, Span]]:
@@ -73,7 +72,7 @@ def _overlap(s: Span, t: Span, exact: bool) -> bool:
 def span_agreement(tasks: list[Task]) -> list[SpanAgreement]:
     """Pairwise agreement per layer over the tasks both annotators annotated (``_compared``), a layer only
     where both annotated it, so a pass that skipped claims by design does not count as disagreeing on them."""
-    acc: dict[tuple[str, str, str], list[SpanAgreement]] = defaultdict(list)
+    acc: dict[tuple[str, str, str], list[tuple[int, ...]]] = defaultdict(list)
     for task in tasks:
         for x, y in combinations(_compared(task), 2):
             for layer in LAYERS:
@@ -84,7 +83,7 @@ def span_agreement(tasks: list[Task]) -> list[SpanAgreement]:
                 matched = strict_matches(sa, sb)
                 equal = sum(1 for s, t in matched if s.value == t.value)
                 counts = (1, len(sa), len(sb), len(matched), partial_matches(sa, sb), equal)
-                acc[(layer, x.annotator, y.annotator)].append(SpanAgreement(layer, x.annotator, y.annotator, *counts))
+                acc[(layer, x.annotator, y.annotator)].append(counts)
     return [_pooled(*k, acc[k]) for k in sorted(acc, key=lambda k: (list(LAYERS).index(k[0]), k[1], k[2]))]
 
 
@@ -153,8 +152,7 @@ def counted(tasks: list[Task], pairs_by_annotator: dict[str, list[Pair]] | None,
         usable = [a for a in usable if a.annotator not in adjudicators]
         out.tasks.append(replace(task, annotations=_first_of_identical(task.doc_id, usable, _content, out)))
     by_annotator = pairs_by_annotator or {}
-    for who in adjudicators & by_annotator.keys():
-        out.adjudicators[who] += len(by_annotator[who])
+    out.adjudicators.update({who: len(ps) for who, ps in by_annotator.items() if who in adjudicators})
     pairs = sorted((p for who, ps in by_annotator.items() if who not in adjudicators for p in ps), key=lambda p: p.id)
     for pid, same in groupby(pairs, key=lambda p: p.id):
         for p in _first_of_identical(pid, list(same), _pair_content, out):
@@ -318,7 +316,7 @@ def agreement_md(
     kept = counted(tasks, pairs_by_annotator, team)
     spans = span_agreement(kept.tasks)
     by_layer = [list(rows) for _, rows in groupby(spans, key=lambda r: r.layer)]  # span_agreement's order
-    spans += [_pooled(rows[0].layer, ALL, "", rows) for rows in by_layer if len(rows) > 1]  # all pairs pooled
+    spans += [_pooled(rows[0].layer, ALL, "", [astuple(r)[3:] for r in rows]) for rows in by_layer if len(rows) > 1]
     spans.sort(key=lambda r: (list(LAYERS).index(r.layer), r.a == ALL, r.a, r.b))
     alphas = [row for attr in ALPHA_ATTRIBUTES for row in attribute_alpha(kept.tasks, attr)]
     kappas = {(a, b): f"{k:.3f}" for a, b, _, k in pair_kappa(kept.pairs)}

@@ -232,10 +232,6 @@ The same statement is in `{LICENSE_FILE}`.
     return f"---\n{header}---\n{body}"
 
 
-def license_file(published: Published) -> str:
-    return f"# Terms of use of the CrossClaim dataset\n\n{license_md(published)}"
-
-
 # ---------------------------------------------------------------------------------------------
 # Documentation tables
 

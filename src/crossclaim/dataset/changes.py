@@ -13,6 +13,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from crossclaim.dataset.gold import DocGold, Gold
 from crossclaim.formats.labelstudio.pairs import PairTask
@@ -184,14 +185,12 @@ def _span_content(s: Span) -> tuple:
 
 def _by_annotator(annotations: list[Annotation], content: Callable[[Annotation], object]) -> dict[str, Hashable]:
     """Annotations keyed by annotator (a second one by the same annotator as "name #2"), with what they hold."""
-    seen: Counter[str] = Counter()
-    out: dict[str, Hashable] = {}
-    held = [(a, content(a)) for a in annotations]
-    for a, value in sorted(held, key=lambda x: (x[0].annotator, repr(x[1]))):
-        seen[a.annotator] += 1
-        key = a.annotator if seen[a.annotator] == 1 else f"{a.annotator} #{seen[a.annotator]}"
-        out[key] = (value, a.ground_truth, a.was_cancelled, a.lead_time)
-    return out
+    held = sorted(((a, content(a)) for a in annotations), key=lambda x: (x[0].annotator, repr(x[1])))
+    return {
+        who if n == 1 else f"{who} #{n}": (value, a.ground_truth, a.was_cancelled, a.lead_time)
+        for who, theirs in groupby(held, key=lambda x: x[0].annotator)
+        for n, (a, value) in enumerate(theirs, 1)
+    }
 
 
 def listed(ids: Sequence[str]) -> str:

@@ -22,31 +22,24 @@ Line = tuple[str, str]  # one change: its kind (one of ``KINDS`` or ``PAIR_KINDS
 
 def gold_diff(old: Gold, new: Gold, old_name: str, new_name: str) -> str:
     """Markdown: the spans per document and layer, then the pairs, added, removed, relabelled or changed."""
-    spans: dict[str, dict[str, list[Line]]] = {}  # document -> layer -> its changes (changed ones only)
+    kinds: Counter[tuple[str, str]] = Counter()  # ("spans" or "pairs", kind) -> changes
+    body: list[str] = []
     for doc_id in sorted({d.id for d in old.docs} | {d.id for d in new.docs}):
-        before = {s.id: s for s in old.spans(doc_id)}
-        after = {s.id: s for s in new.spans(doc_id)}
-        for layer in LAYERS:
-            if lines := _span_lines(layer, before, after):
-                spans.setdefault(doc_id, {})[layer] = lines
-    pairs = _pair_lines({p.id: p for p in old.pairs}, {p.id: p for p in new.pairs})
-    span_kinds = Counter(kind for by_layer in spans.values() for lines in by_layer.values() for kind, _ in lines)
-    pair_kinds = Counter(kind for kind, _ in pairs)
-    counts = [f"spans {k} {span_kinds[k]}" for k in KINDS if span_kinds[k]]
-    counts += [f"pairs {k} {pair_kinds[k]}" for k in PAIR_KINDS if pair_kinds[k]]
-    out = [f"Gold changes from `{old_name}` to `{new_name}`:", ""]
-    if not counts:
-        return "\n".join([*out, "No change in the gold spans or pairs.", ""])
-    out += [", ".join(counts), ""]
-    for doc_id, by_layer in spans.items():
-        out += [f"#### {doc_id}", ""]
-        for layer, lines in by_layer.items():
-            out.append(f"- {LAYERS[layer].title}")
-            out += [f"  - {kind}: {text}" for kind, text in lines]
-        out.append("")
-    if pairs:
-        out += ["#### Claim pairs", "", *(f"- {kind}: {text}" for kind, text in pairs), ""]
-    return "\n".join(out)
+        before, after = {s.id: s for s in old.spans(doc_id)}, {s.id: s for s in new.spans(doc_id)}
+        by_layer = [(LAYERS[k].title, lines) for k in LAYERS if (lines := _span_lines(k, before, after))]
+        kinds.update(("spans", kind) for _, lines in by_layer for kind, _ in lines)
+        if by_layer:
+            body += [f"#### {doc_id}", ""]
+            for title, lines in by_layer:
+                body += [f"- {title}", *(f"  - {kind}: {text}" for kind, text in lines)]
+            body.append("")
+    if pairs := _pair_lines({p.id: p for p in old.pairs}, {p.id: p for p in new.pairs}):
+        kinds.update(("pairs", kind) for kind, _ in pairs)
+        body += ["#### Claim pairs", "", *(f"- {kind}: {text}" for kind, text in pairs), ""]
+    order = [("spans", k) for k in KINDS] + [("pairs", k) for k in PAIR_KINDS]
+    counts = ", ".join(f"{what} {k} {kinds[what, k]}" for what, k in order if kinds[what, k])
+    head = f"Gold changes from `{old_name}` to `{new_name}`:\n\n"
+    return head + ("\n".join([counts, "", *body]) if counts else "No change in the gold spans or pairs.\n")
 
 
 def _span_lines(layer: str, all_old: dict[str, Span], all_new: dict[str, Span]) -> list[Line]:

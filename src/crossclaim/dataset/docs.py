@@ -19,7 +19,6 @@ from crossclaim.dataset.card import (
     LICENSE_FILE,
     dataset_card,
     label_table_md,
-    license_file,
     license_md,
     release_of,
     split_rules_md,
@@ -50,7 +49,8 @@ def write_generated(root: Path, staging: Path, published: Published, agreement: 
     release = release_of(text)
     card = dataset_card(published, stats, release, data_digests(staging))
     (staging / "README.md").write_text(card, encoding="utf-8")
-    (staging / LICENSE_FILE).write_text(license_file(published), encoding="utf-8")
+    terms = f"# Terms of use of the CrossClaim dataset\n\n{license_md(published)}"
+    (staging / LICENSE_FILE).write_text(terms, encoding="utf-8")
     (staging / "croissant.json").write_text(croissant(staging, published, release), encoding="utf-8")
     (staging / CHART).write_bytes(label_chart(stats))
     # the Label Studio configs, from the scheme, live in annotations/: annotators load them into the project
@@ -86,14 +86,11 @@ def replace_block(out: Staged, path: Path, name: str, body: str, required: bool 
     ``required=False``: a missing file or block is left alone (optional docs, test fixtures).
     """
     text = out.read_text(path)
-    if text is None:
-        if required:
-            raise InputError(str(out.root / path), f"missing; it must hold the generated block {name!r}")
-        return
     begin, end = f"<!-- BEGIN GENERATED: {name} -->", f"<!-- END GENERATED: {name} -->"
     pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
-    if not pattern.search(text):
-        if not required:
-            return
+    if text is not None and pattern.search(text):
+        out.write_text(path, pattern.sub(lambda _: f"{begin}\n{body}{end}", text))
+    elif required:
+        if text is None:
+            raise InputError(str(out.root / path), f"missing; it must hold the generated block {name!r}")
         raise InputError(str(out.root / path), f"no {begin} ... {end} block to regenerate")
-    out.write_text(path, pattern.sub(lambda _: f"{begin}\n{body}{end}", text))
