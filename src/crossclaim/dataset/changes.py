@@ -68,9 +68,7 @@ class Keyed:
         return cls(json.dumps(keys, ensure_ascii=False), array("q", [hash(content[k]) for k in keys]).tobytes())
 
     def as_dict(self) -> dict[str, int]:
-        values = array("q")
-        values.frombytes(self.hashes)
-        return dict(zip(json.loads(self.keys), values, strict=True))
+        return dict(zip(json.loads(self.keys), array("q", self.hashes), strict=True))
 
 
 def keyed_delta(old: Keyed, new: Keyed) -> Delta:
