@@ -51,7 +51,7 @@ from crossclaim.formats.jsonio import ArrayFile, array_file, read_json
 from crossclaim.formats.labelstudio.annotations import GoldPolicy
 from crossclaim.formats.labelstudio.committed import export_json
 from crossclaim.formats.labelstudio.pairs import PairTask
-from crossclaim.formats.labelstudio.spans import TaskKeys, from_utf16, parse_span_tasks, task_here
+from crossclaim.formats.labelstudio.spans import TaskKeys, from_utf16, parse_span_tasks
 from crossclaim.formats.manifest import load_manifest
 from crossclaim.formats.team import load_team
 from crossclaim.scale import in_order, release_memory, system_arrow_pool, worker_count
@@ -214,7 +214,7 @@ class Part:
     start: int = 0
     end: int = 0
     runs: dict[Where, dict[str, Run]] = field(default_factory=dict)
-    keys: list[tuple[object, object, str]] = field(default_factory=list)  # (task id, document, where) of each task
+    seen: TaskKeys = field(default_factory=TaskKeys)  # its task ids and documents (duplicates within it found)
     tasked: list[str] = field(default_factory=list)  # the documents of its valid tasks
     docs: list[str] = field(default_factory=list)  # those published (the others have no gold annotation yet)
     spans: Counter = field(default_factory=Counter)
@@ -231,20 +231,8 @@ def rows_of_part(job: Job, start: int, end: int) -> Part:
     """Tasks ``start`` to ``end`` of the span export: parsed, validated, their gold chosen, their rows
     built and spilled (in a worker process, or inline)."""
     part = Part(start, end)
-
-    def parsed():
-        for n, task in enumerate(job.export.tasks(start, end), start):
-            data = task.get("data") if isinstance(task, dict) else None
-            task_id = task.get("id") if isinstance(task, dict) else None
-            doc_id = data.get("doc_id") if isinstance(data, dict) else None
-            part.keys.append((task_id, doc_id, task_here(job.where, task_id, n)))
-            yield task
-
-    def golds():
-        tasks = parse_span_tasks(parsed(), job.where, job.by_id, start, TaskKeys.ignoring())
-        yield from gold_of_tasks(tasks, job.by_id, job.where, job.gold, part.notes)
-
-    return rows_of_gold(job, part, golds())
+    tasks = parse_span_tasks(job.export.tasks(start, end), job.where, job.by_id, start, part.seen)
+    return rows_of_gold(job, part, gold_of_tasks(tasks, job.by_id, job.where, job.gold, part.notes))
 
 
 def validated_parts(job: Job, golds: Iterator[DocGold]) -> Iterator[Part]:
@@ -284,11 +272,8 @@ class Summary(Part):
     """The parts merged in export order (a later part's claims win), with the check that spans parts
     (duplicate tasks)."""
 
-    seen: TaskKeys = field(default_factory=TaskKeys)
-
     def add(self, part: Part) -> None:
-        for task_id, doc_id, here in part.keys:
-            self.problems.extend(self.seen.check(task_id, doc_id, here))
+        self.problems += self.seen.merge(part.seen)
         self.tasked += part.tasked
         self.docs += part.docs
         self.spans += part.spans
