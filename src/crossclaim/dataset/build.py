@@ -124,12 +124,11 @@ def stage(
     annotations = root / "annotations"
     validated = exports if isinstance(exports, Validated) else None
     notes = validated.notes if validated else []
-    pair_tasks, pairs = (
-        (validated.pair_tasks, validated.pairs) if validated else read_pairs(annotations, gold_annotator, notes)
-    )
+    policy = gold_policy(annotations, gold_annotator)
+    pair_tasks, pairs = (validated.pair_tasks, validated.pairs) if validated else read_pairs(annotations, policy, notes)
     with tempfile.TemporaryDirectory(prefix="spill-", dir=out.stage) as scratch:
         spans = None if validated else exports or annotations / SPAN_EXPORT
-        job = Job.of(annotations, spans, gold_annotator, pair_tasks, pairs, Path(scratch))
+        job = Job.of(annotations, spans, policy, pair_tasks, pairs, Path(scratch))
         summary, sink = Summary(), Sink()
         if validated:
             parts = validated_parts(job, validated.golds)
@@ -156,7 +155,8 @@ def stage(
     team = load_team(annotations)  # its adjudicators are not compared
     agreement = agreement_md(summary.several, pair_annotations(pair_tasks), annotators=summary.tally.table(), team=team)
     write_generated(root, staging, published, agreement, out)
-    return BuildReport(len(summary.docs), dict(summary.spans), len(pairs), summary.tokens_cut, notes + summary.notes)
+    documents = sum(published.rows["documents"].values())
+    return BuildReport(documents, dict(summary.spans), len(pairs), summary.tokens_cut, notes + summary.notes)
 
 
 def _tick(progress: Callable[[], None] | None, n: int) -> None:
@@ -187,7 +187,7 @@ class Job:
         cls,
         annotations: Path,
         spans: Path | None,
-        gold_annotator: str | None,
+        policy: GoldPolicy,
         pair_tasks: list[PairTask],
         pairs: list[Pair],
         scratch: Path,
@@ -202,7 +202,6 @@ class Job:
         export = array_file(spans, where) if spans is not None and spans.exists() else ()
         by_id = {d.id: d for d in docs}
         pair_where = str(annotations / PAIR_EXPORT)
-        policy = gold_policy(annotations, gold_annotator)
         return cls(export, by_id, split_of, flagged, named_claims(pair_tasks), policy, where, pair_where, scratch)
 
 
@@ -216,7 +215,6 @@ class Part:
     runs: dict[Where, dict[str, Run]] = field(default_factory=dict)
     seen: TaskKeys = field(default_factory=TaskKeys)  # its task ids and documents (duplicates within it found)
     tasked: list[str] = field(default_factory=list)  # the documents of its valid tasks
-    docs: list[str] = field(default_factory=list)  # those published (the others have no gold annotation yet)
     spans: Counter = field(default_factory=Counter)
     tally: AnnotatorTally = field(default_factory=AnnotatorTally)
     several: list[Task] = field(default_factory=list)  # tasks with more than one annotation, for agreement
@@ -254,7 +252,6 @@ def rows_of_gold(job: Job, part: Part, golds: Iterable[DocGold]) -> Part:
             else:
                 builder.add(g)
                 kept_claims(g, job.claim_keys, part.claims, part.topics)
-                part.docs.append(g.doc.id)
                 part.spans.update(s.layer for s in g.spans)
             if g.task is not None:
                 part.tally.add(g.task)
@@ -275,7 +272,6 @@ class Summary(Part):
     def add(self, part: Part) -> None:
         self.problems += self.seen.merge(part.seen)
         self.tasked += part.tasked
-        self.docs += part.docs
         self.spans += part.spans
         self.tally.merge(part.tally)
         self.several += part.several
@@ -295,13 +291,13 @@ def checked_pairs(
     where = job.pair_where
     if drop_into is not None:
         declared = declarations(summary.claims, job.where, summary.topics)
-        stale = {s.pair_id: s for s in stale_pairs(tasks, summary.topics, declared.pairs)}
+        stale = stale_pairs(tasks, summary.topics, declared.pairs)
         if stale:
             labels = {p.id: p for p in pairs}
-            for pid, s in stale.items():
+            for pid, why in stale.items():
                 n = sum(len(t.annotations) for t in tasks if t.data["pair_id"] == pid)
                 gold = described_gold(labels.get(pid))
-                summary.notes.append(f"dropped stale pair {pid} ({gold}; {n} annotations): {s.why}")
+                summary.notes.append(f"dropped stale pair {pid} ({gold}; {n} annotations): {why}")
             raw = read_json(Path(where))
             kept = [t for t in raw if t["data"]["pair_id"] not in stale]
             drop_into.write_text(Path("annotations") / PAIR_EXPORT, export_json(kept))
