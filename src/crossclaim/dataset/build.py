@@ -51,7 +51,7 @@ from crossclaim.formats.jsonio import ArrayFile, array_file, read_json
 from crossclaim.formats.labelstudio.annotations import GoldPolicy
 from crossclaim.formats.labelstudio.committed import export_json
 from crossclaim.formats.labelstudio.pairs import PairTask
-from crossclaim.formats.labelstudio.spans import TaskKeys, from_utf16, parse_span_tasks, task_here
+from crossclaim.formats.labelstudio.spans import TaskKeys, from_utf16, parse_span_tasks
 from crossclaim.formats.manifest import load_manifest
 from crossclaim.formats.team import load_team
 from crossclaim.scale import in_order, release_memory, system_arrow_pool, worker_count
@@ -124,12 +124,11 @@ def stage(
     annotations = root / "annotations"
     validated = exports if isinstance(exports, Validated) else None
     notes = validated.notes if validated else []
-    pair_tasks, pairs = (
-        (validated.pair_tasks, validated.pairs) if validated else read_pairs(annotations, gold_annotator, notes)
-    )
+    policy = gold_policy(annotations, gold_annotator)
+    pair_tasks, pairs = (validated.pair_tasks, validated.pairs) if validated else read_pairs(annotations, policy, notes)
     with tempfile.TemporaryDirectory(prefix="spill-", dir=out.stage) as scratch:
         spans = None if validated else exports or annotations / SPAN_EXPORT
-        job = Job.of(annotations, spans, gold_annotator, pair_tasks, pairs, Path(scratch))
+        job = Job.of(annotations, spans, policy, pair_tasks, pairs, Path(scratch))
         summary, sink = Summary(), Sink()
         if validated:
             parts = validated_parts(job, validated.golds)
@@ -156,7 +155,8 @@ def stage(
     team = load_team(annotations)  # its adjudicators are not compared
     agreement = agreement_md(summary.several, pair_annotations(pair_tasks), annotators=summary.tally.table(), team=team)
     write_generated(root, staging, published, agreement, out)
-    return BuildReport(len(summary.docs), dict(summary.spans), len(pairs), summary.tokens_cut, notes + summary.notes)
+    documents = sum(published.rows["documents"].values())
+    return BuildReport(documents, dict(summary.spans), len(pairs), summary.tokens_cut, notes + summary.notes)
 
 
 def _tick(progress: Callable[[], None] | None, n: int) -> None:
@@ -187,7 +187,7 @@ class Job:
         cls,
         annotations: Path,
         spans: Path | None,
-        gold_annotator: str | None,
+        policy: GoldPolicy,
         pair_tasks: list[PairTask],
         pairs: list[Pair],
         scratch: Path,
@@ -202,7 +202,6 @@ class Job:
         export = array_file(spans, where) if spans is not None and spans.exists() else ()
         by_id = {d.id: d for d in docs}
         pair_where = str(annotations / PAIR_EXPORT)
-        policy = gold_policy(annotations, gold_annotator)
         return cls(export, by_id, split_of, flagged, named_claims(pair_tasks), policy, where, pair_where, scratch)
 
 
@@ -214,9 +213,8 @@ class Part:
     start: int = 0
     end: int = 0
     runs: dict[Where, dict[str, Run]] = field(default_factory=dict)
-    keys: list[tuple[object, object, str]] = field(default_factory=list)  # (task id, document, where) of each task
+    seen: TaskKeys = field(default_factory=TaskKeys)  # its task ids and documents (duplicates within it found)
     tasked: list[str] = field(default_factory=list)  # the documents of its valid tasks
-    docs: list[str] = field(default_factory=list)  # those published (the others have no gold annotation yet)
     spans: Counter = field(default_factory=Counter)
     tally: AnnotatorTally = field(default_factory=AnnotatorTally)
     several: list[Task] = field(default_factory=list)  # tasks with more than one annotation, for agreement
@@ -231,20 +229,8 @@ def rows_of_part(job: Job, start: int, end: int) -> Part:
     """Tasks ``start`` to ``end`` of the span export: parsed, validated, their gold chosen, their rows
     built and spilled (in a worker process, or inline)."""
     part = Part(start, end)
-
-    def parsed():
-        for n, task in enumerate(job.export.tasks(start, end), start):
-            data = task.get("data") if isinstance(task, dict) else None
-            task_id = task.get("id") if isinstance(task, dict) else None
-            doc_id = data.get("doc_id") if isinstance(data, dict) else None
-            part.keys.append((task_id, doc_id, task_here(job.where, task_id, n)))
-            yield task
-
-    def golds():
-        tasks = parse_span_tasks(parsed(), job.where, job.by_id, start, TaskKeys.ignoring())
-        yield from gold_of_tasks(tasks, job.by_id, job.where, job.gold, part.notes)
-
-    return rows_of_gold(job, part, golds())
+    tasks = parse_span_tasks(job.export.tasks(start, end), job.where, job.by_id, start, part.seen)
+    return rows_of_gold(job, part, gold_of_tasks(tasks, job.by_id, job.where, job.gold, part.notes))
 
 
 def validated_parts(job: Job, golds: Iterator[DocGold]) -> Iterator[Part]:
@@ -266,7 +252,6 @@ def rows_of_gold(job: Job, part: Part, golds: Iterable[DocGold]) -> Part:
             else:
                 builder.add(g)
                 kept_claims(g, job.claim_keys, part.claims, part.topics)
-                part.docs.append(g.doc.id)
                 part.spans.update(s.layer for s in g.spans)
             if g.task is not None:
                 part.tally.add(g.task)
@@ -284,13 +269,9 @@ class Summary(Part):
     """The parts merged in export order (a later part's claims win), with the check that spans parts
     (duplicate tasks)."""
 
-    seen: TaskKeys = field(default_factory=TaskKeys)
-
     def add(self, part: Part) -> None:
-        for task_id, doc_id, here in part.keys:
-            self.problems.extend(self.seen.check(task_id, doc_id, here))
+        self.problems += self.seen.merge(part.seen)
         self.tasked += part.tasked
-        self.docs += part.docs
         self.spans += part.spans
         self.tally.merge(part.tally)
         self.several += part.several
@@ -310,13 +291,13 @@ def checked_pairs(
     where = job.pair_where
     if drop_into is not None:
         declared = declarations(summary.claims, job.where, summary.topics)
-        stale = {s.pair_id: s for s in stale_pairs(tasks, summary.topics, declared.pairs)}
+        stale = stale_pairs(tasks, summary.topics, declared.pairs)
         if stale:
             labels = {p.id: p for p in pairs}
-            for pid, s in stale.items():
+            for pid, why in stale.items():
                 n = sum(len(t.annotations) for t in tasks if t.data["pair_id"] == pid)
                 gold = described_gold(labels.get(pid))
-                summary.notes.append(f"dropped stale pair {pid} ({gold}; {n} annotations): {s.why}")
+                summary.notes.append(f"dropped stale pair {pid} ({gold}; {n} annotations): {why}")
             raw = read_json(Path(where))
             kept = [t for t in raw if t["data"]["pair_id"] not in stale]
             drop_into.write_text(Path("annotations") / PAIR_EXPORT, export_json(kept))

@@ -76,10 +76,8 @@ class DocGold:
         return self.annotation.spans if self.annotation else []
 
 
-def gold_policy(annotations: Path, gold_annotator: GoldPolicy | str | None) -> GoldPolicy:
+def gold_policy(annotations: Path, gold_annotator: str | None) -> GoldPolicy:
     """The gold rule's inputs: the ``--gold`` annotator and the team's adjudicators (annotations/team.json)."""
-    if isinstance(gold_annotator, GoldPolicy):
-        return gold_annotator
     return GoldPolicy(gold_annotator, frozenset(load_team(annotations).adjudicators))
 
 
@@ -96,7 +94,7 @@ def gold_of_tasks(
     tasks: Iterable[Task],
     by_id: dict[str, Document],
     where: str,
-    gold_annotator: GoldPolicy | str | None,
+    policy: GoldPolicy,
     notes: list[str],
     furniture: bool = True,
 ) -> Iterator[DocGold]:
@@ -107,7 +105,7 @@ def gold_of_tasks(
     for task in tasks:
         before = len(problems)
         here = f"{where}: doc {task.doc_id}"
-        chosen = settle_gold(task, here, gold_annotator, problems, notes)
+        chosen = settle_gold(task, here, policy, problems, notes)
         if chosen is not None and furniture:
             problems += in_furniture(by_id[task.doc_id], chosen, here)
         if len(problems) == before:
@@ -132,7 +130,7 @@ def in_furniture(doc: Document, annotation: Annotation, here: str) -> list[tuple
 
 
 def read_pairs(
-    annotations: Path, gold_annotator: str | None, notes: list[str], data: list | None = None, where: str | None = None
+    annotations: Path, policy: GoldPolicy, notes: list[str], data: list | None = None, where: str | None = None
 ) -> tuple[list[PairTask], list[Pair]]:
     """The claim-pair tasks and their gold pairs, validated on their own (claims are checked later)."""
     path = annotations / PAIR_EXPORT
@@ -140,7 +138,7 @@ def read_pairs(
     if data is None and not path.is_file():
         return [], []
     tasks = parse_pair_tasks(data if data is not None else read_json(path), where)
-    return tasks, gold_pairs(tasks, where, gold_policy(annotations, gold_annotator), notes)
+    return tasks, gold_pairs(tasks, where, policy, notes)
 
 
 def named_claims(tasks: list[PairTask]) -> set[tuple[str, str]]:
@@ -168,8 +166,8 @@ def pair_problems(
         return out
     gold = {p.id: p for p in pairs}
     stale = [
-        (f"{where}: pair {s.pair_id} ({described_gold(gold.get(s.pair_id))})", f"not a pair any more: {s.why}")
-        for s in stale_pairs(tasks, topics, declared.pairs)
+        (f"{where}: pair {pid} ({described_gold(gold.get(pid))})", f"not a pair any more: {why}")
+        for pid, why in stale_pairs(tasks, topics, declared.pairs).items()
     ]
     return out + stale + ([(where, STALE_ADVICE)] if stale else [])
 
@@ -202,8 +200,9 @@ class GoldStream:
         all_claims: bool = False,
         furniture: bool = True,
     ) -> None:
-        self.annotations, self.gold_annotator, self.spans_data = annotations, gold_annotator, spans_data
+        self.annotations, self.spans_data = annotations, spans_data
         self.pair_set, self.all_claims, self.furniture = pair_set, all_claims, furniture
+        self.policy = gold_policy(annotations, gold_annotator)
         # where the exports are, as messages name them
         self.span_where = (
             f"{source} span export" if source and spans_data is not None else str(annotations / SPAN_EXPORT)
@@ -213,7 +212,7 @@ class GoldStream:
         )
         self.docs = load_manifest(annotations)
         self.notes: list[str] = []
-        self.pair_tasks, self.pairs = read_pairs(annotations, gold_annotator, self.notes, pairs_data, self.pair_where)
+        self.pair_tasks, self.pairs = read_pairs(annotations, self.policy, self.notes, pairs_data, self.pair_where)
         self.claims: dict[tuple[str, str], Span] = {}
         self.spans_valid = False  # the span export read to its end without a problem (pairs are checked after)
 
@@ -226,9 +225,8 @@ class GoldStream:
         by_id = {d.id: d for d in self.docs}
         data = self.spans_data if self.spans_data is not None else iter_array(path) if path.is_file() else ()
         tasks = parse_span_tasks(data, self.span_where, by_id)
-        policy = gold_policy(self.annotations, self.gold_annotator)
         seen: set[str] = set()
-        for g in gold_of_tasks(tasks, by_id, self.span_where, policy, self.notes, self.furniture):
+        for g in gold_of_tasks(tasks, by_id, self.span_where, self.policy, self.notes, self.furniture):
             seen.add(g.doc.id)
             kept_claims(g, named, self.claims, topics)
             yield g

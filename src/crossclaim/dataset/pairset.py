@@ -105,20 +105,11 @@ def wanted_pairs(
     return dict(sorted(out.items()))
 
 
-@dataclass(frozen=True)
-class Stale:
-    """A pair task whose pair is not in the pair set, and why."""
-
-    pair_id: str
-    why: str
-
-
-def stale_pairs(tasks: Iterable[PairTask], topics: Topics, declared: Mapping[str, object]) -> list[Stale]:
-    """The pair tasks whose pair neither topic nor declaration allows; a pair of two claims of one (non
-    catch-all) topic in one document is allowed, kept where the article contradicts itself.
-
-    Pairs naming an unknown claim are left out (reported elsewhere)."""
-    out = []
+def stale_pairs(tasks: Iterable[PairTask], topics: Topics, declared: Mapping[str, object]) -> dict[str, str]:
+    """Why each pair task (by pair id, sorted) is stale: neither topic nor declaration allows its pair. A
+    pair of two claims of one (non catch-all) topic in one document is allowed, kept where the article
+    contradicts itself. Pairs naming an unknown claim are left out (reported elsewhere)."""
+    out = {}
     for t in tasks:
         pid, a, b = t.data["pair_id"], (t.data["a_doc"], t.data["a_claim"]), (t.data["b_doc"], t.data["b_claim"])
         if a not in topics or b not in topics or pid in declared:
@@ -132,8 +123,8 @@ def stale_pairs(tasks: Iterable[PairTask], topics: Topics, declared: Mapping[str
             why = f"its claims have different topics ({ta!r}, {tb!r}) and neither declares the other in compare_with"
         else:
             why = "a pair of a claim with itself"
-        out.append(Stale(pid, why))
-    return sorted(out, key=lambda s: s.pair_id)
+        out[pid] = why
+    return dict(sorted(out.items()))
 
 
 def missing_pair_tasks(

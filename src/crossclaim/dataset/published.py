@@ -80,43 +80,38 @@ class Published:
                 )
 
 
-class RowGroups:
-    """One data file, written a row group of ``ROW_GROUP[config]`` rows at a time, each cast to the published
-    schema (tag ids were one byte each while the build held them) and made ``canonical`` before it is counted.
-    """
+def write_file(out: Path, config: str, split: str, tables: Iterable[pa.Table], published: Published) -> None:
+    """The rows of a config's split, as its data file in ``out``: row groups of ``ROW_GROUP[config]`` rows,
+    each cast to the published schema (tag ids were one byte each while the build held them) and made
+    ``canonical`` before it is counted. An empty split gets no file (an empty parquet file cannot be loaded)."""
+    path, schema, size = out / config / f"{split}-00000-of-00001.parquet", arrow_schema(config), ROW_GROUP[config]
+    writer = None
+    for rows in _row_groups(tables, size):
+        group = canonical(rows.cast(schema) if rows.schema != schema else rows)
+        if writer is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = pq.ParquetWriter(path, schema, **PARQUET)
+        writer.write_table(group, row_group_size=size)
+        published.count(config, split, group)
+    if writer is not None:
+        writer.close()
+        published.files.append(path)
 
-    def __init__(self, path: Path, config: str, split: str, published: Published) -> None:
-        self.path, self.config, self.split, self.published = path, config, split, published
-        self.schema = arrow_schema(config)
-        self.size = ROW_GROUP[config]
-        self.pending: list[pa.Table] = []
-        self.held = 0
-        self.writer: pq.ParquetWriter | None = None
 
-    def add(self, rows: pa.Table) -> None:
-        self.pending.append(rows)
-        self.held += rows.num_rows
-        while self.held >= self.size:
-            table = pa.concat_tables(self.pending)
-            self._write(table.slice(0, self.size))
-            rest = table.slice(self.size)
-            self.pending, self.held = ([rest] if rest.num_rows else []), rest.num_rows
-
-    def close(self) -> None:
-        if self.held:
-            self._write(pa.concat_tables(self.pending))
-        self.pending, self.held = [], 0
-        if self.writer is not None:
-            self.writer.close()
-            self.published.files.append(self.path)
-
-    def _write(self, rows: pa.Table) -> None:
-        group = canonical(rows.cast(self.schema) if rows.schema != self.schema else rows)
-        if self.writer is None:  # an empty parquet file cannot be loaded: an empty split gets none
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.writer = pq.ParquetWriter(self.path, self.schema, **PARQUET)
-        self.writer.write_table(group, row_group_size=self.size)
-        self.published.count(self.config, self.split, group)
+def _row_groups(tables: Iterable[pa.Table], size: int) -> Iterator[pa.Table]:
+    """The rows of ``tables`` cut into tables of ``size`` rows, the last one shorter."""
+    pending: list[pa.Table] = []
+    held = 0
+    for rows in tables:
+        pending.append(rows)
+        held += rows.num_rows
+        while held >= size:
+            table = pa.concat_tables(pending)
+            rest = table.slice(size)
+            yield table.slice(0, size)
+            pending, held = ([rest] if rest.num_rows else []), rest.num_rows
+    if held:
+        yield pa.concat_tables(pending)
 
 
 def canonical(table: pa.Table) -> pa.Table:
@@ -127,14 +122,6 @@ def canonical(table: pa.Table) -> pa.Table:
     with ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table.combine_chunks())
     return ipc.open_stream(sink.getvalue()).read_all()
-
-
-def write_file(out: Path, config: str, split: str, tables: Iterable[pa.Table], published: Published) -> None:
-    """The rows of a config's split, as its data file in ``out``."""
-    rows = RowGroups(out / config / f"{split}-00000-of-00001.parquet", config, split, published)
-    for table in tables:
-        rows.add(table)
-    rows.close()
 
 
 # ---------------------------------------------------------------------------------------------

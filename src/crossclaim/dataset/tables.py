@@ -89,21 +89,6 @@ ROW_DOCUMENT = {"documents": "id", "tokens": "document_id"}  # the column naming
 # rows (pure)
 
 
-def document_fields(doc: Document, ann: Annotation | None, task: Task | None) -> dict:
-    """A document's row but its spans: the manifest's metadata, the text, and the gold annotation's;
-    the furniture ranges with their kind as its class id."""
-    kinds = list(FURNITURE)
-    return {name: getattr(doc, name) for name in _MANIFEST} | {
-        "annotator": ann.annotator if ann else None,
-        "lead_time": ann.lead_time if ann else None,
-        "task_meta": json.dumps(task.meta, sort_keys=True, ensure_ascii=False) if task and task.meta else None,
-        "furniture": [
-            {"start": f.start, "end": f.end, "kind": kinds.index(f.kind), "text": doc.text[f.start : f.end]}
-            for f in doc.furniture
-        ],
-    }
-
-
 class DocumentColumns:
     """The documents config of one split, built column by column with no Python dict per span.
 
@@ -121,7 +106,19 @@ class DocumentColumns:
     def add(
         self, doc: Document, ann: Annotation | None, task: Task | None, contradictory: set[str], split_of: Mapping
     ) -> None:
-        self.rows.append(document_fields(doc, ann, task))
+        kinds = list(FURNITURE)  # the manifest's metadata, the text, the gold annotation's; furniture kinds as ids
+        self.rows.append(
+            {name: getattr(doc, name) for name in _MANIFEST}
+            | {
+                "annotator": ann.annotator if ann else None,
+                "lead_time": ann.lead_time if ann else None,
+                "task_meta": json.dumps(task.meta, sort_keys=True, ensure_ascii=False) if task and task.meta else None,
+                "furniture": [
+                    {"start": f.start, "end": f.end, "kind": kinds.index(f.kind), "text": doc.text[f.start : f.end]}
+                    for f in doc.furniture
+                ],
+            }
+        )
         by_layer: dict[str, list[Span]] = {layer: [] for layer in LAYERS}
         for s in ann.spans if ann else ():
             by_layer[s.layer].append(nested_declarations(s, doc.split, split_of) if s.layer == "claims" else s)
@@ -277,7 +274,7 @@ def _token_strings(joined: Joined, starts: np.ndarray, ends: np.ndarray) -> pa.A
 
 def batch_schema(config: str) -> pa.Schema:
     """The arrow schema of a config's rows while a build holds them: tag ids (class labels, int64 when
-    published) in one byte each, as they were a third of a large build's memory (``RowGroups`` casts them)."""
+    published) in one byte each, as they were a third of a large build's memory (``write_file`` casts them)."""
     schema = arrow_schema(config)
     if config != "tokens":
         return schema

@@ -36,7 +36,7 @@ def parse_span_tasks(
 ) -> Iterator[Task]:
     """Validate tasks as they are read, yielding each good one; all problems are raised as one error after
     the last task (a staging caller keeps nothing of a bad export). ``start`` numbers a part's tasks as in
-    the whole; ``seen``: the tasks met before (``TaskKeys.ignoring()``: the caller checks duplicates)."""
+    the whole; ``seen``: the tasks met before, and after it those met here (``TaskKeys.merge``)."""
     problems = Problems()
     seen = TaskKeys() if seen is None else seen
     for raw, here in tasks_of(raws, where, problems, start):
@@ -82,27 +82,27 @@ def items_of(raw: dict, kind: str, here: str, problems: Problems) -> Iterator[tu
 
 @dataclass
 class TaskKeys:
-    """The task ids and documents met so far in an export: a second task with either is a duplicate."""
+    """The task ids and documents met in an export, each with the first task that had it: a later task
+    with either is a duplicate. A build checks each part on its own, then ``merge``s them in export order."""
 
-    active: bool = True
-    ids: set = field(default_factory=set)
-    docs: set[str] = field(default_factory=set)
-
-    @classmethod
-    def ignoring(cls) -> TaskKeys:
-        """Keys that find no duplicate (the caller checks them across the whole export)."""
-        return cls(active=False)
+    ids: dict = field(default_factory=dict)
+    docs: dict[str, str] = field(default_factory=dict)
 
     def check(self, task_id: object, doc_id: object, here: str) -> list[tuple[str, str]]:
         """The duplicate problems of one more task (an id or document that is not valid is left to the parser)."""
         found = []
-        if self.active and is_task_id(task_id):
+        if is_task_id(task_id):
             found += [(here, "duplicate task id")] if task_id in self.ids else []
-            self.ids.add(task_id)
-        if self.active and isinstance(doc_id, str):
+            self.ids.setdefault(task_id, here)
+        if isinstance(doc_id, str):
             found += [(here, f"duplicate task for document {doc_id}")] if doc_id in self.docs else []
-            self.docs.add(doc_id)
+            self.docs.setdefault(doc_id, here)
         return found
+
+    def merge(self, later: TaskKeys) -> list[tuple[str, str]]:
+        """The duplicates of a later part's tasks among these (the part has found those within itself)."""
+        found = [p for key, here in later.ids.items() for p in self.check(key, None, here)]
+        return found + [p for key, here in later.docs.items() for p in self.check(None, key, here)]
 
 
 def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems: Problems) -> Task | None:
