@@ -35,8 +35,7 @@ def tokens(text: str, cuts: Iterable[int] = ()) -> tuple[list[int], list[int], i
 
     Spans are never moved to fit the tokenizer: the tokens are cut to fit the spans.
     """
-    joined = Joined.of([text])
-    starts, ends, cut = joined.token_bounds(np.fromiter(cuts, np.int64))
+    starts, ends, cut = Joined.of([text]).token_bounds(np.fromiter(cuts, np.int64))
     return starts.tolist(), ends.tolist(), cut
 
 
