@@ -62,12 +62,9 @@ def _start(parent: int) -> None:
     collector stays off, as it only rescanned the acyclic objects a worker parses (5% of a build)."""
     gc.disable()
     with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # Linux
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # Linux: PR_SET_PDEATHSIG
     if os.getppid() != parent:  # the parent died before the line above
         os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ _SENT_END_RE = re.compile(r"[.!?]+[\"”’')\]]*(?=[ \t]+[\"“‘'(\[]?[A-Z0-9
 _ABBREVIATION = re.compile(
     r"mrs?|ms|dr|prof|st|jr|sr|inc|corp|co|ltd|vs|no|fig|eng|gen|gov|sen|rep|u\.[sk]|e\.g|i\.e|etc|approx|."
 )
+_WORD_BEFORE_RE = re.compile(r"[\w.]*$")  # the word before a period, looked at up to 12 characters back
 
 
 def tokens(text: str, cuts: Iterable[int] = ()) -> tuple[list[int], list[int], int]:
@@ -35,8 +36,7 @@ def tokens(text: str, cuts: Iterable[int] = ()) -> tuple[list[int], list[int], i
 
     Spans are never moved to fit the tokenizer: the tokens are cut to fit the spans.
     """
-    joined = Joined.of([text])
-    starts, ends, cut = joined.token_bounds(np.fromiter(cuts, np.int64))
+    starts, ends, cut = Joined.of([text]).token_bounds(np.fromiter(cuts, np.int64))
     return starts.tolist(), ends.tolist(), cut
 
 
@@ -51,7 +51,8 @@ def sentence_bounds(text: str) -> tuple[tuple[int, int], ...]:
     for line in text.split("\n"):
         cuts = [0]
         for m in _SENT_END_RE.finditer(line):
-            if m.group().startswith(".") and _is_abbreviation(line, m.start()):
+            before = _WORD_BEFORE_RE.search(line, max(0, m.start() - 12), m.start()).group()
+            if m.group().startswith(".") and _ABBREVIATION.fullmatch(before.lower()):
                 continue
             cuts.append(m.end())
         cuts.append(len(line))
@@ -62,13 +63,6 @@ def sentence_bounds(text: str) -> tuple[tuple[int, int], ...]:
                 bounds.append((lead, lead + len(stripped)))
         pos += len(line) + 1
     return tuple(bounds)
-
-
-_WORD_BEFORE_RE = re.compile(r"[\w.]*$")
-
-
-def _is_abbreviation(line: str, dot: int) -> bool:
-    return _ABBREVIATION.fullmatch(_WORD_BEFORE_RE.search(line, max(0, dot - 12), dot).group().lower()) is not None
 
 
 def py_to_utf16(text: str) -> list[int]:

@@ -106,12 +106,7 @@ def decode(data: bytes, where: str) -> str:
 
 
 # UTF-32's marks first: the UTF-32-LE mark begins with the UTF-16-LE one (FF FE)
-_MARKS = (
-    (codecs.BOM_UTF32_LE, "UTF-32"),
-    (codecs.BOM_UTF32_BE, "UTF-32"),
-    (codecs.BOM_UTF16_LE, "UTF-16"),
-    (codecs.BOM_UTF16_BE, "UTF-16"),
-)
+_MARKS = {"UTF-32": (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE), "UTF-16": (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)}
 _ZERO_BYTES = {"000.": "UTF-32", ".000": "UTF-32", "0.0.": "UTF-16", ".0.0": "UTF-16"}  # of the first 4 bytes
 
 
@@ -120,8 +115,8 @@ def _not_utf8(data: bytes) -> str | None:
     the zero bytes of its first two characters fall (JSON text begins with ASCII; RFC 4627, section 3)."""
     if data.startswith(codecs.BOM_UTF8):
         return "starts with a byte-order mark: save it as UTF-8 without BOM"
-    for mark, name in _MARKS:
-        if data.startswith(mark):
+    for name, marks in _MARKS.items():
+        if data.startswith(marks):
             return f"is {name} (it starts with a {name} byte-order mark): save it as UTF-8"
     if name := _ZERO_BYTES.get("".join("." if b else "0" for b in data[:4])):
         return f"is {name} without a byte-order mark (zero bytes between its first characters): save it as UTF-8"
@@ -195,7 +190,11 @@ class ArrayFile:
         """Elements ``start`` to ``end`` (default: to the last), undecoded (a caller may look for a mark
         before it parses), read ``RUN`` at a time, each run in one read of the file."""
         end = len(self) if end is None else end
-        with _opened(self.path, self.where) as fh:  # held to the last: the file read is the one scanned
+        try:
+            fh = self.path.open("rb")
+        except OSError as exc:
+            raise InputError(self.where, f"cannot read: {exc.strerror or exc}") from None
+        with fh:  # held to the last: the file read is the one scanned
             if _identity(fh) != self.identity:
                 raise InputError(self.where, "was replaced while it was read (by another command?): run it again")
             for at in range(start, end, RUN):
@@ -246,23 +245,14 @@ def array_file(path: Path, where: str | None = None) -> ArrayFile:
                 elements = msgspec.json.decode(mapped, type=list[msgspec.Raw])
             except msgspec.DecodeError as exc:
                 raise InputError(*_array_fault(mapped, where, str(exc))) from None
-            try:
-                base = np.frombuffer(mapped, np.uint8).ctypes.data
-                bounds = tuple((np.frombuffer(e, np.uint8).ctypes.data - base, len(e)) for e in elements)
-            finally:
-                del elements
+            base = np.frombuffer(mapped, np.uint8).ctypes.data
+            bounds = tuple((np.frombuffer(e, np.uint8).ctypes.data - base, len(e)) for e in elements)
+            del elements  # they point into the map, which cannot close while they live
             mapped.close()
             drop_cached(fh.fileno(), 0, 0)  # msgspec read every page once: none is needed before it is read back
     except OSError as exc:
         raise InputError(where, f"cannot read: {exc.strerror or exc}") from None
     return ArrayFile(path, where, bounds, identity)
-
-
-def _opened(path: Path, where: str) -> BinaryIO:
-    try:
-        return path.open("rb")
-    except OSError as exc:
-        raise InputError(where, f"cannot read: {exc.strerror or exc}") from None
 
 
 def _identity(fh: BinaryIO) -> tuple[int, int, int]:
@@ -409,21 +399,15 @@ def deeper_than(data: bytes, limit: int) -> bool:
 
 # strings -----------------------------------------------------------------------------------------
 
-_SURROGATE_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*(\\u[dD]([89a-fA-F])[0-9a-fA-F]{2})")  # after escaped backslashes
+# a pair of surrogate escapes (high, low), or a lone one (group 1), each after any escaped backslashes
+_SURROGATE_ESCAPE = re.compile(
+    r"(?<!\\)(?:\\\\)*(?:\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|(\\u[dD][89a-fA-F][0-9a-fA-F]{2}))"
+)
 
 
 def _lone_surrogate(text: str) -> int | None:
     """Offset of the first ``\\uD800``-``\\uDFFF`` escape that is not half of a surrogate pair."""
-    pending: int | None = None  # a high surrogate waiting for its low half
-    for m in _SURROGATE_ESCAPE.finditer(text):
-        start, high = m.start(1), m.group(2) in "89abAB"
-        if pending is None and high:
-            pending = start
-        elif pending is not None and not high and start == pending + 6:
-            pending = None
-        else:
-            return start if pending is None else pending
-    return pending
+    return next((m.start(1) for m in _SURROGATE_ESCAPE.finditer(text) if m.group(1)), None)
 
 
 # duplicate keys ----------------------------------------------------------------------------------
