@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import pytest
 from conftest import doc
 
-from crossclaim.formats.labelstudio.pairs import PAIR_FIELDS, pair_task_data
-from crossclaim.schema.records import Document, Span
+from crossclaim.errors import InputError
+from crossclaim.formats.labelstudio.pairs import PAIR_FIELDS, pair_task_data, parse_pair_tasks
+from crossclaim.schema.records import Document, Span, pair_id
 
 TEXT = 'Intro line\nRivals said <b>"no"</b> & more. Xiaomi could sell 5 < 6 cars in 2025. Last one.'
 
@@ -65,3 +67,12 @@ def test_the_documents_context_is_shown_and_missing_metadata_says_so() -> None:
     data = data_for(doc("d", TEXT, "test", date=None), "Intro", "Last one")
     context = (data["b_headline"], data["b_publisher"], data["b_date"])
     assert context == ("(no headline)", "publisher unknown", "date unknown")
+
+
+def test_a_result_whose_from_name_is_not_a_string_is_refused_in_one_line() -> None:
+    names = ("a_doc", "a_claim", "b_doc", "b_claim")
+    task = dict(zip(names, ("doc-x", "c1", "doc-x", "c2"), strict=True)) | {"a_text": "a", "b_text": "b"}
+    task["pair_id"] = pair_id("doc-x", "c1", "doc-x", "c2")
+    item = {"from_name": [123, None], "type": "choices", "value": {"choices": ["AGREES"]}}
+    with pytest.raises(InputError, match=r"from_name \[123, None\] is not in the pair config"):
+        parse_pair_tasks([{"id": 1, "data": task, "annotations": [{"completed_by": 1, "result": [item]}]}], "x")

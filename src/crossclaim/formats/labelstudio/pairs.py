@@ -144,8 +144,8 @@ def _pair_annotation(item: dict, here: str, d: dict, problems: Problems) -> Anno
         return ann
     found: dict[str, list[str]] = {}
     for r in result:
-        name = r.get("from_name") if isinstance(r, dict) else None
-        key = {"label": "choices", "rationale": "text"}.get(name)
+        name = r.get("from_name") if isinstance(r, dict) else None  # a list would not hash: checked below
+        key = {"label": "choices", "rationale": "text"}.get(name) if isinstance(name, str) else None
         if key is None:
             problems.add(here, f"result item from_name {shown(name)} is not in the pair config")
             continue

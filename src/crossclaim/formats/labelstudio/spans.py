@@ -316,7 +316,7 @@ def from_utf16(data: object, where: str) -> object:
         d = raw.get("data") if isinstance(raw, dict) else None
         text = d.get("text") if isinstance(d, dict) else None
         to_py = Utf16(text) if isinstance(text, str) else None
-        for at, v in _offset_values(raw, f"{where}: task {raw.get('id', '#' + str(n))}") if to_py else ():
+        for at, v in _offset_values(raw, task_here(where, raw.get("id"), n)) if to_py else ():
             if not 0 <= v["start"] <= v["end"] <= to_py.units:
                 continue  # out of range either way: the parser reports it
             start, end, rtext = to_py.to_py(v["start"]), to_py.to_py(v["end"]), v.get("text")
@@ -334,13 +334,12 @@ def from_utf16(data: object, where: str) -> object:
 def _offset_values(raw: dict, here: str):
     """(where, value) of every result item with integer offsets in a task's annotations and predictions."""
     for kind in ("annotations", "predictions"):
-        items = raw.get(kind)
-        for k, item in enumerate(items if isinstance(items, list) else []):
-            result = item.get("result") if isinstance(item, dict) else None
+        for item, at in items_of(raw, kind, here, Problems()):  # what is malformed, the parser reports
+            result = item.get("result")
             for r in result if isinstance(result, list) else []:
                 v = r.get("value") if isinstance(r, dict) else None
                 if isinstance(v, dict) and type(v.get("start")) is int and type(v.get("end")) is int:
-                    yield f"{here}, {kind[:-1]} {item.get('id', '#' + str(k))}, region {r.get('id')}", v
+                    yield f"{at}, region {r.get('id')}", v
 
 
 # ---------------------------------------------------------------------------------------------
