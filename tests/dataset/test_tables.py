@@ -5,7 +5,7 @@ from __future__ import annotations
 from crossclaim.dataset.tables import DocumentColumns, TokenColumns
 from crossclaim.schema.records import Annotation, Document, Span
 from crossclaim.schema.scheme import LAYERS
-from crossclaim.schema.tags import TAG_IDS
+from crossclaim.schema.tags import TAG_NAMES
 
 TEXT = "Xiaomiunveiled it. BYD may profit in 2025.\nNext line"
 CLAIM = Span(
@@ -76,8 +76,7 @@ def test_token_rows_are_sentences_with_tokens_cut_at_span_boundaries_and_iob2_ta
         ["Next", "line"],
     ]
     assert rows[2]["token_offsets"] == [[43, 47], [48, 52]]
-    ids = {name: {i: tag for tag, i in tags.items()} for name, tags in TAG_IDS.items()}
-    assert [ids["entity_tags"][i] for i in rows[0]["entity_tags"]] == ["B-ORG", "O", "O", "O"]
-    claims = [ids["contradictory_claim_tags"][i] for i in rows[1]["contradictory_claim_tags"]]
+    assert [TAG_NAMES["entity_tags"][i] for i in rows[0]["entity_tags"]] == ["B-ORG", "O", "O", "O"]
+    claims = [TAG_NAMES["contradictory_claim_tags"][i] for i in rows[1]["contradictory_claim_tags"]]
     assert claims == ["B-CLAIM"] + ["I-CLAIM"] * 5
-    assert [ids["figure_tags"][i] for i in rows[1]["figure_tags"]] == ["O"] * 4 + ["B-DATE", "O"]
+    assert [TAG_NAMES["figure_tags"][i] for i in rows[1]["figure_tags"]] == ["O"] * 4 + ["B-DATE", "O"]

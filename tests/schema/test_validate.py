@@ -10,7 +10,7 @@ from crossclaim.text import sentence_bounds
 
 
 def problems(spans: list[Span], prediction: bool = False) -> list[str]:
-    return [what for _, what in span_problems(TEXT, spans, "doc", sentence_bounds(TEXT), prediction=prediction)]
+    return [what for _, what in span_problems(TEXT, spans, sentence_bounds(TEXT), lambda s: s.id, prediction)]
 
 
 def test_the_fixture_gold_is_valid() -> None:

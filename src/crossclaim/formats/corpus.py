@@ -97,7 +97,6 @@ def _neither(path: Path, why: str) -> InputError:
 def _check_jsonl(path: Path, problems: _Capped) -> int:
     seen: dict[str, int] = {}
     records = 0
-    first = True
     with path.open("rb") as fh:
         for n, raw in enumerate(fh, start=1):  # binary lines end at b"\n" only, as JSON Lines do
             here = f"{path}, line {n}"
@@ -106,7 +105,7 @@ def _check_jsonl(path: Path, problems: _Capped) -> int:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                if first:
+                if not records:
                     raise _neither(path, f"line {n} is not UTF-8 text") from None
                 problems.add(here, f"not UTF-8: byte 0x{raw[exc.start]:02x} at byte {exc.start + 1} of the line")
                 continue
@@ -115,16 +114,15 @@ def _check_jsonl(path: Path, problems: _Capped) -> int:
             try:
                 row = json_line(line, here)
             except InputError as exc:
-                if first:
+                if not records:
                     raise _neither(path, f"line {n} is not JSON ({exc.problems[0][1]})") from None
                 problems.add(*exc.problems[0])
                 continue
             if not isinstance(row, dict):
-                if first:
+                if not records:
                     raise _neither(path, f"line {n} is {json_type(row)}, not an object {{id, text}}")
                 problems.add(here, f"must be a JSON object {{id, text}}, got {json_type(row)}")
                 continue
-            first = False
             records += 1
             _record(row.get(ID), row.get(TEXT), set(row), here, "line", n, seen, problems)
     return records
@@ -139,12 +137,11 @@ def _check_parquet(path: Path, problems: _Capped) -> int:
         schema = pf.schema_arrow
     except (pa.ArrowException, OSError) as exc:
         raise _neither(path, f"it starts like parquet but pyarrow cannot read it ({shown(str(exc))})") from None
-    missing = [f for f in FIELDS if f not in schema.names]
-    if missing:
-        raise InputError(
-            f"{path}, column {missing[0]}", f"missing (a corpus needs columns id and text; has {shown(schema.names)})"
-        )
     for name in FIELDS:
+        if name not in schema.names:
+            raise InputError(
+                f"{path}, column {name}", f"missing (a corpus needs columns id and text; has {shown(schema.names)})"
+            )
         t = schema.field(name).type
         if not (pa.types.is_string(t) or pa.types.is_large_string(t)):
             raise InputError(f"{path}, column {name}", f"must hold strings, holds {t}")

@@ -41,8 +41,7 @@ class Span:
 
     def replace(self, **attrs: object) -> Span:
         """The same span with some attributes set (None removes one)."""
-        merged = {**self.attrs, **attrs}
-        return dataclasses.replace(self, attrs={k: v for k, v in merged.items() if v is not None})
+        return dataclasses.replace(self, attrs={**self.attrs, **attrs})
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from crossclaim.schema.scheme import ATTRIBUTE, LAYERS, TAG_LAYERS, TagLayer
 from crossclaim.text import sentence_bounds, tokens
 
 TAG_NAMES: dict[str, list[str]] = {t.name: t.tag_names() for t in TAG_LAYERS}
-TAG_IDS: dict[str, dict[str, int]] = {k: {n: i for i, n in enumerate(v)} for k, v in TAG_NAMES.items()}
 TAG_LAYER: dict[str, TagLayer] = {t.name: t for t in TAG_LAYERS}
 LABEL_INDEX: dict[str, dict[str, int]] = {
     name: {lab: n for n, lab in enumerate(layer.label_names)} for name, layer in LAYERS.items()
@@ -26,15 +25,12 @@ class TokenView:
     starts: list[int]
     ends: list[int]
     sentences: list[tuple[int, int]]  # token index ranges [i, j)
-    splits: int  # tokens cut at a span boundary
-    strings: list[str]  # the tokens' text
 
 
 def token_view(text: str, spans: list[Span]) -> TokenView:
-    starts, ends, splits = tokens(text, {s.start for s in spans} | {s.end for s in spans})
-    strings = [text[a:b] for a, b in zip(starts, ends)]
+    starts, ends, _ = tokens(text, {s.start for s in spans} | {s.end for s in spans})
     bounds = [(bisect.bisect_left(starts, a), bisect.bisect_left(starts, b)) for a, b in sentence_bounds(text)]
-    return TokenView(starts, ends, [(i, j) for i, j in bounds if i < j], splits, strings)
+    return TokenView(starts, ends, [(i, j) for i, j in bounds if i < j])
 
 
 def selected(tag_layer: TagLayer, spans: list[Span], contradictory: set[str]) -> list[Span]:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import bisect
-import functools
 from collections import defaultdict
+from collections.abc import Callable
 from operator import attrgetter
 
 from crossclaim.errors import shown
@@ -13,23 +13,24 @@ from crossclaim.schema.scheme import ATTRIBUTE, LAYERS, Attribute, attributes_of
 
 Problem = tuple[str, str]
 
+# Per layer: the names of its attributes, and whether its spans must carry one (a span with none is then checked).
+_NAMES = {layer: frozenset(a.name for a in attributes_of(layer)) for layer in LAYERS}
+_REQUIRED = {layer for layer in LAYERS if any(a.required and not a.derived for a in attributes_of(layer))}
+
 
 def span_problems(
     text: str,
     spans: list[Span],
-    where: str,
-    sentences: list[tuple[int, int]] | None = None,
-    region_where=None,
+    sentences: list[tuple[int, int]],
+    name: Callable[[Span], str],
     prediction: bool = False,
 ) -> list[Problem]:
-    """Everything wrong with ``spans`` of one document, as (where, what) pairs.
+    """Everything wrong with ``spans`` of one document, as (where, what) pairs; ``name(span)`` says where.
 
-    ``region_where(span)`` names a span in messages (default: ``where`` + layer and id).
-    ``sentences`` (character ranges) enables the check that claims stay inside one sentence.
-    A system's ``prediction`` must be well-formed (offsets, text, labels, value grammar) but
-    may leave attributes out, overlap inside a layer and cross sentences: scoring projects it.
+    ``sentences`` (character ranges) are what a claim must stay inside. A system's ``prediction`` must
+    be well-formed (offsets, text, labels, value grammar) but may leave attributes out, overlap inside
+    a layer and cross sentences: scoring projects it.
     """
-    name = region_where or (lambda s: f"{where}, {s.layer} span {s.id}")
     out: list[Problem] = []
     ids: set[str] = set()
     by_layer: dict[str, list[Span]] = defaultdict(list)
@@ -55,7 +56,7 @@ def span_problems(
                 found.append(f"span text {shown(s.text)} is not the document text at {start}:{end} ({there})")
             elif s.text != s.text.strip():
                 found.append(f"span {shown(s.text)} starts or ends with white space")
-            if s.attrs or _required(s.layer):
+            if s.attrs or s.layer in _REQUIRED:
                 found += _attribute_problems(s, prediction)
             by_layer[s.layer].append(s)
         if found:
@@ -72,7 +73,7 @@ def span_problems(
                 )
     for layer, layer_spans in by_layer.items():
         refs = any(a.kind == "refs" for a in attributes_of(layer))
-        one_sentence = sentences is not None and LAYERS[layer].in_one_sentence
+        one_sentence = LAYERS[layer].in_one_sentence
         if not (refs or one_sentence):
             continue
         for s in layer_spans:
@@ -91,17 +92,11 @@ def offsets_problem(start: object, end: object, size: int, whole: str) -> str:
     return f"offsets {start}:{end} out of range ({whole} has {size} characters)"
 
 
-@functools.cache
-def _required(layer: str) -> bool:
-    """Whether a span of the layer must carry an attribute (one with none is then checked too)."""
-    return any(a.required and not a.derived for a in attributes_of(layer))
-
-
 def _attribute_problems(s: Span, prediction: bool = False) -> list[str]:
     """Attributes the schema does not declare for the layer, missing required ones, wrong values."""
     out = (
         []
-        if s.attrs.keys() <= _names_of(s.layer)  # the common case, tested without building anything
+        if s.attrs.keys() <= _NAMES[s.layer]  # the common case, tested without building anything
         else [
             f"unknown attribute {shown(name)} on a {s.layer} span"
             for name in sorted(s.attrs)
@@ -117,11 +112,6 @@ def _attribute_problems(s: Span, prediction: bool = False) -> list[str]:
             continue
         out += _value_problems(attr, s.label, value)
     return out
-
-
-@functools.cache
-def _names_of(layer: str) -> frozenset[str]:
-    return frozenset(a.name for a in attributes_of(layer))
 
 
 def _value_problems(attr: Attribute, label: str, value: object) -> list[str]:

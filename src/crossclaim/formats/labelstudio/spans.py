@@ -132,7 +132,7 @@ def _parse_task(raw: dict, here: str, docs: dict[str, Document] | None, problems
     def spans_of(item: dict, at: str, prediction: bool = False) -> list[Span] | None:
         spans = _parse_result(item.get("result"), text, to_py, at, problems)
         if spans is not None:
-            problems.extend(span_problems(text, spans, at, sentences, lambda s: f"{at}, region {s.id}", prediction))
+            problems.extend(span_problems(text, spans, sentences, lambda s: f"{at}, region {s.id}", prediction))
         return spans
 
     def annotation(item: dict, at: str) -> Annotation | None:
