@@ -84,30 +84,30 @@ def edited(root: Path, edit) -> Path:
 
 
 BAD_MANIFESTS = {
-    "slice as a string": (lambda m, d: d.update(slice="5:10"), "field slice: Expected `object`, got `str`"),
+    "slice as a string": (lambda m, d: d.update(slice="5:10"), "field slice: must be an object"),
     "slice start a float": (
         lambda m, d: d["slice"].update(start=5.0),
-        "field slice.start: Expected `int`, got `float`",
+        "field slice.start: must be an integer, got a number 5.0",
     ),
     "slice null": (
         lambda m, d: d.update(slice=None),
-        "field slice: Expected `object`, got `null`",
+        'field slice: must be an object {"start": ..., "end": ...}, got null',
     ),
     "slice end a bool": (
         lambda m, d: d["slice"].update(end=True),
-        "field slice.end: Expected `int`, got `bool`",
+        "field slice.end: must be an integer, got true",
     ),
     "documents not a list": (
         lambda m, d: m.update(documents=d),
-        "manifest.json, field documents: Expected `array`, got `object`",
+        "field documents: must be a list of document objects, got an object",
     ),
     "authors a string": (
         lambda m, d: d.update(authors="Jane Doe"),
-        "field authors: Expected `array`, got `str`",
+        "field authors: must be a list of strings (one per author), got a string 'Jane Doe'",
     ),
     "authors holding a number": (
         lambda m, d: d.update(authors=["A", 1]),
-        "field authors[1]: Expected `str`, got `int`",
+        "field authors[1]: must be a string, got an integer 1",
     ),
     "date not a date": (
         lambda m, d: d.update(publication_date="not a date"),
@@ -120,22 +120,18 @@ BAD_MANIFESTS = {
     "date in another script": (lambda m, d: d.update(publication_date="٢٠٢٥"), "is not an ISO 8601 date"),
     "split a list": (
         lambda m, d: d.update(split=["test"]),
-        "field split: Expected `str`, got `array`",
+        "field split: must be a string (train, validation, test), got a list ['test']",
     ),
-    "unknown field with a line break": (  # msgspec quotes the key as is: the line is escaped, one line
-        lambda m, d: d.update({"lang\nuage": "en"}),
-        "document doc-x: 'Object contains unknown field `lang\\nuage`'\n",
-    ),
-    "unknown field": (lambda m, d: d.update(language="en"), "document doc-x: Object contains unknown field `language`"),
-    "missing field": (lambda m, d: d.pop("date_source"), "document doc-x: Object missing required field `date_source`"),
+    "unknown field": (lambda m, d: d.update(language="en"), "field language: unknown field"),
+    "missing field": (lambda m, d: d.pop("date_source"), "document doc-x, field date_source: missing"),
     "id with a colon": (lambda m, d: d.update(id="doc:1"), "'doc:1' is not a document id"),
-    "id not a string": (lambda m, d: d.update(id=[1]), "document #0, field id: Expected `str`, got `array`"),
+    "id not a string": (lambda m, d: d.update(id=[1]), "document #0, field id: must be a string, got a list [1]"),
     "path outside": (
         lambda m, d: d.update(source_file="../../etc/passwd"),
         "must be a relative path inside annotations/",
     ),
-    "bad digest": (lambda m, d: d.update(sha256="abc"), "field sha256: Expected `str` matching regex '^[0-9a-f]{64}$'"),
-    "top-level extra": (lambda m, d: m.update(version=2), "manifest.json: Object contains unknown field `version`"),
+    "bad digest": (lambda m, d: d.update(sha256="abc"), "'abc' is not a sha256 digest"),
+    "top-level extra": (lambda m, d: m.update(version=2), "manifest.json, field version: unknown field"),
 }
 
 
@@ -249,18 +245,15 @@ def furniture(*ranges: tuple[int, int, str]) -> list[dict]:
 
 
 BAD_FURNITURE = {
-    "not a list": ({"start": 0, "end": 6, "kind": "byline"}, "field furniture: Expected `array`, got `object`"),
+    "not a list": ({"start": 0, "end": 6, "kind": "byline"}, "field furniture: must be a list of ranges"),
     "unknown kind": (
         furniture((0, 6, "footer")),
         "furniture[0].kind: 'footer' is not a kind of furniture (allowed: byline",
     ),
-    "kind a list": (furniture((0, 6, ["byline"])), "furniture[0].kind: Expected `str`, got `array`"),  # type: ignore[arg-type]
-    "missing end": ([{"start": 0, "kind": "byline"}], "furniture[0]: Object missing required field `end`"),
-    "end a string": ([{"start": 0, "end": "6", "kind": "byline"}], "furniture[0].end: Expected `int`, got `str`"),
-    "extra field": (
-        [{"start": 0, "end": 6, "kind": "byline", "text": "x"}],
-        "furniture[0]: Object contains unknown field `text`",
-    ),
+    "kind a list": (furniture((0, 6, ["byline"])), "furniture[0].kind: ['byline'] is not a kind of furniture"),  # type: ignore[arg-type]
+    "missing end": ([{"start": 0, "kind": "byline"}], "furniture[0].end: missing"),
+    "end a string": ([{"start": 0, "end": "6", "kind": "byline"}], "furniture[0].end: must be an integer"),
+    "extra field": ([{"start": 0, "end": 6, "kind": "byline", "text": "x"}], "furniture[0].text: unknown field"),
     "empty": (furniture((6, 6, "byline")), "furniture[0]: 6:6 is not a range of the document"),
     "overlapping": (
         furniture((0, 6, "byline"), (4, 9, "caption")),

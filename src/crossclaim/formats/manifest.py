@@ -13,15 +13,13 @@ import json
 import re
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
-from typing import Annotated, Any
-
-import msgspec
-from msgspec.structs import astuple
+from pathlib import Path, PurePosixPath
+from types import NoneType
+from typing import Any
 
 from crossclaim.errors import InputError, Problems, shown
 from crossclaim.files import write_bytes_atomic, write_text_atomic
-from crossclaim.formats.jsonio import decode, read_bytes, read_json
+from crossclaim.formats.jsonio import decode, described, json_type, read_bytes, read_json
 from crossclaim.schema.records import Document, Furniture
 from crossclaim.schema.scheme import FURNITURE, SPLITS
 from crossclaim.text import tokens
@@ -59,20 +57,23 @@ def load_manifest(annotations: Path) -> list[Document]:
         try:
             data = read_bytes(raw_path)
             digest = hashlib.sha256(data).hexdigest()
-            raw = decode(data, str(raw_path)) if digest == doc.sha256 else ""
+            if digest != doc.sha256:
+                raise InputError(
+                    where,
+                    f"sha256 mismatch for {raw_path}: manifest {doc.sha256}, file {digest}"
+                    " (raw pages are never edited; re-ingest a changed page)",
+                )
+            raw = decode(data, str(raw_path))
         except InputError as exc:
-            problems += [(where, f"raw page: {w}: {what}") for w, what in exc.problems]
+            problems += [(where, f"raw page: {w}: {what}") if w != where else (w, what) for w, what in exc.problems]
             continue
-        if digest != doc.sha256:
-            what = f"sha256 mismatch for {raw_path}: manifest {doc.sha256}, file {digest}"
-            problems.add(where, f"{what} (raw pages are never edited; re-ingest a changed page)")
-        elif doc.slice_end > len(raw):
+        if not doc.slice_end <= len(raw):
             span = f"{doc.slice_start}:{doc.slice_end}"
             problems.add(where, f"slice {span} is out of range for {raw_path} ({len(raw)} characters)")
-        else:
-            text = raw[doc.slice_start : doc.slice_end]
-            problems += furniture_problems(doc, text, where)
-            out.append(dataclasses.replace(doc, text=text))
+            continue
+        text = raw[doc.slice_start : doc.slice_end]
+        problems += furniture_problems(doc, text, where)
+        out.append(dataclasses.replace(doc, text=text))
     problems += shared_text(out, lambda d: f"{path}: document {_name(d.id)}")
     InputError.collect(problems)
     return out
@@ -104,143 +105,210 @@ def shared_text(docs: list[Document], where: Callable[[Document], str]) -> Probl
 
 
 def furniture_problems(doc: Document, text: str, where: str) -> list[tuple[str, str]]:
-    """Furniture ranges of an unknown kind, empty, beyond the document's text, not sorted and disjoint, or
-    starting or ending inside a token: a range holds whole tokens, so that no token of the token view is
-    partly furniture and partly article."""
+    """Furniture ranges that end beyond the document's text, or that start or end inside a token: a range
+    holds whole tokens, so that no token of the token view is partly furniture and partly article."""
     out = []
     starts, ends, _ = tokens(text) if doc.furniture else ([], [], 0)
-    before: Furniture | None = None
     for n, f in enumerate(doc.furniture):
-        here, span = f"{where}, field furniture[{n}]", f"{f.start}:{f.end}"
-        if f.kind not in FURNITURE:
-            out.append(
-                (f"{here}.kind", f"{shown(f.kind)} is not a kind of furniture (allowed: {', '.join(FURNITURE)})")
-            )
-        if not 0 <= f.start < f.end:
-            out.append((here, f"{span} is not a range of the document (0 <= start < end)"))
-        elif f.end > len(text):
-            out.append((here, f"{span} ends beyond the document ({len(text)} characters)"))
-        elif before is not None and f.start < before.end:
-            how = "overlaps" if f.start >= before.start else "comes before"
-            what = f"{how} the range before it, {before.start}:{before.end} (ranges are sorted and disjoint)"
-            out.append((here, f"{span} {what}"))
-        else:
-            before = f
-            for name, at in (("start", f.start), ("end", f.end)):
-                k = bisect.bisect_right(starts, at) - 1  # the last token starting at or before ``at``
-                if k >= 0 and starts[k] < at < ends[k]:
-                    token = shown(text[starts[k] : ends[k]], 30)
-                    out.append((here, f"{span}: its {name} {at} cuts the token {token} (ranges hold whole tokens)"))
+        here = f"{where}, field furniture[{n}]"
+        if f.end > len(text):
+            out.append((here, f"{f.start}:{f.end} ends beyond the document ({len(text)} characters)"))
+            continue
+        for name, at in (("start", f.start), ("end", f.end)):
+            k = bisect.bisect_right(starts, at) - 1  # the last token starting at or before ``at``
+            if k >= 0 and starts[k] < at < ends[k]:
+                token = shown(text[starts[k] : ends[k]], 30)
+                out.append(
+                    (here, f"{f.start}:{f.end}: its {name} {at} cuts the token {token} (ranges hold whole tokens)")
+                )
     return out
 
 
 # ---------------------------------------------------------------------------------------------
 # the manifest's JSON, field by field
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _DATE = re.compile(r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2}))?)?")
 _ID_FORBIDDEN = re.compile(r"[\s:~]|[\x00-\x1f\x7f]")
-_UNSAFE_PATH = re.compile(r"^/|\\|\x00|(^|/)\.\.(/|$)")  # absolute, a backslash or NUL, a ".." part
-
-
-class _Range(msgspec.Struct, forbid_unknown_fields=True):
-    start: int
-    end: int
-
-
-class _Furniture(_Range, forbid_unknown_fields=True):
-    kind: str
-
-
-class _Entry(msgspec.Struct, forbid_unknown_fields=True):
-    """A manifest entry's shape (msgspec checks the types, required and unknown fields); its fields in
-    the order the manifest writes them, ``furniture`` only when there is some."""
-
-    id: str
-    source_file: str
-    sha256: Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]
-    slice: _Range
-    publisher: str | None
-    headline: str | None
-    authors: tuple[str, ...]
-    publication_date: str | None
-    date_source: str
-    split: str
-    furniture: list[_Furniture] = []
-
-
-class _Manifest(msgspec.Struct, forbid_unknown_fields=True):
-    documents: list[Any]  # each entry is converted on its own, so that every bad entry is reported
 
 
 def parse_manifest(data: object, where: str) -> list[Document]:
-    """Documents (without text) of the manifest's JSON; the problems of every entry (its first wrong type,
-    or every rule it breaks) in one InputError."""
-    try:
-        entries = msgspec.convert(data, _Manifest).documents
-    except msgspec.ValidationError as exc:
-        at, what = _said(exc, where)
-        raise InputError(at, f'{what} (the manifest is {{"documents": [...]}})') from None
-    problems = Problems()
-    docs: dict[str, Document] = {}
+    """Documents (without text) of the manifest's JSON; every problem of every entry in one InputError."""
+    if not isinstance(data, dict):
+        raise InputError(where, f'must be a JSON object {{"documents": [...]}}, got {json_type(data)}')
+    problems = Problems(
+        (f"{where}, field {_name(key)}", "unknown field (the manifest holds only documents)")
+        for key in sorted(set(data) - {"documents"})
+    )
+    entries = data.get("documents")
+    if not isinstance(entries, list):
+        problems.add(f"{where}, field documents", f"must be a list of document objects, got {json_type(entries)}")
+        InputError.collect(problems)
+    docs: list[Document] = []
+    seen: set[str] = set()
     for n, entry in enumerate(entries):
-        doc_id = entry.get("id") if isinstance(entry, dict) else None
-        here = f"{where}: document {_name(doc_id) if isinstance(doc_id, str) and doc_id else f'#{n}'}"
-        try:
-            doc = _document(msgspec.convert(entry, _Entry))
-        except msgspec.ValidationError as exc:
-            problems.add(*_said(exc, here))
+        doc = _entry(entry, n, where, problems)
+        if doc is None:
             continue
-        problems += [(f"{here}, field {field}", what) for field, what in _entry_problems(doc)]
-        if docs.setdefault(doc.id, doc) is not doc:
-            problems.add(here, "duplicate document id")
-    InputError.collect(problems)  # so that a document with a problem is never returned
-    return list(docs.values())
+        if doc.id in seen:
+            problems.add(f"{where}: document {_name(doc.id)}", "duplicate document id")
+            continue
+        seen.add(doc.id)
+        docs.append(doc)
+    InputError.collect(problems)
+    return docs
 
 
-def _said(exc: msgspec.ValidationError, here: str) -> tuple[str, str]:
-    """msgspec's message placed at its JSON path below ``here``, cut to one short line (it may quote a key)."""
-    what, at, path = str(exc).rpartition(" - at `$")
-    what, field = (what, path.strip(".`")) if at else (path, "")
-    short = what if what.isprintable() and len(what) <= 200 else shown(what, 200)
-    return (f"{here}, field {field}" if field else here), short
+def _entry(entry: object, n: int, where: str, problems: Problems) -> Document | None:
+    if not isinstance(entry, dict):
+        problems.add(f"{where}: document #{n}", f"must be an object, got {json_type(entry)}")
+        return None
+    doc_id = entry.get("id")
+    here = f"{where}: document {_name(doc_id) if isinstance(doc_id, str) and doc_id else f'#{n}'}"
+    found = _unknown(entry, tuple(_FIELDS), f"{here}, field ")
+    for key in _FIELDS:
+        if key in entry:
+            found += [(f"{here}, field {key}{sub}", what) for sub, what in _field_problems(key, entry[key])]
+        elif key not in OPTIONAL:
+            found.append((f"{here}, field {key}", "missing"))
+    problems += found
+    if found:
+        return None
+    return Document(
+        **{key: value for key, value in entry.items() if key not in ("slice", "authors", "furniture")},
+        slice_start=entry["slice"]["start"],
+        slice_end=entry["slice"]["end"],
+        authors=tuple(entry["authors"]),
+        furniture=tuple(Furniture(**f) for f in entry.get("furniture", ())),
+    )
 
 
-def _document(entry: _Entry) -> Document:
-    fields = msgspec.structs.asdict(entry) | {"furniture": tuple(Furniture(*astuple(f)) for f in entry.furniture)}
-    del fields["slice"]
-    return Document(**fields, slice_start=entry.slice.start, slice_end=entry.slice.end)
+Found = list[tuple[str, str]]  # (where below the field, e.g. "[2].end", what is wrong)
 
 
-def _entry_problems(doc: Document) -> list[tuple[str, str]]:
-    """(field, what is wrong) by the rules beyond the types: id, path, date, split and slice (the furniture is
-    checked with the text, ``furniture_problems``)."""
-    found = []
-    if not doc.id or _ID_FORBIDDEN.search(doc.id):
-        found.append(
-            ("id", f"{shown(doc.id)} is not a document id: a non-empty string without white space, ':' or '~'")
-        )
-    if not doc.source_file or _UNSAFE_PATH.search(doc.source_file):
-        found.append(
-            ("source_file", f"{shown(doc.source_file)} must be a relative path inside annotations/ (e.g. raw/page.txt)")
-        )
-    if doc.publication_date is not None and (wrong := _date_problem(doc.publication_date)):
-        found.append(("publication_date", wrong))
-    if doc.split not in SPLITS:
-        found.append(("split", f"split {shown(doc.split)} is not one of {', '.join(SPLITS)}"))
-    if not 0 <= doc.slice_start < doc.slice_end:
-        found.append(("slice", f"{doc.slice_start}:{doc.slice_end} is not a slice (0 <= start < end)"))
-    return found
+def _must(ok: Callable[[Any], object], what: str) -> Callable[[Any], Found]:
+    """A check of a value of the right type: ``what`` (``{}``: the value shown) unless ``ok(value)``."""
+    return lambda value: [] if ok(value) else [("", what.format(shown(value)))]
 
 
-def _date_problem(value: str) -> str | None:
+def _safe_path(value: str) -> bool:
+    path = PurePosixPath(value)
+    return (
+        bool(value) and "\\" not in value and "\x00" not in value and not path.is_absolute() and ".." not in path.parts
+    )
+
+
+def _date_problems(value: str) -> Found:
     m = _DATE.fullmatch(value)
     if m is None:
-        return f"{shown(value)} is not an ISO 8601 date: YYYY, YYYY-MM or YYYY-MM-DD (or null when unknown)"
+        return [("", f"{shown(value)} is not an ISO 8601 date: YYYY, YYYY-MM or YYYY-MM-DD (or null when unknown)")]
     try:
         date(int(m[1]), int(m[2] or 1), int(m[3] or 1))
     except ValueError:
-        return f"{shown(value)} is not a calendar date"
-    return None
+        return [("", f"{shown(value)} is not a calendar date")]
+    return []
+
+
+def _range_problems(value: dict, here: str, noun: str, kind: bool = False) -> Found:
+    """A ``{"start", "end"}`` range (and its ``kind`` for furniture): known fields, integer bounds, and
+    ``0 <= start < end``; ``noun`` names what it must be."""
+    found = _unknown(value, ("start", "end", "kind") if kind else ("start", "end"), f"{here}.")
+    found += [
+        (f"{here}.{key}", "missing" if key not in value else f"must be an integer, got {described(value[key])}")
+        for key in ("start", "end")
+        if not isinstance(value.get(key), int) or isinstance(value.get(key), bool)
+    ]
+    got = value.get("kind")
+    if kind and (not isinstance(got, str) or got not in FURNITURE):
+        what = "missing" if "kind" not in value else f"{shown(got)} is not a kind of furniture"
+        found.append((f"{here}.kind", f"{what} (allowed: {', '.join(FURNITURE)})"))
+    if not found and not 0 <= value["start"] < value["end"]:
+        found.append((here, f"{value['start']}:{value['end']} is not {noun} (0 <= start < end)"))
+    return found
+
+
+def _furniture_problems(value: list) -> Found:
+    """Ranges in document offsets, sorted and not overlapping (that they fit the document's text and its
+    tokens is checked with the text, ``furniture_problems``)."""
+    found: Found = []
+    previous: tuple[int, int] | None = None
+    for n, item in enumerate(value):
+        if not isinstance(item, dict):
+            found.append(
+                (f"[{n}]", f'must be an object {{"start": ..., "end": ..., "kind": ...}}, got {described(item)}')
+            )
+            continue
+        wrong = _range_problems(item, f"[{n}]", "a range of the document", kind=True)
+        found += wrong
+        if wrong:
+            continue
+        start, end = item["start"], item["end"]
+        if previous is not None and start < previous[1]:
+            how = "overlaps" if start >= previous[0] else "comes before"
+            before = f"{previous[0]}:{previous[1]}"
+            found.append(
+                (f"[{n}]", f"{start}:{end} {how} the range before it, {before} (ranges are sorted and disjoint)")
+            )
+        else:
+            previous = (start, end)
+    return found
+
+
+# Every field of a manifest entry: (its JSON types, how a message names them, the check of a value not null).
+_FIELDS: dict[str, tuple[type | tuple[type, ...], str, Callable[[Any], Found] | None]] = {
+    "id": (
+        str,
+        "a string",
+        _must(
+            lambda v: v and not _ID_FORBIDDEN.search(v),
+            "{} is not a document id: a non-empty string without white space, ':' or '~'",
+        ),
+    ),
+    "source_file": (
+        str,
+        "a string",
+        _must(_safe_path, "{} must be a relative path inside annotations/ (e.g. raw/page.txt)"),
+    ),
+    "sha256": (
+        str,
+        "a string",
+        _must(_SHA256.fullmatch, "{} is not a sha256 digest (64 lowercase hexadecimal digits)"),
+    ),
+    "slice": (dict, 'an object {"start": ..., "end": ...}', lambda v: _range_problems(v, "", "a slice")),
+    "publisher": ((str, NoneType), "a string or null", None),
+    "headline": ((str, NoneType), "a string or null", None),
+    "authors": (
+        list,
+        "a list of strings (one per author)",
+        lambda v: [
+            (f"[{i}]", f"must be a string, got {described(a)}") for i, a in enumerate(v) if not isinstance(a, str)
+        ],
+    ),
+    "publication_date": ((str, NoneType), "a string or null", _date_problems),
+    "date_source": (str, "a string", None),
+    "split": (
+        str,
+        f"a string ({', '.join(SPLITS)})",
+        _must(SPLITS.__contains__, f"split {{}} is not one of {', '.join(SPLITS)}"),
+    ),
+    "furniture": (list, 'a list of ranges {"start": ..., "end": ..., "kind": ...}', _furniture_problems),
+}
+OPTIONAL = ("furniture",)  # fields an entry may leave out (written only when not empty)
+
+
+def _field_problems(key: str, value: object) -> Found:
+    types, want, check = _FIELDS[key]
+    if not isinstance(value, types):
+        return [("", f"must be {want}, got {described(value)}")]
+    return check(value) if check and value is not None else []
+
+
+def _unknown(value: dict, allowed: tuple[str, ...], prefix: str) -> Found:
+    """One problem per key of ``value`` not in ``allowed``, named after ``prefix``."""
+    return [
+        (f"{prefix}{_name(key)}", f"unknown field (allowed: {', '.join(allowed)})")
+        for key in sorted(set(value) - set(allowed))
+    ]
 
 
 def _name(value: object) -> str:
@@ -251,11 +319,11 @@ def _name(value: object) -> str:
 
 
 def manifest_entry(doc: Document) -> dict:
-    """A document's manifest JSON: the fields in ``_Entry`` order, furniture only when there is some."""
+    """A document's manifest JSON: the fields in ``_FIELDS`` order, furniture only when there is some."""
     fields = dataclasses.asdict(doc) | {"slice": {"start": doc.slice_start, "end": doc.slice_end}}
     return {
         key: list(fields[key]) if key in ("authors", "furniture") else fields[key]
-        for key in _Entry.__struct_fields__
+        for key in _FIELDS
         if key != "furniture" or doc.furniture
     }
 
@@ -297,6 +365,7 @@ def ingest(annotations: Path, raw_file: Path, doc: Document) -> Document:
     """
     docs, new, data = checked_ingest(annotations, raw_file, doc)
     target = annotations / new.source_file
+    target.parent.mkdir(parents=True, exist_ok=True)
     if not target.exists():
         write_bytes_atomic(target, data)
     write_manifest(annotations, [*docs, new])
