@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from crossclaim.cli import app
-from crossclaim.errors import InputError
+from crossclaim.errors import InputError, Problems
+from crossclaim.formats.labelstudio.annotations import editor
 from crossclaim.formats.labelstudio.spans import from_utf16, parse_span_tasks, region_results
 from crossclaim.schema.records import Span
 from crossclaim.schema.scheme import LAYERS, TOPICS, VALUE_RULES
@@ -230,3 +231,14 @@ def test_property_utf16_exports_convert_to_code_points(doc) -> None:
     task = {"data": {"doc_id": "d", "text": text}, "annotations": [{"result": utf16}], "predictions": []}
     (converted,) = from_utf16([task], "export.json")
     assert converted["annotations"][0]["result"] == code_points
+
+
+def test_an_editor_who_is_the_author_is_named_by_id_when_the_author_names_nobody() -> None:
+    """updated_by 3 with completed_by {"id": 3} whose email is not a string: completed_by is the problem
+    (``annotator`` says so), and updated_by still names user 3, with no second problem."""
+    problems = Problems()
+    item = {"updated_by": 3, "completed_by": {"id": 3, "email": 5}}
+    assert editor(item, "here", problems) == "user:3" and not problems
+    item = {"updated_by": 3, "completed_by": {"id": 3, "email": "a@example.org"}}
+    assert editor(item, "here", problems) == "a@example.org" and not problems
+    assert editor({"updated_by": [3]}, "here", problems) is None and len(problems) == 1

@@ -82,7 +82,8 @@ def editor(item: dict, here: str, problems: Problems) -> str | None:
     who, author = item.get("updated_by"), item.get("completed_by")
     if who is None:
         return None
-    name = _user(author if isinstance(author, dict) and type(who) is int and author.get("id") == who else who)
+    by_author = isinstance(author, dict) and type(who) is int and author.get("id") == who
+    name = (by_author and _user(author)) or _user(who)  # an author naming nobody is completed_by's problem
     if name is None:
         problems.add(here, f"updated_by {described(who)} names no user (a user id, or an object with an email)")
     return name
@@ -272,17 +273,28 @@ def read_gold_record(
     wrong = (  # (is it wrong, what is wrong): the first wrong is said
         (unknown, f"unknown field {', '.join(map(shown, unknown))} (known: annotation, annotator, kept, rule)"),
         (rule not in RULES, f"rule {shown(rule)} is not one of {', '.join(RULES)}"),
-        (type(index) not in (int, type(None)), f"annotation {described(index)} is not an index, or null"),
+        (
+            type(index) not in (int, type(None)),
+            f"annotation {described(index)} is not an index into the task's annotations, or null",
+        ),
         (type(who) not in (str, type(None)), f"annotator {described(who)} is not an e-mail, or null"),
-        ((index is None) != (who is None) and held is None, "annotation and annotator go together (or are null)"),
+        (
+            (index is None) != (who is None) and held is None,
+            "annotation and annotator go together (both null when the task has no gold)",
+        ),
         (none and (index is not None or held is not None), f"a task whose rule is {rule} has no gold annotation"),
         (not none and index is None and held is None, f"rule {rule} names no gold annotation"),
-        (held is not None and (rule != KEPT or index is not None), f"kept is a previous gold (rule {KEPT}, no index)"),
-        (held is not None and not isinstance(held, dict), f"kept {described(held)} is not an annotation (an object)"),
+        (
+            held is not None and (rule != KEPT or index is not None),
+            f"kept is the previous gold of a task in dispute (rule {KEPT}, annotation null)",
+        ),
     )
     what = next((what for bad, what in wrong if bad), None)
     if what is not None:
         problems.add(at, what)
+        return None
+    if held is not None and not isinstance(held, dict):
+        problems.add(f"{at}.kept", f"must be an annotation (a JSON object), not {described(held)}")
         return None
     if held is not None:
         held = kept(held, f"{at}.kept")

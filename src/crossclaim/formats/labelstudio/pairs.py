@@ -171,8 +171,10 @@ def _pair_annotation(item: dict, here: str, d: dict, problems: Problems) -> Anno
     label, rationale = found["label"][0], "\n".join(found.get("rationale", []))
     if label in RATIONALE_REQUIRED and not rationale.strip():
         problems.add(here, f"a {label} pair needs a rationale")
-    claims = [d[f] for f in PAIR_FIELDS if not f.endswith("_text")]  # the Pair's first fields, in order
-    ann.payload = Pair(*claims, label, rationale, ann.annotator, ann.lead_time)
+    sides = {k: d[k] for k in ("a_doc", "a_claim", "b_doc", "b_claim")}
+    ann.payload = Pair(
+        d["pair_id"], **sides, label=label, rationale=rationale, annotator=ann.annotator, lead_time=ann.lead_time
+    )
     return ann
 
 

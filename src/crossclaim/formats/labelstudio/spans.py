@@ -204,7 +204,10 @@ def _parse_result(result: object, text: str, to_py: Utf16, at: str, problems: Pr
     for r in attrs:  # a refused attribute takes its region out of ``found``: no check says it is missing
         rid = r["id"]
         if rid not in regions:
-            problems.add(f"{at}, region {rid}", f"per-region {shown(r['from_name'])} has no region {shown(rid)} here")
+            problems.add(
+                f"{at}, region {rid}",
+                f"per-region {shown(r['from_name'])} has no region {shown(rid)} in this annotation",
+            )
         elif rid in found and (what := _attribute_problem(r, regions[rid]["from_name"], found[rid])) is not None:
             problems.add(f"{at}, region {rid}", what)
             del found[rid]
