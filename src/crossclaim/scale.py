@@ -48,7 +48,8 @@ def in_order(run: Callable[[Any, int, int], R], job: Any, items: int, part: int,
                 pending.append(pool.submit(_run_inherited, run, start, end))
                 if len(pending) >= 2 * workers:
                     yield pending.popleft().result()
-            yield from (future.result() for future in pending)
+            while pending:  # popped, so that a part handed back is not held until the end
+                yield pending.popleft().result()
     finally:
         _JOB = None
 

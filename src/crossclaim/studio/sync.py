@@ -532,7 +532,6 @@ def _read_new(
 
     stream, seen = new.stream, new.seen
     where = stream.span_where
-    assert where is not None
     carried: dict[str, tuple[dict, Task]] = {}  # document -> (data, task) whose previous gold must be read again
     try:
         for g in stream:
