@@ -8,7 +8,6 @@ mlcroissant and compares it with ``datasets``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -125,12 +124,12 @@ def _split_field(config: str) -> dict:
     )
 
 
-def croissant(staging: Path, published: Published, release: Release) -> str:
-    """Croissant 1.1 JSON-LD: one FileObject per data file (with sha256), one FileSet and RecordSet per
-    config, the splits and the label names."""
+def croissant(staging: Path, published: Published, release: Release, digests: dict[Path, str]) -> str:
+    """Croissant 1.1 JSON-LD: one FileObject per data file (with its sha256, ``digests``), one FileSet and
+    RecordSet per config, the splits and the label names."""
     distribution = []
     for path in sorted(published.files):
-        rel, digest = path.relative_to(staging).as_posix(), hashlib.sha256(path.read_bytes()).hexdigest()
+        rel, digest = path.relative_to(staging).as_posix(), digests[path]
         distribution.append(_node("cr:FileObject", rel, contentUrl=rel, encodingFormat=PARQUET, sha256=digest))
     enums: dict[tuple[str, ...], str] = {}
     record_sets = []

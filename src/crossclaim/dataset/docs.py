@@ -47,11 +47,12 @@ def write_generated(root: Path, staging: Path, published: Published, agreement: 
     if text is not None:
         (staging / CHANGELOG_FILE).write_text(text, encoding="utf-8")
     release = release_of(text)
-    card = dataset_card(published, stats, release, data_digests(staging))
+    files = file_digests(published)
+    card = dataset_card(published, stats, release, config_digests(files))
     (staging / "README.md").write_text(card, encoding="utf-8")
     terms = f"# Terms of use of the CrossClaim dataset\n\n{license_md(published)}"
     (staging / LICENSE_FILE).write_text(terms, encoding="utf-8")
-    (staging / "croissant.json").write_text(croissant(staging, published, release), encoding="utf-8")
+    (staging / "croissant.json").write_text(croissant(staging, published, release, files), encoding="utf-8")
     (staging / CHART).write_bytes(label_chart(stats))
     # the Label Studio configs, from the scheme, live in annotations/: annotators load them into the project
     out.write_text(SPAN_CONFIG, span_config_xml())
@@ -63,15 +64,21 @@ def write_generated(root: Path, staging: Path, published: Published, agreement: 
     replace_block(out, GUIDELINES, "labels", label_table_md(), required=False)
 
 
-def data_digests(staging: Path) -> dict[str, str]:
-    """The sha256 of each config's data files (names and bytes, in name order), for the card."""
+def file_digests(published: Published) -> dict[Path, str]:
+    """Each data file's sha256, read once and streamed, for Croissant and the card."""
     digests = {}
-    for config in sorted(p for p in staging.iterdir() if p.is_dir()):
-        h = hashlib.sha256()
-        for path in sorted(config.glob("*.parquet")):
-            h.update(path.name.encode() + b"\0" + path.read_bytes())
-        digests[config.name] = h.hexdigest()
+    for path in sorted(published.files):
+        with path.open("rb") as fh:
+            digests[path] = hashlib.file_digest(fh, "sha256").hexdigest()
     return digests
+
+
+def config_digests(files: dict[Path, str]) -> dict[str, str]:
+    """A config's digest for the card: the sha256 of its files' names and digests, in name order."""
+    lines: dict[str, str] = {}
+    for path, digest in sorted(files.items()):
+        lines[path.parent.name] = lines.get(path.parent.name, "") + f"{path.name} {digest}\n"
+    return {config: hashlib.sha256(text.encode()).hexdigest() for config, text in lines.items()}
 
 
 def agreement_block(gold: Gold, team: Team | None = None) -> str:
