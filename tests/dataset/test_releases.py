@@ -114,13 +114,16 @@ def test_a_release_record_that_is_not_one_is_named_before_anything_is_built(tmp_
     assert not (root / "dataset").exists()
     entry = {"version": "one", "documents": {}, "claim_pairs": {}}
     for releases, said in (
-        ([entry], "releases.json: release #1, field version: 'one' is not a version X.Y.Z"),
-        ([entry | {"version": "1.1.0"}, entry | {"version": "1.0.0"}], "release #2: 1.0.0 does not follow 1.1.0"),
+        ([entry], "releases.json, `$.releases[0].version`: 'one' is not a version X.Y.Z"),
+        ([entry | {"version": "1.1.0"}, entry | {"version": "1.0.0"}], "`$.releases[1]`: 1.0.0 does not follow 1.1.0"),
+        ([entry, entry | {"version": "two"}], "`$.releases[1].version`: 'two' is not a version"),  # every one named
+        ([entry | {"x\ny": 1}], "'Object contains unknown field `x\\ny`'"),  # a key with a line break: one line
         ([entry | {"documents": {"doc-x": "ab"}}], "`$.releases[0].documents[...]`: Expected `str` matching"),
     ):
         (root / RELEASES).write_text(json.dumps({"releases": releases}), encoding="utf-8")
         result = run(root, "build")
         assert result.exit_code == 2 and said in result.output, result.output
+        assert result.output.count("releases.json") == 1 + (releases[-1]["version"] == "two"), result.output
 
 
 def test_a_sixth_document_pulled_into_the_committed_release_is_named(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ from crossclaim.dataset.build import stage
 from crossclaim.dataset.card import CHANGELOG_FILE, release_of
 from crossclaim.dataset.changes import delta, listed
 from crossclaim.dataset.tables import features
-from crossclaim.errors import InputError
+from crossclaim.errors import InputError, Problems, shown
 from crossclaim.files import transaction, write_text_atomic
 from crossclaim.formats.jsonio import read_json
 
@@ -128,14 +128,20 @@ def read_releases(root: Path) -> list[ReleaseRecord]:
     try:
         out = msgspec.convert(read_json(path, unique_keys=True), _Record).releases
     except msgspec.ValidationError as exc:
-        what, _, at = str(exc).partition(" - at ")
+        what, sep, at = str(exc).rpartition(" - at ")  # a quoted key may hold " - at "
+        if not sep:
+            what, at = at, ""
+        if not what.isprintable():  # a key with a line break: one line still
+            what = shown(what)
         form = '{"releases": [{"version": "X.Y.Z", "documents": {id: sha256}, "claim_pairs": {split: sha256}}]}'
         raise InputError(f"{path}, {at}" if at else str(path), f"{what} (the record is {form})") from None
-    for n, (before, r) in enumerate(pairwise([None, *out]), 1):
+    problems = Problems()
+    for n, (before, r) in enumerate(pairwise([None, *out])):  # numbered as msgspec's path numbers them
         if version_key(r.version) is None:
-            raise InputError(f"{path}: release #{n}, field version", f"{r.version!r} is not a version X.Y.Z")
-        if before and version_key(r.version) <= version_key(before.version):
-            raise InputError(f"{path}: release #{n}", f"{r.version} does not follow {before.version}: oldest go first")
+            problems.add(f"{path}, `$.releases[{n}].version`", f"{shown(r.version)} is not a version X.Y.Z")
+        elif before and version_key(before.version) and version_key(r.version) <= version_key(before.version):
+            problems.add(f"{path}, `$.releases[{n}]`", f"{r.version} does not follow {before.version}: oldest go first")
+    InputError.collect(problems)
     return out
 
 
